@@ -1,0 +1,96 @@
+"""A local identity provider: an RSA key kept under .flowgen/, its JWKS served on loopback,
+and tokens minted for any user, shaped like Auth0 access tokens."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+
+def load_or_create_key(path: Path) -> rsa.RSAPrivateKey:
+    if path.exists():
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        assert isinstance(key, rsa.RSAPrivateKey)
+        return key
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    path.chmod(0o600)
+    return key
+
+
+def key_id(key: rsa.RSAPrivateKey) -> str:
+    digest = hashes.Hash(hashes.SHA256())
+    digest.update(key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1))
+    return digest.finalize().hex()[:16]
+
+
+class LocalIdentityProvider:
+    def __init__(self, key: rsa.RSAPrivateKey, audience: str, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.key = key
+        self.kid = key_id(key)
+        self.audience = audience
+        self.server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self.server.daemon_threads = True
+
+    @property
+    def issuer(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/"
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.issuer}.well-known/jwks.json"
+
+    def jwks(self) -> dict[str, Any]:
+        jwk = json.loads(RSAAlgorithm.to_jwk(self.key.public_key()))
+        return {"keys": [{**jwk, "kid": self.kid, "use": "sig", "alg": "RS256"}]}
+
+    def mint(self, sub: str, *, scope: str = "openid courses", expires_in: int = 3600, **claims: Any) -> str:
+        now = int(time.time())
+        payload = {
+            "iss": self.issuer, "aud": self.audience, "sub": sub, "scope": scope,
+            "iat": now, "nbf": now, "exp": now + expires_in, **claims,
+        }
+        return jwt.encode(payload, self.key, algorithm="RS256", headers={"kid": self.kid})
+
+    def start(self) -> LocalIdentityProvider:
+        threading.Thread(target=self.server.serve_forever, name="local-idp", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _handler_for(idp: LocalIdentityProvider) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _send(self, status: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            if self.path == "/.well-known/jwks.json":
+                self._send(200, idp.jwks())
+            else:
+                self._send(404, {"error": "not found"})
+
+    return Handler

@@ -1,0 +1,158 @@
+"""Reads template.yaml: the one place routes, handlers, queues and event sources are configured."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class _CfnLoader(yaml.SafeLoader):
+    pass
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{suffix}": value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    function: str
+
+    def pattern(self) -> re.Pattern[str]:
+        return re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", self.path) + "$")
+
+
+@dataclass(frozen=True)
+class EventSource:
+    name: str
+    function: str
+    queue: str
+    batch_size: int
+    batching_window: int
+    max_concurrency: int
+    report_item_failures: bool
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    name: str
+    visibility_timeout: int
+    dead_letter_queue: str | None
+    max_receive_count: int | None
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str
+    code_uri: Path
+    handler: str
+    timeout: int
+    environment: dict[str, Any]
+
+
+@dataclass
+class Template:
+    raw: dict[str, Any]
+    parameters: dict[str, str]
+    functions: dict[str, FunctionSpec] = field(default_factory=dict)
+    queues: dict[str, QueueSpec] = field(default_factory=dict)
+    routes: list[Route] = field(default_factory=list)
+    event_sources: list[EventSource] = field(default_factory=list)
+    authorizer_function: str | None = None
+    authorizer_cache_seconds: int = 0
+    cors: dict[str, Any] = field(default_factory=dict)
+
+    def resolve(self, value: Any, refs: dict[str, str] | None = None) -> Any:
+        """Evaluates the intrinsics the local stack needs: Ref, GetAtt, Sub (on parameters
+        and the given resource refs). Anything else stays as it is."""
+        refs = {**self.parameters, **(refs or {})}
+        if isinstance(value, dict) and len(value) == 1:
+            (key, arg), = value.items()
+            if key == "Ref":
+                return refs.get(arg, arg)
+            if key == "Fn::GetAtt":
+                return refs.get(".".join(arg), ".".join(arg))
+            if key == "Fn::Sub":
+                text = arg if isinstance(arg, str) else arg[0]
+                return re.sub(r"\$\{([\w:.]+)\}", lambda m: str(refs.get(m.group(1), m.group(0))), text)
+        if isinstance(value, dict):
+            return {k: self.resolve(v, refs) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(v, refs) for v in value]
+        return value
+
+
+def load(path: Path | None = None, overrides: dict[str, str] | None = None) -> Template:
+    path = path or ROOT / "template.yaml"
+    raw = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    params = {k: str(v.get("Default", "")) for k, v in raw.get("Parameters", {}).items()}
+    params.update(overrides or {})
+    tpl = Template(raw=raw, parameters=params)
+    globals_env = raw.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    resources = raw["Resources"]
+    for name, res in resources.items():
+        props = res.get("Properties", {})
+        if res["Type"] == "AWS::SQS::Queue":
+            redrive = props.get("RedrivePolicy")
+            tpl.queues[name] = QueueSpec(
+                name=name,
+                visibility_timeout=int(tpl.resolve(props.get("VisibilityTimeout", 30))),
+                dead_letter_queue=redrive["deadLetterTargetArn"]["Fn::GetAtt"][0] if redrive else None,
+                max_receive_count=int(tpl.resolve(redrive["maxReceiveCount"])) if redrive else None,
+            )
+        elif res["Type"] == "AWS::Serverless::Function":
+            env = {**globals_env, **props.get("Environment", {}).get("Variables", {})}
+            tpl.functions[name] = FunctionSpec(
+                name=name,
+                code_uri=path.parent / props["CodeUri"],
+                handler=props["Handler"],
+                timeout=int(props.get("Timeout", 3)),
+                environment=env,
+            )
+            for event_name, event in props.get("Events", {}).items():
+                ep = event.get("Properties", {})
+                if event["Type"] == "HttpApi":
+                    tpl.routes.append(Route(ep["Method"].upper(), ep["Path"], name))
+                elif event["Type"] == "SQS":
+                    scaling = ep.get("ScalingConfig", {})
+                    tpl.event_sources.append(
+                        EventSource(
+                            name=event_name,
+                            function=name,
+                            queue=ep["Queue"]["Fn::GetAtt"][0],
+                            batch_size=int(tpl.resolve(ep.get("BatchSize", 10))),
+                            batching_window=int(tpl.resolve(ep.get("MaximumBatchingWindowInSeconds", 0))),
+                            max_concurrency=int(tpl.resolve(scaling.get("MaximumConcurrency", 1000))),
+                            report_item_failures="ReportBatchItemFailures" in ep.get("FunctionResponseTypes", []),
+                        )
+                    )
+        elif res["Type"] == "AWS::Serverless::HttpApi":
+            auth = props.get("Auth", {})
+            default = auth.get("DefaultAuthorizer")
+            if default:
+                spec = auth["Authorizers"][default]
+                tpl.authorizer_function = spec["FunctionArn"]["Fn::GetAtt"][0]
+                tpl.authorizer_cache_seconds = int(spec.get("Identity", {}).get("ReauthorizeEvery", 0))
+            tpl.cors = tpl.resolve(props.get("CorsConfiguration", {}))
+    return tpl

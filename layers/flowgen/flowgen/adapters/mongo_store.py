@@ -1,0 +1,285 @@
+"""CourseStore on MongoDB (Atlas in production, mongomock locally and in tests)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
+from pymongo.database import Database
+from pymongo.errors import ConnectionFailure, PyMongoError
+
+from flowgen.errors import DependencyUnavailable
+from flowgen.models import Course, CourseStatus, Lesson, LessonStatus, Priority, Usage
+from flowgen.ports import Claim
+
+T = TypeVar("T")
+_NO_CONTENT = {"content": 0}
+
+
+def _unavailable_on_outage(fn: Callable[..., T]) -> Callable[..., T]:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return fn(*args, **kwargs)
+        except ConnectionFailure as exc:
+            raise DependencyUnavailable("mongo") from exc
+        except PyMongoError as exc:
+            if getattr(exc, "timeout", False):
+                raise DependencyUnavailable("mongo") from exc
+            raise
+
+    return wrapper
+
+
+def _lesson_doc_id(course_id: str, lesson_id: str) -> str:
+    return f"{course_id}/{lesson_id}"
+
+
+def _course(doc: dict[str, Any]) -> Course:
+    doc["id"] = doc.pop("_id")
+    return Course.model_validate(doc)
+
+
+def _lesson(doc: dict[str, Any]) -> Lesson:
+    doc.pop("_id")
+    return Lesson.model_validate(doc)
+
+
+def _dump(model: Course | Lesson, **kwargs: Any) -> dict[str, Any]:
+    return model.model_dump(by_alias=True, mode="python", exclude_none=True, **kwargs)
+
+
+class MongoCourseStore:
+    def __init__(self, db: Database) -> None:
+        self.courses = db["courses"]
+        self.lessons = db["lessons"]
+
+    def ensure_indexes(self) -> None:
+        self.courses.create_index([("ownerId", ASCENDING), ("createdAt", DESCENDING), ("_id", DESCENDING)])
+        self.courses.create_index([("status", ASCENDING), ("lease.expiresAt", ASCENDING)])
+        self.lessons.create_index([("courseId", ASCENDING), ("order", ASCENDING)])
+        self.lessons.create_index([("status", ASCENDING), ("lease.expiresAt", ASCENDING)])
+
+    # ---- courses ---------------------------------------------------------------------
+
+    @_unavailable_on_outage
+    def insert_course(self, course: Course) -> None:
+        doc = _dump(course, exclude={"id"})
+        doc["_id"] = course.id
+        self.courses.insert_one(doc)
+
+    @_unavailable_on_outage
+    def get_course(self, owner_id: str, course_id: str) -> Course | None:
+        doc = self.courses.find_one({"_id": course_id, "ownerId": owner_id}, {"lease": 0})
+        return _course(doc) if doc else None
+
+    @_unavailable_on_outage
+    def list_courses(self, owner_id: str, *, limit: int, before: tuple[datetime, str] | None) -> list[Course]:
+        query: dict[str, Any] = {"ownerId": owner_id}
+        if before:
+            created_at, course_id = before
+            query["$or"] = [
+                {"createdAt": {"$lt": created_at}},
+                {"createdAt": created_at, "_id": {"$lt": course_id}},
+            ]
+        docs = self.courses.find(
+            query, {"lease": 0, "modules": 0}, sort=[("createdAt", DESCENDING), ("_id", DESCENDING)], limit=limit
+        )
+        return [_course(d) for d in docs]
+
+    @_unavailable_on_outage
+    def delete_course(self, owner_id: str, course_id: str) -> bool:
+        deleted = self.courses.delete_one({"_id": course_id, "ownerId": owner_id}).deleted_count
+        if deleted:
+            self.lessons.delete_many({"courseId": course_id, "ownerId": owner_id})
+        return bool(deleted)
+
+    @_unavailable_on_outage
+    def claim_course(self, course_id: str, claim: Claim, now: datetime) -> Course | None:
+        doc = self.courses.find_one_and_update(
+            {"_id": course_id, **_claimable(CourseStatus.PENDING, CourseStatus.GENERATING, now)},
+            {
+                "$set": {"status": CourseStatus.GENERATING.value, "lease": _lease(claim), "updatedAt": now},
+                "$inc": {"attempts": 1},
+            },
+            projection={"lease": 0},
+            return_document=ReturnDocument.AFTER,
+        )
+        return _course(doc) if doc else None
+
+    @_unavailable_on_outage
+    def commit_outline(self, course: Course, claim: Claim, lessons: Sequence[Lesson], now: datetime) -> bool:
+        if not self.courses.find_one({"_id": course.id, "lease.token": claim.token}, {"_id": 1}):
+            return False
+        # Positional ids make a retried outline overwrite, never duplicate; a lesson's
+        # progress (status, content) survives because it is only set on insert.
+        ops = [
+            UpdateOne(
+                {"_id": _lesson_doc_id(lesson.course_id, lesson.id)},
+                {
+                    "$set": {
+                        k: v for k, v in _dump(lesson).items()
+                        if k in ("courseId", "moduleId", "ownerId", "order", "title", "summary")
+                    },
+                    "$setOnInsert": {"id": lesson.id, "status": LessonStatus.PENDING.value, "attempts": 0},
+                },
+                upsert=True,
+            )
+            for lesson in lessons
+        ]
+        if ops:
+            self.lessons.bulk_write(ops, ordered=False)
+        fields = _dump(course, include={"title", "description", "objectives", "modules", "lesson_count", "usage"})
+        result = self.courses.update_one(
+            {"_id": course.id, "status": CourseStatus.GENERATING.value, "lease.token": claim.token},
+            {"$set": {**fields, "status": CourseStatus.READY.value, "updatedAt": now}, "$unset": {"lease": "", "error": ""}},
+        )
+        return result.modified_count == 1
+
+    @_unavailable_on_outage
+    def release_course(self, course_id: str, claim: Claim, error: str, *, failed: bool) -> None:
+        status = CourseStatus.FAILED if failed else CourseStatus.PENDING
+        self.courses.update_one(
+            {"_id": course_id, "lease.token": claim.token},
+            {"$set": {"status": status.value, "error": error}, "$unset": {"lease": ""}},
+        )
+
+    @_unavailable_on_outage
+    def reset_failed_course(self, owner_id: str, course_id: str, now: datetime) -> bool:
+        result = self.courses.update_one(
+            {"_id": course_id, "ownerId": owner_id, "status": CourseStatus.FAILED.value},
+            {"$set": {"status": CourseStatus.PENDING.value, "attempts": 0, "updatedAt": now}, "$unset": {"error": ""}},
+        )
+        return result.modified_count == 1
+
+    @_unavailable_on_outage
+    def add_course_usage(self, course_id: str, usage: Usage, *, lessons_generated: int) -> None:
+        self.courses.update_one(
+            {"_id": course_id},
+            {"$inc": {
+                "usage.promptTokens": usage.prompt_tokens,
+                "usage.completionTokens": usage.completion_tokens,
+                "lessonsGenerated": lessons_generated,
+            }},
+        )
+
+    # ---- lessons ---------------------------------------------------------------------
+
+    @_unavailable_on_outage
+    def get_lesson(self, owner_id: str, course_id: str, lesson_id: str) -> Lesson | None:
+        doc = self.lessons.find_one({"_id": _lesson_doc_id(course_id, lesson_id), "ownerId": owner_id})
+        return _lesson(doc) if doc else None
+
+    @_unavailable_on_outage
+    def list_lessons(self, course_id: str) -> list[Lesson]:
+        docs = self.lessons.find({"courseId": course_id}, _NO_CONTENT, sort=[("order", ASCENDING)])
+        return [_lesson(d) for d in docs]
+
+    @_unavailable_on_outage
+    def request_lessons(
+        self, course_id: str, lesson_ids: Sequence[str], priority: Priority, now: datetime
+    ) -> list[str]:
+        changed = []
+        for lesson_id in lesson_ids:
+            # high is never downgraded to low; requestedAt keeps the first request's time
+            allowed = [None, Priority.LOW.value] if priority == Priority.HIGH else [None]
+            result = self.lessons.update_one(
+                {"_id": _lesson_doc_id(course_id, lesson_id), "status": LessonStatus.PENDING.value,
+                 "priority": {"$in": allowed}},
+                {"$set": {"priority": priority.value, "updatedAt": now}},
+            )
+            if result.modified_count:
+                changed.append(lesson_id)
+                if priority == Priority.HIGH:
+                    self.lessons.update_one(
+                        {"_id": _lesson_doc_id(course_id, lesson_id), "requestedAt": None},
+                        {"$set": {"requestedAt": now}},
+                    )
+        return changed
+
+    @_unavailable_on_outage
+    def claim_lesson(self, course_id: str, lesson_id: str, claim: Claim, now: datetime) -> Lesson | None:
+        doc = self.lessons.find_one_and_update(
+            {"_id": _lesson_doc_id(course_id, lesson_id),
+             **_claimable(LessonStatus.PENDING, LessonStatus.GENERATING, now)},
+            {
+                "$set": {"status": LessonStatus.GENERATING.value, "lease": _lease(claim), "updatedAt": now},
+                "$inc": {"attempts": 1},
+            },
+            projection=_NO_CONTENT,
+            return_document=ReturnDocument.AFTER,
+        )
+        return _lesson(doc) if doc else None
+
+    @_unavailable_on_outage
+    def commit_lesson(self, lesson: Lesson, claim: Claim, now: datetime) -> bool:
+        fields = _dump(lesson, include={"content", "usage", "generated_at"})
+        result = self.lessons.update_one(
+            {"_id": _lesson_doc_id(lesson.course_id, lesson.id),
+             "status": LessonStatus.GENERATING.value, "lease.token": claim.token},
+            {"$set": {**fields, "status": LessonStatus.GENERATED.value, "updatedAt": now},
+             "$unset": {"lease": "", "error": ""}},
+        )
+        return result.modified_count == 1
+
+    @_unavailable_on_outage
+    def release_lesson(self, course_id: str, lesson_id: str, claim: Claim, error: str, *, failed: bool) -> None:
+        status = LessonStatus.FAILED if failed else LessonStatus.PENDING
+        self.lessons.update_one(
+            {"_id": _lesson_doc_id(course_id, lesson_id), "lease.token": claim.token},
+            {"$set": {"status": status.value, "error": error}, "$unset": {"lease": ""}},
+        )
+
+    @_unavailable_on_outage
+    def reset_failed_lesson(self, owner_id: str, course_id: str, lesson_id: str, now: datetime) -> bool:
+        result = self.lessons.update_one(
+            {"_id": _lesson_doc_id(course_id, lesson_id), "ownerId": owner_id, "status": LessonStatus.FAILED.value},
+            {"$set": {"status": LessonStatus.PENDING.value, "attempts": 0, "updatedAt": now},
+             "$unset": {"error": "", "priority": "", "requestedAt": ""}},
+        )
+        return result.modified_count == 1
+
+    # ---- reconciliation --------------------------------------------------------------
+
+    @_unavailable_on_outage
+    def stuck_courses(self, older_than: datetime, now: datetime, limit: int) -> list[Course]:
+        docs = self.courses.find(
+            {"$or": [
+                {"status": CourseStatus.PENDING.value, "updatedAt": {"$lt": older_than}},
+                {"status": CourseStatus.GENERATING.value, "lease.expiresAt": {"$lt": now}},
+            ]},
+            {"lease": 0, "modules": 0},
+            limit=limit,
+        )
+        return [_course(d) for d in docs]
+
+    @_unavailable_on_outage
+    def stuck_lessons(self, older_than: datetime, now: datetime, limit: int) -> list[Lesson]:
+        docs = self.lessons.find(
+            {"$or": [
+                {"status": LessonStatus.PENDING.value, "priority": Priority.HIGH.value, "updatedAt": {"$lt": older_than}},
+                {"status": LessonStatus.GENERATING.value, "lease.expiresAt": {"$lt": now}},
+            ]},
+            _NO_CONTENT,
+            limit=limit,
+        )
+        return [_lesson(d) for d in docs]
+
+    @_unavailable_on_outage
+    def lesson_status_counts(self, course_id: str) -> dict[LessonStatus, int]:
+        counts = {status: 0 for status in LessonStatus}
+        for doc in self.lessons.find({"courseId": course_id}, {"status": 1}):
+            counts[LessonStatus(doc["status"])] += 1
+        return counts
+
+
+def _claimable(free: CourseStatus | LessonStatus, busy: CourseStatus | LessonStatus, now: datetime) -> dict[str, Any]:
+    """Free records, or busy ones whose holder's lease has run out (it died or timed out)."""
+    return {"$or": [{"status": free.value}, {"status": busy.value, "lease.expiresAt": {"$lt": now}}]}
+
+
+def _lease(claim: Claim) -> dict[str, Any]:
+    return {"token": claim.token, "expiresAt": claim.expires_at}

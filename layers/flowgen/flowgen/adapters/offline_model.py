@@ -1,0 +1,103 @@
+"""A deterministic model for runs without an API key. Its content says it is offline
+sample content, so nobody mistakes it for a generated lesson."""
+
+from __future__ import annotations
+
+import hashlib
+
+from flowgen.content import (
+    CodeBlock,
+    CourseOutline,
+    GeneratedLesson,
+    KeyPointsBlock,
+    MarkdownBlock,
+    OutlineLesson,
+    OutlineModule,
+    QuizBlock,
+    QuizQuestion,
+)
+from flowgen.models import Usage
+from flowgen.ports import LessonBrief, OutlineBrief
+from flowgen.prompts import SIZES
+
+OFFLINE_NOTICE = "_Offline sample content: no model was called. Set OPENAI_API_KEY for real lessons._"
+_STAGES = ["Foundations", "Core ideas", "In practice", "Going deeper", "Patterns", "Mastery"]
+_LESSON_ANGLES = ["What it is and why it matters", "How it works", "A worked example", "Common mistakes"]
+
+
+def _topic(prompt: str) -> str:
+    topic = " ".join(prompt.split())
+    return topic if len(topic) <= 80 else topic[:77] + "..."
+
+
+def _tokens(*texts: str) -> int:
+    return max(1, sum(len(t) for t in texts) // 4)
+
+
+class OfflineModel:
+    name = "offline"
+
+    def __init__(self, notice: str = OFFLINE_NOTICE) -> None:
+        self.notice = notice
+
+    def outline(self, brief: OutlineBrief) -> tuple[CourseOutline, Usage]:
+        topic = _topic(brief.prompt)
+        n_modules, n_lessons = SIZES.get(brief.size or "standard", SIZES["standard"])
+        modules = [
+            OutlineModule(
+                title=f"{_STAGES[m]} of {topic}",
+                lessons=[
+                    OutlineLesson(
+                        title=f"{_STAGES[m]}: {_LESSON_ANGLES[n % len(_LESSON_ANGLES)].lower()}",
+                        summary=f"{_LESSON_ANGLES[n % len(_LESSON_ANGLES)]} for {topic}, part {m + 1}.{n + 1}.",
+                    )
+                    for n in range(n_lessons)
+                ],
+            )
+            for m in range(n_modules)
+        ]
+        outline = CourseOutline(
+            title=f"{topic}: a {brief.level or 'beginner'} course",
+            description=f"A structured path through {topic}. Offline sample outline.",
+            objectives=[f"Explain the core ideas of {topic}", f"Apply {topic} to a small example"],
+            modules=modules,
+        )
+        return outline, Usage(prompt_tokens=_tokens(brief.prompt) + 60, completion_tokens=_tokens(outline.model_dump_json()))
+
+    def lesson(self, brief: LessonBrief) -> tuple[GeneratedLesson, Usage]:
+        seed = int(hashlib.sha256(brief.lesson_title.encode()).hexdigest(), 16)
+        previous = f" It builds on *{brief.previous_titles[-1]}*." if brief.previous_titles else ""
+        answer = seed % 3
+        options = ["It depends on the context", "It is always wrong", "It is never needed"]
+        options[0], options[answer] = options[answer], options[0]
+        lesson = GeneratedLesson(
+            blocks=[
+                MarkdownBlock(
+                    type="markdown",
+                    markdown=(
+                        f"{self.notice}\n\n## {brief.lesson_title}\n\n"
+                        f"This lesson belongs to **{brief.module_title}** in *{brief.course_title}*. "
+                        f"{brief.lesson_summary}{previous}"
+                    ),
+                ),
+                CodeBlock(
+                    type="code",
+                    language="python",
+                    code=f'lesson = "{brief.lesson_title}"\nprint(f"Studying {{lesson}}")\n',
+                    caption="A placeholder example.",
+                ),
+                KeyPointsBlock(type="key_points", points=[brief.lesson_summary, "Practice with a small example."]),
+                QuizBlock(
+                    type="quiz",
+                    questions=[
+                        QuizQuestion(
+                            question=f"When does '{brief.lesson_title}' apply?",
+                            options=options,
+                            answer_index=answer,
+                            explanation="Offline quiz: the context decides.",
+                        )
+                    ],
+                ),
+            ]
+        )
+        return lesson, Usage(prompt_tokens=_tokens(brief.lesson_title, brief.course_title) + 120, completion_tokens=_tokens(lesson.model_dump_json()))

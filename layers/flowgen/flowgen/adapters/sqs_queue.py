@@ -1,0 +1,37 @@
+"""JobQueue on SQS: one batch call per ten jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from flowgen.errors import DependencyUnavailable
+from flowgen.models import CourseJob, LessonJob, Model, Priority
+
+
+class SqsJobQueue:
+    def __init__(self, client: Any, *, course_queue_url: str, lesson_queue_urls: dict[Priority, str]) -> None:
+        self.client = client
+        self.course_queue_url = course_queue_url
+        self.lesson_queue_urls = lesson_queue_urls
+
+    def send_course_jobs(self, jobs: Sequence[CourseJob]) -> None:
+        self._send(self.course_queue_url, jobs)
+
+    def send_lesson_jobs(self, jobs: Sequence[LessonJob], priority: Priority) -> None:
+        self._send(self.lesson_queue_urls[priority], jobs)
+
+    def _send(self, queue_url: str, jobs: Sequence[Model]) -> None:
+        for start in range(0, len(jobs), 10):
+            entries = [
+                {"Id": str(i), "MessageBody": job.model_dump_json(by_alias=True)}
+                for i, job in enumerate(jobs[start : start + 10])
+            ]
+            try:
+                result = self.client.send_message_batch(QueueUrl=queue_url, Entries=entries)
+            except (BotoCoreError, ClientError) as exc:
+                raise DependencyUnavailable("queue") from exc
+            if result.get("Failed"):
+                raise DependencyUnavailable("queue")

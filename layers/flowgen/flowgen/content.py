@@ -1,0 +1,97 @@
+"""What the model produces: outlines and typed lesson blocks.
+
+Model output is untrusted input: every field is validated here before it is stored,
+and clients render it as text (no raw HTML).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Text = Annotated[str, Field(min_length=1, max_length=400)]
+LongText = Annotated[str, Field(min_length=1, max_length=20_000)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OutlineLesson(_Strict):
+    title: Text
+    summary: Text
+
+
+class OutlineModule(_Strict):
+    title: Text
+    lessons: Annotated[list[OutlineLesson], Field(min_length=1, max_length=8)]
+
+
+class CourseOutline(_Strict):
+    """The structured output of the outline call."""
+
+    title: Text
+    description: Annotated[str, Field(min_length=1, max_length=2000)]
+    objectives: Annotated[list[Text], Field(min_length=1, max_length=10)]
+    modules: Annotated[list[OutlineModule], Field(min_length=1, max_length=10)]
+
+
+class MarkdownBlock(_Strict):
+    type: Literal["markdown"]
+    markdown: LongText
+
+
+class CodeBlock(_Strict):
+    type: Literal["code"]
+    language: Annotated[str, Field(min_length=1, max_length=40)]
+    code: LongText
+    caption: str
+
+
+class KeyPointsBlock(_Strict):
+    type: Literal["key_points"]
+    points: Annotated[list[Text], Field(min_length=1, max_length=12)]
+
+
+class QuizQuestion(_Strict):
+    question: Text
+    options: Annotated[list[Text], Field(min_length=2, max_length=6)]
+    answer_index: int
+    explanation: Annotated[str, Field(max_length=2000)]
+
+    @model_validator(mode="after")
+    def _answer_is_an_option(self) -> QuizQuestion:
+        if not 0 <= self.answer_index < len(self.options):
+            raise ValueError("answer_index must point at one of the options")
+        return self
+
+
+class QuizBlock(_Strict):
+    type: Literal["quiz"]
+    questions: Annotated[list[QuizQuestion], Field(min_length=1, max_length=10)]
+
+
+class VideoBlock(_Strict):
+    """Never produced by the model; added from a video search when one is configured."""
+
+    type: Literal["video"]
+    title: Text
+    url: Annotated[str, Field(pattern=r"^https://")]
+
+
+GeneratedBlock = MarkdownBlock | CodeBlock | KeyPointsBlock | QuizBlock
+LessonBlock = Annotated[GeneratedBlock | VideoBlock, Field(discriminator="type")]
+
+
+class GeneratedLesson(_Strict):
+    """The structured output of the lesson call."""
+
+    blocks: Annotated[list[GeneratedBlock], Field(min_length=1, max_length=20)]
+
+
+class LessonContent(BaseModel):
+    """What is stored and served: the blocks plus where they came from."""
+
+    blocks: list[LessonBlock]
+    generator: str  # "openai:<model>" or "offline": offline content is labelled as such

@@ -1,0 +1,199 @@
+"""Use cases behind the HTTP API. No model call ever happens here (design §1)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from flowgen.errors import Conflict, InvalidRequest, NotFound
+from flowgen.models import (
+    Course,
+    CourseDetail,
+    CourseJob,
+    CoursePage,
+    CourseStatus,
+    CourseView,
+    CreateCourseRequest,
+    Lesson,
+    LessonJob,
+    LessonStatus,
+    LessonSummary,
+    LessonView,
+    ModuleView,
+    Priority,
+    is_course_id,
+    is_lesson_id,
+)
+from flowgen.observability import logger
+from flowgen.policy import Policy
+from flowgen.ports import CourseStore
+from flowgen.scheduling import JobScheduler
+
+
+@dataclass(frozen=True)
+class CourseService:
+    store: CourseStore
+    scheduler: JobScheduler
+    policy: Policy
+
+    # ---- courses ---------------------------------------------------------------------
+
+    def create_course(self, owner_id: str, request: CreateCourseRequest, now: datetime) -> CourseView:
+        course = Course(
+            id=uuid.uuid4().hex,
+            owner_id=owner_id,
+            prompt=request.prompt,
+            level=request.level,
+            size=request.size,
+            status=CourseStatus.PENDING,
+            created_at=now,
+            updated_at=now,
+        )
+        self.store.insert_course(course)  # the intent is durable before any job is sent
+        self._send_course_job(course)
+        return CourseView.of(course)
+
+    def list_courses(self, owner_id: str, cursor: str | None, limit: int | None) -> CoursePage:
+        limit = min(max(limit or self.policy.page_size, 1), 100)
+        before = _decode_cursor(cursor) if cursor else None
+        courses = self.store.list_courses(owner_id, limit=limit + 1, before=before)
+        page, more = courses[:limit], len(courses) > limit
+        next_cursor = _encode_cursor(page[-1]) if more else None
+        return CoursePage(items=[CourseView.of(c) for c in page], next_cursor=next_cursor)
+
+    def get_course(self, owner_id: str, course_id: str) -> CourseDetail:
+        course = self._owned_course(owner_id, course_id)
+        lessons = {lesson.id: lesson for lesson in self.store.list_lessons(course_id)}
+        modules = [
+            ModuleView(
+                id=module.id,
+                title=module.title,
+                lessons=[_summary(lessons[lid]) for lid in module.lesson_ids if lid in lessons],
+            )
+            for module in course.modules
+        ]
+        return CourseDetail(**CourseView.of(course).model_dump(), modules=modules)
+
+    def delete_course(self, owner_id: str, course_id: str) -> None:
+        _check_course_id(course_id)
+        if not self.store.delete_course(owner_id, course_id):
+            raise NotFound("course not found", code="course_not_found")
+
+    def retry_course(self, owner_id: str, course_id: str, now: datetime) -> CourseView:
+        course = self._owned_course(owner_id, course_id)
+        if course.status != CourseStatus.FAILED:
+            raise Conflict(f"course is {course.status.value}, only a FAILED course can be retried", code="not_failed")
+        if not self.store.reset_failed_course(owner_id, course_id, now):
+            raise Conflict("course changed meanwhile, reload it", code="not_failed")
+        course = self._owned_course(owner_id, course_id)
+        self._send_course_job(course, force=True)
+        return CourseView.of(course)
+
+    # ---- lessons ---------------------------------------------------------------------
+
+    def open_lesson(self, owner_id: str, course_id: str, lesson_id: str, now: datetime) -> LessonView:
+        """Returns the lesson; if it is not generated yet, promotes it to high priority."""
+        lesson = self._owned_lesson(owner_id, course_id, lesson_id)
+        siblings = self.store.list_lessons(course_id)
+        position = next(i for i, s in enumerate(siblings) if s.id == lesson.id)
+
+        if _needs_generation(lesson, now):
+            lesson = self._request(lesson, siblings, now)
+        ahead = [
+            s for s in siblings[position + 1 : position + 1 + self.policy.lookahead]
+            if s.status == LessonStatus.PENDING and s.priority != Priority.HIGH
+        ]
+        self._schedule(course_id, owner_id, ahead, Priority.LOW, now)
+
+        view = LessonView(
+            **lesson.model_dump(exclude={"lease", "owner_id", "attempts"}),
+            previous_lesson_id=siblings[position - 1].id if position > 0 else None,
+            next_lesson_id=siblings[position + 1].id if position + 1 < len(siblings) else None,
+        )
+        if lesson.status in (LessonStatus.PENDING, LessonStatus.GENERATING):
+            view.retry_after = self.policy.poll_seconds
+        return view
+
+    def retry_lesson(self, owner_id: str, course_id: str, lesson_id: str, now: datetime) -> LessonView:
+        lesson = self._owned_lesson(owner_id, course_id, lesson_id)
+        if lesson.status != LessonStatus.FAILED:
+            raise Conflict(f"lesson is {lesson.status.value}, only a FAILED lesson can be retried", code="not_failed")
+        if not self.store.reset_failed_lesson(owner_id, course_id, lesson_id, now):
+            raise Conflict("lesson changed meanwhile, reload it", code="not_failed")
+        self.scheduler.forget_lesson(course_id, lesson_id)
+        return self.open_lesson(owner_id, course_id, lesson_id, now)
+
+    # ---- helpers ---------------------------------------------------------------------
+
+    def _request(self, lesson: Lesson, siblings: list[Lesson], now: datetime) -> Lesson:
+        self._schedule(lesson.course_id, lesson.owner_id, [lesson], Priority.HIGH, now)
+        return lesson.model_copy(update={"priority": Priority.HIGH, "requested_at": lesson.requested_at or now})
+
+    def _schedule(
+        self, course_id: str, owner_id: str, lessons: list[Lesson], priority: Priority, now: datetime
+    ) -> None:
+        if not lessons:
+            return
+        ids = [lesson.id for lesson in lessons]
+        self.store.request_lessons(course_id, ids, priority, now)  # intent first (invariant 5)
+        jobs = [LessonJob(course_id=course_id, lesson_id=i, owner_id=owner_id, priority=priority) for i in ids]
+        try:
+            self.scheduler.schedule_lessons(jobs, priority)
+        except Exception:
+            # Recorded in MongoDB; the next poll or the reconciler sends it again.
+            logger.exception("lesson enqueue failed", extra={"course_id": course_id, "lessons": ids})
+
+    def _send_course_job(self, course: Course, *, force: bool = False) -> None:
+        try:
+            self.scheduler.schedule_course(CourseJob(course_id=course.id, owner_id=course.owner_id), force=force)
+        except Exception:
+            logger.exception("course enqueue failed; the reconciler will resend", extra={"course_id": course.id})
+
+    def _owned_course(self, owner_id: str, course_id: str) -> Course:
+        _check_course_id(course_id)
+        course = self.store.get_course(owner_id, course_id)
+        if course is None:
+            raise NotFound("course not found", code="course_not_found")
+        return course
+
+    def _owned_lesson(self, owner_id: str, course_id: str, lesson_id: str) -> Lesson:
+        _check_course_id(course_id)
+        if not is_lesson_id(lesson_id):
+            raise InvalidRequest("lessonId must look like m01-l02", code="invalid_lesson_id")
+        lesson = self.store.get_lesson(owner_id, course_id, lesson_id)
+        if lesson is None:
+            raise NotFound("lesson not found", code="lesson_not_found")
+        return lesson
+
+
+def _needs_generation(lesson: Lesson, now: datetime) -> bool:
+    if lesson.status == LessonStatus.PENDING:
+        return True
+    lease_expired = lesson.lease is not None and lesson.lease.expires_at < now
+    return lesson.status == LessonStatus.GENERATING and lease_expired
+
+
+def _summary(lesson: Lesson) -> LessonSummary:
+    return LessonSummary.model_validate(lesson.model_dump(include=set(LessonSummary.model_fields)))
+
+
+def _check_course_id(course_id: str) -> None:
+    if not is_course_id(course_id):
+        raise InvalidRequest("courseId must be 32 lowercase hex characters", code="invalid_course_id")
+
+
+def _encode_cursor(course: Course) -> str:
+    raw = json.dumps([course.created_at.isoformat(), course.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created_at, course_id = json.loads(base64.urlsafe_b64decode(padded))
+        return datetime.fromisoformat(created_at), str(course_id)
+    except (ValueError, TypeError) as exc:
+        raise InvalidRequest("cursor is not one this API returned", code="invalid_cursor") from exc

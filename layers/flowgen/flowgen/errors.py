@@ -1,0 +1,66 @@
+"""Domain exceptions. The API maps them to HTTP in one place (functions/api/app.py)."""
+
+from __future__ import annotations
+
+
+class FlowgenError(Exception):
+    """Base of every error the API may show a caller: a code, a message and a status."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+
+
+class InvalidRequest(FlowgenError):
+    status = 400
+    code = "invalid_request"
+
+
+class NotFound(FlowgenError):
+    """Also what another user's course looks like: existence is never confirmed."""
+
+    status = 404
+    code = "not_found"
+
+
+class Conflict(FlowgenError):
+    status = 409
+    code = "conflict"
+
+
+class Unauthorized(FlowgenError):
+    status = 401
+    code = "unauthorized"
+
+
+class DependencyUnavailable(FlowgenError):
+    """A store or queue did not answer. Callers should retry after `retry_after` seconds."""
+
+    status = 503
+    code = "unavailable"
+
+    def __init__(self, dependency: str, *, retry_after: int = 5) -> None:
+        super().__init__(f"{dependency} is unavailable, try again shortly", code=f"{dependency}_unavailable")
+        self.dependency = dependency
+        self.retry_after = retry_after
+
+
+class DedupeUnavailable(Exception):
+    """Redis could not be reached; scheduling proceeds without dedupe (invariant 2)."""
+
+
+class ModelError(Exception):
+    """The model call failed or returned something unusable. Retryable by redelivery."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class LeaseLost(Exception):
+    """Our claim expired and another worker took the record; our result is discarded."""

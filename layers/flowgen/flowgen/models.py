@@ -1,0 +1,223 @@
+"""Domain records and the shapes the API and queues exchange.
+
+Field names are camelCase on the wire and in MongoDB (design §3); Python uses snake_case.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+from flowgen.content import LessonContent
+
+PROMPT_MAX_CHARS = 2000
+COURSE_ID_PATTERN = r"^[0-9a-f]{32}$"
+LESSON_ID_PATTERN = r"^m\d{2}-l\d{2}$"
+_COURSE_ID_RE = re.compile(COURSE_ID_PATTERN)
+_LESSON_ID_RE = re.compile(LESSON_ID_PATTERN)
+
+
+def is_course_id(value: str) -> bool:
+    return bool(_COURSE_ID_RE.match(value))
+
+
+def is_lesson_id(value: str) -> bool:
+    return bool(_LESSON_ID_RE.match(value))
+
+
+def lesson_key(module_index: int, lesson_index: int) -> str:
+    """Deterministic from position, so a retried outline upserts instead of duplicating."""
+    return f"m{module_index + 1:02d}-l{lesson_index + 1:02d}"
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class CourseStatus(StrEnum):
+    PENDING = "PENDING"
+    GENERATING = "GENERATING"
+    READY = "READY"
+    FAILED = "FAILED"
+
+
+class LessonStatus(StrEnum):
+    PENDING = "PENDING"
+    GENERATING = "GENERATING"
+    GENERATED = "GENERATED"
+    FAILED = "FAILED"
+
+
+class Priority(StrEnum):
+    HIGH = "high"
+    LOW = "low"
+
+
+class Level(StrEnum):
+    BEGINNER = "beginner"
+    INTERMEDIATE = "intermediate"
+    ADVANCED = "advanced"
+
+
+class Usage(Model):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+class Lease(Model):
+    token: str
+    expires_at: datetime
+
+
+class ModuleOutline(Model):
+    id: str
+    title: str
+    lesson_ids: list[str]
+
+
+class Course(Model):
+    id: str
+    owner_id: str
+    prompt: str
+    level: Level | None = None
+    size: Literal["short", "standard", "long"] | None = None
+    status: CourseStatus
+    title: str | None = None
+    description: str | None = None
+    objectives: list[str] = []
+    modules: list[ModuleOutline] = []
+    lesson_count: int = 0
+    lessons_generated: int = 0
+    usage: Usage = Usage()
+    attempts: int = 0
+    error: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Lesson(Model):
+    id: str
+    course_id: str
+    module_id: str
+    owner_id: str
+    order: int
+    title: str
+    summary: str
+    status: LessonStatus
+    priority: Priority | None = None
+    content: LessonContent | None = None
+    attempts: int = 0
+    requested_at: datetime | None = None
+    generated_at: datetime | None = None
+    usage: Usage = Usage()
+    error: str | None = None
+    lease: Lease | None = None
+
+
+# ---- API requests -------------------------------------------------------------------
+
+Prompt = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=PROMPT_MAX_CHARS)
+]
+
+
+class CreateCourseRequest(Model):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
+
+    prompt: Prompt = Field(description=f"The topic to learn, 3 to {PROMPT_MAX_CHARS} characters.")
+    level: Level | None = None
+    size: Literal["short", "standard", "long"] | None = None
+
+
+# ---- API responses ------------------------------------------------------------------
+
+
+class LessonSummary(Model):
+    id: str
+    title: str
+    summary: str
+    order: int
+    status: LessonStatus
+    priority: Priority | None = None
+    error: str | None = None
+
+
+class ModuleView(Model):
+    id: str
+    title: str
+    lessons: list[LessonSummary]
+
+
+class CourseView(Model):
+    id: str
+    prompt: str
+    level: Level | None = None
+    size: str | None = None
+    status: CourseStatus
+    title: str | None = None
+    description: str | None = None
+    objectives: list[str] = []
+    lesson_count: int
+    lessons_generated: int
+    usage: Usage
+    error: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, course: Course) -> CourseView:
+        return cls.model_validate(course.model_dump(include=set(cls.model_fields)))
+
+
+class CourseDetail(CourseView):
+    modules: list[ModuleView] = []
+
+
+class CoursePage(Model):
+    items: list[CourseView]
+    next_cursor: str | None = None
+
+
+class LessonView(Model):
+    id: str
+    course_id: str
+    module_id: str
+    order: int
+    title: str
+    summary: str
+    status: LessonStatus
+    priority: Priority | None = None
+    content: LessonContent | None = None
+    error: str | None = None
+    requested_at: datetime | None = None
+    generated_at: datetime | None = None
+    usage: Usage
+    previous_lesson_id: str | None = None
+    next_lesson_id: str | None = None
+    retry_after: int | None = Field(
+        default=None, description="Seconds to wait before polling again, while not generated."
+    )
+
+
+# ---- queue messages -----------------------------------------------------------------
+
+
+class CourseJob(Model):
+    course_id: str
+    owner_id: str
+
+
+class LessonJob(Model):
+    course_id: str
+    lesson_id: str
+    owner_id: str
+    priority: Priority

@@ -1,0 +1,95 @@
+"""The small interfaces the domain depends on; adapters and test fakes implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from flowgen.content import CourseOutline, GeneratedLesson
+from flowgen.models import Course, CourseJob, Lesson, LessonJob, LessonStatus, Priority, Usage
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A lease on a record: only the holder of `token` may commit or release it."""
+
+    token: str
+    expires_at: datetime
+
+
+class CourseStore(Protocol):
+    # courses
+    def insert_course(self, course: Course) -> None: ...
+    def get_course(self, owner_id: str, course_id: str) -> Course | None: ...
+    def list_courses(
+        self, owner_id: str, *, limit: int, before: tuple[datetime, str] | None
+    ) -> list[Course]: ...
+    def delete_course(self, owner_id: str, course_id: str) -> bool: ...
+    def claim_course(self, course_id: str, claim: Claim, now: datetime) -> Course | None: ...
+    def commit_outline(
+        self, course: Course, claim: Claim, lessons: Sequence[Lesson], now: datetime
+    ) -> bool: ...
+    def release_course(self, course_id: str, claim: Claim, error: str, *, failed: bool) -> None: ...
+    def reset_failed_course(self, owner_id: str, course_id: str, now: datetime) -> bool: ...
+    def add_course_usage(self, course_id: str, usage: Usage, *, lessons_generated: int) -> None: ...
+
+    # lessons
+    def get_lesson(self, owner_id: str, course_id: str, lesson_id: str) -> Lesson | None: ...
+    def list_lessons(self, course_id: str) -> list[Lesson]: ...
+    def request_lessons(
+        self, course_id: str, lesson_ids: Sequence[str], priority: Priority, now: datetime
+    ) -> list[str]: ...
+    def claim_lesson(self, course_id: str, lesson_id: str, claim: Claim, now: datetime) -> Lesson | None: ...
+    def commit_lesson(self, lesson: Lesson, claim: Claim, now: datetime) -> bool: ...
+    def release_lesson(
+        self, course_id: str, lesson_id: str, claim: Claim, error: str, *, failed: bool
+    ) -> None: ...
+    def reset_failed_lesson(self, owner_id: str, course_id: str, lesson_id: str, now: datetime) -> bool: ...
+
+    # reconciliation
+    def stuck_courses(self, older_than: datetime, now: datetime, limit: int) -> list[Course]: ...
+    def stuck_lessons(self, older_than: datetime, now: datetime, limit: int) -> list[Lesson]: ...
+    def lesson_status_counts(self, course_id: str) -> dict[LessonStatus, int]: ...
+
+
+class JobQueue(Protocol):
+    def send_course_jobs(self, jobs: Sequence[CourseJob]) -> None: ...
+    def send_lesson_jobs(self, jobs: Sequence[LessonJob], priority: Priority) -> None: ...
+
+
+class DedupeLock(Protocol):
+    def acquire_many(self, keys: Sequence[str], ttl_seconds: int) -> list[bool]:
+        """SET NX EX for each key; True where this caller took it. Raises DedupeUnavailable."""
+        ...
+
+    def release_many(self, keys: Sequence[str]) -> None: ...
+
+
+@dataclass(frozen=True)
+class LessonBrief:
+    """Everything the model needs to write one lesson that fits its course."""
+
+    course_title: str
+    course_description: str
+    level: str | None
+    module_title: str
+    lesson_title: str
+    lesson_summary: str
+    previous_titles: list[str]
+    next_titles: list[str]
+
+
+@dataclass(frozen=True)
+class OutlineBrief:
+    prompt: str
+    level: str | None
+    size: str | None
+
+
+class ModelClient(Protocol):
+    name: str
+
+    def outline(self, brief: OutlineBrief) -> tuple[CourseOutline, Usage]: ...
+    def lesson(self, brief: LessonBrief) -> tuple[GeneratedLesson, Usage]: ...

@@ -1,0 +1,78 @@
+"""Dedupe-then-enqueue (design invariant 2)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from flowgen.errors import DedupeUnavailable
+from flowgen.models import CourseJob, LessonJob, Priority
+from flowgen.observability import logger, metrics
+from flowgen.ports import DedupeLock, JobQueue
+from aws_lambda_powertools.metrics import MetricUnit
+
+
+def course_job_key(course_id: str) -> str:
+    return f"flowgen:job:course:{course_id}:normal"
+
+
+def lesson_job_key(course_id: str, lesson_id: str, priority: Priority) -> str:
+    return f"flowgen:job:lesson:{course_id}/{lesson_id}:{priority.value}"
+
+
+@dataclass
+class JobScheduler:
+    queue: JobQueue
+    dedupe: DedupeLock
+    dedupe_ttl_seconds: int
+
+    def _fresh(self, keys: Sequence[str]) -> list[bool]:
+        try:
+            return self.dedupe.acquire_many(keys, self.dedupe_ttl_seconds)
+        except DedupeUnavailable:
+            # The claim's compare-and-set still prevents duplicate generation (invariant 1).
+            logger.warning("dedupe unavailable, enqueueing without it", extra={"keys": len(keys)})
+            metrics.add_metric(name="DedupeUnavailable", unit=MetricUnit.Count, value=1)
+            return [True] * len(keys)
+
+    def schedule_course(self, job: CourseJob, *, force: bool = False) -> bool:
+        key = course_job_key(job.course_id)
+        if force:
+            self._release([key])
+        if not self._fresh([key])[0]:
+            return False
+        try:
+            self.queue.send_course_jobs([job])
+        except Exception:
+            self._release([key])  # let the next attempt (or the reconciler) send it
+            raise
+        return True
+
+    def schedule_lessons(self, jobs: Sequence[LessonJob], priority: Priority, *, force: bool = False) -> int:
+        """Sends one job per lesson not already scheduled at this priority; returns how many."""
+        if not jobs:
+            return 0
+        keys = [lesson_job_key(j.course_id, j.lesson_id, priority) for j in jobs]
+        if force:
+            self._release(keys)
+        fresh = self._fresh(keys)
+        to_send = [job for job, ok in zip(jobs, fresh, strict=True) if ok]
+        if not to_send:
+            return 0
+        try:
+            self.queue.send_lesson_jobs(to_send, priority)
+        except Exception:
+            self._release([k for k, ok in zip(keys, fresh, strict=True) if ok])
+            raise
+        metrics.add_metric(name=f"LessonJobs{priority.value.title()}", unit=MetricUnit.Count, value=len(to_send))
+        return len(to_send)
+
+    def forget_lesson(self, course_id: str, lesson_id: str) -> None:
+        """Drops the dedupe keys so a retried lesson can be enqueued again at once."""
+        self._release([lesson_job_key(course_id, lesson_id, p) for p in Priority])
+
+    def _release(self, keys: Sequence[str]) -> None:
+        try:
+            self.dedupe.release_many(keys)
+        except DedupeUnavailable:
+            logger.warning("could not release dedupe keys", extra={"keys": list(keys)})

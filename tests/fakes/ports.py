@@ -1,0 +1,79 @@
+"""In-memory fakes of the ports, for domain unit tests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from flowgen.adapters.offline_model import OfflineModel
+from flowgen.content import CourseOutline, GeneratedLesson
+from flowgen.errors import DedupeUnavailable, ModelError
+from flowgen.models import CourseJob, LessonJob, Priority, Usage
+from flowgen.ports import LessonBrief, OutlineBrief
+
+
+class RecordingQueue:
+    def __init__(self) -> None:
+        self.course_jobs: list[CourseJob] = []
+        self.lesson_jobs: dict[Priority, list[LessonJob]] = {Priority.HIGH: [], Priority.LOW: []}
+        self.down = False
+
+    def send_course_jobs(self, jobs: Sequence[CourseJob]) -> None:
+        if self.down:
+            from flowgen.errors import DependencyUnavailable
+
+            raise DependencyUnavailable("queue")
+        self.course_jobs.extend(jobs)
+
+    def send_lesson_jobs(self, jobs: Sequence[LessonJob], priority: Priority) -> None:
+        if self.down:
+            from flowgen.errors import DependencyUnavailable
+
+            raise DependencyUnavailable("queue")
+        self.lesson_jobs[priority].extend(jobs)
+
+
+class MemoryDedupe:
+    def __init__(self) -> None:
+        self.keys: set[str] = set()
+        self.down = False
+
+    def acquire_many(self, keys: Sequence[str], ttl_seconds: int) -> list[bool]:
+        if self.down:
+            raise DedupeUnavailable("down")
+        fresh = []
+        for key in keys:
+            fresh.append(key not in self.keys)
+            self.keys.add(key)
+        return fresh
+
+    def release_many(self, keys: Sequence[str]) -> None:
+        if self.down:
+            raise DedupeUnavailable("down")
+        self.keys.difference_update(keys)
+
+
+class ScriptedModel:
+    """The offline model, counting calls, failing the calls it is told to."""
+
+    name = "scripted"
+
+    def __init__(self) -> None:
+        self.inner = OfflineModel()
+        self.outline_calls = 0
+        self.lesson_calls: list[str] = []
+        self.fail_next = 0
+
+    def _maybe_fail(self) -> None:
+        if self.fail_next:
+            self.fail_next -= 1
+            raise ModelError("scripted failure")
+
+    def outline(self, brief: OutlineBrief) -> tuple[CourseOutline, Usage]:
+        self.outline_calls += 1
+        self._maybe_fail()
+        return self.inner.outline(brief)
+
+    def lesson(self, brief: LessonBrief) -> tuple[GeneratedLesson, Usage]:
+        self.lesson_calls.append(brief.lesson_title)
+        self._maybe_fail()
+        return self.inner.lesson(brief)
