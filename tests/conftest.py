@@ -76,7 +76,7 @@ def make_stack(
         openai_api_key="test-key" if fake_model else None,
         openai_base_url=fake_model.base_url if fake_model else None,
         visibility_timeout=0,  # a failed message is visible again at once: retries without waiting
-        extra_env={"MODEL_TIMEOUT_SECONDS": "2", **env},
+        extra_env={"MODEL_TIMEOUT_SECONDS": "2", "JWKS_REFRESH_COOLDOWN_SECONDS": "0.5", **env},
     )
     return LocalStack(config).start(pollers=False)
 

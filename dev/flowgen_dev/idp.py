@@ -41,6 +41,7 @@ class LocalIdentityProvider:
         self.key = key
         self.kid = key_id(key)
         self.audience = audience
+        self.jwks_requests = 0
         self.server = ThreadingHTTPServer((host, port), _handler_for(self))
         self.server.daemon_threads = True
 
@@ -89,6 +90,7 @@ def _handler_for(idp: LocalIdentityProvider) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             if self.path == "/.well-known/jwks.json":
+                idp.jwks_requests += 1
                 self._send(200, idp.jwks())
             else:
                 self._send(404, {"error": "not found"})

@@ -1,6 +1,5 @@
 """HTTP API: parse -> one domain call -> response. Errors are mapped in one place below."""
 
-from __future__ import annotations
 
 from functools import lru_cache
 from typing import Annotated, Any

@@ -1,6 +1,5 @@
 """Lambda REQUEST authorizer (HTTP API, payload 2.0, simple responses) for Auth0 RS256 tokens."""
 
-from __future__ import annotations
 
 from functools import lru_cache
 from typing import Any
@@ -21,7 +20,10 @@ from flowgen.settings import AuthorizerSettings
 @lru_cache(maxsize=1)
 def verifier() -> JwtVerifier:
     cfg = wiring.settings(AuthorizerSettings)
-    return JwtVerifier(cfg.jwks_url, issuer=cfg.jwt_issuer, audience=cfg.jwt_audience)
+    return JwtVerifier(
+        cfg.jwks_url, issuer=cfg.jwt_issuer, audience=cfg.jwt_audience,
+        refresh_cooldown=cfg.jwks_refresh_cooldown_seconds,
+    )
 
 
 def _bearer(event: APIGatewayAuthorizerEventV2) -> str:

@@ -1,6 +1,5 @@
 """Consumes the course queue: one outline per job, partial batch failures reported."""
 
-from __future__ import annotations
 
 from typing import Any
 

@@ -1,6 +1,5 @@
 """Consumes both lesson queues: claim, generate, commit under the lease."""
 
-from __future__ import annotations
 
 from typing import Any
 

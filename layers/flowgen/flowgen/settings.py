@@ -73,6 +73,7 @@ class AuthSettings(_Base):
     jwks_url: str
     jwt_issuer: str
     jwt_audience: str
+    jwks_refresh_cooldown_seconds: float = 30.0
 
 
 class ApiSettings(MongoSettings, RedisSettings, QueueSettings, PolicySettings):

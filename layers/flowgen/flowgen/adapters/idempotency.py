@@ -6,10 +6,31 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from aws_lambda_powertools.utilities.idempotency.persistence.redis import RedisCachePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 
 from flowgen.models import CourseView, CreateCourseRequest, Model
+
+
+class ValidatingRedisPersistence(RedisCachePersistenceLayer):
+    """Powertools 3.37's Redis layer rewrites a completed record without its payload hash, so an
+    identical retry fails validation (the TypeScript port fixed the same bug in its #5706).
+    This keeps the hash, as the DynamoDB layer does. Drop it once Powertools Python has the fix."""
+
+    def _update_record(self, data_record: DataRecord) -> None:
+        mapping: dict[str, Any] = {
+            self.data_attr: data_record.response_data,
+            self.status_attr: data_record.status,
+            self.expiry_attr: data_record.expiry_timestamp,
+        }
+        if self.payload_validation_enabled:
+            mapping[self.validation_key_attr] = data_record.payload_hash
+        self.client.set(
+            name=data_record.idempotency_key,
+            value=self._json_serializer(mapping),
+            ex=self._get_expiry_second(data_record.expiry_timestamp),
+        )
 
 
 class IdempotentCreate(Model):
@@ -28,7 +49,7 @@ def make_idempotent(
         expires_after_seconds=ttl_seconds,
         raise_on_no_idempotency_key=True,
     )
-    persistence = RedisCachePersistenceLayer(client=redis_client)
+    persistence = ValidatingRedisPersistence(client=redis_client)
     wrapped = idempotent_function(
         data_keyword_argument="command",
         persistence_store=persistence,

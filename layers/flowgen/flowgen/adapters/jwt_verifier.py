@@ -17,12 +17,15 @@ class Identity:
 
 
 class JwtVerifier:
-    """PyJWKClient caches the key set across invocations and refetches it once for an unknown kid."""
+    """PyJWKClient caches the key set across invocations. An unknown kid refetches it once,
+    at most once per cooldown, so a flood of made-up kids cannot hammer the tenant's JWKS."""
 
     ALGORITHMS = ["RS256"]
 
-    def __init__(self, jwks_url: str, *, issuer: str, audience: str, leeway_seconds: int = 30) -> None:
-        self.jwks = PyJWKClient(jwks_url, cache_keys=True, lifespan=600, timeout=5)
+    def __init__(
+        self, jwks_url: str, *, issuer: str, audience: str, leeway_seconds: int = 30, refresh_cooldown: float = 30.0
+    ) -> None:
+        self.jwks = PyJWKClient(jwks_url, cache_keys=True, lifespan=600, timeout=5, cooldown_duration=refresh_cooldown)
         self.issuer = issuer
         self.audience = audience
         self.leeway = leeway_seconds

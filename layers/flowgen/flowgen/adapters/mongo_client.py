@@ -21,9 +21,10 @@ STAND_IN_SCHEME = "mongomock://"
 def connect(uri: str, db_name: str) -> Database:
     if uri.startswith(STAND_IN_SCHEME):
         return _stand_in(uri.removeprefix(STAND_IN_SCHEME) or "default")[db_name]
-    client: MongoClient = MongoClient(
-        uri, tz_aware=True, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000, appname="flowgen"
-    )
+    # fail fast inside a Lambda's budget; options written in the URI take precedence
+    defaults = {"serverSelectionTimeoutMS": 3000, "connectTimeoutMS": 3000}
+    options = {k: v for k, v in defaults.items() if k.lower() not in uri.lower()}
+    client: MongoClient = MongoClient(uri, tz_aware=True, appname="flowgen", **options)
     return client[db_name]
 
 

@@ -57,6 +57,7 @@ class MongoCourseStore:
         self.courses = db["courses"]
         self.lessons = db["lessons"]
 
+    @_unavailable_on_outage
     def ensure_indexes(self) -> None:
         self.courses.create_index([("ownerId", ASCENDING), ("createdAt", DESCENDING), ("_id", DESCENDING)])
         self.courses.create_index([("status", ASCENDING), ("lease.expiresAt", ASCENDING)])

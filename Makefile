@@ -1,0 +1,55 @@
+# The one interface for developers and CI. `make help` lists the targets.
+SHELL := /bin/bash
+PY ?= $(shell command -v python3.12 2>/dev/null || ls /root/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | head -n1)
+VENV := .venv
+BIN := $(abspath $(VENV))/bin
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: help dev system-deps test test-fast lint validate build demo local clean
+
+help:
+	@echo "make demo      set up from nothing, run a course end to end on the local stack"
+	@echo "make test      set up from nothing, run every test (what CI runs)"
+	@echo "make local     start the local stack (API, authorizer, queues, workers) and keep it running"
+	@echo "make lint      ruff + mypy;   make validate: sam validate --lint;   make build: sam build"
+
+$(VENV)/.installed: pyproject.toml
+	@test -n "$(PY)" || { echo "Python 3.12 not found: install it or run 'make PY=/path/to/python3.12'"; exit 1; }
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+system-deps:
+	@command -v redis-server >/dev/null || { \
+	  echo "installing redis-server (apt)"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server >/dev/null; }
+
+dev: $(VENV)/.installed system-deps
+
+test: dev
+	$(BIN)/pytest -q -p no:cacheprovider
+
+test-fast: dev
+	$(BIN)/pytest -q -p no:cacheprovider -m "not e2e"
+
+lint: dev
+	$(BIN)/ruff check layers functions dev tests bench
+	$(BIN)/mypy layers/flowgen/flowgen dev/flowgen_dev
+
+validate: dev
+	$(BIN)/sam validate --lint
+
+build: dev
+	PATH="$(BIN):$$PATH" $(BIN)/sam build
+
+demo: dev
+	$(BIN)/flowgen demo
+
+local: dev
+	$(BIN)/flowgen local
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,117 @@
+"""The Lambda authorizer through API Gateway's behaviour: no identity source is a 401 without
+invoking it; a token it denies is a 403 (HTTP API simple responses); a valid one passes sub."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.helpers import User
+
+
+def _b64(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def _claims(stack, **overrides):
+    now = int(time.time())
+    return {"iss": stack.idp.issuer, "aud": stack.idp.audience, "sub": "mallory", "iat": now, "nbf": now,
+            "exp": now + 600, **overrides}
+
+
+def _other_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _status(stack, token: str | None) -> int:
+    headers = {"authorization": f"Bearer {token}"} if token is not None else {}
+    return stack.request("GET", "/courses", headers=headers).status
+
+
+def test_a_valid_token_passes_its_subject_to_the_api(stack):
+    alice = User(stack, "alice")
+    course = alice.create_course()
+    listed = alice.call("GET", "/courses").json()
+    assert [c["id"] for c in listed["items"]] == [course["id"]]
+
+
+def test_no_token_is_401_without_invoking_the_authorizer(stack):
+    assert _status(stack, None) == 401
+    assert stack.request("GET", "/courses", headers={"authorization": ""}).status == 401
+
+
+ATTACKS = {
+    "alg_none": lambda s: f"{_b64({'alg': 'none', 'typ': 'JWT', 'kid': s.idp.kid})}.{_b64(_claims(s))}.",
+    "hs256_with_public_key_as_secret": lambda s: _hs256_confusion(s),
+    "expired": lambda s: s.idp.mint("alice", expires_in=-120),
+    "not_yet_valid": lambda s: jwt.encode(_claims(s, nbf=int(time.time()) + 3600), s.idp.key, "RS256",
+                                          headers={"kid": s.idp.kid}),
+    "wrong_issuer": lambda s: s.idp.mint("alice", iss="https://evil.example/"),
+    "wrong_audience": lambda s: s.idp.mint("alice", aud="https://another-api.example"),
+    "unknown_key": lambda s: jwt.encode(_claims(s), _other_key(), "RS256", headers={"kid": "not-ours"}),
+    "known_kid_wrong_key": lambda s: jwt.encode(_claims(s), _other_key(), "RS256", headers={"kid": s.idp.kid}),
+    "tampered_payload": lambda s: _tamper(s.idp.mint("alice")),
+    "missing_sub": lambda s: jwt.encode({k: v for k, v in _claims(s).items() if k != "sub"}, s.idp.key, "RS256",
+                                        headers={"kid": s.idp.kid}),
+    "garbage": lambda s: "not.a.jwt",
+}
+
+
+def _hs256_confusion(stack) -> str:
+    public_pem = stack.idp.key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    header = {"alg": "HS256", "typ": "JWT", "kid": stack.idp.kid}
+    signing_input = f"{_b64(header)}.{_b64(_claims(stack))}".encode()
+    import hashlib
+    import hmac
+
+    signature = base64.urlsafe_b64encode(hmac.new(public_pem, signing_input, hashlib.sha256).digest()).rstrip(b"=")
+    return f"{signing_input.decode()}.{signature.decode()}"
+
+
+def _tamper(token: str) -> str:
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["sub"] = "bob"
+    return f"{header}.{_b64(claims)}.{signature}"
+
+
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+def test_attacks_are_denied(stack, attack):
+    assert _status(stack, ATTACKS[attack](stack)) == 403
+
+
+def test_keys_are_cached_and_an_unknown_kid_refreshes_once_per_cooldown(stack):
+    alice = User(stack, "alice")
+    assert alice.call("GET", "/courses").status == 200
+    fetched = stack.idp.jwks_requests
+    assert User(stack, "bob").call("GET", "/courses").status == 200
+    assert stack.idp.jwks_requests == fetched  # cached across invocations
+
+    def unknown(kid: str) -> str:
+        return jwt.encode(_claims(stack), _other_key(), "RS256", headers={"kid": kid})
+
+    for i in range(5):  # a flood of made-up kids right after a fetch costs the tenant nothing
+        assert _status(stack, unknown(f"made-up-{i}")) == 403
+    assert stack.idp.jwks_requests == fetched
+
+    time.sleep(0.6)  # past the cooldown (0.5 s in tests, 30 s by default)
+    assert _status(stack, unknown("rotated-away")) == 403
+    assert stack.idp.jwks_requests == fetched + 1  # exactly one refresh, then denied
+
+
+def test_authorizer_results_are_cached_per_token(stack, monkeypatch):
+    alice = User(stack, "alice")
+    calls = []
+    real = stack.handlers["AuthorizerFunction"]
+    monkeypatch.setitem(stack.handlers, "AuthorizerFunction", lambda e, c: calls.append(1) or real(e, c))
+    for _ in range(3):
+        assert alice.call("GET", "/courses").status == 200
+    assert len(calls) == 1

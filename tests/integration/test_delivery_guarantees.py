@@ -1,0 +1,187 @@
+"""At-least-once in, exactly-once effect (design invariants 1, 2 and 5)."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from flowgen import wiring
+from flowgen.clock import utcnow
+from flowgen.models import LessonJob, Priority
+from flowgen.ports import Claim
+from tests.helpers import User, lesson_ids
+
+
+def _send_lesson_job(stack, course_id: str, lesson_id: str, queue: str = "LessonHighQueue", owner: str = "alice"):
+    job = LessonJob(course_id=course_id, lesson_id=lesson_id, owner_id=owner, priority=Priority.HIGH)
+    stack.sqs.send_message(QueueUrl=stack.queues[queue].url, MessageBody=job.model_dump_json(by_alias=True))
+
+
+def test_fifty_concurrent_opens_make_one_job_and_one_model_call(stack, fake_model):
+    alice = User(stack, "alice")
+    course = alice.ready_course()
+    target = lesson_ids(course)[9]
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        responses = list(pool.map(lambda _: alice.open_lesson(course["id"], target), range(50)))
+    assert {r.status for r in responses} == {202}
+    assert stack.queue_depth("LessonHighQueue") == 1  # Redis SET NX let one enqueue through
+
+    stack.drain("HighPriorityLessons")
+    assert fake_model.stats.lesson_titles.count(responses[0].json()["title"]) == 1
+    assert alice.open_lesson(course["id"], target).json()["status"] == "GENERATED"
+
+
+def test_a_job_delivered_twice_generates_once(stack, fake_model):
+    alice = User(stack, "alice")
+    course = alice.ready_course()
+    target = lesson_ids(course)[5]
+    _send_lesson_job(stack, course["id"], target)
+    _send_lesson_job(stack, course["id"], target)
+
+    stack.drain("HighPriorityLessons")
+    title = alice.open_lesson(course["id"], target).json()["title"]
+    assert fake_model.stats.lesson_titles.count(title) == 1
+    assert stack.queue_depth("LessonHighQueue") == 0  # the duplicate was acknowledged, not retried
+
+
+def test_a_live_lease_is_respected_and_an_expired_one_is_recovered(stack, fake_model):
+    alice = User(stack, "alice")
+    course = alice.ready_course()
+    target = lesson_ids(course)[4]
+    store = wiring.store()
+
+    # a worker claimed the lesson and is still within its lease: the duplicate job is acknowledged
+    live = Claim(token="worker-a", expires_at=utcnow() + timedelta(minutes=5))
+    assert store.claim_lesson(course["id"], target, live, utcnow()) is not None
+    _send_lesson_job(stack, course["id"], target)
+    stack.drain("HighPriorityLessons")
+    assert fake_model.stats.calls["GeneratedLesson"] == 0
+    assert alice.open_lesson(course["id"], target).json()["status"] == "GENERATING"
+
+    # that worker died: its lease ran out, and the redelivered job generates the lesson
+    expired = Claim(token="worker-b", expires_at=utcnow() - timedelta(seconds=1))
+    store.lessons.update_one(
+        {"_id": f"{course['id']}/{target}"},
+        {"$set": {"lease": {"token": expired.token, "expiresAt": expired.expires_at}}},
+    )
+    _send_lesson_job(stack, course["id"], target)
+    stack.drain("HighPriorityLessons")
+    lesson = alice.open_lesson(course["id"], target).json()
+    assert lesson["status"] == "GENERATED"
+    assert fake_model.stats.calls["GeneratedLesson"] == 1
+
+    # the dead worker wakes up and tries to commit: its stale lease cannot overwrite the result
+    stale = store.get_lesson("alice", course["id"], target)
+    assert not store.commit_lesson(stale, expired, utcnow())
+
+
+def test_a_poison_message_fails_alone_in_its_batch(stack, fake_model):
+    alice = User(stack, "alice")
+    course = alice.ready_course()  # queues the first two lessons at low priority, one batch of 2
+    first, second = lesson_ids(course)[:2]
+    poison_title = course["modules"][0]["lessons"][1]["title"]
+    fake_model.faults.poison_lessons = [poison_title]
+
+    result = stack.runners["LowPriorityLessons"].poll_once()
+    assert result is not None and (result.received, result.failed) == (2, 1)
+    assert alice.open_lesson(course["id"], first).json()["status"] == "GENERATED"
+    poisoned = alice.open_lesson(course["id"], second).json()
+    assert poisoned["status"] == "PENDING" and "model" in poisoned["error"]
+
+
+def test_a_job_that_keeps_failing_lands_in_its_dlq_and_can_be_retried(stack, fake_model):
+    alice = User(stack, "alice")
+    course = alice.ready_course()
+    target = lesson_ids(course)[6]
+    title = course["modules"][2]["lessons"][0]["title"]
+    fake_model.faults.poison_lessons = [title]
+
+    alice.open_lesson(course["id"], target)
+    stack.drain("HighPriorityLessons")
+    failed = alice.open_lesson(course["id"], target)
+    assert failed.status == 200
+    assert failed.json()["status"] == "FAILED" and "500" in failed.json()["error"]
+    max_receives = stack.template.queues["LessonHighQueue"].max_receive_count
+    assert fake_model.stats.lesson_titles.count(title) == max_receives
+    assert stack.queue_depth("LessonHighDLQ") == 1
+    assert stack.queue_depth("LessonHighQueue") == 0
+
+    fake_model.faults.poison_lessons = []
+    retried = alice.call("POST", f"/courses/{course['id']}/lessons/{target}/retry")
+    assert retried.status == 202 and retried.json()["status"] == "PENDING"
+    stack.drain("HighPriorityLessons")
+    assert alice.open_lesson(course["id"], target).json()["status"] == "GENERATED"
+    # retrying something that is not FAILED is a conflict, not a second generation
+    again = alice.call("POST", f"/courses/{course['id']}/lessons/{target}/retry")
+    assert again.status == 409 and again.json()["error"]["code"] == "not_failed"
+
+
+def test_a_failing_outline_marks_the_course_failed_and_retry_rebuilds_it(stack, fake_model):
+    alice = User(stack, "alice")
+    fake_model.faults.scripted = ["500", "429", "malformed"]
+    course = alice.create_course()
+    stack.drain("CourseJobs")
+    failed = alice.call("GET", f"/courses/{course['id']}").json()
+    assert failed["status"] == "FAILED" and failed["error"]
+    assert stack.queue_depth("CourseDLQ") == 1
+
+    assert alice.call("POST", f"/courses/{course['id']}/retry").status == 202
+    stack.drain("CourseJobs")
+    assert alice.call("GET", f"/courses/{course['id']}").json()["status"] == "READY"
+
+
+def test_transient_model_failure_is_retried_by_redelivery(stack, fake_model):
+    alice = User(stack, "alice")
+    course = alice.ready_course()
+    target = lesson_ids(course)[3]
+    fake_model.faults.scripted = ["429"]
+    alice.open_lesson(course["id"], target)
+    stack.drain("HighPriorityLessons")
+    assert alice.open_lesson(course["id"], target).json()["status"] == "GENERATED"
+    assert fake_model.stats.failures["429"] == 1
+
+
+def test_reconciler_resends_a_course_whose_job_was_lost(stack, fake_model):
+    alice = User(stack, "alice")
+    course = alice.create_course()
+    stack.sqs.purge_queue(QueueUrl=stack.queues["CourseQueue"].url)  # the job is lost
+    wiring.store().courses.update_one(
+        {"_id": course["id"]}, {"$set": {"updatedAt": utcnow() - timedelta(hours=1)}}
+    )
+    spec = stack.template.functions["ReconcilerFunction"]
+    from flowgen_dev.runtime import LambdaContext
+
+    result = stack.handlers["ReconcilerFunction"]({}, LambdaContext(spec.name, spec.timeout))
+    assert result["courses_resent"] == 1
+    stack.drain("CourseJobs")
+    assert alice.call("GET", f"/courses/{course['id']}").json()["status"] == "READY"
+    assert json.loads(json.dumps(result))  # a plain JSON result, as Lambda returns it
+
+
+def test_a_stale_worker_cannot_overwrite_the_worker_that_took_over(stack):
+    alice = User(stack, "alice")
+    course = alice.ready_course()
+    target = lesson_ids(course)[2]
+    store = wiring.store()
+    now = utcnow()
+
+    slow = Claim(token="slow-worker", expires_at=now - timedelta(seconds=1))  # already expired
+    assert store.claim_lesson(course["id"], target, slow, now) is not None
+    fresh = Claim(token="fresh-worker", expires_at=now + timedelta(minutes=2))
+    taken = store.claim_lesson(course["id"], target, fresh, now)
+    assert taken is not None and taken.attempts == 2  # the expired lease was re-claimed
+
+    from flowgen.content import LessonContent, MarkdownBlock
+    from flowgen.models import LessonStatus
+
+    def result(text: str):
+        return taken.model_copy(update={
+            "status": LessonStatus.GENERATED, "generated_at": now,
+            "content": LessonContent(blocks=[MarkdownBlock(type="markdown", markdown=text)], generator="test"),
+        })
+
+    assert not store.commit_lesson(result("stale"), slow, now)  # still GENERATING, but not its lease
+    assert store.commit_lesson(result("fresh"), fresh, now)
+    assert store.get_lesson("alice", course["id"], target).content.blocks[0].markdown == "fresh"
