@@ -1,0 +1,67 @@
+"""Model output is untrusted: the schemas reject what must never be stored."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from flowgen.adapters.offline_model import OFFLINE_NOTICE, OfflineModel
+from flowgen.content import CourseOutline, GeneratedLesson, LessonContent, QuizQuestion
+from flowgen.ports import LessonBrief, OutlineBrief
+
+BRIEF = LessonBrief(
+    course_title="Rust ownership", course_description="d", level="beginner", module_title="Borrowing",
+    lesson_title="Mutable borrows", lesson_summary="One writer at a time.", previous_titles=["Moves"],
+    next_titles=["Lifetimes"],
+)
+
+
+def test_offline_model_produces_every_generated_block_type_and_labels_itself():
+    lesson, usage = OfflineModel().lesson(BRIEF)
+    assert {b.type for b in lesson.blocks} == {"markdown", "code", "key_points", "quiz"}
+    assert OFFLINE_NOTICE in lesson.blocks[0].markdown
+    assert usage.prompt_tokens > 0 and usage.completion_tokens > 0
+    assert OfflineModel().lesson(BRIEF) == (lesson, usage)  # deterministic
+
+
+@pytest.mark.parametrize(("size", "modules", "lessons"), [("short", 3, 2), (None, 4, 3), ("long", 6, 4)])
+def test_offline_outline_follows_the_requested_size(size, modules, lessons):
+    outline, _ = OfflineModel().outline(OutlineBrief(prompt="Category theory", level=None, size=size))
+    assert len(outline.modules) == modules
+    assert all(len(m.lessons) == lessons for m in outline.modules)
+
+
+def test_quiz_answer_must_point_at_an_option():
+    with pytest.raises(ValidationError, match="answer_index"):
+        QuizQuestion(question="q?", options=["a", "b"], answer_index=2, explanation="")
+
+
+@pytest.mark.parametrize(
+    "blocks",
+    [
+        [],  # no content
+        [{"type": "html", "html": "<script>alert(1)</script>"}],  # not a block type
+        [{"type": "markdown", "markdown": ""}],  # empty
+        [{"type": "markdown", "markdown": "ok", "onclick": "x"}],  # extra fields
+        [{"type": "video", "title": "t", "url": "https://youtube.com/x"}],  # the model never writes videos
+    ],
+)
+def test_invalid_lessons_are_rejected(blocks):
+    with pytest.raises(ValidationError):
+        GeneratedLesson.model_validate({"blocks": blocks})
+
+
+def test_stored_content_accepts_videos_but_only_https():
+    ok = {"type": "video", "title": "Ownership explained", "url": "https://www.youtube.com/watch?v=x"}
+    assert LessonContent.model_validate({"blocks": [ok], "generator": "openai:m"}).blocks[0].type == "video"
+    with pytest.raises(ValidationError):
+        LessonContent.model_validate({"blocks": [{**ok, "url": "javascript:alert(1)"}], "generator": "x"})
+
+
+def test_outline_needs_modules_with_lessons():
+    with pytest.raises(ValidationError):
+        CourseOutline.model_validate({"title": "t", "description": "d", "objectives": ["o"], "modules": []})
+    with pytest.raises(ValidationError):
+        CourseOutline.model_validate(
+            {"title": "t", "description": "d", "objectives": ["o"], "modules": [{"title": "m", "lessons": []}]}
+        )
