@@ -82,7 +82,9 @@ def make_stack(
 
 
 @pytest.fixture
-def stack(redis_url: str, sqs_endpoint: str, mongo_uri: tuple[str, str], fake_model: FakeOpenAI) -> Iterator[LocalStack]:
+def stack(
+    redis_url: str, sqs_endpoint: str, mongo_uri: tuple[str, str], fake_model: FakeOpenAI
+) -> Iterator[LocalStack]:
     local = make_stack(redis_url, sqs_endpoint, mongo_uri, fake_model)
     yield local
     local.stop()

@@ -74,8 +74,13 @@ def cmd_token(args: argparse.Namespace) -> int:
 
     now = int(time.time())
     claims: dict[str, Any] = {
-        "iss": state["issuer"], "aud": load().parameters["Auth0Audience"], "sub": args.sub,
-        "scope": "openid courses", "iat": now, "nbf": now, "exp": now + args.ttl,
+        "iss": state["issuer"],
+        "aud": load().parameters["Auth0Audience"],
+        "sub": args.sub,
+        "scope": "openid courses",
+        "iat": now,
+        "nbf": now,
+        "exp": now + args.ttl,
     }
     print(jwt.encode(claims, key, algorithm="RS256", headers={"kid": key_id(key)}))
     return 0
@@ -92,10 +97,17 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     local = sub.add_parser("local", help="run the whole system on loopback, from template.yaml")
     local.add_argument("--port", type=int, default=3000)
-    local.add_argument("--visibility-timeout", type=int, default=None,
-                       help="override every queue's visibility timeout (seconds) to see retries sooner")
-    local.add_argument("--fake-model", action="store_true",
-                       help="use the fake OpenAI-compatible server (latency, faults) instead of the offline model")
+    local.add_argument(
+        "--visibility-timeout",
+        type=int,
+        default=None,
+        help="override every queue's visibility timeout (seconds) to see retries sooner",
+    )
+    local.add_argument(
+        "--fake-model",
+        action="store_true",
+        help="use the fake OpenAI-compatible server (latency, faults) instead of the offline model",
+    )
     local.add_argument("--fake-latency", type=float, default=0.3)
     local.set_defaults(run=cmd_local)
     token = sub.add_parser("token", help="mint a bearer token for the running local stack")
@@ -104,8 +116,12 @@ def main(argv: list[str] | None = None) -> int:
     token.set_defaults(run=cmd_token)
     demo = sub.add_parser("demo", help="create a course end to end on the local stack and show a lesson")
     demo.add_argument("--prompt", default="Rust ownership for C++ programmers")
-    demo.add_argument("--fake-latency", type=float, default=0.4,
-                      help="model latency of the fake server used when OPENAI_API_KEY is not set")
+    demo.add_argument(
+        "--fake-latency",
+        type=float,
+        default=0.4,
+        help="model latency of the fake server used when OPENAI_API_KEY is not set",
+    )
     demo.set_defaults(run=cmd_demo)
     args = parser.parse_args(argv)
     return int(args.run(args))

@@ -52,7 +52,10 @@ def render_lesson(lesson: dict[str, Any]) -> str:
             out += ["Quiz:"]
             for i, q in enumerate(block["questions"], 1):
                 out += [f"  {i}. {q['question']}"]
-                out += [f"     {'*' if j == q['answer_index'] else ' '} {chr(97 + j)}) {o}" for j, o in enumerate(q["options"])]
+                out += [
+                    f"     {'*' if j == q['answer_index'] else ' '} {chr(97 + j)}) {o}"
+                    for j, o in enumerate(q["options"])
+                ]
         elif kind == "video":
             out += [f"Video: {block['title']} <{block['url']}>"]
         out.append("")
@@ -92,50 +95,70 @@ def run_demo(prompt: str, fake_latency: float) -> int:
         api = httpx.Client(
             base_url=stack.api_url, timeout=30, headers={"authorization": f"Bearer {stack.token('demo-user')}"}
         )
-        created = api.post("/courses", json={"prompt": prompt, "size": "long"},
-                           headers={"idempotency-key": uuid.uuid4().hex})
+        created = api.post(
+            "/courses", json={"prompt": prompt, "size": "long"}, headers={"idempotency-key": uuid.uuid4().hex}
+        )
         created.raise_for_status()
         course_id = created.json()["id"]
-        _say(f"\n1. POST /courses -> {created.status_code} {created.json()['status']} "
-             f"in {created.elapsed.total_seconds() * 1000:.0f} ms (course {course_id})")
+        _say(
+            f"\n1. POST /courses -> {created.status_code} {created.json()['status']} "
+            f"in {created.elapsed.total_seconds() * 1000:.0f} ms (course {course_id})"
+        )
 
-        course = _poll(lambda: api.get(f"/courses/{course_id}"),
-                       lambda r: r.json()["status"] in ("READY", "FAILED"), timeout=180).json()
+        course = _poll(
+            lambda: api.get(f"/courses/{course_id}"), lambda r: r.json()["status"] in ("READY", "FAILED"), timeout=180
+        ).json()
         if course["status"] != "READY":
             _say(f"outline did not arrive: {course['status']} {course.get('error')}")
             return 1
         lessons = [lesson for m in course["modules"] for lesson in m["lessons"]]
-        _say(f"2. outline ready after {time.monotonic() - started:.1f}s: {course['title']!r}, "
-             f"{len(course['modules'])} modules, {len(lessons)} lessons; "
-             f"{BACKGROUND_LESSONS} prefetching in the background at low priority")
+        _say(
+            f"2. outline ready after {time.monotonic() - started:.1f}s: {course['title']!r}, "
+            f"{len(course['modules'])} modules, {len(lessons)} lessons; "
+            f"{BACKGROUND_LESSONS} prefetching in the background at low priority"
+        )
 
         deep = lessons[-1]
         opened_at = time.monotonic()
         first = api.get(f"/courses/{course_id}/lessons/{deep['id']}")
-        _say(f"3. GET lesson {deep['id']} (the last one) -> {first.status_code} {first.json()['status']}, "
-             f"Retry-After {first.headers.get('retry-after')}s: promoted to high priority")
-        lesson = _poll(lambda: api.get(f"/courses/{course_id}/lessons/{deep['id']}"),
-                       lambda r: r.json()["status"] in ("GENERATED", "FAILED"), timeout=180).json()
+        _say(
+            f"3. GET lesson {deep['id']} (the last one) -> {first.status_code} {first.json()['status']}, "
+            f"Retry-After {first.headers.get('retry-after')}s: promoted to high priority"
+        )
+        lesson = _poll(
+            lambda: api.get(f"/courses/{course_id}/lessons/{deep['id']}"),
+            lambda r: r.json()["status"] in ("GENERATED", "FAILED"),
+            timeout=180,
+        ).json()
         waited = time.monotonic() - opened_at
         snapshot = api.get(f"/courses/{course_id}").json()
         background_done = sum(
-            1 for m in snapshot["modules"] for x in m["lessons"]
+            1
+            for m in snapshot["modules"]
+            for x in m["lessons"]
             if x["priority"] == "low" and x["status"] == "GENERATED"
         )
         if lesson["status"] != "GENERATED":
             _say(f"the opened lesson did not arrive: {lesson['status']} {lesson.get('error')}")
             return 1
-        _say(f"4. lesson {deep['id']} GENERATED {waited:.1f}s after opening; at that moment "
-             f"{background_done} of {BACKGROUND_LESSONS} background lessons were done: it jumped the queue")
+        _say(
+            f"4. lesson {deep['id']} GENERATED {waited:.1f}s after opening; at that moment "
+            f"{background_done} of {BACKGROUND_LESSONS} background lessons were done: it jumped the queue"
+        )
 
-        _poll(lambda: api.get(f"/courses/{course_id}/lessons/{lessons[0]['id']}"),
-              lambda r: r.json()["status"] == "GENERATED", timeout=180)
+        _poll(
+            lambda: api.get(f"/courses/{course_id}/lessons/{lessons[0]['id']}"),
+            lambda r: r.json()["status"] == "GENERATED",
+            timeout=180,
+        )
         course = api.get(f"/courses/{course_id}").json()
         _say("\n" + render_tree(course) + "\n")
         _say(render_lesson(lesson))
         calls = fake.stats.total_calls if fake else 1 + course["lessonsGenerated"]
-        _say(f"demo: course {course_id} | lessons generated {course['lessonsGenerated']} of {course['lessonCount']} "
-             f"| model calls {calls} | {time.monotonic() - started:.1f}s")
+        _say(
+            f"demo: course {course_id} | lessons generated {course['lessonsGenerated']} of {course['lessonCount']} "
+            f"| model calls {calls} | {time.monotonic() - started:.1f}s"
+        )
         return 0
     finally:
         stack.stop()

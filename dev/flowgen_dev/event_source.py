@@ -53,7 +53,9 @@ class EventSourceRunner:
     def process(self, messages: list[dict]) -> BatchResult:
         event = sqs_event(messages, self.queue.arn)
         self.invocations += 1
-        future: Future = self._pool.submit(self.handler, event, LambdaContext(self.function.name, self.function.timeout))
+        future: Future = self._pool.submit(
+            self.handler, event, LambdaContext(self.function.name, self.function.timeout)
+        )
         try:
             result = future.result(timeout=self.function.timeout)
         except FutureTimeout:

@@ -8,6 +8,7 @@ Control it in-process (`FakeOpenAI.faults`, `.stats`) or over HTTP (`POST /_fake
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -16,6 +17,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from pydantic import BaseModel
 
 from flowgen.adapters.offline_model import OfflineModel
 from flowgen.ports import LessonBrief, OutlineBrief
@@ -41,13 +44,19 @@ class Stats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     lesson_titles: list[str] = field(default_factory=list)  # in call order
+    lesson_keys: list[str] = field(default_factory=list)  # "course title :: lesson title", in call order
 
     @property
     def total_calls(self) -> int:
         return sum(self.calls.values())
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "calls": dict(self.calls), "failures": dict(self.failures), "total_calls": self.total_calls}
+        return {
+            **asdict(self),
+            "calls": dict(self.calls),
+            "failures": dict(self.failures),
+            "total_calls": self.total_calls,
+        }
 
 
 class FakeOpenAI:
@@ -62,7 +71,7 @@ class FakeOpenAI:
 
     @property
     def base_url(self) -> str:
-        host, port = self.server.server_address[:2]
+        host, port = str(self.server.server_address[0]), self.server.server_address[1]
         return f"http://{host}:{port}/v1"
 
     def start(self) -> FakeOpenAI:
@@ -89,11 +98,14 @@ class FakeOpenAI:
             if schema == "GeneratedLesson" and any(p in payload.get("lesson", "") for p in self.faults.poison_lessons):
                 fault = "500"
             latency, timeout, retry_after = (
-                self.faults.latency_seconds, self.faults.timeout_seconds, self.faults.retry_after_seconds
+                self.faults.latency_seconds,
+                self.faults.timeout_seconds,
+                self.faults.retry_after_seconds,
             )
             self.stats.calls[schema] += 1
             if schema == "GeneratedLesson":
                 self.stats.lesson_titles.append(payload.get("lesson", ""))
+                self.stats.lesson_keys.append(f"{payload.get('course', '')} :: {payload.get('lesson', '')}")
             if fault:
                 self.stats.failures[fault] += 1
         if latency:
@@ -105,6 +117,7 @@ class FakeOpenAI:
         if fault in ("500", "timeout"):
             return 500, _error("server_error", "The server had an error"), {}
 
+        result: BaseModel
         if schema == "CourseOutline":
             result, usage = self.model.outline(
                 OutlineBrief(prompt=payload["topic"], level=payload.get("level"), size=_size(payload))
@@ -112,10 +125,14 @@ class FakeOpenAI:
         elif schema == "GeneratedLesson":
             result, usage = self.model.lesson(
                 LessonBrief(
-                    course_title=payload["course"], course_description=payload.get("course_description", ""),
-                    level=payload.get("level"), module_title=payload.get("module", ""),
-                    lesson_title=payload["lesson"], lesson_summary=payload.get("lesson_summary", ""),
-                    previous_titles=payload.get("previous_lessons", []), next_titles=payload.get("next_lessons", []),
+                    course_title=payload["course"],
+                    course_description=payload.get("course_description", ""),
+                    level=payload.get("level"),
+                    module_title=payload.get("module", ""),
+                    lesson_title=payload["lesson"],
+                    lesson_summary=payload.get("lesson_summary", ""),
+                    previous_titles=payload.get("previous_lessons", []),
+                    next_titles=payload.get("next_lessons", []),
                 )
             )
         else:
@@ -131,12 +148,14 @@ class FakeOpenAI:
             "object": "chat.completion",
             "created": int(time.time()),
             "model": request.get("model", "fake"),
-            "choices": [{
-                "index": 0,
-                "message": {"role": "assistant", "content": content, "refusal": None},
-                "finish_reason": "stop",
-                "logprobs": None,
-            }],
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content, "refusal": None},
+                    "finish_reason": "stop",
+                    "logprobs": None,
+                }
+            ],
             "usage": {
                 "prompt_tokens": usage.prompt_tokens,
                 "completion_tokens": usage.completion_tokens,
@@ -184,10 +203,8 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             body = self._body()
             if self.path.endswith("/chat/completions"):
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # client gave up (timeout)
                     self._send(*fake.complete(body))
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
             elif self.path == "/_fake/faults":
                 with fake.lock:
                     fake.faults = Faults(**body)

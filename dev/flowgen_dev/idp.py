@@ -47,7 +47,7 @@ class LocalIdentityProvider:
 
     @property
     def issuer(self) -> str:
-        host, port = self.server.server_address[:2]
+        host, port = str(self.server.server_address[0]), self.server.server_address[1]
         return f"http://{host}:{port}/"
 
     @property
@@ -61,8 +61,14 @@ class LocalIdentityProvider:
     def mint(self, sub: str, *, scope: str = "openid courses", expires_in: int = 3600, **claims: Any) -> str:
         now = int(time.time())
         payload = {
-            "iss": self.issuer, "aud": self.audience, "sub": sub, "scope": scope,
-            "iat": now, "nbf": now, "exp": now + expires_in, **claims,
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": sub,
+            "scope": scope,
+            "iat": now,
+            "nbf": now,
+            "exp": now + expires_in,
+            **claims,
         }
         return jwt.encode(payload, self.key, algorithm="RS256", headers={"kid": self.kid})
 

@@ -17,7 +17,9 @@ class LocalQueue:
     visibility_timeout: int
 
 
-def create_queues(sqs: Any, template: Template, *, prefix: str, visibility_timeout: int | None = None) -> dict[str, LocalQueue]:
+def create_queues(
+    sqs: Any, template: Template, *, prefix: str, visibility_timeout: int | None = None
+) -> dict[str, LocalQueue]:
     """DLQs first, so each main queue's RedrivePolicy can point at its DLQ's ARN."""
     created: dict[str, LocalQueue] = {}
     ordered = sorted(template.queues.values(), key=lambda q: q.dead_letter_queue is not None)
@@ -25,10 +27,12 @@ def create_queues(sqs: Any, template: Template, *, prefix: str, visibility_timeo
         timeout = visibility_timeout if visibility_timeout is not None else spec.visibility_timeout
         attributes = {"VisibilityTimeout": str(timeout)}
         if spec.dead_letter_queue:
-            attributes["RedrivePolicy"] = json.dumps({
-                "deadLetterTargetArn": created[spec.dead_letter_queue].arn,
-                "maxReceiveCount": spec.max_receive_count,
-            })
+            attributes["RedrivePolicy"] = json.dumps(
+                {
+                    "deadLetterTargetArn": created[spec.dead_letter_queue].arn,
+                    "maxReceiveCount": spec.max_receive_count,
+                }
+            )
         url = sqs.create_queue(QueueName=f"{prefix}-{spec.name}", Attributes=attributes)["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         created[spec.name] = LocalQueue(spec.name, url, arn, timeout)

@@ -106,7 +106,8 @@ class LocalStack:
         self.components["sqs"] = f"moto SQS server on {sqs_endpoint}"
         mongo_uri = cfg.mongo_uri or f"mongomock://{uuid.uuid4().hex}"
         self.components["mongo"] = (
-            f"MongoDB at {cfg.mongo_uri.split('@')[-1]} (MONGO_URI)" if cfg.mongo_uri
+            f"MongoDB at {cfg.mongo_uri.split('@')[-1]} (MONGO_URI)"
+            if cfg.mongo_uri
             else "in-process stand-in (mongomock); set MONGO_URI for a real MongoDB"
         )
         if cfg.openai_api_key:
@@ -122,7 +123,9 @@ class LocalStack:
         self._set_environment(sqs_endpoint)
         self.sqs = boto3.client("sqs", endpoint_url=sqs_endpoint, region_name="us-east-1")
         self.queues = create_queues(
-            self.sqs, self.template, prefix=f"{cfg.queue_prefix}-{uuid.uuid4().hex[:6]}",
+            self.sqs,
+            self.template,
+            prefix=f"{cfg.queue_prefix}-{uuid.uuid4().hex[:6]}",
             visibility_timeout=cfg.visibility_timeout,
         )
         self._set_function_environment(redis_url, mongo_uri, sqs_endpoint)
@@ -133,8 +136,11 @@ class LocalStack:
             self.handlers[name] = load_handler(spec)
         for source in self.template.event_sources:
             self.runners[source.name] = EventSourceRunner(
-                source, self.template.functions[source.function], self.handlers[source.function],
-                self.sqs, self.queues[source.queue],
+                source,
+                self.template.functions[source.function],
+                self.handlers[source.function],
+                self.sqs,
+                self.queues[source.queue],
             )
         if pollers:
             for runner in self.runners.values():
@@ -175,7 +181,7 @@ class LocalStack:
     @property
     def api_url(self) -> str:
         assert self._http, "started without an HTTP port"
-        host, port = self._http.server_address[:2]
+        host, port = str(self._http.server_address[0]), self._http.server_address[1]
         return f"http://{host}:{port}"
 
     # ---- environment ---------------------------------------------------------------------
@@ -186,9 +192,13 @@ class LocalStack:
 
     def _set_environment(self, sqs_endpoint: str) -> None:
         for key, value in {
-            "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1",
-            "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
-            "POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_DEV": "false",
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "POWERTOOLS_DEV": "false",
         }.items():
             self._setenv(key, value)
 
@@ -197,11 +207,16 @@ class LocalStack:
         assert self.idp
         cfg = self.config
         return {
-            "MONGO_URI": mongo_uri, "MONGO_URI_SECRET": "", "MONGO_DB": cfg.mongo_db,
-            "REDIS_URL": redis_url, "SQS_ENDPOINT_URL": sqs_endpoint,
-            "OPENAI_API_KEY": cfg.openai_api_key or "", "OPENAI_API_KEY_SECRET": "",
+            "MONGO_URI": mongo_uri,
+            "MONGO_URI_SECRET": "",
+            "MONGO_DB": cfg.mongo_db,
+            "REDIS_URL": redis_url,
+            "SQS_ENDPOINT_URL": sqs_endpoint,
+            "OPENAI_API_KEY": cfg.openai_api_key or "",
+            "OPENAI_API_KEY_SECRET": "",
             "OPENAI_BASE_URL": cfg.openai_base_url or "",
-            "JWKS_URL": self.idp.jwks_url, "JWT_ISSUER": self.idp.issuer,
+            "JWKS_URL": self.idp.jwks_url,
+            "JWT_ISSUER": self.idp.issuer,
         }
 
     def _set_function_environment(self, redis_url: str, mongo_uri: str, sqs_endpoint: str) -> None:
@@ -223,7 +238,12 @@ class LocalStack:
         return self.idp.mint(sub, **kwargs)
 
     def request(
-        self, method: str, path: str, *, query: str = "", headers: dict[str, str] | None = None,
+        self,
+        method: str,
+        path: str,
+        *,
+        query: str = "",
+        headers: dict[str, str] | None = None,
         body: bytes | str | None = None,
     ) -> ApiResponse:
         """One HTTP API request: route, authorizer (cached), api function. As API Gateway does."""
@@ -258,7 +278,9 @@ class LocalStack:
         name = self.template.authorizer_function
         assert name
         spec = self.template.functions[name]
-        response = self.handlers[name](authorizer_event(request_event, [identity]), LambdaContext(spec.name, spec.timeout))
+        response = self.handlers[name](
+            authorizer_event(request_event, [identity]), LambdaContext(spec.name, spec.timeout)
+        )
         context = response.get("context", {}) if response.get("isAuthorized") else None
         if context is not None and self.template.authorizer_cache_seconds:
             with self._auth_lock:
@@ -314,11 +336,15 @@ def _http_handler_for(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
         def _handle(self) -> None:
             path, _, query = self.path.partition("?")
             if self.command == "OPTIONS" and self.headers.get("access-control-request-method"):
-                self._write(204, {
-                    "access-control-allow-methods": ",".join(cors.get("AllowMethods", [])),
-                    "access-control-allow-headers": ",".join(cors.get("AllowHeaders", [])),
-                    "access-control-max-age": str(cors.get("MaxAge", 0)),
-                }, b"")
+                self._write(
+                    204,
+                    {
+                        "access-control-allow-methods": ",".join(cors.get("AllowMethods", [])),
+                        "access-control-allow-headers": ",".join(cors.get("AllowHeaders", [])),
+                        "access-control-max-age": str(cors.get("MaxAge", 0)),
+                    },
+                    b"",
+                )
                 return
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length) if length else None

@@ -88,7 +88,7 @@ class Template:
         and the given resource refs). Anything else stays as it is."""
         refs = {**self.parameters, **(refs or {})}
         if isinstance(value, dict) and len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 return refs.get(arg, arg)
             if key == "Fn::GetAtt":

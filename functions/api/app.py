@@ -1,6 +1,5 @@
 """HTTP API: parse -> one domain call -> response. Errors are mapped in one place below."""
 
-
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -58,9 +57,7 @@ def _idempotent_create():  # type: ignore[no-untyped-def]
 
 
 @app.post("/courses")
-def create_course(
-    body: CreateCourseRequest, idempotency_key: Annotated[str | None, Header(max_length=128)] = None
-):
+def create_course(body: CreateCourseRequest, idempotency_key: Annotated[str | None, Header(max_length=128)] = None):
     command = IdempotentCreate(owner_id=_caller(), idempotency_key=idempotency_key or "", request=body)
     if idempotency_key:
         create, config = _idempotent_create()
@@ -137,14 +134,14 @@ def _idempotency_mismatch(exc: IdempotencyValidationError):
 
 @app.exception_handler(IdempotencyAlreadyInProgressError)
 def _idempotency_in_progress(exc: IdempotencyAlreadyInProgressError):
-    return _error(409, "request_in_progress", "a request with this Idempotency-Key is in progress",
-                  {"Retry-After": "1"})
+    return _error(
+        409, "request_in_progress", "a request with this Idempotency-Key is in progress", {"Retry-After": "1"}
+    )
 
 
 @app.exception_handler(IdempotencyPersistenceLayerError)
 def _idempotency_store_down(exc: IdempotencyPersistenceLayerError):
-    return _error(503, "redis_unavailable", "idempotency store is unavailable, try again shortly",
-                  {"Retry-After": "5"})
+    return _error(503, "redis_unavailable", "idempotency store is unavailable, try again shortly", {"Retry-After": "5"})
 
 
 @app.not_found

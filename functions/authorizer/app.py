@@ -1,6 +1,5 @@
 """Lambda REQUEST authorizer (HTTP API, payload 2.0, simple responses) for Auth0 RS256 tokens."""
 
-
 from functools import lru_cache
 from typing import Any
 
@@ -21,7 +20,9 @@ from flowgen.settings import AuthorizerSettings
 def verifier() -> JwtVerifier:
     cfg = wiring.settings(AuthorizerSettings)
     return JwtVerifier(
-        cfg.jwks_url, issuer=cfg.jwt_issuer, audience=cfg.jwt_audience,
+        cfg.jwks_url,
+        issuer=cfg.jwt_issuer,
+        audience=cfg.jwt_audience,
         refresh_cooldown=cfg.jwks_refresh_cooldown_seconds,
     )
 

@@ -1,6 +1,5 @@
 """Consumes the course queue: one outline per job, partial batch failures reported."""
 
-
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response

@@ -1,6 +1,5 @@
 """Consumes both lesson queues: claim, generate, commit under the lease."""
 
-
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response

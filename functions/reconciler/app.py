@@ -1,6 +1,5 @@
 """Scheduled: re-sends jobs whose intent is recorded but stuck (design invariant 5)."""
 
-
 from dataclasses import asdict
 from typing import Any
 

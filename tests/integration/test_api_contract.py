@@ -101,7 +101,9 @@ def test_idempotency_key_makes_a_retried_create_return_the_same_course(stack):
 
 
 def test_mongo_down_is_503_with_retry_after(redis_url, sqs_endpoint, fake_model):
-    local = make_stack(redis_url, sqs_endpoint, ("mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=300", "x"), fake_model)
+    local = make_stack(
+        redis_url, sqs_endpoint, ("mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=300", "x"), fake_model
+    )
     try:
         response = User(local, "alice").call("POST", "/courses", {"prompt": "Rust"})
         assert response.status == 503

@@ -21,8 +21,15 @@ def _b64(data: dict) -> str:
 
 def _claims(stack, **overrides):
     now = int(time.time())
-    return {"iss": stack.idp.issuer, "aud": stack.idp.audience, "sub": "mallory", "iat": now, "nbf": now,
-            "exp": now + 600, **overrides}
+    return {
+        "iss": stack.idp.issuer,
+        "aud": stack.idp.audience,
+        "sub": "mallory",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
+        **overrides,
+    }
 
 
 def _other_key() -> rsa.RSAPrivateKey:
@@ -50,15 +57,17 @@ ATTACKS = {
     "alg_none": lambda s: f"{_b64({'alg': 'none', 'typ': 'JWT', 'kid': s.idp.kid})}.{_b64(_claims(s))}.",
     "hs256_with_public_key_as_secret": lambda s: _hs256_confusion(s),
     "expired": lambda s: s.idp.mint("alice", expires_in=-120),
-    "not_yet_valid": lambda s: jwt.encode(_claims(s, nbf=int(time.time()) + 3600), s.idp.key, "RS256",
-                                          headers={"kid": s.idp.kid}),
+    "not_yet_valid": lambda s: jwt.encode(
+        _claims(s, nbf=int(time.time()) + 3600), s.idp.key, "RS256", headers={"kid": s.idp.kid}
+    ),
     "wrong_issuer": lambda s: s.idp.mint("alice", iss="https://evil.example/"),
     "wrong_audience": lambda s: s.idp.mint("alice", aud="https://another-api.example"),
     "unknown_key": lambda s: jwt.encode(_claims(s), _other_key(), "RS256", headers={"kid": "not-ours"}),
     "known_kid_wrong_key": lambda s: jwt.encode(_claims(s), _other_key(), "RS256", headers={"kid": s.idp.kid}),
     "tampered_payload": lambda s: _tamper(s.idp.mint("alice")),
-    "missing_sub": lambda s: jwt.encode({k: v for k, v in _claims(s).items() if k != "sub"}, s.idp.key, "RS256",
-                                        headers={"kid": s.idp.kid}),
+    "missing_sub": lambda s: jwt.encode(
+        {k: v for k, v in _claims(s).items() if k != "sub"}, s.idp.key, "RS256", headers={"kid": s.idp.kid}
+    ),
     "garbage": lambda s: "not.a.jwt",
 }
 

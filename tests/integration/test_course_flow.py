@@ -8,7 +8,9 @@ from tests.helpers import User, lesson_ids
 def test_prompt_to_outline_to_opened_lesson(stack, fake_model):
     alice = User(stack, "alice")
 
-    created = alice.call("POST", "/courses", {"prompt": "  Rust ownership for C++ programmers  ", "level": "intermediate"})
+    created = alice.call(
+        "POST", "/courses", {"prompt": "  Rust ownership for C++ programmers  ", "level": "intermediate"}
+    )
     assert created.status == 202
     course = created.json()
     assert course["status"] == "PENDING" and course["prompt"] == "Rust ownership for C++ programmers"

@@ -147,9 +147,7 @@ def test_reconciler_resends_a_course_whose_job_was_lost(stack, fake_model):
     alice = User(stack, "alice")
     course = alice.create_course()
     stack.sqs.purge_queue(QueueUrl=stack.queues["CourseQueue"].url)  # the job is lost
-    wiring.store().courses.update_one(
-        {"_id": course["id"]}, {"$set": {"updatedAt": utcnow() - timedelta(hours=1)}}
-    )
+    wiring.store().courses.update_one({"_id": course["id"]}, {"$set": {"updatedAt": utcnow() - timedelta(hours=1)}})
     spec = stack.template.functions["ReconcilerFunction"]
     from flowgen_dev.runtime import LambdaContext
 
@@ -177,10 +175,13 @@ def test_a_stale_worker_cannot_overwrite_the_worker_that_took_over(stack):
     from flowgen.models import LessonStatus
 
     def result(text: str):
-        return taken.model_copy(update={
-            "status": LessonStatus.GENERATED, "generated_at": now,
-            "content": LessonContent(blocks=[MarkdownBlock(type="markdown", markdown=text)], generator="test"),
-        })
+        return taken.model_copy(
+            update={
+                "status": LessonStatus.GENERATED,
+                "generated_at": now,
+                "content": LessonContent(blocks=[MarkdownBlock(type="markdown", markdown=text)], generator="test"),
+            }
+        )
 
     assert not store.commit_lesson(result("stale"), slow, now)  # still GENERATING, but not its lease
     assert store.commit_lesson(result("fresh"), fresh, now)

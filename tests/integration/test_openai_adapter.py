@@ -31,7 +31,7 @@ def test_structured_outline_and_usage(model, fake_model):
 
 @pytest.mark.parametrize(
     ("fault", "message"),
-    [("429", "rate limited"), ("500", "answered 500"), ("malformed", "schema"), ("timeout", "")],
+    [("429", "rate limited"), ("500", "answered 500"), ("malformed", "schema"), ("timeout", "timed out")],
 )
 def test_provider_faults_become_retryable_model_errors(model, fake_model, fault, message):
     fake_model.faults.scripted = [fault]

@@ -10,8 +10,13 @@ from flowgen.content import CourseOutline, GeneratedLesson, LessonContent, QuizQ
 from flowgen.ports import LessonBrief, OutlineBrief
 
 BRIEF = LessonBrief(
-    course_title="Rust ownership", course_description="d", level="beginner", module_title="Borrowing",
-    lesson_title="Mutable borrows", lesson_summary="One writer at a time.", previous_titles=["Moves"],
+    course_title="Rust ownership",
+    course_description="d",
+    level="beginner",
+    module_title="Borrowing",
+    lesson_title="Mutable borrows",
+    lesson_summary="One writer at a time.",
+    previous_titles=["Moves"],
     next_titles=["Lifetimes"],
 )
 

@@ -38,7 +38,7 @@ def _ready_course(service, generator, queue, owner="alice"):
 
 
 def test_create_course_records_intent_then_enqueues_once(world):
-    store, queue, dedupe, *_ , service, _gen = world
+    store, queue, dedupe, *_, service, _gen = world
     course = service.create_course("alice", CreateCourseRequest(prompt="Rust ownership"), utcnow())
     assert course.status == CourseStatus.PENDING
     assert store.get_course("alice", course.id) is not None
@@ -103,8 +103,10 @@ def test_outline_retry_upserts_lessons_instead_of_duplicating(world):
     # a redelivered job after the outline landed is acknowledged without a model call
     assert generator.build_outline(CourseJob(course_id=course.id, owner_id="alice"), 2) == Outcome.SKIPPED
     # and a forced rebuild (lease expired mid-commit) overwrites by position
-    store.courses.update_one({"_id": course.id}, {"$set": {"status": "GENERATING",
-                             "lease": {"token": "dead", "expiresAt": utcnow() - timedelta(seconds=1)}}})
+    store.courses.update_one(
+        {"_id": course.id},
+        {"$set": {"status": "GENERATING", "lease": {"token": "dead", "expiresAt": utcnow() - timedelta(seconds=1)}}},
+    )
     assert generator.build_outline(CourseJob(course_id=course.id, owner_id="alice"), 2) == Outcome.DONE
     assert len(store.list_lessons(course.id)) == count
 

@@ -86,7 +86,8 @@ def test_dashboard_and_alarms_watch_every_queue():
         assert f"${{{queue}.QueueName}}" in body, queue
     alarmed = {
         r["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
-        for r in raw.values() if r["Type"] == "AWS::CloudWatch::Alarm"
+        for r in raw.values()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
     }
     dlqs = {q.dead_letter_queue for q in TEMPLATE.queues.values() if q.dead_letter_queue}
     assert dlqs | {"LessonHighQueue"} <= alarmed

@@ -103,7 +103,8 @@ class CourseService:
         if _needs_generation(lesson, now):
             lesson = self._request(lesson, siblings, now)
         ahead = [
-            s for s in siblings[position + 1 : position + 1 + self.policy.lookahead]
+            s
+            for s in siblings[position + 1 : position + 1 + self.policy.lookahead]
             if s.status == LessonStatus.PENDING and s.priority != Priority.HIGH
         ]
         self._schedule(course_id, owner_id, ahead, Priority.LOW, now)

@@ -80,17 +80,26 @@ class Generator:
                 ids.append(key)
                 lessons.append(
                     Lesson(
-                        id=key, course_id=course.id, module_id=module_id, owner_id=course.owner_id,
-                        order=len(lessons), title=item.title, summary=item.summary,
+                        id=key,
+                        course_id=course.id,
+                        module_id=module_id,
+                        owner_id=course.owner_id,
+                        order=len(lessons),
+                        title=item.title,
+                        summary=item.summary,
                         status=LessonStatus.PENDING,
                     )
                 )
             modules.append(ModuleOutline(id=module_id, title=module.title, lesson_ids=ids))
         ready = course.model_copy(
             update={
-                "title": outline.title, "description": outline.description,
-                "objectives": outline.objectives, "modules": modules,
-                "lesson_count": len(lessons), "usage": usage, "error": None,
+                "title": outline.title,
+                "description": outline.description,
+                "objectives": outline.objectives,
+                "modules": modules,
+                "lesson_count": len(lessons),
+                "usage": usage,
+                "error": None,
             }
         )
         if not self.store.commit_outline(ready, claim, lessons, now):
@@ -101,7 +110,10 @@ class Generator:
         first = [lesson.id for lesson in lessons[: self.policy.initial_lessons]]
         self.store.request_lessons(course.id, first, Priority.LOW, now)
         self.scheduler.schedule_lessons(
-            [LessonJob(course_id=course.id, lesson_id=i, owner_id=course.owner_id, priority=Priority.LOW) for i in first],
+            [
+                LessonJob(course_id=course.id, lesson_id=i, owner_id=course.owner_id, priority=Priority.LOW)
+                for i in first
+            ],
             Priority.LOW,
         )
         return Outcome.DONE
@@ -129,7 +141,9 @@ class Generator:
         done = lesson.model_copy(
             update={
                 "content": LessonContent(blocks=list(generated.blocks), generator=self.model.name),
-                "usage": usage, "generated_at": now, "status": LessonStatus.GENERATED,
+                "usage": usage,
+                "generated_at": now,
+                "status": LessonStatus.GENERATED,
             }
         )
         if not self.store.commit_lesson(done, claim, now):

@@ -125,9 +125,7 @@ class Lesson(Model):
 
 # ---- API requests -------------------------------------------------------------------
 
-Prompt = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=PROMPT_MAX_CHARS)
-]
+Prompt = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=PROMPT_MAX_CHARS)]
 
 
 class CreateCourseRequest(Model):

@@ -19,7 +19,9 @@ class Reconciled:
     lessons_failed: int
 
 
-def reconcile(store: CourseStore, scheduler: JobScheduler, policy: Policy, now: datetime, limit: int = 200) -> Reconciled:
+def reconcile(
+    store: CourseStore, scheduler: JobScheduler, policy: Policy, now: datetime, limit: int = 200
+) -> Reconciled:
     older_than = now - timedelta(seconds=policy.stuck_after_seconds)
     courses = store.stuck_courses(older_than, now, limit)
     for course in courses:
@@ -30,8 +32,11 @@ def reconcile(store: CourseStore, scheduler: JobScheduler, policy: Policy, now: 
         if lesson.status == LessonStatus.GENERATING and lesson.attempts >= policy.max_receive_count and lesson.lease:
             # its worker died on the last allowed attempt: fail it so the user can retry
             store.release_lesson(
-                lesson.course_id, lesson.id, Claim(lesson.lease.token, lesson.lease.expires_at),
-                "worker stopped before finishing (lease expired on the last attempt)", failed=True,
+                lesson.course_id,
+                lesson.id,
+                Claim(lesson.lease.token, lesson.lease.expires_at),
+                "worker stopped before finishing (lease expired on the last attempt)",
+                failed=True,
             )
             failed += 1
             continue

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from flowgen.errors import DedupeUnavailable
 from flowgen.models import CourseJob, LessonJob, Priority
 from flowgen.observability import logger, metrics
 from flowgen.ports import DedupeLock, JobQueue
-from aws_lambda_powertools.metrics import MetricUnit
 
 
 def course_job_key(course_id: str) -> str:

@@ -5,8 +5,7 @@ Tests and the local stack call `reset()` to drop every cached client and setting
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import TypeVar
+from functools import cache, lru_cache
 
 from flowgen.adapters.mongo_store import MongoCourseStore
 from flowgen.clock import utcnow
@@ -27,11 +26,9 @@ from flowgen.settings import (
     resolve_secret,
 )
 
-S = TypeVar("S")
 
-
-@lru_cache(maxsize=None)
-def settings(kind: type[S]) -> S:
+@cache
+def settings[S](kind: type[S]) -> S:
     return kind()  # type: ignore[call-arg]
 
 

@@ -9,7 +9,7 @@ stand-in serialises calls with one lock to keep the compare-and-set claims hones
 from __future__ import annotations
 
 import threading
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from pymongo import MongoClient
@@ -22,13 +22,13 @@ def connect(uri: str, db_name: str) -> Database:
     if uri.startswith(STAND_IN_SCHEME):
         return _stand_in(uri.removeprefix(STAND_IN_SCHEME) or "default")[db_name]
     # fail fast inside a Lambda's budget; options written in the URI take precedence
-    defaults = {"serverSelectionTimeoutMS": 3000, "connectTimeoutMS": 3000}
+    defaults: dict[str, Any] = {"serverSelectionTimeoutMS": 3000, "connectTimeoutMS": 3000}
     options = {k: v for k, v in defaults.items() if k.lower() not in uri.lower()}
     client: MongoClient = MongoClient(uri, tz_aware=True, appname="flowgen", **options)
     return client[db_name]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _stand_in(name: str) -> Any:
     import mongomock  # dev dependency: only the local stack and the tests take this path
 

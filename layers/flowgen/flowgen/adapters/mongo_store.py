@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.database import Database
@@ -15,11 +15,10 @@ from flowgen.errors import DependencyUnavailable
 from flowgen.models import Course, CourseStatus, Lesson, LessonStatus, Priority, Usage
 from flowgen.ports import Claim
 
-T = TypeVar("T")
 _NO_CONTENT = {"content": 0}
 
 
-def _unavailable_on_outage(fn: Callable[..., T]) -> Callable[..., T]:
+def _unavailable_on_outage[T](fn: Callable[..., T]) -> Callable[..., T]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> T:
         try:
@@ -122,7 +121,8 @@ class MongoCourseStore:
                 {"_id": _lesson_doc_id(lesson.course_id, lesson.id)},
                 {
                     "$set": {
-                        k: v for k, v in _dump(lesson).items()
+                        k: v
+                        for k, v in _dump(lesson).items()
                         if k in ("courseId", "moduleId", "ownerId", "order", "title", "summary")
                     },
                     "$setOnInsert": {"id": lesson.id, "status": LessonStatus.PENDING.value, "attempts": 0},
@@ -136,7 +136,10 @@ class MongoCourseStore:
         fields = _dump(course, include={"title", "description", "objectives", "modules", "lesson_count", "usage"})
         result = self.courses.update_one(
             {"_id": course.id, "status": CourseStatus.GENERATING.value, "lease.token": claim.token},
-            {"$set": {**fields, "status": CourseStatus.READY.value, "updatedAt": now}, "$unset": {"lease": "", "error": ""}},
+            {
+                "$set": {**fields, "status": CourseStatus.READY.value, "updatedAt": now},
+                "$unset": {"lease": "", "error": ""},
+            },
         )
         return result.modified_count == 1
 
@@ -160,11 +163,13 @@ class MongoCourseStore:
     def add_course_usage(self, course_id: str, usage: Usage, *, lessons_generated: int) -> None:
         self.courses.update_one(
             {"_id": course_id},
-            {"$inc": {
-                "usage.promptTokens": usage.prompt_tokens,
-                "usage.completionTokens": usage.completion_tokens,
-                "lessonsGenerated": lessons_generated,
-            }},
+            {
+                "$inc": {
+                    "usage.promptTokens": usage.prompt_tokens,
+                    "usage.completionTokens": usage.completion_tokens,
+                    "lessonsGenerated": lessons_generated,
+                }
+            },
         )
 
     # ---- lessons ---------------------------------------------------------------------
@@ -188,8 +193,11 @@ class MongoCourseStore:
             # high is never downgraded to low; requestedAt keeps the first request's time
             allowed = [None, Priority.LOW.value] if priority == Priority.HIGH else [None]
             result = self.lessons.update_one(
-                {"_id": _lesson_doc_id(course_id, lesson_id), "status": LessonStatus.PENDING.value,
-                 "priority": {"$in": allowed}},
+                {
+                    "_id": _lesson_doc_id(course_id, lesson_id),
+                    "status": LessonStatus.PENDING.value,
+                    "priority": {"$in": allowed},
+                },
                 {"$set": {"priority": priority.value, "updatedAt": now}},
             )
             if result.modified_count:
@@ -204,8 +212,10 @@ class MongoCourseStore:
     @_unavailable_on_outage
     def claim_lesson(self, course_id: str, lesson_id: str, claim: Claim, now: datetime) -> Lesson | None:
         doc = self.lessons.find_one_and_update(
-            {"_id": _lesson_doc_id(course_id, lesson_id),
-             **_claimable(LessonStatus.PENDING, LessonStatus.GENERATING, now)},
+            {
+                "_id": _lesson_doc_id(course_id, lesson_id),
+                **_claimable(LessonStatus.PENDING, LessonStatus.GENERATING, now),
+            },
             {
                 "$set": {"status": LessonStatus.GENERATING.value, "lease": _lease(claim), "updatedAt": now},
                 "$inc": {"attempts": 1},
@@ -219,10 +229,15 @@ class MongoCourseStore:
     def commit_lesson(self, lesson: Lesson, claim: Claim, now: datetime) -> bool:
         fields = _dump(lesson, include={"content", "usage", "generated_at"})
         result = self.lessons.update_one(
-            {"_id": _lesson_doc_id(lesson.course_id, lesson.id),
-             "status": LessonStatus.GENERATING.value, "lease.token": claim.token},
-            {"$set": {**fields, "status": LessonStatus.GENERATED.value, "updatedAt": now},
-             "$unset": {"lease": "", "error": ""}},
+            {
+                "_id": _lesson_doc_id(lesson.course_id, lesson.id),
+                "status": LessonStatus.GENERATING.value,
+                "lease.token": claim.token,
+            },
+            {
+                "$set": {**fields, "status": LessonStatus.GENERATED.value, "updatedAt": now},
+                "$unset": {"lease": "", "error": ""},
+            },
         )
         return result.modified_count == 1
 
@@ -238,8 +253,10 @@ class MongoCourseStore:
     def reset_failed_lesson(self, owner_id: str, course_id: str, lesson_id: str, now: datetime) -> bool:
         result = self.lessons.update_one(
             {"_id": _lesson_doc_id(course_id, lesson_id), "ownerId": owner_id, "status": LessonStatus.FAILED.value},
-            {"$set": {"status": LessonStatus.PENDING.value, "attempts": 0, "updatedAt": now},
-             "$unset": {"error": "", "priority": "", "requestedAt": ""}},
+            {
+                "$set": {"status": LessonStatus.PENDING.value, "attempts": 0, "updatedAt": now},
+                "$unset": {"error": "", "priority": "", "requestedAt": ""},
+            },
         )
         return result.modified_count == 1
 
@@ -248,10 +265,12 @@ class MongoCourseStore:
     @_unavailable_on_outage
     def stuck_courses(self, older_than: datetime, now: datetime, limit: int) -> list[Course]:
         docs = self.courses.find(
-            {"$or": [
-                {"status": CourseStatus.PENDING.value, "updatedAt": {"$lt": older_than}},
-                {"status": CourseStatus.GENERATING.value, "lease.expiresAt": {"$lt": now}},
-            ]},
+            {
+                "$or": [
+                    {"status": CourseStatus.PENDING.value, "updatedAt": {"$lt": older_than}},
+                    {"status": CourseStatus.GENERATING.value, "lease.expiresAt": {"$lt": now}},
+                ]
+            },
             {"lease": 0, "modules": 0},
             limit=limit,
         )
@@ -260,10 +279,16 @@ class MongoCourseStore:
     @_unavailable_on_outage
     def stuck_lessons(self, older_than: datetime, now: datetime, limit: int) -> list[Lesson]:
         docs = self.lessons.find(
-            {"$or": [
-                {"status": LessonStatus.PENDING.value, "priority": Priority.HIGH.value, "updatedAt": {"$lt": older_than}},
-                {"status": LessonStatus.GENERATING.value, "lease.expiresAt": {"$lt": now}},
-            ]},
+            {
+                "$or": [
+                    {
+                        "status": LessonStatus.PENDING.value,
+                        "priority": Priority.HIGH.value,
+                        "updatedAt": {"$lt": older_than},
+                    },
+                    {"status": LessonStatus.GENERATING.value, "lease.expiresAt": {"$lt": now}},
+                ]
+            },
             _NO_CONTENT,
             limit=limit,
         )

@@ -62,7 +62,9 @@ class OfflineModel:
             objectives=[f"Explain the core ideas of {topic}", f"Apply {topic} to a small example"],
             modules=modules,
         )
-        return outline, Usage(prompt_tokens=_tokens(brief.prompt) + 60, completion_tokens=_tokens(outline.model_dump_json()))
+        return outline, Usage(
+            prompt_tokens=_tokens(brief.prompt) + 60, completion_tokens=_tokens(outline.model_dump_json())
+        )
 
     def lesson(self, brief: LessonBrief) -> tuple[GeneratedLesson, Usage]:
         seed = int(hashlib.sha256(brief.lesson_title.encode()).hexdigest(), 16)
@@ -100,4 +102,7 @@ class OfflineModel:
                 ),
             ]
         )
-        return lesson, Usage(prompt_tokens=_tokens(brief.lesson_title, brief.course_title) + 120, completion_tokens=_tokens(lesson.model_dump_json()))
+        return lesson, Usage(
+            prompt_tokens=_tokens(brief.lesson_title, brief.course_title) + 120,
+            completion_tokens=_tokens(lesson.model_dump_json()),
+        )
