@@ -1,6 +1,8 @@
 # The one interface for developers and CI. `make help` lists the targets.
 SHELL := /bin/bash
-PY ?= $(shell command -v python3.12 2>/dev/null || ls /root/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | head -n1)
+# The first candidate that really runs Python 3.12 (a pyenv shim may exist and still refuse).
+PY ?= $(shell for p in python3.12 $$(ls -d /root/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null) /usr/bin/python3.12; do \
+        $$p -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && { echo $$p; break; }; done)
 VENV := .venv
 BIN := $(abspath $(VENV))/bin
 export SAM_CLI_TELEMETRY := 0
