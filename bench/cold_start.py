@@ -27,7 +27,9 @@ m = importlib.util.module_from_spec(spec); sys.modules["handler"] = m; spec.load
 def measure(body: str, runs: int) -> float:
     samples = []
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", TIMER.format(body=body)], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", TIMER.format(body=body)], capture_output=True, text=True, check=True
+        )
         samples.append(float(out.stdout.strip().splitlines()[-1]))
     return statistics.median(samples)
 

@@ -40,7 +40,8 @@ def time_to_lesson(fake: FakeOpenAI, backlog_courses: int) -> tuple[float, int, 
     """Seconds from opening the last lesson of a fresh course to GENERATED; background lessons
     generated before it; backlog size; round trips of the one GET that promoted it."""
     config = StackConfig(
-        openai_api_key="bench", openai_base_url=fake.base_url,
+        openai_api_key="bench",
+        openai_base_url=fake.base_url,
         parameter_overrides={"InitialLessons": "24" if backlog_courses else "0"},
     )
     stack = LocalStack(config).start(pollers=False)
@@ -97,10 +98,14 @@ def main() -> None:
         fake.stop()
     print(f"model latency {latency * 1000:.0f} ms per call")
     print(f"empty queues:        opened lesson ready in {base:.2f}s (baseline)")
-    print(f"backlog of {backlog:>3}:      opened lesson ready in {loaded:.2f}s = {loaded / base:.2f}x baseline; "
-          f"{ahead} background lessons were generated before it")
-    print(f"one promoting GET:   {trips['redis_commands']} Redis commands, {trips['sqs_requests']} SQS requests "
-          f"(baseline run: {base_trips['redis_commands']} and {base_trips['sqs_requests']})")
+    print(
+        f"backlog of {backlog:>3}:      opened lesson ready in {loaded:.2f}s = {loaded / base:.2f}x baseline; "
+        f"{ahead} background lessons were generated before it"
+    )
+    print(
+        f"one promoting GET:   {trips['redis_commands']} Redis commands, {trips['sqs_requests']} SQS requests "
+        f"(baseline run: {base_trips['redis_commands']} and {base_trips['sqs_requests']})"
+    )
 
 
 if __name__ == "__main__":
