@@ -29,7 +29,8 @@ NOTICE = "_Written by the FlowGen fake model server, not a real model._"
 @dataclass
 class Faults:
     latency_seconds: float = 0.0
-    # the next N calls fail this way, in order: "429", "500", "timeout", "malformed"
+    # the next N calls fail this way, in order:
+    # "429", "500", "timeout", "malformed" (cut JSON), "refusal" (message.refusal), "truncated" (finish_reason length)
     scripted: list[str] = field(default_factory=list)
     # lessons whose title contains one of these always fail with a 500 (poison jobs)
     poison_lessons: list[str] = field(default_factory=list)
@@ -92,7 +93,7 @@ class FakeOpenAI:
 
     def complete(self, request: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
         schema = request.get("response_format", {}).get("json_schema", {}).get("name", "")
-        payload = json.loads(request["messages"][-1]["content"])
+        payload = _payload(request["messages"])
         with self.lock:
             fault = self.faults.scripted.pop(0) if self.faults.scripted else None
             if schema == "GeneratedLesson" and any(p in payload.get("lesson", "") for p in self.faults.poison_lessons):
@@ -118,7 +119,7 @@ class FakeOpenAI:
             return 500, _error("server_error", "The server had an error"), {}
 
         result: BaseModel
-        if schema == "CourseOutline":
+        if schema == "OutlineDecision":
             result, usage = self.model.outline(
                 OutlineBrief(prompt=payload["topic"], level=payload.get("level"), size=_size(payload))
             )
@@ -137,9 +138,14 @@ class FakeOpenAI:
             )
         else:
             return 400, _error("invalid_request_error", f"unknown response_format {schema!r}"), {}
-        content = result.model_dump_json()
+        content: str | None = result.model_dump_json()
+        refusal, finish_reason = None, "stop"
         if fault == "malformed":
             content = content[: len(content) // 2]
+        elif fault == "refusal":
+            content, refusal = None, "I can't help with that."
+        elif fault == "truncated":
+            content, finish_reason = content[: len(content) // 3], "length"
         with self.lock:
             self.stats.prompt_tokens += usage.prompt_tokens
             self.stats.completion_tokens += usage.completion_tokens
@@ -163,6 +169,19 @@ class FakeOpenAI:
             },
         }
         return 200, body, {}
+
+
+def _payload(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """The request's JSON payload: the first user message (a repair request follows it as text)."""
+    for message in messages:
+        if message.get("role") == "user":
+            try:
+                value = json.loads(message["content"])
+            except (TypeError, ValueError):
+                continue
+            if isinstance(value, dict):
+                return value
+    return {}
 
 
 def _size(payload: dict[str, Any]) -> str:

@@ -292,9 +292,13 @@ class LocalStack:
     def queue_depth(self, name: str) -> int:
         attrs = self.sqs.get_queue_attributes(
             QueueUrl=self.queues[name].url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            AttributeNames=[
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            ],
         )["Attributes"]
-        return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+        return sum(int(value) for value in attrs.values())
 
     def drain(self, source_name: str, max_batches: int = 1000) -> int:
         """Runs one event source synchronously until its queue has nothing visible."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from flowgen.adapters.offline_model import OfflineModel
-from flowgen.content import CourseOutline, GeneratedLesson
+from flowgen.content import GeneratedLesson, OutlineDecision
 from flowgen.errors import DedupeUnavailable, ModelError
 from flowgen.models import CourseJob, LessonJob, Priority, Usage
 from flowgen.ports import LessonBrief, OutlineBrief
@@ -15,16 +15,18 @@ class RecordingQueue:
     def __init__(self) -> None:
         self.course_jobs: list[CourseJob] = []
         self.lesson_jobs: dict[Priority, list[LessonJob]] = {Priority.HIGH: [], Priority.LOW: []}
+        self.delays: list[int] = []
         self.down = False
 
-    def send_course_jobs(self, jobs: Sequence[CourseJob]) -> None:
+    def send_course_jobs(self, jobs: Sequence[CourseJob], delay_seconds: int = 0) -> None:
         if self.down:
             from flowgen.errors import DependencyUnavailable
 
             raise DependencyUnavailable("queue")
         self.course_jobs.extend(jobs)
 
-    def send_lesson_jobs(self, jobs: Sequence[LessonJob], priority: Priority) -> None:
+    def send_lesson_jobs(self, jobs: Sequence[LessonJob], priority: Priority, delay_seconds: int = 0) -> None:
+        self.delays.append(delay_seconds)
         if self.down:
             from flowgen.errors import DependencyUnavailable
 
@@ -68,7 +70,7 @@ class ScriptedModel:
             self.fail_next -= 1
             raise ModelError("scripted failure")
 
-    def outline(self, brief: OutlineBrief) -> tuple[CourseOutline, Usage]:
+    def outline(self, brief: OutlineBrief) -> tuple[OutlineDecision, Usage]:
         self.outline_calls += 1
         self._maybe_fail()
         return self.inner.outline(brief)

@@ -22,7 +22,7 @@ def test_prompt_to_outline_to_opened_lesson(stack, fake_model):
     assert detail["title"] and len(detail["modules"]) == 4
     ids = lesson_ids(detail)
     assert len(ids) == detail["lessonCount"] == 12
-    assert fake_model.stats.calls["CourseOutline"] == 1
+    assert fake_model.stats.calls["OutlineDecision"] == 1
     # the outline prefetches only the first lessons, at low priority
     assert stack.queue_depth("LessonLowQueue") == 2 and stack.queue_depth("LessonHighQueue") == 0
 

@@ -120,7 +120,7 @@ def test_a_job_that_keeps_failing_lands_in_its_dlq_and_can_be_retried(stack, fak
 
 def test_a_failing_outline_marks_the_course_failed_and_retry_rebuilds_it(stack, fake_model):
     alice = User(stack, "alice")
-    fake_model.faults.scripted = ["500", "429", "malformed"]
+    fake_model.faults.scripted = ["500", "500", "refusal", "malformed"]  # the last try fails its repair too
     course = alice.create_course()
     stack.drain("CourseJobs")
     failed = alice.call("GET", f"/courses/{course['id']}").json()
@@ -132,15 +132,33 @@ def test_a_failing_outline_marks_the_course_failed_and_retry_rebuilds_it(stack, 
     assert alice.call("GET", f"/courses/{course['id']}").json()["status"] == "READY"
 
 
-def test_transient_model_failure_is_retried_by_redelivery(stack, fake_model):
+def test_a_transient_server_error_is_retried_by_redelivery(stack, fake_model):
     alice = User(stack, "alice")
     course = alice.ready_course()
     target = lesson_ids(course)[3]
-    fake_model.faults.scripted = ["429"]
+    fake_model.faults.scripted = ["500"]
     alice.open_lesson(course["id"], target)
     stack.drain("HighPriorityLessons")
     assert alice.open_lesson(course["id"], target).json()["status"] == "GENERATED"
-    assert fake_model.stats.failures["429"] == 1
+    assert fake_model.stats.failures["500"] == 1
+
+
+def test_a_429_goes_back_to_the_queue_after_retry_after_without_spending_an_attempt(stack, fake_model):
+    import time
+
+    alice = User(stack, "alice")
+    course = alice.ready_course()
+    target = lesson_ids(course)[3]
+    fake_model.faults.scripted = ["429"]  # Retry-After: 1
+    alice.open_lesson(course["id"], target)
+    stack.drain("HighPriorityLessons")
+    lesson = wiring.store().get_lesson("alice", course["id"], target)
+    assert lesson.status == "PENDING" and lesson.attempts == 0 and lesson.lease is None
+    assert stack.queue_depth("LessonHighQueue") == 1  # re-sent with DelaySeconds, not failed
+    time.sleep(1.2)
+    stack.drain("HighPriorityLessons")
+    assert alice.open_lesson(course["id"], target).json()["status"] == "GENERATED"
+    assert stack.queue_depth("LessonHighDLQ") == 0
 
 
 def test_reconciler_resends_a_course_whose_job_was_lost(stack, fake_model):

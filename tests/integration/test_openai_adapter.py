@@ -23,15 +23,16 @@ BRIEF = OutlineBrief(prompt="Rust ownership for C++ programmers", level="advance
 
 
 def test_structured_outline_and_usage(model, fake_model):
-    outline, usage = model.outline(BRIEF)
-    assert len(outline.modules) == 3
+    decision, usage = model.outline(BRIEF)
+    assert decision.learnable and decision.course is not None
+    assert len(decision.course.modules) == 3
     assert usage.prompt_tokens == fake_model.stats.prompt_tokens > 0
     assert usage.completion_tokens == fake_model.stats.completion_tokens > 0
 
 
 @pytest.mark.parametrize(
     ("fault", "message"),
-    [("429", "rate limited"), ("500", "answered 500"), ("malformed", "schema"), ("timeout", "timed out")],
+    [("429", "rate limited"), ("500", "answered 500"), ("timeout", "timed out")],
 )
 def test_provider_faults_become_retryable_model_errors(model, fake_model, fault, message):
     fake_model.faults.scripted = [fault]
@@ -49,3 +50,21 @@ def test_the_users_prompt_is_data_not_instructions():
     assert messages[0] == {"role": "system", "content": OUTLINE_SYSTEM}
     assert attack not in messages[0]["content"]
     assert json.loads(messages[1]["content"])["topic"] == attack  # carried as a JSON string field
+
+
+@pytest.mark.parametrize("fault", ["malformed", "refusal", "truncated"])
+def test_unusable_output_gets_one_repair_attempt(model, fake_model, fault):
+    fake_model.faults.scripted = [fault]
+    decision, usage = model.outline(BRIEF)
+    assert decision.course is not None
+    assert fake_model.stats.calls["OutlineDecision"] == 2
+    assert usage.prompt_tokens == fake_model.stats.prompt_tokens  # the failed attempt's tokens are counted too
+
+
+@pytest.mark.parametrize("faults", [["malformed", "malformed"], ["refusal", "truncated"]])
+def test_a_failed_repair_is_a_retryable_error(model, fake_model, faults):
+    fake_model.faults.scripted = list(faults)
+    with pytest.raises(ModelError, match="after one repair attempt") as caught:
+        model.outline(BRIEF)
+    assert caught.value.retry_after is None
+    assert fake_model.stats.calls["OutlineDecision"] == 2  # no third attempt

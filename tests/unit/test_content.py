@@ -31,8 +31,9 @@ def test_offline_model_produces_every_generated_block_type_and_labels_itself():
 
 @pytest.mark.parametrize(("size", "modules", "lessons"), [("short", 3, 2), (None, 4, 3), ("long", 6, 4)])
 def test_offline_outline_follows_the_requested_size(size, modules, lessons):
-    outline, _ = OfflineModel().outline(OutlineBrief(prompt="Category theory", level=None, size=size))
-    assert len(outline.modules) == modules
+    decision, _ = OfflineModel().outline(OutlineBrief(prompt="Category theory", level=None, size=size))
+    outline = decision.course
+    assert outline is not None and len(outline.modules) == modules
     assert all(len(m.lessons) == lessons for m in outline.modules)
 
 

@@ -25,16 +25,31 @@ class OutlineLesson(_Strict):
 
 class OutlineModule(_Strict):
     title: Text
-    lessons: Annotated[list[OutlineLesson], Field(min_length=1, max_length=8)]
+    lessons: Annotated[list[OutlineLesson], Field(min_length=2, max_length=6)]
 
 
 class CourseOutline(_Strict):
-    """The structured output of the outline call."""
-
     title: Text
     description: Annotated[str, Field(min_length=1, max_length=2000)]
-    objectives: Annotated[list[Text], Field(min_length=1, max_length=10)]
-    modules: Annotated[list[OutlineModule], Field(min_length=1, max_length=10)]
+    objectives: Annotated[list[Text], Field(min_length=1, max_length=8)]
+    modules: Annotated[list[OutlineModule], Field(min_length=3, max_length=8)]
+
+
+class OutlineDecision(_Strict):
+    """The structured output of the outline call: a course, or a reasoned refusal when the
+    prompt is not a learnable topic (empty, gibberish, disallowed). Never a fake outline."""
+
+    learnable: bool
+    refusal_reason: str
+    course: CourseOutline | None
+
+    @model_validator(mode="after")
+    def _course_or_reason(self) -> OutlineDecision:
+        if self.learnable and self.course is None:
+            raise ValueError("a learnable topic needs a course")
+        if not self.learnable and not self.refusal_reason.strip():
+            raise ValueError("a refusal needs a reason")
+        return self
 
 
 class MarkdownBlock(_Strict):

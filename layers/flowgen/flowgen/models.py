@@ -43,7 +43,8 @@ class CourseStatus(StrEnum):
     PENDING = "PENDING"
     GENERATING = "GENERATING"
     READY = "READY"
-    FAILED = "FAILED"
+    FAILED = "FAILED"  # retryable: the model or a dependency failed every attempt
+    REFUSED = "REFUSED"  # final: the prompt is not a learnable topic; `error` says why
 
 
 class LessonStatus(StrEnum):

@@ -12,3 +12,5 @@ class Policy:
     max_receive_count: int = 3  # the queue's redrive maxReceiveCount
     page_size: int = 20
     stuck_after_seconds: int = 300
+    outline_token_estimate: int = 2_000  # reserved against budgets and the limiter before a call
+    lesson_token_estimate: int = 3_000

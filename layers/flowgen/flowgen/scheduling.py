@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -11,6 +12,12 @@ from flowgen.errors import DedupeUnavailable
 from flowgen.models import CourseJob, LessonJob, Priority
 from flowgen.observability import logger, metrics
 from flowgen.ports import DedupeLock, JobQueue
+
+MAX_DELAY_SECONDS = 900
+
+
+def _delay(seconds: float) -> int:
+    return max(1, min(MAX_DELAY_SECONDS, math.ceil(seconds)))
 
 
 def course_job_key(course_id: str) -> str:
@@ -67,6 +74,14 @@ class JobScheduler:
             raise
         metrics.add_metric(name=f"LessonJobs{priority.value.title()}", unit=MetricUnit.Count, value=len(to_send))
         return len(to_send)
+
+    def defer_lesson(self, job: LessonJob, seconds: float) -> None:
+        """Back on its queue after `seconds` (SQS allows up to 15 minutes), bypassing dedupe:
+        the job is already accounted for, and a new message resets its receive count."""
+        self.queue.send_lesson_jobs([job], job.priority, delay_seconds=_delay(seconds))
+
+    def defer_course(self, job: CourseJob, seconds: float) -> None:
+        self.queue.send_course_jobs([job], delay_seconds=_delay(seconds))
 
     def forget_lesson(self, course_id: str, lesson_id: str) -> None:
         """Drops the dedupe keys so a retried lesson can be enqueued again at once."""

@@ -152,6 +152,24 @@ class MongoCourseStore:
         )
 
     @_unavailable_on_outage
+    def unclaim_course(self, course_id: str, claim: Claim) -> None:
+        """Gives the claim back unused (rate limited): no attempt is spent."""
+        self.courses.update_one(
+            {"_id": course_id, "lease.token": claim.token},
+            {"$set": {"status": CourseStatus.PENDING.value}, "$unset": {"lease": ""}, "$inc": {"attempts": -1}},
+        )
+
+    @_unavailable_on_outage
+    def refuse_course(self, course_id: str, claim: Claim, reason: str, usage: Usage) -> None:
+        self.courses.update_one(
+            {"_id": course_id, "lease.token": claim.token},
+            {
+                "$set": {"status": CourseStatus.REFUSED.value, "error": reason, "usage": _dump_usage(usage)},
+                "$unset": {"lease": ""},
+            },
+        )
+
+    @_unavailable_on_outage
     def reset_failed_course(self, owner_id: str, course_id: str, now: datetime) -> bool:
         result = self.courses.update_one(
             {"_id": course_id, "ownerId": owner_id, "status": CourseStatus.FAILED.value},
@@ -250,6 +268,14 @@ class MongoCourseStore:
         )
 
     @_unavailable_on_outage
+    def unclaim_lesson(self, course_id: str, lesson_id: str, claim: Claim) -> None:
+        """Gives the claim back unused (rate limited): no attempt is spent."""
+        self.lessons.update_one(
+            {"_id": _lesson_doc_id(course_id, lesson_id), "lease.token": claim.token},
+            {"$set": {"status": LessonStatus.PENDING.value}, "$unset": {"lease": ""}, "$inc": {"attempts": -1}},
+        )
+
+    @_unavailable_on_outage
     def reset_failed_lesson(self, owner_id: str, course_id: str, lesson_id: str, now: datetime) -> bool:
         result = self.lessons.update_one(
             {"_id": _lesson_doc_id(course_id, lesson_id), "ownerId": owner_id, "status": LessonStatus.FAILED.value},
@@ -300,6 +326,10 @@ class MongoCourseStore:
         for doc in self.lessons.find({"courseId": course_id}, {"status": 1}):
             counts[LessonStatus(doc["status"])] += 1
         return counts
+
+
+def _dump_usage(usage: Usage) -> dict[str, Any]:
+    return usage.model_dump(by_alias=True)
 
 
 def _claimable(free: CourseStatus | LessonStatus, busy: CourseStatus | LessonStatus, now: datetime) -> dict[str, Any]:

@@ -4,6 +4,7 @@ sample content, so nobody mistakes it for a generated lesson."""
 from __future__ import annotations
 
 import hashlib
+import re
 
 from flowgen.content import (
     CodeBlock,
@@ -11,6 +12,7 @@ from flowgen.content import (
     GeneratedLesson,
     KeyPointsBlock,
     MarkdownBlock,
+    OutlineDecision,
     OutlineLesson,
     OutlineModule,
     QuizBlock,
@@ -30,6 +32,23 @@ def _topic(prompt: str) -> str:
     return topic if len(topic) <= 80 else topic[:77] + "..."
 
 
+_DISALLOWED = ("make a bomb", "build a bomb", "make meth", "write malware", "child sexual")
+
+
+def not_learnable(topic: str) -> str:
+    """The offline stand-in for the model's judgement: empty, gibberish or disallowed topics."""
+    words = re.findall(r"[^\W\d_]+", topic.lower())
+    letters = "".join(words)
+    if len(letters) < 3:
+        return "The prompt has no topic to learn: write a few words about what you want to study."
+    vowels = sum(ch in "aeiouyàáâäèéêëìíîïòóôöùúûü" for ch in letters)
+    if vowels / len(letters) < 0.15 or re.search(r"(.)\1{4,}", letters):
+        return "The prompt does not read as a topic (it looks like random characters)."
+    if any(phrase in topic.lower() for phrase in _DISALLOWED):
+        return "FlowGen does not create courses on this topic."
+    return ""
+
+
 def _tokens(*texts: str) -> int:
     return max(1, sum(len(t) for t in texts) // 4)
 
@@ -40,8 +59,12 @@ class OfflineModel:
     def __init__(self, notice: str = OFFLINE_NOTICE) -> None:
         self.notice = notice
 
-    def outline(self, brief: OutlineBrief) -> tuple[CourseOutline, Usage]:
+    def outline(self, brief: OutlineBrief) -> tuple[OutlineDecision, Usage]:
         topic = _topic(brief.prompt)
+        usage = Usage(prompt_tokens=_tokens(brief.prompt) + 60, completion_tokens=20)
+        refusal = not_learnable(topic)
+        if refusal:
+            return OutlineDecision(learnable=False, refusal_reason=refusal, course=None), usage
         n_modules, n_lessons = SIZES.get(brief.size or "standard", SIZES["standard"])
         modules = [
             OutlineModule(
@@ -62,9 +85,8 @@ class OfflineModel:
             objectives=[f"Explain the core ideas of {topic}", f"Apply {topic} to a small example"],
             modules=modules,
         )
-        return outline, Usage(
-            prompt_tokens=_tokens(brief.prompt) + 60, completion_tokens=_tokens(outline.model_dump_json())
-        )
+        usage.completion_tokens = _tokens(outline.model_dump_json())
+        return OutlineDecision(learnable=True, refusal_reason="", course=outline), usage
 
     def lesson(self, brief: LessonBrief) -> tuple[GeneratedLesson, Usage]:
         seed = int(hashlib.sha256(brief.lesson_title.encode()).hexdigest(), 16)

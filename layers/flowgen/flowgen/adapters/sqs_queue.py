@@ -17,16 +17,16 @@ class SqsJobQueue:
         self.course_queue_url = course_queue_url
         self.lesson_queue_urls = lesson_queue_urls
 
-    def send_course_jobs(self, jobs: Sequence[CourseJob]) -> None:
-        self._send(self.course_queue_url, jobs)
+    def send_course_jobs(self, jobs: Sequence[CourseJob], delay_seconds: int = 0) -> None:
+        self._send(self.course_queue_url, jobs, delay_seconds)
 
-    def send_lesson_jobs(self, jobs: Sequence[LessonJob], priority: Priority) -> None:
-        self._send(self.lesson_queue_urls[priority], jobs)
+    def send_lesson_jobs(self, jobs: Sequence[LessonJob], priority: Priority, delay_seconds: int = 0) -> None:
+        self._send(self.lesson_queue_urls[priority], jobs, delay_seconds)
 
-    def _send(self, queue_url: str, jobs: Sequence[Model]) -> None:
+    def _send(self, queue_url: str, jobs: Sequence[Model], delay_seconds: int) -> None:
         for start in range(0, len(jobs), 10):
             entries = [
-                {"Id": str(i), "MessageBody": job.model_dump_json(by_alias=True)}
+                {"Id": str(i), "MessageBody": job.model_dump_json(by_alias=True), "DelaySeconds": delay_seconds}
                 for i, job in enumerate(jobs[start : start + 10])
             ]
             try:
