@@ -64,8 +64,14 @@ def mongo_uri() -> Iterator[tuple[str, str]]:
 
 
 def make_stack(
-    redis_url: str, sqs_endpoint: str, mongo_uri: tuple[str, str], fake_model: FakeOpenAI | None, **env: str
+    redis_url: str,
+    sqs_endpoint: str,
+    mongo_uri: tuple[str, str],
+    fake_model: FakeOpenAI | None,
+    parameters: dict[str, str] | None = None,
+    **env: str,
 ) -> LocalStack:
+    """A stack with pollers off (tests drain queues themselves); `parameters` override the template's."""
     redis.Redis.from_url(redis_url).flushdb()
     uri, db = mongo_uri
     config = StackConfig(
@@ -76,6 +82,7 @@ def make_stack(
         openai_api_key="test-key" if fake_model else None,
         openai_base_url=fake_model.base_url if fake_model else None,
         visibility_timeout=0,  # a failed message is visible again at once: retries without waiting
+        parameter_overrides=parameters or {},
         extra_env={"MODEL_TIMEOUT_SECONDS": "2", "JWKS_REFRESH_COOLDOWN_SECONDS": "0.5", **env},
     )
     return LocalStack(config).start(pollers=False)

@@ -46,6 +46,7 @@ class Stats:
     completion_tokens: int = 0
     lesson_titles: list[str] = field(default_factory=list)  # in call order
     lesson_keys: list[str] = field(default_factory=list)  # "course title :: lesson title", in call order
+    last_messages: list[dict[str, Any]] = field(default_factory=list)  # of the latest request
 
     @property
     def total_calls(self) -> int:
@@ -104,6 +105,7 @@ class FakeOpenAI:
                 self.faults.retry_after_seconds,
             )
             self.stats.calls[schema] += 1
+            self.stats.last_messages = request["messages"]
             if schema == "GeneratedLesson":
                 self.stats.lesson_titles.append(payload.get("lesson", ""))
                 self.stats.lesson_keys.append(f"{payload.get('course', '')} :: {payload.get('lesson', '')}")
@@ -138,14 +140,16 @@ class FakeOpenAI:
             )
         else:
             return 400, _error("invalid_request_error", f"unknown response_format {schema!r}"), {}
-        content: str | None = result.model_dump_json()
-        refusal, finish_reason = None, "stop"
+        full = result.model_dump_json()
+        content: str | None = full
+        refusal: str | None = None
+        finish_reason = "stop"
         if fault == "malformed":
-            content = content[: len(content) // 2]
+            content = full[: len(full) // 2]
         elif fault == "refusal":
             content, refusal = None, "I can't help with that."
         elif fault == "truncated":
-            content, finish_reason = content[: len(content) // 3], "length"
+            content, finish_reason = full[: len(full) // 3], "length"
         with self.lock:
             self.stats.prompt_tokens += usage.prompt_tokens
             self.stats.completion_tokens += usage.completion_tokens

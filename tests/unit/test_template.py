@@ -32,7 +32,11 @@ def test_each_functions_environment_matches_its_settings_model(function):
     required = {name.upper() for name, f in settings.model_fields.items() if f.is_required()}
     assert declared <= fields, f"{function} sets variables its settings ignore: {declared - fields}"
     assert required <= declared, f"{function} lacks required variables: {required - declared}"
-    secret_or_value = {("MONGO_URI", "MONGO_URI_SECRET"), ("OPENAI_API_KEY", "OPENAI_API_KEY_SECRET")}
+    secret_or_value = {
+        ("MONGO_URI", "MONGO_URI_SECRET"),
+        ("OPENAI_API_KEY", "OPENAI_API_KEY_SECRET"),
+        ("YOUTUBE_API_KEY", "YOUTUBE_API_KEY_SECRET"),
+    }
     for plain, secret in secret_or_value:
         if plain.lower() in settings.model_fields:
             assert secret in declared and plain not in declared, f"{function} must read {plain} from a secret"

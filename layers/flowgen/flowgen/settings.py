@@ -48,6 +48,8 @@ class PolicySettings(_Base):
     lease_seconds: int = 120
     max_receive_count: int = 3
     stuck_after_seconds: int = 300
+    outline_token_estimate: int = 2_000
+    lesson_token_estimate: int = 3_000
 
     def policy(self) -> Policy:
         return Policy(
@@ -57,6 +59,8 @@ class PolicySettings(_Base):
             lease_seconds=self.lease_seconds,
             max_receive_count=self.max_receive_count,
             stuck_after_seconds=self.stuck_after_seconds,
+            outline_token_estimate=self.outline_token_estimate,
+            lesson_token_estimate=self.lesson_token_estimate,
         )
 
 
@@ -67,6 +71,22 @@ class ModelSettings(_Base):
     outline_model: str = "gpt-4o-mini"
     lesson_model: str = "gpt-4o-mini"
     model_timeout_seconds: float = 60.0
+
+
+class LimitSettings(_Base):
+    """The provider's limits, shared by every worker, and the spending budgets. 0 = no limit."""
+
+    model_requests_per_minute: int = 0
+    model_tokens_per_minute: int = 0
+    high_priority_reserve: float = Field(0.3, ge=0, lt=1, description="share of the limits kept for opened lessons")
+    user_daily_token_budget: int = 0
+    course_token_budget: int = 0
+
+
+class VideoSettings(_Base):
+    youtube_api_key: str = Field("", description="Empty and no secret: lessons get no video suggestion")
+    youtube_api_key_secret: str = ""
+    youtube_base_url: str = "https://www.googleapis.com"
 
 
 class AuthSettings(_Base):
@@ -80,11 +100,11 @@ class ApiSettings(MongoSettings, RedisSettings, QueueSettings, PolicySettings):
     idempotency_ttl_seconds: int = 3600
 
 
-class CourseWorkerSettings(MongoSettings, RedisSettings, QueueSettings, PolicySettings, ModelSettings):
+class CourseWorkerSettings(MongoSettings, RedisSettings, QueueSettings, PolicySettings, ModelSettings, LimitSettings):
     pass
 
 
-class LessonWorkerSettings(CourseWorkerSettings):
+class LessonWorkerSettings(CourseWorkerSettings, VideoSettings):
     pass
 
 

@@ -11,18 +11,21 @@ from flowgen.adapters.mongo_store import MongoCourseStore
 from flowgen.clock import utcnow
 from flowgen.courses import CourseService
 from flowgen.generation import Generator
-from flowgen.ports import ModelClient
+from flowgen.limits import NoRateLimit, NoVideos
+from flowgen.ports import ModelClient, RateLimiter, TokenBudget, VideoSearch
 from flowgen.scheduling import JobScheduler
 from flowgen.settings import (
     ApiSettings,
     AuthorizerSettings,
     CourseWorkerSettings,
     LessonWorkerSettings,
+    LimitSettings,
     ModelSettings,
     MongoSettings,
     QueueSettings,
     ReconcilerSettings,
     RedisSettings,
+    VideoSettings,
     resolve_secret,
 )
 
@@ -90,16 +93,60 @@ def model() -> ModelClient:
     return OpenAIModel(client, outline_model=cfg.outline_model, lesson_model=cfg.lesson_model)
 
 
+@cache
+def limiter() -> RateLimiter:
+    cfg = settings(LimitSettings)
+    if not (cfg.model_requests_per_minute or cfg.model_tokens_per_minute):
+        return NoRateLimit()
+    from flowgen.adapters.redis_limits import RedisRateLimiter
+
+    return RedisRateLimiter(
+        redis_client(),
+        requests_per_minute=cfg.model_requests_per_minute,
+        tokens_per_minute=cfg.model_tokens_per_minute,
+        high_reserve=cfg.high_priority_reserve,
+    )
+
+
+@cache
+def budget() -> TokenBudget:
+    cfg = settings(LimitSettings)
+    from flowgen.adapters.redis_limits import RedisTokenBudget
+
+    return RedisTokenBudget(redis_client(), user_daily=cfg.user_daily_token_budget, per_course=cfg.course_token_budget)
+
+
+@cache
+def videos() -> VideoSearch:
+    cfg = settings(VideoSettings)
+    api_key = resolve_secret(cfg.youtube_api_key, cfg.youtube_api_key_secret)
+    if not api_key:
+        return NoVideos()
+    from flowgen.adapters.youtube import YouTubeSearch
+
+    return YouTubeSearch(api_key, base_url=cfg.youtube_base_url)
+
+
 def course_service() -> CourseService:
     return CourseService(store(), scheduler(), settings(ApiSettings).policy())
 
 
 def generator(kind: type[CourseWorkerSettings] | type[LessonWorkerSettings]) -> Generator:
-    return Generator(store(), scheduler(), model(), settings(kind).policy(), utcnow)
+    with_videos = issubclass(kind, LessonWorkerSettings)
+    return Generator(
+        store(),
+        scheduler(),
+        model(),
+        settings(kind).policy(),
+        utcnow,
+        limiter=limiter(),
+        budget=budget(),
+        videos=videos() if with_videos else NoVideos(),
+    )
 
 
 def reset() -> None:
-    for factory in (settings, store, redis_client, sqs_client, scheduler, model):
+    for factory in (settings, store, redis_client, sqs_client, scheduler, model, limiter, budget, videos):
         factory.cache_clear()
 
 
