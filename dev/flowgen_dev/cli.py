@@ -92,6 +92,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(prompt=args.prompt, fake_latency=args.fake_latency)
 
 
+def cmd_examples(args: argparse.Namespace) -> int:
+    from flowgen_dev.examples import write_examples
+
+    print(write_examples())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="flowgen", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -123,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         help="model latency of the fake server used when OPENAI_API_KEY is not set",
     )
     demo.set_defaults(run=cmd_demo)
+    examples = sub.add_parser("examples", help="regenerate docs/examples/ through the openai client and fake server")
+    examples.set_defaults(run=cmd_examples)
     args = parser.parse_args(argv)
     return int(args.run(args))
 

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from flowgen.adapters.offline_model import OFFLINE_NOTICE, OfflineModel
-from flowgen.content import CourseOutline, GeneratedLesson, LessonContent, QuizQuestion
+from flowgen.content import CourseOutline, GeneratedLesson, LessonContent, OutlineDecision, QuizQuestion
 from flowgen.ports import LessonBrief, OutlineBrief
 
 BRIEF = LessonBrief(
@@ -71,3 +71,15 @@ def test_outline_needs_modules_with_lessons():
         CourseOutline.model_validate(
             {"title": "t", "description": "d", "objectives": ["o"], "modules": [{"title": "m", "lessons": []}]}
         )
+
+
+def test_committed_examples_match_the_schemas():
+    import json
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parents[2] / "docs" / "examples"
+    course = json.loads((examples / "course.json").read_text())
+    lesson = json.loads((examples / "lesson.json").read_text())
+    assert OutlineDecision.model_validate({k: course[k] for k in ("learnable", "refusal_reason", "course")}).learnable
+    assert GeneratedLesson.model_validate({"blocks": lesson["blocks"]}).blocks
+    assert course["usage"]["promptTokens"] > 0 and lesson["usage"]["completionTokens"] > 0

@@ -49,6 +49,10 @@ def not_learnable(topic: str) -> str:
     return ""
 
 
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
 def _tokens(*texts: str) -> int:
     return max(1, sum(len(t) for t in texts) // 4)
 
@@ -80,7 +84,7 @@ class OfflineModel:
             for m in range(n_modules)
         ]
         outline = CourseOutline(
-            title=f"{topic}: a {brief.level or 'beginner'} course",
+            title=f"{topic}: {_article(brief.level or 'beginner')} {brief.level or 'beginner'} course",
             description=f"A structured path through {topic}. Offline sample outline.",
             objectives=[f"Explain the core ideas of {topic}", f"Apply {topic} to a small example"],
             modules=modules,
