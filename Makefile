@@ -8,12 +8,13 @@ BIN := $(abspath $(VENV))/bin
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help dev system-deps test test-fast lint validate build demo local clean
+.PHONY: help dev system-deps browser-deps web test test-fast lint validate build demo local clean
 
 help:
 	@echo "make demo      set up from nothing, run a course end to end on the local stack"
 	@echo "make test      set up from nothing, run every test (what CI runs)"
-	@echo "make local     start the local stack (API, authorizer, queues, workers) and keep it running"
+	@echo "make local     start the local stack and the web app at http://127.0.0.1:3000, keep it running"
+	@echo "make web       build the web app (web/dist), which the local stack serves"
 	@echo "make lint      ruff + mypy;   make validate: sam validate --lint;   make build: sam build"
 
 $(VENV)/.installed: pyproject.toml
@@ -29,9 +30,24 @@ system-deps:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server >/dev/null; }
 
+# Debian's Chromium for the browser tests (Playwright's own browser download is not used).
+browser-deps:
+	@command -v chromium >/dev/null || { \
+	  echo "installing chromium (apt)"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
 dev: $(VENV)/.installed system-deps
 
-test: dev
+web/node_modules/.installed: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+web: web/node_modules/.installed
+	cd web && npm run build
+
+test: dev browser-deps web
+	cd web && npm test
 	$(BIN)/pytest -q -p no:cacheprovider
 
 test-fast: dev
@@ -39,6 +55,7 @@ test-fast: dev
 
 lint: dev
 	$(BIN)/ruff check layers functions dev tests bench
+	$(BIN)/ruff format --check layers functions dev tests bench
 	$(BIN)/mypy layers/flowgen/flowgen dev/flowgen_dev
 
 validate: dev
@@ -50,8 +67,8 @@ build: dev
 demo: dev
 	$(BIN)/flowgen demo
 
-local: dev
+local: dev web
 	$(BIN)/flowgen local
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .mypy_cache web/node_modules web/dist

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 import uuid
 import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -31,6 +33,18 @@ from flowgen_dev.services import RedisServer, SqsServer
 from flowgen_dev.template import Template
 
 STATE_DIR = template_module.ROOT / ".flowgen"
+WEB_DIST = template_module.ROOT / "web" / "dist"
+_CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".json": "application/json",
+    ".woff2": "font/woff2",
+}
+_LOCAL_SUB = re.compile(r"^[A-Za-z0-9_.@|-]{1,64}$")
 
 # Powertools warns when an invocation emits no metric; locally that is noise, not news.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -85,6 +99,7 @@ class LocalStack:
         self._auth_cache: dict[str, tuple[float, dict[str, Any]]] = {}
         self._auth_lock = threading.Lock()
         self.components: dict[str, str] = {}
+        self.api_calls: Counter[str] = Counter()  # by route key, for measuring clients
         self._saved_env: dict[str, str | None] = {}
 
     # ---- lifecycle -----------------------------------------------------------------------
@@ -252,6 +267,7 @@ class LocalStack:
         if matched is None:
             return ApiResponse(404, {"content-type": "application/json"}, '{"message":"Not Found"}')
         route, params = matched
+        self.api_calls[f"{route.method} {route.path}"] += 1
         event = http_event(method, path, route=route, path_parameters=params, query=query, headers=headers, body=body)
         context: dict[str, Any] | None = {}
         if self.template.authorizer_function:
@@ -337,8 +353,50 @@ def _http_handler_for(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
+        def _static(self, path: str) -> bool:
+            """The web app at the root URL, its runtime config, and the local-only token endpoint."""
+            if self.command == "GET" and path == "/config.json":
+                config = {"apiUrl": "", "auth": {"mode": "local", "tokenUrl": "/_local/token"}}
+                self._write(
+                    200, {"content-type": "application/json", "cache-control": "no-store"}, json.dumps(config).encode()
+                )
+                return True
+            if self.command == "POST" and path == "/_local/token":
+                length = int(self.headers.get("content-length") or 0)
+                try:
+                    sub = json.loads(self.rfile.read(length) or b"{}").get("sub", "")
+                except ValueError:
+                    sub = ""
+                if not isinstance(sub, str) or not _LOCAL_SUB.match(sub):
+                    self._write(
+                        400,
+                        {"content-type": "application/json"},
+                        b'{"error":{"code":"invalid_user","message":"1-64 letters, digits or ._@|-"}}',
+                    )
+                else:
+                    self._write(
+                        200, {"content-type": "application/json"}, json.dumps({"token": stack.token(sub)}).encode()
+                    )
+                return True
+            if self.command != "GET" or not (path == "/" or path.startswith("/assets/") or path == "/favicon.ico"):
+                return False
+            target = (WEB_DIST / ("index.html" if path == "/" else path.lstrip("/"))).resolve()
+            if not target.is_relative_to(WEB_DIST.resolve()) or not target.is_file():
+                if path == "/":
+                    body = b"<!doctype html><p>The web app is not built yet: run <code>make web</code>.</p>"
+                    self._write(200, {"content-type": "text/html; charset=utf-8"}, body)
+                else:
+                    self._write(404, {"content-type": "text/plain"}, b"not found")
+                return True
+            cache = "no-cache" if path == "/" else "public, max-age=31536000, immutable"
+            content_type = _CONTENT_TYPES.get(target.suffix, "application/octet-stream")
+            self._write(200, {"content-type": content_type, "cache-control": cache}, target.read_bytes())
+            return True
+
         def _handle(self) -> None:
             path, _, query = self.path.partition("?")
+            if self._static(path):
+                return
             if self.command == "OPTIONS" and self.headers.get("access-control-request-method"):
                 self._write(
                     204,

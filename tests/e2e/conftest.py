@@ -11,7 +11,9 @@ from flowgen_dev.stack import LocalStack, StackConfig
 pytestmark = pytest.mark.e2e
 
 
-def start_running_stack(redis_url, sqs_endpoint, mongo_uri, fake_model, *, paused=(), **params) -> LocalStack:
+def start_running_stack(
+    redis_url, sqs_endpoint, mongo_uri, fake_model, *, paused=(), env: dict[str, str] | None = None, **params
+) -> LocalStack:
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()
@@ -25,7 +27,7 @@ def start_running_stack(redis_url, sqs_endpoint, mongo_uri, fake_model, *, pause
         openai_base_url=fake_model.base_url,
         visibility_timeout=1,  # failed messages come back after 1 s instead of 12 min
         parameter_overrides={k: str(v) for k, v in params.items()},
-        extra_env={"MODEL_TIMEOUT_SECONDS": "2"},
+        extra_env={"MODEL_TIMEOUT_SECONDS": "2", **(env or {})},
     )
     stack = LocalStack(config).start(pollers=False, http_port=0)
     for name, runner in stack.runners.items():

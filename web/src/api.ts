@@ -1,0 +1,99 @@
+import type { CourseDetail, CoursePage, CourseSummary, Lesson } from "./types";
+
+/** An error the API answered with: status, its machine-readable code and its own words. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly retryAfter: number | null = null,
+  ) {
+    super(message);
+  }
+
+  get isAuth(): boolean {
+    return this.status === 401 || this.status === 403;
+  }
+
+  get isUnavailable(): boolean {
+    return this.status === 503 || this.status === 0;
+  }
+}
+
+export interface Fetched<T> {
+  status: number;
+  data: T;
+  retryAfter: number | null;
+}
+
+export type TokenSource = () => Promise<string>;
+
+function retryAfterOf(response: Response): number | null {
+  const value = response.headers.get("retry-after");
+  const seconds = value === null ? NaN : Number(value);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds : null;
+}
+
+export class FlowgenApi {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly token: TokenSource,
+    private readonly onCall: (path: string) => void = () => {},
+  ) {}
+
+  private async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Fetched<T>> {
+    this.onCall(path);
+    let response: Response;
+    try {
+      response = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${await this.token()}`,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+          ...headers,
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch {
+      throw new ApiError(0, "network", "FlowGen cannot be reached right now.");
+    }
+    const retryAfter = retryAfterOf(response);
+    const text = await response.text();
+    const json = text ? JSON.parse(text) : null;
+    if (!response.ok) {
+      const error = json?.error ?? { code: response.status === 403 ? "forbidden" : "error", message: json?.message ?? response.statusText };
+      throw new ApiError(response.status, error.code, error.message, retryAfter);
+    }
+    return { status: response.status, data: json as T, retryAfter };
+  }
+
+  listCourses(cursor?: string | null, limit = 10) {
+    const query = new URLSearchParams({ limit: String(limit), ...(cursor ? { cursor } : {}) });
+    return this.request<CoursePage>("GET", `/courses?${query}`);
+  }
+
+  createCourse(body: { prompt: string; level?: string; size?: string }, idempotencyKey: string) {
+    return this.request<CourseSummary>("POST", "/courses", body, { "idempotency-key": idempotencyKey });
+  }
+
+  getCourse(id: string) {
+    return this.request<CourseDetail>("GET", `/courses/${id}`);
+  }
+
+  deleteCourse(id: string) {
+    return this.request<null>("DELETE", `/courses/${id}`);
+  }
+
+  retryCourse(id: string) {
+    return this.request<CourseSummary>("POST", `/courses/${id}/retry`);
+  }
+
+  /** Opening a lesson promotes it: 202 with Retry-After until it is generated. */
+  openLesson(courseId: string, lessonId: string) {
+    return this.request<Lesson>("GET", `/courses/${courseId}/lessons/${lessonId}`);
+  }
+
+  retryLesson(courseId: string, lessonId: string) {
+    return this.request<Lesson>("POST", `/courses/${courseId}/lessons/${lessonId}/retry`);
+  }
+}

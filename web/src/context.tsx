@@ -1,0 +1,10 @@
+import { createContext, useContext } from "react";
+import type { FlowgenApi } from "./api";
+
+export const ApiContext = createContext<FlowgenApi | null>(null);
+
+export function useApi(): FlowgenApi {
+  const api = useContext(ApiContext);
+  if (!api) throw new Error("useApi outside <ApiContext.Provider>");
+  return api;
+}

@@ -1,0 +1,72 @@
+import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
+import { Link } from "react-router-dom";
+import { useApi } from "../context";
+import { Badge, ErrorNotice } from "../components/Status";
+import type { CourseSummary } from "../types";
+
+const TONE: Record<string, string> = { READY: "ok", FAILED: "bad", REFUSED: "bad", PENDING: "busy", GENERATING: "busy" };
+
+function CourseRow({ course }: { course: CourseSummary }) {
+  const api = useApi();
+  const client = useQueryClient();
+  const remove = useMutation({
+    mutationFn: () => api.deleteCourse(course.id),
+    onSuccess: () => client.invalidateQueries({ queryKey: ["courses"] }),
+  });
+  const confirmDelete = () => {
+    if (window.confirm(`Delete “${course.title ?? course.prompt}” and all its lessons?`)) remove.mutate();
+  };
+  return (
+    <li className="course-row">
+      <Link to={`/courses/${course.id}`}>{course.title ?? course.prompt}</Link>
+      <Badge label={course.status.toLowerCase()} tone={TONE[course.status] ?? "idle"} />
+      <span className="progress" aria-label="lessons generated">
+        {course.lessonsGenerated}/{course.lessonCount || "…"} lessons
+      </span>
+      <button type="button" className="link danger" onClick={confirmDelete} aria-label={`Delete ${course.title ?? course.prompt}`}>
+        Delete
+      </button>
+      {remove.error && <ErrorNotice error={remove.error} />}
+    </li>
+  );
+}
+
+export function Courses() {
+  const api = useApi();
+  const query = useInfiniteQuery({
+    queryKey: ["courses"],
+    queryFn: ({ pageParam }) => api.listCourses(pageParam).then((r) => r.data),
+    initialPageParam: null as string | null,
+    getNextPageParam: (page) => page.nextCursor,
+  });
+  const courses = query.data?.pages.flatMap((page) => page.items) ?? [];
+  return (
+    <main>
+      <div className="heading-row">
+        <h1>My courses</h1>
+        <Link className="button" to="/new">
+          New course
+        </Link>
+      </div>
+      {query.error && <ErrorNotice error={query.error} />}
+      {query.isPending ? (
+        <p>Loading…</p>
+      ) : courses.length === 0 ? (
+        <p>
+          No courses yet. <Link to="/new">Create your first one.</Link>
+        </p>
+      ) : (
+        <ul className="courses">
+          {courses.map((course) => (
+            <CourseRow key={course.id} course={course} />
+          ))}
+        </ul>
+      )}
+      {query.hasNextPage && (
+        <button type="button" onClick={() => void query.fetchNextPage()} disabled={query.isFetchingNextPage}>
+          Show more
+        </button>
+      )}
+    </main>
+  );
+}

@@ -1,0 +1,81 @@
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useRef, useState, type FormEvent } from "react";
+import { useNavigate } from "react-router-dom";
+import { useApi } from "../context";
+import { ErrorNotice } from "../components/Status";
+import { PROMPT_MAX_CHARS } from "../types";
+
+export function NewCourse() {
+  const api = useApi();
+  const client = useQueryClient();
+  const navigate = useNavigate();
+  const [prompt, setPrompt] = useState("");
+  const [level, setLevel] = useState("");
+  const [size, setSize] = useState("");
+  // One key per intended course: a double click or a retry after a network error sends the
+  // same key, so the API returns the same course instead of creating a second one.
+  const idempotencyKey = useRef(crypto.randomUUID());
+
+  const create = useMutation({
+    mutationFn: () =>
+      api.createCourse({ prompt, ...(level ? { level } : {}), ...(size ? { size } : {}) }, idempotencyKey.current),
+    onSuccess: ({ data }) => {
+      client.setQueryData(["course", data.id], { ...data, modules: [] });
+      void client.invalidateQueries({ queryKey: ["courses"] });
+      navigate(`/courses/${data.id}`);
+    },
+  });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (!create.isPending) create.mutate();
+  };
+  const edit = (value: string) => {
+    setPrompt(value);
+    idempotencyKey.current = crypto.randomUUID(); // a different request deserves a new key
+  };
+  return (
+    <main className="narrow">
+      <h1>New course</h1>
+      <form onSubmit={submit}>
+        <label htmlFor="prompt">What do you want to learn?</label>
+        <textarea
+          id="prompt"
+          value={prompt}
+          onChange={(e) => edit(e.target.value)}
+          maxLength={PROMPT_MAX_CHARS}
+          minLength={3}
+          required
+          rows={4}
+          aria-describedby="prompt-count"
+          placeholder="Rust ownership for C++ programmers"
+        />
+        <p id="prompt-count" className="hint">
+          {prompt.length}/{PROMPT_MAX_CHARS} characters
+        </p>
+        <div className="row">
+          <label>
+            Level
+            <select value={level} onChange={(e) => setLevel(e.target.value)}>
+              <option value="">any</option>
+              <option value="beginner">beginner</option>
+              <option value="intermediate">intermediate</option>
+              <option value="advanced">advanced</option>
+            </select>
+          </label>
+          <label>
+            Size
+            <select value={size} onChange={(e) => setSize(e.target.value)}>
+              <option value="">standard</option>
+              <option value="short">short</option>
+              <option value="long">long</option>
+            </select>
+          </label>
+        </div>
+        <button type="submit" disabled={create.isPending}>
+          {create.isPending ? "Creating…" : "Create course"}
+        </button>
+        {create.error && <ErrorNotice error={create.error} />}
+      </form>
+    </main>
+  );
+}

@@ -1,0 +1,78 @@
+// The API's shapes (camelCase on the wire), as the HTTP API returns them.
+export type CourseStatus = "PENDING" | "GENERATING" | "READY" | "FAILED" | "REFUSED";
+export type LessonStatus = "PENDING" | "GENERATING" | "GENERATED" | "FAILED";
+export type Priority = "high" | "low" | null;
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export interface CourseSummary {
+  id: string;
+  prompt: string;
+  level: string | null;
+  size: string | null;
+  status: CourseStatus;
+  title: string | null;
+  description: string | null;
+  objectives: string[];
+  lessonCount: number;
+  lessonsGenerated: number;
+  usage: Usage;
+  error: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface LessonSummary {
+  id: string;
+  title: string;
+  summary: string;
+  order: number;
+  status: LessonStatus;
+  priority: Priority;
+  error: string | null;
+}
+
+export interface Module {
+  id: string;
+  title: string;
+  lessons: LessonSummary[];
+}
+
+export interface CourseDetail extends CourseSummary {
+  modules: Module[];
+}
+
+export interface CoursePage {
+  items: CourseSummary[];
+  nextCursor: string | null;
+}
+
+export type Block =
+  | { type: "markdown"; markdown: string }
+  | { type: "code"; language: string; code: string; caption: string }
+  | { type: "key_points"; points: string[] }
+  | { type: "quiz"; questions: QuizQuestion[] }
+  | { type: "video"; title: string; url: string };
+
+export interface QuizQuestion {
+  question: string;
+  options: string[];
+  answer_index: number;
+  explanation: string;
+}
+
+export interface Lesson extends LessonSummary {
+  courseId: string;
+  moduleId: string;
+  content: { blocks: Block[]; generator: string } | null;
+  requestedAt: string | null;
+  generatedAt: string | null;
+  previousLessonId: string | null;
+  nextLessonId: string | null;
+  retryAfter: number | null;
+}
+
+export const PROMPT_MAX_CHARS = 2000;

@@ -1,0 +1,19 @@
+/// <reference types="vitest/config" />
+import react from "@vitejs/plugin-react";
+import { defineConfig } from "vite";
+
+// `npm run dev` serves the app with hot reload and forwards API calls to a running
+// `flowgen local` (default http://127.0.0.1:3000), which also serves the built app itself.
+const stack = process.env.FLOWGEN_API ?? "http://127.0.0.1:3000";
+
+export default defineConfig({
+  plugins: [react()],
+  server: {
+    proxy: { "/courses": stack, "/_local": stack, "/config.json": stack },
+  },
+  test: {
+    environment: "jsdom",
+    globals: true,
+    setupFiles: ["./src/test-setup.ts"],
+  },
+});
