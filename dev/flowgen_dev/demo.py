@@ -154,6 +154,7 @@ def run_demo(prompt: str, fake_latency: float) -> int:
         course = api.get(f"/courses/{course_id}").json()
         _say("\n" + render_tree(course) + "\n")
         _say(render_lesson(lesson))
+        _say("In a browser: `make local`, then open http://127.0.0.1:3000\n")
         calls = fake.stats.total_calls if fake else 1 + course["lessonsGenerated"]
         _say(
             f"demo: course {course_id} | lessons generated {course['lessonsGenerated']} of {course['lessonCount']} "

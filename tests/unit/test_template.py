@@ -105,3 +105,19 @@ def test_http_api_uses_a_cached_request_authorizer():
     assert authorizer["Identity"]["Headers"] == ["Authorization"]
     assert TEMPLATE.authorizer_cache_seconds > 0
     assert api["DefaultRouteSettings"]["ThrottlingRateLimit"]
+
+
+def test_the_web_app_is_served_from_a_private_bucket_through_cloudfront_only():
+    raw = TEMPLATE.raw["Resources"]
+    block = raw["WebBucket"]["Properties"]["PublicAccessBlockConfiguration"]
+    assert all(
+        block[k] is True for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")
+    )
+    origin = raw["WebDistribution"]["Properties"]["DistributionConfig"]["Origins"][0]
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["WebOriginAccessControl", "Id"]}
+    (statement,) = raw["WebBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert statement["Action"] == "s3:GetObject"
+    assert "distribution/${WebDistribution}" in statement["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"]
+    cors = raw["HttpApi"]["Properties"]["CorsConfiguration"]["AllowOrigins"]
+    assert {"Fn::Sub": "https://${WebDistribution.DomainName}"} in cors
