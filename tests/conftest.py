@@ -69,9 +69,17 @@ def make_stack(
     mongo_uri: tuple[str, str],
     fake_model: FakeOpenAI | None,
     parameters: dict[str, str] | None = None,
+    *,
+    running: bool = False,
+    paused: tuple[str, ...] = (),
     **env: str,
 ) -> LocalStack:
-    """A stack with pollers off (tests drain queues themselves); `parameters` override the template's."""
+    """A fresh stack on the session's services; `parameters` override the template's.
+
+    By default the event sources do not poll (tests drain queues themselves) and a failed
+    message is visible again at once. `running=True` starts the HTTP server and every event
+    source but the `paused` ones, with a 1 s visibility timeout, as end-to-end tests want.
+    """
     redis.Redis.from_url(redis_url).flushdb()
     uri, db = mongo_uri
     config = StackConfig(
@@ -81,11 +89,16 @@ def make_stack(
         mongo_db=db,
         openai_api_key="test-key" if fake_model else None,
         openai_base_url=fake_model.base_url if fake_model else None,
-        visibility_timeout=0,  # a failed message is visible again at once: retries without waiting
+        visibility_timeout=1 if running else 0,  # retries without the template's 12 minutes
         parameter_overrides=parameters or {},
         extra_env={"MODEL_TIMEOUT_SECONDS": "2", "JWKS_REFRESH_COOLDOWN_SECONDS": "0.5", **env},
     )
-    return LocalStack(config).start(pollers=False)
+    stack = LocalStack(config).start(pollers=False, http_port=0 if running else None)
+    if running:
+        for name, runner in stack.runners.items():
+            if name not in paused:
+                runner.start()
+    return stack
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from flowgen_dev.stack import LocalStack, StackConfig
+from flowgen_dev.stack import LocalStack
+from tests.conftest import make_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -14,26 +15,10 @@ pytestmark = pytest.mark.e2e
 def start_running_stack(
     redis_url, sqs_endpoint, mongo_uri, fake_model, *, paused=(), env: dict[str, str] | None = None, **params
 ) -> LocalStack:
-    import redis
-
-    redis.Redis.from_url(redis_url).flushdb()
-    uri, db = mongo_uri
-    config = StackConfig(
-        redis_url=redis_url,
-        sqs_endpoint=sqs_endpoint,
-        mongo_uri=uri,
-        mongo_db=db,
-        openai_api_key="test-key",
-        openai_base_url=fake_model.base_url,
-        visibility_timeout=1,  # failed messages come back after 1 s instead of 12 min
-        parameter_overrides={k: str(v) for k, v in params.items()},
-        extra_env={"MODEL_TIMEOUT_SECONDS": "2", **(env or {})},
+    parameters = {k: str(v) for k, v in params.items()}
+    return make_stack(
+        redis_url, sqs_endpoint, mongo_uri, fake_model, parameters, running=True, paused=tuple(paused), **(env or {})
     )
-    stack = LocalStack(config).start(pollers=False, http_port=0)
-    for name, runner in stack.runners.items():
-        if name not in paused:
-            runner.start()
-    return stack
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from flowgen.content import GeneratedLesson, OutlineDecision, VideoBlock
-from flowgen.models import Course, CourseJob, Lesson, LessonJob, LessonStatus, Priority, Usage
+from flowgen.models import Course, CourseJob, Lesson, LessonJob, Priority, Usage
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,6 @@ class CourseStore(Protocol):
     # reconciliation
     def stuck_courses(self, older_than: datetime, now: datetime, limit: int) -> list[Course]: ...
     def stuck_lessons(self, older_than: datetime, now: datetime, limit: int) -> list[Lesson]: ...
-    def lesson_status_counts(self, course_id: str) -> dict[LessonStatus, int]: ...
 
 
 class JobQueue(Protocol):

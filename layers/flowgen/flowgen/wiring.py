@@ -16,14 +16,12 @@ from flowgen.ports import ModelClient, RateLimiter, TokenBudget, VideoSearch
 from flowgen.scheduling import JobScheduler
 from flowgen.settings import (
     ApiSettings,
-    AuthorizerSettings,
     CourseWorkerSettings,
     LessonWorkerSettings,
     LimitSettings,
     ModelSettings,
     MongoSettings,
     QueueSettings,
-    ReconcilerSettings,
     RedisSettings,
     VideoSettings,
     resolve_secret,
@@ -148,6 +146,3 @@ def generator(kind: type[CourseWorkerSettings] | type[LessonWorkerSettings]) -> 
 def reset() -> None:
     for factory in (settings, store, redis_client, sqs_client, scheduler, model, limiter, budget, videos):
         factory.cache_clear()
-
-
-__all__ = ["ApiSettings", "AuthorizerSettings", "ReconcilerSettings", "reset", "settings"]

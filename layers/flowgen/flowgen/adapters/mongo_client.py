@@ -63,8 +63,3 @@ class _Serialised:
                 return list(result) if hasattr(result, "next") else result
 
         return locked
-
-    def drop_all(self) -> None:
-        with self._lock:
-            for name in self._target.list_database_names():
-                self._target.drop_database(name)

@@ -320,13 +320,6 @@ class MongoCourseStore:
         )
         return [_lesson(d) for d in docs]
 
-    @_unavailable_on_outage
-    def lesson_status_counts(self, course_id: str) -> dict[LessonStatus, int]:
-        counts = {status: 0 for status in LessonStatus}
-        for doc in self.lessons.find({"courseId": course_id}, {"status": 1}):
-            counts[LessonStatus(doc["status"])] += 1
-        return counts
-
 
 def _dump_usage(usage: Usage) -> dict[str, Any]:
     return usage.model_dump(by_alias=True)
