@@ -180,6 +180,34 @@ def test_course_view_polls_gently_while_building_and_stops_when_settled(
         stack.stop()
 
 
+def test_delete_with_confirmation_and_expired_session(web_stack, browser):
+    expect = playwright.expect
+    page = browser.new_page()
+    sign_in(page, web_stack.api_url, "erin")
+    page.get_by_role("link", name="New course").click()
+    page.get_by_label("What do you want to learn?").fill("Category theory")
+    page.get_by_role("button", name="Create course").click()
+    page.locator(".lesson-row").first.wait_for(timeout=20_000)
+    page.get_by_role("link", name="My courses").click()
+    rows = page.locator(".course-row")
+    expect(rows).to_have_count(1)
+
+    page.once("dialog", lambda dialog: dialog.dismiss())  # "Cancel" keeps it
+    page.get_by_role("button", name=re.compile("^Delete")).click()
+    expect(rows).to_have_count(1)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name=re.compile("^Delete")).click()
+    expect(page.get_by_text("No courses yet.")).to_be_visible()
+
+    # the session expires: the next call is refused and the app goes back to sign in
+    expired = web_stack.token("erin", expires_in=-60)
+    page.evaluate(
+        "token => sessionStorage.setItem('flowgen.local-session', JSON.stringify({user: 'erin', token}))", expired
+    )
+    page.reload()
+    expect(page.get_by_label("User name")).to_be_visible()
+
+
 def test_phone_sized_screen_and_keyboard(web_stack, browser):
     page = browser.new_page(viewport={"width": 375, "height": 740})
     page.goto(web_stack.api_url)

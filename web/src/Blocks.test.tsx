@@ -62,3 +62,14 @@ describe("block renderers", () => {
     expect(youTubeId("https://evil.example/watch?v=abc")).toBeNull();
   });
 });
+
+describe("error notices", () => {
+  it("shows a 503 as a retrying state and a 4xx in the API's words", async () => {
+    const { ApiError } = await import("./api");
+    const { ErrorNotice } = await import("./components/Status");
+    const { rerender } = render(<ErrorNotice error={new ApiError(503, "mongo_unavailable", "mongo is unavailable", 5)} />);
+    expect(screen.getByRole("status")).toHaveTextContent("FlowGen is briefly unavailable; retrying in 5s");
+    rerender(<ErrorNotice error={new ApiError(400, "invalid_request", "prompt: String should have at least 3 characters")} />);
+    expect(screen.getByRole("alert")).toHaveTextContent("prompt: String should have at least 3 characters");
+  });
+});
