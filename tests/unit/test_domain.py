@@ -122,3 +122,15 @@ def test_reads_are_scoped_by_owner_and_ids_are_validated(world):
         service.get_course("alice", "../../etc")
     with pytest.raises(InvalidRequest):
         service.list_courses("alice", cursor="%%%", limit=None)
+
+
+def test_request_keeps_high_priority_and_the_first_open_time(world):
+    store, queue, _d, _m, service, generator = world
+    course = _ready_course(service, generator, queue)
+    target = course.modules[2].lessons[1].id
+    first, later = utcnow(), utcnow() + timedelta(seconds=30)
+    store.request_lessons(course.id, [target], Priority.HIGH, first)
+    store.request_lessons(course.id, [target], Priority.LOW, later)  # a lookahead must not downgrade it
+    store.request_lessons(course.id, [target], Priority.HIGH, later)  # a second open keeps the first time
+    lesson = store.get_lesson("alice", course.id, target)
+    assert lesson.priority == Priority.HIGH and lesson.requested_at == first

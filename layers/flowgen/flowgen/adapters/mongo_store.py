@@ -203,29 +203,17 @@ class MongoCourseStore:
         return [_lesson(d) for d in docs]
 
     @_unavailable_on_outage
-    def request_lessons(
-        self, course_id: str, lesson_ids: Sequence[str], priority: Priority, now: datetime
-    ) -> list[str]:
-        changed = []
-        for lesson_id in lesson_ids:
-            # high is never downgraded to low; requestedAt keeps the first request's time
-            allowed = [None, Priority.LOW.value] if priority == Priority.HIGH else [None]
-            result = self.lessons.update_one(
-                {
-                    "_id": _lesson_doc_id(course_id, lesson_id),
-                    "status": LessonStatus.PENDING.value,
-                    "priority": {"$in": allowed},
-                },
-                {"$set": {"priority": priority.value, "updatedAt": now}},
-            )
-            if result.modified_count:
-                changed.append(lesson_id)
-                if priority == Priority.HIGH:
-                    self.lessons.update_one(
-                        {"_id": _lesson_doc_id(course_id, lesson_id), "requestedAt": None},
-                        {"$set": {"requestedAt": now}},
-                    )
-        return changed
+    def request_lessons(self, course_id: str, lesson_ids: Sequence[str], priority: Priority, now: datetime) -> None:
+        """Records that these lessons are wanted, in one update for the batch. High is never
+        downgraded to low; `requestedAt` keeps the first open's time (time-to-lesson starts there)."""
+        ids = [_lesson_doc_id(course_id, lesson_id) for lesson_id in lesson_ids]
+        allowed = [None, Priority.LOW.value] if priority == Priority.HIGH else [None]
+        promoted = self.lessons.update_many(
+            {"_id": {"$in": ids}, "status": LessonStatus.PENDING.value, "priority": {"$in": allowed}},
+            {"$set": {"priority": priority.value, "updatedAt": now}},
+        ).modified_count
+        if promoted and priority == Priority.HIGH:
+            self.lessons.update_many({"_id": {"$in": ids}, "requestedAt": None}, {"$set": {"requestedAt": now}})
 
     @_unavailable_on_outage
     def claim_lesson(self, course_id: str, lesson_id: str, claim: Claim, now: datetime) -> Lesson | None:
