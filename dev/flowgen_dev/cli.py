@@ -20,8 +20,13 @@ def _banner(stack: LocalStack, token: str) -> str:
         f"  {s.name:<20} {s.queue} -> {s.function} (batch {s.batch_size}, max concurrency {s.max_concurrency})"
         for s in stack.template.event_sources
     )
+    from flowgen_dev.stack import WEB_DIST
+
+    built = (WEB_DIST / "index.html").is_file()
+    web = f"{stack.api_url}  (open it in a browser)" if built else "not built: run `make web`, then reload"
     return (
         f"FlowGen local stack (from template.yaml)\n"
+        f"  web app   {web}\n"
         f"  API       {stack.api_url}\n{parts}\n"
         f"event sources:\n{sources}\n"
         f"token for 'local-user' (also: flowgen token --sub NAME):\n  {token}\n"
