@@ -88,8 +88,7 @@ def test_opened_lesson_overtakes_a_backlog_of_200(redis_url, sqs_endpoint, mongo
         assert remaining > backlog / 2, "the backlog had mostly drained: nothing was overtaken"
 
         # when the backlog drains, the opened lesson's own low job costs nothing: one call per lesson
-        # (wait on the lessons, not the queue: with a 1 s visibility timeout a slow invocation's message
-        # reappears, and that duplicate is acknowledged against the live lease before the commit lands)
+        # (wait on the lessons, not the queue: a message is deleted a moment before its commit lands)
         def pending() -> list[str]:
             return [x.id for c in courses for x in wiring.store().list_lessons(c["id"]) if x.status != "GENERATED"]
 

@@ -131,7 +131,7 @@ def test_course_view_polls_gently_while_building_and_stops_when_settled(
     redis_url, sqs_endpoint, mongo_uri, fake_model, browser
 ):
     """Counts the course view's own calls (GET /courses/{courseId}) with slow model calls."""
-    latency, background = 1.5, 12  # latency under the test stack's 2 s model timeout
+    latency, background = 1.5, 12  # latency under the running stack's 5 s model timeout
     fake_model.faults.latency_seconds = latency
     stack = start_running_stack(redis_url, sqs_endpoint, mongo_uri, fake_model, InitialLessons=background)
     try:
@@ -211,7 +211,8 @@ def test_delete_with_confirmation_and_expired_session(web_stack, browser):
 def test_phone_sized_screen_and_keyboard(web_stack, browser):
     page = browser.new_page(viewport={"width": 375, "height": 740})
     page.goto(web_stack.api_url)
-    page.keyboard.type("carol")  # the name field has focus on arrival
+    playwright.expect(page.get_by_label("User name")).to_be_focused()  # focus is on the field on arrival
+    page.keyboard.type("carol")
     page.keyboard.press("Enter")
     page.get_by_role("heading", name="My courses").wait_for()
     page.keyboard.press("Tab")
