@@ -135,7 +135,7 @@ class LocalStack:
         ).start()
         self.components["identity"] = f"local identity provider, JWKS at {self.idp.jwks_url}"
 
-        self._set_environment(sqs_endpoint)
+        self._set_environment()
         self.sqs = boto3.client("sqs", endpoint_url=sqs_endpoint, region_name="us-east-1")
         self.queues = create_queues(
             self.sqs,
@@ -205,14 +205,13 @@ class LocalStack:
         self._saved_env.setdefault(key, os.environ.get(key))
         os.environ[key] = value
 
-    def _set_environment(self, sqs_endpoint: str) -> None:
+    def _set_environment(self) -> None:
         for key, value in {
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_DEFAULT_REGION": "us-east-1",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_DISABLED": "true",
-            "POWERTOOLS_LOG_LEVEL": "WARNING",
             "POWERTOOLS_DEV": "false",
         }.items():
             self._setenv(key, value)

@@ -60,7 +60,3 @@ class ModelError(Exception):
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
-
-
-class LeaseLost(Exception):
-    """Our claim expired and another worker took the record; our result is discarded."""
