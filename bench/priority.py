@@ -47,9 +47,7 @@ def time_to_lesson(fake: FakeOpenAI, backlog_courses: int) -> tuple[float, int, 
     )
     stack = LocalStack(config).start(pollers=False)
     try:
-        for name, runner in stack.runners.items():
-            if name != "LowPriorityLessons":
-                runner.start()
+        stack.start_pollers(paused=("LowPriorityLessons",))
         token = stack.token("bench")
         for i in range(backlog_courses):
             _ready_course(stack, token, f"Backlog topic {i}")

@@ -77,10 +77,10 @@ def make_stack(
     """A fresh stack on the session's services; `parameters` override the template's.
 
     By default the event sources do not poll (tests drain queues themselves) and a failed
-    message is visible again at once. `running=True` starts the HTTP server and every event
-    source but the `paused` ones, as end-to-end tests want. Their visibility timeout (5 s) must
-    outlast a slow invocation on a loaded machine, as the template's 6x rule does in AWS: a message
-    that reappears mid-call is acknowledged against the live lease, and lost if that call fails.
+    message is visible again at once (draining is sequential, so no message is ever worked on
+    twice at once). `running=True` starts the HTTP server and every event source but the
+    `paused` ones, as end-to-end tests want, with the template's proportions: a 12 s visibility
+    timeout, 6x the 2 s model timeout (LocalStack.start_pollers refuses less).
     """
     redis.Redis.from_url(redis_url).flushdb()
     uri, db = mongo_uri
@@ -91,15 +91,13 @@ def make_stack(
         mongo_db=db,
         openai_api_key="test-key" if fake_model else None,
         openai_base_url=fake_model.base_url if fake_model else None,
-        visibility_timeout=5 if running else 0,  # retries without the template's 12 minutes
+        visibility_timeout=12 if running else 0,  # retries without the template's 12 minutes
         parameter_overrides=parameters or {},
-        extra_env={"MODEL_TIMEOUT_SECONDS": "5" if running else "2", "JWKS_REFRESH_COOLDOWN_SECONDS": "0.5", **env},
+        extra_env={"MODEL_TIMEOUT_SECONDS": "2", "JWKS_REFRESH_COOLDOWN_SECONDS": "0.5", **env},
     )
     stack = LocalStack(config).start(pollers=False, http_port=0 if running else None)
     if running:
-        for name, runner in stack.runners.items():
-            if name not in paused:
-                runner.start()
+        stack.start_pollers(paused=paused)
     return stack
 
 

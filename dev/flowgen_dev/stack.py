@@ -158,13 +158,32 @@ class LocalStack:
                 self.queues[source.queue],
             )
         if pollers:
-            for runner in self.runners.values():
-                runner.start()
+            self.start_pollers()
         if http_port is not None:
             self._http = ThreadingHTTPServer(("127.0.0.1", http_port), _http_handler_for(self))
             self._http.daemon_threads = True
             threading.Thread(target=self._http.serve_forever, name="local-api", daemon=True).start()
         return self
+
+    def start_pollers(self, *, paused: tuple[str, ...] = ()) -> None:
+        """Starts every event source but the `paused` ones, as Lambda polls in the background.
+
+        A shortened visibility timeout must still outlast any invocation, as the template's 6x
+        rule guarantees in AWS: otherwise a message reappears while its first invocation runs, the
+        second receiver acknowledges it against the live lease, and if the first then fails the
+        job is gone. Locally an invocation is bounded by the model timeout, so that is the check.
+        """
+        visibility = self.config.visibility_timeout
+        model_timeout = float(os.environ.get("MODEL_TIMEOUT_SECONDS", "60"))
+        if visibility is not None and visibility < 6 * model_timeout:
+            raise ValueError(
+                f"visibility timeout {visibility}s is under 6x the model timeout ({model_timeout:g}s): "
+                "a message could reappear while its first invocation still runs; raise it or lower "
+                "MODEL_TIMEOUT_SECONDS"
+            )
+        for name, runner in self.runners.items():
+            if name not in paused:
+                runner.start()
 
     def stop(self) -> None:
         for runner in self.runners.values():

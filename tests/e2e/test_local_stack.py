@@ -89,8 +89,13 @@ def test_opened_lesson_overtakes_a_backlog_of_200(redis_url, sqs_endpoint, mongo
 
         # when the backlog drains, the opened lesson's own low job costs nothing: one call per lesson
         # (wait on the lessons, not the queue: a message is deleted a moment before its commit lands)
-        def pending() -> list[str]:
-            return [x.id for c in courses for x in wiring.store().list_lessons(c["id"]) if x.status != "GENERATED"]
+        def pending() -> list[tuple]:
+            return [
+                (x.id, x.status, x.priority, x.attempts, x.error, x.lease)
+                for c in courses
+                for x in wiring.store().list_lessons(c["id"])
+                if x.status != "GENERATED"
+            ]
 
         wait_for(pending, lambda left: not left, timeout=120, every=0.5)
         assert fake_model.stats.calls["GeneratedLesson"] == backlog
@@ -114,7 +119,7 @@ def test_a_failing_message_is_retried_alone_then_dead_lettered_and_retryable(run
     course = wait_for(lambda: api.get(f"/courses/{created['id']}").json(), poison_second_lesson)
     first, second = (lesson["id"] for lesson in course["modules"][0]["lessons"][:2])
 
-    failed = wait_for(lambda: summary(api, course["id"], second), lambda x: x["status"] == "FAILED", timeout=60)
+    failed = wait_for(lambda: summary(api, course["id"], second), lambda x: x["status"] == "FAILED", timeout=90)
     assert "500" in failed["error"]
     assert summary(api, course["id"], first)["status"] == "GENERATED"
     max_receives = running_stack.template.queues["LessonLowQueue"].max_receive_count
@@ -122,7 +127,7 @@ def test_a_failing_message_is_retried_alone_then_dead_lettered_and_retryable(run
     assert (
         fake_model.stats.lesson_titles.count(course["modules"][0]["lessons"][0]["title"]) == 1
     )  # ...not its neighbour
-    wait_for(lambda: running_stack.queue_depth("LessonLowDLQ"), lambda depth: depth == 1, timeout=15)
+    wait_for(lambda: running_stack.queue_depth("LessonLowDLQ"), lambda depth: depth == 1, timeout=30)
 
     fake_model.faults.poison_lessons = []
     retried = api.post(f"/courses/{course['id']}/lessons/{second}/retry")
@@ -145,3 +150,15 @@ def test_tokens_over_http(running_stack):
     impostor.server.server_close()
     assert httpx.get(url, headers={"authorization": f"Bearer {other_key}"}).status_code == 403
     assert client(running_stack).get("/courses").status_code == 200
+
+
+def test_the_stack_refuses_a_visibility_timeout_an_invocation_could_outlive(redis_url, sqs_endpoint, mongo_uri):
+    from tests.conftest import make_stack
+
+    stack = make_stack(redis_url, sqs_endpoint, mongo_uri, None)  # visibility 0, model timeout 2 s
+    try:
+        with pytest.raises(ValueError, match="under 6x the model timeout"):
+            stack.start_pollers()
+        assert not any(runner._threads for runner in stack.runners.values())
+    finally:
+        stack.stop()

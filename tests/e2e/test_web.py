@@ -131,7 +131,7 @@ def test_course_view_polls_gently_while_building_and_stops_when_settled(
     redis_url, sqs_endpoint, mongo_uri, fake_model, browser
 ):
     """Counts the course view's own calls (GET /courses/{courseId}) with slow model calls."""
-    latency, background = 1.5, 12  # latency under the running stack's 5 s model timeout
+    latency, background = 1.0, 12  # latency well under the running stack's 2 s model timeout
     fake_model.faults.latency_seconds = latency
     stack = start_running_stack(redis_url, sqs_endpoint, mongo_uri, fake_model, InitialLessons=background)
     try:
