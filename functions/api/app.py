@@ -1,6 +1,5 @@
 """HTTP API: parse -> one domain call -> response. Errors are mapped in one place below."""
 
-from functools import lru_cache
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -14,14 +13,20 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 
 from flowgen import wiring
-from flowgen.adapters.idempotency import IdempotentCreate, make_idempotent
+from flowgen.adapters.idempotency import IdempotentCreate
 from flowgen.clock import utcnow
+from flowgen.courses import CourseService
 from flowgen.errors import DependencyUnavailable, FlowgenError, Unauthorized
 from flowgen.models import CourseView, CreateCourseRequest, Model
 from flowgen.observability import logger, metrics, tracer
 from flowgen.settings import ApiSettings
 
 app = APIGatewayHttpResolver(enable_validation=True)
+SETTINGS = wiring.settings(ApiSettings)  # parsed at cold start; clients are built on first use
+
+
+def service() -> CourseService:
+    return wiring.course_service(SETTINGS)
 
 
 def _json(status: int, model: Model | None, headers: dict[str, str] | None = None):
@@ -45,12 +50,7 @@ def _caller() -> str:
 
 
 def _create(command: IdempotentCreate) -> CourseView:
-    return wiring.course_service().create_course(command.owner_id, command.request, utcnow())
-
-
-@lru_cache(maxsize=1)
-def _idempotent_create():  # type: ignore[no-untyped-def]
-    return make_idempotent(_create, wiring.redis_client(), wiring.settings(ApiSettings).idempotency_ttl_seconds)
+    return service().create_course(command.owner_id, command.request, utcnow())
 
 
 # ---- routes ---------------------------------------------------------------------------
@@ -60,7 +60,7 @@ def _idempotent_create():  # type: ignore[no-untyped-def]
 def create_course(body: CreateCourseRequest, idempotency_key: Annotated[str | None, Header(max_length=128)] = None):
     command = IdempotentCreate(owner_id=_caller(), idempotency_key=idempotency_key or "", request=body)
     if idempotency_key:
-        create, config = _idempotent_create()
+        create, config = wiring.idempotent_create(SETTINGS)
         config.register_lambda_context(app.lambda_context)
         return _json(202, create(command=command))
     return _json(202, _create(command))
@@ -71,28 +71,28 @@ def list_courses(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int | None, Query(ge=1, le=100)] = None,
 ):
-    return _json(200, wiring.course_service().list_courses(_caller(), cursor, limit))
+    return _json(200, service().list_courses(_caller(), cursor, limit))
 
 
 @app.get("/courses/<course_id>")
 def get_course(course_id: str):
-    return _json(200, wiring.course_service().get_course(_caller(), course_id))
+    return _json(200, service().get_course(_caller(), course_id))
 
 
 @app.delete("/courses/<course_id>")
 def delete_course(course_id: str):
-    wiring.course_service().delete_course(_caller(), course_id)
+    service().delete_course(_caller(), course_id)
     return _json(204, None)
 
 
 @app.post("/courses/<course_id>/retry")
 def retry_course(course_id: str):
-    return _json(202, wiring.course_service().retry_course(_caller(), course_id, utcnow()))
+    return _json(202, service().retry_course(_caller(), course_id, utcnow()))
 
 
 @app.get("/courses/<course_id>/lessons/<lesson_id>")
 def open_lesson(course_id: str, lesson_id: str):
-    lesson = wiring.course_service().open_lesson(_caller(), course_id, lesson_id, utcnow())
+    lesson = service().open_lesson(_caller(), course_id, lesson_id, utcnow())
     if lesson.retry_after is None:
         return _json(200, lesson)
     return _json(202, lesson, {"Retry-After": str(lesson.retry_after)})
@@ -100,7 +100,7 @@ def open_lesson(course_id: str, lesson_id: str):
 
 @app.post("/courses/<course_id>/lessons/<lesson_id>/retry")
 def retry_lesson(course_id: str, lesson_id: str):
-    lesson = wiring.course_service().retry_lesson(_caller(), course_id, lesson_id, utcnow())
+    lesson = service().retry_lesson(_caller(), course_id, lesson_id, utcnow())
     return _json(202, lesson, {"Retry-After": str(lesson.retry_after or 1)})
 
 

@@ -4,28 +4,36 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Json
 
 from flowgen import wiring
+from flowgen.deadline import Attempt
+from flowgen.generation import Generator
 from flowgen.models import LessonJob
 from flowgen.observability import logger, metrics, tracer
 from flowgen.settings import LessonWorkerSettings
 
 
 class LessonJobRecord(SqsRecordModel):
-    body: Json[LessonJob]  # type: ignore[assignment]
+    body: Json[LessonJob]  # type: ignore[assignment]  # narrows SqsRecordModel's str body to the parsed job
 
 
-processor = BatchProcessor(event_type=EventType.SQS, model=LessonJobRecord)
+# Cold start: the settings are parsed (a missing variable fails here, named) and the generator is
+# built, model client included. The seam for tests: replace `generator`, or wiring.override(...).
+SETTINGS = wiring.settings(LessonWorkerSettings)
+generator: Generator = wiring.lesson_generator(SETTINGS)
 
 
-def record_handler(record: LessonJobRecord) -> str:
-    receive_count = int(record.attributes.ApproximateReceiveCount)
-    return wiring.generator(LessonWorkerSettings).write_lesson(record.body, receive_count).value
+def record_handler(record: LessonJobRecord, lambda_context: LambdaContext) -> str:
+    remaining = lambda_context.get_remaining_time_in_millis() / 1000
+    attempt = Attempt(receive_count=int(record.attributes.ApproximateReceiveCount), remaining_seconds=remaining)
+    return generator.write_lesson(record.body, attempt).value
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
-def lambda_handler(event: dict, context: Any) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    processor = BatchProcessor(event_type=EventType.SQS, model=LessonJobRecord)  # per invocation, never shared
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

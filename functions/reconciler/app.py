@@ -1,7 +1,9 @@
-"""Scheduled: re-sends jobs whose intent is recorded but stuck (design invariant 5)."""
+"""Scheduled: re-sends jobs whose intent is recorded but stranded (design invariant 5)."""
 
 from dataclasses import asdict
 from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from flowgen import wiring
 from flowgen.clock import utcnow
@@ -9,9 +11,12 @@ from flowgen.observability import logger, metrics, tracer
 from flowgen.reconcile import reconcile
 from flowgen.settings import ReconcilerSettings
 
+SETTINGS = wiring.settings(ReconcilerSettings)  # parsed at cold start
+
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
-def lambda_handler(event: dict, context: Any) -> dict:
-    return asdict(reconcile(wiring.store(), wiring.scheduler(), wiring.settings(ReconcilerSettings).policy(), utcnow()))
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    store, scheduler = wiring.reconciler_parts(SETTINGS)
+    return asdict(reconcile(store, scheduler, SETTINGS, utcnow()))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 from flowgen.adapters.offline_model import OfflineModel
 from flowgen.content import GeneratedLesson, OutlineDecision
-from flowgen.errors import DedupeUnavailable, ModelError
+from flowgen.errors import DedupeUnavailable, DependencyUnavailable, ModelError
 from flowgen.models import CourseJob, LessonJob, Priority, Usage
 from flowgen.ports import LessonBrief, OutlineBrief
 
@@ -20,23 +21,24 @@ class RecordingQueue:
 
     def send_course_jobs(self, jobs: Sequence[CourseJob], delay_seconds: int = 0) -> None:
         if self.down:
-            from flowgen.errors import DependencyUnavailable
-
             raise DependencyUnavailable("queue")
+        self.delays.append(delay_seconds)
         self.course_jobs.extend(jobs)
 
     def send_lesson_jobs(self, jobs: Sequence[LessonJob], priority: Priority, delay_seconds: int = 0) -> None:
         self.delays.append(delay_seconds)
         if self.down:
-            from flowgen.errors import DependencyUnavailable
-
             raise DependencyUnavailable("queue")
         self.lesson_jobs[priority].extend(jobs)
+
+    def lesson_ids(self, priority: Priority) -> list[str]:
+        return [job.lesson_id for job in self.lesson_jobs[priority]]
 
 
 class MemoryDedupe:
     def __init__(self) -> None:
         self.keys: set[str] = set()
+        self.ttls: dict[str, int] = {}
         self.down = False
 
     def acquire_many(self, keys: Sequence[str], ttl_seconds: int) -> list[bool]:
@@ -45,6 +47,8 @@ class MemoryDedupe:
         fresh = []
         for key in keys:
             fresh.append(key not in self.keys)
+            if fresh[-1]:
+                self.ttls[key] = ttl_seconds
             self.keys.add(key)
         return fresh
 
@@ -61,7 +65,6 @@ class ScriptedModel:
 
     def __init__(self) -> None:
         self.inner = OfflineModel()
-        self.outline_calls = 0
         self.lesson_calls: list[str] = []
         self.fail_next = 0
 
@@ -71,7 +74,6 @@ class ScriptedModel:
             raise ModelError("scripted failure")
 
     def outline(self, brief: OutlineBrief) -> tuple[OutlineDecision, Usage]:
-        self.outline_calls += 1
         self._maybe_fail()
         return self.inner.outline(brief)
 
@@ -79,3 +81,22 @@ class ScriptedModel:
         self.lesson_calls.append(brief.lesson_title)
         self._maybe_fail()
         return self.inner.lesson(brief)
+
+
+class BlockingModel(ScriptedModel):
+    """Answers only once `release` is set (or never): a provider that stops answering."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.started = threading.Event()
+
+    def lesson(self, brief: LessonBrief) -> tuple[GeneratedLesson, Usage]:
+        self.started.set()
+        self.release.wait(30)
+        return super().lesson(brief)
+
+    def outline(self, brief: OutlineBrief) -> tuple[OutlineDecision, Usage]:
+        self.started.set()
+        self.release.wait(30)
+        return super().outline(brief)

@@ -1,136 +1,340 @@
-"""Domain use cases against in-memory fakes of the queue, dedupe lock and model."""
+"""Domain use cases against in-memory fakes of every port (no database, no network)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import time
+from datetime import datetime, timedelta
 
 import pytest
 
-from flowgen.adapters.mongo_client import connect
-from flowgen.adapters.mongo_store import MongoCourseStore
 from flowgen.clock import utcnow
 from flowgen.courses import CourseService
-from flowgen.errors import Conflict, InvalidRequest, ModelError, NotFound
+from flowgen.deadline import LEASE_MARGIN_SECONDS, Attempt
+from flowgen.errors import Conflict, IdempotencyKeyReused, InvalidRequest, ModelError, NotFound
 from flowgen.generation import Generator, Outcome
-from flowgen.models import CourseJob, CourseStatus, CreateCourseRequest, LessonJob, LessonStatus, Priority
-from flowgen.policy import Policy
-from flowgen.scheduling import JobScheduler, lesson_job_key
-from tests.fakes.ports import MemoryDedupe, RecordingQueue, ScriptedModel
+from flowgen.models import CourseDetail, CourseJob, CourseStatus, CreateCourseRequest, LessonJob, LessonStatus, Priority
+from flowgen.reconcile import reconcile
+from flowgen.scheduling import JobScheduler, course_job_key, lesson_job_key
+from flowgen.settings import ApiTunables, ReconcilerTunables, WorkerTunables
+from tests.fakes.ports import BlockingModel, MemoryDedupe, RecordingQueue, ScriptedModel
+from tests.fakes.store import MemoryStore
+
+STUCK = 300
+FIRST = Attempt(receive_count=1, remaining_seconds=120)
+
+
+class World:
+    def __init__(self, model: ScriptedModel | None = None) -> None:
+        self.store, self.queue, self.dedupe = MemoryStore(), RecordingQueue(), MemoryDedupe()
+        self.model = model or ScriptedModel()
+        self.scheduler = JobScheduler(self.queue, self.dedupe, dedupe_ttl_seconds=STUCK)
+        self.service = CourseService(
+            self.store, self.scheduler, ApiTunables(lesson_lookahead=2, stuck_after_seconds=STUCK)
+        )
+        tunables = WorkerTunables(initial_lessons=1, max_receive_count=3)
+        self.generator = Generator(self.store, self.scheduler, self.model, tunables, utcnow)
+
+    def ready_course(self, owner: str = "alice") -> CourseDetail:
+        course = self.service.create_course(owner, CreateCourseRequest(prompt="Rust ownership"), utcnow())
+        assert self.generator.build_outline(self.queue.course_jobs[-1], FIRST) == Outcome.DONE
+        return self.service.get_course(owner, course.id)
+
+    def reconcile(self, now: datetime) -> tuple[int, int, int]:
+        tunables = ReconcilerTunables(stuck_after_seconds=STUCK, max_receive_count=3)
+        result = reconcile(self.store, self.scheduler, tunables, now)
+        return result.courses_resent, result.lessons_resent, result.lessons_failed
 
 
 @pytest.fixture
-def world(mongo_uri):
-    uri, db = mongo_uri
-    store = MongoCourseStore(connect(uri, db))
-    store.ensure_indexes()
-    queue, dedupe, model = RecordingQueue(), MemoryDedupe(), ScriptedModel()
-    scheduler = JobScheduler(queue, dedupe, dedupe_ttl_seconds=60)
-    policy = Policy(lookahead=2, initial_lessons=1, max_receive_count=3)
-    service = CourseService(store, scheduler, policy)
-    generator = Generator(store, scheduler, model, policy, utcnow)
-    return store, queue, dedupe, model, service, generator
+def world() -> World:
+    return World()
 
 
-def _ready_course(service, generator, queue, owner="alice"):
-    course = service.create_course(owner, CreateCourseRequest(prompt="Rust ownership"), utcnow())
-    assert generator.build_outline(queue.course_jobs[-1], receive_count=1) == Outcome.DONE
-    return service.get_course(owner, course.id)
+def _ids(course: CourseDetail) -> list[str]:
+    return [lesson.id for m in course.modules for lesson in m.lessons]
+
+
+def _job(course: CourseDetail, lesson_id: str, owner: str = "alice") -> LessonJob:
+    return LessonJob(course_id=course.id, lesson_id=lesson_id, owner_id=owner)
+
+
+# ---- API use cases ---------------------------------------------------------------------------
 
 
 def test_create_course_records_intent_then_enqueues_once(world):
-    store, queue, dedupe, *_, service, _gen = world
-    course = service.create_course("alice", CreateCourseRequest(prompt="Rust ownership"), utcnow())
+    course = world.service.create_course("alice", CreateCourseRequest(prompt="Rust ownership"), utcnow())
     assert course.status == CourseStatus.PENDING
-    assert store.get_course("alice", course.id) is not None
-    assert [j.course_id for j in queue.course_jobs] == [course.id]
+    assert world.store.get_course("alice", course.id) is not None
+    assert [j.course_id for j in world.queue.course_jobs] == [course.id]
 
 
 def test_queue_outage_keeps_the_course_and_releases_its_dedupe_key(world):
-    store, queue, dedupe, _m, service, _g = world
-    queue.down = True
-    course = service.create_course("alice", CreateCourseRequest(prompt="Rust ownership"), utcnow())
-    assert store.get_course("alice", course.id).status == CourseStatus.PENDING
-    assert dedupe.keys == set()  # so the reconciler's resend is not swallowed
+    world.queue.down = True
+    course = world.service.create_course("alice", CreateCourseRequest(prompt="Rust ownership"), utcnow())
+    assert world.store.get_course("alice", course.id).status == CourseStatus.PENDING
+    assert world.dedupe.keys == set()  # so the reconciler's resend is not swallowed
 
 
 def test_dedupe_outage_still_enqueues(world):
-    _s, queue, dedupe, _m, service, generator = world
-    course = _ready_course(service, generator, queue)
-    dedupe.down = True
+    course = world.ready_course()
+    world.dedupe.down = True
     target = course.modules[1].lessons[0].id
-    service.open_lesson("alice", course.id, target, utcnow())
-    service.open_lesson("alice", course.id, target, utcnow())
-    assert [j.lesson_id for j in queue.lesson_jobs[Priority.HIGH]] == [target, target]  # duplicates, never a loss
+    world.service.open_lesson("alice", course.id, target, utcnow())
+    world.service.open_lesson("alice", course.id, target, utcnow())
+    assert world.queue.lesson_ids(Priority.HIGH) == [target, target]  # duplicates, never a loss
 
 
 def test_opening_a_lesson_promotes_it_and_prefetches_the_next_ones(world):
-    _s, queue, dedupe, _m, service, generator = world
-    course = _ready_course(service, generator, queue)
-    ids = [lesson.id for m in course.modules for lesson in m.lessons]
-    view = service.open_lesson("alice", course.id, ids[5], utcnow())
+    course = world.ready_course()
+    ids = _ids(course)
+    view = world.service.open_lesson("alice", course.id, ids[5], utcnow())
     assert view.retry_after == 2 and view.priority == Priority.HIGH
-    assert [j.lesson_id for j in queue.lesson_jobs[Priority.HIGH]] == [ids[5]]
-    assert [j.lesson_id for j in queue.lesson_jobs[Priority.LOW]] == [ids[0], ids[6], ids[7]]
-    assert lesson_job_key(course.id, ids[5], Priority.HIGH) in dedupe.keys
+    assert world.queue.lesson_ids(Priority.HIGH) == [ids[5]]
+    assert world.queue.lesson_ids(Priority.LOW) == [ids[0], ids[6], ids[7]]
+    assert lesson_job_key(course.id, ids[5], Priority.HIGH) in world.dedupe.keys
+    assert world.dedupe.ttls[lesson_job_key(course.id, ids[5], Priority.HIGH)] == STUCK  # bounded TTL
 
 
-def test_generation_failure_releases_then_fails_on_the_last_receive(world):
-    store, queue, _d, model, service, generator = world
-    course = _ready_course(service, generator, queue)
-    target = course.modules[0].lessons[1].id
-    job = LessonJob(course_id=course.id, lesson_id=target, owner_id="alice", priority=Priority.HIGH)
-    model.fail_next = 3
-    for receive in (1, 2):
-        with pytest.raises(ModelError):
-            generator.write_lesson(job, receive_count=receive)
-        lesson = store.get_lesson("alice", course.id, target)
-        assert lesson.status == LessonStatus.PENDING and lesson.lease is None and lesson.error
-    with pytest.raises(ModelError):
-        generator.write_lesson(job, receive_count=3)
-    assert store.get_lesson("alice", course.id, target).status == LessonStatus.FAILED
-    assert generator.write_lesson(job, receive_count=4) == Outcome.SKIPPED  # FAILED is not claimable
-
-    service.retry_lesson("alice", course.id, target, utcnow())
-    assert generator.write_lesson(job, receive_count=1) == Outcome.DONE
-    with pytest.raises(Conflict):
-        service.retry_lesson("alice", course.id, target, utcnow())
-
-
-def test_outline_retry_upserts_lessons_instead_of_duplicating(world):
-    store, queue, _d, _m, service, generator = world
-    course = _ready_course(service, generator, queue)
-    count = len(store.list_lessons(course.id))
-    # a redelivered job after the outline landed is acknowledged without a model call
-    assert generator.build_outline(CourseJob(course_id=course.id, owner_id="alice"), 2) == Outcome.SKIPPED
-    # and a forced rebuild (lease expired mid-commit) overwrites by position
-    store.courses.update_one(
-        {"_id": course.id},
-        {"$set": {"status": "GENERATING", "lease": {"token": "dead", "expiresAt": utcnow() - timedelta(seconds=1)}}},
-    )
-    assert generator.build_outline(CourseJob(course_id=course.id, owner_id="alice"), 2) == Outcome.DONE
-    assert len(store.list_lessons(course.id)) == count
+def test_a_thousand_opens_send_one_job(world):
+    course = world.ready_course()
+    target = _ids(course)[3]
+    for _ in range(1000):
+        world.service.open_lesson("alice", course.id, target, utcnow())
+    assert world.queue.lesson_ids(Priority.HIGH) == [target]
 
 
 def test_reads_are_scoped_by_owner_and_ids_are_validated(world):
-    _s, queue, _d, _m, service, generator = world
-    course = _ready_course(service, generator, queue)
+    course = world.ready_course()
     with pytest.raises(NotFound):
-        service.get_course("bob", course.id)
+        world.service.get_course("bob", course.id)
     with pytest.raises(NotFound):
-        service.open_lesson("bob", course.id, course.modules[0].lessons[0].id, utcnow())
+        world.service.open_lesson("bob", course.id, course.modules[0].lessons[0].id, utcnow())
     with pytest.raises(InvalidRequest):
-        service.get_course("alice", "../../etc")
+        world.service.get_course("alice", "../../etc")
     with pytest.raises(InvalidRequest):
-        service.list_courses("alice", cursor="%%%", limit=None)
+        world.service.list_courses("alice", cursor="%%%", limit=None)
 
 
-def test_request_keeps_high_priority_and_the_first_open_time(world):
-    store, queue, _d, _m, service, generator = world
-    course = _ready_course(service, generator, queue)
-    target = course.modules[2].lessons[1].id
-    first, later = utcnow(), utcnow() + timedelta(seconds=30)
-    store.request_lessons(course.id, [target], Priority.HIGH, first)
-    store.request_lessons(course.id, [target], Priority.LOW, later)  # a lookahead must not downgrade it
-    store.request_lessons(course.id, [target], Priority.HIGH, later)  # a second open keeps the first time
-    lesson = store.get_lesson("alice", course.id, target)
-    assert lesson.priority == Priority.HIGH and lesson.requested_at == first
+def test_course_pages_walk_newest_first_without_gaps(world):
+    start = utcnow()
+    made = [
+        world.service.create_course("alice", CreateCourseRequest(prompt=f"topic {i}"), start + timedelta(seconds=i))
+        for i in range(5)
+    ]
+    first = world.service.list_courses("alice", None, 2)
+    second = world.service.list_courses("alice", first.next_cursor, 2)
+    last = world.service.list_courses("alice", second.next_cursor, 2)
+    seen = [c.id for page in (first, second, last) for c in page.items]
+    assert seen == [c.id for c in reversed(made)]
+    assert last.next_cursor is None
+
+
+# ---- idempotency backstop (issue 12) ---------------------------------------------------------
+
+
+def test_a_used_idempotency_key_returns_the_same_course_without_redis(world):
+    request = CreateCourseRequest(prompt="Rust ownership")
+    first = world.service.create_course("alice", request, utcnow(), idempotency_key="k1")
+    again = world.service.create_course("alice", request, utcnow(), idempotency_key="k1")
+    assert again.id == first.id
+    assert len(world.store.courses) == 1 and len(world.queue.course_jobs) == 1
+    with pytest.raises(IdempotencyKeyReused):
+        world.service.create_course("alice", CreateCourseRequest(prompt="Go channels"), utcnow(), idempotency_key="k1")
+    other = world.service.create_course("bob", request, utcnow(), idempotency_key="k1")  # keys are per owner
+    assert other.id != first.id
+
+
+# ---- the worker skeleton -----------------------------------------------------------------------
+
+
+def test_generation_failure_releases_then_fails_on_the_last_receive(world):
+    course = world.ready_course()
+    target = course.modules[0].lessons[1].id
+    job = _job(course, target)
+    world.model.fail_next = 3
+    for receive in (1, 2):
+        with pytest.raises(ModelError):
+            world.generator.write_lesson(job, Attempt(receive, 120))
+        lesson = world.store.get_lesson("alice", course.id, target)
+        assert lesson.status == LessonStatus.PENDING and lesson.lease is None and lesson.error
+    with pytest.raises(ModelError):
+        world.generator.write_lesson(job, Attempt(3, 120))
+    assert world.store.get_lesson("alice", course.id, target).status == LessonStatus.FAILED
+    assert world.generator.write_lesson(job, Attempt(4, 120)) == Outcome.SKIPPED  # FAILED is not claimable
+
+    world.service.retry_lesson("alice", course.id, target, utcnow())
+    assert world.generator.write_lesson(job, FIRST) == Outcome.DONE
+    with pytest.raises(Conflict):
+        world.service.retry_lesson("alice", course.id, target, utcnow())
+
+
+def test_outline_retry_upserts_lessons_instead_of_duplicating(world):
+    course = world.ready_course()
+    count = len(world.store.list_lessons(course.id))
+    job = CourseJob(course_id=course.id, owner_id="alice")
+    # a redelivered job after the outline landed is acknowledged without a model call
+    assert world.generator.build_outline(job, FIRST) == Outcome.SKIPPED
+    # and a forced rebuild (lease expired mid-commit) overwrites by position
+    world.store._update_course(course.id, status=CourseStatus.GENERATING)
+    world.store.course_leases[course.id] = world.store.course_leases.get(course.id) or _expired_lease()
+    assert world.generator.build_outline(job, FIRST) == Outcome.DONE
+    assert len(world.store.list_lessons(course.id)) == count
+
+
+def _expired_lease():
+    from flowgen.models import Lease
+
+    return Lease(token="dead", expires_at=utcnow() - timedelta(seconds=1))
+
+
+def test_the_lease_ends_shortly_after_the_invocations_deadline(world):
+    course = world.ready_course()
+    target = _ids(course)[2]
+    world.model.fail_next = 1  # keep the claim visible: the failed attempt leaves it released...
+    world.store.claim_lesson = _spy(world.store.claim_lesson, seen := [])
+    before = utcnow()
+    with pytest.raises(ModelError):
+        world.generator.write_lesson(_job(course, target), Attempt(1, remaining_seconds=42))
+    (claim,) = seen
+    expected = before + timedelta(seconds=42 + LEASE_MARGIN_SECONDS)
+    assert abs((claim.expires_at - expected).total_seconds()) < 1
+
+
+def _spy(method, seen):
+    def claim(course_id, lesson_id, claim, now):
+        seen.append(claim)
+        return method(course_id, lesson_id, claim, now)
+
+    return claim
+
+
+def test_the_worker_trusts_the_records_priority_not_the_queue_message(world):
+    course = world.ready_course()
+    target = _ids(course)[0]  # prefetched at low priority by the outline
+    world.service.open_lesson("alice", course.id, target, utcnow())  # then opened: high in MongoDB
+    asked = []
+    world.generator.limiter.acquire = lambda priority, tokens: asked.append(priority) or 0.0
+    assert world.generator.write_lesson(_job(course, target), FIRST) == Outcome.DONE  # delivered on the low queue
+    assert asked == [Priority.HIGH]
+
+
+def test_rate_limited_work_is_deferred_on_the_records_priority_without_spending_an_attempt(world):
+    course = world.ready_course()
+    target = _ids(course)[4]
+    world.service.open_lesson("alice", course.id, target, utcnow())
+    world.generator.limiter.acquire = lambda priority, tokens: 7.2
+    assert world.generator.write_lesson(_job(course, target), FIRST) == Outcome.DEFERRED
+    lesson = world.store.get_lesson("alice", course.id, target)
+    assert lesson.status == LessonStatus.PENDING and lesson.attempts == 0 and lesson.lease is None
+    assert world.queue.lesson_ids(Priority.HIGH) == [target, target] and world.queue.delays[-1] == 8
+
+
+# ---- a model call ends at the invocation's deadline (issue 12) ---------------------------------
+
+
+def test_a_model_call_that_outlives_the_invocation_fails_and_commits_nothing():
+    world = World(BlockingModel())
+    world.model.release.set()  # the outline answers at once
+    course = world.ready_course()
+    world.model.release.clear()  # the lesson call hangs
+    target = _ids(course)[1]
+    started = time.monotonic()
+    with pytest.raises(ModelError, match="deadline"):
+        world.generator.write_lesson(_job(course, target), Attempt(1, remaining_seconds=1.0))
+    assert time.monotonic() - started < 1.5
+    lesson = world.store.get_lesson("alice", course.id, target)
+    assert lesson.status == LessonStatus.PENDING and lesson.lease is None and "deadline" in lesson.error
+    world.model.release.set()  # the abandoned call answers late: nothing may land
+    time.sleep(0.1)
+    assert world.store.get_lesson("alice", course.id, target).status == LessonStatus.PENDING
+
+
+def test_no_model_call_starts_without_time_left(world):
+    course = world.ready_course()
+    with pytest.raises(ModelError, match="no time left"):
+        world.generator.write_lesson(_job(course, _ids(course)[1]), Attempt(1, remaining_seconds=0))
+    assert world.model.lesson_calls == []
+
+
+# ---- nothing stuck when a job is lost (issue 12) ------------------------------------------------
+
+
+def test_a_worker_that_takes_a_job_drops_its_dedupe_key(world):
+    course = world.ready_course()
+    target = _ids(course)[3]
+    world.service.open_lesson("alice", course.id, target, utcnow())
+    assert lesson_job_key(course.id, target, Priority.HIGH) in world.dedupe.keys
+    assert course_job_key(course.id) not in world.dedupe.keys  # the outline worker dropped the course's
+    world.model.fail_next = 1
+    with pytest.raises(ModelError):
+        world.generator.write_lesson(_job(course, target), FIRST)
+    assert lesson_job_key(course.id, target, Priority.HIGH) not in world.dedupe.keys
+    # so opening the released lesson sends a job at once instead of waiting out the key
+    world.service.open_lesson("alice", course.id, target, utcnow())
+    assert world.queue.lesson_ids(Priority.HIGH) == [target, target]
+
+
+def test_a_skipped_job_drops_its_dedupe_key_too(world):
+    course = world.ready_course()
+    target = _ids(course)[3]
+    world.service.open_lesson("alice", course.id, target, utcnow())
+    assert world.generator.write_lesson(_job(course, target), FIRST) == Outcome.DONE
+    world.dedupe.keys.add(lesson_job_key(course.id, target, Priority.HIGH))  # a duplicate's key
+    assert world.generator.write_lesson(_job(course, target), FIRST) == Outcome.SKIPPED
+    assert lesson_job_key(course.id, target, Priority.HIGH) not in world.dedupe.keys
+
+
+def test_opening_a_lesson_whose_job_was_lost_sends_it_again(world):
+    course = world.ready_course()
+    target = _ids(course)[6]
+    opened = utcnow()
+    world.service.open_lesson("alice", course.id, target, opened)
+    world.queue.lesson_jobs[Priority.HIGH].clear()  # the message is lost; its dedupe key is still there
+    world.service.open_lesson("alice", course.id, target, opened + timedelta(seconds=STUCK - 1))
+    assert world.queue.lesson_ids(Priority.HIGH) == []  # still within its time: the key holds
+    later = opened + timedelta(seconds=STUCK + 1)
+    view = world.service.open_lesson("alice", course.id, target, later)
+    assert world.queue.lesson_ids(Priority.HIGH) == [target]
+    assert view.requested_at == opened  # time-to-lesson still counts from the first open
+    # and the re-send restarts the clock: the next poll does not send a third
+    world.service.open_lesson("alice", course.id, target, later + timedelta(seconds=1))
+    assert world.queue.lesson_ids(Priority.HIGH) == [target]
+
+
+def test_the_reconciler_resends_stranded_lessons_at_both_priorities(world):
+    course = world.ready_course()
+    ids = _ids(course)
+    world.service.open_lesson("alice", course.id, ids[5], utcnow())  # high, plus lookahead 6 and 7 low
+    world.queue.lesson_jobs = {Priority.HIGH: [], Priority.LOW: []}  # SQS lost everything
+    assert world.reconcile(utcnow()) == (0, 0, 0)  # nothing is stranded yet
+    later = utcnow() + timedelta(seconds=STUCK + 1)
+    assert world.reconcile(later) == (0, 4, 0)
+    assert world.queue.lesson_ids(Priority.HIGH) == [ids[5]]
+    assert sorted(world.queue.lesson_ids(Priority.LOW)) == sorted([ids[0], ids[6], ids[7]])
+    assert world.reconcile(later + timedelta(seconds=1)) == (0, 0, 0)  # re-sent, so not stranded again at once
+    untouched = world.store.get_lesson("alice", course.id, ids[10])
+    assert untouched.priority is None  # never requested: never sent (lazy by default)
+
+
+def test_the_reconciler_reclaims_an_expired_lease_and_fails_the_last_attempt(world):
+    course = world.ready_course()
+    ids = _ids(course)
+    now = utcnow()
+    world.service.open_lesson("alice", course.id, ids[2], now)
+    world.service.open_lesson("alice", course.id, ids[3], now)
+    dead = Attempt(receive_count=1, remaining_seconds=-LEASE_MARGIN_SECONDS - 1)  # its lease already ran out
+    world.store.claim_lesson(course.id, ids[2], world.generator._claim(dead), now)
+    for _ in range(3):
+        world.store.claim_lesson(course.id, ids[3], world.generator._claim(dead), utcnow())
+    world.queue.lesson_jobs[Priority.HIGH].clear()
+    assert world.reconcile(utcnow() + timedelta(seconds=1)) == (0, 1, 1)
+    assert world.queue.lesson_ids(Priority.HIGH) == [ids[2]]
+    assert world.store.get_lesson("alice", course.id, ids[3]).status == LessonStatus.FAILED
+    assert world.generator.write_lesson(_job(course, ids[2]), FIRST) == Outcome.DONE
+
+
+def test_the_reconciler_resends_a_course_whose_job_was_lost(world):
+    course = world.service.create_course("alice", CreateCourseRequest(prompt="Rust ownership"), utcnow())
+    world.queue.course_jobs.clear()
+    assert world.reconcile(utcnow() + timedelta(seconds=STUCK + 1)) == (1, 0, 0)
+    assert [j.course_id for j in world.queue.course_jobs] == [course.id]

@@ -6,9 +6,9 @@ import base64
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from flowgen.errors import Conflict, InvalidRequest, NotFound
+from flowgen.errors import AlreadyExists, Conflict, IdempotencyKeyReused, InvalidRequest, NotFound
 from flowgen.models import (
     Course,
     CourseDetail,
@@ -28,20 +28,27 @@ from flowgen.models import (
     is_lesson_id,
 )
 from flowgen.observability import logger
-from flowgen.policy import Policy
 from flowgen.ports import CourseStore
 from flowgen.scheduling import JobScheduler
+from flowgen.settings import ApiTunables
+
+PAGE_SIZE = 20
 
 
 @dataclass(frozen=True)
 class CourseService:
     store: CourseStore
     scheduler: JobScheduler
-    policy: Policy
+    tunables: ApiTunables
 
     # ---- courses ---------------------------------------------------------------------
 
-    def create_course(self, owner_id: str, request: CreateCourseRequest, now: datetime) -> CourseView:
+    def create_course(
+        self, owner_id: str, request: CreateCourseRequest, now: datetime, idempotency_key: str | None = None
+    ) -> CourseView:
+        """Records the course, then queues its outline. With an `idempotency_key`, MongoDB's unique
+        (ownerId, idempotencyKey) index is the backstop when the idempotency record in Redis is gone:
+        the same key returns the course it made, with another body it is refused."""
         course = Course(
             id=uuid.uuid4().hex,
             owner_id=owner_id,
@@ -49,15 +56,27 @@ class CourseService:
             level=request.level,
             size=request.size,
             status=CourseStatus.PENDING,
+            idempotency_key=idempotency_key,
             created_at=now,
             updated_at=now,
         )
-        self.store.insert_course(course)  # the intent is durable before any job is sent
+        try:
+            self.store.insert_course(course)  # the intent is durable before any job is sent
+        except AlreadyExists:
+            return self._same_request(owner_id, idempotency_key or "", request)
         self._send_course_job(course)
         return CourseView.of(course)
 
+    def _same_request(self, owner_id: str, idempotency_key: str, request: CreateCourseRequest) -> CourseView:
+        earlier = self.store.find_course_by_idempotency_key(owner_id, idempotency_key)
+        if earlier is None:  # deleted between the insert and this read
+            raise Conflict("the course made with this Idempotency-Key is gone; use a new key", code="course_gone")
+        if (earlier.prompt, earlier.level, earlier.size) != (request.prompt, request.level, request.size):
+            raise IdempotencyKeyReused("this Idempotency-Key was used with a different body")
+        return CourseView.of(earlier)
+
     def list_courses(self, owner_id: str, cursor: str | None, limit: int | None) -> CoursePage:
-        limit = min(max(limit or self.policy.page_size, 1), 100)
+        limit = min(max(limit or PAGE_SIZE, 1), 100)
         before = _decode_cursor(cursor) if cursor else None
         courses = self.store.list_courses(owner_id, limit=limit + 1, before=before)
         page, more = courses[:limit], len(courses) > limit
@@ -101,21 +120,21 @@ class CourseService:
         position = next(i for i, s in enumerate(siblings) if s.id == lesson.id)
 
         if _needs_generation(lesson, now):
-            lesson = self._request(lesson, siblings, now)
+            lesson = self._request(lesson, now)
         ahead = [
             s
-            for s in siblings[position + 1 : position + 1 + self.policy.lookahead]
+            for s in siblings[position + 1 : position + 1 + self.tunables.lesson_lookahead]
             if s.status == LessonStatus.PENDING and s.priority != Priority.HIGH
         ]
         self._schedule(course_id, owner_id, ahead, Priority.LOW, now)
 
         view = LessonView(
-            **lesson.model_dump(exclude={"lease", "owner_id", "attempts"}),
+            **lesson.model_dump(exclude={"lease", "owner_id", "attempts", "updated_at"}),
             previous_lesson_id=siblings[position - 1].id if position > 0 else None,
             next_lesson_id=siblings[position + 1].id if position + 1 < len(siblings) else None,
         )
         if lesson.status in (LessonStatus.PENDING, LessonStatus.GENERATING):
-            view.retry_after = self.policy.poll_seconds
+            view.retry_after = self.tunables.poll_seconds
         return view
 
     def retry_lesson(self, owner_id: str, course_id: str, lesson_id: str, now: datetime) -> LessonView:
@@ -129,20 +148,32 @@ class CourseService:
 
     # ---- helpers ---------------------------------------------------------------------
 
-    def _request(self, lesson: Lesson, siblings: list[Lesson], now: datetime) -> Lesson:
-        self._schedule(lesson.course_id, lesson.owner_id, [lesson], Priority.HIGH, now)
+    def _request(self, lesson: Lesson, now: datetime) -> Lesson:
+        """Promotes the lesson to high priority; a job evidently lost is sent again at once."""
+        lost = _job_lost(lesson, now - timedelta(seconds=self.tunables.stuck_after_seconds))
+        self._schedule(lesson.course_id, lesson.owner_id, [lesson], Priority.HIGH, now, resend=lost)
         return lesson.model_copy(update={"priority": Priority.HIGH, "requested_at": lesson.requested_at or now})
 
     def _schedule(
-        self, course_id: str, owner_id: str, lessons: list[Lesson], priority: Priority, now: datetime
+        self,
+        course_id: str,
+        owner_id: str,
+        lessons: list[Lesson],
+        priority: Priority,
+        now: datetime,
+        *,
+        resend: bool = False,
     ) -> None:
         if not lessons:
             return
         ids = [lesson.id for lesson in lessons]
         self.store.request_lessons(course_id, ids, priority, now)  # intent first (invariant 5)
-        jobs = [LessonJob(course_id=course_id, lesson_id=i, owner_id=owner_id, priority=priority) for i in ids]
+        if resend:
+            logger.info("lesson job evidently lost, sending it again", extra={"course_id": course_id, "lessons": ids})
+            self.store.mark_requeued(course_id, ids, now)
+        jobs = [LessonJob(course_id=course_id, lesson_id=i, owner_id=owner_id) for i in ids]
         try:
-            self.scheduler.schedule_lessons(jobs, priority)
+            self.scheduler.schedule_lessons(jobs, priority, force=resend)
         except Exception:
             # Recorded in MongoDB; the next poll or the reconciler sends it again.
             logger.exception("lesson enqueue failed", extra={"course_id": course_id, "lessons": ids})
@@ -168,6 +199,13 @@ class CourseService:
         if lesson is None:
             raise NotFound("lesson not found", code="lesson_not_found")
         return lesson
+
+
+def _job_lost(lesson: Lesson, queued_before: datetime) -> bool:
+    """PENDING at high priority since before `queued_before`: its message never reached a worker
+    (purged, expired, or deleted by a worker that then failed), so nothing else will send it."""
+    waiting = lesson.status == LessonStatus.PENDING and lesson.priority == Priority.HIGH
+    return waiting and lesson.updated_at is not None and lesson.updated_at < queued_before
 
 
 def _needs_generation(lesson: Lesson, now: datetime) -> bool:

@@ -33,6 +33,11 @@ class Conflict(FlowgenError):
     code = "conflict"
 
 
+class IdempotencyKeyReused(FlowgenError):
+    status = 422
+    code = "idempotency_key_reused"
+
+
 class Unauthorized(FlowgenError):
     status = 401
     code = "unauthorized"
@@ -48,6 +53,10 @@ class DependencyUnavailable(FlowgenError):
         super().__init__(f"{dependency} is unavailable, try again shortly", code=f"{dependency}_unavailable")
         self.dependency = dependency
         self.retry_after = retry_after
+
+
+class AlreadyExists(Exception):
+    """A store insert hit a unique index (a course's (ownerId, idempotencyKey))."""
 
 
 class DedupeUnavailable(Exception):

@@ -1,7 +1,13 @@
-"""Use cases behind the queue workers: claim, call the model, commit under the lease.
+"""Use cases behind the queue workers: claim, admit, call the model, commit under the lease.
 
 SQS delivers at least once, so every state change here is conditional (design invariant 1):
 a claim is a compare-and-set that takes a lease, a commit only lands while that lease is ours.
+Both use cases (outline, lesson) share one skeleton, `Generator._run`:
+
+    claim -> admit (budget, limiter) -> call (under the invocation's deadline)
+          -> defer (rate limited) or release (failed) -> commit
+
+A record's priority lives in MongoDB only: the worker reads it from the claimed record.
 """
 
 from __future__ import annotations
@@ -11,10 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from flowgen.content import LessonBlock, LessonContent, VideoBlock
+from flowgen.content import GeneratedLesson, LessonBlock, LessonContent, OutlineDecision, VideoBlock
+from flowgen.deadline import Attempt, call_with_deadline
 from flowgen.errors import ModelError
 from flowgen.limits import NoBudget, NoRateLimit, NoVideos
 from flowgen.models import (
@@ -25,10 +33,10 @@ from flowgen.models import (
     LessonStatus,
     ModuleOutline,
     Priority,
+    Usage,
     lesson_key,
 )
 from flowgen.observability import logger, metrics
-from flowgen.policy import Policy
 from flowgen.ports import (
     Claim,
     CourseStore,
@@ -40,6 +48,7 @@ from flowgen.ports import (
     VideoSearch,
 )
 from flowgen.scheduling import JobScheduler
+from flowgen.settings import WorkerTunables
 
 
 class Outcome(StrEnum):
@@ -51,191 +60,113 @@ class Outcome(StrEnum):
     REFUSED = "refused"  # the prompt is not a learnable topic
 
 
+class _Work[R](Protocol):
+    """One claimed record, as the skeleton sees it."""
+
+    @property
+    def owner_id(self) -> str: ...
+    @property
+    def course_id(self) -> str: ...
+    @property
+    def priority(self) -> Priority: ...
+    @property
+    def estimate(self) -> int: ...
+
+    def call(self) -> tuple[R, Usage]: ...
+    def commit(self, result: R, usage: Usage) -> Outcome: ...
+    def release(self, error: str, *, failed: bool) -> None: ...
+    def defer(self, seconds: float) -> None:
+        """Gives the claim back unused and sends the job again after `seconds`."""
+        ...
+
+
 @dataclass(frozen=True)
 class Generator:
     store: CourseStore
     scheduler: JobScheduler
     model: ModelClient
-    policy: Policy
+    tunables: WorkerTunables
     clock: Callable[[], datetime]
     limiter: RateLimiter = field(default_factory=NoRateLimit)
     budget: TokenBudget = field(default_factory=NoBudget)
     videos: VideoSearch = field(default_factory=NoVideos)
 
-    def _claim(self) -> Claim:
-        return Claim(token=uuid.uuid4().hex, expires_at=self.clock() + timedelta(seconds=self.policy.lease_seconds))
+    # ---- entry points ----------------------------------------------------------------
 
-    def _is_last_attempt(self, receive_count: int) -> bool:
-        return receive_count >= self.policy.max_receive_count
-
-    def _admit(self, owner_id: str, course_id: str, priority: Priority, estimate: int) -> str | float | None:
-        """None to go ahead; a reason when over budget; seconds to wait when rate limited."""
-        over = self.budget.reserve(owner_id, course_id, estimate)
-        if over:
-            metrics.add_metric(name="OverBudget", unit=MetricUnit.Count, value=1)
-            return over
-        wait = self.limiter.acquire(priority, estimate)
-        if wait > 0:
-            self.budget.settle(owner_id, course_id, estimate, 0)
-            metrics.add_metric(name="RateLimited", unit=MetricUnit.Count, value=1)
-            return float(wait)
-        return None
-
-    def _settle(self, owner_id: str, course_id: str, estimate: int, actual: int) -> None:
-        self.limiter.settle(estimate, actual)
-        self.budget.settle(owner_id, course_id, estimate, actual)
-
-    # ---- outline ---------------------------------------------------------------------
-
-    def build_outline(self, job: CourseJob, receive_count: int) -> Outcome:
-        claim = self._claim()
+    def build_outline(self, job: CourseJob, attempt: Attempt) -> Outcome:
+        claim = self._claim(attempt)
         course = self.store.claim_course(job.course_id, claim, self.clock())
+        self.scheduler.forget_course(job.course_id)  # the job is taken (or finished): its key goes
         if course is None:
             logger.info("course not claimable, acknowledging", extra={"course_id": job.course_id})
             return Outcome.SKIPPED
-        estimate = self.policy.outline_token_estimate
-        try:
-            admitted = self._admit(course.owner_id, course.id, Priority.HIGH, estimate)
-            if isinstance(admitted, str):
-                self.store.release_course(course.id, claim, f"budget: {admitted}", failed=True)
-                return Outcome.OVER_BUDGET
-            if isinstance(admitted, float):
-                self.store.unclaim_course(course.id, claim)
-                self.scheduler.defer_course(job, admitted)
-                return Outcome.DEFERRED
-            try:
-                decision, usage = self.model.outline(
-                    OutlineBrief(prompt=course.prompt, level=course.level, size=course.size)
-                )
-            except ModelError as exc:
-                self._settle(course.owner_id, course.id, estimate, 0)
-                if exc.retry_after is not None:
-                    self.store.unclaim_course(course.id, claim)
-                    self.scheduler.defer_course(job, exc.retry_after)
-                    return Outcome.DEFERRED
-                raise
-            self._settle(course.owner_id, course.id, estimate, usage.total_tokens)
-        except Exception as exc:
-            final = self._is_last_attempt(receive_count)
-            self.store.release_course(course.id, claim, _reason(exc), failed=final)
-            raise
+        return self._run(_OutlineWork(self, job, course, claim), attempt)
 
-        if not decision.learnable or decision.course is None:
-            self.store.refuse_course(course.id, claim, decision.refusal_reason.strip()[:500], usage)
-            metrics.add_metric(name="OutlineRefused", unit=MetricUnit.Count, value=1)
-            return Outcome.REFUSED
-        outline = decision.course
-        lessons: list[Lesson] = []
-        modules: list[ModuleOutline] = []
-        now = self.clock()
-        for m, module in enumerate(outline.modules):
-            module_id = f"m{m + 1:02d}"
-            ids = []
-            for n, item in enumerate(module.lessons):
-                key = lesson_key(m, n)
-                ids.append(key)
-                lessons.append(
-                    Lesson(
-                        id=key,
-                        course_id=course.id,
-                        module_id=module_id,
-                        owner_id=course.owner_id,
-                        order=len(lessons),
-                        title=item.title,
-                        summary=item.summary,
-                        status=LessonStatus.PENDING,
-                    )
-                )
-            modules.append(ModuleOutline(id=module_id, title=module.title, lesson_ids=ids))
-        ready = course.model_copy(
-            update={
-                "title": outline.title,
-                "description": outline.description,
-                "objectives": outline.objectives,
-                "modules": modules,
-                "lesson_count": len(lessons),
-                "usage": usage,
-                "error": None,
-            }
-        )
-        if not self.store.commit_outline(ready, claim, lessons, now):
-            logger.warning("outline lease lost, result discarded", extra={"course_id": course.id})
-            return Outcome.LEASE_LOST
-        metrics.add_metric(name="OutlineTokens", unit=MetricUnit.Count, value=usage.total_tokens)
-
-        first = [lesson.id for lesson in lessons[: self.policy.initial_lessons]]
-        self.store.request_lessons(course.id, first, Priority.LOW, now)
-        self.scheduler.schedule_lessons(
-            [
-                LessonJob(course_id=course.id, lesson_id=i, owner_id=course.owner_id, priority=Priority.LOW)
-                for i in first
-            ],
-            Priority.LOW,
-        )
-        return Outcome.DONE
-
-    # ---- lesson ----------------------------------------------------------------------
-
-    def write_lesson(self, job: LessonJob, receive_count: int) -> Outcome:
-        claim = self._claim()
+    def write_lesson(self, job: LessonJob, attempt: Attempt) -> Outcome:
+        claim = self._claim(attempt)
         lesson = self.store.claim_lesson(job.course_id, job.lesson_id, claim, self.clock())
+        self.scheduler.forget_lesson(job.course_id, job.lesson_id)
         if lesson is None:
             logger.info("lesson not claimable, acknowledging", extra={"lesson": f"{job.course_id}/{job.lesson_id}"})
             return Outcome.SKIPPED
-        owner, course_id, estimate = lesson.owner_id, lesson.course_id, self.policy.lesson_token_estimate
+        course = self.store.get_course(lesson.owner_id, lesson.course_id)
+        if course is None:  # deleted while queued
+            return Outcome.SKIPPED
+        brief = _brief(course, lesson, self.store.list_lessons(course.id))
+        return self._run(_LessonWork(self, job, lesson, brief, claim), attempt)
+
+    # ---- the skeleton ----------------------------------------------------------------
+
+    def _claim(self, attempt: Attempt) -> Claim:
+        expires = self.clock() + timedelta(seconds=attempt.lease_seconds)
+        return Claim(token=uuid.uuid4().hex, expires_at=expires)
+
+    def _run[R](self, work: _Work[R], attempt: Attempt) -> Outcome:
         try:
-            course = self.store.get_course(owner, course_id)
-            if course is None:  # deleted while queued
-                return Outcome.SKIPPED
-            admitted = self._admit(owner, course_id, job.priority, estimate)
-            if isinstance(admitted, str):
-                self.store.release_lesson(course_id, lesson.id, claim, f"budget: {admitted}", failed=True)
-                return Outcome.OVER_BUDGET
-            if isinstance(admitted, float):
-                self.store.unclaim_lesson(course_id, lesson.id, claim)
-                self.scheduler.defer_lesson(job, admitted)
-                return Outcome.DEFERRED
-            brief = _brief(course, lesson, self.store.list_lessons(course.id))
-            try:
-                generated, usage = self.model.lesson(brief)
-            except ModelError as exc:
-                self._settle(owner, course_id, estimate, 0)
-                if exc.retry_after is not None:
-                    self.store.unclaim_lesson(course_id, lesson.id, claim)
-                    self.scheduler.defer_lesson(job, exc.retry_after)
-                    return Outcome.DEFERRED
-                raise
-            self._settle(owner, course_id, estimate, usage.total_tokens)
+            turned_away = self._admit(work)
+            if turned_away is not None:
+                return turned_away
+            called = self._call(work, attempt)
+            if isinstance(called, Outcome):
+                return called
         except Exception as exc:
-            final = self._is_last_attempt(receive_count)
-            self.store.release_lesson(course_id, lesson.id, claim, _reason(exc), failed=final)
+            work.release(_reason(exc), failed=attempt.receive_count >= self.tunables.max_receive_count)
             raise
+        result, usage = called
+        return work.commit(result, usage)
 
-        blocks: list[LessonBlock] = list(generated.blocks)
-        video = self._video(brief)
-        if video is not None:
-            blocks.append(video)
-        now = self.clock()
-        done = lesson.model_copy(
-            update={
-                "content": LessonContent(blocks=blocks, generator=self.model.name),
-                "usage": usage,
-                "generated_at": now,
-                "status": LessonStatus.GENERATED,
-            }
-        )
-        if not self.store.commit_lesson(done, claim, now):
-            logger.warning("lesson lease lost, result discarded", extra={"lesson": f"{course_id}/{lesson.id}"})
-            return Outcome.LEASE_LOST
-        self.store.add_course_usage(course_id, usage, lessons_generated=1)
+    def _admit[R](self, work: _Work[R]) -> Outcome | None:
+        """None to go ahead; else what happened instead (failed over budget, or deferred)."""
+        over = self.budget.reserve(work.owner_id, work.course_id, work.estimate)
+        if over:
+            metrics.add_metric(name="OverBudget", unit=MetricUnit.Count, value=1)
+            work.release(f"budget: {over}", failed=True)
+            return Outcome.OVER_BUDGET
+        wait = self.limiter.acquire(work.priority, work.estimate)
+        if wait > 0:
+            self.budget.settle(work.owner_id, work.course_id, work.estimate, 0)
+            metrics.add_metric(name="RateLimited", unit=MetricUnit.Count, value=1)
+            work.defer(wait)
+            return Outcome.DEFERRED
+        return None
 
-        metrics.add_metric(name="LessonTokens", unit=MetricUnit.Count, value=usage.total_tokens)
-        if lesson.requested_at is not None:
-            seconds = (now - lesson.requested_at).total_seconds()
-            metrics.add_metric(name=f"TimeToLesson{job.priority.value.title()}", unit=MetricUnit.Seconds, value=seconds)
-        return Outcome.DONE
+    def _call[R](self, work: _Work[R], attempt: Attempt) -> tuple[R, Usage] | Outcome:
+        try:
+            result, usage = call_with_deadline(work.call, attempt.call_seconds)
+        except ModelError as exc:
+            self._settle(work, 0)
+            if exc.retry_after is None:
+                raise
+            work.defer(exc.retry_after)
+            return Outcome.DEFERRED
+        self._settle(work, usage.total_tokens)
+        return result, usage
 
-    def _video(self, brief: LessonBrief) -> VideoBlock | None:
+    def _settle[R](self, work: _Work[R], actual: int) -> None:
+        self.limiter.settle(work.estimate, actual)
+        self.budget.settle(work.owner_id, work.course_id, work.estimate, actual)
+
+    def video_for(self, brief: LessonBrief) -> VideoBlock | None:
         """Best effort: a failed search never fails the lesson."""
         try:
             return self.videos.find(f"{brief.course_title} {brief.lesson_title}")
@@ -243,6 +174,147 @@ class Generator:
             logger.warning("video search failed; lesson kept without a video", exc_info=True)
             metrics.add_metric(name="VideoSearchFailed", unit=MetricUnit.Count, value=1)
             return None
+
+
+# ---- the two kinds of work ---------------------------------------------------------------
+
+
+@dataclass
+class _OutlineWork:
+    gen: Generator
+    job: CourseJob
+    course: Course
+    claim: Claim
+    priority: Priority = Priority.HIGH  # someone is waiting for every outline
+
+    @property
+    def owner_id(self) -> str:
+        return self.course.owner_id
+
+    @property
+    def course_id(self) -> str:
+        return self.course.id
+
+    @property
+    def estimate(self) -> int:
+        return self.gen.tunables.outline_token_estimate
+
+    def call(self) -> tuple[OutlineDecision, Usage]:
+        course = self.course
+        return self.gen.model.outline(OutlineBrief(prompt=course.prompt, level=course.level, size=course.size))
+
+    def release(self, error: str, *, failed: bool) -> None:
+        self.gen.store.release_course(self.course.id, self.claim, error, failed=failed)
+
+    def defer(self, seconds: float) -> None:
+        self.gen.store.unclaim_course(self.course.id, self.claim)
+        self.gen.scheduler.defer_course(self.job, seconds)
+
+    def commit(self, result: OutlineDecision, usage: Usage) -> Outcome:
+        store, course = self.gen.store, self.course
+        if not result.learnable or result.course is None:
+            store.refuse_course(course.id, self.claim, result.refusal_reason.strip()[:500], usage)
+            metrics.add_metric(name="OutlineRefused", unit=MetricUnit.Count, value=1)
+            return Outcome.REFUSED
+        ready, lessons = _outlined(course, result, usage)
+        now = self.gen.clock()
+        if not store.commit_outline(ready, self.claim, lessons, now):
+            logger.warning("outline lease lost, result discarded", extra={"course_id": course.id})
+            return Outcome.LEASE_LOST
+        metrics.add_metric(name="OutlineTokens", unit=MetricUnit.Count, value=usage.total_tokens)
+        first = [lesson.id for lesson in lessons[: self.gen.tunables.initial_lessons]]
+        store.request_lessons(course.id, first, Priority.LOW, now)  # intent first (invariant 5)
+        jobs = [LessonJob(course_id=course.id, lesson_id=i, owner_id=course.owner_id) for i in first]
+        self.gen.scheduler.schedule_lessons(jobs, Priority.LOW)
+        return Outcome.DONE
+
+
+@dataclass
+class _LessonWork:
+    gen: Generator
+    job: LessonJob
+    lesson: Lesson
+    brief: LessonBrief
+    claim: Claim
+
+    @property
+    def owner_id(self) -> str:
+        return self.lesson.owner_id
+
+    @property
+    def course_id(self) -> str:
+        return self.lesson.course_id
+
+    @property
+    def priority(self) -> Priority:
+        """The record's, never the message's: an opened lesson is high whatever queue it came on."""
+        return self.lesson.priority or Priority.LOW
+
+    @property
+    def estimate(self) -> int:
+        return self.gen.tunables.lesson_token_estimate
+
+    def call(self) -> tuple[GeneratedLesson, Usage]:
+        return self.gen.model.lesson(self.brief)
+
+    def release(self, error: str, *, failed: bool) -> None:
+        self.gen.store.release_lesson(self.course_id, self.lesson.id, self.claim, error, failed=failed)
+
+    def defer(self, seconds: float) -> None:
+        self.gen.store.unclaim_lesson(self.course_id, self.lesson.id, self.claim)
+        self.gen.scheduler.defer_lesson(self.job, self.priority, seconds)
+
+    def commit(self, result: GeneratedLesson, usage: Usage) -> Outcome:
+        blocks: list[LessonBlock] = list(result.blocks)
+        video = self.gen.video_for(self.brief)
+        if video is not None:
+            blocks.append(video)
+        now = self.gen.clock()
+        content = LessonContent(blocks=blocks, generator=self.gen.model.name)
+        done = self.lesson.model_copy(
+            update={"content": content, "usage": usage, "generated_at": now, "status": LessonStatus.GENERATED}
+        )
+        if not self.gen.store.commit_lesson(done, self.claim, now):
+            logger.warning("lesson lease lost, result discarded", extra={"lesson": f"{self.course_id}/{done.id}"})
+            return Outcome.LEASE_LOST
+        self.gen.store.add_course_usage(self.course_id, usage, lessons_generated=1)
+        metrics.add_metric(name="LessonTokens", unit=MetricUnit.Count, value=usage.total_tokens)
+        if self.lesson.requested_at is not None:
+            seconds = (now - self.lesson.requested_at).total_seconds()
+            name = f"TimeToLesson{self.priority.value.title()}"
+            metrics.add_metric(name=name, unit=MetricUnit.Seconds, value=seconds)
+        return Outcome.DONE
+
+
+def _outlined(course: Course, decision: OutlineDecision, usage: Usage) -> tuple[Course, list[Lesson]]:
+    """The READY course and its PENDING lessons, with ids from their positions."""
+    assert decision.course is not None
+    outline = decision.course
+    lessons: list[Lesson] = []
+    modules: list[ModuleOutline] = []
+    for m, module in enumerate(outline.modules):
+        module_id = f"m{m + 1:02d}"
+        ids = []
+        for n, item in enumerate(module.lessons):
+            ids.append(lesson_key(m, n))
+            lessons.append(
+                Lesson(
+                    id=ids[-1],
+                    course_id=course.id,
+                    module_id=module_id,
+                    owner_id=course.owner_id,
+                    order=len(lessons),
+                    title=item.title,
+                    summary=item.summary,
+                    status=LessonStatus.PENDING,
+                )
+            )
+        modules.append(ModuleOutline(id=module_id, title=module.title, lesson_ids=ids))
+    fields = {"title": outline.title, "description": outline.description, "objectives": outline.objectives}
+    ready = course.model_copy(
+        update={**fields, "modules": modules, "lesson_count": len(lessons), "usage": usage, "error": None}
+    )
+    return ready, lessons
 
 
 def _brief(course: Course, lesson: Lesson, siblings: list[Lesson]) -> LessonBrief:
@@ -262,5 +334,5 @@ def _brief(course: Course, lesson: Lesson, siblings: list[Lesson]) -> LessonBrie
 
 def _reason(exc: Exception) -> str:
     if isinstance(exc, ModelError):
-        return f"model: {exc}"
+        return f"model: {exc}"[:500]
     return f"{type(exc).__name__}: {exc}"[:500]

@@ -101,6 +101,7 @@ class Course(Model):
     usage: Usage = Usage()
     attempts: int = 0
     error: str | None = None
+    idempotency_key: str | None = None  # the POST's Idempotency-Key, unique per owner (backstop)
     created_at: datetime
     updated_at: datetime
 
@@ -119,6 +120,7 @@ class Lesson(Model):
     attempts: int = 0
     requested_at: datetime | None = None
     generated_at: datetime | None = None
+    updated_at: datetime | None = None  # last promoted, re-queued or claimed
     usage: Usage = Usage()
     error: str | None = None
     lease: Lease | None = None
@@ -216,7 +218,8 @@ class CourseJob(Model):
 
 
 class LessonJob(Model):
+    """The lesson's priority is not here: MongoDB's record holds it (the worker reads it there)."""
+
     course_id: str
     lesson_id: str
     owner_id: str
-    priority: Priority

@@ -1,15 +1,23 @@
-"""Re-sends jobs for intents that are stuck (design invariant 5). Runs on a schedule."""
+"""Re-sends jobs for intents that are stranded (design invariant 5). Runs on a schedule and
+when the local stack starts.
+
+MongoDB holds every intent, so SQS may lose its contents without losing work: a course PENDING
+for longer than `STUCK_AFTER_SECONDS`, a lesson requested (at either priority) and still PENDING
+that long, and a record whose lease has expired are all sent again. A lesson whose worker died
+on its last allowed attempt becomes FAILED, retryable by the user.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flowgen.models import CourseJob, LessonJob, LessonStatus, Priority
+from flowgen.models import CourseJob, Lesson, LessonJob, LessonStatus, Priority
 from flowgen.observability import logger
-from flowgen.policy import Policy
 from flowgen.ports import Claim, CourseStore
 from flowgen.scheduling import JobScheduler
+from flowgen.settings import ReconcilerTunables
 
 
 @dataclass(frozen=True)
@@ -20,29 +28,48 @@ class Reconciled:
 
 
 def reconcile(
-    store: CourseStore, scheduler: JobScheduler, policy: Policy, now: datetime, limit: int = 200
+    store: CourseStore, scheduler: JobScheduler, tunables: ReconcilerTunables, now: datetime, limit: int = 200
 ) -> Reconciled:
-    older_than = now - timedelta(seconds=policy.stuck_after_seconds)
+    older_than = now - timedelta(seconds=tunables.stuck_after_seconds)
     courses = store.stuck_courses(older_than, now, limit)
     for course in courses:
         scheduler.schedule_course(CourseJob(course_id=course.id, owner_id=course.owner_id), force=True)
 
-    resent = failed = 0
+    stranded: dict[tuple[str, Priority], list[Lesson]] = defaultdict(list)
+    failed = 0
     for lesson in store.stuck_lessons(older_than, now, limit):
-        if lesson.status == LessonStatus.GENERATING and lesson.attempts >= policy.max_receive_count and lesson.lease:
-            # its worker died on the last allowed attempt: fail it so the user can retry
-            store.release_lesson(
-                lesson.course_id,
-                lesson.id,
-                Claim(lesson.lease.token, lesson.lease.expires_at),
-                "worker stopped before finishing (lease expired on the last attempt)",
-                failed=True,
-            )
+        if _died_on_last_attempt(lesson, tunables.max_receive_count):
+            _fail(store, lesson)
             failed += 1
-            continue
-        priority = lesson.priority or Priority.LOW
-        job = LessonJob(course_id=lesson.course_id, lesson_id=lesson.id, owner_id=lesson.owner_id, priority=priority)
-        resent += scheduler.schedule_lessons([job], priority, force=True)
+        else:
+            stranded[lesson.course_id, lesson.priority or Priority.LOW].append(lesson)
+    resent = sum(_resend(store, scheduler, lessons, priority, now) for (_, priority), lessons in stranded.items())
     result = Reconciled(courses_resent=len(courses), lessons_resent=resent, lessons_failed=failed)
     logger.info("reconciled", extra=result.__dict__)
     return result
+
+
+def _died_on_last_attempt(lesson: Lesson, max_receive_count: int) -> bool:
+    return lesson.status == LessonStatus.GENERATING and lesson.attempts >= max_receive_count
+
+
+def _fail(store: CourseStore, lesson: Lesson) -> None:
+    assert lesson.lease is not None  # stuck GENERATING lessons are the ones whose lease expired
+    store.release_lesson(
+        lesson.course_id,
+        lesson.id,
+        Claim(lesson.lease.token, lesson.lease.expires_at),
+        "worker stopped before finishing (lease expired on the last attempt)",
+        failed=True,
+    )
+
+
+def _resend(
+    store: CourseStore, scheduler: JobScheduler, lessons: list[Lesson], priority: Priority, now: datetime
+) -> int:
+    """Sends one course's stranded lessons again at their recorded priority, past any dedupe key."""
+    course_id = lessons[0].course_id
+    ids = [lesson.id for lesson in lessons]
+    store.mark_requeued(course_id, ids, now)  # the next run waits another period before re-sending
+    jobs = [LessonJob(course_id=course_id, lesson_id=i, owner_id=lessons[0].owner_id) for i in ids]
+    return scheduler.schedule_lessons(jobs, priority, force=True)

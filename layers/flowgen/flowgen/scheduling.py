@@ -1,4 +1,9 @@
-"""Dedupe-then-enqueue (design invariant 2)."""
+"""Dedupe-then-enqueue (design invariant 2).
+
+A dedupe key never outlives the job it guards: the worker that takes (or finishes) a job drops
+its key, and the key's TTL is the age at which a queued job counts as lost
+(`STUCK_AFTER_SECONDS`), so a lost message cannot block a re-send for longer than that.
+"""
 
 from __future__ import annotations
 
@@ -75,17 +80,20 @@ class JobScheduler:
         metrics.add_metric(name=f"LessonJobs{priority.value.title()}", unit=MetricUnit.Count, value=len(to_send))
         return len(to_send)
 
-    def defer_lesson(self, job: LessonJob, seconds: float) -> None:
+    def defer_lesson(self, job: LessonJob, priority: Priority, seconds: float) -> None:
         """Back on its queue after `seconds` (SQS allows up to 15 minutes), bypassing dedupe:
         the job is already accounted for, and a new message resets its receive count."""
-        self.queue.send_lesson_jobs([job], job.priority, delay_seconds=_delay(seconds))
+        self.queue.send_lesson_jobs([job], priority, delay_seconds=_delay(seconds))
 
     def defer_course(self, job: CourseJob, seconds: float) -> None:
         self.queue.send_course_jobs([job], delay_seconds=_delay(seconds))
 
     def forget_lesson(self, course_id: str, lesson_id: str) -> None:
-        """Drops the dedupe keys so a retried lesson can be enqueued again at once."""
+        """Drops the lesson's dedupe keys: its job was taken or finished, or it is retried."""
         self._release([lesson_job_key(course_id, lesson_id, p) for p in Priority])
+
+    def forget_course(self, course_id: str) -> None:
+        self._release([course_job_key(course_id)])
 
     def _release(self, keys: Sequence[str]) -> None:
         try:

@@ -1,79 +1,116 @@
 """Settings per function, composed from small mixins, parsed once at cold start.
 
 Each function's `Environment` in template.yaml names exactly the fields of its settings
-model (tests/unit/test_template.py checks it). Secrets arrive as the *name* of a Secrets
+model (tests/unit/test_template.py checks it). Each tunable has one name (its variable) and
+one default (here, or the template's parameter). Secrets arrive as the *name* of a Secrets
 Manager secret and are resolved once per container (Powertools parameters, cached).
+
+Tunables are plain frozen models, so the domain takes them as values (tests build them
+without an environment); each function's settings class adds them to the variables it reads.
 """
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from flowgen.policy import Policy
+# ---- tunables: plain values the domain takes ----------------------------------------------
 
 
-class _Base(BaseSettings):
+class _Tunables(BaseModel):
+    model_config = SettingsConfigDict(frozen=True)  # the settings' dict type, so the two compose
+
+
+class LookaheadSettings(_Tunables):
+    lesson_lookahead: int = Field(2, ge=0, description="lessons after an opened one prefetched at low priority")
+    poll_seconds: int = Field(2, ge=1, description="Retry-After for a lesson that is not ready yet")
+
+
+class PrefetchSettings(_Tunables):
+    initial_lessons: int = Field(2, ge=0, description="lessons prefetched when an outline is ready")
+
+
+class RedeliverySettings(_Tunables):
+    max_receive_count: int = Field(3, ge=1, description="the queues' redrive maxReceiveCount")
+
+
+class StalenessSettings(_Tunables):
+    stuck_after_seconds: int = Field(
+        300,
+        ge=1,
+        description="a queued job not taken after this long counts as lost: the dedupe key's TTL, "
+        "the age at which opening a lesson or the reconciler re-sends it",
+    )
+
+
+class EstimateSettings(_Tunables):
+    outline_token_estimate: int = Field(2_000, ge=0, description="reserved against budgets and limits before a call")
+    lesson_token_estimate: int = Field(3_000, ge=0)
+
+
+class ApiTunables(LookaheadSettings, StalenessSettings):
+    """What the API's use cases take (CourseService)."""
+
+
+class WorkerTunables(RedeliverySettings, EstimateSettings, PrefetchSettings):
+    """What the workers' use cases take (Generator)."""
+
+
+class ReconcilerTunables(RedeliverySettings, StalenessSettings):
+    """What the reconciler takes."""
+
+
+# ---- variables read from the environment --------------------------------------------------
+
+
+class _Env(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
 
-class MongoSettings(_Base):
-    mongo_uri: str = Field("", description="MongoDB URI; mongomock://<name> for the in-process stand-in")
+class MongoSettings(_Env):
+    mongo_uri: str = Field("", description="MongoDB URI (local runs)")
     mongo_uri_secret: str = Field("", description="Secrets Manager name holding the URI (production)")
     mongo_db: str = "flowgen"
 
     @model_validator(mode="after")
-    def _one_source(self) -> MongoSettings:
+    def _mongo_source(self) -> MongoSettings:
         if not (self.mongo_uri or self.mongo_uri_secret):
             raise ValueError("set MONGO_URI or MONGO_URI_SECRET")
         return self
 
 
-class RedisSettings(_Base):
-    redis_url: str = Field(..., description="redis:// or rediss:// URL")
-    dedupe_ttl_seconds: int = 900
+class RedisSettings(_Env):
+    redis_url: str = Field("", description="redis:// or rediss:// URL (local runs)")
+    redis_url_secret: str = Field("", description="Secrets Manager name holding the URL (production)")
+
+    @model_validator(mode="after")
+    def _redis_source(self) -> RedisSettings:
+        if not (self.redis_url or self.redis_url_secret):
+            raise ValueError("set REDIS_URL or REDIS_URL_SECRET")
+        return self
 
 
-class QueueSettings(_Base):
+class QueueSettings(_Env):
     course_queue_url: str
     lesson_high_queue_url: str
     lesson_low_queue_url: str
     sqs_endpoint_url: str = Field("", description="Only for local stacks (moto server)")
 
 
-class PolicySettings(_Base):
-    lesson_lookahead: int = 2
-    initial_lessons: int = 2
-    poll_seconds: int = 2
-    lease_seconds: int = 120
-    max_receive_count: int = 3
-    stuck_after_seconds: int = 300
-    outline_token_estimate: int = 2_000
-    lesson_token_estimate: int = 3_000
-
-    def policy(self) -> Policy:
-        return Policy(
-            lookahead=self.lesson_lookahead,
-            initial_lessons=self.initial_lessons,
-            poll_seconds=self.poll_seconds,
-            lease_seconds=self.lease_seconds,
-            max_receive_count=self.max_receive_count,
-            stuck_after_seconds=self.stuck_after_seconds,
-            outline_token_estimate=self.outline_token_estimate,
-            lesson_token_estimate=self.lesson_token_estimate,
-        )
+class JobSettings(RedisSettings, QueueSettings, StalenessSettings):
+    """What scheduling (dedupe, then enqueue) needs."""
 
 
-class ModelSettings(_Base):
+class ModelSettings(_Env):
     openai_api_key: str = Field("", description="Empty and no secret: the offline generator is used")
     openai_api_key_secret: str = ""
     openai_base_url: str = ""
     outline_model: str = "gpt-4o-mini"
     lesson_model: str = "gpt-4o-mini"
-    model_timeout_seconds: float = 60.0
+    model_timeout_seconds: float = Field(60.0, gt=0, description="per read; the whole call ends at the deadline")
 
 
-class LimitSettings(_Base):
+class LimitSettings(_Env):
     """The provider's limits, shared by every worker, and the spending budgets. 0 = no limit."""
 
     model_requests_per_minute: int = 0
@@ -83,37 +120,56 @@ class LimitSettings(_Base):
     course_token_budget: int = 0
 
 
-class VideoSettings(_Base):
+class VideoSettings(_Env):
     youtube_api_key: str = Field("", description="Empty and no secret: lessons get no video suggestion")
     youtube_api_key_secret: str = ""
     youtube_base_url: str = "https://www.googleapis.com"
 
 
-class AuthSettings(_Base):
+class AuthSettings(_Env):
     jwks_url: str
     jwt_issuer: str
     jwt_audience: str
     jwks_refresh_cooldown_seconds: float = 30.0
 
 
-class ApiSettings(MongoSettings, RedisSettings, QueueSettings, PolicySettings):
+# ---- one model per function ---------------------------------------------------------------
+
+
+class ApiSettings(MongoSettings, JobSettings, ApiTunables):
     idempotency_ttl_seconds: int = 3600
 
 
-class CourseWorkerSettings(MongoSettings, RedisSettings, QueueSettings, PolicySettings, ModelSettings, LimitSettings):
+class CourseWorkerSettings(MongoSettings, JobSettings, ModelSettings, LimitSettings, WorkerTunables):
     pass
 
 
-class LessonWorkerSettings(CourseWorkerSettings, VideoSettings):
+class LessonWorkerSettings(MongoSettings, JobSettings, ModelSettings, LimitSettings, WorkerTunables, VideoSettings):
     pass
 
 
-class ReconcilerSettings(MongoSettings, RedisSettings, QueueSettings, PolicySettings):
+class ReconcilerSettings(MongoSettings, JobSettings, ReconcilerTunables):
     pass
 
 
 class AuthorizerSettings(AuthSettings):
     pass
+
+
+class ConfigurationError(RuntimeError):
+    """A function's environment is incomplete or invalid; raised at cold start."""
+
+
+def load[S: BaseSettings](kind: type[S]) -> S:
+    """Parses `kind` from the environment, or fails naming every variable that is wrong."""
+    try:
+        return kind()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"]).upper()
+            problems.append(f"{name}: {error['msg']}" if name else error["msg"])
+        raise ConfigurationError(f"{kind.__name__}: invalid environment: " + "; ".join(problems)) from exc
 
 
 def resolve_secret(value: str, secret_name: str) -> str:

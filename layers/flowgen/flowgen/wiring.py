@@ -1,81 +1,129 @@
-"""Cached factories: each client is built once per container, on first use, never at import.
+"""Every factory: each client is built once per container from its function's settings.
 
-Tests and the local stack call `reset()` to drop every cached client and settings object.
+`import flowgen.wiring` pulls in no adapter and none of pymongo, redis, boto3 or openai: each
+factory imports what it builds, so the authorizer (which needs only `jwt_verifier`) stays cheap
+to load. Factories are cached by their settings object (frozen, hashable).
+
+Seams for tests and the local stack: `override(name=fake, ...)` makes the factory `name` return
+the fake (e.g. `override(model=BlockingModel())` before a worker module is loaded), and
+`reset()` drops every cached client, settings object and override.
 """
 
 from __future__ import annotations
 
-from functools import cache, lru_cache
+from collections.abc import Callable
+from functools import cache
+from typing import TYPE_CHECKING, Any, cast
 
-from flowgen.adapters.mongo_store import MongoCourseStore
-from flowgen.clock import utcnow
-from flowgen.courses import CourseService
-from flowgen.generation import Generator
-from flowgen.limits import NoRateLimit, NoVideos
-from flowgen.ports import ModelClient, RateLimiter, TokenBudget, VideoSearch
-from flowgen.scheduling import JobScheduler
+from pydantic_settings import BaseSettings
+
 from flowgen.settings import (
     ApiSettings,
+    AuthorizerSettings,
     CourseWorkerSettings,
+    JobSettings,
     LessonWorkerSettings,
     LimitSettings,
     ModelSettings,
     MongoSettings,
     QueueSettings,
+    ReconcilerSettings,
     RedisSettings,
     VideoSettings,
+    load,
     resolve_secret,
 )
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    from flowgen.adapters.jwt_verifier import JwtVerifier
+    from flowgen.adapters.mongo_store import MongoCourseStore
+    from flowgen.courses import CourseService
+    from flowgen.generation import Generator
+    from flowgen.models import CourseView
+    from flowgen.ports import ModelClient, RateLimiter, TokenBudget, VideoSearch
+    from flowgen.scheduling import JobScheduler
+
+_overrides: dict[str, Any] = {}
+
+
+def override(**fakes: Any) -> None:
+    """`override(store=MemoryStore())`: the factory of that name returns the fake until `reset()`."""
+    unknown = set(fakes) - set(_FACTORIES)
+    if unknown:
+        raise ValueError(f"no factory named {sorted(unknown)}")
+    _overrides.update(fakes)
+
+
+def _overridable[F: Callable[..., Any]](factory: F) -> F:
+    cached = cache(factory)
+
+    def build(*args: Any) -> Any:
+        if factory.__name__ in _overrides:
+            return _overrides[factory.__name__]
+        return cached(*args)
+
+    build.__name__ = factory.__name__
+    build.__doc__ = factory.__doc__
+    build.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    return cast(F, build)
+
 
 @cache
-def settings[S](kind: type[S]) -> S:
-    return kind()  # type: ignore[call-arg]
+def settings[S: BaseSettings](kind: type[S]) -> S:
+    """`kind` parsed from the environment once per container (a clear error names what is missing)."""
+    return load(kind)
 
 
-@lru_cache(maxsize=1)
-def store() -> MongoCourseStore:
+# ---- clients -------------------------------------------------------------------------------
+
+
+@_overridable
+def store(cfg: MongoSettings | None = None) -> MongoCourseStore:
     from flowgen.adapters.mongo_client import connect
+    from flowgen.adapters.mongo_store import MongoCourseStore
 
-    cfg = settings(MongoSettings)
+    cfg = cfg or settings(MongoSettings)
     course_store = MongoCourseStore(connect(resolve_secret(cfg.mongo_uri, cfg.mongo_uri_secret), cfg.mongo_db))
     course_store.ensure_indexes()
     return course_store
 
 
-@lru_cache(maxsize=1)
-def redis_client():  # type: ignore[no-untyped-def]
+@_overridable
+def redis_client(cfg: RedisSettings | None = None) -> Any:
     import redis
 
-    return redis.Redis.from_url(settings(RedisSettings).redis_url, socket_timeout=2, socket_connect_timeout=2)
+    cfg = cfg or settings(RedisSettings)
+    url = resolve_secret(cfg.redis_url, cfg.redis_url_secret)
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
 
-@lru_cache(maxsize=1)
-def sqs_client():  # type: ignore[no-untyped-def]
+@_overridable
+def sqs_client(cfg: QueueSettings | None = None) -> Any:
     import boto3
 
-    endpoint = settings(QueueSettings).sqs_endpoint_url or None
-    return boto3.client("sqs", endpoint_url=endpoint)
+    cfg = cfg or settings(QueueSettings)
+    return boto3.client("sqs", endpoint_url=cfg.sqs_endpoint_url or None)
 
 
-@lru_cache(maxsize=1)
-def scheduler() -> JobScheduler:
+@_overridable
+def scheduler(cfg: JobSettings) -> JobScheduler:
     from flowgen.adapters.redis_dedupe import RedisDedupeLock
     from flowgen.adapters.sqs_queue import SqsJobQueue
     from flowgen.models import Priority
+    from flowgen.scheduling import JobScheduler
 
-    queues = settings(QueueSettings)
     queue = SqsJobQueue(
-        sqs_client(),
-        course_queue_url=queues.course_queue_url,
-        lesson_queue_urls={Priority.HIGH: queues.lesson_high_queue_url, Priority.LOW: queues.lesson_low_queue_url},
+        sqs_client(cfg),
+        course_queue_url=cfg.course_queue_url,
+        lesson_queue_urls={Priority.HIGH: cfg.lesson_high_queue_url, Priority.LOW: cfg.lesson_low_queue_url},
     )
-    return JobScheduler(queue, RedisDedupeLock(redis_client()), settings(RedisSettings).dedupe_ttl_seconds)
+    return JobScheduler(queue, RedisDedupeLock(redis_client(cfg)), dedupe_ttl_seconds=cfg.stuck_after_seconds)
 
 
-@lru_cache(maxsize=1)
-def model() -> ModelClient:
-    cfg = settings(ModelSettings)
+@_overridable
+def model(cfg: ModelSettings) -> ModelClient:
     api_key = resolve_secret(cfg.openai_api_key, cfg.openai_api_key_secret)
     if not api_key:
         from flowgen.adapters.offline_model import OfflineModel
@@ -91,32 +139,37 @@ def model() -> ModelClient:
     return OpenAIModel(client, outline_model=cfg.outline_model, lesson_model=cfg.lesson_model)
 
 
-@cache
-def limiter() -> RateLimiter:
-    cfg = settings(LimitSettings)
+@_overridable
+def limiter(cfg: LimitSettings) -> RateLimiter:
     if not (cfg.model_requests_per_minute or cfg.model_tokens_per_minute):
+        from flowgen.limits import NoRateLimit
+
         return NoRateLimit()
     from flowgen.adapters.redis_limits import RedisRateLimiter
 
+    assert isinstance(cfg, RedisSettings), "a shared limiter needs Redis"
     return RedisRateLimiter(
-        redis_client(),
+        redis_client(cfg),
         requests_per_minute=cfg.model_requests_per_minute,
         tokens_per_minute=cfg.model_tokens_per_minute,
         high_reserve=cfg.high_priority_reserve,
     )
 
 
-@cache
-def budget() -> TokenBudget:
-    cfg = settings(LimitSettings)
+@_overridable
+def budget(cfg: LimitSettings) -> TokenBudget:
     from flowgen.adapters.redis_limits import RedisTokenBudget
 
-    return RedisTokenBudget(redis_client(), user_daily=cfg.user_daily_token_budget, per_course=cfg.course_token_budget)
+    assert isinstance(cfg, RedisSettings), "budgets are kept in Redis"
+    return RedisTokenBudget(
+        redis_client(cfg), user_daily=cfg.user_daily_token_budget, per_course=cfg.course_token_budget
+    )
 
 
-@cache
-def videos() -> VideoSearch:
-    cfg = settings(VideoSettings)
+@_overridable
+def videos(cfg: VideoSettings) -> VideoSearch:
+    from flowgen.limits import NoVideos
+
     api_key = resolve_secret(cfg.youtube_api_key, cfg.youtube_api_key_secret)
     if not api_key:
         return NoVideos()
@@ -125,24 +178,94 @@ def videos() -> VideoSearch:
     return YouTubeSearch(api_key, base_url=cfg.youtube_base_url)
 
 
-def course_service() -> CourseService:
-    return CourseService(store(), scheduler(), settings(ApiSettings).policy())
+@_overridable
+def jwt_verifier(cfg: AuthorizerSettings) -> JwtVerifier:
+    from flowgen.adapters.jwt_verifier import JwtVerifier
 
-
-def generator(kind: type[CourseWorkerSettings] | type[LessonWorkerSettings]) -> Generator:
-    with_videos = issubclass(kind, LessonWorkerSettings)
-    return Generator(
-        store(),
-        scheduler(),
-        model(),
-        settings(kind).policy(),
-        utcnow,
-        limiter=limiter(),
-        budget=budget(),
-        videos=videos() if with_videos else NoVideos(),
+    return JwtVerifier(
+        cfg.jwks_url,
+        issuer=cfg.jwt_issuer,
+        audience=cfg.jwt_audience,
+        refresh_cooldown=cfg.jwks_refresh_cooldown_seconds,
     )
 
 
+# ---- use cases -------------------------------------------------------------------------------
+
+
+@_overridable
+def course_service(cfg: ApiSettings) -> CourseService:
+    from flowgen.courses import CourseService
+
+    return CourseService(store(cfg), scheduler(cfg), cfg)
+
+
+@_overridable
+def idempotent_create(cfg: ApiSettings) -> tuple[Callable[..., CourseView], IdempotencyConfig]:
+    """POST /courses with an Idempotency-Key: Powertools on Redis first, MongoDB's index behind it."""
+    from flowgen.adapters.idempotency import IdempotentCreate, make_idempotent
+    from flowgen.clock import utcnow
+
+    def create(command: IdempotentCreate) -> CourseView:
+        request, key = command.request, command.idempotency_key or None
+        return course_service(cfg).create_course(command.owner_id, request, utcnow(), idempotency_key=key)
+
+    return make_idempotent(create, redis_client(cfg), cfg.idempotency_ttl_seconds)
+
+
+def _generator(cfg: CourseWorkerSettings | LessonWorkerSettings, found: VideoSearch | None) -> Generator:
+    from flowgen.clock import utcnow
+    from flowgen.generation import Generator
+    from flowgen.limits import NoVideos
+
+    return Generator(
+        store(cfg),
+        scheduler(cfg),
+        model(cfg),
+        cfg,
+        utcnow,
+        limiter=limiter(cfg),
+        budget=budget(cfg),
+        videos=found or NoVideos(),
+    )
+
+
+@_overridable
+def course_generator(cfg: CourseWorkerSettings) -> Generator:
+    return _generator(cfg, None)
+
+
+@_overridable
+def lesson_generator(cfg: LessonWorkerSettings) -> Generator:
+    return _generator(cfg, videos(cfg))
+
+
+def reconciler_parts(cfg: ReconcilerSettings) -> tuple[MongoCourseStore, JobScheduler]:
+    return store(cfg), scheduler(cfg)
+
+
+_FACTORIES: dict[str, Callable[..., Any]] = {
+    f.__name__: f
+    for f in (
+        store,
+        redis_client,
+        sqs_client,
+        scheduler,
+        model,
+        limiter,
+        budget,
+        videos,
+        jwt_verifier,
+        course_service,
+        idempotent_create,
+        course_generator,
+        lesson_generator,
+    )
+}
+
+
 def reset() -> None:
-    for factory in (settings, store, redis_client, sqs_client, scheduler, model, limiter, budget, videos):
-        factory.cache_clear()
+    _overrides.clear()
+    settings.cache_clear()
+    for factory in _FACTORIES.values():
+        factory.cache_clear()  # type: ignore[attr-defined]

@@ -9,9 +9,9 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.database import Database
-from pymongo.errors import ConnectionFailure, PyMongoError
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 
-from flowgen.errors import DependencyUnavailable
+from flowgen.errors import AlreadyExists, DependencyUnavailable
 from flowgen.models import Course, CourseStatus, Lesson, LessonStatus, Priority, Usage
 from flowgen.ports import Claim
 
@@ -60,6 +60,13 @@ class MongoCourseStore:
     def ensure_indexes(self) -> None:
         self.courses.create_index([("ownerId", ASCENDING), ("createdAt", DESCENDING), ("_id", DESCENDING)])
         self.courses.create_index([("status", ASCENDING), ("lease.expiresAt", ASCENDING)])
+        # the backstop of POST /courses' Idempotency-Key when Redis has lost its record
+        self.courses.create_index(
+            [("ownerId", ASCENDING), ("idempotencyKey", ASCENDING)],
+            unique=True,
+            partialFilterExpression={"idempotencyKey": {"$exists": True}},
+            name="owner_idempotency_key_unique",
+        )
         self.lessons.create_index([("courseId", ASCENDING), ("order", ASCENDING)])
         self.lessons.create_index([("status", ASCENDING), ("lease.expiresAt", ASCENDING)])
 
@@ -69,7 +76,15 @@ class MongoCourseStore:
     def insert_course(self, course: Course) -> None:
         doc = _dump(course, exclude={"id"})
         doc["_id"] = course.id
-        self.courses.insert_one(doc)
+        try:
+            self.courses.insert_one(doc)
+        except DuplicateKeyError as exc:
+            raise AlreadyExists(f"course with idempotency key {course.idempotency_key!r}") from exc
+
+    @_unavailable_on_outage
+    def find_course_by_idempotency_key(self, owner_id: str, idempotency_key: str) -> Course | None:
+        doc = self.courses.find_one({"ownerId": owner_id, "idempotencyKey": idempotency_key}, {"lease": 0})
+        return _course(doc) if doc else None
 
     @_unavailable_on_outage
     def get_course(self, owner_id: str, course_id: str) -> Course | None:
@@ -216,6 +231,11 @@ class MongoCourseStore:
             self.lessons.update_many({"_id": {"$in": ids}, "requestedAt": None}, {"$set": {"requestedAt": now}})
 
     @_unavailable_on_outage
+    def mark_requeued(self, course_id: str, lesson_ids: Sequence[str], now: datetime) -> None:
+        ids = [_lesson_doc_id(course_id, lesson_id) for lesson_id in lesson_ids]
+        self.lessons.update_many({"_id": {"$in": ids}}, {"$set": {"updatedAt": now}})
+
+    @_unavailable_on_outage
     def claim_lesson(self, course_id: str, lesson_id: str, claim: Claim, now: datetime) -> Lesson | None:
         doc = self.lessons.find_one_and_update(
             {
@@ -297,7 +317,7 @@ class MongoCourseStore:
                 "$or": [
                     {
                         "status": LessonStatus.PENDING.value,
-                        "priority": Priority.HIGH.value,
+                        "priority": {"$in": [p.value for p in Priority]},
                         "updatedAt": {"$lt": older_than},
                     },
                     {"status": LessonStatus.GENERATING.value, "lease.expiresAt": {"$lt": now}},

@@ -1,0 +1,122 @@
+"""The store's contract, held by the MongoDB adapter (on the in-process mongomock) and by the
+in-memory fake the domain tests use, so the fake cannot drift from the real thing."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from flowgen.adapters.mongo_client import connect
+from flowgen.adapters.mongo_store import MongoCourseStore
+from flowgen.clock import utcnow
+from flowgen.errors import AlreadyExists
+from flowgen.models import Course, CourseStatus, Lesson, LessonStatus, Priority
+from flowgen.ports import Claim, CourseStore
+from tests.fakes.store import MemoryStore
+
+
+def _mongo() -> MongoCourseStore:
+    store = MongoCourseStore(connect(f"mongomock://{uuid.uuid4().hex}", "flowgen"))
+    store.ensure_indexes()
+    return store
+
+
+@pytest.fixture(params=["memory", "mongo"])
+def store(request: pytest.FixtureRequest) -> CourseStore:
+    return MemoryStore() if request.param == "memory" else _mongo()
+
+
+def _course(owner: str = "alice", key: str | None = None, prompt: str = "Rust") -> Course:
+    now = utcnow()
+    return Course(
+        id=uuid.uuid4().hex,
+        owner_id=owner,
+        prompt=prompt,
+        status=CourseStatus.PENDING,
+        idempotency_key=key,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _outlined(store: CourseStore, lessons: int = 3) -> Course:
+    course = _course()
+    store.insert_course(course)
+    claim = Claim("outline", utcnow() + timedelta(minutes=1))
+    assert store.claim_course(course.id, claim, utcnow()) is not None
+    rows = [
+        Lesson(
+            id=f"m01-l{i + 1:02d}",
+            course_id=course.id,
+            module_id="m01",
+            owner_id="alice",
+            order=i,
+            title=f"lesson {i}",
+            summary="",
+            status=LessonStatus.PENDING,
+        )
+        for i in range(lessons)
+    ]
+    assert store.commit_outline(course, claim, rows, utcnow())
+    return course
+
+
+def test_idempotency_keys_are_unique_per_owner(store):
+    first = _course(key="k")
+    store.insert_course(first)
+    with pytest.raises(AlreadyExists):
+        store.insert_course(_course(key="k", prompt="other"))
+    store.insert_course(_course(owner="bob", key="k"))
+    store.insert_course(_course())  # courses without a key never collide
+    store.insert_course(_course())
+    found = store.find_course_by_idempotency_key("alice", "k")
+    assert found is not None and found.id == first.id
+
+
+def test_a_claim_is_a_compare_and_set_and_only_its_holder_commits(store):
+    course = _outlined(store)
+    now = utcnow()
+    live = Claim("a", now + timedelta(minutes=1))
+    assert store.claim_lesson(course.id, "m01-l01", live, now) is not None
+    assert store.claim_lesson(course.id, "m01-l01", Claim("b", now + timedelta(minutes=1)), now) is None
+    expired = Claim("c", now - timedelta(seconds=1))
+    assert store.claim_lesson(course.id, "m01-l02", expired, now) is not None
+    taken = store.claim_lesson(course.id, "m01-l02", Claim("d", now + timedelta(minutes=1)), now)
+    assert taken is not None and taken.attempts == 2
+    assert not store.commit_lesson(taken.model_copy(update={"generated_at": now}), expired, now)
+    assert store.commit_lesson(taken.model_copy(update={"generated_at": now}), Claim("d", now), now)
+    assert store.get_lesson("alice", course.id, "m01-l02").status == LessonStatus.GENERATED
+
+
+def test_requests_keep_high_priority_and_the_first_open_time(store):
+    course = _outlined(store)
+    first, later = utcnow(), utcnow() + timedelta(seconds=30)
+    store.request_lessons(course.id, ["m01-l02"], Priority.HIGH, first)
+    store.request_lessons(course.id, ["m01-l02"], Priority.LOW, later)  # a lookahead must not downgrade it
+    store.request_lessons(course.id, ["m01-l02"], Priority.HIGH, later)  # a second open keeps the first time
+    lesson = store.get_lesson("alice", course.id, "m01-l02")
+    assert lesson.priority == Priority.HIGH and lesson.requested_at == first and lesson.updated_at == first
+
+
+def test_stranded_lessons_are_requested_ones_of_either_priority_or_expired_leases(store):
+    course = _outlined(store, lessons=4)
+    then = utcnow()
+    store.request_lessons(course.id, ["m01-l01"], Priority.HIGH, then)
+    store.request_lessons(course.id, ["m01-l02"], Priority.LOW, then)
+    store.claim_lesson(course.id, "m01-l03", Claim("dead", then - timedelta(seconds=1)), then)
+    later = then + timedelta(seconds=10)
+    stuck = {lesson.id for lesson in store.stuck_lessons(later, later, 100)}
+    assert stuck == {"m01-l01", "m01-l02", "m01-l03"}  # m01-l04 was never requested
+    store.mark_requeued(course.id, ["m01-l01", "m01-l02"], later)
+    assert {lesson.id for lesson in store.stuck_lessons(later, later, 100)} == {"m01-l03"}
+
+
+def test_a_rate_limited_claim_is_given_back_without_spending_an_attempt(store):
+    course = _outlined(store)
+    claim = Claim("a", utcnow() + timedelta(minutes=1))
+    store.claim_lesson(course.id, "m01-l01", claim, utcnow())
+    store.unclaim_lesson(course.id, "m01-l01", claim)
+    lesson = store.get_lesson("alice", course.id, "m01-l01")
+    assert (lesson.status, lesson.attempts, lesson.lease) == (LessonStatus.PENDING, 0, None)
