@@ -1,0 +1,293 @@
+"""The data behind the wire: mongomock, with three additions the stand-in needs.
+
+- Change tracking: every document a command inserts, updates (mongomock updates the stored
+  dict in place) or deletes is remembered, so its after-image can be journaled.
+- `_id` lookups by hash instead of a scan of the collection (equality, `$eq` and `$in`).
+- Unique-index violations that say which index and key, as MongoDB's E11000 does.
+
+Nothing here is thread-safe: the server runs every command under `Engine.lock`, which is also
+what makes each single-document update atomic, as in MongoDB.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Hashable, Iterable, Iterator, Mapping
+from typing import Any
+
+import mongomock
+from bson import ObjectId
+from mongomock import helpers
+from mongomock.collection import Collection
+from mongomock.database import Database
+from mongomock.filtering import filter_applies
+from mongomock.store import CollectionStore, DatabaseStore, ServerStore
+from pymongo.errors import DuplicateKeyError
+
+SERVER_VERSION = "7.0.0"
+Record = dict[str, Any]  # a journal record: see `flowgen_dev.mongo_wire.journal`
+
+
+def store_key(doc_id: Any) -> Hashable:
+    """How mongomock keys a document in its store."""
+    return helpers.hashdict(doc_id) if isinstance(doc_id, dict) else doc_id
+
+
+class _TrackedCollectionStore(CollectionStore):  # type: ignore[misc]
+    def __init__(self, db: str, name: str, changed: set[_TrackedCollectionStore]) -> None:
+        super().__init__(name)
+        self.db = db
+        self.dirty: dict[Hashable, None] = {}  # keys written since the last journal append
+        self._changed = changed
+
+    def mark(self, key: Hashable) -> None:
+        self.dirty[key] = None
+        self._changed.add(self)
+
+    def __setitem__(self, key: Hashable, val: Any) -> None:
+        super().__setitem__(key, val)
+        self.mark(key)
+
+    def __delitem__(self, key: Hashable) -> None:
+        super().__delitem__(key)
+        self.mark(key)
+
+    def lookup(self, key: Hashable) -> dict[str, Any] | None:
+        try:
+            return self[key]  # type: ignore[no-any-return]
+        except KeyError:
+            return None
+
+
+class _TrackedDatabaseStore(DatabaseStore):  # type: ignore[misc]
+    def __init__(self, name: str, changed: set[_TrackedCollectionStore]) -> None:
+        super().__init__()
+        self.name = name
+        self._changed = changed
+
+    def __getitem__(self, col_name: str) -> _TrackedCollectionStore:
+        col = self._collections.get(col_name)
+        if col is None:
+            col = self._collections[col_name] = _TrackedCollectionStore(self.name, col_name, self._changed)
+        return col  # type: ignore[no-any-return]
+
+    def collections(self) -> dict[str, _TrackedCollectionStore]:
+        return self._collections  # type: ignore[no-any-return]
+
+
+class _TrackedServerStore(ServerStore):  # type: ignore[misc]
+    def __init__(self) -> None:
+        super().__init__()
+        self.changed: set[_TrackedCollectionStore] = set()
+
+    def __getitem__(self, db_name: str) -> _TrackedDatabaseStore:
+        db = self._databases.get(db_name)
+        if db is None:
+            db = self._databases[db_name] = _TrackedDatabaseStore(db_name, self.changed)
+        return db  # type: ignore[no-any-return]
+
+    def databases(self) -> dict[str, _TrackedDatabaseStore]:
+        return self._databases  # type: ignore[no-any-return]
+
+
+def _indexable(value: Any) -> bool:
+    # types whose Python equality and hash agree with MongoDB's equality (bool == 1 does not)
+    return isinstance(value, str | ObjectId) or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def id_candidates(query: Any) -> list[Any] | None:
+    """The `_id`s a filter can only match, when it pins `_id` down; None means scan."""
+    if not isinstance(query, Mapping) or "_id" not in query:
+        return None
+    wanted = query["_id"]
+    if isinstance(wanted, Mapping):
+        if len(wanted) != 1:
+            return None
+        ((operator, argument),) = wanted.items()
+        if operator == "$eq":
+            values = [argument]
+        elif operator == "$in" and isinstance(argument, list):
+            values = argument
+        else:
+            return None
+    else:
+        values = [wanted]
+    if not all(_indexable(v) for v in values):
+        return None
+    unique = list(dict.fromkeys(values))
+    try:
+        return sorted(unique)  # the order of a scan of the _id index
+    except TypeError:
+        return unique
+
+
+class TrackedCollection(Collection):  # type: ignore[misc]
+    """A mongomock collection that reports in-place updates and looks `_id`s up by hash."""
+
+    fast_ids = True
+
+    @property
+    def store(self) -> _TrackedCollectionStore:
+        return self._store  # type: ignore[no-any-return]
+
+    def _iter_documents(self, filter: Any) -> Iterator[dict[str, Any]]:  # noqa: A002 (mongomock's name)
+        ids = id_candidates(filter) if self.fast_ids else None
+        if ids is None:
+            return super()._iter_documents(filter)  # type: ignore[no-any-return]
+        found = [doc for doc in (self.store.lookup(store_key(i)) for i in ids) if doc is not None]
+        return (doc for doc in found if filter_applies(filter, doc))
+
+    def _apply_update_document(self, existing_document: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        self.store.mark(store_key(existing_document.get("_id")))
+        return super()._apply_update_document(existing_document, *args, **kwargs)
+
+    def _apply_update_pipeline(self, existing_document: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        self.store.mark(store_key(existing_document.get("_id")))
+        return super()._apply_update_pipeline(existing_document, *args, **kwargs)
+
+    def _insert(self, data: Any, session: Any = None, ordered: bool = True) -> Any:
+        if isinstance(data, Mapping) and "_id" in data and store_key(data["_id"]) in self.store:
+            raise self._duplicate("_id_", [("_id", 1)], {"_id": data["_id"]})
+        return super()._insert(data, session, ordered)
+
+    def _ensure_uniques(self, new_data: dict[str, Any]) -> None:
+        # mongomock's check (new_data is already stored), with MongoDB's error details
+        for name, index in self.store.indexes.items():
+            if not index.get("unique"):
+                continue
+            values: dict[str, Any] = {}
+            for key, _direction in index["key"]:
+                try:
+                    values[key] = helpers.get_value_by_dot(new_data, key)
+                except KeyError:
+                    values[key] = None
+            if index.get("sparse") and set(values.values()) == {None}:
+                continue
+            query: dict[str, Any] = dict(values)
+            if index.get("partialFilterExpression") is not None:
+                query = {"$and": [index["partialFilterExpression"], query]}
+            if sum(1 for _ in self._iter_documents(query)) > 1:
+                raise self._duplicate(name, index["key"], values)
+
+    def _duplicate(self, index: str, key: Iterable[tuple[str, Any]], values: dict[str, Any]) -> DuplicateKeyError:
+        shown = ", ".join(f"{k}: {v!r}" for k, v in values.items())
+        message = f"E11000 duplicate key error collection: {self.full_name} index: {index} dup key: {{ {shown} }}"
+        return DuplicateKeyError(message, 11000, {"keyPattern": dict(key), "keyValue": values, "index": index})
+
+
+class Engine:
+    """All databases, and the changes commands made since the journal last took them."""
+
+    def __init__(self, *, fast_ids: bool = True) -> None:
+        self.lock = threading.Lock()
+        self.fast_ids = fast_ids
+        self._store = _TrackedServerStore()
+        client: Any = mongomock.MongoClient(_store=self._store)
+        client._server_version = SERVER_VERSION
+        self._client = client
+        self._collections: dict[tuple[str, str], TrackedCollection] = {}
+        self._structural: list[Record] = []
+
+    def database(self, db: str) -> Database:
+        return self._client[db]  # type: ignore[no-any-return]
+
+    def collection(self, db: str, name: str) -> TrackedCollection:
+        coll = self._collections.get((db, name))
+        if coll is None:
+            database = self.database(db)
+            database._ensure_valid_collection_name(name)
+            coll = TrackedCollection(database, name, _db_store=database._store)
+            coll.fast_ids = self.fast_ids
+            self._collections[(db, name)] = coll
+        return coll
+
+    def collection_names(self, db: str) -> list[str]:
+        return list(self._store[db].list_created_collection_names())
+
+    def database_names(self) -> list[str]:
+        return list(self._store.list_created_database_names())
+
+    def exists(self, db: str, name: str) -> bool:
+        return bool(self._store[db][name].is_created)
+
+    # ---- structural changes, journaled as they happen ------------------------------
+
+    def create_collection(self, db: str, name: str) -> None:
+        self.collection(db, name).store.create()
+        self.indexes_changed(db, name)
+
+    def indexes_changed(self, db: str, name: str) -> None:
+        indexes = self._store[db][name].indexes
+        self._structural.append({"op": "coll", "db": db, "c": name, "indexes": _index_records(indexes)})
+
+    def drop_collection(self, db: str, name: str) -> int:
+        store = self._store[db][name]
+        count = len(store.indexes) + 1
+        store.drop()
+        store.dirty.clear()
+        self._structural.append({"op": "drop", "db": db, "c": name})
+        return count
+
+    def drop_database(self, db: str) -> None:
+        dropped = self._store.databases().pop(db, None)
+        self._client._database_accesses.pop(db, None)
+        for key in [k for k in self._collections if k[0] == db]:
+            del self._collections[key]
+        if dropped is not None:
+            self._store.changed.difference_update(dropped.collections().values())
+        self._structural.append({"op": "dropdb", "db": db})
+
+    # ---- journal ----------------------------------------------------------------------
+
+    def take_changes(self) -> list[Record]:
+        """Records of what changed since the last call: structural ones first, then the
+        after-image (or deletion) of every document written."""
+        records, self._structural = self._structural, []
+        for store in list(self._store.changed):
+            for key in list(store.dirty):
+                doc = store.lookup(key)
+                if doc is None:
+                    records.append({"op": "del", "db": store.db, "c": store.name, "id": key})
+                else:
+                    records.append({"op": "put", "db": store.db, "c": store.name, "doc": doc})
+            store.dirty.clear()
+        self._store.changed.clear()
+        return records
+
+    def dump(self) -> Iterator[Record]:
+        """Every collection and document, as records that `apply` turns back into this state."""
+        for db_name, db in self._store.databases().items():
+            for name, store in db.collections().items():
+                if not store.is_created:
+                    continue
+                yield {"op": "coll", "db": db_name, "c": name, "indexes": _index_records(store.indexes)}
+                for doc in store.documents:
+                    yield {"op": "put", "db": db_name, "c": name, "doc": doc}
+
+    def apply(self, record: Record) -> None:
+        """Replays one journal or snapshot record (no index checks: the data was valid)."""
+        op, db = record["op"], record["db"]
+        if op == "dropdb":
+            self.drop_database(db)
+        elif op == "drop":
+            self.drop_collection(db, record["c"])
+        elif op == "coll":
+            store = self._store[db][record["c"]]
+            store.create()
+            store.indexes = {}
+            for index in record["indexes"]:
+                spec = dict(index["spec"], key=[tuple(pair) for pair in index["spec"]["key"]])
+                store.create_index(index["name"], spec)
+        elif op == "put":
+            self._store[db][record["c"]][store_key(record["doc"]["_id"])] = record["doc"]
+        elif op == "del":
+            store = self._store[db][record["c"]]
+            key = store_key(record["id"])
+            if key in store:
+                del store[key]
+        else:
+            raise ValueError(f"unknown journal record {op!r}")
+
+
+def _index_records(indexes: dict[str, dict[str, Any]]) -> list[Record]:
+    return [{"name": name, "spec": spec} for name, spec in indexes.items()]

@@ -1,0 +1,302 @@
+"""The MongoDB stand-in (`flowgen_dev.mongo_server`) through real pymongo over the wire."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pymongo
+import pytest
+from pymongo import ASCENDING, DESCENDING, DeleteOne, InsertOne, ReturnDocument, UpdateOne
+from pymongo.database import Database
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
+from pymongo.monitoring import CommandFailedEvent, CommandListener, CommandStartedEvent, CommandSucceededEvent
+
+from flowgen_dev.mongo_server import MongoStandIn
+
+
+class _Succeeded(CommandListener):
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def started(self, event: CommandStartedEvent) -> None:
+        pass
+
+    def succeeded(self, event: CommandSucceededEvent) -> None:
+        self.names.append(event.command_name)
+
+    def failed(self, event: CommandFailedEvent) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def stand_in() -> Iterator[MongoStandIn]:
+    server = MongoStandIn().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def db(stand_in: MongoStandIn) -> Iterator[Database]:
+    client: pymongo.MongoClient = pymongo.MongoClient(stand_in.uri, tz_aware=True)
+    name = f"t_{uuid.uuid4().hex[:8]}"
+    yield client[name]
+    client.drop_database(name)
+    client.close()
+
+
+def test_one_of_twenty_concurrent_claims_wins(stand_in: MongoStandIn) -> None:
+    clients = [pymongo.MongoClient(stand_in.uri) for _ in range(4)]  # separate connection pools
+    lessons = [c.cas.lessons for c in clients]
+    # big documents: copying one takes milliseconds, a window that a missing lock would show through
+    blocks = [{"type": "markdown", "text": f"block {k}"} for k in range(5_000)]
+    lessons[0].insert_many([{"_id": f"c/{i}", "status": "PENDING", "attempts": 0, "draft": blocks} for i in range(10)])
+
+    def claim(worker: int, lesson_id: str, barrier: threading.Barrier, won: list[str]) -> None:
+        barrier.wait()
+        doc = lessons[worker % 4].find_one_and_update(
+            {"_id": lesson_id, "status": "PENDING"},
+            {"$set": {"status": "GENERATING", "lease": {"token": f"w{worker}"}}, "$inc": {"attempts": 1}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is not None:
+            won.append(doc["lease"]["token"])
+
+    for i in range(10):
+        barrier, won = threading.Barrier(20), []
+        threads = [threading.Thread(target=claim, args=(w, f"c/{i}", barrier, won)) for w in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(won) == 1, f"lesson c/{i}: {len(won)} claims won"
+        stored = lessons[0].find_one({"_id": f"c/{i}"})
+        assert stored["lease"]["token"] == won[0] and stored["attempts"] == 1
+
+    clients[0].drop_database("cas")
+    for c in clients:
+        c.close()
+
+
+def test_a_unique_index_refuses_duplicates_from_insert_and_upsert(db: Database) -> None:
+    courses = db.courses
+    courses.create_index([("ownerId", ASCENDING), ("idempotencyKey", ASCENDING)], unique=True)
+    courses.insert_one({"_id": "c1", "ownerId": "alice", "idempotencyKey": "k1"})
+
+    with pytest.raises(DuplicateKeyError) as insert:
+        courses.insert_one({"_id": "c2", "ownerId": "alice", "idempotencyKey": "k1"})
+    assert insert.value.details["keyValue"] == {"ownerId": "alice", "idempotencyKey": "k1"}
+    assert "ownerId_1_idempotencyKey_1" in insert.value.details["errmsg"]
+    with pytest.raises(DuplicateKeyError):
+        courses.update_one({"_id": "c3"}, {"$set": {"ownerId": "alice", "idempotencyKey": "k1"}}, upsert=True)
+    with pytest.raises(DuplicateKeyError):
+        courses.find_one_and_update({"_id": "c4"}, {"$set": {"ownerId": "alice", "idempotencyKey": "k1"}}, upsert=True)
+    courses.update_one({"_id": "c1"}, {"$set": {"idempotencyKey": "k2"}})
+    with pytest.raises(DuplicateKeyError):
+        courses.insert_one({"_id": "c5", "ownerId": "alice", "idempotencyKey": "k2"})
+    with pytest.raises(DuplicateKeyError):
+        courses.insert_one({"_id": "c1"})  # the _id index
+
+    assert courses.count_documents({}) == 1
+    assert courses.find_one({"_id": "c1"})["idempotencyKey"] == "k2"  # the update before the failed insert
+    courses.insert_one({"_id": "c6", "ownerId": "bob", "idempotencyKey": "k1"})  # another owner: fine
+
+
+def test_bulk_upserts_report_what_they_did(db: Database) -> None:
+    def outline(titles: int) -> list[UpdateOne]:
+        return [
+            UpdateOne(
+                {"_id": f"c/{i}"},
+                {"$set": {"title": f"lesson {i}"}, "$setOnInsert": {"status": "PENDING"}},
+                upsert=True,
+            )
+            for i in range(titles)
+        ]
+
+    first = db.lessons.bulk_write(outline(3), ordered=False)
+    assert (first.upserted_count, first.matched_count, first.modified_count) == (3, 0, 0)
+    assert first.upserted_ids == {0: "c/0", 1: "c/1", 2: "c/2"}
+
+    db.lessons.update_one({"_id": "c/1"}, {"$set": {"status": "GENERATED", "title": "lesson 1 (edited)"}})
+    second = db.lessons.bulk_write(outline(4), ordered=False)
+    assert (second.upserted_count, second.matched_count, second.modified_count) == (1, 3, 1)
+    assert second.upserted_ids == {3: "c/3"}
+    assert db.lessons.find_one({"_id": "c/1"}) == {"_id": "c/1", "title": "lesson 1", "status": "GENERATED"}
+
+    mixed = db.lessons.bulk_write(
+        [InsertOne({"_id": "x"}), DeleteOne({"_id": "c/0"}), UpdateOne({"_id": "x"}, {"$inc": {"n": 2}})]
+    )
+    assert (mixed.inserted_count, mixed.deleted_count, mixed.modified_count) == (1, 1, 1)
+
+    with pytest.raises(BulkWriteError) as failed:
+        db.lessons.bulk_write([InsertOne({"_id": "x"}), InsertOne({"_id": "y"})], ordered=False)
+    assert failed.value.details["nInserted"] == 1
+    assert [e["code"] for e in failed.value.details["writeErrors"]] == [11000]
+
+
+def test_find_with_filter_sort_skip_limit_and_projection(db: Database) -> None:
+    created = datetime(2026, 11, 28, 12, tzinfo=UTC)
+    db.courses.insert_many(
+        [
+            {"_id": f"c{i:02}", "ownerId": "alice" if i % 2 else "bob", "createdAt": created + timedelta(minutes=i)}
+            | {"modules": [{"id": "m1", "lessonIds": ["a", "b"]}], "lease": {"token": "t"}}
+            for i in range(20)
+        ]
+    )
+    page = list(
+        db.courses.find(
+            {"ownerId": "alice", "createdAt": {"$lt": created + timedelta(minutes=15)}},
+            {"lease": 0, "modules": 0},
+            sort=[("createdAt", DESCENDING), ("_id", DESCENDING)],
+            skip=1,
+            limit=3,
+        )
+    )
+    assert [d["_id"] for d in page] == ["c11", "c09", "c07"]
+    assert set(page[0]) == {"_id", "ownerId", "createdAt"}
+    assert page[0]["createdAt"] == created + timedelta(minutes=11)  # datetimes round-trip, aware
+
+    assert db.courses.find_one({"_id": "c03"}, {"ownerId": 1, "_id": 0}) == {"ownerId": "alice"}
+    assert db.courses.count_documents({"ownerId": "bob"}) == 10
+    assert db.courses.count_documents({"ownerId": "bob"}, skip=2, limit=5) == 5
+    assert db.courses.estimated_document_count() == 20
+    assert sorted(db.courses.distinct("ownerId")) == ["alice", "bob"]
+    or_query = {"$or": [{"ownerId": "bob", "createdAt": {"$gte": created + timedelta(minutes=16)}}, {"_id": "c01"}]}
+    assert sorted(d["_id"] for d in db.courses.find(or_query)) == ["c01", "c16", "c18"]
+
+
+def test_array_and_positional_updates(db: Database) -> None:
+    db.courses.insert_one({"_id": "c", "modules": [{"id": "m1", "done": 0}, {"id": "m2", "done": 0}], "tags": ["a"]})
+    db.courses.update_one({"_id": "c", "modules.id": "m2"}, {"$inc": {"modules.$.done": 1}})
+    after = db.courses.find_one_and_update(
+        {"_id": "c", "modules.id": "m1"},
+        {"$set": {"modules.$.title": "One"}, "$addToSet": {"tags": "b"}, "$push": {"log": 1}},
+        return_document=ReturnDocument.AFTER,
+    )
+    assert after["modules"] == [{"id": "m1", "done": 0, "title": "One"}, {"id": "m2", "done": 1}]
+    assert after["tags"] == ["a", "b"] and after["log"] == [1]
+    db.courses.update_one({"_id": "c"}, {"$pull": {"tags": "a"}, "$unset": {"log": ""}})
+    assert db.courses.find_one({"_id": "c"}, {"tags": 1, "log": 1}) == {"_id": "c", "tags": ["b"]}
+
+
+def test_id_lookups_keep_mongodb_semantics(db: Database) -> None:
+    db.items.insert_many([{"_id": 1, "s": "A"}, {"_id": "1", "s": "A"}, {"_id": 2, "s": "B"}, {"_id": 3, "s": "A"}])
+    assert [d["_id"] for d in db.items.find({"_id": {"$in": [3, 2, 1, 9]}, "s": "A"})] == [1, 3]
+    assert db.items.find_one({"_id": {"$eq": "1"}})["_id"] == "1"
+    assert db.items.find_one({"_id": 2.0})["_id"] == 2  # but 2.0 is 2
+    assert db.items.update_many({"_id": {"$in": [1, 2, 3]}, "s": "A"}, {"$set": {"s": "C"}}).modified_count == 2
+    assert db.items.delete_one({"_id": 2, "s": "A"}).deleted_count == 0
+
+
+def test_a_result_larger_than_one_batch_is_fetched_with_get_more(stand_in: MongoStandIn) -> None:
+    listener = _Succeeded()
+    client: pymongo.MongoClient = pymongo.MongoClient(stand_in.uri, event_listeners=[listener])
+    coll = client.batches.docs
+    coll.insert_many([{"_id": i, "payload": "x" * 100} for i in range(1000)])
+
+    assert [d["_id"] for d in coll.find({}, sort=[("_id", ASCENDING)], batch_size=150)] == list(range(1000))
+    assert listener.names.count("getMore") == 6
+    assert len(list(coll.find())) == 1000  # the default first batch (101), then the rest
+    assert len(list(coll.aggregate([{"$match": {"_id": {"$gte": 500}}}], batchSize=10))) == 500
+
+    cursor = coll.find({}, batch_size=10)
+    next(cursor)
+    cursor.close()
+    assert "killCursors" in listener.names
+
+    client.drop_database("batches")
+    client.close()
+
+
+def test_an_unknown_command_is_a_clear_error(db: Database) -> None:
+    with pytest.raises(OperationFailure) as unknown:
+        db.command("frobnicate")
+    assert unknown.value.code == 59 and "frobnicate" in str(unknown.value)
+    assert db.command("ping")["ok"] == 1.0
+    db.command("create", "empty")
+    assert "empty" in db.list_collection_names()
+    with pytest.raises(OperationFailure) as exists:
+        db.command("create", "empty")
+    assert exists.value.code == 48
+
+
+def test_data_survives_kill_9_and_restart(tmp_path: Path) -> None:
+    server = MongoStandIn(tmp_path / "mongo").start()
+    client: pymongo.MongoClient = pymongo.MongoClient(server.uri, serverSelectionTimeoutMS=10_000)
+    try:
+        courses = client.flowgen.courses
+        courses.create_index([("ownerId", ASCENDING), ("idempotencyKey", ASCENDING)], unique=True)
+        courses.insert_many([{"_id": f"c{i}", "ownerId": "alice", "idempotencyKey": f"k{i}"} for i in range(50)])
+        courses.delete_one({"_id": "c0"})
+        courses.update_one({"_id": "c1"}, {"$set": {"status": "READY"}})
+        client.scratch.things.insert_one({"_id": 1})
+        client.drop_database("scratch")
+        courses.find_one_and_update({"_id": "c2"}, {"$set": {"status": "GENERATING"}})  # right before the kill
+        server.kill()
+
+        server.start()  # same directory, same port: the client reconnects
+        assert courses.count_documents({}) == 49
+        assert courses.find_one({"_id": "c0"}) is None
+        assert courses.find_one({"_id": "c1"})["status"] == "READY"
+        assert courses.find_one({"_id": "c2"})["status"] == "GENERATING"
+        assert "scratch" not in client.list_database_names()
+        with pytest.raises(DuplicateKeyError):  # the unique index came back too
+            courses.insert_one({"_id": "new", "ownerId": "alice", "idempotencyKey": "k5"})
+
+        courses.update_one({"_id": "c3"}, {"$set": {"status": "FAILED"}})
+        server.kill()
+        with open(tmp_path / "mongo" / "journal.bson", "ab") as journal:
+            journal.write(b"\x40\x00\x00\x00\x02op")  # a record torn by the kill
+        server.start()
+        assert courses.find_one({"_id": "c3"})["status"] == "FAILED"
+        assert courses.count_documents({"status": {"$exists": True}}) == 3
+
+        server.stop()
+        server.start()  # from the snapshot alone
+        assert courses.count_documents({}) == 49
+    finally:
+        client.close()
+        server.stop()
+
+
+def _ops_per_second(op: Callable[[int], object], seconds: float = 1.0) -> float:
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        op(count)
+        count += 1
+    return count / (time.perf_counter() - start)
+
+
+def _id_lookup_rates(server: MongoStandIn) -> tuple[float, float]:
+    client: pymongo.MongoClient = pymongo.MongoClient(server.uri)
+    lessons = client.bench.lessons
+    lessons.insert_many([{"_id": f"c/{i}", "status": "PENDING", "order": i} for i in range(10_000)])
+
+    def lesson_id(n: int) -> str:
+        return f"c/{n * 7919 % 10_000}"
+
+    finds = _ops_per_second(lambda n: lessons.find_one({"_id": lesson_id(n)}))
+    claims = _ops_per_second(
+        lambda n: lessons.find_one_and_update(
+            {"_id": lesson_id(n), "status": "PENDING"}, {"$inc": {"attempts": 1}}, return_document=ReturnDocument.AFTER
+        )
+    )
+    assert lessons.find_one({"_id": "c/0"})["attempts"] >= 1
+    client.close()
+    return finds, claims
+
+
+def test_id_lookups_do_not_scan_a_10000_document_collection() -> None:
+    with MongoStandIn(scan_ids=True) as scanning:
+        scan_finds, scan_claims = _id_lookup_rates(scanning)
+    with MongoStandIn() as hashing:
+        finds, claims = _id_lookup_rates(hashing)
+    print(
+        f"\n10,000 documents, ops/s: find_one by _id {scan_finds:.0f} -> {finds:.0f}, "
+        f"find_one_and_update by _id {scan_claims:.0f} -> {claims:.0f} (scan -> hash)"
+    )
+    assert finds > 5 * scan_finds and claims > 5 * scan_claims
