@@ -1,5 +1,6 @@
-"""Shared stand-ins: one redis-server, one moto SQS server and one fake model server per
-session; a fresh stack (queues, database, handlers) per test.
+"""Shared stand-ins: one redis-server, one moto server (SQS, IAM enforced, STS), one MongoDB
+stand-in and one fake model server per session; a fresh stack (queues, roles, database,
+function instances) per test.
 
 `MONGO_URI` pointing at a real MongoDB runs the same suite against it (a database per test).
 """
@@ -9,15 +10,20 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
 
 from flowgen_dev.fake_openai import FakeOpenAI
-from flowgen_dev.services import RedisServer, SqsServer
+from flowgen_dev.functions import LambdaHost
+from flowgen_dev.mongo_server import MongoStandIn
+from flowgen_dev.services import AwsServer, RedisServer
 from flowgen_dev.stack import LocalStack, StackConfig
 
 REAL_MONGO_URI = os.environ.get("MONGO_URI", "")
+RUNNING_WORKER_TIMEOUT = 10  # seconds: end-to-end stacks shorten the template's 120 s ...
+RUNNING_VISIBILITY = 12  # ... and the queues' visibility, keeping visibility > timeout as AWS requires
 
 
 @pytest.fixture(scope="session")
@@ -31,9 +37,40 @@ def redis_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def sqs_endpoint() -> Iterator[str]:
-    server = SqsServer()
-    yield server.url
+def aws() -> Iterator[AwsServer]:
+    server = AwsServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sqs_endpoint(aws: AwsServer) -> AwsServer:
+    """The moto server under the fixture name older tests use."""
+    return aws
+
+
+_shared: dict[str, LambdaHost] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def lambda_host() -> Iterator[LambdaHost]:
+    """One execution host for the session (its start imports the shared libraries once): it
+    keeps no state, and each stack's function instances are its own processes."""
+    host = LambdaHost()
+    _shared["host"] = host
+    yield host
+    _shared.pop("host", None)
+    host.stop()
+
+
+@pytest.fixture(scope="session")
+def mongo_server() -> Iterator[str]:
+    if REAL_MONGO_URI:
+        yield REAL_MONGO_URI
+        return
+    server = MongoStandIn()
+    server.start()
+    yield str(server.uri)
     server.stop()
 
 
@@ -51,48 +88,55 @@ def fake_model(fake_model_server: FakeOpenAI) -> FakeOpenAI:
 
 
 @pytest.fixture
-def mongo_uri() -> Iterator[tuple[str, str]]:
-    """(uri, database): a real MongoDB when MONGO_URI is set, else a fresh stand-in."""
+def mongo_uri(mongo_server: str) -> Iterator[tuple[str, str]]:
+    """(uri, database): a database of its own per test, dropped afterwards."""
     db_name = f"flowgen_test_{uuid.uuid4().hex[:10]}"
-    if REAL_MONGO_URI:
-        yield REAL_MONGO_URI, db_name
-        import pymongo
+    yield mongo_server, db_name
+    import pymongo
 
-        pymongo.MongoClient(REAL_MONGO_URI).drop_database(db_name)
-    else:
-        yield f"mongomock://{db_name}", db_name
+    client: pymongo.MongoClient = pymongo.MongoClient(mongo_server, serverSelectionTimeoutMS=2000)
+    try:
+        client.drop_database(db_name)
+    finally:
+        client.close()
 
 
 def make_stack(
     redis_url: str,
-    sqs_endpoint: str,
+    aws: AwsServer,
     mongo_uri: tuple[str, str],
     fake_model: FakeOpenAI | None,
     parameters: dict[str, str] | None = None,
     *,
     running: bool = False,
     paused: tuple[str, ...] = (),
+    template_path: Path | None = None,
+    schedule_period: float | None = None,
     **env: str,
 ) -> LocalStack:
     """A fresh stack on the session's services; `parameters` override the template's.
 
     By default the event sources do not poll (tests drain queues themselves) and a failed
     message is visible again at once (draining is sequential, so no message is ever worked on
-    twice at once). `running=True` starts the HTTP server and every event source but the
-    `paused` ones, as end-to-end tests want, with the template's proportions: a 12 s visibility
-    timeout, 6x the 2 s model timeout (LocalStack.start_pollers refuses less).
+    twice at once). `running=True` starts the HTTP server, every event source but the `paused`
+    ones and the schedules, with the template's proportions kept: workers time out after 10 s
+    and the queues' visibility is 12 s (the stack refuses a visibility under the timeout).
     """
     redis.Redis.from_url(redis_url).flushdb()
     uri, db = mongo_uri
+    overrides = {"WorkerTimeoutSeconds": str(RUNNING_WORKER_TIMEOUT)} if running else {}
     config = StackConfig(
         redis_url=redis_url,
-        sqs_endpoint=sqs_endpoint,
+        aws=aws,
+        lambda_host=_shared.get("host"),
         mongo_uri=uri,
         mongo_db=db,
         openai_api_key="test-key" if fake_model else None,
         openai_base_url=fake_model.base_url if fake_model else None,
-        visibility_timeout=12 if running else 0,  # retries without the template's 12 minutes
-        parameter_overrides=parameters or {},
+        visibility_timeout=RUNNING_VISIBILITY if running else 0,
+        parameter_overrides={**overrides, **(parameters or {})},
+        template_path=template_path,
+        schedule_period=schedule_period,
         extra_env={"MODEL_TIMEOUT_SECONDS": "2", "JWKS_REFRESH_COOLDOWN_SECONDS": "0.5", **env},
     )
     stack = LocalStack(config).start(pollers=False, http_port=0 if running else None)
@@ -102,9 +146,7 @@ def make_stack(
 
 
 @pytest.fixture
-def stack(
-    redis_url: str, sqs_endpoint: str, mongo_uri: tuple[str, str], fake_model: FakeOpenAI
-) -> Iterator[LocalStack]:
-    local = make_stack(redis_url, sqs_endpoint, mongo_uri, fake_model)
+def stack(redis_url: str, aws: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI) -> Iterator[LocalStack]:
+    local = make_stack(redis_url, aws, mongo_uri, fake_model)
     yield local
     local.stop()

@@ -7,9 +7,10 @@ import json
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
-from flowgen_dev.stack import STATE_DIR, LocalStack, StackConfig
+from flowgen_dev.stack import DATA_DIR, STATE_DIR, LocalStack, StackConfig
 
 STATE_FILE = STATE_DIR / "stack.json"
 
@@ -37,7 +38,10 @@ def _banner(stack: LocalStack, token: str) -> str:
 
 
 def cmd_local(args: argparse.Namespace) -> int:
-    config = StackConfig.from_environment(visibility_timeout=args.visibility_timeout)
+    data_dir = None if args.ephemeral else Path(args.data_dir)
+    config = StackConfig.from_environment(
+        visibility_timeout=args.visibility_timeout, data_dir=data_dir, schedule_period=args.schedule_every
+    )
     fake = None
     if args.fake_model:
         from flowgen_dev.fake_openai import FakeOpenAI
@@ -104,6 +108,12 @@ def cmd_examples(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_capacity(args: argparse.Namespace) -> int:
+    from flowgen_dev.capacity.command import run
+
+    return run(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="flowgen", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -114,6 +124,18 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=None,
         help="override every queue's visibility timeout (seconds) to see retries sooner",
+    )
+    local.add_argument(
+        "--data-dir",
+        default=str(DATA_DIR),
+        help="where MongoDB (the stand-in's journal) and Redis (append-only file) keep their data across restarts",
+    )
+    local.add_argument("--ephemeral", action="store_true", help="keep nothing: data lives and dies with the stack")
+    local.add_argument(
+        "--schedule-every",
+        type=float,
+        default=None,
+        help="run scheduled functions (the reconciler) every N seconds instead of their template rate",
     )
     local.add_argument(
         "--fake-model",
@@ -137,6 +159,11 @@ def main(argv: list[str] | None = None) -> int:
     demo.set_defaults(run=cmd_demo)
     examples = sub.add_parser("examples", help="regenerate docs/examples/ through the openai client and fake server")
     examples.set_defaults(run=cmd_examples)
+    capacity = sub.add_parser("capacity", help="simulate the deployed system: waiting times, limits, cost")
+    from flowgen_dev.capacity.command import add_arguments as add_capacity_arguments
+
+    add_capacity_arguments(capacity)
+    capacity.set_defaults(run=cmd_capacity)
     args = parser.parse_args(argv)
     return int(args.run(args))
 

@@ -1,17 +1,19 @@
-"""An SQS event source mapping, run the way Lambda runs it: receive a batch, invoke the
-function, delete what succeeded, leave the rest to reappear after the visibility timeout
-(SQS itself redrives a message to its DLQ after maxReceiveCount receives)."""
+"""An SQS event source mapping, run the way Lambda runs it: receive a batch (waiting up to the
+batching window to fill it), invoke the function, delete what succeeded, leave the rest to
+reappear after the visibility timeout (SQS redrives a message to its DLQ after
+maxReceiveCount receives). Receiving and deleting use the function's own role, as the
+mapping does in AWS."""
 
 from __future__ import annotations
 
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+import time
 from dataclasses import dataclass
 from typing import Any
 
+from flowgen_dev.functions import FunctionPool, InvocationError
 from flowgen_dev.queues import LocalQueue
-from flowgen_dev.runtime import Handler, LambdaContext, sqs_event
+from flowgen_dev.runtime import sqs_event
 from flowgen_dev.template import EventSource, FunctionSpec
 
 
@@ -24,44 +26,53 @@ class BatchResult:
 
 class EventSourceRunner:
     def __init__(
-        self, spec: EventSource, function: FunctionSpec, handler: Handler, sqs: Any, queue: LocalQueue
+        self, spec: EventSource, function: FunctionSpec, pool: FunctionPool, sqs: Any, queue: LocalQueue
     ) -> None:
         self.spec = spec
         self.function = function
-        self.handler = handler
+        self.pool = pool
         self.sqs = sqs
         self.queue = queue
         self.invocations = 0
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._pool = ThreadPoolExecutor(max_workers=spec.max_concurrency, thread_name_prefix=f"fn-{spec.name}")
 
-    def receive(self, wait_seconds: int = 0) -> list[dict]:
+    def receive(self, wait_seconds: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         response = self.sqs.receive_message(
             QueueUrl=self.queue.url,
-            MaxNumberOfMessages=min(self.spec.batch_size, 10),
+            MaxNumberOfMessages=max(1, min(limit or self.spec.batch_size, self.spec.batch_size, 10)),
             WaitTimeSeconds=wait_seconds,
             AttributeNames=["All"],
             MessageSystemAttributeNames=["All"],
         )
-        return response.get("Messages", [])
+        return list(response.get("Messages", []))
+
+    def receive_batch(self, wait_seconds: int = 1) -> list[dict[str, Any]]:
+        """Up to BatchSize messages: the first receive long-polls; while the batch is not full,
+        more are received until MaximumBatchingWindowInSeconds has passed. Every message received
+        is in the batch: none is received and then dropped."""
+        messages = self.receive(wait_seconds)
+        window_ends = time.monotonic() + self.spec.batching_window
+        while messages and len(messages) < self.spec.batch_size and not self._stop.is_set():
+            remaining = window_ends - time.monotonic()
+            if remaining <= 0:
+                break
+            more = self.receive(min(int(remaining), 20), limit=self.spec.batch_size - len(messages))
+            if not more:
+                self._stop.wait(min(remaining, 0.1))
+            messages += more
+        return messages
 
     def poll_once(self, wait_seconds: int = 0) -> BatchResult | None:
         messages = self.receive(wait_seconds)
         return self.process(messages) if messages else None
 
-    def process(self, messages: list[dict]) -> BatchResult:
-        event = sqs_event(messages, self.queue.arn)
+    def process(self, messages: list[dict[str, Any]]) -> BatchResult:
         self.invocations += 1
-        future: Future = self._pool.submit(
-            self.handler, event, LambdaContext(self.function.name, self.function.timeout)
-        )
         try:
-            result = future.result(timeout=self.function.timeout)
-        except FutureTimeout:
-            return BatchResult(len(messages), len(messages), f"timed out after {self.function.timeout}s")
-        except Exception as exc:  # the whole batch fails, as when a Lambda raises
-            return BatchResult(len(messages), len(messages), f"{type(exc).__name__}: {exc}")
+            result = self.pool.invoke(sqs_event(messages, self.queue.arn))
+        except InvocationError as exc:  # the whole batch fails: an error, a crash or a timeout
+            return BatchResult(len(messages), len(messages), str(exc))
         failed_ids: set[str] = set()
         if self.spec.report_item_failures and isinstance(result, dict):
             failed_ids = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
@@ -84,10 +95,7 @@ class EventSourceRunner:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                messages = self.receive(wait_seconds=1)
-                if messages and self.spec.batching_window and len(messages) < self.spec.batch_size:
-                    self._stop.wait(self.spec.batching_window)
-                    messages += self.receive(wait_seconds=0)[: self.spec.batch_size - len(messages)]
+                messages = self.receive_batch(wait_seconds=1)
                 if messages and not self._stop.is_set():
                     self.process(messages)
             except Exception:  # keep polling through transient endpoint errors
@@ -97,4 +105,3 @@ class EventSourceRunner:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=5)
-        self._pool.shutdown(wait=False, cancel_futures=True)

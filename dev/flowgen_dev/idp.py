@@ -37,22 +37,37 @@ def key_id(key: rsa.RSAPrivateKey) -> str:
 
 
 class LocalIdentityProvider:
-    def __init__(self, key: rsa.RSAPrivateKey, audience: str, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        key: rsa.RSAPrivateKey,
+        audience: str,
+        *,
+        issuer: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         self.key = key
         self.kid = key_id(key)
         self.audience = audience
+        self._issuer = issuer
         self.jwks_requests = 0
         self.server = ThreadingHTTPServer((host, port), _handler_for(self))
         self.server.daemon_threads = True
 
     @property
-    def issuer(self) -> str:
+    def base_url(self) -> str:
         host, port = str(self.server.server_address[0]), self.server.server_address[1]
         return f"http://{host}:{port}/"
 
     @property
+    def issuer(self) -> str:
+        """A fixed issuer (the local stack's) keeps tokens valid across restarts; the JWKS
+        moves with the port, and only the authorizer's JWKS_URL needs to know where."""
+        return self._issuer or self.base_url
+
+    @property
     def jwks_url(self) -> str:
-        return f"{self.issuer}.well-known/jwks.json"
+        return f"{self.base_url}.well-known/jwks.json"
 
     def jwks(self) -> dict[str, Any]:
         jwk = json.loads(RSAAlgorithm.to_jwk(self.key.public_key()))

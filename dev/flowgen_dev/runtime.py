@@ -1,25 +1,19 @@
-"""Runs Lambda handlers in-process the way the Lambda runtime does: module by path, a context."""
+"""What the Lambda service hands a handler: SQS events as a mapping builds them, and a context
+with a deadline (for calling a handler in-process, as unit and handler tests do)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
-
-from flowgen_dev.template import FunctionSpec
-
-Handler = Callable[[dict, Any], Any]
 
 
 class LambdaContext:
-    def __init__(self, function_name: str, timeout_seconds: int, memory_mb: int = 512) -> None:
+    def __init__(self, function_name: str, timeout_seconds: float, memory_mb: int = 512) -> None:
         self.function_name = function_name
         self.function_version = "$LATEST"
         self.memory_limit_in_mb = memory_mb
-        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:000000000000:function:{function_name}"
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
         self.aws_request_id = str(uuid.uuid4())
         self.log_group_name = f"/aws/lambda/{function_name}"
         self.log_stream_name = "local"
@@ -29,23 +23,7 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def load_handler(spec: FunctionSpec) -> Handler:
-    """Imports `<CodeUri>/<module>.py` under a name of its own, as each Lambda has its own module."""
-    module_name, func_name = spec.handler.rsplit(".", 1)
-    path = spec.code_uri / f"{module_name}.py"
-    import_spec = importlib.util.spec_from_file_location(f"flowgen_function_{spec.name}", path)
-    assert import_spec and import_spec.loader, f"cannot load {path}"
-    module = importlib.util.module_from_spec(import_spec)
-    sys.modules[import_spec.name] = module  # as an import would: pydantic resolves annotations through it
-    import_spec.loader.exec_module(module)
-    return getattr(module, func_name)
-
-
-def invoke(spec: FunctionSpec, handler: Handler, event: dict) -> Any:
-    return handler(event, LambdaContext(spec.name, spec.timeout))
-
-
-def sqs_event(messages: list[dict], queue_arn: str) -> dict:
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
     """An SQS event as Lambda builds it from ReceiveMessage results."""
     records = []
     for m in messages:
@@ -62,6 +40,7 @@ def sqs_event(messages: list[dict], queue_arn: str) -> dict:
                     "ApproximateFirstReceiveTimestamp": attrs.get(
                         "ApproximateFirstReceiveTimestamp", str(int(time.time() * 1000))
                     ),
+                    **({"MessageGroupId": attrs["MessageGroupId"]} if "MessageGroupId" in attrs else {}),
                 },
                 "messageAttributes": {},
                 "md5OfBody": m.get("MD5OfBody", ""),

@@ -1,23 +1,24 @@
-"""The Docker-free local stack: template.yaml's API, authorizer, queues, event sources and
-workers on one machine, with the real handlers.
+"""The Docker-free local stack: template.yaml's API, authorizer, queues, event sources,
+schedules and functions on one machine, run the way AWS runs them.
 
-Everything is read from template.yaml; only endpoints and secrets are replaced by local
-ones (see `local_environment`). All functions run in this process, so they share one
-environment and one in-process MongoDB stand-in, as separate Lambdas share one database.
+Everything is read from template.yaml (through the real SAM transform for the IAM roles);
+only endpoints and secrets are replaced by local ones (`function_environment`). Each function
+runs in processes of its own (lambda_host.py): only its own environment variables and role
+credentials, its own module state, a cold start per new instance, and its Timeout enforced by
+killing the process. moto's server enforces each role's IAM policies on every AWS call.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 import time
 import uuid
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,25 +27,20 @@ import boto3
 from flowgen_dev import template as template_module
 from flowgen_dev.event_source import EventSourceRunner
 from flowgen_dev.events import authorizer_event, http_event, match_route
+from flowgen_dev.functions import FunctionConfig, FunctionPool, InvocationError, LambdaHost
+from flowgen_dev.http_front import FrontServer, handler_for
+from flowgen_dev.iam import REGION, Intrinsics, LocalIam, RoleCredentials, function_roles, role_policies
 from flowgen_dev.idp import LocalIdentityProvider, load_or_create_key
 from flowgen_dev.queues import LocalQueue, create_queues, queue_refs
-from flowgen_dev.runtime import Handler, LambdaContext, load_handler
-from flowgen_dev.services import RedisServer, SqsServer
+from flowgen_dev.sam import transform_template
+from flowgen_dev.scheduler import ScheduleRunner
+from flowgen_dev.services import AwsServer, RedisServer
 from flowgen_dev.template import Template
 
 STATE_DIR = template_module.ROOT / ".flowgen"
+DATA_DIR = STATE_DIR / "data"
 WEB_DIST = template_module.ROOT / "web" / "dist"
-_CONTENT_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".js": "text/javascript",
-    ".css": "text/css",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".ico": "image/x-icon",
-    ".json": "application/json",
-    ".woff2": "font/woff2",
-}
-_LOCAL_SUB = re.compile(r"^[A-Za-z0-9_.@|-]{1,64}$")
+LOCAL_ISSUER = "https://local.flowgen.dev/"  # stable across restarts, so tokens outlive one
 
 # Powertools warns when an invocation emits no metric; locally that is noise, not news.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -53,16 +49,21 @@ warnings.filterwarnings("ignore", message="No application metrics to publish")
 @dataclass
 class StackConfig:
     redis_url: str | None = None  # None: start a redis-server
-    mongo_uri: str | None = None  # None: the in-process stand-in
+    mongo_uri: str | None = None  # None: the stand-in (flowgen_dev.mongo_server)
     mongo_db: str = "flowgen"
-    sqs_endpoint: str | None = None  # None: start moto's server
+    aws: AwsServer | None = None  # None: start moto's server (SQS, IAM, STS) for this stack
+    lambda_host: LambdaHost | None = None  # None: start one; stateless, so stacks in one test run share it
     openai_api_key: str | None = None  # None: the offline generator
     openai_base_url: str | None = None
-    visibility_timeout: int | None = None  # None: the template's; smaller speeds up local retries
+    visibility_timeout: int | None = None  # None: the template's
+    data_dir: Path | None = None  # None: nothing survives stop(); a path: MongoDB and Redis persist there
+    schedule_period: float | None = None  # None: each schedule's template rate
+    template_path: Path | None = None
     key_path: Path = STATE_DIR / "jwt-signing-key.pem"
     parameter_overrides: dict[str, str] = field(default_factory=dict)
-    extra_env: dict[str, str] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)  # added to every function's environment
     queue_prefix: str = "flowgen-local"
+    api_instances: int = 8  # local cap on concurrent api instances (Lambda would scale further)
 
     @classmethod
     def from_environment(cls, **kwargs: Any) -> StackConfig:
@@ -85,17 +86,33 @@ class ApiResponse:
         return json.loads(self.body) if self.body else None
 
 
+@dataclass
+class Endpoints:
+    redis_url: str
+    mongo_uri: str
+    aws_url: str
+
+
+def _gateway_error(status: int, message: str) -> ApiResponse:
+    """API Gateway's own answers (no route, no identity, a denial, a crashed integration)."""
+    return ApiResponse(status, {"content-type": "application/json"}, json.dumps({"message": message}))
+
+
 class LocalStack:
     def __init__(self, config: StackConfig | None = None) -> None:
         self.config = config or StackConfig()
-        self.template: Template = template_module.load(overrides=self.config.parameter_overrides)
-        self._redis: RedisServer | None = None
-        self._sqs_server: SqsServer | None = None
-        self._http: ThreadingHTTPServer | None = None
+        self.template: Template = template_module.load(self.config.template_path, self.config.parameter_overrides)
+        self.stack_id = uuid.uuid4().hex[:8]
+        self._services: list[Any] = []
+        self._http: FrontServer | None = None
+        self._host: LambdaHost | None = None
         self.idp: LocalIdentityProvider | None = None
+        self.endpoints: Endpoints | None = None
         self.queues: dict[str, LocalQueue] = {}
-        self.handlers: dict[str, Handler] = {}
+        self.functions: dict[str, FunctionPool] = {}
+        self.credentials: dict[str, RoleCredentials] = {}
         self.runners: dict[str, EventSourceRunner] = {}
+        self.schedules: dict[str, ScheduleRunner] = {}
         self._auth_cache: dict[str, tuple[float, dict[str, Any]]] = {}
         self._auth_lock = threading.Lock()
         self.components: dict[str, str] = {}
@@ -106,97 +123,160 @@ class LocalStack:
 
     def start(self, *, pollers: bool = True, http_port: int | None = None) -> LocalStack:
         cfg = self.config
-        if cfg.redis_url:
-            redis_url = cfg.redis_url
-            self.components["redis"] = f"{redis_url} (REDIS_URL)"
-        else:
-            self._redis = RedisServer()
-            redis_url = self._redis.url
-            self.components["redis"] = f"redis-server on {redis_url} (started by the stack)"
-        if cfg.sqs_endpoint:
-            sqs_endpoint = cfg.sqs_endpoint
-        else:
-            self._sqs_server = SqsServer()
-            sqs_endpoint = self._sqs_server.url
-        self.components["sqs"] = f"moto SQS server on {sqs_endpoint}"
-        mongo_uri = cfg.mongo_uri or f"mongomock://{uuid.uuid4().hex}"
-        self.components["mongo"] = (
-            f"MongoDB at {cfg.mongo_uri.split('@')[-1]} (MONGO_URI)"
-            if cfg.mongo_uri
-            else "in-process stand-in (mongomock); set MONGO_URI for a real MongoDB"
+        self.endpoints = Endpoints(self._start_redis(), self._start_mongo(), self._start_aws())
+        self.components["model"] = (
+            f"OpenAI API{' at ' + cfg.openai_base_url if cfg.openai_base_url else ''}"
+            if cfg.openai_api_key
+            else "OFFLINE generator (no OPENAI_API_KEY): labelled sample content, no model calls"
         )
-        if cfg.openai_api_key:
-            self.components["model"] = f"OpenAI API{' at ' + cfg.openai_base_url if cfg.openai_base_url else ''}"
-        else:
-            self.components["model"] = "OFFLINE generator (no OPENAI_API_KEY): labelled sample content, no model calls"
-
         self.idp = LocalIdentityProvider(
-            load_or_create_key(cfg.key_path), audience=self.template.parameters["Auth0Audience"]
+            load_or_create_key(cfg.key_path),
+            audience=self.template.parameters.get("Auth0Audience", "local"),
+            issuer=LOCAL_ISSUER,
         ).start()
-        self.components["identity"] = f"local identity provider, JWKS at {self.idp.jwks_url}"
+        self.components["identity"] = f"local identity provider ({LOCAL_ISSUER}), JWKS at {self.idp.jwks_url}"
 
-        self._set_environment()
-        self.sqs = boto3.client("sqs", endpoint_url=sqs_endpoint, region_name="us-east-1")
+        admin = self.aws.admin.session()
+        self.sqs = admin.client("sqs", endpoint_url=self.endpoints.aws_url)
         self.queues = create_queues(
             self.sqs,
             self.template,
-            prefix=f"{cfg.queue_prefix}-{uuid.uuid4().hex[:6]}",
+            prefix=f"{cfg.queue_prefix}-{self.stack_id}",
             visibility_timeout=cfg.visibility_timeout,
         )
-        self._set_function_environment(redis_url, mongo_uri, sqs_endpoint)
-        from flowgen import wiring
-
-        wiring.reset()
+        self._create_roles(admin)
+        self._set_harness_environment()
+        self._host = cfg.lambda_host or LambdaHost()
         for name, spec in self.template.functions.items():
-            self.handlers[name] = load_handler(spec)
-        for source in self.template.event_sources:
-            self.runners[source.name] = EventSourceRunner(
-                source,
-                self.template.functions[source.function],
-                self.handlers[source.function],
-                self.sqs,
-                self.queues[source.queue],
+            self.functions[name] = FunctionPool(
+                self._host,
+                FunctionConfig(
+                    name=name,
+                    code_uri=spec.code_uri,
+                    handler=spec.handler,
+                    timeout=spec.timeout,
+                    environment=self.function_environment(name),
+                    memory_mb=spec.memory_mb,
+                    max_instances=self._instance_cap(name),
+                ),
             )
+        self.components["functions"] = "one process per instance, own environment and role, Timeout enforced"
+        for source in self.template.event_sources:
+            role_sqs = self._role_session(source.function).client("sqs", endpoint_url=self.endpoints.aws_url)
+            self.runners[source.name] = EventSourceRunner(
+                source, self.template.functions[source.function], self.functions[source.function], role_sqs,
+                self.queues[source.queue],
+            )  # fmt: skip
+        for schedule in self.template.schedules:
+            period = cfg.schedule_period or schedule.period_seconds
+            self.schedules[schedule.name] = ScheduleRunner(schedule, self.functions[schedule.function], period)
         if pollers:
             self.start_pollers()
         if http_port is not None:
-            self._http = ThreadingHTTPServer(("127.0.0.1", http_port), _http_handler_for(self))
-            self._http.daemon_threads = True
+            self._http = FrontServer(("127.0.0.1", http_port), handler_for(self, WEB_DIST))
             threading.Thread(target=self._http.serve_forever, name="local-api", daemon=True).start()
         return self
 
-    def start_pollers(self, *, paused: tuple[str, ...] = ()) -> None:
-        """Starts every event source but the `paused` ones, as Lambda polls in the background.
+    @property
+    def aws(self) -> AwsServer:
+        return next(s for s in [self.config.aws, *self._services] if isinstance(s, AwsServer))
 
-        A shortened visibility timeout must still outlast any invocation, as the template's 6x
-        rule guarantees in AWS: otherwise a message reappears while its first invocation runs, the
-        second receiver acknowledges it against the live lease, and if the first then fails the
-        job is gone. Locally an invocation is bounded by the model timeout, so that is the check.
-        """
-        visibility = self.config.visibility_timeout
-        model_timeout = float(os.environ.get("MODEL_TIMEOUT_SECONDS", "60"))
-        if visibility is not None and visibility < 6 * model_timeout:
-            raise ValueError(
-                f"visibility timeout {visibility}s is under 6x the model timeout ({model_timeout:g}s): "
-                "a message could reappear while its first invocation still runs; raise it or lower "
-                "MODEL_TIMEOUT_SECONDS"
-            )
+    def _start_redis(self) -> str:
+        if self.config.redis_url:
+            self.components["redis"] = f"{self.config.redis_url} (REDIS_URL)"
+            return self.config.redis_url
+        data = self.config.data_dir / "redis" if self.config.data_dir else None
+        server = RedisServer(data_dir=data)
+        self._services.append(server)
+        kept = f", append-only file in {data}" if data else ", nothing kept"
+        self.components["redis"] = f"redis-server on {server.url} (started by the stack{kept})"
+        return server.url
+
+    def _start_mongo(self) -> str:
+        if self.config.mongo_uri:
+            self.components["mongo"] = f"MongoDB at {self.config.mongo_uri.split('@')[-1]} (MONGO_URI)"
+            return self.config.mongo_uri
+        from flowgen_dev.mongo_server import MongoStandIn
+
+        data = self.config.data_dir / "mongo" if self.config.data_dir else None
+        server = MongoStandIn(data_dir=data)
+        server.start()
+        self._services.append(server)
+        kept = f"journal in {data}" if data else "in memory"
+        self.components["mongo"] = f"MongoDB stand-in (wire protocol over mongomock, {kept}) at {server.uri}"
+        return str(server.uri)
+
+    def _start_aws(self) -> str:
+        if self.config.aws is None:
+            self._services.append(AwsServer())
+        self.components["aws"] = f"moto server (SQS, IAM enforced, STS) on {self.aws.url}"
+        return self.aws.url
+
+    def _create_roles(self, admin: Any) -> None:
+        transformed = transform_template(self.template.path, self.config.parameter_overrides)
+        attributes = queue_refs(self.queues)
+        attributes.update({f"{name}.Arn": f"arn:aws:lambda:{REGION}:123456789012:function:{name}" for name in
+                           self.template.functions})  # fmt: skip
+        intrinsics = Intrinsics(transformed, self.template.parameters, attributes)
+        assert self.endpoints
+        iam = LocalIam(admin, self.endpoints.aws_url, prefix=f"flowgen-{self.stack_id}")
+
+        def create(item: tuple[str, str]) -> tuple[str, RoleCredentials]:
+            function, role = item
+            arn = iam.create_role(function, role_policies(transformed, role, intrinsics))
+            return function, iam.assume(arn, f"{function}-local")
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            self.credentials.update(pool.map(create, function_roles(transformed).items()))
+
+    def _role_session(self, function: str) -> Any:
+        creds = self.credentials[function]
+        return boto3.session.Session(
+            aws_access_key_id=creds.access_key_id,
+            aws_secret_access_key=creds.secret_access_key,
+            aws_session_token=creds.session_token,
+            region_name=REGION,
+        )
+
+    def _instance_cap(self, function: str) -> int:
+        sources = [s.max_concurrency for s in self.template.event_sources if s.function == function]
+        if sources:
+            return sum(sources)
+        return self.config.api_instances if any(r.function == function for r in self.template.routes) else 2
+
+    def start_pollers(self, *, paused: tuple[str, ...] = ()) -> None:
+        """Starts every event source but the `paused` ones, and every schedule, as Lambda does.
+
+        As CreateEventSourceMapping does, refuses a queue whose visibility timeout is shorter
+        than its function's timeout: a message would reappear while its invocation still runs."""
+        for runner in self.runners.values():
+            if runner.queue.visibility_timeout < runner.function.timeout:
+                raise ValueError(
+                    f"{runner.queue.name}'s visibility timeout ({runner.queue.visibility_timeout}s) is shorter than "
+                    f"{runner.function.name}'s timeout ({runner.function.timeout}s); AWS refuses this mapping"
+                )
         for name, runner in self.runners.items():
             if name not in paused:
                 runner.start()
+        for schedule in self.schedules.values():
+            schedule.start()
 
     def stop(self) -> None:
         for runner in self.runners.values():
             runner.stop()
+        for schedule in self.schedules.values():
+            schedule.stop()
         if self._http:
             self._http.shutdown()
             self._http.server_close()
+        for pool in self.functions.values():
+            pool.close()
+        if self._host and self._host is not self.config.lambda_host:
+            self._host.stop()
         if self.idp:
             self.idp.stop()
-        if self._sqs_server:
-            self._sqs_server.stop()
-        if self._redis:
-            self._redis.stop()
+        for service in reversed(self._services):
+            service.stop()
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -220,49 +300,91 @@ class LocalStack:
 
     # ---- environment ---------------------------------------------------------------------
 
+    def function_environment(self, function: str) -> dict[str, str]:
+        """What Lambda would give this function: its template variables, with cloud endpoints
+        and secret names replaced by local values, the runtime's variables and its role."""
+        assert self.endpoints and self.idp
+        cfg, spec = self.config, self.template.functions[function]
+        env = {k: str(v) for k, v in self.template.resolve(spec.environment, queue_refs(self.queues)).items()}
+        local = {
+            ("MONGO_URI_SECRET", "MONGO_URI"): self.endpoints.mongo_uri,
+            ("REDIS_URL_SECRET", "REDIS_URL"): self.endpoints.redis_url,
+            ("OPENAI_API_KEY_SECRET", "OPENAI_API_KEY"): cfg.openai_api_key or "",
+            ("YOUTUBE_API_KEY_SECRET", "YOUTUBE_API_KEY"): "",
+        }
+        for (secret, plain), value in local.items():
+            if secret in env or plain in env:
+                env.pop(secret, None)
+                env[plain] = value
+        if "MONGO_URI" in env:
+            env["MONGO_DB"] = cfg.mongo_db
+        if "OPENAI_BASE_URL" in env:
+            env["OPENAI_BASE_URL"] = cfg.openai_base_url or ""
+        if "JWKS_URL" in env:
+            env.update({"JWKS_URL": self.idp.jwks_url, "JWT_ISSUER": LOCAL_ISSUER})
+        if any(key.endswith("_QUEUE_URL") for key in env):
+            env.update({"SQS_ENDPOINT_URL": self.endpoints.aws_url, "AWS_ENDPOINT_URL_SQS": self.endpoints.aws_url})
+        env.update(
+            {
+                "AWS_REGION": REGION,
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_LAMBDA_FUNCTION_NAME": function,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+                "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+                "LAMBDA_TASK_ROOT": str(spec.code_uri),
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "LANG": "en_US.UTF-8",
+                "TZ": ":UTC",
+                "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon locally
+                "POWERTOOLS_METRICS_DISABLED": "true",
+                "POWERTOOLS_LOG_LEVEL": cfg.extra_env.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+                **self.credentials[function].environment(),
+                **cfg.extra_env,
+            }
+        )
+        return env
+
     def _setenv(self, key: str, value: str) -> None:
         self._saved_env.setdefault(key, os.environ.get(key))
         os.environ[key] = value
 
-    def _set_environment(self) -> None:
-        for key, value in {
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
-            "AWS_DEFAULT_REGION": "us-east-1",
+    def _set_harness_environment(self) -> None:
+        """The operator's shell (tests, benchmarks, `flowgen` commands in this process): the
+        same data stores and queues as the functions, with the administrator's credentials."""
+        assert self.endpoints
+        admin = self.aws.admin
+        values = {
+            "AWS_ACCESS_KEY_ID": admin.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": admin.secret_access_key,
+            "AWS_DEFAULT_REGION": REGION,
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_DEV": "false",
-        }.items():
-            self._setenv(key, value)
-
-    def local_environment(self, redis_url: str, mongo_uri: str, sqs_endpoint: str) -> dict[str, str]:
-        """What replaces the template's cloud endpoints and secret names on this machine."""
-        assert self.idp
-        cfg = self.config
-        return {
-            "MONGO_URI": mongo_uri,
-            "MONGO_URI_SECRET": "",
-            "MONGO_DB": cfg.mongo_db,
-            "REDIS_URL": redis_url,
-            "SQS_ENDPOINT_URL": sqs_endpoint,
-            "OPENAI_API_KEY": cfg.openai_api_key or "",
-            "OPENAI_API_KEY_SECRET": "",
-            "OPENAI_BASE_URL": cfg.openai_base_url or "",
-            "JWKS_URL": self.idp.jwks_url,
-            "JWT_ISSUER": self.idp.issuer,
+            "MONGO_URI": self.endpoints.mongo_uri,
+            "MONGO_DB": self.config.mongo_db,
+            "REDIS_URL": self.endpoints.redis_url,
+            "SQS_ENDPOINT_URL": self.endpoints.aws_url,
+            **{k: str(v) for k, v in queue_env(self).items()},
         }
-
-    def _set_function_environment(self, redis_url: str, mongo_uri: str, sqs_endpoint: str) -> None:
-        refs = queue_refs(self.queues)
-        merged: dict[str, str] = {}
-        for spec in self.template.functions.values():
-            for key, value in self.template.resolve(spec.environment, refs).items():
-                merged[key] = str(value)
-        merged.update(self.local_environment(redis_url, mongo_uri, sqs_endpoint))
-        merged.update(self.config.extra_env)
-        merged["POWERTOOLS_LOG_LEVEL"] = self.config.extra_env.get("POWERTOOLS_LOG_LEVEL", "WARNING")
-        for key, value in merged.items():
+        self._saved_env.setdefault("AWS_SESSION_TOKEN", os.environ.get("AWS_SESSION_TOKEN"))
+        os.environ.pop("AWS_SESSION_TOKEN", None)
+        for key, value in values.items():
             self._setenv(key, value)
+        from flowgen import wiring
+
+        wiring.reset()
+
+    # ---- Lambda ----------------------------------------------------------------------------
+
+    def invoke(self, function: str, event: dict[str, Any]) -> Any:
+        """A synchronous invocation, as `aws lambda invoke` (raises InvocationError on failure)."""
+        return self.functions[function].invoke(event)
+
+    @property
+    def handlers(self) -> dict[str, Any]:
+        """Each function as a plain callable `(event, context) -> result` (the context is the
+        instance's own; the argument is accepted for the shape of a handler call)."""
+        return {name: (lambda event, _context=None, _n=name: self.invoke(_n, event)) for name in self.functions}
 
     # ---- API Gateway ---------------------------------------------------------------------
 
@@ -283,21 +405,22 @@ class LocalStack:
         headers = {k.lower(): v for k, v in (headers or {}).items()}
         matched = match_route(self.template.routes, method, path)
         if matched is None:
-            return ApiResponse(404, {"content-type": "application/json"}, '{"message":"Not Found"}')
+            return _gateway_error(404, "Not Found")
         route, params = matched
         self.api_calls[f"{route.method} {route.path}"] += 1
         event = http_event(method, path, route=route, path_parameters=params, query=query, headers=headers, body=body)
-        context: dict[str, Any] | None = {}
         if self.template.authorizer_function:
             identity = headers.get("authorization", "")
             if not identity:  # the identity source is missing: API Gateway answers without calling it
-                return ApiResponse(401, {"content-type": "application/json"}, '{"message":"Unauthorized"}')
+                return _gateway_error(401, "Unauthorized")
             context = self._authorize(event, identity)
             if context is None:
-                return ApiResponse(403, {"content-type": "application/json"}, '{"message":"Forbidden"}')
+                return _gateway_error(403, "Forbidden")
             event["requestContext"]["authorizer"] = {"lambda": context}
-        spec = self.template.functions[route.function]
-        result = self.handlers[route.function](event, LambdaContext(spec.name, spec.timeout))
+        try:
+            result = self.invoke(route.function, event)
+        except InvocationError:  # a crash or a timeout: API Gateway's 500/503, never a trace
+            return _gateway_error(500, "Internal Server Error")
         out_headers = {k.lower(): str(v) for k, v in (result.get("headers") or {}).items()}
         for k, values in (result.get("multiValueHeaders") or {}).items():
             out_headers[k.lower()] = ", ".join(values)
@@ -311,10 +434,10 @@ class LocalStack:
                 return cached[1]
         name = self.template.authorizer_function
         assert name
-        spec = self.template.functions[name]
-        response = self.handlers[name](
-            authorizer_event(request_event, [identity]), LambdaContext(spec.name, spec.timeout)
-        )
+        try:
+            response = self.invoke(name, authorizer_event(request_event, [identity]))
+        except InvocationError:
+            return None
         context = response.get("context", {}) if response.get("isAuthorized") else None
         if context is not None and self.template.authorizer_cache_seconds:
             with self._auth_lock:
@@ -343,97 +466,12 @@ class LocalStack:
         return batches
 
 
-def _http_handler_for(stack: LocalStack) -> type[BaseHTTPRequestHandler]:
-    cors = stack.template.cors
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def _cors_headers(self) -> dict[str, str]:
-            origin = self.headers.get("origin")
-            allowed = cors.get("AllowOrigins", [])
-            if not origin or (origin not in allowed and "*" not in allowed):
-                return {}
-            return {
-                "access-control-allow-origin": origin,
-                "access-control-expose-headers": ",".join(cors.get("ExposeHeaders", [])),
-            }
-
-        def _write(self, status: int, headers: dict[str, str], body: bytes) -> None:
-            self.send_response(status)
-            for k, v in {**headers, **self._cors_headers()}.items():
-                if k != "content-length":
-                    self.send_header(k, v)
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def _static(self, path: str) -> bool:
-            """The web app at the root URL, its runtime config, and the local-only token endpoint."""
-            if self.command == "GET" and path == "/config.json":
-                config = {"apiUrl": "", "auth": {"mode": "local", "tokenUrl": "/_local/token"}}
-                self._write(
-                    200, {"content-type": "application/json", "cache-control": "no-store"}, json.dumps(config).encode()
-                )
-                return True
-            if self.command == "POST" and path == "/_local/token":
-                length = int(self.headers.get("content-length") or 0)
-                try:
-                    sub = json.loads(self.rfile.read(length) or b"{}").get("sub", "")
-                except ValueError:
-                    sub = ""
-                if not isinstance(sub, str) or not _LOCAL_SUB.match(sub):
-                    self._write(
-                        400,
-                        {"content-type": "application/json"},
-                        b'{"error":{"code":"invalid_user","message":"1-64 letters, digits or ._@|-"}}',
-                    )
-                else:
-                    self._write(
-                        200, {"content-type": "application/json"}, json.dumps({"token": stack.token(sub)}).encode()
-                    )
-                return True
-            if self.command != "GET" or not (path == "/" or path.startswith("/assets/") or path == "/favicon.ico"):
-                return False
-            target = (WEB_DIST / ("index.html" if path == "/" else path.lstrip("/"))).resolve()
-            if not target.is_relative_to(WEB_DIST.resolve()) or not target.is_file():
-                if path == "/":
-                    body = b"<!doctype html><p>The web app is not built yet: run <code>make web</code>.</p>"
-                    self._write(200, {"content-type": "text/html; charset=utf-8"}, body)
-                else:
-                    self._write(404, {"content-type": "text/plain"}, b"not found")
-                return True
-            cache = "no-cache" if path == "/" else "public, max-age=31536000, immutable"
-            content_type = _CONTENT_TYPES.get(target.suffix, "application/octet-stream")
-            self._write(200, {"content-type": content_type, "cache-control": cache}, target.read_bytes())
-            return True
-
-        def _handle(self) -> None:
-            path, _, query = self.path.partition("?")
-            if self._static(path):
-                return
-            if self.command == "OPTIONS" and self.headers.get("access-control-request-method"):
-                self._write(
-                    204,
-                    {
-                        "access-control-allow-methods": ",".join(cors.get("AllowMethods", [])),
-                        "access-control-allow-headers": ",".join(cors.get("AllowHeaders", [])),
-                        "access-control-max-age": str(cors.get("MaxAge", 0)),
-                    },
-                    b"",
-                )
-                return
-            length = int(self.headers.get("content-length") or 0)
-            body = self.rfile.read(length) if length else None
-            try:
-                response = stack.request(self.command, path, query=query, headers=dict(self.headers.items()), body=body)
-            except Exception:  # a Lambda crash is a 500 with API Gateway's body, never a trace
-                response = ApiResponse(500, {"content-type": "application/json"}, '{"message":"Internal Server Error"}')
-            self._write(response.status, response.headers, response.body.encode())
-
-        do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_OPTIONS = _handle
-
-    return Handler
+def queue_env(stack: LocalStack) -> dict[str, str]:
+    """The queue URL variables the template gives its functions, resolved locally."""
+    env: dict[str, str] = {}
+    refs = queue_refs(stack.queues)
+    for spec in stack.template.functions.values():
+        for key, value in stack.template.resolve(spec.environment, refs).items():
+            if key.endswith("_QUEUE_URL"):
+                env[key] = str(value)
+    return env

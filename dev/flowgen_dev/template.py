@@ -69,6 +69,28 @@ class FunctionSpec:
     handler: str
     timeout: int
     environment: dict[str, Any]
+    memory_mb: int = 128
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A Schedule/ScheduleV2 event: the function runs every `period_seconds`."""
+
+    name: str
+    function: str
+    period_seconds: int
+
+
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def rate_seconds(expression: str) -> int:
+    """`rate(5 minutes)` -> 300. cron() schedules are not run locally."""
+    found = _RATE.match(expression.strip())
+    if not found:
+        raise ValueError(f"only rate() schedules run locally, not {expression!r}")
+    return int(found.group(1)) * _UNIT_SECONDS[found.group(2).rstrip("s")]
 
 
 @dataclass
@@ -79,6 +101,8 @@ class Template:
     queues: dict[str, QueueSpec] = field(default_factory=dict)
     routes: list[Route] = field(default_factory=list)
     event_sources: list[EventSource] = field(default_factory=list)
+    schedules: list[Schedule] = field(default_factory=list)
+    path: Path = ROOT / "template.yaml"
     authorizer_function: str | None = None
     authorizer_cache_seconds: int = 0
     cors: dict[str, Any] = field(default_factory=dict)
@@ -108,8 +132,9 @@ def load(path: Path | None = None, overrides: dict[str, str] | None = None) -> T
     raw = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
     params = {k: str(v.get("Default", "")) for k, v in raw.get("Parameters", {}).items()}
     params.update(overrides or {})
-    tpl = Template(raw=raw, parameters=params)
-    globals_env = raw.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    tpl = Template(raw=raw, parameters=params, path=path)
+    function_globals = raw.get("Globals", {}).get("Function", {})
+    globals_env = function_globals.get("Environment", {}).get("Variables", {})
     resources = raw["Resources"]
     for name, res in resources.items():
         props = res.get("Properties", {})
@@ -127,8 +152,9 @@ def load(path: Path | None = None, overrides: dict[str, str] | None = None) -> T
                 name=name,
                 code_uri=path.parent / props["CodeUri"],
                 handler=props["Handler"],
-                timeout=int(props.get("Timeout", 3)),
+                timeout=int(tpl.resolve(props.get("Timeout", function_globals.get("Timeout", 3)))),
                 environment=env,
+                memory_mb=int(tpl.resolve(props.get("MemorySize", function_globals.get("MemorySize", 128)))),
             )
             for event_name, event in props.get("Events", {}).items():
                 ep = event.get("Properties", {})
@@ -147,6 +173,9 @@ def load(path: Path | None = None, overrides: dict[str, str] | None = None) -> T
                             report_item_failures="ReportBatchItemFailures" in ep.get("FunctionResponseTypes", []),
                         )
                     )
+                elif event["Type"] in ("Schedule", "ScheduleV2"):
+                    expression = str(tpl.resolve(ep["ScheduleExpression"]))
+                    tpl.schedules.append(Schedule(event_name, name, rate_seconds(expression)))
         elif res["Type"] == "AWS::Serverless::HttpApi":
             auth = props.get("Auth", {})
             default = auth.get("DefaultAuthorizer")
