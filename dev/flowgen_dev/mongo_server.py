@@ -33,10 +33,10 @@ class MongoStandIn:
     `kill()`) keeps the port, so clients' URIs stay valid.
     """
 
-    def __init__(self, data_dir: Path | None = None, port: int | None = None, *, scan_ids: bool = False) -> None:
+    def __init__(self, data_dir: Path | None = None, port: int | None = None, *, scan: bool = False) -> None:
         self.data_dir = data_dir
         self.port = port
-        self.scan_ids = scan_ids
+        self.scan = scan  # every query scans, as mongomock does: the baseline for benchmarks
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -51,8 +51,8 @@ class MongoStandIn:
         command = [sys.executable, "-m", "flowgen_dev.mongo_server", "--port", str(self.port or 0)]
         if self.data_dir is not None:
             command += ["--data-dir", str(self.data_dir)]
-        if self.scan_ids:
-            command.append("--scan-ids")
+        if self.scan:
+            command.append("--scan")
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE)
         try:
             self.port = self._wait_ready(self.process, time.monotonic() + timeout)

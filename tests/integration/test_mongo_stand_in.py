@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pymongo
 import pytest
@@ -36,6 +37,14 @@ class _Succeeded(CommandListener):
 @pytest.fixture(scope="module")
 def stand_in() -> Iterator[MongoStandIn]:
     server = MongoStandIn().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def scanning() -> Iterator[MongoStandIn]:
+    """Every query scans, as mongomock does: the baseline."""
+    server = MongoStandIn(scan=True).start()
     yield server
     server.stop()
 
@@ -183,13 +192,65 @@ def test_array_and_positional_updates(db: Database) -> None:
     assert db.courses.find_one({"_id": "c"}, {"tags": 1, "log": 1}) == {"_id": "c", "tags": ["b"]}
 
 
-def test_id_lookups_keep_mongodb_semantics(db: Database) -> None:
-    db.items.insert_many([{"_id": 1, "s": "A"}, {"_id": "1", "s": "A"}, {"_id": 2, "s": "B"}, {"_id": 3, "s": "A"}])
-    assert [d["_id"] for d in db.items.find({"_id": {"$in": [3, 2, 1, 9]}, "s": "A"})] == [1, 3]
-    assert db.items.find_one({"_id": {"$eq": "1"}})["_id"] == "1"
-    assert db.items.find_one({"_id": 2.0})["_id"] == 2  # but 2.0 is 2
-    assert db.items.update_many({"_id": {"$in": [1, 2, 3]}, "s": "A"}, {"$set": {"s": "C"}}).modified_count == 2
-    assert db.items.delete_one({"_id": 2, "s": "A"}).deleted_count == 0
+def _parity_docs() -> list[dict[str, Any]]:
+    docs: list[dict[str, Any]] = []
+    for i in range(300):
+        kinds: list[Any] = [i % 7, i % 7, i % 7, i % 7, str(i % 7), str(i % 7), str(i % 7), float(i % 7)]
+        kinds += [bool(i % 2), [i % 7, 99]]
+        doc: dict[str, Any] = {"_id": i if i % 3 else f"s{i}", "k": None if i % 13 == 0 else kinds[i % 10], "n": i}
+        if i % 11 == 0:
+            del doc["k"]
+        if i % 5 == 0:
+            doc["nested"] = [{"v": "a"}, {"v": "b"}]
+        elif i % 5 in (1, 2):
+            doc["nested"] = {"v": "a" if i % 2 else "b"}
+        docs.append(doc)
+    return docs
+
+
+_PARITY_QUERIES: list[dict[str, Any]] = [
+    {"k": 3},
+    {"k": "3"},
+    {"k": 1},
+    {"k": {"$in": [1, 2, "3", 99]}},
+    {"k": {"$eq": 0}},
+    {"k": 3, "n": {"$gt": 100}},
+    {"$or": [{"k": 1}, {"k": "2"}]},
+    {"$or": [{"k": 1}, {"n": 5}]},
+    {"$and": [{"k": 4}, {"n": {"$lt": 200}}]},
+    {"nested.v": "a"},
+    {"nested.v": {"$in": ["b"]}},
+    {"_id": {"$in": [1, 2, "s3", "s6", 7, 400]}},
+    {"_id": "s9", "k": {"$exists": True}},
+    {"_id": 2.0},
+]
+
+
+def test_indexed_queries_return_what_a_scan_returns(stand_in: MongoStandIn, scanning: MongoStandIn) -> None:
+    clients: list[pymongo.MongoClient] = [pymongo.MongoClient(s.uri) for s in (stand_in, scanning)]
+    colls = [c.parity.items for c in clients]
+    for coll in colls:
+        coll.create_index([("k", ASCENDING), ("n", ASCENDING)])
+        coll.create_index("nested.v")
+        coll.insert_many(_parity_docs())
+
+    def same(query: dict[str, Any]) -> list[Any]:
+        indexed, scanned = ([d["_id"] for d in c.find(query)] for c in colls)
+        assert indexed == scanned, query  # the same documents, in the same order
+        return indexed
+
+    assert all(same(q) for q in _PARITY_QUERIES[:-1])
+    for coll in colls:  # writes move documents between hash buckets
+        coll.update_many({"k": 3}, {"$set": {"k": "moved"}})
+        coll.delete_many({"k": 1})
+        coll.insert_one({"_id": "new", "k": 3})
+        coll.update_one({"_id": 4}, {"$set": {"nested": {"v": "a"}}})
+    assert same({"k": 3}) == ["new"] and len(same({"k": "moved"})) > 10
+    for query in _PARITY_QUERIES:
+        same(query)
+    for client in clients:
+        client.drop_database("parity")
+        client.close()
 
 
 def test_a_result_larger_than_one_batch_is_fetched_with_get_more(stand_in: MongoStandIn) -> None:
@@ -271,13 +332,19 @@ def _ops_per_second(op: Callable[[int], object], seconds: float = 1.0) -> float:
     return count / (time.perf_counter() - start)
 
 
-def _id_lookup_rates(server: MongoStandIn) -> tuple[float, float]:
+def _lookup_rates(server: MongoStandIn) -> tuple[float, float, float]:
     client: pymongo.MongoClient = pymongo.MongoClient(server.uri)
     lessons = client.bench.lessons
-    lessons.insert_many([{"_id": f"c/{i}", "status": "PENDING", "order": i} for i in range(10_000)])
+    lessons.create_index([("courseId", ASCENDING), ("order", ASCENDING)])
+    lessons.insert_many(
+        [
+            {"_id": f"c{i // 25}/{i % 25}", "courseId": f"c{i // 25}", "order": i % 25, "status": "PENDING"}
+            for i in range(10_000)
+        ]
+    )
 
     def lesson_id(n: int) -> str:
-        return f"c/{n * 7919 % 10_000}"
+        return f"c{n * 7919 % 400}/{n % 25}"
 
     finds = _ops_per_second(lambda n: lessons.find_one({"_id": lesson_id(n)}))
     claims = _ops_per_second(
@@ -285,18 +352,21 @@ def _id_lookup_rates(server: MongoStandIn) -> tuple[float, float]:
             {"_id": lesson_id(n), "status": "PENDING"}, {"$inc": {"attempts": 1}}, return_document=ReturnDocument.AFTER
         )
     )
-    assert lessons.find_one({"_id": "c/0"})["attempts"] >= 1
+    outlines = _ops_per_second(lambda n: list(lessons.find({"courseId": f"c{n % 400}"}, sort=[("order", 1)])))
+    assert lessons.find_one({"_id": "c0/0"})["attempts"] >= 1
+    assert [d["order"] for d in lessons.find({"courseId": "c7"}, sort=[("order", 1)])] == list(range(25))
+    client.drop_database("bench")
     client.close()
-    return finds, claims
+    return finds, claims, outlines
 
 
-def test_id_lookups_do_not_scan_a_10000_document_collection() -> None:
-    with MongoStandIn(scan_ids=True) as scanning:
-        scan_finds, scan_claims = _id_lookup_rates(scanning)
-    with MongoStandIn() as hashing:
-        finds, claims = _id_lookup_rates(hashing)
+def test_lookups_do_not_scan_a_10000_document_collection(stand_in: MongoStandIn, scanning: MongoStandIn) -> None:
+    scan = _lookup_rates(scanning)
+    hashed = _lookup_rates(stand_in)
     print(
-        f"\n10,000 documents, ops/s: find_one by _id {scan_finds:.0f} -> {finds:.0f}, "
-        f"find_one_and_update by _id {scan_claims:.0f} -> {claims:.0f} (scan -> hash)"
+        "\n10,000 lessons, ops/s, scan -> hash: "
+        f"find_one by _id {scan[0]:.0f} -> {hashed[0]:.0f}, "
+        f"find_one_and_update by _id {scan[1]:.0f} -> {hashed[1]:.0f}, "
+        f"a course's 25 lessons by courseId {scan[2]:.0f} -> {hashed[2]:.0f}"
     )
-    assert finds > 5 * scan_finds and claims > 5 * scan_claims
+    assert all(h > 5 * s for h, s in zip(hashed, scan, strict=True))

@@ -2,7 +2,8 @@
 
 - Change tracking: every document a command inserts, updates (mongomock updates the stored
   dict in place) or deletes is remembered, so its after-image can be journaled.
-- `_id` lookups by hash instead of a scan of the collection (equality, `$eq` and `$in`).
+- Hash lookups instead of a scan of the collection, for filters that pin `_id` or the first
+  field of a declared index (see `flowgen_dev.mongo_wire.indexes`).
 - Unique-index violations that say which index and key, as MongoDB's E11000 does.
 
 Nothing here is thread-safe: the server runs every command under `Engine.lock`, which is also
@@ -11,18 +12,20 @@ what makes each single-document update atomic, as in MongoDB.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from typing import Any
 
 import mongomock
-from bson import ObjectId
 from mongomock import helpers
 from mongomock.collection import Collection
 from mongomock.database import Database
 from mongomock.filtering import filter_applies
 from mongomock.store import CollectionStore, DatabaseStore, ServerStore
 from pymongo.errors import DuplicateKeyError
+
+from flowgen_dev.mongo_wire.indexes import HashIndex, Planner
 
 SERVER_VERSION = "7.0.0"
 Record = dict[str, Any]  # a journal record: see `flowgen_dev.mongo_wire.journal`
@@ -39,24 +42,54 @@ class _TrackedCollectionStore(CollectionStore):  # type: ignore[misc]
         self.db = db
         self.dirty: dict[Hashable, None] = {}  # keys written since the last journal append
         self._changed = changed
+        self._hash_indexes: dict[str, HashIndex] = {}
+        self._position: dict[Hashable, int] = {}  # natural order, for candidates found by hash
+        self._positions = itertools.count()
 
     def mark(self, key: Hashable) -> None:
         self.dirty[key] = None
         self._changed.add(self)
+        for index in self._hash_indexes.values():
+            index.stale.add(key)
 
     def __setitem__(self, key: Hashable, val: Any) -> None:
+        if key not in self._documents:
+            self._position[key] = next(self._positions)
         super().__setitem__(key, val)
         self.mark(key)
 
     def __delitem__(self, key: Hashable) -> None:
         super().__delitem__(key)
+        self._position.pop(key, None)
         self.mark(key)
+
+    def drop(self) -> None:
+        super().drop()
+        self._hash_indexes.clear()
+        self._position.clear()
 
     def lookup(self, key: Hashable) -> dict[str, Any] | None:
         try:
             return self[key]  # type: ignore[no-any-return]
         except KeyError:
             return None
+
+    def raw(self, key: Hashable) -> dict[str, Any] | None:
+        return self._documents.get(key)  # type: ignore[no-any-return]
+
+    def present(self, keys: Iterable[Hashable]) -> set[Hashable]:
+        return {k for k in keys if k in self._documents}
+
+    def hash_index(self, field: str) -> HashIndex | None:
+        """The hash index on `field`, built on first use, if a declared index starts with it."""
+        index = self._hash_indexes.get(field)
+        if index is None and any(spec["key"][0][0] == field for spec in self.indexes.values()):
+            index = self._hash_indexes[field] = HashIndex(field, self._documents.items())
+        return index
+
+    def in_natural_order(self, keys: Iterable[Hashable]) -> list[dict[str, Any]]:
+        ordered = sorted(self.present(keys), key=self._position.__getitem__)
+        return [self._documents[k] for k in ordered]
 
 
 class _TrackedDatabaseStore(DatabaseStore):  # type: ignore[misc]
@@ -90,51 +123,25 @@ class _TrackedServerStore(ServerStore):  # type: ignore[misc]
         return self._databases  # type: ignore[no-any-return]
 
 
-def _indexable(value: Any) -> bool:
-    # types whose Python equality and hash agree with MongoDB's equality (bool == 1 does not)
-    return isinstance(value, str | ObjectId) or (isinstance(value, int) and not isinstance(value, bool))
-
-
-def id_candidates(query: Any) -> list[Any] | None:
-    """The `_id`s a filter can only match, when it pins `_id` down; None means scan."""
-    if not isinstance(query, Mapping) or "_id" not in query:
-        return None
-    wanted = query["_id"]
-    if isinstance(wanted, Mapping):
-        if len(wanted) != 1:
-            return None
-        ((operator, argument),) = wanted.items()
-        if operator == "$eq":
-            values = [argument]
-        elif operator == "$in" and isinstance(argument, list):
-            values = argument
-        else:
-            return None
-    else:
-        values = [wanted]
-    if not all(_indexable(v) for v in values):
-        return None
-    unique = list(dict.fromkeys(values))
-    try:
-        return sorted(unique)  # the order of a scan of the _id index
-    except TypeError:
-        return unique
-
-
 class TrackedCollection(Collection):  # type: ignore[misc]
-    """A mongomock collection that reports in-place updates and looks `_id`s up by hash."""
+    """A mongomock collection that reports in-place updates and uses hash indexes."""
 
-    fast_ids = True
+    use_indexes = True
 
     @property
     def store(self) -> _TrackedCollectionStore:
         return self._store  # type: ignore[no-any-return]
 
     def _iter_documents(self, filter: Any) -> Iterator[dict[str, Any]]:  # noqa: A002 (mongomock's name)
-        ids = id_candidates(filter) if self.fast_ids else None
-        if ids is None:
+        store = self.store
+        planner = Planner(lambda ids: store.present(store_key(i) for i in ids), store.hash_index, store.raw)
+        keys = planner.candidates(filter) if self.use_indexes else None
+        if keys is None or len(keys) > len(store._documents) // 2:  # a scan is cheaper than sorting most keys
             return super()._iter_documents(filter)  # type: ignore[no-any-return]
-        found = [doc for doc in (self.store.lookup(store_key(i)) for i in ids) if doc is not None]
+        store._remove_expired_documents()  # as a scan would (TTL indexes)
+        found = store.in_natural_order(keys)
+        if not found:
+            filter_applies(filter, {})  # still reject an invalid filter, as a scan would
         return (doc for doc in found if filter_applies(filter, doc))
 
     def _apply_update_document(self, existing_document: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
@@ -178,9 +185,9 @@ class TrackedCollection(Collection):  # type: ignore[misc]
 class Engine:
     """All databases, and the changes commands made since the journal last took them."""
 
-    def __init__(self, *, fast_ids: bool = True) -> None:
+    def __init__(self, *, use_indexes: bool = True) -> None:
         self.lock = threading.Lock()
-        self.fast_ids = fast_ids
+        self.use_indexes = use_indexes
         self._store = _TrackedServerStore()
         client: Any = mongomock.MongoClient(_store=self._store)
         client._server_version = SERVER_VERSION
@@ -197,7 +204,7 @@ class Engine:
             database = self.database(db)
             database._ensure_valid_collection_name(name)
             coll = TrackedCollection(database, name, _db_store=database._store)
-            coll.fast_ids = self.fast_ids
+            coll.use_indexes = self.use_indexes
             self._collections[(db, name)] = coll
         return coll
 

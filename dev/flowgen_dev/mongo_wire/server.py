@@ -68,8 +68,8 @@ class WireServer(socketserver.ThreadingTCPServer):
         return int(self.server_address[1])
 
 
-def open_engine(data_dir: Path | None, *, fast_ids: bool = True) -> Commands:
-    engine = Engine(fast_ids=fast_ids)
+def open_engine(data_dir: Path | None, *, use_indexes: bool = True) -> Commands:
+    engine = Engine(use_indexes=use_indexes)
     journal = None
     if data_dir is not None:
         journal = Journal(data_dir)
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m flowgen_dev.mongo_server", description=__doc__)
     parser.add_argument("--port", type=int, default=27017, help="0 picks a free port (printed when ready)")
     parser.add_argument("--data-dir", type=Path, default=None, help="persist here; without it, data is in memory")
-    parser.add_argument("--scan-ids", action="store_true", help="no _id lookup by hash (for benchmarks)")
+    parser.add_argument("--scan", action="store_true", help="every query scans, as mongomock does (for benchmarks)")
     parser.add_argument(
         "--outlive-parent", action="store_true", help="keep running when the parent exits (by-hand use)"
     )
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="mongo stand-in: %(message)s")
     if not args.outlive_parent:
         die_with_parent()
-    commands = open_engine(args.data_dir, fast_ids=not args.scan_ids)
+    commands = open_engine(args.data_dir, use_indexes=not args.scan)
     server = WireServer(args.port, commands)
 
     def stop(signum: int, frame: FrameType | None) -> None:

@@ -1,0 +1,142 @@
+"""Query planning for the stand-in: which documents a filter can match, without a scan.
+
+mongomock scans every document for every query. Here a filter that pins `_id`, or the first
+field of a declared index, to one or a few values (equality, `$eq`, `$in`; through `$and`
+and `$or` too) gets its candidates from hash tables; mongomock's own matcher then decides
+on each candidate as before, so results are the same as a scan's, in the same (natural)
+order. A candidate set may be larger than the result, never smaller: documents whose
+indexed value is an array, or of a type whose Python equality differs from MongoDB's, are
+candidates for every value.
+
+The hash indexes are kept lazily: a write marks the document stale; the next query that uses
+the index re-reads the stale documents first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from typing import Any
+
+from bson import ObjectId
+
+_ALWAYS = object()  # an array or an unindexable value: a candidate for any value
+_MISSING = object()  # no such field: matches no indexable value
+
+Key = Hashable  # how the store keys a document (see engine.store_key)
+
+
+def indexable(value: Any) -> bool:
+    """Types whose Python equality and hash agree with MongoDB's (True == 1 in Python only)."""
+    return isinstance(value, str | ObjectId) or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def wanted_values(condition: Any) -> list[Any] | None:
+    """The values an equality-like condition on one field accepts, or None."""
+    if isinstance(condition, Mapping):
+        if len(condition) != 1:
+            return None
+        ((operator, argument),) = condition.items()
+        if operator == "$eq":
+            values = [argument]
+        elif operator == "$in" and isinstance(argument, list):
+            values = list(argument)
+        else:
+            return None
+    else:
+        values = [condition]
+    return values if all(indexable(v) for v in values) else None
+
+
+class HashIndex:
+    def __init__(self, field: str, docs: Iterable[tuple[Key, Mapping[str, Any]]]) -> None:
+        self.field = field
+        self._path = field.split(".")
+        self._buckets: dict[Any, set[Key]] = {}
+        self._always: set[Key] = set()
+        self._entry: dict[Key, Any] = {}
+        self.stale: set[Key] = set()
+        for key, doc in docs:
+            self._add(key, doc)
+
+    def candidates(self, values: list[Any], lookup: Callable[[Key], Mapping[str, Any] | None]) -> set[Key]:
+        self._refresh(lookup)
+        found = set(self._always)
+        for value in values:
+            found.update(self._buckets.get(value, ()))
+        return found
+
+    def _refresh(self, lookup: Callable[[Key], Mapping[str, Any] | None]) -> None:
+        stale, self.stale = self.stale, set()
+        for key in stale:
+            self._remove(key)
+            doc = lookup(key)
+            if doc is not None:
+                self._add(key, doc)
+
+    def _value(self, doc: Mapping[str, Any]) -> Any:
+        value: Any = doc
+        for part in self._path:
+            if isinstance(value, list):
+                return _ALWAYS
+            if not isinstance(value, Mapping) or part not in value:
+                return _MISSING
+            value = value[part]
+        return value if indexable(value) else _ALWAYS
+
+    def _add(self, key: Key, doc: Mapping[str, Any]) -> None:
+        value = self._entry[key] = self._value(doc)
+        if value is _ALWAYS:
+            self._always.add(key)
+        elif value is not _MISSING:
+            self._buckets.setdefault(value, set()).add(key)
+
+    def _remove(self, key: Key) -> None:
+        value = self._entry.pop(key, _MISSING)
+        if value is _ALWAYS:
+            self._always.discard(key)
+        elif value is not _MISSING:
+            bucket = self._buckets[value]
+            bucket.discard(key)
+            if not bucket:
+                del self._buckets[value]
+
+
+class Planner:
+    """Candidate keys for a filter, from `_id` and the collection's hash indexes."""
+
+    def __init__(
+        self,
+        id_keys: Callable[[list[Any]], set[Key]],
+        index_for: Callable[[str], HashIndex | None],
+        lookup: Callable[[Key], Mapping[str, Any] | None],
+    ) -> None:
+        self._id_keys = id_keys
+        self._index_for = index_for
+        self._lookup = lookup
+
+    def candidates(self, query: Any) -> set[Key] | None:
+        """None: no index narrows this filter down, scan."""
+        if not isinstance(query, Mapping):
+            return None
+        branches: list[set[Key]] = []
+        for field, condition in query.items():
+            if field == "$and" and isinstance(condition, list):
+                branches.extend(c for c in (self.candidates(b) for b in condition) if c is not None)
+            elif field == "$or" and isinstance(condition, list) and condition:
+                alternatives = [self.candidates(b) for b in condition]
+                if all(c is not None for c in alternatives):
+                    branches.append(set().union(*(c for c in alternatives if c is not None)))
+            elif not field.startswith("$"):
+                narrowed = self._field(field, condition)
+                if narrowed is not None:
+                    branches.append(narrowed)
+        return min(branches, key=len) if branches else None
+
+    def _field(self, field: str, condition: Any) -> set[Key] | None:
+        values = wanted_values(condition)
+        if values is None:
+            return None
+        if field == "_id":
+            return self._id_keys(values)
+        index = self._index_for(field)
+        return index.candidates(values, self._lookup) if index else None
