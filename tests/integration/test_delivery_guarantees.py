@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-import json
+import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import redis
+
 from flowgen import wiring
 from flowgen.clock import utcnow
-from flowgen.models import LessonJob, Priority
+from flowgen.models import LessonJob
 from flowgen.ports import Claim
 from tests.helpers import User, lesson_ids
 
 
 def _send_lesson_job(stack, course_id: str, lesson_id: str, queue: str = "LessonHighQueue", owner: str = "alice"):
-    job = LessonJob(course_id=course_id, lesson_id=lesson_id, owner_id=owner, priority=Priority.HIGH)
+    job = LessonJob(course_id=course_id, lesson_id=lesson_id, owner_id=owner)
     stack.sqs.send_message(QueueUrl=stack.queues[queue].url, MessageBody=job.model_dump_json(by_alias=True))
+
+
+def _age(collection, doc_id: str, seconds: int) -> None:
+    """Moves a record's last request back in time, as if its job had been waiting that long."""
+    collection.update_one({"_id": doc_id}, {"$set": {"updatedAt": utcnow() - timedelta(seconds=seconds)}})
 
 
 def test_fifty_concurrent_opens_make_one_job_and_one_model_call(stack, fake_model):
@@ -166,14 +173,60 @@ def test_reconciler_resends_a_course_whose_job_was_lost(stack, fake_model):
     course = alice.create_course()
     stack.sqs.purge_queue(QueueUrl=stack.queues["CourseQueue"].url)  # the job is lost
     wiring.store().courses.update_one({"_id": course["id"]}, {"$set": {"updatedAt": utcnow() - timedelta(hours=1)}})
-    spec = stack.template.functions["ReconcilerFunction"]
-    from flowgen_dev.runtime import LambdaContext
-
-    result = stack.handlers["ReconcilerFunction"]({}, LambdaContext(spec.name, spec.timeout))
-    assert result["courses_resent"] == 1
+    result = stack.invoke("ReconcilerFunction", {})
+    assert result == {"courses_resent": 1, "lessons_resent": 0, "lessons_failed": 0}
     stack.drain("CourseJobs")
     assert alice.call("GET", f"/courses/{course['id']}").json()["status"] == "READY"
-    assert json.loads(json.dumps(result))  # a plain JSON result, as Lambda returns it
+
+
+def test_reconciler_resends_stranded_lessons_of_both_priorities(stack, fake_model):
+    alice = User(stack, "alice")
+    course = alice.ready_course()  # the outline prefetched the first lessons at low priority
+    ids = lesson_ids(course)
+    alice.open_lesson(course["id"], ids[9])  # high, and the next ones at low priority
+    for queue in ("LessonHighQueue", "LessonLowQueue"):
+        stack.sqs.purge_queue(QueueUrl=stack.queues[queue].url)  # SQS lost every job
+    requested = [lesson for lesson in wiring.store().list_lessons(course["id"]) if lesson.priority]
+    assert {lesson.priority for lesson in requested} == {"high", "low"}
+    for lesson in requested:
+        _age(wiring.store().lessons, f"{course['id']}/{lesson.id}", 3600)
+
+    result = stack.invoke("ReconcilerFunction", {})
+    assert result == {"courses_resent": 0, "lessons_resent": len(requested), "lessons_failed": 0}
+    stack.drain("HighPriorityLessons")
+    stack.drain("LowPriorityLessons")
+    statuses = {lesson.id: lesson.status for lesson in wiring.store().list_lessons(course["id"])}
+    assert {statuses[lesson.id] for lesson in requested} == {"GENERATED"}
+
+
+def test_opening_a_lesson_whose_job_was_lost_sends_it_again(stack, fake_model):
+    alice = User(stack, "alice")
+    course = alice.ready_course()
+    target = lesson_ids(course)[7]
+    alice.open_lesson(course["id"], target)
+    stack.sqs.purge_queue(QueueUrl=stack.queues["LessonHighQueue"].url)  # its dedupe key still stands
+    alice.open_lesson(course["id"], target)
+    assert stack.queue_depth("LessonHighQueue") == 0  # within STUCK_AFTER_SECONDS the key holds
+    _age(wiring.store().lessons, f"{course['id']}/{target}", 3600)
+    alice.open_lesson(course["id"], target)
+    assert stack.queue_depth("LessonHighQueue") == 1
+    stack.drain("HighPriorityLessons")
+    assert alice.open_lesson(course["id"], target).json()["status"] == "GENERATED"
+
+
+def test_a_used_idempotency_key_survives_the_loss_of_redis(stack, fake_model):
+    alice = User(stack, "alice")
+    body, key = {"prompt": "Rust ownership for C++ programmers"}, {"idempotency-key": "order-66"}
+    first = alice.call("POST", "/courses", body, headers=key)
+    assert first.status == 202
+    redis.Redis.from_url(os.environ["REDIS_URL"]).flushall()  # a restart without persistence
+
+    again = alice.call("POST", "/courses", body, headers=key)
+    assert again.status == 202 and again.json()["id"] == first.json()["id"]
+    other = alice.call("POST", "/courses", {"prompt": "Go channels"}, headers=key)
+    assert other.status == 422 and other.json()["error"]["code"] == "idempotency_key_reused"
+    assert [c["id"] for c in alice.call("GET", "/courses").json()["items"]] == [first.json()["id"]]
+    assert stack.queue_depth("CourseQueue") == 1
 
 
 def test_a_stale_worker_cannot_overwrite_the_worker_that_took_over(stack):

@@ -1,55 +1,205 @@
 """The committed sample events (the ones `sam local invoke -e` takes) run through their handlers,
-and every route in template.yaml reaches a route of the api function."""
+each against the data it is about, with the one outcome that event should produce; and every
+route in template.yaml reaches a route of the api function."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from flowgen_dev.runtime import LambdaContext
+from flowgen import wiring
+from flowgen.clock import utcnow
+from flowgen.models import Course, CourseStatus, Lesson, LessonStatus, ModuleOutline, Priority
+from flowgen.ports import Claim
 from tests.helpers import User
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
-FUNCTION_OF = {
-    "api_": "ApiFunction",
-    "authorizer": "AuthorizerFunction",
-    "course_worker": "CourseWorkerFunction",
-    "lesson_worker": "LessonWorkerFunction",
-    "reconciler": "ReconcilerFunction",
+SAMPLE_COURSE = "0123456789abcdef0123456789abcdef"  # the ids the sample events carry
+SAMPLE_LESSON = "m02-l01"
+SAMPLE_USER = "auth0|sample-user"
+
+
+def _event(name: str) -> dict[str, Any]:
+    return dict(json.loads((EVENTS / f"{name}.json").read_text()))
+
+
+def _seed_course(status: CourseStatus = CourseStatus.READY, *, age: timedelta = timedelta(0)) -> None:
+    """The sample course, with two modules of two lessons when it has an outline."""
+    store, then = wiring.store(), utcnow() - age
+    course = Course(
+        id=SAMPLE_COURSE,
+        owner_id=SAMPLE_USER,
+        prompt="Rust ownership",
+        status=CourseStatus.PENDING,
+        created_at=then,
+        updated_at=then,
+    )
+    store.insert_course(course)
+    if status == CourseStatus.PENDING:
+        return
+    claim = Claim("seed", utcnow() + timedelta(minutes=1))
+    store.claim_course(SAMPLE_COURSE, claim, utcnow())
+    if status == CourseStatus.FAILED:
+        store.release_course(SAMPLE_COURSE, claim, "model: seeded failure", failed=True)
+        return
+    lessons = [
+        Lesson(
+            id=f"m{m:02d}-l{n:02d}",
+            course_id=SAMPLE_COURSE,
+            module_id=f"m{m:02d}",
+            owner_id=SAMPLE_USER,
+            order=2 * (m - 1) + n - 1,
+            title=f"Lesson {m}.{n}",
+            summary="seeded",
+            status=LessonStatus.PENDING,
+        )
+        for m in (1, 2)
+        for n in (1, 2)
+    ]
+    modules = [
+        ModuleOutline(id=f"m{m:02d}", title=f"Module {m}", lesson_ids=[f"m{m:02d}-l01", f"m{m:02d}-l02"])
+        for m in (1, 2)
+    ]
+    assert store.commit_outline(
+        course.model_copy(update={"modules": modules, "lesson_count": 4}), claim, lessons, utcnow()
+    )
+
+
+def _seed_failed_lesson() -> None:
+    _seed_course()
+    store = wiring.store()
+    claim = Claim("seed", utcnow() + timedelta(minutes=1))
+    assert store.claim_lesson(SAMPLE_COURSE, SAMPLE_LESSON, claim, utcnow())
+    store.release_lesson(SAMPLE_COURSE, SAMPLE_LESSON, claim, "model: seeded failure", failed=True)
+
+
+def _seed_requested(priority: Priority) -> Callable[[], None]:
+    def seed() -> None:
+        _seed_course()
+        wiring.store().request_lessons(SAMPLE_COURSE, [SAMPLE_LESSON], priority, utcnow())
+
+    return seed
+
+
+def _body(result: dict[str, Any]) -> Any:
+    return json.loads(result["body"]) if result.get("body") else None
+
+
+def _sample_lesson() -> Lesson:
+    lesson = wiring.store().get_lesson(SAMPLE_USER, SAMPLE_COURSE, SAMPLE_LESSON)
+    assert lesson is not None
+    return lesson
+
+
+def check_create(stack, result):
+    assert result["statusCode"] == 202
+    body = _body(result)
+    assert body["status"] == "PENDING" and body["prompt"] == "Rust ownership for C++ programmers"
+    assert body["level"] == "intermediate"
+    assert stack.queue_depth("CourseQueue") == 1
+
+
+def check_list(stack, result):
+    assert result["statusCode"] == 200
+    assert [c["id"] for c in _body(result)["items"]] == [SAMPLE_COURSE]
+
+
+def check_get(stack, result):
+    assert result["statusCode"] == 200
+    body = _body(result)
+    assert body["id"] == SAMPLE_COURSE and body["status"] == "READY"
+    assert [[lesson["id"] for lesson in m["lessons"]] for m in body["modules"]] == [
+        ["m01-l01", "m01-l02"],
+        ["m02-l01", "m02-l02"],
+    ]
+
+
+def check_delete(stack, result):
+    assert result["statusCode"] == 204  # its body is "null" today: the API helper's to fix (a 204 has none)
+    assert wiring.store().get_course(SAMPLE_USER, SAMPLE_COURSE) is None
+
+
+def check_retry_course(stack, result):
+    assert result["statusCode"] == 202 and _body(result)["status"] == "PENDING"
+    assert stack.queue_depth("CourseQueue") == 1
+
+
+def check_open_lesson(stack, result):
+    assert result["statusCode"] == 202
+    assert result["headers"]["Retry-After"] == "2"
+    body = _body(result)
+    assert (body["id"], body["status"], body["priority"]) == (SAMPLE_LESSON, "PENDING", "high")
+    assert stack.queue_depth("LessonHighQueue") == 1
+    assert stack.queue_depth("LessonLowQueue") == 1  # the one lesson after it (the last of the course)
+
+
+def check_retry_lesson(stack, result):
+    assert result["statusCode"] == 202 and _body(result)["status"] == "PENDING"
+    assert stack.queue_depth("LessonHighQueue") == 1
+
+
+def check_authorizer(stack, result):
+    assert result == {"isAuthorized": False}  # the sample token is not signed by the local issuer
+
+
+def check_course_worker(stack, result):
+    assert result == {"batchItemFailures": []}
+    assert wiring.store().get_course(SAMPLE_USER, SAMPLE_COURSE).status == CourseStatus.READY
+
+
+def check_lesson_worker(stack, result):
+    assert result == {"batchItemFailures": []}
+    assert _sample_lesson().status == LessonStatus.GENERATED
+
+
+def check_reconciler(stack, result):
+    assert result == {"courses_resent": 1, "lessons_resent": 0, "lessons_failed": 0}
+    assert stack.queue_depth("CourseQueue") == 1
+
+
+# event -> (function, what to seed first, what must follow)
+CASES: dict[str, tuple[str, Callable[[], None], Callable[[Any, Any], None]]] = {
+    "api_create_course": ("ApiFunction", lambda: None, check_create),
+    "api_list_courses": ("ApiFunction", _seed_course, check_list),
+    "api_get_course": ("ApiFunction", _seed_course, check_get),
+    "api_delete_course": ("ApiFunction", _seed_course, check_delete),
+    "api_retry_course": ("ApiFunction", lambda: _seed_course(CourseStatus.FAILED), check_retry_course),
+    "api_open_lesson": ("ApiFunction", _seed_course, check_open_lesson),
+    "api_retry_lesson": ("ApiFunction", _seed_failed_lesson, check_retry_lesson),
+    "authorizer": ("AuthorizerFunction", lambda: None, check_authorizer),
+    "course_worker": ("CourseWorkerFunction", lambda: _seed_course(CourseStatus.PENDING), check_course_worker),
+    "lesson_worker_high": (
+        "LessonWorkerFunction",
+        _seed_requested(Priority.HIGH),
+        check_lesson_worker,
+    ),
+    "lesson_worker_low": (
+        "LessonWorkerFunction",
+        _seed_requested(Priority.LOW),
+        check_lesson_worker,
+    ),
+    "reconciler": (
+        "ReconcilerFunction",
+        lambda: _seed_course(CourseStatus.PENDING, age=timedelta(hours=1)),
+        check_reconciler,
+    ),
 }
 
 
-def _invoke(stack, function: str, event: dict):
-    spec = stack.template.functions[function]
-    return stack.handlers[function](event, LambdaContext(spec.name, spec.timeout))
+def test_there_is_a_case_for_every_sample_event():
+    assert {p.stem for p in EVENTS.glob("*.json")} == set(CASES)
 
 
-def test_there_is_a_sample_event_per_route_and_function():
-    names = {p.stem for p in EVENTS.glob("*.json")}
-    assert sum(n.startswith("api_") for n in names) == 7
-    assert {"authorizer", "course_worker", "lesson_worker_high", "lesson_worker_low", "reconciler"} <= names
-
-
-@pytest.mark.parametrize("name", sorted(p.stem for p in EVENTS.glob("*.json")))
-def test_sample_event_runs_through_its_handler(stack, name):
-    event = json.loads((EVENTS / f"{name}.json").read_text())
-    function = next(f for prefix, f in FUNCTION_OF.items() if name.startswith(prefix))
-    result = _invoke(stack, function, event)
-    if function == "ApiFunction":
-        body = json.loads(result["body"]) if result.get("body") else {}
-        assert result["statusCode"] in {200, 202, 204, 404}, body
-        if result["statusCode"] == 404:
-            assert body["error"]["code"] in {"course_not_found", "lesson_not_found"}
-        if name == "api_create_course":
-            assert result["statusCode"] == 202 and body["status"] == "PENDING"
-    elif function == "AuthorizerFunction":
-        assert result["isAuthorized"] is False  # the sample token is not signed by our key
-    elif function == "ReconcilerFunction":
-        assert set(result) == {"courses_resent", "lessons_resent", "lessons_failed"}
-    else:
-        assert result == {"batchItemFailures": []}  # the sample course does not exist: acknowledged
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_sample_event_produces_its_outcome(stack, name):
+    function, seed, check = CASES[name]
+    seed()
+    check(stack, stack.invoke(function, _event(name)))
 
 
 def test_every_template_route_reaches_a_route_of_the_api(stack):
@@ -57,6 +207,9 @@ def test_every_template_route_reaches_a_route_of_the_api(stack):
     for route in stack.template.routes:
         path = route.path.replace("{courseId}", "0" * 32).replace("{lessonId}", "m01-l01")
         response = alice.call(route.method, path, {"prompt": "Rust"} if route.path == "/courses" else None)
-        assert response.status != 500, route
-        if response.status == 404:
-            assert response.json()["error"]["code"] != "route_not_found", route
+        if route.path == "/courses":  # the collection exists for everyone
+            assert response.status == (202 if route.method == "POST" else 200), route
+        else:  # a course nobody has: the route ran and said so (API Gateway's own 404 has no code)
+            expected = "lesson_not_found" if "{lessonId}" in route.path else "course_not_found"
+            assert response.status == 404, route
+            assert response.json()["error"]["code"] == expected, route

@@ -205,11 +205,13 @@ def idempotent_create(cfg: ApiSettings) -> tuple[Callable[..., CourseView], Idem
     """POST /courses with an Idempotency-Key: Powertools on Redis first, MongoDB's index behind it."""
     from flowgen.adapters.idempotency import IdempotentCreate, make_idempotent
     from flowgen.clock import utcnow
+    from flowgen.models import CourseView  # at run time too: Powertools reads the class
 
     def create(command: IdempotentCreate) -> CourseView:
         request, key = command.request, command.idempotency_key or None
         return course_service(cfg).create_course(command.owner_id, request, utcnow(), idempotency_key=key)
 
+    create.__annotations__["return"] = CourseView  # Powertools' serializer reads the class, not its name
     return make_idempotent(create, redis_client(cfg), cfg.idempotency_ttl_seconds)
 
 
