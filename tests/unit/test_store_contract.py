@@ -1,4 +1,4 @@
-"""The store's contract, held by the MongoDB adapter (on the in-process mongomock) and by the
+"""The store's contract, held by the MongoDB adapter (on mongomock, tests/fakes/mongomock_db.py) and by the
 in-memory fake the domain tests use, so the fake cannot drift from the real thing."""
 
 from __future__ import annotations
@@ -8,17 +8,17 @@ from datetime import timedelta
 
 import pytest
 
-from flowgen.adapters.mongo_client import connect
 from flowgen.adapters.mongo_store import MongoCourseStore
 from flowgen.clock import utcnow
 from flowgen.errors import AlreadyExists
 from flowgen.models import Course, CourseStatus, Lesson, LessonStatus, Priority
 from flowgen.ports import Claim, CourseStore
+from tests.fakes.mongomock_db import mongomock_database
 from tests.fakes.store import MemoryStore
 
 
 def _mongo() -> MongoCourseStore:
-    store = MongoCourseStore(connect(f"mongomock://{uuid.uuid4().hex}", "flowgen"))
+    store = MongoCourseStore(mongomock_database())
     store.ensure_indexes()
     return store
 
