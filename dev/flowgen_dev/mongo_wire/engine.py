@@ -23,7 +23,7 @@ from mongomock.collection import Collection
 from mongomock.database import Database
 from mongomock.filtering import filter_applies
 from mongomock.store import CollectionStore, DatabaseStore, ServerStore
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, InvalidName
 
 from flowgen_dev.mongo_wire.indexes import HashIndex, Planner
 
@@ -198,7 +198,9 @@ class Engine:
     def database(self, db: str) -> Database:
         return self._client[db]  # type: ignore[no-any-return]
 
-    def collection(self, db: str, name: str) -> TrackedCollection:
+    def collection(self, db: str, name: Any) -> TrackedCollection:
+        if not isinstance(name, str):
+            raise InvalidName(f"collection name has invalid type {type(name).__name__}")
         coll = self._collections.get((db, name))
         if coll is None:
             database = self.database(db)

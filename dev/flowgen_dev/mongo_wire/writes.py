@@ -1,0 +1,164 @@
+"""Write commands, and the commands that create or drop collections and indexes.
+
+Each statement is applied and reported on its own, as MongoDB does: `ordered` stops at the
+first error, unordered goes on. findAndModify finds its document and updates it by `_id`
+(with the rest of the query kept, for the positional operator) in one step under the lock.
+"""
+
+from __future__ import annotations
+
+from mongomock import helpers
+
+from flowgen_dev.mongo_wire.cursors import Cursors
+from flowgen_dev.mongo_wire.engine import Engine
+from flowgen_dev.mongo_wire.replies import (
+    CommandError,
+    Doc,
+    is_operator_update,
+    projection,
+    sort_spec,
+    write_error,
+    write_reply,
+)
+
+_INDEX_OPTIONS = ("unique", "sparse", "expireAfterSeconds", "partialFilterExpression")
+
+
+def insert(engine: Engine, cursors: Cursors, db: str, cmd: Doc) -> Doc:
+    coll = engine.collection(db, cmd["insert"])
+    ordered = cmd.get("ordered", True)
+    inserted, errors = 0, []
+    for index, doc in enumerate(cmd.get("documents", [])):
+        try:
+            coll.insert_one(doc)
+            inserted += 1
+        except Exception as exc:
+            errors.append(write_error(index, exc))
+            if ordered:
+                break
+    return write_reply(inserted, errors)
+
+
+def update(engine: Engine, cursors: Cursors, db: str, cmd: Doc) -> Doc:
+    coll = engine.collection(db, cmd["update"])
+    ordered = cmd.get("ordered", True)
+    matched, modified, upserted, errors = 0, 0, [], []
+    for index, statement in enumerate(cmd.get("updates", [])):
+        try:
+            multi = bool(statement.get("multi", False))
+            if multi and not is_operator_update(statement["u"]):
+                raise CommandError(9, "FailedToParse", "multi update is not supported for replacement-style update")
+            result = coll._update(
+                statement.get("q") or {},
+                statement["u"],
+                upsert=bool(statement.get("upsert", False)),
+                multi=multi,
+                array_filters=statement.get("arrayFilters"),
+            )
+        except Exception as exc:
+            errors.append(write_error(index, exc))
+            if ordered:
+                break
+            continue
+        matched += result["n"]
+        modified += result["nModified"]
+        if result["upserted"] is not None:
+            upserted.append({"index": index, "_id": result["upserted"]})
+    extra: Doc = {"nModified": modified}
+    if upserted:
+        extra["upserted"] = upserted
+    return write_reply(matched, errors, **extra)
+
+
+def delete(engine: Engine, cursors: Cursors, db: str, cmd: Doc) -> Doc:
+    coll = engine.collection(db, cmd["delete"])
+    ordered = cmd.get("ordered", True)
+    deleted, errors = 0, []
+    for index, statement in enumerate(cmd.get("deletes", [])):
+        try:
+            deleted += coll._delete(statement.get("q") or {}, multi=int(statement.get("limit", 0)) == 0)["n"]
+        except Exception as exc:
+            errors.append(write_error(index, exc))
+            if ordered:
+                break
+    return write_reply(deleted, errors)
+
+
+def find_and_modify(engine: Engine, cursors: Cursors, db: str, cmd: Doc) -> Doc:
+    coll = engine.collection(db, cmd.get("findAndModify", cmd.get("findandmodify")))
+    query: Doc = cmd.get("query") or {}
+    fields = projection(cmd.get("fields"))
+    update, remove = cmd.get("update"), bool(cmd.get("remove", False))
+    new, upsert = bool(cmd.get("new", False)), bool(cmd.get("upsert", False))
+    if remove == (update is not None):
+        raise CommandError(9, "FailedToParse", "Either an update or remove=true must be specified")
+    if remove and (new or upsert):
+        raise CommandError(9, "FailedToParse", "Cannot specify both new=true or upsert=true and remove=true")
+    array_filters = cmd.get("arrayFilters")
+    target = next(iter(coll.find(query, {"_id": 1}, sort=sort_spec(cmd.get("sort")), limit=1)), None)
+    if target is None:
+        if not upsert:
+            return {"lastErrorObject": {"n": 0, "updatedExisting": False}, "value": None, "ok": 1.0}
+        doc_id = coll._update(query, update, upsert=True, array_filters=array_filters)["upserted"]
+        value = coll.find_one({"_id": doc_id}, fields) if new else None
+        return {"lastErrorObject": {"n": 1, "updatedExisting": False, "upserted": doc_id}, "value": value, "ok": 1.0}
+    # the query with its _id pinned: one document, and the positional operator still has its match
+    this_one = {**query, "_id": target["_id"]}
+    before = coll.find_one(this_one, fields)
+    if remove:
+        coll._delete(this_one)
+        value = before
+    else:
+        coll._update(this_one, update, array_filters=array_filters)
+        value = coll.find_one({"_id": target["_id"]}, fields) if new else before
+    return {"lastErrorObject": {"n": 1, "updatedExisting": not remove}, "value": value, "ok": 1.0}
+
+
+def create(engine: Engine, cursors: Cursors, db: str, cmd: Doc) -> Doc:
+    coll = engine.collection(db, cmd["create"])
+    if engine.exists(db, coll.name):
+        raise CommandError(48, "NamespaceExists", f"Collection {coll.full_name} already exists.")
+    engine.create_collection(db, coll.name)
+    return {"ok": 1.0}
+
+
+def create_indexes(engine: Engine, cursors: Cursors, db: str, cmd: Doc) -> Doc:
+    coll = engine.collection(db, cmd["createIndexes"])
+    existed = engine.exists(db, coll.name)
+    before = len(coll.store.indexes) + 1
+    for spec in cmd.get("indexes", []):
+        if spec.get("name") == "_id_":
+            continue
+        options = {k: spec[k] for k in _INDEX_OPTIONS if k in spec}
+        coll.create_index(list(spec["key"].items()), name=spec.get("name"), **options)
+    engine.indexes_changed(db, coll.name)
+    return {
+        "createdCollectionAutomatically": not existed,
+        "numIndexesBefore": before,
+        "numIndexesAfter": len(coll.store.indexes) + 1,
+        "ok": 1.0,
+    }
+
+
+def drop_indexes(engine: Engine, cursors: Cursors, db: str, cmd: Doc) -> Doc:
+    coll = engine.collection(db, cmd["dropIndexes"])
+    was = len(coll.store.indexes) + 1
+    wanted = cmd.get("index")
+    names = list(coll.store.indexes) if wanted == "*" else wanted if isinstance(wanted, list) else [wanted]
+    for name in names:
+        key = helpers.gen_index_name(list(name.items())) if isinstance(name, dict) else name
+        if key not in coll.store.indexes:
+            raise CommandError(27, "IndexNotFound", f"index not found with name [{key}]")
+        coll.store.drop_index(key)
+    engine.indexes_changed(db, coll.name)
+    return {"nIndexesWas": was, "ok": 1.0}
+
+
+def drop(engine: Engine, cursors: Cursors, db: str, cmd: Doc) -> Doc:
+    coll = engine.collection(db, cmd["drop"])
+    return {"ns": coll.full_name, "nIndexesWas": engine.drop_collection(db, coll.name), "ok": 1.0}
+
+
+def drop_database(engine: Engine, cursors: Cursors, db: str, cmd: Doc) -> Doc:
+    engine.drop_database(db)
+    return {"dropped": db, "ok": 1.0}
