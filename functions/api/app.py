@@ -41,12 +41,32 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
     )
 
 
+class TokenExpired(Unauthorized):
+    code = "token_expired"
+
+
 def _caller() -> str:
+    """The caller's sub, from the authorizer's context. The authorizer's allow is cached for
+    ReauthorizeEvery and it leaves expiry to this check, so a token stops working at its `exp`
+    to the second, cached or not (docs/decisions.md, 2026-11-28). No `exp`: refused."""
     authorizer = app.current_event.request_context.authorizer
-    sub = (authorizer.get_lambda or {}).get("sub") if authorizer else None
+    context = (authorizer.get_lambda or {}) if authorizer else {}
+    sub = context.get("sub")
     if not sub:
         raise Unauthorized("no authenticated caller")
+    try:
+        expires_at = float(context["exp"])
+    except (KeyError, TypeError, ValueError):
+        raise Unauthorized("the authorizer passed no token expiry") from None
+    if utcnow().timestamp() >= expires_at:
+        raise TokenExpired("the access token has expired; sign in again or refresh it")
     return str(sub)
+
+
+@app.exception_handler(TokenExpired)
+def _token_expired(exc: TokenExpired):
+    challenge = 'Bearer error="invalid_token", error_description="The access token expired"'
+    return _error(401, exc.code, exc.message, {"WWW-Authenticate": challenge})
 
 
 def _create(command: IdempotentCreate) -> CourseView:

@@ -42,7 +42,12 @@ SECRET_OR_VALUE = {
     ("OPENAI_API_KEY", "OPENAI_API_KEY_SECRET"),
     ("YOUTUBE_API_KEY", "YOUTUBE_API_KEY_SECRET"),
 }
-PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "eu-west-1", "AWS::AccountId": "123456789012", "AWS::URLSuffix": "amazonaws.com"}
+PSEUDO = {
+    "AWS::Partition": "aws",
+    "AWS::Region": "eu-west-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::URLSuffix": "amazonaws.com",
+}
 DEFAULTS = {name: str(p.get("Default", "")) for name, p in RAW["Parameters"].items()}
 
 
@@ -159,7 +164,8 @@ def send_targets(function: str) -> set[str]:
     return {
         q
         for q in work_queues
-        if allowed(function, "sqs:SendMessage", queue_arn(q)) and allowed(function, "sqs:SendMessageBatch", queue_arn(q))
+        if allowed(function, "sqs:SendMessage", queue_arn(q))
+        and allowed(function, "sqs:SendMessageBatch", queue_arn(q))
     }
 
 
@@ -195,9 +201,7 @@ def test_each_function_may_read_exactly_the_secrets_it_is_given(function):
         name = str(evaluate(environment[secret])) if secret in environment else ""
         if name:
             assert allowed(function, "secretsmanager:GetSecretValue", secret_arn(name)), (function, secret)
-    readable = {
-        s["Resource"][0] for s in role_statements(function) if "secretsmanager:GetSecretValue" in s["Action"]
-    }
+    readable = {s["Resource"][0] for s in role_statements(function) if "secretsmanager:GetSecretValue" in s["Action"]}
     assert len(readable) == len([s for s in given if str(evaluate(environment[s]))]), readable
     assert not allowed(function, "secretsmanager:GetSecretValue", secret_arn("someone-elses-secret"))
 

@@ -1,0 +1,117 @@
+"""What ships to Lambda: a hash-locked layer with bytecode, nothing the runtime provides, and an
+authorizer whose imports stay within budget (bench/cold_start.py measures it; this keeps the
+heavy modules out)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flowgen.adapters.jwt_verifier import VerifierConfig
+from flowgen.settings import AuthorizerSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+LAYER = ROOT / "layers" / "flowgen"
+RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six"}
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[\[=<>~ ;]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def locked() -> dict[str, tuple[str, list[str]]]:
+    """name -> (version, hashes) from requirements.txt."""
+    text = (LAYER / "requirements.txt").read_text().replace("\\\n", " ")
+    pins = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        requirement, *options = line.split()
+        name, _, version = requirement.partition("==")
+        pins[_name(name)] = (version, [o.removeprefix("--hash=") for o in options if o.startswith("--hash=sha256:")])
+    return pins
+
+
+def test_the_lock_pins_every_package_by_version_and_hash():
+    pins = locked()
+    assert len(pins) > 20
+    for name, (version, hashes) in pins.items():
+        assert re.fullmatch(r"[\w.]+", version), f"{name} is not pinned to one version"
+        assert hashes, f"{name} has no hash"
+
+
+def test_the_lock_resolves_requirements_in_exactly():
+    pins = locked()
+    for line in (LAYER / "requirements.in").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, version = _name(line), line.rsplit("==", 1)[1]
+            assert pins[name][0] == version, f"{name}: requirements.in says {version}, the lock {pins[name][0]}"
+
+
+def test_the_layer_ships_nothing_the_runtime_provides():
+    assert not RUNTIME_PROVIDED & set(locked())
+
+
+def test_the_layer_build_installs_arm64_wheels_by_hash_and_compiles_bytecode():
+    makefile = (LAYER / "Makefile").read_text()
+    for flag in (
+        "--require-hashes",
+        "--no-deps",
+        "--only-binary=:all:",
+        "manylinux2014_aarch64",
+        "--python-version 3.12",
+    ):
+        assert flag in makefile, flag
+    assert "-m compileall" in makefile and "--invalidation-mode unchecked-hash" in makefile
+
+
+BUILT = ROOT / ".aws-sam" / "build" / "FlowgenLayer" / "python"
+
+
+@pytest.mark.skipif(not BUILT.is_dir(), reason="no `make build` output")
+def test_the_built_layer_has_bytecode_for_every_module_and_no_sdk():
+    sources = list(BUILT.rglob("*.py"))
+    compiled = {p.parent.parent / (p.name.split(".")[0] + ".py") for p in BUILT.rglob("__pycache__/*.cpython-312.pyc")}
+    assert sources and not [s for s in sources if s not in compiled][:5]
+    assert not {"boto3", "botocore"} & {p.name for p in BUILT.iterdir()}
+
+
+def test_the_authorizer_reads_the_variables_of_its_settings_model_without_pydantic():
+    assert {f.name for f in dataclasses.fields(VerifierConfig)} == set(AuthorizerSettings.model_fields)
+    with pytest.raises(RuntimeError, match="JWKS_URL, JWT_ISSUER, JWT_AUDIENCE"):
+        VerifierConfig.from_environ({})
+    config = VerifierConfig.from_environ({"JWKS_URL": "u", "JWT_ISSUER": "i", "JWT_AUDIENCE": "a"})
+    assert (
+        config.jwks_refresh_cooldown_seconds == AuthorizerSettings.model_fields["jwks_refresh_cooldown_seconds"].default
+    )
+
+
+# Powertools imports the bare `botocore` package (under 1 ms) to tag the SDK's user agent; its
+# session and clients are what cost.
+HEAVY = ["pydantic", "pydantic_settings", "boto3", "botocore.session", "aws_xray_sdk", "pymongo", "redis", "openai"]
+
+
+def test_the_authorizer_imports_neither_wiring_nor_heavy_libraries():
+    """The budget is 2x PyJWT + cryptography alone; any of these alone would break it."""
+    code = (
+        "import sys, app; heavy = "
+        + repr(HEAVY + ["flowgen.wiring", "flowgen.settings", "flowgen.observability"])
+        + "; print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "functions" / "authorizer"), str(LAYER)]),
+        "JWKS_URL": "https://tenant.example/.well-known/jwks.json",
+        "JWT_ISSUER": "https://tenant.example/",
+        "JWT_AUDIENCE": "https://api.example",
+    }
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
