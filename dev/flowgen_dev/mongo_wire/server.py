@@ -15,7 +15,7 @@ from types import FrameType
 
 from flowgen_dev.mongo_wire.commands import Commands, error_reply
 from flowgen_dev.mongo_wire.engine import Engine
-from flowgen_dev.mongo_wire.journal import Journal
+from flowgen_dev.mongo_wire.journal import DataDirInUse, Journal
 from flowgen_dev.mongo_wire.protocol import OP_MSG, ProtocolError, legacy_reply, msg_reply, read_request
 
 log = logging.getLogger("flowgen_dev.mongo_wire")
@@ -103,7 +103,10 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="mongo stand-in: %(message)s")
     if not args.outlive_parent:
         die_with_parent()
-    commands = open_engine(args.data_dir, use_indexes=not args.scan)
+    try:
+        commands = open_engine(args.data_dir, use_indexes=not args.scan)
+    except DataDirInUse as exc:
+        sys.exit(f"mongo stand-in: {exc}")
     server = WireServer(args.port, commands)
 
     def stop(signum: int, frame: FrameType | None) -> None:
