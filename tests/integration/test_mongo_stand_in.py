@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -89,6 +91,35 @@ def test_one_of_twenty_concurrent_claims_wins(stand_in: MongoStandIn) -> None:
     clients[0].drop_database("cas")
     for c in clients:
         c.close()
+
+
+_CLAIMER = """
+import sys, time, pymongo
+uri, name, start = sys.argv[1], sys.argv[2], float(sys.argv[3])
+lessons = pymongo.MongoClient(uri).shared.lessons
+lessons.find_one({})  # connected before the start line
+time.sleep(max(0.0, start - time.time()))
+claim = {"$set": {"status": "GENERATING", "by": name}}
+print(sum(1 for i in range(200) if lessons.find_one_and_update({"_id": i, "status": "PENDING"}, claim)))
+"""
+
+
+def test_processes_share_one_server_and_each_lesson_is_claimed_once(stand_in: MongoStandIn) -> None:
+    client: pymongo.MongoClient = pymongo.MongoClient(stand_in.uri)
+    client.shared.lessons.insert_many([{"_id": i, "status": "PENDING"} for i in range(200)])
+    start = str(time.time() + 3)  # all three race for the same lessons in the same order
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _CLAIMER, stand_in.uri, f"p{n}", start], stdout=subprocess.PIPE, text=True
+        )
+        for n in range(3)
+    ]
+    claimed = [int(w.communicate(timeout=60)[0]) for w in workers]
+    assert sum(claimed) == 200  # as three Lambda instances would see one MongoDB
+    assert client.shared.lessons.count_documents({"status": "GENERATING"}) == 200
+    print(f"\nclaims won by each of three processes: {claimed}")
+    client.drop_database("shared")
+    client.close()
 
 
 def test_a_unique_index_refuses_duplicates_from_insert_and_upsert(db: Database) -> None:
