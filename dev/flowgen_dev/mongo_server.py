@@ -49,6 +49,7 @@ class MongoStandIn:
         if self.process is not None and self.process.poll() is None:
             raise RuntimeError("the stand-in is already running")
         command = [sys.executable, "-m", "flowgen_dev.mongo_server", "--port", str(self.port or 0)]
+        command += ["--parent-pid", str(os.getpid())]
         if self.data_dir is not None:
             command += ["--data-dir", str(self.data_dir)]
         if self.scan:

@@ -78,12 +78,12 @@ def open_engine(data_dir: Path | None, *, use_indexes: bool = True) -> Commands:
     return Commands(engine, journal)
 
 
-def die_with_parent() -> None:
+def die_with_parent(parent: int | None) -> None:
     """SIGKILL this process when its parent goes (Linux): no stand-in outlives its stack.
     The signal follows the parent *thread* that spawned us, so spawn from a long-lived one."""
     if not sys.platform.startswith("linux"):
         return
-    parent = os.getppid()
+    parent = parent or os.getppid()
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
         log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
@@ -99,10 +99,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--outlive-parent", action="store_true", help="keep running when the parent exits (by-hand use)"
     )
+    parser.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)  # set by MongoStandIn
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="mongo stand-in: %(message)s")
     if not args.outlive_parent:
-        die_with_parent()
+        die_with_parent(args.parent_pid)
     try:
         commands = open_engine(args.data_dir, use_indexes=not args.scan)
     except DataDirInUse as exc:
