@@ -8,14 +8,15 @@ BIN := $(abspath $(VENV))/bin
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help dev system-deps browser-deps web test test-fast lint validate build lock bench-cold-start demo local clean
+.PHONY: help dev system-deps browser-deps web test test-fast lint format validate build lock bench-cold-start demo local clean
 
 help:
 	@echo "make demo      set up from nothing, run a course end to end on the local stack"
 	@echo "make test      set up from nothing, run every test (what CI runs)"
 	@echo "make local     start the local stack and the web app at http://127.0.0.1:3000, keep it running"
 	@echo "make web       build the web app (web/dist), which the local stack serves"
-	@echo "make lint      ruff + mypy;   make validate: sam validate --lint, cfn-lint -c I, checkov;   make build: sam build"
+	@echo "make format    ruff --fix + ruff format"
+	@echo "make lint      ruff, mypy --strict, xenon (complexity);   make validate: sam validate --lint, cfn-lint -c I, checkov;   make build: sam build"
 	@echo "make lock      re-resolve layers/flowgen/requirements.in into the hash-locked requirements.txt"
 
 $(VENV)/.installed: pyproject.toml
@@ -51,13 +52,21 @@ test: dev browser-deps web
 	cd web && npm test
 	$(BIN)/pytest -q -p no:cacheprovider
 
+# coverage of the flowgen layer is printed, with the floor of pyproject's [tool.coverage.report]
 test-fast: dev
-	$(BIN)/pytest -q -p no:cacheprovider -m "not e2e"
+	$(BIN)/pytest -q -p no:cacheprovider -m "not e2e" --cov --cov-report=term
+
+LINTED := layers functions dev tests bench
 
 lint: dev
-	$(BIN)/ruff check layers functions dev tests bench
-	$(BIN)/ruff format --check layers functions dev tests bench
-	$(BIN)/mypy layers/flowgen/flowgen dev/flowgen_dev
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/mypy layers/flowgen/flowgen functions dev/flowgen_dev
+	$(BIN)/xenon --max-absolute B --max-modules A --max-average A layers functions
+
+format: dev
+	$(BIN)/ruff check --fix $(LINTED)
+	$(BIN)/ruff format $(LINTED)
 
 # checkov lives in its own venv: it pins boto3/botocore/packaging to versions older than the
 # project's (SAM CLI, moto), and must not downgrade them.

@@ -3,6 +3,7 @@
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Json
@@ -16,7 +17,7 @@ from flowgen.settings import CourseWorkerSettings
 
 
 class CourseJobRecord(SqsRecordModel):
-    body: Json[CourseJob]  # type: ignore[assignment]  # narrows SqsRecordModel's str body to the parsed job
+    body: Json[CourseJob]  # narrows SqsRecordModel's str body to the parsed job
 
 
 # Cold start: the settings are parsed (a missing variable fails here, named) and the generator is
@@ -34,6 +35,6 @@ def record_handler(record: CourseJobRecord, lambda_context: LambdaContext) -> st
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     processor = BatchProcessor(event_type=EventType.SQS, model=CourseJobRecord)  # per invocation, never shared
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -64,7 +64,7 @@ class _FakeYouTube:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # noqa: ANN002
+            def log_message(self, *args):
                 pass
 
             def do_GET(self):

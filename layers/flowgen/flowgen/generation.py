@@ -21,7 +21,7 @@ from typing import Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from flowgen.content import GeneratedLesson, LessonBlock, LessonContent, OutlineDecision, VideoBlock
+from flowgen.content import CourseOutline, GeneratedLesson, LessonBlock, LessonContent, OutlineDecision, VideoBlock
 from flowgen.deadline import Attempt, call_with_deadline
 from flowgen.errors import ModelError
 from flowgen.limits import NoBudget, NoRateLimit, NoVideos
@@ -216,7 +216,7 @@ class _OutlineWork:
             store.refuse_course(course.id, self.claim, result.refusal_reason.strip()[:500], usage)
             metrics.add_metric(name="OutlineRefused", unit=MetricUnit.Count, value=1)
             return Outcome.REFUSED
-        ready, lessons = _outlined(course, result, usage)
+        ready, lessons = _outlined(course, result.course, usage)
         now = self.gen.clock()
         if not store.commit_outline(ready, self.claim, lessons, now):
             logger.warning("outline lease lost, result discarded", extra={"course_id": course.id})
@@ -286,10 +286,8 @@ class _LessonWork:
         return Outcome.DONE
 
 
-def _outlined(course: Course, decision: OutlineDecision, usage: Usage) -> tuple[Course, list[Lesson]]:
+def _outlined(course: Course, outline: CourseOutline, usage: Usage) -> tuple[Course, list[Lesson]]:
     """The READY course and its PENDING lessons, with ids from their positions."""
-    assert decision.course is not None
-    outline = decision.course
     lessons: list[Lesson] = []
     modules: list[ModuleOutline] = []
     for m, module in enumerate(outline.modules):

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flowgen.models import CourseJob, Lesson, LessonJob, LessonStatus, Priority
+from flowgen.models import CourseJob, Lease, Lesson, LessonJob, LessonStatus, Priority
 from flowgen.observability import logger
 from flowgen.ports import Claim, CourseStore
 from flowgen.scheduling import JobScheduler
@@ -38,8 +38,8 @@ def reconcile(
     stranded: dict[tuple[str, Priority], list[Lesson]] = defaultdict(list)
     failed = 0
     for lesson in store.stuck_lessons(older_than, now, limit):
-        if _died_on_last_attempt(lesson, tunables.max_receive_count):
-            _fail(store, lesson)
+        if lesson.lease is not None and _died_on_last_attempt(lesson, tunables.max_receive_count):
+            _fail(store, lesson, lesson.lease)
             failed += 1
         else:
             stranded[lesson.course_id, lesson.priority or Priority.LOW].append(lesson)
@@ -53,12 +53,11 @@ def _died_on_last_attempt(lesson: Lesson, max_receive_count: int) -> bool:
     return lesson.status == LessonStatus.GENERATING and lesson.attempts >= max_receive_count
 
 
-def _fail(store: CourseStore, lesson: Lesson) -> None:
-    assert lesson.lease is not None  # stuck GENERATING lessons are the ones whose lease expired
+def _fail(store: CourseStore, lesson: Lesson, lease: Lease) -> None:
     store.release_lesson(
         lesson.course_id,
         lesson.id,
-        Claim(lesson.lease.token, lesson.lease.expires_at),
+        Claim(lease.token, lease.expires_at),
         "worker stopped before finishing (lease expired on the last attempt)",
         failed=True,
     )

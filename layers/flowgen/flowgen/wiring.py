@@ -140,16 +140,15 @@ def model(cfg: ModelSettings) -> ModelClient:
 
 
 @_overridable
-def limiter(cfg: LimitSettings) -> RateLimiter:
+def limiter(cfg: LimitSettings, shared: RedisSettings) -> RateLimiter:
     if not (cfg.model_requests_per_minute or cfg.model_tokens_per_minute):
         from flowgen.limits import NoRateLimit
 
         return NoRateLimit()
     from flowgen.adapters.redis_limits import RedisRateLimiter
 
-    assert isinstance(cfg, RedisSettings), "a shared limiter needs Redis"
     return RedisRateLimiter(
-        redis_client(cfg),
+        redis_client(shared),
         requests_per_minute=cfg.model_requests_per_minute,
         tokens_per_minute=cfg.model_tokens_per_minute,
         high_reserve=cfg.high_priority_reserve,
@@ -157,12 +156,11 @@ def limiter(cfg: LimitSettings) -> RateLimiter:
 
 
 @_overridable
-def budget(cfg: LimitSettings) -> TokenBudget:
+def budget(cfg: LimitSettings, kept_in: RedisSettings) -> TokenBudget:
     from flowgen.adapters.redis_limits import RedisTokenBudget
 
-    assert isinstance(cfg, RedisSettings), "budgets are kept in Redis"
     return RedisTokenBudget(
-        redis_client(cfg), user_daily=cfg.user_daily_token_budget, per_course=cfg.course_token_budget
+        redis_client(kept_in), user_daily=cfg.user_daily_token_budget, per_course=cfg.course_token_budget
     )
 
 
@@ -226,8 +224,8 @@ def _generator(cfg: CourseWorkerSettings | LessonWorkerSettings, found: VideoSea
         model(cfg),
         cfg,
         utcnow,
-        limiter=limiter(cfg),
-        budget=budget(cfg),
+        limiter=limiter(cfg, cfg),
+        budget=budget(cfg, cfg),
         videos=found or NoVideos(),
     )
 

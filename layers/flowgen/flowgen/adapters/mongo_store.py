@@ -52,7 +52,7 @@ def _dump(model: Course | Lesson, **kwargs: Any) -> dict[str, Any]:
 
 
 class MongoCourseStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database[dict[str, Any]]) -> None:
         self.courses = db["courses"]
         self.lessons = db["lessons"]
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import openai
 import pydantic
 from openai import OpenAI
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
 
 from flowgen.content import GeneratedLesson, OutlineDecision
 from flowgen.errors import ModelError
@@ -16,6 +19,7 @@ from flowgen.ports import LessonBrief, OutlineBrief
 from flowgen.prompts import lesson_messages, outline_messages, repair_message
 
 Schema = TypeVar("Schema", bound=pydantic.BaseModel)
+Messages = list[dict[str, str]]
 
 
 class OpenAIModel:
@@ -35,7 +39,7 @@ class OpenAIModel:
     def lesson(self, brief: LessonBrief) -> tuple[GeneratedLesson, Usage]:
         return self._parse(self.lesson_model, lesson_messages(brief), GeneratedLesson)
 
-    def _parse(self, model: str, messages: list, schema: type[Schema]) -> tuple[Schema, Usage]:
+    def _parse(self, model: str, messages: Messages, schema: type[Schema]) -> tuple[Schema, Usage]:
         spent = Usage()
         problem = ""
         for attempt in range(2):
@@ -50,11 +54,11 @@ class OpenAIModel:
             logger.warning("unusable model output", extra={"schema": schema.__name__, "problem": problem})
         raise ModelError(f"unusable output after one repair attempt: {problem}")
 
-    def _once(self, model: str, messages: list, schema: type[Schema]) -> tuple[Schema | None, Usage, str]:
+    def _once(self, model: str, messages: Messages, schema: type[Schema]) -> tuple[Schema | None, Usage, str]:
         try:
             # the raw response keeps the usage of an answer that then fails to parse: it was paid for
             raw = self.client.chat.completions.with_raw_response.parse(
-                model=model, messages=messages, response_format=schema
+                model=model, messages=cast("list[ChatCompletionMessageParam]", messages), response_format=schema
             )
         except openai.RateLimitError as exc:
             raise ModelError("rate limited by the model provider", retry_after=_retry_after(exc)) from exc
