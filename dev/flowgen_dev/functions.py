@@ -13,6 +13,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,7 @@ class InvocationStats:
     timeouts: int = 0
     errors: int = 0
     init_ms: list[float] = field(default_factory=list)
+    recent_errors: deque[str] = field(default_factory=lambda: deque(maxlen=20))  # for people debugging
 
 
 class LambdaHost:
@@ -126,7 +128,12 @@ class FunctionPool:
             if self._idle:
                 return self._idle.pop()
             self.stats.cold_starts += 1
-        instance = self.host.spawn(self.config)
+        try:
+            instance = self.host.spawn(self.config)
+        except Exception as exc:
+            with self._lock:
+                self.stats.recent_errors.append(f"init: {type(exc).__name__}: {exc}")
+            raise
         with self._lock:
             self.stats.init_ms.append(instance.init_ms)
         return instance
@@ -163,9 +170,10 @@ class FunctionPool:
                 self.stats.invocations += 1
             self._release(instance)
             if "error" in reply:
+                error = reply["error"]
                 with self._lock:
                     self.stats.errors += 1
-                error = reply["error"]
+                    self.stats.recent_errors.append(f"{error['errorType']}: {error['errorMessage']}")
                 raise InvocationError(error["errorType"], error["errorMessage"])
             return reply.get("result")
 
