@@ -39,8 +39,12 @@ def _banner(stack: LocalStack, token: str) -> str:
 
 def cmd_local(args: argparse.Namespace) -> int:
     data_dir = None if args.ephemeral else Path(args.data_dir)
+    overrides = dict(item.split("=", 1) for item in args.parameter_overrides)
     config = StackConfig.from_environment(
-        visibility_timeout=args.visibility_timeout, data_dir=data_dir, schedule_period=args.schedule_every
+        visibility_timeout=args.visibility_timeout,
+        data_dir=data_dir,
+        schedule_period=args.schedule_every,
+        parameter_overrides=overrides,
     )
     fake = None
     if args.fake_model:
@@ -129,6 +133,13 @@ def main(argv: list[str] | None = None) -> int:
         "--data-dir",
         default=str(DATA_DIR),
         help="where MongoDB (the stand-in's journal) and Redis (append-only file) keep their data across restarts",
+    )
+    local.add_argument(
+        "--parameter-overrides",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="template parameters, as `sam deploy --parameter-overrides` takes them",
     )
     local.add_argument("--ephemeral", action="store_true", help="keep nothing: data lives and dies with the stack")
     local.add_argument(

@@ -26,13 +26,15 @@ class ScheduleRunner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def event(self) -> dict[str, Any]:
-        return {"id": str(uuid.uuid4()), "source": "aws.scheduler", "detail-type": "Scheduled Event", "detail": {}}
+    def event(self, *, first: bool = False) -> dict[str, Any]:
+        # the first run tells the reconciler the stack's queues started empty (see its handler)
+        detail = {"queuesStartedEmpty": True} if first else {}
+        return {"id": str(uuid.uuid4()), "source": "aws.scheduler", "detail-type": "Scheduled Event", "detail": detail}
 
     def run_once(self) -> Any:
         self.runs += 1
         try:
-            result = self.function.invoke(self.event())
+            result = self.function.invoke(self.event(first=self.runs == 1))
         except InvocationError as exc:
             log.warning("scheduled %s failed: %s", self.schedule.name, exc)
             result = {"error": str(exc)}

@@ -16,8 +16,8 @@ import threading
 import time
 import uuid
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,7 @@ from flowgen_dev.scheduler import ScheduleRunner
 from flowgen_dev.services import AwsServer, RedisServer
 from flowgen_dev.template import Template
 
-STATE_DIR = template_module.ROOT / ".flowgen"
+STATE_DIR = Path(os.environ.get("FLOWGEN_STATE_DIR") or template_module.ROOT / ".flowgen")
 DATA_DIR = STATE_DIR / "data"
 WEB_DIST = template_module.ROOT / "web" / "dist"
 LOCAL_ISSUER = "https://local.flowgen.dev/"  # stable across restarts, so tokens outlive one
