@@ -79,7 +79,7 @@ def test_halving_the_high_lanes_concurrency_under_load_raises_p99() -> None:
 
 
 def test_a_low_request_limit_binds_first_and_defers_jobs() -> None:
-    limited = simulate(_scenario(8_000, _every_open_cold(ModelRequestsPerMinute="30")))
+    limited = simulate(_scenario(8_000, _every_open_cold(ModelRequestsPerMinute="30"), duration=480.0, drain=300.0))
     report = build_report(limited)
 
     assert report.binding.name == "model requests per minute"

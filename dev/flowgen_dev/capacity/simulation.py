@@ -37,7 +37,6 @@ Proc = Generator[simpy.Event, Any, Any]
 
 PENDING, GENERATING, GENERATED, FAILED = "PENDING", "GENERATING", "GENERATED", "FAILED"
 MAX_DELAY_SECONDS = 900
-LEASE_SECONDS = 150.0
 
 
 @dataclass
@@ -498,7 +497,7 @@ class Simulation:
         elif not target.claimable(env.now):
             return "ok"
         else:
-            target.status, target.lease_until = GENERATING, env.now + LEASE_SECONDS
+            target.status, target.lease_until = GENERATING, deadline  # the lease ends with the invocation
         estimate = s.outline_estimate if is_course else s.lesson_estimate
         wait = self.limiter.acquire(env.now, message.high, estimate)
         if wait > 0:

@@ -57,7 +57,7 @@ def run_sweep(args: argparse.Namespace) -> str:
             waits, report = _pooled(args, users, high)
             results[(high, users)] = (percentile(waits, 50), percentile(waits, 99), report)
 
-    fig, ax = plt.subplots(figsize=(9, 5.5), dpi=110)
+    fig, ax = plt.subplots(figsize=(11, 5.5), dpi=110)
     colors = plt.get_cmap("viridis")
     for i, high in enumerate(highs):
         color = colors(i / max(1, len(highs) - 1))
@@ -79,12 +79,11 @@ def run_sweep(args: argparse.Namespace) -> str:
     ax.set_xticklabels([f"{u:,}" for u in users_list])
     ax.set_xlabel("daily active users")
     ax.set_ylabel("time to an opened lesson (s), peak hour")
-    title = "Time to an opened lesson vs users"
-    if suffix:
-        title += f" ({suffix[1:].replace('_', ', ')})"
-    ax.set_title(title)
+    setting = suffix[1:].replace("_", ", ").replace("-", "=") if suffix else "the template's settings"
+    ax.set_title(f"Time to an opened lesson vs users, peak hour ({setting})", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, ncol=2, loc="upper left")
+    ax.set_ylim(0, max([results[k][1] for k in results] + [target]) * 2.5)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     plot = out / f"time_to_lesson_vs_users{suffix}.png"
     fig.savefig(plot)
@@ -110,7 +109,10 @@ def run_sweep(args: argparse.Namespace) -> str:
     cost.set_ylim(bottom=0)
     handles = ax.get_legend_handles_labels()[0] + cost.get_legend_handles_labels()[0]
     ax.legend(handles, [str(h.get_label()) for h in handles], fontsize=8, loc="upper right")
-    ax.set_title(f"{at:,} daily users: waiting and cost against {HIGH}" + (f" ({suffix[1:]})" if suffix else ""))
+    top = max([results[(h, at)][1] for h in highs] + [target])
+    ax.set_ylim(0, top * 2.5)
+    setting = f"\n{suffix[1:].replace('_', ', ').replace('-', '=')}" if suffix else "\nthe template's settings"
+    ax.set_title(f"{at:,} daily users: waiting and cost against {HIGH}{setting}", fontsize=10)
     fig.tight_layout()
     plot_at = out / f"p99_vs_high_at_{at}{suffix}.png"
     fig.savefig(plot_at)
