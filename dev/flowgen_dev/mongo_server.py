@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from flowgen_dev.mongo_wire.server import READY_PREFIX, main
 
@@ -54,7 +55,7 @@ class MongoStandIn:
             command += ["--data-dir", str(self.data_dir)]
         if self.scan:
             command.append("--scan")
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE)
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE)  # noqa: S603 - sys.executable, our argv
         try:
             self.port = self._wait_ready(self.process, time.monotonic() + timeout)
             self._ping(timeout)
@@ -93,7 +94,8 @@ class MongoStandIn:
 
     @staticmethod
     def _wait_ready(process: subprocess.Popen[bytes], deadline: float) -> int:
-        assert process.stdout is not None
+        if process.stdout is None:
+            raise RuntimeError("the stand-in's stdout is not a pipe")
         fd = process.stdout.fileno()
         line = b""
         while not line.endswith(b"\n"):
@@ -114,7 +116,9 @@ class MongoStandIn:
     def _ping(self, timeout: float) -> None:
         import pymongo
 
-        client: pymongo.MongoClient = pymongo.MongoClient(self.uri, serverSelectionTimeoutMS=int(timeout * 1000))
+        client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
+            self.uri, serverSelectionTimeoutMS=int(timeout * 1000)
+        )
         try:
             client.admin.command("ping")
         finally:

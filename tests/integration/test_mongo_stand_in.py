@@ -146,6 +146,25 @@ def test_a_unique_index_refuses_duplicates_from_insert_and_upsert(db: Database) 
     courses.insert_one({"_id": "c6", "ownerId": "bob", "idempotencyKey": "k1"})  # another owner: fine
 
 
+def test_a_partial_unique_index_holds_among_the_documents_it_selects(db: Database) -> None:
+    key, keyed = [("ownerId", ASCENDING), ("idempotencyKey", ASCENDING)], {"idempotencyKey": {"$exists": True}}
+    db.courses.insert_many([{"ownerId": "a"}, {"ownerId": "a"}, {"ownerId": "a", "idempotencyKey": "k"}])
+    for _ in range(2):  # each cold start ensures its indexes again: a no-op
+        assert db.courses.create_index(key, unique=True, partialFilterExpression=keyed, name="backstop") == "backstop"
+    with pytest.raises(DuplicateKeyError):
+        db.courses.insert_one({"ownerId": "a", "idempotencyKey": "k"})
+    db.courses.insert_one({"ownerId": "a"})  # outside the index
+    with pytest.raises(OperationFailure):  # the same name with other options
+        db.courses.create_index(key, unique=True, name="backstop")
+
+    db.courses.insert_one({"ownerId": "b", "idempotencyKey": "k", "v": 1})
+    db.courses.update_one({"ownerId": "b"}, {"$set": {"idempotencyKey": "j"}})
+    db.courses.insert_one({"ownerId": "b", "idempotencyKey": "k"})  # freed by the update
+    with pytest.raises(DuplicateKeyError):  # duplicates among the covered documents
+        db.courses.create_index([("ownerId", ASCENDING)], unique=True, partialFilterExpression=keyed)
+    assert sorted(db.courses.index_information()) == ["_id_", "backstop"]  # the failed index is not left behind
+
+
 def test_bulk_upserts_report_what_they_did(db: Database) -> None:
     def outline(titles: int) -> list[UpdateOne]:
         return [

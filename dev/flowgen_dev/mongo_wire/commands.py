@@ -11,12 +11,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from flowgen_dev.mongo_wire import reads, writes
+from flowgen_dev.mongo_wire.call import Call
 from flowgen_dev.mongo_wire.cursors import Cursors
 from flowgen_dev.mongo_wire.engine import SERVER_VERSION, Engine
 from flowgen_dev.mongo_wire.journal import Journal
 from flowgen_dev.mongo_wire.replies import Doc, error_reply, failure_reply
 
 MAX_WIRE_VERSION = 21  # MongoDB 7.0; pymongo 4.20 accepts 9 to 29
+_OURS = "(FlowGen's MongoDB stand-in)"
 
 
 class Commands:
@@ -27,16 +29,18 @@ class Commands:
 
     def run(self, db: str, cmd: Doc) -> Doc:
         name = next(iter(cmd), "")
-        stateless = _STATELESS.get(name)
-        if stateless is not None:
-            return stateless(cmd)
+        handshake = _handshake(name)
+        if handshake is not None:
+            return handshake
         handler = _HANDLERS.get(name)
         if handler is None:
-            return error_reply(59, "CommandNotFound", f"no such command: '{name}' (FlowGen's MongoDB stand-in)")
+            return error_reply(59, "CommandNotFound", f"no such command: '{name}' {_OURS}")
+        if _asks_for_collation(cmd):  # mongomock compares binary: say so rather than answer differently
+            return error_reply(238, "NotImplemented", f"{name}: collation is not supported {_OURS}")
         try:
             with self.engine.lock:
                 try:
-                    return handler(self.engine, self.cursors, db, cmd)
+                    return handler(Call(self.engine, self.cursors, db, cmd))
                 finally:
                     changes = self.engine.take_changes()
                     if changes and self.journal:
@@ -45,8 +49,30 @@ class Commands:
             return failure_reply(name, exc)
 
 
-def _hello(cmd: Doc) -> Doc:
-    primary = "isWritablePrimary" if next(iter(cmd)) == "hello" else "ismaster"
+def _asks_for_collation(cmd: Doc) -> bool:
+    statements = [*cmd.get("updates", []), *cmd.get("deletes", [])]
+    return "collation" in cmd or any(isinstance(s, dict) and "collation" in s for s in statements)
+
+
+def _handshake(name: str) -> Doc | None:
+    """Commands answered without the lock: the server stays responsive to monitors."""
+    if name in ("hello", "isMaster", "ismaster"):
+        return _hello(primary="isWritablePrimary" if name == "hello" else "ismaster")
+    if name in ("buildInfo", "buildinfo"):
+        return {
+            "version": SERVER_VERSION,
+            "versionArray": [int(p) for p in SERVER_VERSION.split(".")] + [0],
+            "gitVersion": "flowgen-mongo-stand-in",
+            "bits": 64,
+            "maxBsonObjectSize": 16 * 1024 * 1024,
+            "ok": 1.0,
+        }
+    if name in ("ping", "endSessions"):
+        return {"ok": 1.0}
+    return None
+
+
+def _hello(primary: str) -> Doc:
     return {
         "helloOk": True,
         primary: True,
@@ -61,33 +87,7 @@ def _hello(cmd: Doc) -> Doc:
     }
 
 
-def _build_info(cmd: Doc) -> Doc:
-    return {
-        "version": SERVER_VERSION,
-        "versionArray": [int(p) for p in SERVER_VERSION.split(".")] + [0],
-        "gitVersion": "flowgen-mongo-stand-in",
-        "bits": 64,
-        "maxBsonObjectSize": 16 * 1024 * 1024,
-        "ok": 1.0,
-    }
-
-
-def _ok(cmd: Doc) -> Doc:
-    return {"ok": 1.0}
-
-
-_STATELESS: dict[str, Callable[[Doc], Doc]] = {
-    "hello": _hello,
-    "isMaster": _hello,
-    "ismaster": _hello,
-    "buildInfo": _build_info,
-    "buildinfo": _build_info,
-    "ping": _ok,
-    "endSessions": _ok,
-}
-
-
-_HANDLERS: dict[str, Callable[[Engine, Cursors, str, Doc], Doc]] = {
+_HANDLERS: dict[str, Callable[[Call], Doc]] = {
     "find": reads.find,
     "getMore": reads.get_more,
     "killCursors": reads.kill_cursors,

@@ -1,3 +1,5 @@
+# mypy: disallow-untyped-calls=False
+# (mongomock has no types; this package is its only user)
 """The data behind the wire: mongomock, with three additions the stand-in needs.
 
 - Change tracking: every document a command inserts, updates (mongomock updates the stored
@@ -23,7 +25,7 @@ from mongomock.collection import Collection
 from mongomock.database import Database
 from mongomock.filtering import filter_applies
 from mongomock.store import CollectionStore, DatabaseStore, ServerStore
-from pymongo.errors import DuplicateKeyError, InvalidName
+from pymongo.errors import DuplicateKeyError, InvalidName, OperationFailure
 
 from flowgen_dev.mongo_wire.indexes import HashIndex, Planner
 
@@ -36,7 +38,7 @@ def store_key(doc_id: Any) -> Hashable:
     return helpers.hashdict(doc_id) if isinstance(doc_id, dict) else doc_id
 
 
-class _TrackedCollectionStore(CollectionStore):  # type: ignore[misc]
+class _TrackedCollectionStore(CollectionStore):
     def __init__(self, db: str, name: str, changed: set[_TrackedCollectionStore]) -> None:
         super().__init__(name)
         self.db = db
@@ -75,7 +77,7 @@ class _TrackedCollectionStore(CollectionStore):  # type: ignore[misc]
             return None
 
     def raw(self, key: Hashable) -> dict[str, Any] | None:
-        return self._documents.get(key)  # type: ignore[no-any-return]
+        return self._documents.get(key)
 
     def present(self, keys: Iterable[Hashable]) -> set[Hashable]:
         return {k for k in keys if k in self._documents}
@@ -92,7 +94,7 @@ class _TrackedCollectionStore(CollectionStore):  # type: ignore[misc]
         return [self._documents[k] for k in ordered]
 
 
-class _TrackedDatabaseStore(DatabaseStore):  # type: ignore[misc]
+class _TrackedDatabaseStore(DatabaseStore):
     def __init__(self, name: str, changed: set[_TrackedCollectionStore]) -> None:
         super().__init__()
         self.name = name
@@ -102,13 +104,13 @@ class _TrackedDatabaseStore(DatabaseStore):  # type: ignore[misc]
         col = self._collections.get(col_name)
         if col is None:
             col = self._collections[col_name] = _TrackedCollectionStore(self.name, col_name, self._changed)
-        return col  # type: ignore[no-any-return]
+        return col
 
     def collections(self) -> dict[str, _TrackedCollectionStore]:
-        return self._collections  # type: ignore[no-any-return]
+        return self._collections
 
 
-class _TrackedServerStore(ServerStore):  # type: ignore[misc]
+class _TrackedServerStore(ServerStore):
     def __init__(self) -> None:
         super().__init__()
         self.changed: set[_TrackedCollectionStore] = set()
@@ -117,13 +119,13 @@ class _TrackedServerStore(ServerStore):  # type: ignore[misc]
         db = self._databases.get(db_name)
         if db is None:
             db = self._databases[db_name] = _TrackedDatabaseStore(db_name, self.changed)
-        return db  # type: ignore[no-any-return]
+        return db
 
     def databases(self) -> dict[str, _TrackedDatabaseStore]:
-        return self._databases  # type: ignore[no-any-return]
+        return self._databases
 
 
-class TrackedCollection(Collection):  # type: ignore[misc]
+class TrackedCollection(Collection):
     """A mongomock collection that reports in-place updates and uses hash indexes."""
 
     use_indexes = True
@@ -132,7 +134,42 @@ class TrackedCollection(Collection):  # type: ignore[misc]
     def store(self) -> _TrackedCollectionStore:
         return self._store  # type: ignore[no-any-return]
 
-    def _iter_documents(self, filter: Any) -> Iterator[dict[str, Any]]:  # noqa: A002 (mongomock's name)
+    def create_index(self, key_or_list: Any, cache_for: int = 300, session: Any = None, **kwargs: Any) -> str:
+        """As MongoDB: creating an identical index again is a no-op (every function instance
+        ensures its indexes at cold start), and a unique index must hold among the documents it
+        covers: with a partial filter, only those the filter selects (mongomock checks all)."""
+        unique = bool(kwargs.pop("unique", False))
+        name = str(kwargs.pop("name", None) or helpers.gen_index_name(helpers.create_index_list(key_or_list)))
+        existing = self.store.indexes.pop(name, None)
+        try:  # mongomock builds the index's description; uniqueness is checked below
+            super().create_index(key_or_list, cache_for, session, name=name, **kwargs)
+        finally:
+            built = self.store.indexes.pop(name, None)
+            self.store._ttl_indexes.pop(name, None)  # store.create_index below puts it back
+            if existing is not None:
+                self.store.create_index(name, existing)
+        index = {**built, "unique": True} if unique else built
+        if existing is not None and existing != index:
+            raise OperationFailure(f"An existing index has the same name ({name}) but different options", 86)
+        clash = self._first_clash(name, index) if existing is None and unique else None
+        if clash is not None:
+            raise clash
+        self.store.create_index(name, index)
+        return name
+
+    def _first_clash(self, name: str, index: dict[str, Any]) -> DuplicateKeyError | None:
+        seen: set[Any] = set()
+        for doc in self._iter_documents(index.get("partialFilterExpression") or {}):
+            values = _key_values(index, doc)
+            if not _covers(index, values, doc):
+                continue
+            marker = tuple(_hashable(v) for v in values.values())
+            if marker in seen:
+                return self._duplicate(name, index["key"], values)
+            seen.add(marker)
+        return None
+
+    def _iter_documents(self, filter: Any) -> Iterator[dict[str, Any]]:
         store = self.store
         planner = Planner(lambda ids: store.present(store_key(i) for i in ids), store.hash_index, store.raw)
         keys = planner.candidates(filter) if self.use_indexes else None
@@ -158,21 +195,15 @@ class TrackedCollection(Collection):  # type: ignore[misc]
         return super()._insert(data, session, ordered)
 
     def _ensure_uniques(self, new_data: dict[str, Any]) -> None:
-        # mongomock's check (new_data is already stored), with MongoDB's error details
+        """mongomock's check after a write (new_data is already stored), with MongoDB's details."""
         for name, index in self.store.indexes.items():
             if not index.get("unique"):
                 continue
-            values: dict[str, Any] = {}
-            for key, _direction in index["key"]:
-                try:
-                    values[key] = helpers.get_value_by_dot(new_data, key)
-                except KeyError:
-                    values[key] = None
-            if index.get("sparse") and set(values.values()) == {None}:
+            values = _key_values(index, new_data)
+            if not _covers(index, values, new_data):
                 continue
-            query: dict[str, Any] = dict(values)
-            if index.get("partialFilterExpression") is not None:
-                query = {"$and": [index["partialFilterExpression"], query]}
+            partial = index.get("partialFilterExpression")
+            query = values if partial is None else {"$and": [partial, values]}
             if sum(1 for _ in self._iter_documents(query)) > 1:
                 raise self._duplicate(name, index["key"], values)
 
@@ -300,3 +331,31 @@ class Engine:
 
 def _index_records(indexes: dict[str, dict[str, Any]]) -> list[Record]:
     return [{"name": name, "spec": spec} for name, spec in indexes.items()]
+
+
+def _key_values(index: dict[str, Any], doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The document's values for the index's keys; a missing field counts as null, as in MongoDB."""
+    values: dict[str, Any] = {}
+    for key, _direction in index["key"]:
+        try:
+            values[key] = helpers.get_value_by_dot(doc, key)
+        except KeyError:
+            values[key] = None
+    return values
+
+
+def _covers(index: dict[str, Any], values: dict[str, Any], doc: Mapping[str, Any]) -> bool:
+    """Whether the index holds this document: a sparse one skips it without the keys, a partial
+    one unless its filter selects it."""
+    if index.get("sparse") and all(v is None for v in values.values()):
+        return False
+    partial = index.get("partialFilterExpression")
+    return partial is None or bool(filter_applies(partial, doc))
+
+
+def _hashable(value: Any) -> Any:
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value

@@ -118,19 +118,19 @@ class Planner:
         """None: no index narrows this filter down, scan."""
         if not isinstance(query, Mapping):
             return None
-        branches: list[set[Key]] = []
-        for field, condition in query.items():
-            if field == "$and" and isinstance(condition, list):
-                branches.extend(c for c in (self.candidates(b) for b in condition) if c is not None)
-            elif field == "$or" and isinstance(condition, list) and condition:
-                alternatives = [self.candidates(b) for b in condition]
-                if all(c is not None for c in alternatives):
-                    branches.append(set().union(*(c for c in alternatives if c is not None)))
-            elif not field.startswith("$"):
-                narrowed = self._field(field, condition)
-                if narrowed is not None:
-                    branches.append(narrowed)
-        return min(branches, key=len) if branches else None
+        return _smallest(self._condition(field, condition) for field, condition in query.items())
+
+    def _condition(self, field: str, condition: Any) -> set[Key] | None:
+        if field == "$and" and isinstance(condition, list):
+            return _smallest(self.candidates(branch) for branch in condition)
+        if field == "$or" and isinstance(condition, list):
+            return self._any_of(condition)
+        return None if field.startswith("$") else self._field(field, condition)
+
+    def _any_of(self, branches: list[Any]) -> set[Key] | None:
+        """Candidates for an `$or`, when every branch has some; else None (scan)."""
+        found = [c for c in (self.candidates(branch) for branch in branches) if c is not None]
+        return set().union(*found) if branches and len(found) == len(branches) else None
 
     def _field(self, field: str, condition: Any) -> set[Key] | None:
         values = wanted_values(condition)
@@ -140,3 +140,9 @@ class Planner:
             return self._id_keys(values)
         index = self._index_for(field)
         return index.candidates(values, self._lookup) if index else None
+
+
+def _smallest(candidate_sets: Iterable[set[Key] | None]) -> set[Key] | None:
+    """Conditions that must all hold: any of their candidate sets will do; the smallest is cheapest."""
+    found = [c for c in candidate_sets if c is not None]
+    return min(found, key=len) if found else None

@@ -13,10 +13,11 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from flowgen_dev.mongo_wire.commands import Commands, error_reply
+from flowgen_dev.mongo_wire.commands import Commands
 from flowgen_dev.mongo_wire.engine import Engine
 from flowgen_dev.mongo_wire.journal import DataDirInUse, Journal
 from flowgen_dev.mongo_wire.protocol import OP_MSG, ProtocolError, legacy_reply, msg_reply, read_request
+from flowgen_dev.mongo_wire.replies import error_reply
 
 log = logging.getLogger("flowgen_dev.mongo_wire")
 
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"mongo stand-in: {exc}")
     server = WireServer(args.port, commands)
 
-    def stop(signum: int, frame: FrameType | None) -> None:
+    def stop(_signum: int, _frame: FrameType | None) -> None:
         with commands.engine.lock:  # no command is half-journaled when we go
             os._exit(0)
 

@@ -1,3 +1,5 @@
+# mypy: disallow-untyped-calls=False
+# (mongomock has no types; this package is its only user)
 """Write commands, and the commands that create or drop collections and indexes.
 
 Each statement is applied and reported on its own, as MongoDB does: `ordered` stops at the
@@ -7,10 +9,11 @@ first error, unordered goes on. findAndModify finds its document and updates it 
 
 from __future__ import annotations
 
+from typing import Any
+
 from mongomock import helpers
 
-from flowgen_dev.mongo_wire.cursors import Cursors
-from flowgen_dev.mongo_wire.engine import Engine
+from flowgen_dev.mongo_wire.call import Call
 from flowgen_dev.mongo_wire.replies import (
     CommandError,
     Doc,
@@ -24,11 +27,11 @@ from flowgen_dev.mongo_wire.replies import (
 _INDEX_OPTIONS = ("unique", "sparse", "expireAfterSeconds", "partialFilterExpression")
 
 
-def insert(engine: Engine, cursors: Cursors, db: str, cmd: Doc) -> Doc:
-    coll = engine.collection(db, cmd["insert"])
-    ordered = cmd.get("ordered", True)
+def insert(call: Call) -> Doc:
+    coll = call.collection(call.cmd["insert"])
+    ordered = call.cmd.get("ordered", True)
     inserted, errors = 0, []
-    for index, doc in enumerate(cmd.get("documents", [])):
+    for index, doc in enumerate(call.cmd.get("documents", [])):
         try:
             coll.insert_one(doc)
             inserted += 1
@@ -39,11 +42,11 @@ def insert(engine: Engine, cursors: Cursors, db: str, cmd: Doc) -> Doc:
     return write_reply(inserted, errors)
 
 
-def update(engine: Engine, cursors: Cursors, db: str, cmd: Doc) -> Doc:
-    coll = engine.collection(db, cmd["update"])
-    ordered = cmd.get("ordered", True)
+def update(call: Call) -> Doc:
+    coll = call.collection(call.cmd["update"])
+    ordered = call.cmd.get("ordered", True)
     matched, modified, upserted, errors = 0, 0, [], []
-    for index, statement in enumerate(cmd.get("updates", [])):
+    for index, statement in enumerate(call.cmd.get("updates", [])):
         try:
             multi = bool(statement.get("multi", False))
             if multi and not is_operator_update(statement["u"]):
@@ -70,11 +73,11 @@ def update(engine: Engine, cursors: Cursors, db: str, cmd: Doc) -> Doc:
     return write_reply(matched, errors, **extra)
 
 
-def delete(engine: Engine, cursors: Cursors, db: str, cmd: Doc) -> Doc:
-    coll = engine.collection(db, cmd["delete"])
-    ordered = cmd.get("ordered", True)
+def delete(call: Call) -> Doc:
+    coll = call.collection(call.cmd["delete"])
+    ordered = call.cmd.get("ordered", True)
     deleted, errors = 0, []
-    for index, statement in enumerate(cmd.get("deletes", [])):
+    for index, statement in enumerate(call.cmd.get("deletes", [])):
         try:
             deleted += coll._delete(statement.get("q") or {}, multi=int(statement.get("limit", 0)) == 0)["n"]
         except Exception as exc:
@@ -84,54 +87,61 @@ def delete(engine: Engine, cursors: Cursors, db: str, cmd: Doc) -> Doc:
     return write_reply(deleted, errors)
 
 
-def find_and_modify(engine: Engine, cursors: Cursors, db: str, cmd: Doc) -> Doc:
-    coll = engine.collection(db, cmd.get("findAndModify", cmd.get("findandmodify")))
+def find_and_modify(call: Call) -> Doc:
+    cmd = call.cmd
+    coll = call.collection(cmd.get("findAndModify", cmd.get("findandmodify")))
     query: Doc = cmd.get("query") or {}
     fields = projection(cmd.get("fields"))
-    update, remove = cmd.get("update"), bool(cmd.get("remove", False))
-    new, upsert = bool(cmd.get("new", False)), bool(cmd.get("upsert", False))
-    if remove == (update is not None):
-        raise CommandError(9, "FailedToParse", "Either an update or remove=true must be specified")
-    if remove and (new or upsert):
-        raise CommandError(9, "FailedToParse", "Cannot specify both new=true or upsert=true and remove=true")
-    array_filters = cmd.get("arrayFilters")
+    update, remove = _modification(cmd)
     target = next(iter(coll.find(query, {"_id": 1}, sort=sort_spec(cmd.get("sort")), limit=1)), None)
+    if target is None and cmd.get("upsert"):
+        doc_id = coll._update(query, update, upsert=True, array_filters=cmd.get("arrayFilters"))["upserted"]
+        value = coll.find_one({"_id": doc_id}, fields) if cmd.get("new") else None
+        return _modified({"n": 1, "updatedExisting": False, "upserted": doc_id}, value)
     if target is None:
-        if not upsert:
-            return {"lastErrorObject": {"n": 0, "updatedExisting": False}, "value": None, "ok": 1.0}
-        doc_id = coll._update(query, update, upsert=True, array_filters=array_filters)["upserted"]
-        value = coll.find_one({"_id": doc_id}, fields) if new else None
-        return {"lastErrorObject": {"n": 1, "updatedExisting": False, "upserted": doc_id}, "value": value, "ok": 1.0}
+        return _modified({"n": 0, "updatedExisting": False}, None)
     # the query with its _id pinned: one document, and the positional operator still has its match
     this_one = {**query, "_id": target["_id"]}
     before = coll.find_one(this_one, fields)
     if remove:
         coll._delete(this_one)
-        value = before
-    else:
-        coll._update(this_one, update, array_filters=array_filters)
-        value = coll.find_one({"_id": target["_id"]}, fields) if new else before
-    return {"lastErrorObject": {"n": 1, "updatedExisting": not remove}, "value": value, "ok": 1.0}
+        return _modified({"n": 1, "updatedExisting": False}, before)
+    coll._update(this_one, update, array_filters=cmd.get("arrayFilters"))
+    after = coll.find_one({"_id": target["_id"]}, fields) if cmd.get("new") else None  # may no longer match
+    return _modified({"n": 1, "updatedExisting": True}, after if cmd.get("new") else before)
 
 
-def create(engine: Engine, cursors: Cursors, db: str, cmd: Doc) -> Doc:
-    coll = engine.collection(db, cmd["create"])
-    if engine.exists(db, coll.name):
+def _modification(cmd: Doc) -> tuple[Any, bool]:
+    update, remove = cmd.get("update"), bool(cmd.get("remove", False))
+    if remove == (update is not None):
+        raise CommandError(9, "FailedToParse", "Either an update or remove=true must be specified")
+    if remove and (cmd.get("new") or cmd.get("upsert")):
+        raise CommandError(9, "FailedToParse", "Cannot specify both new=true or upsert=true and remove=true")
+    return update, remove
+
+
+def _modified(last_error: Doc, value: Doc | None) -> Doc:
+    return {"lastErrorObject": last_error, "value": value, "ok": 1.0}
+
+
+def create(call: Call) -> Doc:
+    coll = call.collection(call.cmd["create"])
+    if call.engine.exists(call.db, coll.name):
         raise CommandError(48, "NamespaceExists", f"Collection {coll.full_name} already exists.")
-    engine.create_collection(db, coll.name)
+    call.engine.create_collection(call.db, coll.name)
     return {"ok": 1.0}
 
 
-def create_indexes(engine: Engine, cursors: Cursors, db: str, cmd: Doc) -> Doc:
-    coll = engine.collection(db, cmd["createIndexes"])
-    existed = engine.exists(db, coll.name)
+def create_indexes(call: Call) -> Doc:
+    coll = call.collection(call.cmd["createIndexes"])
+    existed = call.engine.exists(call.db, coll.name)
     before = len(coll.store.indexes) + 1
-    for spec in cmd.get("indexes", []):
+    for spec in call.cmd.get("indexes", []):
         if spec.get("name") == "_id_":
             continue
         options = {k: spec[k] for k in _INDEX_OPTIONS if k in spec}
         coll.create_index(list(spec["key"].items()), name=spec.get("name"), **options)
-    engine.indexes_changed(db, coll.name)
+    call.engine.indexes_changed(call.db, coll.name)
     return {
         "createdCollectionAutomatically": not existed,
         "numIndexesBefore": before,
@@ -140,25 +150,25 @@ def create_indexes(engine: Engine, cursors: Cursors, db: str, cmd: Doc) -> Doc:
     }
 
 
-def drop_indexes(engine: Engine, cursors: Cursors, db: str, cmd: Doc) -> Doc:
-    coll = engine.collection(db, cmd["dropIndexes"])
+def drop_indexes(call: Call) -> Doc:
+    coll = call.collection(call.cmd["dropIndexes"])
     was = len(coll.store.indexes) + 1
-    wanted = cmd.get("index")
+    wanted = call.cmd.get("index")
     names = list(coll.store.indexes) if wanted == "*" else wanted if isinstance(wanted, list) else [wanted]
     for name in names:
         key = helpers.gen_index_name(list(name.items())) if isinstance(name, dict) else name
         if key not in coll.store.indexes:
             raise CommandError(27, "IndexNotFound", f"index not found with name [{key}]")
         coll.store.drop_index(key)
-    engine.indexes_changed(db, coll.name)
+    call.engine.indexes_changed(call.db, coll.name)
     return {"nIndexesWas": was, "ok": 1.0}
 
 
-def drop(engine: Engine, cursors: Cursors, db: str, cmd: Doc) -> Doc:
-    coll = engine.collection(db, cmd["drop"])
-    return {"ns": coll.full_name, "nIndexesWas": engine.drop_collection(db, coll.name), "ok": 1.0}
+def drop(call: Call) -> Doc:
+    coll = call.collection(call.cmd["drop"])
+    return {"ns": coll.full_name, "nIndexesWas": call.engine.drop_collection(call.db, coll.name), "ok": 1.0}
 
 
-def drop_database(engine: Engine, cursors: Cursors, db: str, cmd: Doc) -> Doc:
-    engine.drop_database(db)
-    return {"dropped": db, "ok": 1.0}
+def drop_database(call: Call) -> Doc:
+    call.engine.drop_database(call.db)
+    return {"dropped": call.db, "ok": 1.0}
