@@ -1,12 +1,14 @@
 # mypy: disallow-untyped-calls=False
 # (mongomock has no types; this package is its only user)
-"""The data behind the wire: mongomock, with three additions the stand-in needs.
+"""The data behind the wire: mongomock, with what the stand-in adds to it.
 
 - Change tracking: every document a command inserts, updates (mongomock updates the stored
   dict in place) or deletes is remembered, so its after-image can be journaled.
 - Hash lookups instead of a scan of the collection, for filters that pin `_id` or the first
   field of a declared index (see `flowgen_dev.mongo_wire.indexes`).
-- Unique-index violations that say which index and key, as MongoDB's E11000 does.
+- Unique indexes as MongoDB keeps them: a violation says which index and key (E11000); a
+  sparse or partial index holds only among the documents it covers; creating an identical
+  index again is a no-op (every function instance ensures its indexes at cold start).
 
 Nothing here is thread-safe: the server runs every command under `Engine.lock`, which is also
 what makes each single-document update atomic, as in MongoDB.

@@ -45,7 +45,7 @@ def aggregate(call: Call) -> Doc:
     if any("$out" in stage or "$merge" in stage for stage in pipeline):
         raise CommandError(238, "NotImplemented", "$out and $merge are not supported by FlowGen's MongoDB stand-in")
     match: Doc = {}
-    if pipeline and list(pipeline[0]) == ["$match"]:  # through find: it can use the _id lookup
+    if pipeline and list(pipeline[0]) == ["$match"]:  # through find, which can use the hash indexes
         match = pipeline.pop(0)["$match"]
     docs = list(mongomock_aggregate.process_pipeline(list(coll.find(match)), coll.database, pipeline, None))
     return call.cursors.open(coll.full_name, docs, (call.cmd.get("cursor") or {}).get("batchSize"))

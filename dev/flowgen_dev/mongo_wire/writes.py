@@ -107,8 +107,8 @@ def find_and_modify(call: Call) -> Doc:
         coll._delete(this_one)
         return _modified({"n": 1, "updatedExisting": False}, before)
     coll._update(this_one, update, array_filters=cmd.get("arrayFilters"))
-    after = coll.find_one({"_id": target["_id"]}, fields) if cmd.get("new") else None  # may no longer match
-    return _modified({"n": 1, "updatedExisting": True}, after if cmd.get("new") else before)
+    value = coll.find_one({"_id": target["_id"]}, fields) if cmd.get("new") else before  # it may no longer match
+    return _modified({"n": 1, "updatedExisting": True}, value)
 
 
 def _modification(cmd: Doc) -> tuple[Any, bool]:
@@ -136,12 +136,13 @@ def create_indexes(call: Call) -> Doc:
     coll = call.collection(call.cmd["createIndexes"])
     existed = call.engine.exists(call.db, coll.name)
     before = len(coll.store.indexes) + 1
-    for spec in call.cmd.get("indexes", []):
-        if spec.get("name") == "_id_":
-            continue
-        options = {k: spec[k] for k in _INDEX_OPTIONS if k in spec}
-        coll.create_index(list(spec["key"].items()), name=spec.get("name"), **options)
-    call.engine.indexes_changed(call.db, coll.name)
+    try:
+        for spec in call.cmd.get("indexes", []):
+            if spec.get("name") != "_id_":
+                options = {k: spec[k] for k in _INDEX_OPTIONS if k in spec}
+                coll.create_index(list(spec["key"].items()), name=spec.get("name"), **options)
+    finally:  # the ones created before a failure stay, as in MongoDB, and are journaled
+        call.engine.indexes_changed(call.db, coll.name)
     return {
         "createdCollectionAutomatically": not existed,
         "numIndexesBefore": before,
@@ -155,10 +156,11 @@ def drop_indexes(call: Call) -> Doc:
     was = len(coll.store.indexes) + 1
     wanted = call.cmd.get("index")
     names = list(coll.store.indexes) if wanted == "*" else wanted if isinstance(wanted, list) else [wanted]
-    for name in names:
-        key = helpers.gen_index_name(list(name.items())) if isinstance(name, dict) else name
-        if key not in coll.store.indexes:
-            raise CommandError(27, "IndexNotFound", f"index not found with name [{key}]")
+    keys = [helpers.gen_index_name(list(n.items())) if isinstance(n, dict) else n for n in names]
+    missing = [key for key in keys if key not in coll.store.indexes]
+    if missing:
+        raise CommandError(27, "IndexNotFound", f"index not found with name [{missing[0]}]")
+    for key in keys:
         coll.store.drop_index(key)
     call.engine.indexes_changed(call.db, coll.name)
     return {"nIndexesWas": was, "ok": 1.0}
