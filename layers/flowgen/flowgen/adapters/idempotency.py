@@ -1,4 +1,12 @@
-"""Powertools idempotency on Redis for `POST /courses` with an `Idempotency-Key` header."""
+"""Powertools idempotency on Redis for `POST /courses` with an `Idempotency-Key` header.
+
+Importing any module of `aws_lambda_powertools.utilities.idempotency` (the Redis layer, the
+exceptions) runs the package's `__init__`, which imports the DynamoDB layer and with it boto3
+and botocore (measured: about 110 ms of the api's imports); the Redis module itself imports from
+the package. Importing the Redis module directly therefore saves nothing. Only not importing the
+package at the api's init would, i.e. importing this adapter lazily and mapping its errors to
+domain exceptions here (docs/decisions.md, 2026-11-28).
+"""
 
 from __future__ import annotations
 
