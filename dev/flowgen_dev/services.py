@@ -74,7 +74,7 @@ class RedisServer:
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", *persistence],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=die_with_parent,  # noqa: PLW1509 - single call before exec, no locks taken
+            preexec_fn=die_with_parent,
         )
         wait_for_port(self.port, process=self.process)
 
@@ -113,11 +113,11 @@ class AwsServer:
         self.port = port or free_port()
         env = {**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true"}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, "-m", "flowgen_dev.fair_sqs", "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env=env,
-            preexec_fn=die_with_parent,  # noqa: PLW1509 - single call before exec, no locks taken
+            preexec_fn=die_with_parent,
         )
         wait_for_port(self.port, timeout=30, process=self.process)
         self.admin = self._bootstrap_admin()

@@ -1,4 +1,6 @@
-"""JobQueue on SQS: one batch call per ten jobs."""
+"""JobQueue on SQS: one batch call per ten jobs. Every job carries its owner as its
+MessageGroupId, which makes the standard queues Amazon SQS fair queues: one user's backlog
+cannot hold back another user's jobs (design invariant 10)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from flowgen.errors import DependencyUnavailable
-from flowgen.models import CourseJob, LessonJob, Model, Priority
+from flowgen.models import CourseJob, LessonJob, Priority
 
 
 class SqsJobQueue:
@@ -23,10 +25,15 @@ class SqsJobQueue:
     def send_lesson_jobs(self, jobs: Sequence[LessonJob], priority: Priority, delay_seconds: int = 0) -> None:
         self._send(self.lesson_queue_urls[priority], jobs, delay_seconds)
 
-    def _send(self, queue_url: str, jobs: Sequence[Model], delay_seconds: int) -> None:
+    def _send(self, queue_url: str, jobs: Sequence[CourseJob | LessonJob], delay_seconds: int) -> None:
         for start in range(0, len(jobs), 10):
             entries = [
-                {"Id": str(i), "MessageBody": job.model_dump_json(by_alias=True), "DelaySeconds": delay_seconds}
+                {
+                    "Id": str(i),
+                    "MessageBody": job.model_dump_json(by_alias=True),
+                    "DelaySeconds": delay_seconds,
+                    "MessageGroupId": job.owner_id,
+                }
                 for i, job in enumerate(jobs[start : start + 10])
             ]
             try:

@@ -1,0 +1,37 @@
+"""Fair by owner (design invariant 10): every job carries its owner as its MessageGroupId, and the
+local SQS delivers as Amazon SQS fair queues do (dev/flowgen_dev/fair_sqs.py), so one user's
+backlog cannot hold back another user's background lessons."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import start_running_stack
+from tests.e2e.test_local_stack import client, ready_course, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_second_users_background_lessons_overtake_the_first_users_backlog(redis_url, aws, mongo_uri, fake_model):
+    fake_model.faults.latency_seconds = 0.05
+    stack = start_running_stack(redis_url, aws, mongo_uri, fake_model, paused={"LowPriorityLessons"}, InitialLessons=24)
+    try:
+        alice, bob = client(stack, "alice"), client(stack, "bob")
+        for i in range(9):
+            ready_course(alice, f"Alice's topic {i}", size="long")
+        backlog = 9 * 24
+        wait_for(lambda: stack.queue_depth("LessonLowQueue"), lambda depth: depth == backlog, timeout=15)
+        stack.runners["LowPriorityLessons"].start()
+        wait_for(lambda: len(fake_model.stats.lesson_keys), lambda calls: calls >= 6, timeout=30)
+
+        bobs = ready_course(bob, "Bob's topic", size="short")  # its outline queues 2 of its lessons
+        first_two = {f"{bobs['title']} :: {lesson['title']}" for lesson in bobs["modules"][0]["lessons"][:2]}
+        wait_for(lambda: first_two <= set(fake_model.stats.lesson_keys), lambda done: done, timeout=60)
+
+        keys = fake_model.stats.lesson_keys
+        bob_done_at = max(keys.index(key) for key in first_two)
+        alice_before = sum(1 for key in keys[:bob_done_at] if key.startswith("Alice's"))
+        assert alice_before < backlog / 2, f"{alice_before} of alice's {backlog} lessons went before bob's first two"
+        assert stack.queue_depth("LessonLowQueue") > backlog / 3  # alice's backlog was far from drained
+    finally:
+        stack.stop()
