@@ -1,44 +1,55 @@
 """Powertools idempotency on Redis for `POST /courses` with an `Idempotency-Key` header.
 
+Powertools is imported when the first idempotent create is wired (`make_idempotent`), not when
+this module is: the api imports `IdempotentCreate` at init, and Powertools' Redis layer imports
+redis-py (its asyncio client included), about a tenth of the api's imports.
+
 Importing any module of `aws_lambda_powertools.utilities.idempotency` (the Redis layer, the
 exceptions) runs the package's `__init__`, which imports the DynamoDB layer and with it boto3
-and botocore (measured: about 110 ms of the api's imports); the Redis module itself imports from
-the package. Importing the Redis module directly therefore saves nothing. Only not importing the
-package at the api's init would, i.e. importing this adapter lazily and mapping its errors to
-domain exceptions here (docs/decisions.md, 2026-11-28).
+and botocore; the Redis module itself imports from the package. Importing the Redis module
+directly therefore keeps nothing out: only not importing the package at init would
+(docs/decisions.md, 2026-11-28).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
-
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
-from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
-from aws_lambda_powertools.utilities.idempotency.persistence.redis import RedisCachePersistenceLayer
-from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from flowgen.models import CourseView, CreateCourseRequest, Model
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+    from aws_lambda_powertools.utilities.idempotency.persistence.redis import RedisCachePersistenceLayer
 
-class ValidatingRedisPersistence(RedisCachePersistenceLayer):
-    """Powertools 3.37's Redis layer rewrites a completed record without its payload hash, so an
-    identical retry fails validation (the TypeScript port fixed the same bug in its #5706).
-    This keeps the hash, as the DynamoDB layer does. Drop it once Powertools Python has the fix."""
 
-    def _update_record(self, data_record: DataRecord) -> None:
-        mapping: dict[str, Any] = {
-            self.data_attr: data_record.response_data,
-            self.status_attr: data_record.status,
-            self.expiry_attr: data_record.expiry_timestamp,
-        }
-        if self.payload_validation_enabled:
-            mapping[self.validation_key_attr] = data_record.payload_hash
-        self.client.set(
-            name=data_record.idempotency_key,
-            value=self._json_serializer(mapping),
-            ex=self._get_expiry_second(data_record.expiry_timestamp),
-        )
+@cache
+def validating_redis_persistence() -> type[RedisCachePersistenceLayer]:
+    """The Redis persistence layer, fixed (the class is built on first use, see the module doc)."""
+    from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+    from aws_lambda_powertools.utilities.idempotency.persistence.redis import RedisCachePersistenceLayer
+
+    class ValidatingRedisPersistence(RedisCachePersistenceLayer):
+        """Powertools 3.37's Redis layer rewrites a completed record without its payload hash, so
+        an identical retry fails validation (the TypeScript port fixed the same bug in its #5706).
+        This keeps the hash, as the DynamoDB layer does. Drop it once Powertools Python has the fix."""
+
+        def _update_record(self, data_record: DataRecord) -> None:
+            mapping: dict[str, Any] = {
+                self.data_attr: data_record.response_data,
+                self.status_attr: data_record.status,
+                self.expiry_attr: data_record.expiry_timestamp,
+            }
+            if self.payload_validation_enabled:
+                mapping[self.validation_key_attr] = data_record.payload_hash
+            self.client.set(
+                name=data_record.idempotency_key,
+                value=self._json_serializer(mapping),
+                ex=self._get_expiry_second(data_record.expiry_timestamp),
+            )
+
+    return ValidatingRedisPersistence
 
 
 class IdempotentCreate(Model):
@@ -51,13 +62,16 @@ def make_idempotent(
     create: Callable[[IdempotentCreate], CourseView], redis_client: Any, ttl_seconds: int
 ) -> tuple[Callable[..., CourseView], IdempotencyConfig]:
     """Keys on (caller, header); the same key with a different body is rejected, not replayed."""
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+    from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
+
     config = IdempotencyConfig(
         event_key_jmespath="[owner_id, idempotency_key]",
         payload_validation_jmespath="request",
         expires_after_seconds=ttl_seconds,
         raise_on_no_idempotency_key=True,
     )
-    persistence = ValidatingRedisPersistence(client=redis_client)
+    persistence = validating_redis_persistence()(client=redis_client)
     wrapped = idempotent_function(
         data_keyword_argument="command",
         persistence_store=persistence,
