@@ -175,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
 
     add_capacity_arguments(capacity)
     capacity.set_defaults(run=cmd_capacity)
+    from flowgen_dev.ops import add_commands as add_ops_commands
+
+    add_ops_commands(sub)  # status, retry-failed, redrive
     args = parser.parse_args(argv)
     return int(args.run(args))
 

@@ -1,0 +1,117 @@
+"""Operator tools (flowgen_dev.ops) against a real local stack: status sees queues, DLQs, records
+and the stuck ones; retry-failed and redrive bring FAILED work back through the retry use case."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from flowgen import wiring
+from flowgen_dev import ops
+from tests.helpers import User, lesson_ids
+
+NO_STATE = Path("/nonexistent/stack.json")  # never a developer's running `flowgen local`
+
+
+@pytest.fixture
+def target(stack) -> ops.Target:  # type: ignore[no-untyped-def]
+    """From the harness environment the local stack sets (MONGO_URI, queue URLs, credentials)."""
+    return ops.Target.resolve(None, state_file=NO_STATE)
+
+
+def _fail_one_lesson(stack, fake_model) -> tuple[User, str, str]:  # type: ignore[no-untyped-def]
+    alice = User(stack, "alice")
+    course = alice.ready_course()
+    lesson_id = lesson_ids(course)[6]
+    fake_model.faults.poison_lessons = [course["modules"][2]["lessons"][0]["title"]]
+    alice.open_lesson(course["id"], lesson_id)
+    stack.drain("HighPriorityLessons")  # visibility 0: every receive at once, then the DLQ
+    lesson = wiring.store().get_lesson("alice", course["id"], lesson_id)
+    assert lesson is not None and lesson.status == "FAILED"
+    fake_model.faults.poison_lessons = []
+    return alice, course["id"], lesson_id
+
+
+def _status_of(course_id: str, lesson_id: str) -> str:
+    lesson = wiring.store().get_lesson("alice", course_id, lesson_id)
+    assert lesson is not None
+    return lesson.status.value
+
+
+def test_a_failed_lesson_is_in_status_and_retry_failed_brings_it_back(stack, fake_model, target):
+    _, course_id, lesson_id = _fail_one_lesson(stack, fake_model)
+    key = f"{course_id}/{lesson_id}"
+
+    report = ops.status(target)
+    assert [k for k, _ in report.failed] == [key]
+    assert "500" in dict(report.failed)[key]
+    assert report.lessons["FAILED"][0] == 1
+    assert report.queue("LessonHighDLQ").depth == 1
+    assert report.queue("LessonHighDLQ").oldest_seconds is not None
+    assert report.queue("LessonHighQueue").depth == 0
+    assert f"failed: 1\n  {key}:" in report.render()
+
+    since_now = ops.Filters(user="alice", since=ops._now() + timedelta(minutes=1))
+    for nothing in (ops.Filters(user="bob"), ops.Filters(course="0" * 32), since_now):
+        assert ops.retry_failed(target, nothing).lessons == []
+    assert ops.retry_failed(target, ops.Filters(user="alice"), dry_run=True).lessons == [key]
+    assert _status_of(course_id, lesson_id) == "FAILED"  # a dry run changes nothing
+
+    retried = ops.retry_failed(target, ops.Filters(course=course_id))
+    assert retried.lessons == [key]
+    assert _status_of(course_id, lesson_id) == "PENDING"
+    assert ops.status(target).queue("LessonHighQueue").visible == 1  # one job, through the dedupe lock
+    stack.drain("HighPriorityLessons")
+    assert _status_of(course_id, lesson_id) == "GENERATED"
+    assert ops.retry_failed(target, ops.Filters()).lessons == []
+
+
+def test_redrive_resets_the_failed_record_and_empties_the_dlq(stack, fake_model, target):
+    _, course_id, lesson_id = _fail_one_lesson(stack, fake_model)
+    target.with_dlqs()
+    stack.sqs.send_message(QueueUrl=target.queues["LessonHighDLQ"], MessageBody="not a job")
+
+    report = ops.redrive(target)
+    assert report.retried.lessons == [f"{course_id}/{lesson_id}"]
+    assert report.kept == ["LessonHighDLQ: 'not a job'"]  # for a person to read
+    assert stack.queue_depth("LessonHighDLQ") == 1
+    stack.drain("HighPriorityLessons")
+    assert _status_of(course_id, lesson_id) == "GENERATED"
+
+    again = ops.redrive(target)  # nothing left to reset; the junk stays
+    assert again.retried.lessons == [] and len(again.kept) == 1
+
+
+def test_status_shows_queue_depths_and_stuck_records(stack, target):
+    alice = User(stack, "alice")
+    course = alice.ready_course()  # its first two lessons are queued at low priority
+    for lesson_id in lesson_ids(course)[5:8]:
+        alice.open_lesson(course["id"], lesson_id)  # high, and each prefetches the next at low
+
+    report = ops.status(target)
+    assert report.queue("LessonHighQueue").visible == 3
+    assert report.queue("LessonLowQueue").depth >= 2
+    assert report.queue("CourseQueue").depth == 0
+    assert report.courses["READY"][0] == 1
+    assert report.stuck == []  # nothing waited STUCK_AFTER_SECONDS yet
+
+    waiting = ops.status(target, stuck_after=0)
+    stuck = {s.key for s in waiting.stuck}
+    assert {f"{course['id']}/{i}" for i in lesson_ids(course)[5:8]} <= stuck
+    text = waiting.render()
+    assert "LessonHighQueue" in text and "requested at high priority" in text
+
+    stack.drain("HighPriorityLessons")
+    assert ops.status(target).queue("LessonHighQueue").depth == 0
+
+
+def test_the_command_line_takes_explicit_flags(stack, target, capsys):
+    target.with_dlqs()
+    flags = ["--mongo-uri", target.mongo_uri, "--mongo-db", target.mongo_db, "--sqs-endpoint", target.sqs_endpoint]
+    flags += [f"--queue-url={name}={target.queues[name]}" for name in ops.QUEUES]
+    assert ops.main(["status", *flags]) == 0
+    assert "CourseQueue" in capsys.readouterr().out
+    assert ops.main(["retry-failed", "--dry-run", "--since", "2h", *flags]) == 0
+    assert "would re-queue: 0 courses, 0 lessons" in capsys.readouterr().out
