@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qsl
 
-from flowgen_dev.template import Route
+from flowgen_dev.template import DEFAULT_ROUTE, Route
 
 
 def _request_context(method: str, path: str, route_key: str) -> dict[str, Any]:
@@ -36,9 +36,8 @@ def http_event(
     query: str = "",
     headers: dict[str, str] | None = None,
     body: bytes | str | None = None,
-    authorizer_context: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    route_key = f"{route.method} {route.path}" if route else "$default"
+    route_key = route.key if route else DEFAULT_ROUTE
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,
@@ -61,8 +60,6 @@ def http_event(
                 event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
         else:
             event["body"] = body
-    if authorizer_context is not None:
-        event["requestContext"]["authorizer"] = {"lambda": authorizer_context}
     return event
 
 
@@ -84,10 +81,12 @@ def authorizer_event(request: dict[str, Any], identity_source: list[str]) -> dic
 
 
 def match_route(routes: list[Route], method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    """As API Gateway: a route whose method and path match, else the $default route if any."""
     for route in routes:
-        if route.method != method:
+        if route.path == DEFAULT_ROUTE or route.method not in (method, "ANY"):
             continue
         found = route.pattern().match(path)
         if found:
             return route, found.groupdict()
-    return None
+    default = next((route for route in routes if route.path == DEFAULT_ROUTE), None)
+    return (default, {}) if default else None

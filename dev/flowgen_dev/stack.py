@@ -407,9 +407,9 @@ class LocalStack:
         if matched is None:
             return _gateway_error(404, "Not Found")
         route, params = matched
-        self.api_calls[f"{route.method} {route.path}"] += 1
+        self.api_calls[route.key] += 1
         event = http_event(method, path, route=route, path_parameters=params, query=query, headers=headers, body=body)
-        if self.template.authorizer_function:
+        if self.template.authorizer_function and route.authorized:
             identity = headers.get("authorization", "")
             if not identity:  # the identity source is missing: API Gateway answers without calling it
                 return _gateway_error(401, "Unauthorized")

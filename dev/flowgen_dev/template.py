@@ -33,11 +33,19 @@ def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[st
 _CfnLoader.add_multi_constructor("!", _intrinsic)
 
 
+DEFAULT_ROUTE = "$default"
+
+
 @dataclass(frozen=True)
 class Route:
-    method: str
-    path: str
+    method: str  # "ANY" for the $default route
+    path: str  # DEFAULT_ROUTE for the $default route (an HttpApi event without Path and Method)
     function: str
+    authorized: bool = True  # False for `Auth: {Authorizer: NONE}`
+
+    @property
+    def key(self) -> str:
+        return DEFAULT_ROUTE if self.path == DEFAULT_ROUTE else f"{self.method} {self.path}"
 
     def pattern(self) -> re.Pattern[str]:
         return re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", self.path) + "$")
@@ -159,7 +167,9 @@ def load(path: Path | None = None, overrides: dict[str, str] | None = None) -> T
             for event_name, event in props.get("Events", {}).items():
                 ep = event.get("Properties", {})
                 if event["Type"] == "HttpApi":
-                    tpl.routes.append(Route(ep["Method"].upper(), ep["Path"], name))
+                    authorized = (ep.get("Auth") or {}).get("Authorizer") != "NONE"
+                    method, route_path = str(ep.get("Method", "ANY")).upper(), ep.get("Path", DEFAULT_ROUTE)
+                    tpl.routes.append(Route(method, route_path, name, authorized))
                 elif event["Type"] == "SQS":
                     scaling = ep.get("ScalingConfig", {})
                     tpl.event_sources.append(

@@ -52,7 +52,7 @@ def test_create_outline_open_generated_over_http(running_stack, fake_model):
     course = ready_course(api, "Rust ownership for C++ programmers")
     lesson_id = course["modules"][-1]["lessons"][-1]["id"]
     opened = api.get(f"/courses/{course['id']}/lessons/{lesson_id}", headers={"origin": "http://localhost:5173"})
-    assert opened.status_code == 202 and opened.headers["retry-after"] == "2"
+    assert opened.status_code == 202 and opened.headers["retry-after"] == "1"
     assert opened.headers["access-control-allow-origin"] == "http://localhost:5173"  # CORS from template.yaml
     lesson = wait_for(lambda: lesson_status(api, course["id"], lesson_id), lambda x: x["status"] == "GENERATED")
     assert {b["type"] for b in lesson["content"]["blocks"]} >= {"markdown", "code", "quiz"}

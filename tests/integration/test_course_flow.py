@@ -29,7 +29,7 @@ def test_prompt_to_outline_to_opened_lesson(stack, fake_model):
     deep = ids[7]
     opened = alice.open_lesson(course["id"], deep)
     assert opened.status == 202
-    assert opened.headers["retry-after"] == "2"
+    assert opened.headers["retry-after"] == "1"
     body = opened.json()
     assert body["status"] == "PENDING" and body["priority"] == "high" and body["content"] is None
     assert body["previousLessonId"] == ids[6] and body["nextLessonId"] == ids[8]

@@ -131,7 +131,7 @@ def check_retry_course(stack, result):
 
 def check_open_lesson(stack, result):
     assert result["statusCode"] == 202
-    assert result["headers"]["Retry-After"] == "2"
+    assert result["headers"]["Retry-After"] == "1"
     body = _body(result)
     assert (body["id"], body["status"], body["priority"]) == (SAMPLE_LESSON, "PENDING", "high")
     assert stack.queue_depth("LessonHighQueue") == 1

@@ -88,7 +88,7 @@ def test_opening_a_lesson_promotes_it_and_prefetches_the_next_ones(world):
     course = world.ready_course()
     ids = _ids(course)
     view = world.service.open_lesson("alice", course.id, ids[5], utcnow())
-    assert view.retry_after == 2 and view.priority == Priority.HIGH
+    assert view.retry_after == 1 and view.priority == Priority.HIGH
     assert world.queue.lesson_ids(Priority.HIGH) == [ids[5]]
     assert world.queue.lesson_ids(Priority.LOW) == [ids[0], ids[6], ids[7]]
     assert lesson_job_key(course.id, ids[5], Priority.HIGH) in world.dedupe.keys
@@ -338,3 +338,185 @@ def test_the_reconciler_resends_a_course_whose_job_was_lost(world):
     world.queue.course_jobs.clear()
     assert world.reconcile(utcnow() + timedelta(seconds=STUCK + 1)) == (1, 0, 0)
     assert [j.course_id for j in world.queue.course_jobs] == [course.id]
+
+
+# ---- what mutation testing showed unasserted ----------------------------------------------------
+
+
+def _code(caught: pytest.ExceptionInfo[Exception]) -> str:
+    return str(getattr(caught.value, "code", ""))
+
+
+def test_every_refusal_has_its_code(world):
+    course = world.ready_course()
+    lesson_id = _ids(course)[0]
+    cases = [
+        (lambda: world.service.get_course("alice", "../etc"), "invalid_course_id"),
+        (lambda: world.service.get_course("alice", "f" * 32), "course_not_found"),
+        (lambda: world.service.delete_course("bob", course.id), "course_not_found"),
+        (lambda: world.service.open_lesson("alice", course.id, "lesson-1", utcnow()), "invalid_lesson_id"),
+        (lambda: world.service.open_lesson("alice", course.id, "m99-l99", utcnow()), "lesson_not_found"),
+        (lambda: world.service.list_courses("alice", "not-a-cursor", None), "invalid_cursor"),
+        (lambda: world.service.retry_course("alice", course.id, utcnow()), "not_failed"),
+        (lambda: world.service.retry_lesson("alice", course.id, lesson_id, utcnow()), "not_failed"),
+    ]
+    for call, code in cases:
+        with pytest.raises((InvalidRequest, NotFound, Conflict)) as caught:
+            call()
+        assert _code(caught) == code
+
+
+def test_a_course_keeps_what_was_asked_and_each_course_gets_its_own_job(world):
+    first = world.service.create_course(
+        "alice", CreateCourseRequest(prompt="Rust", level="advanced", size="short"), utcnow()
+    )
+    second = world.service.create_course("alice", CreateCourseRequest(prompt="Go channels"), utcnow())
+    stored = world.store.get_course("alice", first.id)
+    assert (stored.level, stored.size) == ("advanced", "short")
+    assert [j.course_id for j in world.queue.course_jobs] == [first.id, second.id]
+
+
+def test_a_lesson_knows_its_neighbours(world):
+    course = world.ready_course()
+    ids = _ids(course)
+    first = world.service.open_lesson("alice", course.id, ids[0], utcnow())
+    middle = world.service.open_lesson("alice", course.id, ids[4], utcnow())
+    last = world.service.open_lesson("alice", course.id, ids[-1], utcnow())
+    assert (first.previous_lesson_id, first.next_lesson_id) == (None, ids[1])
+    assert (middle.previous_lesson_id, middle.next_lesson_id) == (ids[3], ids[5])
+    assert (last.previous_lesson_id, last.next_lesson_id) == (ids[-2], None)
+
+
+def test_lookahead_skips_lessons_already_done_or_already_high(world):
+    course = world.ready_course()
+    ids = _ids(course)
+    world.service.open_lesson("alice", course.id, ids[3], utcnow())  # high, prefetches 4 and 5
+    assert world.generator.write_lesson(_job(course, ids[4]), FIRST) == Outcome.DONE
+    world.queue.lesson_jobs = {Priority.HIGH: [], Priority.LOW: []}
+    world.dedupe.keys.clear()
+    world.service.open_lesson("alice", course.id, ids[2], utcnow())  # next: 3 (high), 4 (generated)
+    assert world.queue.lesson_ids(Priority.LOW) == []
+
+
+def test_opening_a_generating_lesson_sends_it_again_only_once_its_lease_expired(world):
+    course = world.ready_course()
+    target = _ids(course)[2]
+
+    world.service.open_lesson("alice", course.id, target, utcnow())
+    world.queue.lesson_jobs[Priority.HIGH].clear()
+    now = utcnow()
+    world.store.claim_lesson(course.id, target, world.generator._claim(Attempt(1, 60)), now)
+    world.scheduler.forget_lesson(course.id, target)  # as the worker does when it takes the job
+    world.service.open_lesson("alice", course.id, target, now)
+    assert world.queue.lesson_ids(Priority.HIGH) == []  # a live worker holds it
+    after = now + timedelta(seconds=60 + LEASE_MARGIN_SECONDS + 1)
+    world.service.open_lesson("alice", course.id, target, after)
+    assert world.queue.lesson_ids(Priority.HIGH) == [target]  # its worker died
+
+
+def test_pages_end_exactly_at_the_last_course(world):
+    start = utcnow()
+    for i in range(6):
+        world.service.create_course("alice", CreateCourseRequest(prompt=f"topic {i}"), start + timedelta(seconds=i))
+    first = world.service.list_courses("alice", None, 3)
+    second = world.service.list_courses("alice", first.next_cursor, 3)
+    assert [c.prompt for c in first.items + second.items] == [f"topic {i}" for i in range(5, -1, -1)]
+    assert second.next_cursor is None
+    assert len(world.service.list_courses("alice", None, None).items) == 6
+    assert len(world.service.list_courses("alice", None, 1000).items) == 6
+
+
+def test_retrying_a_failed_course_requeues_it_past_its_key(world):
+    course = world.service.create_course("alice", CreateCourseRequest(prompt="Rust"), utcnow())
+    world.model.fail_next = 3
+    for receive in (1, 2, 3):
+        with pytest.raises(ModelError):
+            world.generator.build_outline(world.queue.course_jobs[0], Attempt(receive, 120))
+    assert world.store.get_course("alice", course.id).status == CourseStatus.FAILED
+    world.dedupe.keys.add(course_job_key(course.id))  # a key left from an earlier send
+    retried = world.service.retry_course("alice", course.id, utcnow())
+    assert retried.status == CourseStatus.PENDING and len(world.queue.course_jobs) == 2
+    assert world.generator.build_outline(world.queue.course_jobs[-1], FIRST) == Outcome.DONE
+
+
+def test_deleting_a_course_deletes_its_lessons_and_only_for_its_owner(world):
+    course = world.ready_course()
+    with pytest.raises(NotFound):
+        world.service.delete_course("bob", course.id)
+    world.service.delete_course("alice", course.id)
+    assert world.store.get_course("alice", course.id) is None
+    assert world.store.list_lessons(course.id) == []
+    with pytest.raises(NotFound):
+        world.service.delete_course("alice", course.id)
+
+
+def test_retrying_a_failed_lesson_sends_it_at_once_and_restarts_its_clock(world):
+    course = world.ready_course()
+    target = _ids(course)[5]
+    world.service.open_lesson("alice", course.id, target, utcnow())
+    world.model.fail_next = 3
+    for receive in (1, 2, 3):
+        with pytest.raises(ModelError):
+            world.generator.write_lesson(_job(course, target), Attempt(receive, 120))
+    world.dedupe.keys.add(lesson_job_key(course.id, target, Priority.HIGH))  # a duplicate's key
+    world.queue.lesson_jobs[Priority.HIGH].clear()
+    at = utcnow() + timedelta(seconds=5)
+    world.service.retry_lesson("alice", course.id, target, at)
+    assert world.queue.lesson_ids(Priority.HIGH) == [target]
+    assert world.store.get_lesson("alice", course.id, target).updated_at == at
+
+
+def test_the_scheduler_reports_what_it_sent(world):
+    course = world.ready_course()
+    jobs = [_job(course, i) for i in _ids(course)[3:6]]
+    assert world.scheduler.schedule_lessons([], Priority.LOW) == 0
+    assert world.scheduler.schedule_lessons(jobs, Priority.LOW) == 3
+    assert world.scheduler.schedule_lessons(jobs, Priority.LOW) == 0  # deduped
+    assert world.scheduler.schedule_lessons(jobs[:1], Priority.LOW, force=True) == 1
+    job = CourseJob(course_id=course.id, owner_id="alice")
+    assert world.scheduler.schedule_course(job) is True
+    assert world.scheduler.schedule_course(job) is False
+    world.scheduler.defer_lesson(jobs[0], Priority.HIGH, 0.2)
+    assert world.queue.delays[-1] == 1  # SQS counts whole seconds, and at least one
+
+
+def test_a_failed_lesson_send_releases_only_the_keys_it_took(world):
+    course = world.ready_course()
+    ids = _ids(course)
+    world.scheduler.schedule_lessons([_job(course, ids[3])], Priority.LOW)
+    world.queue.down = True
+    with pytest.raises(Exception, match="unavailable"):
+        world.scheduler.schedule_lessons([_job(course, i) for i in ids[3:5]], Priority.LOW)
+    assert lesson_job_key(course.id, ids[3], Priority.LOW) in world.dedupe.keys  # its job was sent earlier
+    assert lesson_job_key(course.id, ids[4], Priority.LOW) not in world.dedupe.keys  # so the next try sends
+
+
+def test_the_reconciler_counts_fails_and_keeps_to_its_limit(world):
+    course = world.ready_course()
+    ids = _ids(course)
+    now = utcnow()
+    dead = Attempt(receive_count=1, remaining_seconds=-LEASE_MARGIN_SECONDS - 1)
+    for target in ids[2:4]:
+        world.service.open_lesson("alice", course.id, target, now)
+        for _ in range(3):
+            world.store.claim_lesson(course.id, target, world.generator._claim(dead), utcnow())
+    assert world.reconcile(utcnow() + timedelta(seconds=1)) == (0, 0, 2)
+    failed = world.store.get_lesson("alice", course.id, ids[2])
+    assert failed.status == LessonStatus.FAILED and "lease expired on the last attempt" in failed.error
+
+    for target in ids[5:8]:
+        world.service.open_lesson("alice", course.id, target, now)
+    later = now + timedelta(seconds=STUCK + 1)
+    tunables = ReconcilerTunables(stuck_after_seconds=STUCK, max_receive_count=3)
+    assert reconcile(world.store, world.scheduler, tunables, later, limit=2).lessons_resent == 2
+    resent = [lesson for lesson in world.store.list_lessons(course.id) if lesson.updated_at == later]
+    assert len(resent) == 2  # their clock restarted at the re-send
+
+
+def test_the_reconciler_resends_a_course_whose_outline_worker_died(world):
+    course = world.service.create_course("alice", CreateCourseRequest(prompt="Rust"), utcnow())
+    dead = Attempt(receive_count=1, remaining_seconds=-LEASE_MARGIN_SECONDS - 1)
+    world.store.claim_course(course.id, world.generator._claim(dead), utcnow())
+    world.queue.course_jobs.clear()
+    assert world.reconcile(utcnow() + timedelta(seconds=1)) == (1, 0, 0)
+    assert world.generator.build_outline(world.queue.course_jobs[0], FIRST) == Outcome.DONE

@@ -114,7 +114,11 @@ class CourseService:
     # ---- lessons ---------------------------------------------------------------------
 
     def open_lesson(self, owner_id: str, course_id: str, lesson_id: str, now: datetime) -> LessonView:
-        """Returns the lesson; if it is not generated yet, promotes it to high priority."""
+        """Returns the lesson; if it is not generated yet, promotes it to high priority.
+
+        A poll that changes nothing writes nothing: a lesson already requested at high priority is
+        only re-checked against its dedupe key (one Redis round trip, nothing sent while its job
+        lives), and lessons ahead are requested once, when they have never been requested."""
         lesson = self._owned_lesson(owner_id, course_id, lesson_id)
         siblings = self.store.list_lessons(course_id)
         position = next(i for i, s in enumerate(siblings) if s.id == lesson.id)
@@ -124,12 +128,12 @@ class CourseService:
         ahead = [
             s
             for s in siblings[position + 1 : position + 1 + self.tunables.lesson_lookahead]
-            if s.status == LessonStatus.PENDING and s.priority != Priority.HIGH
+            if s.status == LessonStatus.PENDING and s.priority is None
         ]
         self._schedule(course_id, owner_id, ahead, Priority.LOW, now)
 
         view = LessonView(
-            **lesson.model_dump(exclude={"lease", "owner_id", "attempts", "updated_at"}),
+            **lesson.model_dump(include=set(LessonView.model_fields)),
             previous_lesson_id=siblings[position - 1].id if position > 0 else None,
             next_lesson_id=siblings[position + 1].id if position + 1 < len(siblings) else None,
         )
@@ -151,6 +155,9 @@ class CourseService:
     def _request(self, lesson: Lesson, now: datetime) -> Lesson:
         """Promotes the lesson to high priority; a job evidently lost is sent again at once."""
         lost = _job_lost(lesson, now - timedelta(seconds=self.tunables.stuck_after_seconds))
+        if lesson.priority == Priority.HIGH and lesson.status == LessonStatus.PENDING and not lost:
+            self._enqueue(lesson.course_id, lesson.owner_id, [lesson.id], Priority.HIGH)  # no-op while its job lives
+            return lesson
         self._schedule(lesson.course_id, lesson.owner_id, [lesson], Priority.HIGH, now, resend=lost)
         return lesson.model_copy(update={"priority": Priority.HIGH, "requested_at": lesson.requested_at or now})
 
@@ -171,9 +178,14 @@ class CourseService:
         if resend:
             logger.info("lesson job evidently lost, sending it again", extra={"course_id": course_id, "lessons": ids})
             self.store.mark_requeued(course_id, ids, now)
+        self._enqueue(course_id, owner_id, ids, priority, force=resend)
+
+    def _enqueue(
+        self, course_id: str, owner_id: str, ids: list[str], priority: Priority, *, force: bool = False
+    ) -> None:
         jobs = [LessonJob(course_id=course_id, lesson_id=i, owner_id=owner_id) for i in ids]
         try:
-            self.scheduler.schedule_lessons(jobs, priority, force=resend)
+            self.scheduler.schedule_lessons(jobs, priority, force=force)
         except Exception:
             # Recorded in MongoDB; the next poll or the reconciler sends it again.
             logger.exception("lesson enqueue failed", extra={"course_id": course_id, "lessons": ids})
