@@ -82,9 +82,20 @@ class QuizQuestion(_Strict):
         return self
 
 
+QUIZ_MIN_QUESTIONS, QUIZ_MAX_QUESTIONS = 3, 5
+
+
 class QuizBlock(_Strict):
+    """As stored and served: lessons written before quizzes counted may hold 1 to 10 questions."""
+
     type: Literal["quiz"]
     questions: Annotated[list[QuizQuestion], Field(min_length=1, max_length=10)]
+
+
+class GeneratedQuizBlock(QuizBlock):
+    """What the model must write: 3 to 5 questions, so a score means something."""
+
+    questions: Annotated[list[QuizQuestion], Field(min_length=QUIZ_MIN_QUESTIONS, max_length=QUIZ_MAX_QUESTIONS)]
 
 
 class VideoBlock(_Strict):
@@ -95,14 +106,21 @@ class VideoBlock(_Strict):
     url: Annotated[str, Field(pattern=r"^https://")]
 
 
-GeneratedBlock = MarkdownBlock | CodeBlock | KeyPointsBlock | QuizBlock
-LessonBlock = Annotated[GeneratedBlock | VideoBlock, Field(discriminator="type")]
+GeneratedBlock = MarkdownBlock | CodeBlock | KeyPointsBlock | GeneratedQuizBlock
+StoredBlock = MarkdownBlock | CodeBlock | KeyPointsBlock | QuizBlock | VideoBlock
+LessonBlock = Annotated[StoredBlock, Field(discriminator="type")]
 
 
 class GeneratedLesson(_Strict):
-    """The structured output of the lesson call."""
+    """The structured output of the lesson call: one quiz, of 3 to 5 questions."""
 
     blocks: Annotated[list[GeneratedBlock], Field(min_length=1, max_length=20)]
+
+    @model_validator(mode="after")
+    def _one_quiz(self) -> GeneratedLesson:
+        if sum(isinstance(block, QuizBlock) for block in self.blocks) != 1:
+            raise ValueError("a lesson has exactly one quiz block")
+        return self
 
 
 class LessonContent(BaseModel):

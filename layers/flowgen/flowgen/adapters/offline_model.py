@@ -10,12 +10,12 @@ from flowgen.content import (
     CodeBlock,
     CourseOutline,
     GeneratedLesson,
+    GeneratedQuizBlock,
     KeyPointsBlock,
     MarkdownBlock,
     OutlineDecision,
     OutlineLesson,
     OutlineModule,
-    QuizBlock,
     QuizQuestion,
 )
 from flowgen.models import Usage
@@ -33,6 +33,35 @@ def _topic(prompt: str) -> str:
 
 
 _DISALLOWED = ("make a bomb", "build a bomb", "make meth", "write malware", "child sexual")
+
+
+_QUESTIONS = [
+    ("When does '{title}' apply?", "It depends on the context", ["It is always wrong", "It is never needed"]),
+    ("What is the first step with '{title}'?", "Understand the problem", ["Skip to the end", "Guess"]),
+    ("How do you check you understood '{title}'?", "Try a small example", ["Memorise the title", "Ignore errors"]),
+    ("What should follow '{title}'?", "Practice", ["Nothing", "Forgetting it"]),
+    ("Who benefits from '{title}'?", "Anyone learning the topic", ["No one", "Only experts"]),
+]
+
+
+def _questions(title: str, seed: int) -> list[QuizQuestion]:
+    """3 to 5 questions (seeded by the title); the right option is always the first listed above,
+    placed at a seeded position."""
+    questions = []
+    for k in range(3 + seed % 3):
+        text, right, wrong = _QUESTIONS[k]
+        answer = (seed >> (2 * k)) % 3
+        options = [*wrong]
+        options.insert(answer, right)
+        questions.append(
+            QuizQuestion(
+                question=text.format(title=title),
+                options=options,
+                answer_index=answer,
+                explanation=f"Offline quiz: {right.lower()}.",
+            )
+        )
+    return questions
 
 
 def not_learnable(topic: str) -> str:
@@ -95,9 +124,6 @@ class OfflineModel:
     def lesson(self, brief: LessonBrief) -> tuple[GeneratedLesson, Usage]:
         seed = int(hashlib.sha256(brief.lesson_title.encode()).hexdigest(), 16)
         previous = f" It builds on *{brief.previous_titles[-1]}*." if brief.previous_titles else ""
-        answer = seed % 3
-        options = ["It depends on the context", "It is always wrong", "It is never needed"]
-        options[0], options[answer] = options[answer], options[0]
         lesson = GeneratedLesson(
             blocks=[
                 MarkdownBlock(
@@ -115,17 +141,7 @@ class OfflineModel:
                     caption="A placeholder example.",
                 ),
                 KeyPointsBlock(type="key_points", points=[brief.lesson_summary, "Practice with a small example."]),
-                QuizBlock(
-                    type="quiz",
-                    questions=[
-                        QuizQuestion(
-                            question=f"When does '{brief.lesson_title}' apply?",
-                            options=options,
-                            answer_index=answer,
-                            explanation="Offline quiz: the context decides.",
-                        )
-                    ],
-                ),
+                GeneratedQuizBlock(type="quiz", questions=_questions(brief.lesson_title, seed)),
             ]
         )
         return lesson, Usage(
