@@ -12,7 +12,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from flowgen_dev.template import load
+import yaml
+
+from flowgen_dev.template import ROOT, load
 
 # Defaults of the code (layers/flowgen/flowgen/settings.py, policy.py) and of AWS, used when the
 # template does not set a value.
@@ -105,11 +107,40 @@ def _logical_name(node: Any) -> str | None:
     return None
 
 
+class _TagLoader(yaml.SafeLoader):
+    """CloudFormation's short tags as the long forms (`!Ref X` -> {"Ref": "X"})."""
+
+
+def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {"Ref" if suffix == "Ref" else f"Fn::{suffix}": value}
+
+
+_TagLoader.add_multi_constructor("!", _tag)
+
+
+def _raw_and_parameters(path: Path | None, overrides: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The template's raw text and parameters through `flowgen_dev.template.load`; if that cannot
+    read this template (the local stack's reader may lag behind a new construct), straight from
+    the YAML: the planner needs nothing else."""
+    try:
+        tpl = load(path, overrides)
+        return tpl.raw, {**tpl.parameters, **overrides}
+    except Exception:
+        raw = yaml.load((path or ROOT / "template.yaml").read_text(), Loader=_TagLoader)  # noqa: S506
+        params = {k: str(v.get("Default", "")) for k, v in (raw.get("Parameters") or {}).items()}
+        return raw, {**params, **overrides}
+
+
 def read_system(path: Path | None = None, overrides: dict[str, str] | None = None) -> SystemConfig:
-    tpl = load(path, overrides)
-    raw: dict[str, Any] = tpl.raw
-    params = dict(tpl.parameters)
-    params.update(overrides or {})
+    raw, params = _raw_and_parameters(path, dict(overrides or {}))
     r = _Resolver(params)
     resources: dict[str, Any] = raw.get("Resources", {})
     globals_fn: dict[str, Any] = raw.get("Globals", {}).get("Function", {}) or {}

@@ -296,7 +296,7 @@ class Simulation:
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
         self.env = simpy.Environment()
-        self.rng = random.Random(scenario.seed)
+        self.rng = random.Random(scenario.seed)  # noqa: S311 - a seeded simulation, not secrets
         s = scenario.system
         self.limiter = RateLimiter(s.requests_per_minute, s.tokens_per_minute, s.high_reserve)
         self.account = Account(self, scenario.platform.account_concurrency)

@@ -29,7 +29,8 @@ def _pooled(args: argparse.Namespace, users: int, high: int, seeds: int = 2) -> 
         waits += [s.wait for s in sim.lesson_samples]
         if first is None:
             first = build_report(sim, prices_from(args))
-    assert first is not None
+    if first is None:
+        raise ValueError("seeds must be at least 1")
     return sorted(waits), first
 
 
