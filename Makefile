@@ -8,7 +8,7 @@ BIN := $(abspath $(VENV))/bin
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help dev system-deps browser-deps web test test-fast lint format validate build lock bench-cold-start demo local clean
+.PHONY: help dev system-deps browser-deps web test test-fast lint format validate build lock bench-cold-start demo local faults clean
 
 help:
 	@echo "make demo      set up from nothing, run a course end to end on the local stack"
@@ -101,6 +101,11 @@ lock: dev
 # Import time of each built handler on this machine (an x86_64 twin of the layer, same lock).
 bench-cold-start: build
 	$(BIN)/python bench/cold_start.py
+
+# Every fault scenario at full size on a running local stack (docs/faults.md); prints the count
+# table and writes it into docs/faults.md. A bounded part runs in `make test` (tests/faults/).
+faults: dev
+	$(BIN)/python -m flowgen_dev.faults --size full --markdown docs/faults.md
 
 demo: dev
 	$(BIN)/flowgen demo
