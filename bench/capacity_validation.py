@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import threading
 import time
@@ -358,6 +359,7 @@ def main() -> None:
     args = parser.parse_args()
 
     started = time.monotonic()
+    load_before = os.getloadavg()[0]
     if args.planner_only:
         measured, calls, facts = Measured(), 0, {"visibility": 12.0, "model_timeout": 2.0}
     else:
@@ -371,6 +373,10 @@ def main() -> None:
         f"{args.reading:g} s, fake model {args.latency:g} s, polling every {args.poll:g} s; settings {dict(args.set)}"
     )
     print(f"stack facts: {facts}")
+    print(
+        f"machine load (1-min average, {os.cpu_count()} cores): "
+        f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
+    )
     if measured.errors:
         print(f"driver errors ({len(measured.errors)}): {measured.errors[:3]}")
     print(f"HTTP statuses seen by the driver: {dict(STATUSES)}")
