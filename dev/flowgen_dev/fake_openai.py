@@ -13,6 +13,14 @@ A call gets at most one fault, the first that applies: `scripted` (the next N ca
 "outline :: topic"; `times` calls, or every call when None), `poison_lessons` (always a 500),
 then `rate` (that share of all calls, a kind drawn from `rate_kinds`).
 
+Streaming (`"stream": true`): the answer is sent as server-sent `chat.completion.chunk` events,
+the content cut into tokens of 4 characters: the first after `first_token_seconds`, then
+`tokens_per_second` of them (0: all at once), then the finish chunk, the usage chunk (when
+`stream_options.include_usage`) and `[DONE]`. A non-streaming answer at the same settings
+waits as long as the stream would take, so the two compare fairly. `lesson_tokens` pads a
+lesson with markdown sections (after its first block) to about that many tokens. Faults apply
+to streams too: statuses before the stream, content faults (truncated, refusal...) in it.
+
 Control it in-process (`FakeOpenAI.faults`, `.stats`) or over HTTP (`POST /_fake/faults` with
 the Faults fields as JSON, `GET /_fake/faults`, `GET /_fake/stats`, `POST /_fake/reset`) when
 it runs in another process.
@@ -34,6 +42,8 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel
 
 from flowgen.adapters.offline_model import OfflineModel
+from flowgen.content import GeneratedLesson, MarkdownBlock
+from flowgen.models import Usage
 from flowgen.ports import LessonBrief, OutlineBrief
 
 NOTICE = "_Written by the FlowGen fake model server, not a real model._"
@@ -75,6 +85,9 @@ class Faults:
     hang_seconds: float = 30.0  # bounded, so a test never waits on the server for ever
     trickle_seconds: float = 30.0
     trickle_interval_seconds: float = 1.0
+    first_token_seconds: float = 0.0  # a model's time to first token (streams and, in total, plain calls)
+    tokens_per_second: float = 0.0  # 0: the whole answer at once
+    lesson_tokens: int = 0  # pad lessons to about this many completion tokens (0: as the offline model writes)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Faults:
@@ -99,6 +112,9 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     delivery: Delivery = "normal"
     key: str = ""  # the call's key (see Stats.succeeded)
+    stream: bool = False  # sent as server-sent chunks, paced by first_token_seconds and tokens_per_second
+    pace: tuple[float, float] = (0.0, 0.0)  # (first_token_seconds, tokens_per_second)
+    include_usage: bool = False
 
 
 @dataclass
@@ -205,6 +221,8 @@ class FakeOpenAI:
                 self.faults.timeout_seconds,
                 self.faults.retry_after_seconds,
             )
+            pace = (self.faults.first_token_seconds, self.faults.tokens_per_second)
+            lesson_tokens = self.faults.lesson_tokens
             self.stats.calls[schema] += 1
             self.stats.last_messages = request["messages"]
             if schema == "GeneratedLesson":
@@ -243,6 +261,8 @@ class FakeOpenAI:
             )
         else:
             return Answer(400, _error("invalid_request_error", f"unknown response_format {schema!r}"))
+        if isinstance(result, GeneratedLesson) and lesson_tokens:
+            result, usage = _padded(result, usage, lesson_tokens)
         full = result.model_dump_json()
         content: str | None = full
         refusal: str | None = None
@@ -279,7 +299,12 @@ class FakeOpenAI:
                 "total_tokens": usage.total_tokens,
             },
         }
-        return Answer(200, body, delivery="trickle" if fault == "trickle" else "normal", key=key)
+        stream = bool(request.get("stream"))
+        if not stream and pace[1] and content:  # as long as the same answer streamed would take
+            time.sleep(pace[0] + len(_tokens_of(content)) / pace[1])
+        include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
+        delivery: Delivery = "trickle" if fault == "trickle" else "normal"
+        return Answer(200, body, delivery=delivery, key=key, stream=stream, pace=pace, include_usage=include_usage)
 
     def hang(self) -> None:
         self.stopping.wait(self.faults.hang_seconds)
@@ -297,6 +322,58 @@ class FakeOpenAI:
             except OSError:  # the client gave up (its deadline)
                 return False
         return True
+
+
+def _tokens_of(content: str) -> list[str]:
+    """The fake's tokens: 4 characters each (about what a real tokenizer averages on English)."""
+    return [content[i : i + 4] for i in range(0, len(content), 4)]
+
+
+def _padded(lesson: GeneratedLesson, usage: Usage, tokens: int) -> tuple[GeneratedLesson, Usage]:
+    """The lesson with markdown sections after its first block, to about `tokens` tokens."""
+    missing = tokens * 4 - len(lesson.model_dump_json())
+    sections: list[MarkdownBlock] = []
+    room = 20 - len(lesson.blocks)
+    for n in range(max(0, min(room, -(-missing // 600)))):
+        text = f"### Part {n + 1}\n\n" + ("This section of the fake lesson stands in for real prose. " * 12)
+        sections.append(MarkdownBlock(type="markdown", markdown=text[: max(40, min(600, missing)) - 40]))
+        missing -= len(sections[-1].model_dump_json()) + 1
+    padded = GeneratedLesson(blocks=[lesson.blocks[0], *sections, *lesson.blocks[1:]])
+    spent = Usage(prompt_tokens=usage.prompt_tokens, completion_tokens=len(_tokens_of(padded.model_dump_json())))
+    return padded, spent
+
+
+def _chunks(answer: Answer) -> list[tuple[float, bytes]]:
+    """The stream of one answer: (seconds after the request to send it, its SSE bytes)."""
+    body = answer.body
+    first, per_second = answer.pace
+    message = body["choices"][0]["message"]
+
+    def event(delta: dict[str, Any], finish: str | None = None, usage: Any = None, choices: bool = True) -> bytes:
+        chunk = {
+            "id": body["id"],
+            "object": "chat.completion.chunk",
+            "created": body["created"],
+            "model": body["model"],
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}] if choices else [],
+        }
+        if usage is not None:
+            chunk["usage"] = usage
+        return f"data: {json.dumps(chunk)}\n\n".encode()
+
+    out = [(0.0, event({"role": "assistant", "content": ""}))]
+    at = first
+    if message.get("refusal"):
+        out.append((at, event({"refusal": message["refusal"]})))
+    for i, token in enumerate(_tokens_of(message.get("content") or "")):
+        out.append((at + (i / per_second if per_second else 0.0), event({"content": token})))
+    if len(out) > 1:
+        at = out[-1][0]
+    out.append((at, event({}, body["choices"][0]["finish_reason"])))
+    if answer.include_usage:
+        out.append((at, event({}, usage=body["usage"], choices=False)))
+    out.append((at, b"data: [DONE]\n\n"))
+    return out
 
 
 def _payload(messages: list[dict[str, Any]]) -> dict[str, Any]:
@@ -347,6 +424,9 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 fake.hang()
                 self.close_connection = True
                 return
+            if answer.stream and answer.status == 200:
+                self._stream(answer)
+                return
             if answer.delivery == "normal":
                 self._send(answer.status, answer.body, answer.headers)
                 return
@@ -360,6 +440,28 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             if fake.trickle(data, self._write_flush):  # slow, but all of it arrived
                 with fake.lock:
                     fake.stats.succeeded.append(answer.key)
+
+        def _stream(self, answer: Answer) -> None:
+            """Server-sent chunks at their pace (or a byte at a time: trickle); the end of the
+            body is the connection's close."""
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.send_header("connection", "close")
+            self.end_headers()
+            self.wfile.flush()
+            self.close_connection = True
+            chunks = _chunks(answer)
+            if answer.delivery == "trickle":
+                if fake.trickle(b"".join(data for _, data in chunks), self._write_flush):
+                    with fake.lock:
+                        fake.stats.succeeded.append(answer.key)
+                return
+            started = time.monotonic()
+            for at, data in chunks:
+                wait = at - (time.monotonic() - started)
+                if wait > 0 and fake.stopping.wait(wait):
+                    return
+                self._write_flush(data)
 
         def _write_flush(self, chunk: bytes) -> None:
             self.wfile.write(chunk)
