@@ -71,7 +71,7 @@ format: dev
 # checkov lives in its own venv: it pins boto3/botocore/packaging to versions older than the
 # project's (SAM CLI, moto), and must not downgrade them.
 CHECKOV_VERSION := 3.3.30
-$(VENV)/checkov/.installed-$(CHECKOV_VERSION): $(VENV)/.installed
+$(VENV)/checkov/.installed-$(CHECKOV_VERSION): | $(VENV)/.installed
 	rm -rf $(VENV)/checkov
 	$(BIN)/python -m venv $(VENV)/checkov
 	$(VENV)/checkov/bin/pip install -q checkov==$(CHECKOV_VERSION)

@@ -143,7 +143,8 @@ def test_a_token_stops_working_at_its_expiry_even_while_the_authorizer_result_is
     assert stack.request("GET", "/courses", headers=headers).status == 200
     time.sleep(3)
     _assert_token_expired(stack.request("GET", "/courses", headers=headers))
-    _assert_token_expired(stack.request("POST", "/courses", headers=headers, body='{"prompt": "Rust ownership"}'))
+    json_headers = {**headers, "content-type": "application/json"}
+    _assert_token_expired(stack.request("POST", "/courses", headers=json_headers, body='{"prompt": "Rust ownership"}'))
     assert len(calls) == 1, "both refusals came from the cached allow, not a fresh authorization"
 
 
