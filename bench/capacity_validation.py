@@ -110,9 +110,13 @@ STATUSES: Counter[int] = Counter()  # every response's status code, for the reco
 _STATUS_LOCK = threading.Lock()
 
 
+ROUND_TRIPS: list[float] = []  # seconds per request, as the driver saw them
+
+
 def _count(response: httpx.Response) -> None:
     with _STATUS_LOCK:
         STATUSES[response.status_code] += 1
+        ROUND_TRIPS.append(response.elapsed.total_seconds())
 
 
 def _pause(response: httpx.Response, poll: float) -> None:
@@ -380,6 +384,12 @@ def main() -> None:
     if measured.errors:
         print(f"driver errors ({len(measured.errors)}): {measured.errors[:3]}")
     print(f"HTTP statuses seen by the driver: {dict(STATUSES)}")
+    if ROUND_TRIPS:
+        trips = sorted(ROUND_TRIPS)
+        print(
+            f"API round trips: p50 {percentile(trips, 50) * 1000:.0f} ms, p95 {percentile(trips, 95) * 1000:.0f} ms, "
+            f"max {trips[-1] * 1000:.0f} ms (the planner gives API requests no latency)"
+        )
     print(f"opened lessons: simulated {len(sim_lessons)}, measured {len(real_lessons)}")
     print("\n| metric | planner | local stack | difference | within |")
     print("| --- | ---: | ---: | ---: | --- |")
