@@ -10,7 +10,7 @@ import pytest
 from flowgen.clock import utcnow
 from flowgen.courses import CourseService
 from flowgen.deadline import LEASE_MARGIN_SECONDS, Attempt
-from flowgen.errors import Conflict, IdempotencyKeyReused, InvalidRequest, ModelError, NotFound
+from flowgen.errors import AlreadyExists, Conflict, IdempotencyKeyReused, InvalidRequest, ModelError, NotFound
 from flowgen.generation import Generator, Outcome
 from flowgen.models import CourseDetail, CourseJob, CourseStatus, CreateCourseRequest, LessonJob, LessonStatus, Priority
 from flowgen.reconcile import reconcile
@@ -520,3 +520,42 @@ def test_the_reconciler_resends_a_course_whose_outline_worker_died(world):
     world.queue.course_jobs.clear()
     assert world.reconcile(utcnow() + timedelta(seconds=1)) == (1, 0, 0)
     assert world.generator.build_outline(world.queue.course_jobs[0], FIRST) == Outcome.DONE
+
+
+def test_races_between_check_and_write_are_conflicts_with_their_code(world):
+    course = world.ready_course()
+    target = _ids(course)[1]
+    world.model.fail_next = 3
+    for receive in (1, 2, 3):
+        with pytest.raises(ModelError):
+            world.generator.write_lesson(_job(course, target), Attempt(receive, 120))
+    world.store.reset_failed_lesson = lambda *_: False  # another retry got there first
+    with pytest.raises(Conflict) as lesson_race:
+        world.service.retry_lesson("alice", course.id, target, utcnow())
+    assert _code(lesson_race) == "not_failed"
+
+    failed = world.service.create_course("alice", CreateCourseRequest(prompt="Go channels"), utcnow())
+    world.store._update_course(failed.id, status=CourseStatus.FAILED)
+    world.store.reset_failed_course = lambda *_: False
+    with pytest.raises(Conflict) as course_race:
+        world.service.retry_course("alice", failed.id, utcnow())
+    assert _code(course_race) == "not_failed"
+
+    def taken(course: object) -> None:
+        raise AlreadyExists("k")
+
+    world.store.insert_course = taken  # the key is taken...
+    world.store.find_course_by_idempotency_key = lambda *_: None  # ...by a course deleted meanwhile
+    with pytest.raises(Conflict) as gone:
+        world.service.create_course("alice", CreateCourseRequest(prompt="Rust"), utcnow(), idempotency_key="k")
+    assert _code(gone) == "course_gone"
+
+
+def test_a_rate_limited_outline_goes_back_to_its_queue_after_the_wait(world):
+    course = world.service.create_course("alice", CreateCourseRequest(prompt="Rust ownership"), utcnow())
+    world.generator.limiter.acquire = lambda priority, tokens: 3.5
+    assert world.generator.build_outline(world.queue.course_jobs[0], FIRST) == Outcome.DEFERRED
+    stored = world.store.get_course("alice", course.id)
+    assert (stored.status, stored.attempts) == (CourseStatus.PENDING, 0)
+    assert [j.course_id for j in world.queue.course_jobs] == [course.id, course.id]
+    assert world.queue.delays[-1] == 4
