@@ -156,4 +156,11 @@ def handler_for(stack: LocalStack, web_dist: Path) -> type[BaseHTTPRequestHandle
 
         do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_OPTIONS = do_HEAD = _handle
 
+        def __getattr__(self, name: str) -> Any:
+            """Any other method (TRACE, QUERY...) reaches the routes too, as at API Gateway: the
+            $default route's function answers 405 in the envelope, never a bare 501."""
+            if name.startswith("do_"):
+                return self._handle
+            raise AttributeError(name)
+
     return Handler

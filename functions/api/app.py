@@ -1,11 +1,34 @@
-"""HTTP API: parse -> one domain call -> response. Errors are mapped in one place below."""
+"""HTTP API: parse -> one domain call -> response. Errors are mapped in one place below.
 
-from typing import Annotated, Any
+Before any route runs: the body guards (media type, size, UTF-8, depth) ahead of Powertools'
+validation, then the caller's identity and per-user limits (one Redis round trip). Every
+answer carries `Vary: Origin`. The OpenAPI document at `GET /openapi.json` lists every status
+each route can answer (docs/api.md); a test fails when a route answers one it does not list.
+"""
 
+import json
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from http import HTTPStatus
+from pathlib import Path as FilePath
+from typing import Annotated, Any, cast
+
+import aws_lambda_powertools.event_handler as powertools_event_handler
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Header, Query
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyPersistenceLayerError,
@@ -16,28 +39,60 @@ from flowgen import wiring
 from flowgen.adapters.idempotency import IdempotentCreate
 from flowgen.clock import utcnow
 from flowgen.courses import CourseService
-from flowgen.errors import DependencyUnavailable, FlowgenError, Unauthorized
-from flowgen.models import CourseView, CreateCourseRequest, Model
+from flowgen.errors import DependencyUnavailable, FlowgenError, RateLimited, Unauthorized
+from flowgen.http_input import MAX_BODY_BYTES, MAX_JSON_DEPTH, check_json_body
+from flowgen.models import (
+    COURSE_ID_PATTERN,
+    LESSON_ID_PATTERN,
+    CourseDetail,
+    CoursePage,
+    CourseView,
+    CreateCourseRequest,
+    ErrorResponse,
+    LessonView,
+    Model,
+    visible_prompt_pattern,
+)
 from flowgen.observability import logger, metrics, tracer
 from flowgen.settings import ApiSettings
 
 app = APIGatewayHttpResolver(enable_validation=True)
 SETTINGS = wiring.settings(ApiSettings)  # parsed at cold start; clients are built on first use
 
+PUBLIC_PATHS = frozenset({"/openapi.json", "/swagger"})  # no authorizer in template.yaml
+CREATE_COURSE = ("POST", "/courses")
+VARY = {"Vary": "Origin"}
+
+app.configure_openapi(
+    title="FlowGen API",
+    version="1.0.0",
+    description=(
+        'AI-generated courses. Every error is `{"error": {"code", "message"}}`. Limits per user: '
+        "RateLimit-Policy and RateLimit headers (IETF draft), 429 with Retry-After. "
+        f"Bodies: application/json only (415), at most {MAX_BODY_BYTES} bytes (413), "
+        f"nested at most {MAX_JSON_DEPTH} levels, valid UTF-8 (400)."
+    ),
+    security_schemes={"bearer": HTTPBearer(bearerFormat="JWT", description="An Auth0 access token (RS256)")},
+    security=[{"bearer": []}],
+)
+
 
 def service() -> CourseService:
     return wiring.course_service(SETTINGS)
 
 
-def _json(status: int, model: Model | None, headers: dict[str, str] | None = None):
+def _json(status: int, model: Model | None, headers: dict[str, str] | None = None) -> Response[Any]:
     body = model.model_dump_json(by_alias=True) if model is not None else None
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
 
 
-def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any):
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any) -> Response[Any]:
     error = {"code": code, "message": message, **extra}
     return Response(
-        status_code=status, content_type=content_types.APPLICATION_JSON, body={"error": error}, headers=headers
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body={"error": error},
+        headers={**VARY, **(headers or {})},
     )
 
 
@@ -63,21 +118,129 @@ def _caller() -> str:
     return str(sub)
 
 
-@app.exception_handler(TokenExpired)
-def _token_expired(exc: TokenExpired):
-    challenge = 'Bearer error="invalid_token", error_description="The access token expired"'
-    return _error(401, exc.code, exc.message, {"WWW-Authenticate": challenge})
-
-
 def _create(command: IdempotentCreate) -> CourseView:
     return service().create_course(command.owner_id, command.request, utcnow())
 
 
+# ---- middlewares ----------------------------------------------------------------------------
+
+
+class GuardedValidation(OpenAPIRequestValidationMiddleware):
+    """Powertools' request validation, after the body guards: it runs before any `app.use`
+    middleware and parses the body, so the guards sit in front of it. A route that takes a body
+    gets only a small, shallow, UTF-8 JSON document."""
+
+    def handler(self, app: Any, next_middleware: NextMiddleware) -> Response[Any]:
+        route, event = app.context.get("_route"), app.current_event
+        if route is not None and route.body_field is not None and event.body:
+            check_json_body(event.headers.get("content-type"), event.body, base64_encoded=event.is_base64_encoded)
+        return super().handler(app, next_middleware)
+
+
+app._request_validation_middleware = GuardedValidation()  # type: ignore[no-untyped-call]
+
+
+def vary_origin(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """Answers differ by Origin (CORS): caches must key on it. Errors get it from `_error`."""
+    response = next_middleware(app)
+    response.headers.update(VARY)
+    return response
+
+
+def user_limits(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """The caller, then its per-user limits: requests per minute on every route; courses per hour,
+    per day and the daily token budget on POST /courses. One Lua call; Redis down: allowed."""
+    route = app.context.get("_route")
+    if route is None or route.path in PUBLIC_PATHS:
+        return next_middleware(app)
+    owner = _caller()
+    creating = (route.method, route.path) == CREATE_COURSE
+    decision = wiring.user_limits(SETTINGS).check(owner, creating=creating)
+    if not decision.allowed:
+        headers = {**decision.headers, "Retry-After": str(decision.retry_after)}
+        code = "daily_budget_exhausted" if decision.exceeded == "budget" else "rate_limited"
+        raise RateLimited(decision.message, retry_after=decision.retry_after, headers=headers, code=code)
+    response = next_middleware(app)
+    response.headers.update(decision.headers)
+    return response
+
+
+app.use([vary_origin, user_limits])
+
+
+# ---- the contract: what each route may answer ------------------------------------------------
+
+_ERRORS: dict[int, str] = {
+    400: "Invalid request: a field, an id, a cursor, invalid UTF-8 or JSON nested too deep (`details` names fields)",
+    401: "Missing Authorization header (API Gateway) or an expired token (`token_expired`)",
+    403: "The authorizer denied the token (bad signature, issuer, audience...): API Gateway's own answer",
+    404: "No such course or lesson for this caller (another user's course is a 404 too)",
+    409: "The course or lesson is not in a state that allows this (e.g. retry of a course that did not fail), "
+    "or a request with this Idempotency-Key is still in progress",
+    413: f"The body is larger than {MAX_BODY_BYTES} bytes",
+    415: "The body is not application/json (UTF-8)",
+    422: "This Idempotency-Key was used with a different body (`idempotency_key_reused`)",
+    429: "A per-user limit (`rate_limited`) or the daily token budget (`daily_budget_exhausted`, with `resetsAt`)",
+    503: "MongoDB (or, with an Idempotency-Key, Redis) is unavailable: retry after Retry-After",
+}
+_HEADER_DOCS = {
+    "Retry-After": "Seconds to wait before trying again",
+    "RateLimit-Policy": "The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers)",
+    "RateLimit": "What is left of each policy and when it resets (IETF draft)",
+}
+_AUTHED = (400, 401, 403, 429, 503)
+
+
+def _headers(*names: str) -> dict[str, Any]:
+    return {name: {"description": _HEADER_DOCS[name], "schema": {"type": "string"}} for name in names}
+
+
+def _contract(status: int, model: type[Model] | None, *errors: int, retry_after: bool = False) -> dict[int, Any]:
+    success: dict[str, Any] = {
+        "description": HTTPStatus(status).phrase,
+        "headers": _headers(*(("Retry-After",) if retry_after else ()), "RateLimit-Policy", "RateLimit"),
+        "content": {"application/json": {"model": model}} if model else {},
+    }
+    responses: dict[int, Any] = {status: success}
+    for code in sorted(set(_AUTHED + errors)):
+        names = ("Retry-After", "RateLimit-Policy", "RateLimit") if code in (409, 429, 503) else ()
+        responses[code] = {
+            "description": _ERRORS[code],
+            "headers": _headers(*names),
+            "content": {"application/json": {"model": ErrorResponse}},
+        }
+    return responses
+
+
+def _extra(responses: dict[int, Any], status: int, model: type[Model], *, retry_after: bool = False) -> dict[int, Any]:
+    responses[status] = {
+        "description": HTTPStatus(status).phrase,
+        "headers": _headers(*(("Retry-After",) if retry_after else ()), "RateLimit-Policy", "RateLimit"),
+        "content": {"application/json": {"model": model}},
+    }
+    return responses
+
+
+CourseId = Annotated[str, Path(pattern=COURSE_ID_PATTERN, description="32 lowercase hex characters")]
+LessonId = Annotated[str, Path(pattern=LESSON_ID_PATTERN, description="`mNN-lNN`: module and lesson position")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=128,
+        description="Makes a retried create return the course the first request made (for its TTL)",
+    ),
+]
+
 # ---- routes ---------------------------------------------------------------------------
 
 
-@app.post("/courses")
-def create_course(body: CreateCourseRequest, idempotency_key: Annotated[str | None, Header(max_length=128)] = None):
+@app.post(
+    "/courses",
+    summary="Create a course and queue its outline",
+    responses=_contract(202, CourseView, 409, 413, 415, 422, retry_after=False),
+)
+def create_course(body: CreateCourseRequest, idempotency_key: IdempotencyKey = None) -> Response[Any]:
     command = IdempotentCreate(owner_id=_caller(), idempotency_key=idempotency_key or "", request=body)
     if idempotency_key:
         create, config = wiring.idempotent_create(SETTINGS)
@@ -86,97 +249,239 @@ def create_course(body: CreateCourseRequest, idempotency_key: Annotated[str | No
     return _json(202, _create(command))
 
 
-@app.get("/courses")
+@app.get("/courses", summary="The caller's courses, newest first", responses=_contract(200, CoursePage))
 def list_courses(
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(max_length=200, description="`nextCursor` of the previous page")] = None,
     limit: Annotated[int | None, Query(ge=1, le=100)] = None,
-):
+) -> Response[Any]:
     return _json(200, service().list_courses(_caller(), cursor, limit))
 
 
-@app.get("/courses/<course_id>")
-def get_course(course_id: str):
+@app.get(
+    "/courses/<course_id>", summary="A course and its lessons' status", responses=_contract(200, CourseDetail, 404)
+)
+def get_course(course_id: CourseId) -> Response[Any]:
     return _json(200, service().get_course(_caller(), course_id))
 
 
-@app.delete("/courses/<course_id>")
-def delete_course(course_id: str):
+@app.delete("/courses/<course_id>", summary="Delete a course and its lessons", responses=_contract(204, None, 404))
+def delete_course(course_id: CourseId) -> Response[Any]:
     service().delete_course(_caller(), course_id)
     return _json(204, None)
 
 
-@app.post("/courses/<course_id>/retry")
-def retry_course(course_id: str):
+@app.post(
+    "/courses/<course_id>/retry", summary="Re-queue a FAILED course", responses=_contract(202, CourseView, 404, 409)
+)
+def retry_course(course_id: CourseId) -> Response[Any]:
     return _json(202, service().retry_course(_caller(), course_id, utcnow()))
 
 
-@app.get("/courses/<course_id>/lessons/<lesson_id>")
-def open_lesson(course_id: str, lesson_id: str):
+@app.get(
+    "/courses/<course_id>/lessons/<lesson_id>",
+    summary="A lesson; 202 with Retry-After while it is written (opening it promotes it)",
+    responses=_extra(_contract(200, LessonView, 404), 202, LessonView, retry_after=True),
+)
+def open_lesson(course_id: CourseId, lesson_id: LessonId) -> Response[Any]:
     lesson = service().open_lesson(_caller(), course_id, lesson_id, utcnow())
     if lesson.retry_after is None:
         return _json(200, lesson)
     return _json(202, lesson, {"Retry-After": str(lesson.retry_after)})
 
 
-@app.post("/courses/<course_id>/lessons/<lesson_id>/retry")
-def retry_lesson(course_id: str, lesson_id: str):
+@app.post(
+    "/courses/<course_id>/lessons/<lesson_id>/retry",
+    summary="Re-queue a FAILED lesson at high priority",
+    responses=_contract(202, LessonView, 404, 409, retry_after=True),
+)
+def retry_lesson(course_id: CourseId, lesson_id: LessonId) -> Response[Any]:
     lesson = service().retry_lesson(_caller(), course_id, lesson_id, utcnow())
     return _json(202, lesson, {"Retry-After": str(lesson.retry_after or 1)})
+
+
+# ---- the document and its UI (no authorizer) ----------------------------------------------
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    """Powertools' document, made true: its automatic 422 (pydantic's error list, never sent:
+    validation errors are our 400) is dropped, and the public routes need no token."""
+    doc: dict[str, Any] = json.loads(app.get_openapi_json_schema())
+    for path, operations in doc["paths"].items():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            if responses.get("422", {}).get("description") == "Validation Error":
+                del responses["422"]
+            if path in PUBLIC_PATHS:
+                operation["security"] = []
+    for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        doc.get("components", {}).get("schemas", {}).pop(name, None)
+    # the public routes answer 200 and nothing else a client can cause
+    doc["paths"]["/openapi.json"]["get"]["responses"] = {
+        "200": {"description": "This document", "content": {"application/json": {"schema": {"type": "object"}}}}
+    }
+    schemas = doc["components"]["schemas"]
+    # API Gateway answers some statuses itself, in its own shape: 401 without an Authorization
+    # header, 403 when the authorizer denies, 429 from the stage throttle, 413 above 10 MB.
+    schemas["GatewayError"] = {
+        "title": "GatewayError",
+        "type": "object",
+        "properties": {"message": {"type": "string"}},
+        "required": ["message"],
+        "description": 'API Gateway\'s own answer (no route was run): `{"message": "Unauthorized"}`',
+    }
+    gateway, ours = {"$ref": "#/components/schemas/GatewayError"}, {"$ref": "#/components/schemas/ErrorResponse"}
+    for operations in doc["paths"].values():
+        for operation in operations.values():
+            for status, shape in (
+                ("401", {"anyOf": [ours, gateway]}),
+                ("403", gateway),
+                ("413", {"anyOf": [ours, gateway]}),
+                ("429", {"anyOf": [ours, gateway]}),
+            ):
+                if status in operation["responses"]:
+                    operation["responses"][status]["content"]["application/json"]["schema"] = shape
+    # the prompt's "3 visible characters" rule, as a pattern a fuzzer can generate from
+    prompt = schemas["CreateCourseRequest"]["properties"]["prompt"]
+    prompt["pattern"] = visible_prompt_pattern()
+    # the 422 of POST /courses is ours (an Idempotency-Key reused with another body)
+    doc["paths"]["/courses"]["post"]["responses"]["422"] = {
+        "description": _ERRORS[422],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
+    }
+    return doc
+
+
+@app.get("/openapi.json", summary="This API's OpenAPI 3.1 document")
+def get_openapi() -> Response[Any]:
+    return Response(
+        200, content_types.APPLICATION_JSON, json.dumps(openapi_document()), {"Cache-Control": "max-age=300"}
+    )
+
+
+_SWAGGER_ASSETS = FilePath(powertools_event_handler.__file__).parent / "openapi" / "swagger_ui"
+
+
+@app.get("/swagger", include_in_schema=False)
+def swagger() -> Response[Any]:
+    """Swagger UI over this document, its JS and CSS inlined from the Powertools package (no CDN)."""
+    spec = json.dumps(openapi_document()).replace("</", "<\\/")
+    js = (_SWAGGER_ASSETS / "swagger-ui-bundle.min.js").read_text(encoding="utf-8")
+    css = (_SWAGGER_ASSETS / "swagger-ui.min.css").read_text(encoding="utf-8")
+    return Response(200, "text/html; charset=utf-8", generate_swagger_html(spec, js, css, "", None, True))
 
 
 # ---- errors: one mapping, no try/except in routes --------------------------------------
 
 
-@app.exception_handler(DependencyUnavailable)
-def _unavailable(exc: DependencyUnavailable):
+def handles[E: Exception](
+    kind: type[E],
+) -> Callable[[Callable[[E], Response[Any]]], Callable[[E], Response[Any]]]:
+    """`app.exception_handler`, typed (`app.not_found` is this for NotFoundError)."""
+    return cast(Callable[[Callable[[E], Response[Any]]], Callable[[E], Response[Any]]], app.exception_handler(kind))
+
+
+@handles(DependencyUnavailable)
+def _unavailable(exc: DependencyUnavailable) -> Response[Any]:
     logger.warning("dependency unavailable", extra={"dependency": exc.dependency})
     return _error(503, exc.code, exc.message, {"Retry-After": str(exc.retry_after)})
 
 
-@app.exception_handler(FlowgenError)
-def _domain_error(exc: FlowgenError):
-    return _error(exc.status, exc.code, exc.message)
+@handles(TokenExpired)
+def _token_expired(exc: TokenExpired) -> Response[Any]:
+    challenge = 'Bearer error="invalid_token", error_description="The access token expired"'
+    return _error(401, exc.code, exc.message, {"WWW-Authenticate": challenge})
 
 
-@app.exception_handler(RequestValidationError)
-def _invalid(exc: RequestValidationError):
+@handles(RateLimited)
+def _rate_limited(exc: RateLimited) -> Response[Any]:
+    metrics.add_metric(name="UserLimited", unit=MetricUnit.Count, value=1)
+    extra: dict[str, Any] = {}
+    if exc.code == "daily_budget_exhausted":
+        resets = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=exc.retry_after)
+        extra["resetsAt"] = resets.isoformat().replace("+00:00", "Z")
+    return _error(429, exc.code, exc.message, exc.headers, **extra)
+
+
+@handles(FlowgenError)
+def _domain_error(exc: FlowgenError) -> Response[Any]:
+    retry_after = getattr(exc, "retry_after", None)
+    return _error(exc.status, exc.code, exc.message, {"Retry-After": str(retry_after)} if retry_after else None)
+
+
+_ID_ERRORS = {"course_id": "invalid_course_id", "lesson_id": "invalid_lesson_id"}
+
+
+@handles(RequestValidationError)
+def _invalid(exc: RequestValidationError) -> Response[Any]:
+    errors = exc.errors()
+    locations = [tuple(e.get("loc", ())) for e in errors]
+    for name, code in _ID_ERRORS.items():  # an id that does not match its pattern names the id
+        if ("path", name) in locations:
+            return _error(400, code, f"{name.replace('_', ' ')} has the wrong shape")
     details = [
         {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "problem": e.get("msg", "")}
-        for e in exc.errors()
+        for e in errors
     ]
     return _error(400, "invalid_request", "the request is not valid", details=details)
 
 
-@app.exception_handler(IdempotencyValidationError)
-def _idempotency_mismatch(exc: IdempotencyValidationError):
+@handles(RequestUnsupportedContentType)
+def _unsupported_media_type(exc: RequestUnsupportedContentType) -> Response[Any]:
+    return _error(415, "unsupported_media_type", "send the body as application/json")
+
+
+@handles(IdempotencyValidationError)
+def _idempotency_mismatch(exc: IdempotencyValidationError) -> Response[Any]:
     return _error(422, "idempotency_key_reused", "this Idempotency-Key was used with a different body")
 
 
-@app.exception_handler(IdempotencyAlreadyInProgressError)
-def _idempotency_in_progress(exc: IdempotencyAlreadyInProgressError):
+@handles(IdempotencyAlreadyInProgressError)
+def _idempotency_in_progress(exc: IdempotencyAlreadyInProgressError) -> Response[Any]:
     return _error(
         409, "request_in_progress", "a request with this Idempotency-Key is in progress", {"Retry-After": "1"}
     )
 
 
-@app.exception_handler(IdempotencyPersistenceLayerError)
-def _idempotency_store_down(exc: IdempotencyPersistenceLayerError):
+@handles(IdempotencyPersistenceLayerError)
+def _idempotency_store_down(exc: IdempotencyPersistenceLayerError) -> Response[Any]:
     return _error(503, "redis_unavailable", "idempotency store is unavailable, try again shortly", {"Retry-After": "5"})
 
 
-@app.not_found
-def _no_route(exc: Exception):
-    return _error(404, "route_not_found", f"no route {app.current_event.http_method} {app.current_event.path}")
+@cache
+def _route_patterns() -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    """Each documented path and the methods it answers, for 405 and its Allow header."""
+    patterns = []
+    for path, operations in openapi_document()["paths"].items():
+        regex = re.compile("^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(path)) + "$")
+        patterns.append((regex, frozenset(method.upper() for method in operations)))
+    patterns.append((re.compile("^/swagger$"), frozenset({"GET"})))
+    return patterns
 
 
-@app.exception_handler(Exception)
-def _unexpected(exc: Exception):
+@handles(NotFoundError)
+def _no_route(exc: NotFoundError) -> Response[Any]:
+    """API Gateway's `$default` route sends every unmatched request here: 405 with Allow when the
+    path exists with other methods, else 404, both in the error envelope."""
+    event = app.current_event
+    method, path = event.http_method.upper(), event.path
+    allowed = set().union(*(methods for regex, methods in _route_patterns() if regex.match(path)))
+    if allowed:
+        allow = ", ".join(sorted(allowed))
+        return _error(405, "method_not_allowed", f"{method} is not allowed on {path}; use {allow}", {"Allow": allow})
+    return _error(404, "route_not_found", f"no route {method} {path}")
+
+
+@handles(Exception)
+def _unexpected(exc: Exception) -> Response[Any]:
     logger.exception("unhandled error")
     return _error(500, "internal_error", "something went wrong on our side; nothing you sent was lost")
 
 
+# No Powertools Tracer here: it loads the X-Ray SDK at init (flowgen.observability); Lambda's
+# active tracing still records every invocation.
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
-def lambda_handler(event: dict, context: Any) -> dict:
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

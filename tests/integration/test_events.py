@@ -205,6 +205,8 @@ def test_sample_event_produces_its_outcome(stack, name):
 def test_every_template_route_reaches_a_route_of_the_api(stack):
     alice = User(stack, "alice")
     for route in stack.template.routes:
+        if route.path == "$default" or not route.authorized:  # 404/405 and the contract: test_api_contract.py
+            continue
         path = route.path.replace("{courseId}", "0" * 32).replace("{lessonId}", "m01-l01")
         response = alice.call(route.method, path, {"prompt": "Rust"} if route.path == "/courses" else None)
         if route.path == "/courses":  # the collection exists for everyone

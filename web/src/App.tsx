@@ -1,15 +1,42 @@
 import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { useMemo } from "react";
-import { HashRouter, Link, Navigate, Route, Routes } from "react-router-dom";
+import { lazy, Suspense, useEffect, useMemo, type MouseEvent } from "react";
+import { HashRouter, Link, Route, Routes, useLocation } from "react-router-dom";
 import { ApiError, FlowgenApi } from "./api";
 import { SessionProvider, useSession } from "./auth";
 import type { AppConfig } from "./config";
 import { ApiContext } from "./context";
+import { NotFound } from "./components/NotFound";
 import { CourseView } from "./pages/CourseView";
 import { Courses } from "./pages/Courses";
-import { LessonView } from "./pages/LessonView";
 import { NewCourse } from "./pages/NewCourse";
 import { SignIn } from "./pages/SignIn";
+import { requestHeadingFocus } from "./screen";
+
+// The lesson screen (markdown, and highlighting after it) loads on demand, not on first load.
+const LessonView = lazy(() => import("./pages/LessonView").then((module) => ({ default: module.LessonView })));
+
+/** After every navigation (and on arrival once signed in) the new screen's heading gets focus. */
+function RouteFocus() {
+  const { pathname } = useLocation();
+  useEffect(() => requestHeadingFocus(), [pathname]);
+  return null;
+}
+
+function skipToContent(event: MouseEvent) {
+  event.preventDefault(); // a hash link would change the route
+  const main = document.getElementById("main");
+  if (!main) return;
+  main.tabIndex = -1;
+  main.focus();
+}
+
+function SkipLink() {
+  return (
+    <a className="skip-link" href="#main" onClick={skipToContent}>
+      Skip to content
+    </a>
+  );
+}
 
 function retryDelay(attempt: number, error: unknown): number {
   if (error instanceof ApiError && error.retryAfter) return error.retryAfter * 1000;
@@ -40,6 +67,8 @@ function SignedIn({ config }: { config: AppConfig }) {
   return (
     <QueryClientProvider client={client}>
       <ApiContext.Provider value={api}>
+        <SkipLink />
+        <RouteFocus />
         <header className="top">
           <Link to="/" className="brand">
             FlowGen
@@ -53,8 +82,15 @@ function SignedIn({ config }: { config: AppConfig }) {
           <Route path="/" element={<Courses />} />
           <Route path="/new" element={<NewCourse />} />
           <Route path="/courses/:courseId" element={<CourseView />} />
-          <Route path="/courses/:courseId/lessons/:lessonId" element={<LessonView />} />
-          <Route path="*" element={<Navigate to="/" replace />} />
+          <Route
+            path="/courses/:courseId/lessons/:lessonId"
+            element={
+              <Suspense fallback={<main id="main" className="lesson"><p>Loading…</p></main>}>
+                <LessonView />
+              </Suspense>
+            }
+          />
+          <Route path="*" element={<NotFound />} />
         </Routes>
       </ApiContext.Provider>
     </QueryClientProvider>

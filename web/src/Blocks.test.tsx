@@ -1,35 +1,55 @@
-import { render, screen } from "@testing-library/react";
+import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { Blocks, youTubeId } from "./components/Blocks";
 import type { Block } from "./types";
 
-const quiz: Block = {
-  type: "quiz",
-  questions: [
-    { question: "Who owns a moved value?", options: ["The source", "The destination", "Both"], answer_index: 1, explanation: "A move transfers ownership." },
-  ],
-};
+const questions = [
+  { question: "Who owns a moved value?", options: ["The source", "The destination", "Both"], answer_index: 1, explanation: "A move transfers ownership." },
+  { question: "How many owners?", options: ["One", "Two"], answer_index: 0, explanation: "Exactly one." },
+  { question: "Borrowing copies?", options: ["Yes", "No"], answer_index: 1, explanation: "It refers." },
+];
+const quiz: Block = { type: "quiz", questions };
 
 describe("quiz", () => {
-  it("marks a wrong answer wrong and names the right one", async () => {
+  it("scores every answer at the end, names the right ones, and lets you try again", async () => {
     render(<Blocks blocks={[quiz]} />);
-    const check = screen.getByRole("button", { name: "Check answer" });
-    expect(check).toBeDisabled();
+    const check = screen.getByRole("button", { name: "Check my answers" });
+    expect(check).toBeDisabled(); // every question needs an answer
     await userEvent.click(screen.getByLabelText("The source"));
+    await userEvent.click(screen.getByLabelText("One"));
+    await userEvent.click(screen.getByLabelText("No"));
     await userEvent.click(check);
-    expect(screen.getByRole("status")).toHaveTextContent("Not quite: the answer is “The destination”. A move transfers ownership.");
+    expect(screen.getByRole("status")).toHaveTextContent("You scored 2 of 3. Passed");
+    expect(screen.getByText(/Not quite: the answer is “The destination”. A move transfers ownership./)).toBeInTheDocument();
+    await userEvent.click(screen.getByRole("button", { name: "Try again" }));
+    expect(screen.getByRole("button", { name: "Check my answers" })).toBeDisabled();
   });
 
-  it("marks the right answer correct", async () => {
-    render(<Blocks blocks={[quiz]} />);
+  it("shows a stored result when you come back, and sends answers to be kept", async () => {
+    const stored = { score: 0, total: 3, passed: false, answers: [0, 1, 0], correct: [false, false, false], lessonVersion: "2026-11-28T01:00:00Z", takenAt: "" };
+    const submit = vi.fn().mockResolvedValue({ ...stored, score: 3, passed: true, correct: [true, true, true], answers: [1, 0, 1] });
+    render(<Blocks blocks={[quiz]} quiz={{ result: stored, version: "2026-11-28T01:00:00.000Z", submit }} />);
+    expect(screen.getByRole("status")).toHaveTextContent("You scored 0 of 3.");
+    expect(screen.getByLabelText("The source")).toBeChecked();
+    await userEvent.click(screen.getByRole("button", { name: "Try again" }));
     await userEvent.click(screen.getByLabelText("The destination"));
-    await userEvent.click(screen.getByRole("button", { name: "Check answer" }));
-    expect(screen.getByRole("status")).toHaveTextContent("Correct.");
+    await userEvent.click(screen.getByLabelText("One"));
+    await userEvent.click(screen.getByLabelText("No"));
+    await userEvent.click(screen.getByRole("button", { name: "Check my answers" }));
+    expect(submit).toHaveBeenCalledWith([1, 0, 1]);
+    expect(await screen.findByRole("status")).toHaveTextContent("You scored 3 of 3. Passed");
+  });
+
+  it("says so when the stored result was taken on an earlier version", () => {
+    const stored = { score: 2, total: 3, passed: true, answers: [1, 0, 0], correct: [true, true, false], lessonVersion: "2026-11-27T00:00:00Z", takenAt: "" };
+    render(<Blocks blocks={[quiz]} quiz={{ result: stored, version: "2026-11-28T01:00:00Z", submit: vi.fn() }} />);
+    expect(screen.getByText("You scored 2 of 3 on an earlier version of this lesson.")).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Check my answers" })).toBeDisabled();
   });
 });
 
 describe("block renderers", () => {
-  it("renders every block type", () => {
+  it("renders every block type", async () => {
     const blocks: Block[] = [
       { type: "markdown", markdown: "## Borrowing\n\nA **reference** borrows." },
       { type: "code", language: "rust", code: "let s = String::new();", caption: "A new string" },
@@ -41,7 +61,11 @@ describe("block renderers", () => {
     expect(screen.getByRole("heading", { name: "Borrowing" })).toBeInTheDocument();
     expect(screen.getByText("reference").tagName).toBe("STRONG");
     expect(container.querySelector("code.hljs")).toHaveTextContent("let s = String::new();");
-    expect(container.querySelector(".hljs-keyword")).toHaveTextContent("let"); // highlighted
+    // one frame with the language and a copy button; highlighting arrives on demand
+    expect(container.querySelectorAll("figure.code pre")).toHaveLength(1);
+    expect(container.querySelector(".code-lang")).toHaveTextContent("rust");
+    expect(screen.getByRole("button", { name: "Copy" })).toBeInTheDocument();
+    await waitFor(() => expect(container.querySelector(".hljs-keyword")).toHaveTextContent("let"));
     expect(screen.getByText("A new string")).toBeInTheDocument();
     expect(screen.getByRole("region", { name: "Key points" })).toHaveTextContent("Many readers or one writer");
     expect(screen.getByTitle("Ownership, visually")).toHaveAttribute("src", "https://www.youtube-nocookie.com/embed/abc123");
@@ -71,5 +95,28 @@ describe("error notices", () => {
     expect(screen.getByRole("status")).toHaveTextContent("FlowGen is briefly unavailable; retrying in 5s");
     rerender(<ErrorNotice error={new ApiError(400, "invalid_request", "prompt: String should have at least 3 characters")} />);
     expect(screen.getByRole("alert")).toHaveTextContent("prompt: String should have at least 3 characters");
+    const details = [{ field: "prompt", problem: "String should have at most 2000 characters" }];
+    rerender(<ErrorNotice error={new ApiError(400, "invalid_request", "the request is not valid", null, details)} />);
+    expect(screen.getByRole("alert")).toHaveTextContent("the request is not valid");
+    expect(screen.getByRole("listitem")).toHaveTextContent("prompt: String should have at most 2000 characters");
+  });
+});
+
+describe("highlighting", () => {
+  it("highlights fenced code in markdown with the language subset, and leaves unknown ones plain", async () => {
+    const { container } = render(<Blocks blocks={[{ type: "markdown", markdown: "```python\ndef f(): pass\n```\n\n```klingon\nqapla\n```" }]} />);
+    await waitFor(() => expect(container.querySelector("code.language-python .hljs-keyword")).toHaveTextContent("def"));
+    expect(container.querySelector("code.language-klingon")).toHaveTextContent("qapla");
+    expect(container.querySelector("code.language-klingon span")).toBeNull();
+  });
+});
+
+describe("sign-in name rule", () => {
+  it("is a valid pattern under the v flag Chromium compiles it with, and matches what the token endpoint takes", async () => {
+    const source = (await import("./pages/SignIn?raw")).default as string;
+    const pattern = JSON.parse(source.match(/NAME_PATTERN = (".*");/)![1]) as string;
+    const re = new RegExp(`^(?:${pattern})$`, "v");
+    expect(["jane.doe", "a|b", "x-y_z@q", "a".repeat(64)].every((n) => re.test(n))).toBe(true);
+    expect(["Jane Doe", "", "a".repeat(65), "é"].some((n) => re.test(n))).toBe(false);
   });
 });

@@ -1,4 +1,19 @@
-import type { CourseDetail, CoursePage, CourseSummary, Lesson } from "./types";
+import type {
+  CourseDetail,
+  CoursePage,
+  CourseProgress,
+  CourseSummary,
+  Lesson,
+  LessonProgress,
+  ProgressOverview,
+  ProgressUpdate,
+} from "./types";
+
+/** One invalid field, as the API names it in a 400 `invalid_request`. */
+export interface FieldProblem {
+  field: string;
+  problem: string;
+}
 
 /** An error the API answered with: status, its machine-readable code and its own words. */
 export class ApiError extends Error {
@@ -7,6 +22,7 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly retryAfter: number | null = null,
+    readonly details: FieldProblem[] = [],
   ) {
     super(message);
   }
@@ -59,10 +75,16 @@ export class FlowgenApi {
     }
     const retryAfter = retryAfterOf(response);
     const text = await response.text();
-    const json = text ? JSON.parse(text) : null;
+    let json = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      json = null; // a gateway's plain-text answer
+    }
     if (!response.ok) {
       const error = json?.error ?? { code: response.status === 403 ? "forbidden" : "error", message: json?.message ?? response.statusText };
-      throw new ApiError(response.status, error.code, error.message, retryAfter);
+      const details = Array.isArray(error.details) ? (error.details as FieldProblem[]) : [];
+      throw new ApiError(response.status, error.code, error.message, retryAfter, details);
     }
     return { status: response.status, data: json as T, retryAfter };
   }
@@ -95,5 +117,18 @@ export class FlowgenApi {
 
   retryLesson(courseId: string, lessonId: string) {
     return this.request<Lesson>("POST", `/courses/${courseId}/lessons/${lessonId}/retry`);
+  }
+
+  /** Idempotent: the same update twice changes nothing; a quiz is graded by the API. */
+  putProgress(courseId: string, lessonId: string, update: ProgressUpdate) {
+    return this.request<LessonProgress>("PUT", `/courses/${courseId}/lessons/${lessonId}/progress`, update);
+  }
+
+  getCourseProgress(courseId: string) {
+    return this.request<CourseProgress>("GET", `/courses/${courseId}/progress`);
+  }
+
+  getProgressOverview() {
+    return this.request<ProgressOverview>("GET", "/progress");
   }
 }

@@ -1,8 +1,7 @@
-import { Auth0Provider, useAuth0 } from "@auth0/auth0-react";
-import { createContext, useCallback, useContext, useMemo, useState, type ReactNode } from "react";
+import { createContext, lazy, Suspense, useCallback, useContext, useMemo, useState, type ReactNode } from "react";
 import type { AppConfig } from "./config";
 
-interface Session {
+export interface Session {
   user: string | null;
   ready: boolean;
   signIn: (name?: string) => Promise<void>;
@@ -11,7 +10,10 @@ interface Session {
   mode: AppConfig["auth"]["mode"];
 }
 
-const SessionContext = createContext<Session | null>(null);
+export const SessionContext = createContext<Session | null>(null);
+
+// Auth0's SDK loads only where Auth0 signs people in: the local stack's first load goes without it.
+const Auth0Session = lazy(() => import("./auth0"));
 
 export function useSession(): Session {
   const session = useContext(SessionContext);
@@ -34,7 +36,7 @@ function LocalSession({ tokenUrl, children }: { tokenUrl: string; children: Reac
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ sub: name }),
       });
-      if (!response.ok) throw new Error("the local identity provider refused that name");
+      if (!response.ok) throw new Error("That name was refused: use 1 to 64 letters, digits or . _ @ | - (no spaces).");
       const { token } = (await response.json()) as { token: string };
       const value = { user: name ?? "", token };
       sessionStorage.setItem(STORAGE_KEY, JSON.stringify(value));
@@ -60,33 +62,14 @@ function LocalSession({ tokenUrl, children }: { tokenUrl: string; children: Reac
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }
 
-function Auth0Session({ children }: { children: ReactNode }) {
-  const { isAuthenticated, isLoading, user, loginWithRedirect, logout, getAccessTokenSilently } = useAuth0();
-  const value = useMemo<Session>(
-    () => ({
-      user: isAuthenticated ? (user?.name ?? user?.email ?? "you") : null,
-      ready: !isLoading,
-      signIn: async () => { await loginWithRedirect(); },
-      signOut: () => void logout({ logoutParams: { returnTo: window.location.origin } }),
-      mode: "auth0",
-      token: async () => (await getAccessTokenSilently()) ?? "",
-    }),
-    [isAuthenticated, isLoading, user, loginWithRedirect, logout, getAccessTokenSilently],
-  );
-  return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
-}
-
 export function SessionProvider({ config, children }: { config: AppConfig; children: ReactNode }) {
   const auth = config.auth;
   if (auth.mode === "local") return <LocalSession tokenUrl={auth.tokenUrl}>{children}</LocalSession>;
   return (
-    <Auth0Provider
-      domain={auth.domain}
-      clientId={auth.clientId}
-      authorizationParams={{ audience: auth.audience, redirect_uri: window.location.origin }}
-      cacheLocation="memory"
-    >
-      <Auth0Session>{children}</Auth0Session>
-    </Auth0Provider>
+    <Suspense fallback={<p>Loading…</p>}>
+      <Auth0Session domain={auth.domain} clientId={auth.clientId} audience={auth.audience}>
+        {children}
+      </Auth0Session>
+    </Suspense>
   );
 }

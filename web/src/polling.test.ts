@@ -1,4 +1,4 @@
-import { POLL, courseFingerprint, isCourseSettled, nextPollDelay } from "./polling";
+import { POLL, courseFingerprint, coursePollDelay, isCourseSettled, listPollDelay, nextPollDelay } from "./polling";
 import type { CourseDetail, LessonSummary } from "./types";
 
 function lesson(id: string, status: LessonSummary["status"], priority: LessonSummary["priority"] = null): LessonSummary {
@@ -44,5 +44,20 @@ describe("polling", () => {
     const before = course("READY", [lesson("a", "PENDING", "low")]);
     expect(courseFingerprint(before)).toBe(courseFingerprint(course("READY", [lesson("a", "PENDING", "low")])));
     expect(courseFingerprint(before)).not.toBe(courseFingerprint(course("READY", [lesson("a", "GENERATING", "low")])));
+  });
+});
+
+describe("screens that keep up", () => {
+  it("polls every second while the outline is written, then backs off", () => {
+    expect(coursePollDelay(course("PENDING", []), 9)).toBe(POLL.outlineMs);
+    expect(coursePollDelay(course("GENERATING", []), 9)).toBe(POLL.outlineMs);
+    expect(coursePollDelay(course("READY", [lesson("a", "GENERATING")]), 0)).toBe(POLL.firstMs);
+    expect(coursePollDelay(course("READY", [lesson("a", "GENERATED")]), 0)).toBe(false);
+  });
+
+  it("refreshes My courses while any course is building and stops once all are settled", () => {
+    expect(listPollDelay([{ status: "READY" }, { status: "PENDING" }])).toBe(POLL.listMs);
+    expect(listPollDelay([{ status: "READY" }, { status: "FAILED" }, { status: "REFUSED" }])).toBe(false);
+    expect(listPollDelay([])).toBe(false);
   });
 });

@@ -10,7 +10,24 @@ export function isCourseSettled(course: CourseDetail): boolean {
   );
 }
 
-export const POLL = { firstMs: 2000, maxMs: 15000, factor: 1.6 };
+export const POLL = { firstMs: 2000, maxMs: 15000, factor: 1.6, outlineMs: 1000, listMs: 2000 };
+
+/** The outline is being written: it must appear within 2 s of the API having it, so poll
+ * every second (one cheap read) until it does, whatever the backoff would say. */
+export function isOutlineBuilding(course: Pick<CourseDetail, "status">): boolean {
+  return course.status === "PENDING" || course.status === "GENERATING";
+}
+
+/** The course view's next poll: every POLL.outlineMs while the outline is written, then the backoff. */
+export function coursePollDelay(course: CourseDetail, unchangedPolls: number): number | false {
+  if (isOutlineBuilding(course)) return POLL.outlineMs;
+  return nextPollDelay(isCourseSettled(course), unchangedPolls);
+}
+
+/** My courses: refreshes every POLL.listMs while any course's outline is being written, else never. */
+export function listPollDelay(courses: Pick<CourseDetail, "status">[]): number | false {
+  return courses.some(isOutlineBuilding) ? POLL.listMs : false;
+}
 
 /**
  * The next poll: the server's Retry-After when it gives one, else a delay that starts at

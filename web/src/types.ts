@@ -76,3 +76,44 @@ export interface Lesson extends LessonSummary {
 }
 
 export const PROMPT_MAX_CHARS = 2000;
+
+// ---- progress: kept beside the content, keyed by stable lesson ids --------------------------
+
+export interface QuizResult {
+  score: number;
+  total: number;
+  passed: boolean;
+  answers: (number | null)[];
+  correct: boolean[];
+  lessonVersion: string | null;
+  takenAt: string;
+}
+
+export interface LessonProgress {
+  lessonId: string;
+  openedAt: string | null;
+  completedAt: string | null;
+  completedBy: "learner" | "quiz" | null;
+  quiz: QuizResult | null;
+  updatedAt: string | null;
+}
+
+export interface CourseProgress {
+  courseId: string;
+  lessonCount: number;
+  completed: number;
+  percent: number;
+  finished: boolean;
+  nextLessonId: string | null;
+  lessons: LessonProgress[];
+}
+
+export interface ProgressOverview {
+  courses: { courseId: string; completed: number; lastOpenedAt: string | null }[];
+}
+
+export interface ProgressUpdate {
+  opened?: true;
+  completed?: boolean;
+  quiz?: { answers: (number | null)[] };
+}

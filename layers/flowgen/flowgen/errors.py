@@ -55,6 +55,20 @@ class DependencyUnavailable(FlowgenError):
         self.retry_after = retry_after
 
 
+class RateLimited(FlowgenError):
+    """A per-user limit or the daily token budget: a 429 with `Retry-After` and RateLimit headers."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(
+        self, message: str, *, retry_after: int, headers: dict[str, str] | None = None, code: str | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+        self.headers = headers or {}
+
+
 class AlreadyExists(Exception):
     """A store insert hit a unique index (a course's (ownerId, idempotencyKey))."""
 

@@ -6,11 +6,12 @@ Field names are camelCase on the wire and in MongoDB (design §3); Python uses s
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
 from flowgen.content import LessonContent
@@ -128,7 +129,47 @@ class Lesson(Model):
 
 # ---- API requests -------------------------------------------------------------------
 
-Prompt = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=PROMPT_MAX_CHARS)]
+PROMPT_MIN_VISIBLE = 3
+# Characters that do not show: controls, format characters (zero-width, bidi marks), lone
+# surrogates, spaces, line and paragraph separators.
+INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp"})
+
+
+def visible_length(text: str) -> int:
+    return sum(1 for char in text if unicodedata.category(char) not in INVISIBLE_CATEGORIES)
+
+
+def visible_prompt_pattern() -> str:
+    """The same rule as a regular expression, for the OpenAPI document: three characters outside
+    INVISIBLE_CATEGORIES, each run of invisible ones before them skipped (linear to match).
+    Surrogates (Cs) are left out: no UTF-8 text holds one, and JSON Schema validators built on
+    Unicode scalar values (jsonschema-rs) refuse a pattern that names them."""
+    ranges: list[tuple[int, int]] = []
+    for code in range(0x110000):
+        if unicodedata.category(chr(code)) in INVISIBLE_CATEGORIES - {"Cs"}:
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1] = (ranges[-1][0], code)
+            else:
+                ranges.append((code, code))
+
+    def char(code: int) -> str:
+        return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
+
+    invisible = "".join(char(a) if a == b else f"{char(a)}-{char(b)}" for a, b in ranges)
+    return "^" + f"[{invisible}]*[^{invisible}]" * PROMPT_MIN_VISIBLE
+
+
+def _visible_prompt(value: str) -> str:
+    if visible_length(value) < PROMPT_MIN_VISIBLE:
+        raise ValueError(f"the prompt needs at least {PROMPT_MIN_VISIBLE} visible characters")
+    return value
+
+
+Prompt = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=PROMPT_MAX_CHARS),
+    AfterValidator(_visible_prompt),
+]
 
 
 class CreateCourseRequest(Model):
@@ -207,6 +248,24 @@ class LessonView(Model):
     retry_after: int | None = Field(
         default=None, description="Seconds to wait before polling again, while not generated."
     )
+
+
+class ErrorDetail(Model):
+    field: str
+    problem: str
+
+
+class ApiError(Model):
+    code: str = Field(description="Stable, machine-readable: e.g. invalid_request, course_not_found, rate_limited.")
+    message: str = Field(description="For people; may change.")
+    details: list[ErrorDetail] | None = Field(default=None, description="Each invalid field (400 invalid_request).")
+    resets_at: datetime | None = Field(default=None, description="When a spent daily budget renews (429).")
+
+
+class ErrorResponse(Model):
+    """Every 4xx and 5xx the API answers: `{"error": {"code", "message"}}`."""
+
+    error: ApiError
 
 
 # ---- queue messages -----------------------------------------------------------------

@@ -110,14 +110,25 @@ class ModelSettings(_Env):
     model_timeout_seconds: float = Field(60.0, gt=0, description="per read; the whole call ends at the deadline")
 
 
-class LimitSettings(_Env):
+class UserBudgetSettings(_Env):
+    user_daily_token_budget: int = Field(0, ge=0, description="tokens one user may spend per UTC day (0 = none)")
+
+
+class LimitSettings(UserBudgetSettings):
     """The provider's limits, shared by every worker, and the spending budgets. 0 = no limit."""
 
     model_requests_per_minute: int = 0
     model_tokens_per_minute: int = 0
     high_priority_reserve: float = Field(0.3, ge=0, lt=1, description="share of the limits kept for opened lessons")
-    user_daily_token_budget: int = 0
     course_token_budget: int = 0
+
+
+class UserLimitSettings(UserBudgetSettings):
+    """Per-user limits at the API (0 = no limit); the budget is checked when a course is created."""
+
+    user_requests_per_minute: int = Field(0, ge=0)
+    user_courses_per_hour: int = Field(0, ge=0)
+    user_courses_per_day: int = Field(0, ge=0)
 
 
 class VideoSettings(_Env):
@@ -136,7 +147,7 @@ class AuthSettings(_Env):
 # ---- one model per function ---------------------------------------------------------------
 
 
-class ApiSettings(MongoSettings, JobSettings, ApiTunables):
+class ApiSettings(MongoSettings, JobSettings, UserLimitSettings, ApiTunables):
     idempotency_ttl_seconds: int = 3600
 
 

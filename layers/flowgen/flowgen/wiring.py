@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
     from flowgen.adapters.jwt_verifier import JwtVerifier
     from flowgen.adapters.mongo_store import MongoCourseStore
+    from flowgen.adapters.redis_user_limits import RedisUserLimits
     from flowgen.courses import CourseService
     from flowgen.generation import Generator
     from flowgen.models import CourseView
@@ -165,6 +166,20 @@ def budget(cfg: LimitSettings, kept_in: RedisSettings) -> TokenBudget:
 
 
 @_overridable
+def user_limits(cfg: ApiSettings) -> RedisUserLimits:
+    """The API's per-user limits and the budget check at course creation (one Lua round trip)."""
+    from flowgen.adapters.redis_user_limits import RedisUserLimits
+
+    return RedisUserLimits(
+        redis_client(cfg),
+        requests_per_minute=cfg.user_requests_per_minute,
+        courses_per_hour=cfg.user_courses_per_hour,
+        courses_per_day=cfg.user_courses_per_day,
+        daily_token_budget=cfg.user_daily_token_budget,
+    )
+
+
+@_overridable
 def videos(cfg: VideoSettings) -> VideoSearch:
     from flowgen.limits import NoVideos
 
@@ -254,6 +269,7 @@ _FACTORIES: dict[str, Callable[..., Any]] = {
         model,
         limiter,
         budget,
+        user_limits,
         videos,
         jwt_verifier,
         course_service,

@@ -1,16 +1,35 @@
-import "highlight.js/styles/github.css";
-import { useId, useState } from "react";
+import { useEffect, useId, useState } from "react";
 import Markdown from "react-markdown";
-import rehypeHighlight from "rehype-highlight";
-import type { Block, QuizQuestion } from "../types";
+import type { Block, QuizQuestion, QuizResult } from "../types";
+
+type Highlighter = typeof import("../highlight");
+let highlighter: Highlighter | null = null;
+
+/** Highlighting arrives after the text: the lesson reads at once, colours follow (one chunk). */
+function useHighlighter(): Highlighter | null {
+  const [loaded, setLoaded] = useState(highlighter);
+  useEffect(() => {
+    if (loaded) return;
+    let live = true;
+    void import("../highlight").then((module) => {
+      highlighter = module;
+      if (live) setLoaded(module);
+    });
+    return () => {
+      live = false;
+    };
+  }, [loaded]);
+  return loaded;
+}
 
 // Model output is untrusted: react-markdown renders no raw HTML, links open safely,
 // and code is shown as text with highlighting, never executed.
 export function MarkdownBlock({ text }: { text: string }) {
+  const hl = useHighlighter();
   return (
     <div className="block markdown">
       <Markdown
-        rehypePlugins={[rehypeHighlight]}
+        rehypePlugins={hl ? [hl.rehypeHighlightSubset] : []}
         skipHtml
         components={{ a: ({ href, children }) => <a href={href} target="_blank" rel="noopener noreferrer nofollow">{children}</a> }}
       >
@@ -20,13 +39,33 @@ export function MarkdownBlock({ text }: { text: string }) {
   );
 }
 
+/** One frame: the language, a copy button, the code (highlighted once the highlighter is in). */
 export function CodeBlock({ language, code, caption }: { language: string; code: string; caption: string }) {
-  const fenced = "```" + language + "\n" + code.replace(/```/g, "ʼʼʼ") + "\n```";
+  const hl = useHighlighter();
+  const [copied, setCopied] = useState<"idle" | "copied" | "failed">("idle");
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(code);
+      setCopied("copied");
+    } catch {
+      setCopied("failed");
+    }
+  };
+  const label = language.trim() || "code";
   return (
     <figure className="block code">
-      <Markdown rehypePlugins={[rehypeHighlight]} skipHtml>
-        {fenced}
-      </Markdown>
+      <div className="code-head">
+        <span className="code-lang">{label}</span>
+        <button type="button" className="copy" onClick={() => void copy()}>
+          {copied === "copied" ? "Copied" : copied === "failed" ? "Copy failed" : "Copy"}
+        </button>
+        <span className="visually-hidden" role="status">
+          {copied === "copied" ? "Code copied to the clipboard" : ""}
+        </span>
+      </div>
+      <pre tabIndex={0} aria-label={`${label} code`}>
+        <code className={`hljs language-${label}`}>{hl?.highlight(label, code) ?? code}</code>
+      </pre>
       {caption && <figcaption>{caption}</figcaption>}
     </figure>
   );
@@ -45,37 +84,34 @@ export function KeyPoints({ points }: { points: string[] }) {
   );
 }
 
-function Question({ question, index }: { question: QuizQuestion; index: number }) {
-  const [chosen, setChosen] = useState<number | null>(null);
-  const [checked, setChecked] = useState(false);
+function Question({
+  question,
+  index,
+  chosen,
+  onChoose,
+  verdict,
+}: {
+  question: QuizQuestion;
+  index: number;
+  chosen: number | null;
+  onChoose: (option: number) => void;
+  verdict: boolean | null;
+}) {
   const name = useId();
-  const correct = chosen === question.answer_index;
   return (
-    <fieldset className="question">
+    <fieldset className="question" disabled={verdict !== null}>
       <legend>
         {index + 1}. {question.question}
       </legend>
       {question.options.map((option, i) => (
-        <label key={i} className={checked && i === question.answer_index ? "option right" : "option"}>
-          <input
-            type="radio"
-            name={name}
-            value={i}
-            checked={chosen === i}
-            onChange={() => {
-              setChosen(i);
-              setChecked(false);
-            }}
-          />
+        <label key={i} className={verdict !== null && i === question.answer_index ? "option right" : "option"}>
+          <input type="radio" name={name} value={i} checked={chosen === i} onChange={() => onChoose(i)} />
           {option}
         </label>
       ))}
-      <button type="button" disabled={chosen === null} onClick={() => setChecked(true)}>
-        Check answer
-      </button>
-      {checked && (
-        <p role="status" className={correct ? "verdict right" : "verdict wrong"}>
-          {correct ? "Correct." : `Not quite: the answer is “${question.options[question.answer_index]}”.`}{" "}
+      {verdict !== null && (
+        <p className={verdict ? "verdict right" : "verdict wrong"}>
+          {verdict ? "Correct." : `Not quite: the answer is “${question.options[question.answer_index]}”.`}{" "}
           {question.explanation}
         </p>
       )}
@@ -83,15 +119,104 @@ function Question({ question, index }: { question: QuizQuestion; index: number }
   );
 }
 
-export function Quiz({ questions }: { questions: QuizQuestion[] }) {
+export interface QuizProgress {
+  /** The stored result, if any (kept as progress, so it survives leaving and coming back). */
+  result: QuizResult | null;
+  /** The lesson version shown now; a result taken on another version is shown as such. */
+  version: string | null;
+  /** Sends the answers to be graded and kept; resolves to the stored result. */
+  submit: (answers: (number | null)[]) => Promise<QuizResult>;
+}
+
+function localResult(questions: QuizQuestion[], answers: (number | null)[]): QuizResult {
+  const correct = questions.map((q, i) => answers[i] === q.answer_index);
+  const score = correct.filter(Boolean).length;
+  return {
+    score, total: questions.length, passed: score >= Math.ceil(questions.length * 0.6), answers, correct,
+    lessonVersion: null, takenAt: new Date().toISOString(),
+  };
+}
+
+export function Quiz({ questions, progress }: { questions: QuizQuestion[]; progress?: QuizProgress }) {
+  const stored = progress?.result ?? null;
+  const sameVersion = !stored || !progress?.version || !stored.lessonVersion || sameInstant(stored.lessonVersion, progress.version);
+  const usable = stored && sameVersion && stored.total === questions.length ? stored : null;
+  const [answers, setAnswers] = useState<(number | null)[]>(() => usable?.answers ?? questions.map(() => null));
+  const [result, setResult] = useState<QuizResult | null>(usable);
+  const [sending, setSending] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [seeded, setSeeded] = useState(usable !== null);
+  useEffect(() => {
+    // the stored result arrived after the quiz was drawn (progress loads beside the lesson)
+    if (usable && !seeded) {
+      setSeeded(true);
+      setResult(usable);
+      setAnswers(usable.answers);
+    }
+  }, [usable, seeded]);
+  const complete = answers.every((a) => a !== null);
+  const submit = async () => {
+    setSending(true);
+    setError(null);
+    try {
+      setResult(progress ? await progress.submit(answers) : localResult(questions, answers));
+    } catch (e) {
+      setError((e as Error).message || "Your answers could not be saved; try again.");
+    } finally {
+      setSending(false);
+    }
+  };
+  const retake = () => {
+    setResult(null);
+    setAnswers(questions.map(() => null));
+  };
   return (
     <section className="block quiz" aria-label="Quiz">
       <h3>Check yourself</h3>
+      {stored && !sameVersion && (
+        <p className="hint">
+          You scored {stored.score} of {stored.total} on an earlier version of this lesson.
+        </p>
+      )}
       {questions.map((question, i) => (
-        <Question key={i} question={question} index={i} />
+        <Question
+          key={i}
+          question={question}
+          index={i}
+          chosen={answers[i] ?? null}
+          onChoose={(option) => setAnswers((prev) => prev.map((a, j) => (j === i ? option : a)))}
+          verdict={result ? (result.correct[i] ?? false) : null}
+        />
       ))}
+      {result ? (
+        <div className="quiz-result">
+          <p role="status" className={result.passed ? "score right" : "score wrong"}>
+            You scored {result.score} of {result.total}.{" "}
+            {result.passed ? "Passed: this lesson counts as completed." : `Get ${Math.ceil(result.total * 0.6)} right to pass.`}
+          </p>
+          <button type="button" className="secondary" onClick={retake}>
+            Try again
+          </button>
+        </div>
+      ) : (
+        <div className="quiz-result">
+          <button type="button" disabled={!complete || sending} onClick={() => void submit()}>
+            {sending ? "Checking…" : "Check my answers"}
+          </button>
+          {!complete && <span className="hint"> Answer every question to see your score.</span>}
+          {error && (
+            <p role="alert" className="notice error">
+              {error}
+            </p>
+          )}
+        </div>
+      )}
     </section>
   );
+}
+
+function sameInstant(a: string, b: string): boolean {
+  return Math.abs(Date.parse(a) - Date.parse(b)) < 1;
 }
 
 export function youTubeId(url: string): string | null {
@@ -128,7 +253,7 @@ export function Video({ title, url }: { title: string; url: string }) {
   );
 }
 
-export function Blocks({ blocks }: { blocks: Block[] }) {
+export function Blocks({ blocks, quiz }: { blocks: Block[]; quiz?: QuizProgress }) {
   return (
     <>
       {blocks.map((block, i) => {
@@ -140,7 +265,7 @@ export function Blocks({ blocks }: { blocks: Block[] }) {
           case "key_points":
             return <KeyPoints key={i} points={block.points} />;
           case "quiz":
-            return <Quiz key={i} questions={block.questions} />;
+            return <Quiz key={i} questions={block.questions} progress={quiz} />;
           case "video":
             return <Video key={i} title={block.title} url={block.url} />;
           default:

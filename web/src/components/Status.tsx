@@ -28,9 +28,25 @@ export function ErrorNotice({ error }: { error: unknown }) {
     );
   }
   const message = error instanceof ApiError ? error.message : "Something went wrong.";
+  const details = error instanceof ApiError ? error.details : [];
   return (
-    <p role="alert" className="notice error">
-      {message}
-    </p>
+    <div role="alert" className="notice error">
+      <p>{message}</p>
+      {details.length > 0 && (
+        <ul className="details">
+          {details.map((detail, i) => (
+            <li key={i}>
+              {detail.field ? `${detail.field}: ` : ""}
+              {detail.problem}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
   );
+}
+
+/** A course or lesson id that names nothing of the caller's (or nothing at all): 404 or a 400 id. */
+export function isMissing(error: unknown): boolean {
+  return error instanceof ApiError && (error.status === 404 || (error.status === 400 && error.code.startsWith("invalid_")));
 }

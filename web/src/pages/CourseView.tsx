@@ -1,13 +1,16 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRef } from "react";
 import { Link, useParams } from "react-router-dom";
-import { ApiError } from "../api";
 import { useApi } from "../context";
-import { courseFingerprint, isCourseSettled, nextPollDelay } from "../polling";
-import { Badge, ErrorNotice, lessonState } from "../components/Status";
-import type { CourseDetail, LessonSummary } from "../types";
+import { PageHeading } from "../components/Heading";
+import { NotFound } from "../components/NotFound";
+import { Badge, ErrorNotice, isMissing, lessonState } from "../components/Status";
+import { courseFingerprint, coursePollDelay, isOutlineBuilding } from "../polling";
+import { useCourseProgress } from "../progress";
+import { useTitle } from "../screen";
+import type { CourseDetail, CourseProgress, LessonProgress, LessonSummary } from "../types";
 
-function LessonRow({ courseId, lesson }: { courseId: string; lesson: LessonSummary }) {
+function LessonRow({ courseId, lesson, progress }: { courseId: string; lesson: LessonSummary; progress?: LessonProgress }) {
   const api = useApi();
   const client = useQueryClient();
   const retry = useMutation({
@@ -15,9 +18,19 @@ function LessonRow({ courseId, lesson }: { courseId: string; lesson: LessonSumma
     onSuccess: () => client.invalidateQueries({ queryKey: ["course", courseId] }),
   });
   const state = lessonState(lesson);
+  const done = Boolean(progress?.completedAt);
   return (
-    <li className="lesson-row">
+    <li className={done ? "lesson-row done" : "lesson-row"}>
+      <span className="check" aria-hidden="true">
+        {done ? "✓" : ""}
+      </span>
       <Link to={`/courses/${courseId}/lessons/${lesson.id}`}>{lesson.title}</Link>
+      {done && <Badge label="completed" tone="done" />}
+      {progress?.quiz && (
+        <span className="quiz-score">
+          Quiz {progress.quiz.score}/{progress.quiz.total}
+        </span>
+      )}
       <Badge {...state} />
       <p className="summary">{lesson.summary}</p>
       {lesson.status === "FAILED" && (
@@ -46,12 +59,40 @@ export function useCourse(courseId: string) {
           : { fingerprint, polls: 0 };
       return data;
     },
-    // slows down while nothing changes, stops once settled; react-query pauses hidden tabs
+    // every second while the outline is written; then slower while nothing changes; stops once
+    // settled; react-query pauses hidden tabs
     refetchInterval: (query) => {
       const data = query.state.data as CourseDetail | undefined;
-      return data ? nextPollDelay(isCourseSettled(data), unchanged.current.polls) : false;
+      return data ? coursePollDelay(data, unchanged.current.polls) : false;
     },
   });
+}
+
+function Progress({ course, progress }: { course: CourseDetail; progress: CourseProgress | undefined }) {
+  if (!progress || course.lessonCount === 0) return null;
+  const first = course.modules[0]?.lessons[0]?.id;
+  const next = progress.nextLessonId;
+  return (
+    <section className="learner-progress" aria-label="Your progress">
+      <div className="progress-line">
+        <progress max={progress.lessonCount} value={progress.completed} aria-label="Lessons completed" />
+        <span>
+          {progress.completed} of {progress.lessonCount} lessons completed ({progress.percent}%)
+        </span>
+      </div>
+      {progress.finished ? (
+        <p className="notice finished" role="status">
+          You finished this course. {first && <Link to={`/courses/${course.id}/lessons/${first}`}>Review it from the start</Link>}
+        </p>
+      ) : (
+        next && (
+          <Link className="button continue" to={`/courses/${course.id}/lessons/${next}`}>
+            {progress.completed === 0 && progress.lessons.length === 0 ? "Start the course" : "Continue"}
+          </Link>
+        )
+      )}
+    </section>
+  );
 }
 
 export function CourseView() {
@@ -59,36 +100,40 @@ export function CourseView() {
   const api = useApi();
   const client = useQueryClient();
   const course = useCourse(courseId);
+  const data = course.data;
+  const progress = useCourseProgress(courseId, Boolean(data) && !isOutlineBuilding(data ?? { status: "PENDING" }));
   const retry = useMutation({
     mutationFn: () => api.retryCourse(courseId),
     onSuccess: () => client.invalidateQueries({ queryKey: ["course", courseId] }),
   });
+  useTitle(data ? (data.title ?? data.prompt) : "Course");
 
-  if (course.error instanceof ApiError && course.error.status === 404) {
+  if (isMissing(course.error)) return <NotFound what="Course" />;
+  if (!data)
     return (
-      <main>
-        <h1>Course not found</h1>
-        <p>
-          It does not exist, or it is not yours. <Link to="/">Back to my courses</Link>
+      <main id="main">
+        <p className="crumbs">
+          <Link to="/">My courses</Link>
         </p>
+        <PageHeading>Course</PageHeading>
+        {course.error ? <ErrorNotice error={course.error} /> : <p>Loading…</p>}
       </main>
     );
-  }
-  const data = course.data;
-  if (!data) return <main>{course.error ? <ErrorNotice error={course.error} /> : <p>Loading…</p>}</main>;
-  const building = data.status === "PENDING" || data.status === "GENERATING";
+  const building = isOutlineBuilding(data);
+  const byLesson = new Map((progress.data?.lessons ?? []).map((p) => [p.lessonId, p]));
   return (
-    <main>
+    <main id="main">
       <p className="crumbs">
         <Link to="/">My courses</Link>
       </p>
-      <h1>{data.title ?? data.prompt}</h1>
+      <PageHeading>{data.title ?? data.prompt}</PageHeading>
       {course.error && <ErrorNotice error={course.error} />}
       {data.description && <p className="lead">{data.description}</p>}
       {building && (
-        <p role="status" className="notice building">
-          Writing the outline…
-        </p>
+        <div role="status" className="notice building">
+          <span className="spinner" aria-hidden="true" /> Writing the outline… it appears here as soon as it is ready.
+          <progress className="working" aria-label="Writing the outline" />
+        </div>
       )}
       {data.status === "REFUSED" && <p className="notice error">This prompt cannot become a course: {data.error}</p>}
       {data.status === "FAILED" && (
@@ -99,6 +144,7 @@ export function CourseView() {
           </button>
         </p>
       )}
+      <Progress course={data} progress={progress.data} />
       {data.objectives.length > 0 && (
         <section aria-label="Objectives">
           <h2>You will be able to</h2>
@@ -109,16 +155,18 @@ export function CourseView() {
           </ul>
         </section>
       )}
-      <p className="progress">
-        {data.lessonsGenerated}/{data.lessonCount} lessons ready. Lessons are written when you open them (and the
-        next few in the background).
-      </p>
+      {data.lessonCount > 0 && (
+        <p className="progress">
+          {data.lessonsGenerated} of {data.lessonCount} lessons written so far. Lessons are written when you open them
+          (and the next few in the background).
+        </p>
+      )}
       {data.modules.map((module) => (
         <section key={module.id} className="module" aria-label={module.title}>
           <h2>{module.title}</h2>
           <ol className="lessons">
             {module.lessons.map((lesson) => (
-              <LessonRow key={lesson.id} courseId={courseId} lesson={lesson} />
+              <LessonRow key={lesson.id} courseId={courseId} lesson={lesson} progress={byLesson.get(lesson.id)} />
             ))}
           </ol>
         </section>

@@ -1,17 +1,27 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef } from "react";
 import { Link, useParams } from "react-router-dom";
-import { ApiError } from "../api";
-import { Blocks } from "../components/Blocks";
-import { ErrorNotice } from "../components/Status";
+import { Blocks, type QuizProgress } from "../components/Blocks";
+import { PageHeading } from "../components/Heading";
+import { NotFound } from "../components/NotFound";
+import { ErrorNotice, isMissing } from "../components/Status";
 import { useApi } from "../context";
 import { nextPollDelay } from "../polling";
+import { useCourseProgress, useRecordProgress } from "../progress";
+import { useTitle } from "../screen";
+import type { Lesson, QuizResult } from "../types";
+
+/** Who wrote it, without naming an internal model id. */
+function authorship(generator: string): string {
+  return generator === "offline"
+    ? "Offline sample content: no model was called."
+    : "Written by an AI model for you: check anything important against a second source.";
+}
 
 export function LessonView() {
   const { courseId = "", lessonId = "" } = useParams();
   const api = useApi();
   const client = useQueryClient();
-  const heading = useRef<HTMLHeadingElement>(null);
   // Opening is the signal: this GET promotes the lesson to high priority. While it is not
   // ready the API answers 202 with Retry-After, which the polling honours.
   const lesson = useQuery({
@@ -27,31 +37,54 @@ export function LessonView() {
     onSuccess: () => client.invalidateQueries({ queryKey: ["lesson", courseId, lessonId] }),
   });
   const data = lesson.data?.data;
-  useEffect(() => heading.current?.focus(), [lessonId, data?.status]);
+  const progress = useCourseProgress(courseId, Boolean(data));
+  const record = useRecordProgress(courseId, lessonId);
+  const mine = progress.data?.lessons.find((p) => p.lessonId === lessonId);
 
-  if (lesson.error instanceof ApiError && lesson.error.status === 404) {
+  // opened: recorded once per visit (idempotent on the API: the first time is kept)
+  const opened = useRef("");
+  useEffect(() => {
+    if (data && opened.current !== lessonId) {
+      opened.current = lessonId;
+      record.mutate({ opened: true });
+    }
+  }, [data, lessonId, record]);
+  useTitle(data?.title ?? "Lesson");
+
+  if (isMissing(lesson.error)) return <NotFound what="Lesson" />;
+  const crumbs = (
+    <p className="crumbs">
+      <Link to={`/courses/${courseId}`}>Back to the course</Link>
+    </p>
+  );
+  if (!data)
     return (
-      <main>
-        <h1>Lesson not found</h1>
-        <Link to="/">Back to my courses</Link>
+      <main id="main" className="lesson">
+        {crumbs}
+        <PageHeading>Lesson</PageHeading>
+        {lesson.error ? <ErrorNotice error={lesson.error} /> : <p>Loading…</p>}
       </main>
     );
-  }
-  if (!data) return <main>{lesson.error ? <ErrorNotice error={lesson.error} /> : <p>Loading…</p>}</main>;
+  const quiz: QuizProgress = {
+    result: mine?.quiz ?? null,
+    version: data.generatedAt,
+    submit: async (answers): Promise<QuizResult> => {
+      const saved = await record.mutateAsync({ quiz: { answers } });
+      return saved.quiz as QuizResult;
+    },
+  };
+  const done = Boolean(mine?.completedAt);
   return (
-    <main className="lesson">
-      <p className="crumbs">
-        <Link to={`/courses/${courseId}`}>Back to the course</Link>
-      </p>
-      <h1 ref={heading} tabIndex={-1}>
-        {data.title}
-      </h1>
+    <main id="main" className="lesson">
+      {crumbs}
+      <PageHeading>{data.title}</PageHeading>
       <p className="lead">{data.summary}</p>
       {lesson.error && <ErrorNotice error={lesson.error} />}
       {data.status === "GENERATED" && data.content ? (
         <article>
-          <Blocks blocks={data.content.blocks} />
-          <p className="hint">Written by {data.content.generator}.</p>
+          <Blocks key={`${lessonId}:${data.generatedAt}`} blocks={data.content.blocks} quiz={quiz} />
+          <Completion done={done} by={mine?.completedBy ?? null} busy={record.isPending} onChange={(completed) => record.mutate({ completed })} />
+          <p className="hint authorship">{authorship(data.content.generator)}</p>
         </article>
       ) : data.status === "FAILED" ? (
         <p className="notice error">
@@ -61,9 +94,7 @@ export function LessonView() {
           </button>
         </p>
       ) : (
-        <p role="status" className="notice building" aria-live="polite">
-          <span className="spinner" aria-hidden="true" /> Writing this lesson for you… it usually takes a few seconds.
-        </p>
+        <Writing lesson={data} />
       )}
       <nav className="pager" aria-label="Lessons">
         {data.previousLessonId ? (
@@ -80,5 +111,45 @@ export function LessonView() {
         )}
       </nav>
     </main>
+  );
+}
+
+function Writing({ lesson }: { lesson: Lesson }) {
+  return (
+    <div role="status" className="notice building" aria-live="polite">
+      <span className="spinner" aria-hidden="true" />{" "}
+      {lesson.status === "GENERATING" ? "Writing this lesson for you…" : "This lesson is queued; writing starts in a moment…"} it
+      usually takes a few seconds.
+      <progress className="working" aria-label="Writing this lesson" />
+    </div>
+  );
+}
+
+function Completion({
+  done,
+  by,
+  busy,
+  onChange,
+}: {
+  done: boolean;
+  by: "learner" | "quiz" | null;
+  busy: boolean;
+  onChange: (completed: boolean) => void;
+}) {
+  return (
+    <div className="completion">
+      {done ? (
+        <>
+          <p className="done-note">✓ Completed{by === "quiz" ? " (you passed its quiz)" : ""}.</p>
+          <button type="button" className="secondary" disabled={busy} onClick={() => onChange(false)}>
+            Mark as not completed
+          </button>
+        </>
+      ) : (
+        <button type="button" disabled={busy} onClick={() => onChange(true)}>
+          Mark as completed
+        </button>
+      )}
+    </div>
   );
 }

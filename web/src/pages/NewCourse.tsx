@@ -2,7 +2,9 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useRef, useState, type FormEvent } from "react";
 import { useNavigate } from "react-router-dom";
 import { useApi } from "../context";
+import { PageHeading } from "../components/Heading";
 import { ErrorNotice } from "../components/Status";
+import { useTitle } from "../screen";
 import { PROMPT_MAX_CHARS } from "../types";
 
 export function NewCourse() {
@@ -25,8 +27,11 @@ export function NewCourse() {
       navigate(`/courses/${data.id}`);
     },
   });
+  const over = prompt.length - PROMPT_MAX_CHARS;
+  useTitle("New course");
   const submit = (event: FormEvent) => {
     event.preventDefault();
+    if (over > 0) return; // refused here, never cut: the learner decides what to keep
     if (!create.isPending) create.mutate();
   };
   const edit = (value: string) => {
@@ -34,23 +39,24 @@ export function NewCourse() {
     idempotencyKey.current = crypto.randomUUID(); // a different request deserves a new key
   };
   return (
-    <main className="narrow">
-      <h1>New course</h1>
+    <main id="main" className="narrow">
+      <PageHeading>New course</PageHeading>
       <form onSubmit={submit}>
         <label htmlFor="prompt">What do you want to learn?</label>
         <textarea
           id="prompt"
           value={prompt}
           onChange={(e) => edit(e.target.value)}
-          maxLength={PROMPT_MAX_CHARS}
           minLength={3}
           required
           rows={4}
           aria-describedby="prompt-count"
+          aria-invalid={over > 0}
           placeholder="Rust ownership for C++ programmers"
         />
-        <p id="prompt-count" className="hint">
+        <p id="prompt-count" className={over > 0 ? "hint too-long" : "hint"} aria-live="polite">
           {prompt.length}/{PROMPT_MAX_CHARS} characters
+          {over > 0 && `: ${over} too many. Shorten it to create the course.`}
         </p>
         <div className="row">
           <label>
@@ -71,7 +77,7 @@ export function NewCourse() {
             </select>
           </label>
         </div>
-        <button type="submit" disabled={create.isPending}>
+        <button type="submit" disabled={create.isPending || over > 0}>
           {create.isPending ? "Creating…" : "Create course"}
         </button>
         {create.error && <ErrorNotice error={create.error} />}

@@ -1,0 +1,147 @@
+"""Per-user limits at the API: requests per minute, courses per hour and per day, and the daily
+token budget the workers spend (the same key as `RedisTokenBudget`), checked and counted in one
+Lua script, so the hot path is one round trip and two concurrent requests cannot both take the
+last slot.
+
+Fixed windows aligned to the minute, the hour and the UTC day: simple, one counter per window
+and user, and a client can read when its window ends. The price is the known edge burst (up to
+twice a limit across a window boundary); the stage-wide throttle still bounds the sum. A denied
+request is not counted, so a client that honours `Retry-After` gets in as the window turns.
+Keys hold one user's counters only: a user at its limits touches no other user's keys.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import redis
+from aws_lambda_powertools.metrics import MetricUnit
+
+from flowgen.observability import logger, metrics
+
+# KEYS: n window counters, then the budget key. ARGV[1] = n; for each counter: limit, ttl;
+# then the budget. Returns {denied (0 = none, n + 1 = budget), count_1 .. count_n}.
+_CHECK_AND_COUNT = """
+local n = tonumber(ARGV[1])
+local counts, denied = {}, 0
+for i = 1, n do
+  counts[i] = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if denied == 0 and counts[i] >= tonumber(ARGV[i * 2]) then denied = i end
+end
+local budget = tonumber(ARGV[n * 2 + 2])
+if denied == 0 and budget > 0 and tonumber(redis.call('GET', KEYS[n + 1]) or '0') >= budget then
+  denied = n + 1
+end
+if denied == 0 then
+  for i = 1, n do
+    counts[i] = redis.call('INCR', KEYS[i])
+    if counts[i] == 1 then redis.call('EXPIRE', KEYS[i], ARGV[i * 2 + 1]) end
+  end
+end
+local out = {denied}
+for i = 1, n do out[i + 1] = counts[i] end
+return out
+"""
+
+
+@dataclass(frozen=True)
+class Window:
+    name: str  # the policy's name in the RateLimit headers
+    limit: int
+    seconds: int
+
+
+@dataclass
+class Decision:
+    allowed: bool = True
+    retry_after: int = 0
+    exceeded: str = ""  # a window's name, or "budget"
+    message: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class RedisUserLimits:
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        requests_per_minute: int,
+        courses_per_hour: int,
+        courses_per_day: int,
+        daily_token_budget: int,
+        prefix: str = "flowgen:userlimit",
+        budget_prefix: str = "flowgen:budget",
+    ) -> None:
+        self.client = client
+        self.requests = [Window("requests", requests_per_minute, 60)] if requests_per_minute > 0 else []
+        self.courses = [
+            w
+            for w in (Window("courses-hour", courses_per_hour, 3600), Window("courses-day", courses_per_day, 86400))
+            if w.limit > 0
+        ]
+        self.daily_token_budget = daily_token_budget
+        self.prefix = prefix
+        self.budget_prefix = budget_prefix
+        self._script = client.register_script(_CHECK_AND_COUNT)
+
+    def check(self, owner_id: str, *, creating: bool, now: float | None = None) -> Decision:
+        """Counts this request against the caller's windows (and, for a course, checks the daily
+        token budget), or refuses it without counting. Redis down: allowed, with a metric."""
+        windows = self.requests + (self.courses if creating else [])
+        budget = self.daily_token_budget if creating else 0
+        if not windows and not budget:
+            return Decision()
+        now = time.time() if now is None else now
+        counted = self._count(owner_id, windows, budget, now)
+        if counted is None:
+            return Decision()
+        denied, counts = counted
+        resets = [_until_next(now, w.seconds) for w in windows]
+        headers = _headers(windows, counts, resets)
+        if denied == 0:
+            return Decision(headers=headers)
+        if denied == len(windows) + 1:
+            reset = _until_next(now, 86400)
+            message = f"your daily budget of {budget} tokens is used up; it renews at midnight UTC, in {reset} seconds"
+            return Decision(False, reset, "budget", message, headers)
+        window, reset = windows[denied - 1], resets[denied - 1]
+        message = f"limit of {window.limit} per {_span(window.seconds)} reached ({window.name}); retry in {reset} s"
+        return Decision(False, reset, window.name, message, headers)
+
+    def _count(self, owner_id: str, windows: list[Window], budget: int, now: float) -> tuple[int, list[int]] | None:
+        """One round trip: (the refusing window's index + 1, 0 if none) and each window's count."""
+        day = datetime.fromtimestamp(now, UTC).strftime("%Y%m%d")
+        keys = [f"{self.prefix}:{owner_id}:{w.name}:{int(now // w.seconds)}" for w in windows]
+        keys.append(f"{self.budget_prefix}:user:{owner_id}:{day}")  # RedisTokenBudget's key
+        args = [len(windows), *(n for w in windows for n in (w.limit, w.seconds + 60)), budget]
+        try:
+            denied, *counts = (int(v) for v in self._script(keys=keys, args=args))
+        except redis.RedisError:
+            logger.warning("user limits unavailable, failing open", extra={"owner": owner_id})
+            metrics.add_metric(name="UserLimitsUnavailable", unit=MetricUnit.Count, value=1)
+            return None
+        return denied, counts
+
+
+def _until_next(now: float, seconds: int) -> int:
+    """Whole seconds until the window of `seconds` that holds `now` ends (at least 1)."""
+    return max(1, math.ceil((now // seconds + 1) * seconds - now))
+
+
+def _headers(windows: list[Window], counts: list[int], resets: list[int]) -> dict[str, str]:
+    """The IETF draft's fields: each policy (quota, window) and what is left of it, and when."""
+    if not windows:
+        return {}
+    return {
+        "RateLimit-Policy": ", ".join(f'"{w.name}";q={w.limit};w={w.seconds}' for w in windows),
+        "RateLimit": ", ".join(
+            f'"{w.name}";r={max(0, w.limit - c)};t={t}' for w, c, t in zip(windows, counts, resets, strict=True)
+        ),
+    }
+
+
+def _span(seconds: int) -> str:
+    return {60: "minute", 3600: "hour", 86400: "day"}.get(seconds, f"{seconds} s")

@@ -1,0 +1,78 @@
+"""The contract fuzz suite: schemathesis (an independent OpenAPI fuzzer) against a running local
+stack, from the document the API serves, with a valid token and every check.
+
+Bounded: `MAX_EXAMPLES` per operation and phase, a fixed seed (a failure reproduces), and the
+run must finish within `TIME_LIMIT` seconds. Per-user limits are off for the run: one fuzzing
+user sends far more than a person would (the limits have tests of their own in
+tests/integration/test_api_contract.py). What the run found and how the API changed is in
+docs/api.md; the two widened expectations are in schemathesis.toml, with their reasons.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import start_running_stack
+
+pytestmark = pytest.mark.e2e
+
+CONFIG = Path(__file__).with_name("schemathesis.toml")
+MAX_EXAMPLES = 25
+TIME_LIMIT = 170  # seconds, for the fuzzer alone
+SEED = 20261128
+
+
+def test_schemathesis_finds_no_failure(redis_url, aws, mongo_uri, fake_model, tmp_path):
+    stack = start_running_stack(
+        redis_url, aws, mongo_uri, fake_model, UserRequestsPerMinute=0, UserCoursesPerHour=0, UserCoursesPerDay=0
+    )
+    try:
+        url = stack.api_url
+        command = [
+            str(Path(sys.executable).with_name("schemathesis")),
+            "--config-file",
+            str(CONFIG),
+            "run",
+            f"{url}/openapi.json",
+            "--url",
+            url,
+            "--header",
+            f"Authorization: Bearer {stack.token('fuzzer')}",
+            "--checks",
+            "all",
+            "--max-examples",
+            str(MAX_EXAMPLES),
+            "--seed",
+            str(SEED),
+            "--generation-database",
+            "none",
+            "--request-timeout",
+            "10",
+            "--report",
+            "junit",
+            "--report-dir",
+            str(tmp_path),
+        ]
+        started = time.monotonic()
+        run = subprocess.run(
+            command, capture_output=True, text=True, timeout=TIME_LIMIT, env={**os.environ, "NO_COLOR": "1"}
+        )
+        elapsed = time.monotonic() - started
+    finally:
+        stack.stop()
+    output = run.stdout + run.stderr
+    summary = output[output.rfind("SUMMARY") :] if "SUMMARY" in output else output[-3000:]
+    operations = re.search(r"Tested: (\d+)", summary)
+    cases = re.search(r"(\d+) generated", summary)
+    print(  # the numbers docs/api.md quotes
+        f"\nschemathesis: {operations.group(1) if operations else '?'} operations, "
+        f"{cases.group(1) if cases else '?'} test cases, exit {run.returncode}, {elapsed:.0f}s"
+    )
+    assert run.returncode == 0, output[-12000:]
