@@ -17,12 +17,14 @@ import time
 import uuid
 import warnings
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
+from botocore.parsers import ResponseParserError
 
 from flowgen_dev import template as template_module
 from flowgen_dev.event_source import EventSourceRunner
@@ -221,13 +223,10 @@ class LocalStack:
         assert self.endpoints
         iam = LocalIam(admin, self.endpoints.aws_url, prefix=f"flowgen-{self.stack_id}")
 
-        def create(item: tuple[str, str]) -> tuple[str, RoleCredentials]:
-            function, role = item
-            arn = iam.create_role(function, role_policies(transformed, role, intrinsics))
-            return function, iam.assume(arn, f"{function}-local")
-
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            self.credentials.update(pool.map(create, function_roles(transformed).items()))
+        # one at a time: moto's IAM backend is not safe under concurrent writes (a 500 seen)
+        for function, role in function_roles(transformed).items():
+            arn = _retried(lambda f=function, r=role: iam.create_role(f, role_policies(transformed, r, intrinsics)))
+            self.credentials[function] = _retried(lambda a=arn, f=function: iam.assume(a, f"{f}-local"))
 
     def _role_session(self, function: str) -> Any:
         creds = self.credentials[function]
@@ -464,6 +463,19 @@ class LocalStack:
         while batches < max_batches and runner.poll_once() is not None:
             batches += 1
         return batches
+
+
+def _retried[T](call: Callable[[], T], attempts: int = 3) -> T:
+    """A call to moto's server, retried when the server itself failed (an HTML 500 page)."""
+    for attempt in range(attempts):
+        try:
+            return call()
+        except (ResponseParserError, ClientError) as exc:
+            status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode", 500)
+            if attempt == attempts - 1 or status < 500:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def queue_env(stack: LocalStack) -> dict[str, str]:
