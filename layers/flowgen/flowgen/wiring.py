@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from flowgen.generation import Generator
     from flowgen.models import CourseView
     from flowgen.ports import ModelClient, RateLimiter, TokenBudget, VideoSearch
+    from flowgen.progress import ProgressService, ProgressStore
     from flowgen.scheduling import JobScheduler
 
 _overrides: dict[str, Any] = {}
@@ -89,6 +90,16 @@ def store(cfg: MongoSettings | None = None) -> MongoCourseStore:
     course_store = MongoCourseStore(connect(resolve_secret(cfg.mongo_uri, cfg.mongo_uri_secret), cfg.mongo_db))
     course_store.ensure_indexes()
     return course_store
+
+
+@_overridable
+def progress_store(cfg: MongoSettings | None = None) -> ProgressStore:
+    """Learners' progress, in its own collection of the course store's database (one client)."""
+    from flowgen.adapters.mongo_progress import MongoProgressStore
+
+    progress = MongoProgressStore(store(cfg or settings(MongoSettings)).courses.database)
+    progress.ensure_indexes()
+    return progress
 
 
 @_overridable
@@ -214,6 +225,13 @@ def course_service(cfg: ApiSettings) -> CourseService:
 
 
 @_overridable
+def progress_service(cfg: ApiSettings) -> ProgressService:
+    from flowgen.progress import ProgressService
+
+    return ProgressService(store(cfg), progress_store(cfg))
+
+
+@_overridable
 def idempotent_create(cfg: ApiSettings) -> tuple[Callable[..., CourseView], IdempotencyConfig]:
     """POST /courses with an Idempotency-Key: Powertools on Redis first, MongoDB's index behind it."""
     from flowgen.adapters.idempotency import IdempotentCreate, make_idempotent
@@ -263,6 +281,7 @@ _FACTORIES: dict[str, Callable[..., Any]] = {
     f.__name__: f
     for f in (
         store,
+        progress_store,
         redis_client,
         sqs_client,
         scheduler,
@@ -273,6 +292,7 @@ _FACTORIES: dict[str, Callable[..., Any]] = {
         videos,
         jwt_verifier,
         course_service,
+        progress_service,
         idempotent_create,
         course_generator,
         lesson_generator,
