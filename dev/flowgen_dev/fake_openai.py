@@ -115,6 +115,7 @@ class Answer:
     stream: bool = False  # sent as server-sent chunks, paced by first_token_seconds and tokens_per_second
     pace: tuple[float, float] = (0.0, 0.0)  # (first_token_seconds, tokens_per_second)
     include_usage: bool = False
+    clean: bool = False  # no fault: counted in Stats.succeeded once all of it has been written
 
 
 @dataclass
@@ -125,7 +126,8 @@ class Stats:
     completion_tokens: int = 0
     lesson_titles: list[str] = field(default_factory=list)  # in call order
     lesson_keys: list[str] = field(default_factory=list)  # "course title :: lesson title", in call order
-    # calls answered in full with usable content: lesson keys, and "outline :: topic" for outlines
+    # calls answered in full with usable content, the whole answer written to a caller still
+    # there (one that gave up at its deadline got nothing): lesson keys, "outline :: topic"
     succeeded: list[str] = field(default_factory=list)
     last_messages: list[dict[str, Any]] = field(default_factory=list)  # of the latest request
 
@@ -204,7 +206,13 @@ class FakeOpenAI:
     def complete(self, request: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
         """The call's status, body and headers (a hang or a trickle is its would-be answer)."""
         answer = self.respond(request)
+        if answer.clean:
+            self.delivered(answer)
         return answer.status, answer.body, answer.headers
+
+    def delivered(self, answer: Answer) -> None:
+        with self.lock:
+            self.stats.succeeded.append(answer.key)
 
     def respond(self, request: dict[str, Any]) -> Answer:
         schema = request.get("response_format", {}).get("json_schema", {}).get("name", "")
@@ -278,8 +286,6 @@ class FakeOpenAI:
         with self.lock:
             self.stats.prompt_tokens += usage.prompt_tokens
             self.stats.completion_tokens += usage.completion_tokens
-            if fault is None:
-                self.stats.succeeded.append(key)
         body = {
             "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
             "object": "chat.completion",
@@ -304,7 +310,10 @@ class FakeOpenAI:
             time.sleep(pace[0] + len(_tokens_of(content)) / pace[1])
         include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
         delivery: Delivery = "trickle" if fault == "trickle" else "normal"
-        return Answer(200, body, delivery=delivery, key=key, stream=stream, pace=pace, include_usage=include_usage)
+        return Answer(
+            200, body, delivery=delivery, key=key, stream=stream, pace=pace, include_usage=include_usage,
+            clean=fault is None,
+        )  # fmt: skip
 
     def hang(self) -> None:
         self.stopping.wait(self.faults.hang_seconds)
@@ -429,6 +438,8 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 return
             if answer.delivery == "normal":
                 self._send(answer.status, answer.body, answer.headers)
+                if answer.clean:  # written: a caller that had gone would have broken the pipe
+                    fake.delivered(answer)
                 return
             data = json.dumps(answer.body).encode()
             self.send_response(answer.status)
@@ -462,6 +473,8 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 if wait > 0 and fake.stopping.wait(wait):
                     return
                 self._write_flush(data)
+            if answer.clean:
+                fake.delivered(answer)
 
         def _write_flush(self, chunk: bytes) -> None:
             self.wfile.write(chunk)

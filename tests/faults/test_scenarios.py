@@ -16,7 +16,9 @@ from flowgen_dev.services import AwsServer
 
 pytestmark = pytest.mark.e2e
 
-CI_SCENARIOS = ["model-500", "duplicates", "stranded", "redis-killed"]
+# Deterministic ones: the Redis scenarios fail now and then on the defects pinned in
+# test_domain_faults.py (xfail), so they run in `make faults`, not here.
+CI_SCENARIOS = ["model-500", "duplicates", "stranded", "worker-timeout"]
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -89,7 +90,33 @@ class Run:
             owner=self.owner, settle_timeout=settle,
         )  # fmt: skip
         self.counts.seconds = time.monotonic() - self.started
+        if not self.counts.ok:
+            self.counts.notes += self.diagnose()
         return self.counts
+
+    def diagnose(self) -> list[str]:
+        """What a person needs to see why a scenario failed: the unfinished records, the
+        reconciler's last runs, the functions' recent errors, the queues."""
+        found = []
+        for doc in self.watch.db.lessons.find(
+            {"courseId": {"$in": self.watch.course_ids}, "status": {"$nin": ["GENERATED"]}}, {"content": 0}
+        ):
+            if f"{doc['courseId']}/{doc['id']}" in self.watch.requested:
+                fields = ("status", "priority", "attempts", "updatedAt", "lease", "error")
+                found.append(f"lesson {doc['id']}: " + ", ".join(f"{k}={doc.get(k)}" for k in fields))
+        for name, schedule in self.stack.schedules.items():
+            found.append(f"{name}: {schedule.runs} runs, last {schedule.results[-3:]}")
+        for name, pool in self.stack.functions.items():
+            if pool.stats.recent_errors or pool.stats.timeouts:
+                found.append(f"{name}: {pool.stats.timeouts} timeouts, {list(pool.stats.recent_errors)[-3:]}")
+        depths = {q: self.stack.queue_depth(q) for q in self.stack.queues}
+        found.append(f"queues: {depths}")
+        frames = sys._current_frames()  # where each poller is: receiving, invoking, or stuck
+        for thread in threading.enumerate():
+            if thread.name.startswith("poller-") and thread.ident in frames:
+                where = traceback.extract_stack(frames[thread.ident])[-4:]
+                found.append(f"{thread.name}: " + " <- ".join(f"{f.name}:{f.lineno}" for f in reversed(where)))
+        return found
 
 
 @contextmanager
