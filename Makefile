@@ -8,7 +8,7 @@ BIN := $(abspath $(VENV))/bin
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help dev system-deps browser-deps web test test-fast lint format validate build lock bench-cold-start demo local faults clean
+.PHONY: help dev system-deps browser-deps web test test-fast contract lint format validate build lock bench-cold-start demo local faults clean
 
 help:
 	@echo "make demo      set up from nothing, run a course end to end on the local stack"
@@ -55,6 +55,10 @@ test: dev browser-deps web
 # coverage of the flowgen layer is printed, with the floor of pyproject's [tool.coverage.report]
 test-fast: dev
 	$(BIN)/pytest -q -p no:cacheprovider -m "not e2e" --cov --cov-report=term
+
+# the contract fuzz suite alone (make test runs it too): schemathesis against a running local stack
+contract: dev
+	$(BIN)/pytest -q -p no:cacheprovider -s tests/contract
 
 LINTED := layers functions dev tests bench
 

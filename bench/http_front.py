@@ -91,9 +91,10 @@ def main() -> int:
     from flowgen_dev.stack import LocalStack, StackConfig
 
     fake = FakeOpenAI().start()
-    stack = LocalStack(StackConfig(openai_api_key="bench", openai_base_url=fake.base_url)).start(
-        pollers=True, http_port=0
-    )
+    # one user sends every request: the per-user limits (docs/api.md) are off for the measurement
+    no_user_limits = {"UserRequestsPerMinute": "0", "UserCoursesPerHour": "0", "UserCoursesPerDay": "0"}
+    config = StackConfig(openai_api_key="bench", openai_base_url=fake.base_url, parameter_overrides=no_user_limits)
+    stack = LocalStack(config).start(pollers=True, http_port=0)
     try:
         token = stack.token("bench")
         auth = {"authorization": f"Bearer {token}", "content-type": "application/json"}
