@@ -380,11 +380,16 @@ def test_a_lesson_knows_its_neighbours(world):
     course = world.ready_course()
     ids = _ids(course)
     first = world.service.open_lesson("alice", course.id, ids[0], utcnow())
+    second = world.service.open_lesson("alice", course.id, ids[1], utcnow())
     middle = world.service.open_lesson("alice", course.id, ids[4], utcnow())
+    next_to_last = world.service.open_lesson("alice", course.id, ids[-2], utcnow())
     last = world.service.open_lesson("alice", course.id, ids[-1], utcnow())
     assert (first.previous_lesson_id, first.next_lesson_id) == (None, ids[1])
+    assert (second.previous_lesson_id, second.next_lesson_id) == (ids[0], ids[2])
     assert (middle.previous_lesson_id, middle.next_lesson_id) == (ids[3], ids[5])
+    assert (next_to_last.previous_lesson_id, next_to_last.next_lesson_id) == (ids[-3], ids[-1])
     assert (last.previous_lesson_id, last.next_lesson_id) == (ids[-2], None)
+    assert middle.requested_at is not None  # time-to-lesson starts at the first open
 
 
 def test_lookahead_skips_lessons_already_done_or_already_high(world):
