@@ -127,6 +127,20 @@ class Target:
         return self
 
 
+def local_state(stack: Any) -> dict[str, Any]:
+    """What `flowgen local` should add to .flowgen/stack.json so these tools find it (its data
+    stores, its queues, and the local administrator's keys for moto, which guard nothing real)."""
+    admin = stack.aws.admin
+    return {
+        "mongo_uri": stack.endpoints.mongo_uri,
+        "mongo_db": stack.config.mongo_db,
+        "redis_url": stack.endpoints.redis_url,
+        "sqs_endpoint": stack.endpoints.aws_url,
+        "queues": {name: queue.url for name, queue in stack.queues.items()},
+        "aws": {"access_key_id": admin.access_key_id, "secret_access_key": admin.secret_access_key},
+    }
+
+
 def _read_state(state_file: Path | None) -> dict[str, Any]:
     if state_file is None:
         from flowgen_dev.cli import STATE_FILE

@@ -3,6 +3,7 @@ and the stuck ones; retry-failed and redrive bring FAILED work back through the 
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -115,3 +116,14 @@ def test_the_command_line_takes_explicit_flags(stack, target, capsys):
     assert "CourseQueue" in capsys.readouterr().out
     assert ops.main(["retry-failed", "--dry-run", "--since", "2h", *flags]) == 0
     assert "would re-queue: 0 courses, 0 lessons" in capsys.readouterr().out
+
+
+def test_a_target_from_the_local_stack_state_file(stack, tmp_path, monkeypatch):
+    state = tmp_path / "stack.json"
+    state.write_text(json.dumps({"api_url": "http://127.0.0.1:1", **ops.local_state(stack)}))
+    for name in ("MONGO_URI", "COURSE_QUEUE_URL", "LESSON_HIGH_QUEUE_URL", "LESSON_LOW_QUEUE_URL"):
+        monkeypatch.delenv(name)
+    target = ops.Target.resolve(None, state_file=state)
+    assert target.mongo_uri == stack.endpoints.mongo_uri
+    assert {"CourseDLQ", "LessonHighDLQ", "LessonLowDLQ"} <= set(target.queues)  # all of them, DLQs too
+    assert ops.status(target).queue("CourseQueue").depth == 0
