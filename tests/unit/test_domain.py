@@ -61,21 +61,21 @@ def _job(course: CourseDetail, lesson_id: str, owner: str = "alice") -> LessonJo
 # ---- API use cases ---------------------------------------------------------------------------
 
 
-def test_create_course_records_intent_then_enqueues_once(world):
+def test_create_course_records_intent_then_enqueues_once(world: World) -> None:
     course = world.service.create_course("alice", CreateCourseRequest(prompt="Rust ownership"), utcnow())
     assert course.status == CourseStatus.PENDING
     assert world.store.get_course("alice", course.id) is not None
     assert [j.course_id for j in world.queue.course_jobs] == [course.id]
 
 
-def test_queue_outage_keeps_the_course_and_releases_its_dedupe_key(world):
+def test_queue_outage_keeps_the_course_and_releases_its_dedupe_key(world: World) -> None:
     world.queue.down = True
     course = world.service.create_course("alice", CreateCourseRequest(prompt="Rust ownership"), utcnow())
     assert world.store.get_course("alice", course.id).status == CourseStatus.PENDING
     assert world.dedupe.keys == set()  # so the reconciler's resend is not swallowed
 
 
-def test_dedupe_outage_still_enqueues(world):
+def test_dedupe_outage_still_enqueues(world: World) -> None:
     course = world.ready_course()
     world.dedupe.down = True
     target = course.modules[1].lessons[0].id
@@ -84,7 +84,7 @@ def test_dedupe_outage_still_enqueues(world):
     assert world.queue.lesson_ids(Priority.HIGH) == [target, target]  # duplicates, never a loss
 
 
-def test_opening_a_lesson_promotes_it_and_prefetches_the_next_ones(world):
+def test_opening_a_lesson_promotes_it_and_prefetches_the_next_ones(world: World) -> None:
     course = world.ready_course()
     ids = _ids(course)
     view = world.service.open_lesson("alice", course.id, ids[5], utcnow())
@@ -95,7 +95,7 @@ def test_opening_a_lesson_promotes_it_and_prefetches_the_next_ones(world):
     assert world.dedupe.ttls[lesson_job_key(course.id, ids[5], Priority.HIGH)] == STUCK  # bounded TTL
 
 
-def test_a_thousand_opens_send_one_job(world):
+def test_a_thousand_opens_send_one_job(world: World) -> None:
     course = world.ready_course()
     target = _ids(course)[3]
     for _ in range(1000):
@@ -103,7 +103,7 @@ def test_a_thousand_opens_send_one_job(world):
     assert world.queue.lesson_ids(Priority.HIGH) == [target]
 
 
-def test_reads_are_scoped_by_owner_and_ids_are_validated(world):
+def test_reads_are_scoped_by_owner_and_ids_are_validated(world: World) -> None:
     course = world.ready_course()
     with pytest.raises(NotFound):
         world.service.get_course("bob", course.id)
@@ -115,7 +115,7 @@ def test_reads_are_scoped_by_owner_and_ids_are_validated(world):
         world.service.list_courses("alice", cursor="%%%", limit=None)
 
 
-def test_course_pages_walk_newest_first_without_gaps(world):
+def test_course_pages_walk_newest_first_without_gaps(world: World) -> None:
     start = utcnow()
     made = [
         world.service.create_course("alice", CreateCourseRequest(prompt=f"topic {i}"), start + timedelta(seconds=i))
@@ -132,7 +132,7 @@ def test_course_pages_walk_newest_first_without_gaps(world):
 # ---- idempotency backstop (issue 12) ---------------------------------------------------------
 
 
-def test_a_used_idempotency_key_returns_the_same_course_without_redis(world):
+def test_a_used_idempotency_key_returns_the_same_course_without_redis(world: World) -> None:
     request = CreateCourseRequest(prompt="Rust ownership")
     first = world.service.create_course("alice", request, utcnow(), idempotency_key="k1")
     again = world.service.create_course("alice", request, utcnow(), idempotency_key="k1")
@@ -147,7 +147,7 @@ def test_a_used_idempotency_key_returns_the_same_course_without_redis(world):
 # ---- the worker skeleton -----------------------------------------------------------------------
 
 
-def test_generation_failure_releases_then_fails_on_the_last_receive(world):
+def test_generation_failure_releases_then_fails_on_the_last_receive(world: World) -> None:
     course = world.ready_course()
     target = course.modules[0].lessons[1].id
     job = _job(course, target)
@@ -168,7 +168,7 @@ def test_generation_failure_releases_then_fails_on_the_last_receive(world):
         world.service.retry_lesson("alice", course.id, target, utcnow())
 
 
-def test_outline_retry_upserts_lessons_instead_of_duplicating(world):
+def test_outline_retry_upserts_lessons_instead_of_duplicating(world: World) -> None:
     course = world.ready_course()
     count = len(world.store.list_lessons(course.id))
     job = CourseJob(course_id=course.id, owner_id="alice")
@@ -187,7 +187,7 @@ def _expired_lease():
     return Lease(token="dead", expires_at=utcnow() - timedelta(seconds=1))
 
 
-def test_the_lease_ends_shortly_after_the_invocations_deadline(world):
+def test_the_lease_ends_shortly_after_the_invocations_deadline(world: World) -> None:
     course = world.ready_course()
     target = _ids(course)[2]
     world.model.fail_next = 1  # keep the claim visible: the failed attempt leaves it released...
@@ -208,7 +208,7 @@ def _spy(method, seen):
     return claim
 
 
-def test_the_worker_trusts_the_records_priority_not_the_queue_message(world):
+def test_the_worker_trusts_the_records_priority_not_the_queue_message(world: World) -> None:
     course = world.ready_course()
     target = _ids(course)[0]  # prefetched at low priority by the outline
     world.service.open_lesson("alice", course.id, target, utcnow())  # then opened: high in MongoDB
@@ -218,7 +218,7 @@ def test_the_worker_trusts_the_records_priority_not_the_queue_message(world):
     assert asked == [Priority.HIGH]
 
 
-def test_rate_limited_work_is_deferred_on_the_records_priority_without_spending_an_attempt(world):
+def test_rate_limited_work_is_deferred_on_the_records_priority_without_spending_an_attempt(world: World) -> None:
     course = world.ready_course()
     target = _ids(course)[4]
     world.service.open_lesson("alice", course.id, target, utcnow())
@@ -232,7 +232,7 @@ def test_rate_limited_work_is_deferred_on_the_records_priority_without_spending_
 # ---- a model call ends at the invocation's deadline (issue 12) ---------------------------------
 
 
-def test_a_model_call_that_outlives_the_invocation_fails_and_commits_nothing():
+def test_a_model_call_that_outlives_the_invocation_fails_and_commits_nothing() -> None:
     world = World(BlockingModel())
     world.model.release.set()  # the outline answers at once
     course = world.ready_course()
@@ -249,7 +249,7 @@ def test_a_model_call_that_outlives_the_invocation_fails_and_commits_nothing():
     assert world.store.get_lesson("alice", course.id, target).status == LessonStatus.PENDING
 
 
-def test_no_model_call_starts_without_time_left(world):
+def test_no_model_call_starts_without_time_left(world: World) -> None:
     course = world.ready_course()
     with pytest.raises(ModelError, match="no time left"):
         world.generator.write_lesson(_job(course, _ids(course)[1]), Attempt(1, remaining_seconds=0))
@@ -259,7 +259,7 @@ def test_no_model_call_starts_without_time_left(world):
 # ---- nothing stuck when a job is lost (issue 12) ------------------------------------------------
 
 
-def test_a_worker_that_takes_a_job_drops_its_dedupe_key(world):
+def test_a_worker_that_takes_a_job_drops_its_dedupe_key(world: World) -> None:
     course = world.ready_course()
     target = _ids(course)[3]
     world.service.open_lesson("alice", course.id, target, utcnow())
@@ -274,7 +274,7 @@ def test_a_worker_that_takes_a_job_drops_its_dedupe_key(world):
     assert world.queue.lesson_ids(Priority.HIGH) == [target, target]
 
 
-def test_a_skipped_job_drops_its_dedupe_key_too(world):
+def test_a_skipped_job_drops_its_dedupe_key_too(world: World) -> None:
     course = world.ready_course()
     target = _ids(course)[3]
     world.service.open_lesson("alice", course.id, target, utcnow())
@@ -284,7 +284,7 @@ def test_a_skipped_job_drops_its_dedupe_key_too(world):
     assert lesson_job_key(course.id, target, Priority.HIGH) not in world.dedupe.keys
 
 
-def test_opening_a_lesson_whose_job_was_lost_sends_it_again(world):
+def test_opening_a_lesson_whose_job_was_lost_sends_it_again(world: World) -> None:
     course = world.ready_course()
     target = _ids(course)[6]
     opened = utcnow()
@@ -301,7 +301,7 @@ def test_opening_a_lesson_whose_job_was_lost_sends_it_again(world):
     assert world.queue.lesson_ids(Priority.HIGH) == [target]
 
 
-def test_the_reconciler_resends_stranded_lessons_at_both_priorities(world):
+def test_the_reconciler_resends_stranded_lessons_at_both_priorities(world: World) -> None:
     course = world.ready_course()
     ids = _ids(course)
     world.service.open_lesson("alice", course.id, ids[5], utcnow())  # high, plus lookahead 6 and 7 low
@@ -316,7 +316,7 @@ def test_the_reconciler_resends_stranded_lessons_at_both_priorities(world):
     assert untouched.priority is None  # never requested: never sent (lazy by default)
 
 
-def test_the_reconciler_reclaims_an_expired_lease_and_fails_the_last_attempt(world):
+def test_the_reconciler_reclaims_an_expired_lease_and_fails_the_last_attempt(world: World) -> None:
     course = world.ready_course()
     ids = _ids(course)
     now = utcnow()
@@ -333,7 +333,7 @@ def test_the_reconciler_reclaims_an_expired_lease_and_fails_the_last_attempt(wor
     assert world.generator.write_lesson(_job(course, ids[2]), FIRST) == Outcome.DONE
 
 
-def test_the_reconciler_resends_a_course_whose_job_was_lost(world):
+def test_the_reconciler_resends_a_course_whose_job_was_lost(world: World) -> None:
     course = world.service.create_course("alice", CreateCourseRequest(prompt="Rust ownership"), utcnow())
     world.queue.course_jobs.clear()
     assert world.reconcile(utcnow() + timedelta(seconds=STUCK + 1)) == (1, 0, 0)
@@ -347,7 +347,7 @@ def _code(caught: pytest.ExceptionInfo[Exception]) -> str:
     return str(getattr(caught.value, "code", ""))
 
 
-def test_every_refusal_has_its_code(world):
+def test_every_refusal_has_its_code(world: World) -> None:
     course = world.ready_course()
     lesson_id = _ids(course)[0]
     cases = [
@@ -366,7 +366,7 @@ def test_every_refusal_has_its_code(world):
         assert _code(caught) == code
 
 
-def test_a_course_keeps_what_was_asked_and_each_course_gets_its_own_job(world):
+def test_a_course_keeps_what_was_asked_and_each_course_gets_its_own_job(world: World) -> None:
     first = world.service.create_course(
         "alice", CreateCourseRequest(prompt="Rust", level="advanced", size="short"), utcnow()
     )
@@ -376,7 +376,7 @@ def test_a_course_keeps_what_was_asked_and_each_course_gets_its_own_job(world):
     assert [j.course_id for j in world.queue.course_jobs] == [first.id, second.id]
 
 
-def test_a_lesson_knows_its_neighbours(world):
+def test_a_lesson_knows_its_neighbours(world: World) -> None:
     course = world.ready_course()
     ids = _ids(course)
     first = world.service.open_lesson("alice", course.id, ids[0], utcnow())
@@ -392,7 +392,7 @@ def test_a_lesson_knows_its_neighbours(world):
     assert middle.requested_at is not None  # time-to-lesson starts at the first open
 
 
-def test_lookahead_skips_lessons_already_done_or_already_high(world):
+def test_lookahead_skips_lessons_already_done_or_already_high(world: World) -> None:
     course = world.ready_course()
     ids = _ids(course)
     world.service.open_lesson("alice", course.id, ids[3], utcnow())  # high, prefetches 4 and 5
@@ -403,7 +403,7 @@ def test_lookahead_skips_lessons_already_done_or_already_high(world):
     assert world.queue.lesson_ids(Priority.LOW) == []
 
 
-def test_opening_a_generating_lesson_sends_it_again_only_once_its_lease_expired(world):
+def test_opening_a_generating_lesson_sends_it_again_only_once_its_lease_expired(world: World) -> None:
     course = world.ready_course()
     target = _ids(course)[2]
 
@@ -419,7 +419,7 @@ def test_opening_a_generating_lesson_sends_it_again_only_once_its_lease_expired(
     assert world.queue.lesson_ids(Priority.HIGH) == [target]  # its worker died
 
 
-def test_pages_end_exactly_at_the_last_course(world):
+def test_pages_end_exactly_at_the_last_course(world: World) -> None:
     start = utcnow()
     for i in range(6):
         world.service.create_course("alice", CreateCourseRequest(prompt=f"topic {i}"), start + timedelta(seconds=i))
@@ -431,7 +431,7 @@ def test_pages_end_exactly_at_the_last_course(world):
     assert len(world.service.list_courses("alice", None, 1000).items) == 6
 
 
-def test_retrying_a_failed_course_requeues_it_past_its_key(world):
+def test_retrying_a_failed_course_requeues_it_past_its_key(world: World) -> None:
     course = world.service.create_course("alice", CreateCourseRequest(prompt="Rust"), utcnow())
     world.model.fail_next = 3
     for receive in (1, 2, 3):
@@ -444,7 +444,7 @@ def test_retrying_a_failed_course_requeues_it_past_its_key(world):
     assert world.generator.build_outline(world.queue.course_jobs[-1], FIRST) == Outcome.DONE
 
 
-def test_deleting_a_course_deletes_its_lessons_and_only_for_its_owner(world):
+def test_deleting_a_course_deletes_its_lessons_and_only_for_its_owner(world: World) -> None:
     course = world.ready_course()
     with pytest.raises(NotFound):
         world.service.delete_course("bob", course.id)
@@ -455,7 +455,7 @@ def test_deleting_a_course_deletes_its_lessons_and_only_for_its_owner(world):
         world.service.delete_course("alice", course.id)
 
 
-def test_retrying_a_failed_lesson_sends_it_at_once_and_restarts_its_clock(world):
+def test_retrying_a_failed_lesson_sends_it_at_once_and_restarts_its_clock(world: World) -> None:
     course = world.ready_course()
     target = _ids(course)[5]
     world.service.open_lesson("alice", course.id, target, utcnow())
@@ -471,7 +471,7 @@ def test_retrying_a_failed_lesson_sends_it_at_once_and_restarts_its_clock(world)
     assert world.store.get_lesson("alice", course.id, target).updated_at == at
 
 
-def test_the_scheduler_reports_what_it_sent(world):
+def test_the_scheduler_reports_what_it_sent(world: World) -> None:
     course = world.ready_course()
     jobs = [_job(course, i) for i in _ids(course)[3:6]]
     assert world.scheduler.schedule_lessons([], Priority.LOW) == 0
@@ -485,7 +485,7 @@ def test_the_scheduler_reports_what_it_sent(world):
     assert world.queue.delays[-1] == 1  # SQS counts whole seconds, and at least one
 
 
-def test_a_failed_lesson_send_releases_only_the_keys_it_took(world):
+def test_a_failed_lesson_send_releases_only_the_keys_it_took(world: World) -> None:
     course = world.ready_course()
     ids = _ids(course)
     world.scheduler.schedule_lessons([_job(course, ids[3])], Priority.LOW)
@@ -496,7 +496,7 @@ def test_a_failed_lesson_send_releases_only_the_keys_it_took(world):
     assert lesson_job_key(course.id, ids[4], Priority.LOW) not in world.dedupe.keys  # so the next try sends
 
 
-def test_the_reconciler_counts_fails_and_keeps_to_its_limit(world):
+def test_the_reconciler_counts_fails_and_keeps_to_its_limit(world: World) -> None:
     course = world.ready_course()
     ids = _ids(course)
     now = utcnow()
@@ -518,7 +518,7 @@ def test_the_reconciler_counts_fails_and_keeps_to_its_limit(world):
     assert len(resent) == 2  # their clock restarted at the re-send
 
 
-def test_the_reconciler_resends_a_course_whose_outline_worker_died(world):
+def test_the_reconciler_resends_a_course_whose_outline_worker_died(world: World) -> None:
     course = world.service.create_course("alice", CreateCourseRequest(prompt="Rust"), utcnow())
     dead = Attempt(receive_count=1, remaining_seconds=-LEASE_MARGIN_SECONDS - 1)
     world.store.claim_course(course.id, world.generator._claim(dead), utcnow())
@@ -527,7 +527,7 @@ def test_the_reconciler_resends_a_course_whose_outline_worker_died(world):
     assert world.generator.build_outline(world.queue.course_jobs[0], FIRST) == Outcome.DONE
 
 
-def test_races_between_check_and_write_are_conflicts_with_their_code(world):
+def test_races_between_check_and_write_are_conflicts_with_their_code(world: World) -> None:
     course = world.ready_course()
     target = _ids(course)[1]
     world.model.fail_next = 3
@@ -556,7 +556,7 @@ def test_races_between_check_and_write_are_conflicts_with_their_code(world):
     assert _code(gone) == "course_gone"
 
 
-def test_a_rate_limited_outline_goes_back_to_its_queue_after_the_wait(world):
+def test_a_rate_limited_outline_goes_back_to_its_queue_after_the_wait(world: World) -> None:
     course = world.service.create_course("alice", CreateCourseRequest(prompt="Rust ownership"), utcnow())
     world.generator.limiter.acquire = lambda priority, tokens: 3.5
     assert world.generator.build_outline(world.queue.course_jobs[0], FIRST) == Outcome.DEFERRED

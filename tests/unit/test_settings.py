@@ -18,7 +18,7 @@ from flowgen.settings import (
 )
 
 
-def test_missing_required_settings_fail_with_the_variable_named(monkeypatch):
+def test_missing_required_settings_fail_with_the_variable_named(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("COURSE_QUEUE_URL", "LESSON_LOW_QUEUE_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MONGO_URI", "mongodb://db")
@@ -30,7 +30,7 @@ def test_missing_required_settings_fail_with_the_variable_named(monkeypatch):
     )
 
 
-def test_redis_needs_a_url_or_a_secret(monkeypatch):
+def test_redis_needs_a_url_or_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("REDIS_URL", raising=False)
     monkeypatch.delenv("REDIS_URL_SECRET", raising=False)
     with pytest.raises(ValidationError, match="REDIS_URL or REDIS_URL_SECRET"):
@@ -39,7 +39,7 @@ def test_redis_needs_a_url_or_a_secret(monkeypatch):
     assert RedisSettings().redis_url_secret == "flowgen/redis-url"
 
 
-def test_each_tunable_is_read_from_its_one_variable(monkeypatch):
+def test_each_tunable_is_read_from_its_one_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in {
         "MONGO_URI": "mongodb://db",
         "REDIS_URL": "redis://r",
@@ -56,14 +56,14 @@ def test_each_tunable_is_read_from_its_one_variable(monkeypatch):
     assert "lease_seconds" not in LessonWorkerSettings.model_fields  # the lease follows the invocation's deadline
 
 
-def test_mongo_needs_a_uri_or_a_secret(monkeypatch):
+def test_mongo_needs_a_uri_or_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MONGO_URI", raising=False)
     monkeypatch.delenv("MONGO_URI_SECRET", raising=False)
     with pytest.raises(ValidationError, match="MONGO_URI or MONGO_URI_SECRET"):
         MongoSettings()
 
 
-def test_a_secret_is_resolved_from_secrets_manager_and_cached(monkeypatch):
+def test_a_secret_is_resolved_from_secrets_manager_and_cached(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")

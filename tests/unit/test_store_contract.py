@@ -63,7 +63,7 @@ def _outlined(store: CourseStore, lessons: int = 3) -> Course:
     return course
 
 
-def test_idempotency_keys_are_unique_per_owner(store):
+def test_idempotency_keys_are_unique_per_owner(store: CourseStore) -> None:
     first = _course(key="k")
     store.insert_course(first)
     with pytest.raises(AlreadyExists):
@@ -75,7 +75,7 @@ def test_idempotency_keys_are_unique_per_owner(store):
     assert found is not None and found.id == first.id
 
 
-def test_a_claim_is_a_compare_and_set_and_only_its_holder_commits(store):
+def test_a_claim_is_a_compare_and_set_and_only_its_holder_commits(store: CourseStore) -> None:
     course = _outlined(store)
     now = utcnow()
     live = Claim("a", now + timedelta(minutes=1))
@@ -90,7 +90,7 @@ def test_a_claim_is_a_compare_and_set_and_only_its_holder_commits(store):
     assert store.get_lesson("alice", course.id, "m01-l02").status == LessonStatus.GENERATED
 
 
-def test_requests_keep_high_priority_and_the_first_open_time(store):
+def test_requests_keep_high_priority_and_the_first_open_time(store: CourseStore) -> None:
     course = _outlined(store)
     first, later = utcnow(), utcnow() + timedelta(seconds=30)
     store.request_lessons(course.id, ["m01-l02"], Priority.HIGH, first)
@@ -100,7 +100,7 @@ def test_requests_keep_high_priority_and_the_first_open_time(store):
     assert lesson.priority == Priority.HIGH and lesson.requested_at == first and lesson.updated_at == first
 
 
-def test_stranded_lessons_are_requested_ones_of_either_priority_or_expired_leases(store):
+def test_stranded_lessons_are_requested_ones_of_either_priority_or_expired_leases(store: CourseStore) -> None:
     course = _outlined(store, lessons=4)
     then = utcnow()
     store.request_lessons(course.id, ["m01-l01"], Priority.HIGH, then)
@@ -113,7 +113,7 @@ def test_stranded_lessons_are_requested_ones_of_either_priority_or_expired_lease
     assert {lesson.id for lesson in store.stuck_lessons(later, later, 100)} == {"m01-l03"}
 
 
-def test_a_rate_limited_claim_is_given_back_without_spending_an_attempt(store):
+def test_a_rate_limited_claim_is_given_back_without_spending_an_attempt(store: CourseStore) -> None:
     course = _outlined(store)
     claim = Claim("a", utcnow() + timedelta(minutes=1))
     store.claim_lesson(course.id, "m01-l01", claim, utcnow())

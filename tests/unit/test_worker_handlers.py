@@ -93,7 +93,9 @@ def lesson_worker(monkeypatch: pytest.MonkeyPatch) -> tuple[ModuleType, GatedGen
     wiring.reset()
 
 
-def test_concurrent_invocations_report_only_their_own_failures(lesson_worker):
+def test_concurrent_invocations_report_only_their_own_failures(
+    lesson_worker: tuple[ModuleType, GatedGenerator],
+) -> None:
     module, fake = lesson_worker
     results: dict[str, Any] = {}
 
@@ -112,7 +114,9 @@ def test_concurrent_invocations_report_only_their_own_failures(lesson_worker):
     assert results["first"] == {"batchItemFailures": [{"itemIdentifier": "first"}]}
 
 
-def test_each_record_gets_the_invocations_remaining_time_and_its_receive_count(lesson_worker):
+def test_each_record_gets_the_invocations_remaining_time_and_its_receive_count(
+    lesson_worker: tuple[ModuleType, GatedGenerator],
+) -> None:
     module, fake = lesson_worker
     fake.second_done.set()
     module.lambda_handler({"Records": [_record("only", "m01-l09")]}, Context(remaining_ms=42_500))
