@@ -29,11 +29,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Que
 from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyPersistenceLayerError,
-    IdempotencyValidationError,
-)
 
 from flowgen import wiring
 from flowgen.adapters.idempotency import IdempotentCreate
@@ -53,7 +48,8 @@ from flowgen.models import (
     Model,
     visible_prompt_pattern,
 )
-from flowgen.observability import logger, metrics, tracer
+from flowgen.observability import logger, metrics
+from flowgen.progress import CourseProgress, LessonProgress, ProgressOverview, ProgressService, ProgressUpdate
 from flowgen.settings import ApiSettings
 
 app = APIGatewayHttpResolver(enable_validation=True)
@@ -79,6 +75,10 @@ app.configure_openapi(
 
 def service() -> CourseService:
     return wiring.course_service(SETTINGS)
+
+
+def progress() -> ProgressService:
+    return wiring.progress_service(SETTINGS)
 
 
 def _json(status: int, model: Model | None, headers: dict[str, str] | None = None) -> Response[Any]:
@@ -267,6 +267,7 @@ def get_course(course_id: CourseId) -> Response[Any]:
 @app.delete("/courses/<course_id>", summary="Delete a course and its lessons", responses=_contract(204, None, 404))
 def delete_course(course_id: CourseId) -> Response[Any]:
     service().delete_course(_caller(), course_id)
+    progress().forget_course(_caller(), course_id)
     return _json(204, None)
 
 
@@ -297,6 +298,36 @@ def open_lesson(course_id: CourseId, lesson_id: LessonId) -> Response[Any]:
 def retry_lesson(course_id: CourseId, lesson_id: LessonId) -> Response[Any]:
     lesson = service().retry_lesson(_caller(), course_id, lesson_id, utcnow())
     return _json(202, lesson, {"Retry-After": str(lesson.retry_after or 1)})
+
+
+# ---- progress: beside the content, keyed by stable lesson ids (design invariant 8) ----------
+
+
+@app.put(
+    "/courses/<course_id>/lessons/<lesson_id>/progress",
+    summary="Record a lesson opened, completed (or not) and a quiz's answers (graded here); idempotent",
+    responses=_contract(200, LessonProgress, 404, 409, 413, 415),
+)
+def put_lesson_progress(course_id: CourseId, lesson_id: LessonId, body: ProgressUpdate) -> Response[Any]:
+    return _json(200, progress().update_lesson(_caller(), course_id, lesson_id, body, utcnow()))
+
+
+@app.get(
+    "/courses/<course_id>/progress",
+    summary="The caller's progress through a course: percent, next lesson, quiz results",
+    responses=_contract(200, CourseProgress, 404),
+)
+def get_course_progress(course_id: CourseId) -> Response[Any]:
+    return _json(200, progress().course(_caller(), course_id))
+
+
+@app.get(
+    "/progress",
+    summary="Lessons completed per course, for the course list",
+    responses=_contract(200, ProgressOverview),
+)
+def get_progress_overview() -> Response[Any]:
+    return _json(200, progress().overview(_caller()))
 
 
 # ---- the document and its UI (no authorizer) ----------------------------------------------
@@ -431,23 +462,6 @@ def _unsupported_media_type(exc: RequestUnsupportedContentType) -> Response[Any]
     return _error(415, "unsupported_media_type", "send the body as application/json")
 
 
-@handles(IdempotencyValidationError)
-def _idempotency_mismatch(exc: IdempotencyValidationError) -> Response[Any]:
-    return _error(422, "idempotency_key_reused", "this Idempotency-Key was used with a different body")
-
-
-@handles(IdempotencyAlreadyInProgressError)
-def _idempotency_in_progress(exc: IdempotencyAlreadyInProgressError) -> Response[Any]:
-    return _error(
-        409, "request_in_progress", "a request with this Idempotency-Key is in progress", {"Retry-After": "1"}
-    )
-
-
-@handles(IdempotencyPersistenceLayerError)
-def _idempotency_store_down(exc: IdempotencyPersistenceLayerError) -> Response[Any]:
-    return _error(503, "redis_unavailable", "idempotency store is unavailable, try again shortly", {"Retry-After": "5"})
-
-
 @cache
 def _route_patterns() -> list[tuple[re.Pattern[str], frozenset[str]]]:
     """Each documented path and the methods it answers, for 405 and its Allow header."""
@@ -481,7 +495,6 @@ def _unexpected(exc: Exception) -> Response[Any]:
 # No Powertools Tracer here: it loads the X-Ray SDK at init (flowgen.observability); Lambda's
 # active tracing still records every invocation.
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

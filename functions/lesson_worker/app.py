@@ -12,7 +12,8 @@ from flowgen import wiring
 from flowgen.deadline import Attempt
 from flowgen.generation import Generator
 from flowgen.models import LessonJob
-from flowgen.observability import logger, metrics, tracer
+from flowgen.observability import logger, metrics
+from flowgen.tracing import tracer
 from flowgen.settings import LessonWorkerSettings
 
 

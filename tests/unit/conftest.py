@@ -8,6 +8,7 @@ import pytest
 from pytest_socket import disable_socket
 
 from flowgen.observability import metrics
+from flowgen.tracing import tracer  # noqa: F401 - the X-Ray SDK opens its UDP socket on import: before sockets close
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -33,6 +33,13 @@ class Conflict(FlowgenError):
     code = "conflict"
 
 
+class RequestInProgress(Conflict):
+    """The same Idempotency-Key is being served right now: retry after a second."""
+
+    code = "request_in_progress"
+    retry_after = 1
+
+
 class IdempotencyKeyReused(FlowgenError):
     status = 422
     code = "idempotency_key_reused"

@@ -23,7 +23,7 @@ class _Tunables(BaseModel):
 
 class LookaheadSettings(_Tunables):
     lesson_lookahead: int = Field(2, ge=0, description="lessons after an opened one prefetched at low priority")
-    poll_seconds: int = Field(2, ge=1, description="Retry-After for a lesson that is not ready yet")
+    poll_seconds: int = Field(1, ge=1, description="Retry-After for a lesson that is not ready yet")
 
 
 class PrefetchSettings(_Tunables):

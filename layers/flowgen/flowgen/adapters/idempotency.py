@@ -17,6 +17,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from flowgen.errors import DependencyUnavailable, IdempotencyKeyReused, RequestInProgress
 from flowgen.models import CourseView, CreateCourseRequest, Model
 
 if TYPE_CHECKING:
@@ -78,4 +79,26 @@ def make_idempotent(
         config=config,
         output_serializer=PydanticSerializer,
     )(create)
-    return wrapped, config
+    return _as_domain_errors(wrapped), config
+
+
+def _as_domain_errors(wrapped: Callable[..., CourseView]) -> Callable[..., CourseView]:
+    """Powertools' idempotency errors as the domain's, so the api never imports Powertools'
+    idempotency package (and with it boto3) at init: its error mapping knows only flowgen.errors."""
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyPersistenceLayerError,
+        IdempotencyValidationError,
+    )
+
+    def create(**kwargs: Any) -> CourseView:
+        try:
+            return wrapped(**kwargs)
+        except IdempotencyValidationError as exc:
+            raise IdempotencyKeyReused("this Idempotency-Key was used with a different body") from exc
+        except IdempotencyAlreadyInProgressError as exc:
+            raise RequestInProgress("a request with this Idempotency-Key is in progress") from exc
+        except IdempotencyPersistenceLayerError as exc:
+            raise DependencyUnavailable("redis") from exc
+
+    return create
