@@ -118,6 +118,15 @@ def _caller() -> str:
     return str(sub)
 
 
+def _tier() -> str:
+    """The caller's tier, from the token's namespaced claim the authorizer passes on; a token
+    without it (or with an unknown tier) has the default tier."""
+    authorizer = app.current_event.request_context.authorizer
+    context = (authorizer.get_lambda or {}) if authorizer else {}
+    claimed = context.get("tier")
+    return SETTINGS.tier(claimed if isinstance(claimed, str) else None)
+
+
 def _create(command: IdempotentCreate) -> CourseView:
     return service().create_course(command.owner_id, command.request, utcnow())
 
@@ -155,7 +164,7 @@ def user_limits(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) ->
         return next_middleware(app)
     owner = _caller()
     creating = (route.method, route.path) == CREATE_COURSE
-    decision = wiring.user_limits(SETTINGS).check(owner, creating=creating)
+    decision = wiring.user_limits(SETTINGS, _tier()).check(owner, creating=creating)
     if not decision.allowed:
         headers = {**decision.headers, "Retry-After": str(decision.retry_after)}
         code = "daily_budget_exhausted" if decision.exceeded == "budget" else "rate_limited"

@@ -48,5 +48,5 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return {"isAuthorized": False}
     return {
         "isAuthorized": True,
-        "context": {"sub": identity.sub, "scope": identity.scope, "exp": identity.expires_at},
+        "context": {"sub": identity.sub, "scope": identity.scope, "exp": identity.expires_at, "tier": identity.tier},
     }

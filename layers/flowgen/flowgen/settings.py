@@ -110,8 +110,21 @@ class ModelSettings(_Env):
     model_timeout_seconds: float = Field(60.0, gt=0, description="per read; the whole call ends at the deadline")
 
 
+TIERS = ("free", "pro")  # a user's tier comes from a token claim (flowgen.adapters.jwt_verifier)
+
+
 class UserBudgetSettings(_Env):
+    """Per-tier budgets: the `user_*` fields are the free tier's (the default), `pro_*` the pro's."""
+
     user_daily_token_budget: int = Field(0, ge=0, description="tokens one user may spend per UTC day (0 = none)")
+    pro_daily_token_budget: int = Field(0, ge=0, description="the same for a pro user (0 = none)")
+    default_tier: str = Field("free", pattern="^(free|pro)$", description="the tier of a token without the claim")
+
+    def tier(self, claimed: str | None) -> str:
+        return claimed if claimed in TIERS else self.default_tier
+
+    def daily_token_budget(self, tier: str) -> int:
+        return self.pro_daily_token_budget if tier == "pro" else self.user_daily_token_budget
 
 
 class LimitSettings(UserBudgetSettings):
@@ -129,6 +142,15 @@ class UserLimitSettings(UserBudgetSettings):
     user_requests_per_minute: int = Field(0, ge=0)
     user_courses_per_hour: int = Field(0, ge=0)
     user_courses_per_day: int = Field(0, ge=0)
+    pro_requests_per_minute: int = Field(0, ge=0)
+    pro_courses_per_hour: int = Field(0, ge=0)
+    pro_courses_per_day: int = Field(0, ge=0)
+
+    def windows(self, tier: str) -> tuple[int, int, int]:
+        """(requests per minute, courses per hour, courses per day) of a tier; 0 = no limit."""
+        if tier == "pro":
+            return self.pro_requests_per_minute, self.pro_courses_per_hour, self.pro_courses_per_day
+        return self.user_requests_per_minute, self.user_courses_per_hour, self.user_courses_per_day
 
 
 class VideoSettings(_Env):

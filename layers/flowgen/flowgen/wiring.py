@@ -177,16 +177,18 @@ def budget(cfg: LimitSettings, kept_in: RedisSettings) -> TokenBudget:
 
 
 @_overridable
-def user_limits(cfg: ApiSettings) -> RedisUserLimits:
-    """The API's per-user limits and the budget check at course creation (one Lua round trip)."""
+def user_limits(cfg: ApiSettings, tier: str = "free") -> RedisUserLimits:
+    """The API's per-user limits of a tier and the budget check at course creation (one Lua
+    round trip). Every tier counts in the same per-user keys; only the limits differ."""
     from flowgen.adapters.redis_user_limits import RedisUserLimits
 
+    requests_per_minute, courses_per_hour, courses_per_day = cfg.windows(tier)
     return RedisUserLimits(
         redis_client(cfg),
-        requests_per_minute=cfg.user_requests_per_minute,
-        courses_per_hour=cfg.user_courses_per_hour,
-        courses_per_day=cfg.user_courses_per_day,
-        daily_token_budget=cfg.user_daily_token_budget,
+        requests_per_minute=requests_per_minute,
+        courses_per_hour=courses_per_hour,
+        courses_per_day=courses_per_day,
+        daily_token_budget=cfg.daily_token_budget(tier),
     )
 
 

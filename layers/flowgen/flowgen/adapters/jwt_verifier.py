@@ -23,11 +23,15 @@ from jwt import PyJWKClient
 from flowgen.errors import Unauthorized
 
 
+TIER_CLAIM = "https://flowgen.dev/tier"  # an Auth0 custom claim is namespaced by a URL (set by an Action)
+
+
 @dataclass(frozen=True)
 class Identity:
     sub: str
     scope: str
     expires_at: int  # the token's `exp`, seconds since the epoch
+    tier: str = ""  # the TIER_CLAIM, if it is a short lowercase word; the api maps it to a known tier
 
 
 @dataclass(frozen=True)
@@ -110,4 +114,7 @@ class JwtVerifier:
         if isinstance(exp, bool) or not isinstance(exp, int | float):
             raise Unauthorized("token has no valid expiry")
         scope = claims.get("scope", "")
-        return Identity(sub=sub, scope=scope if isinstance(scope, str) else " ".join(scope), expires_at=int(exp))
+        tier = claims.get(TIER_CLAIM, "")
+        tier = tier if isinstance(tier, str) and tier.isascii() and tier.isalpha() and len(tier) <= 16 else ""
+        scopes = scope if isinstance(scope, str) else " ".join(scope)
+        return Identity(sub=sub, scope=scopes, expires_at=int(exp), tier=tier.lower())
