@@ -98,7 +98,9 @@ def main() -> int:
     try:
         token = stack.token("bench")
         auth = {"authorization": f"Bearer {token}", "content-type": "application/json"}
-        course = stack.request("POST", "/courses", headers=auth, body=json.dumps({"prompt": "Load on the front"})).json()
+        course = stack.request(
+            "POST", "/courses", headers=auth, body=json.dumps({"prompt": "Load on the front"})
+        ).json()
         path = ""
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -116,10 +118,13 @@ def main() -> int:
         measure(host, port, path, {"authorization": f"Bearer {token}"}, args.clients, 5, args.think)
         baseline = measure(host, port, "/config.json", {}, args.clients, args.seconds, args.think)
         print("static config.json  ", baseline)
-        lesson_run = measure(host, port, path, {"authorization": f"Bearer {token}"}, args.clients, args.seconds, args.think)
+        lesson_run = measure(
+            host, port, path, {"authorization": f"Bearer {token}"}, args.clients, args.seconds, args.think
+        )
         print("ready lesson (api)  ", lesson_run)
         ratio = lesson_run["p99_ms"] / baseline["p99_ms"] if baseline["p99_ms"] else float("inf")
-        print(f"p99 ratio lesson/static: {ratio:.1f}x; api instances started: {stack.functions['ApiFunction'].stats.cold_starts}")
+        started = stack.functions["ApiFunction"].stats.cold_starts
+        print(f"p99 ratio lesson/static: {ratio:.1f}x; api instances started: {started}")
         ok = lesson_run["errors"] == 0 and baseline["errors"] == 0 and lesson_run["p99_ms"] < 100
         print("PASS" if ok else "FAIL", "(0 errors, p99 under 100 ms for the ready lesson)")
         return 0 if ok else 1

@@ -105,7 +105,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(prompt=args.prompt, fake_latency=args.fake_latency)
 
 
-def cmd_examples(args: argparse.Namespace) -> int:
+def cmd_examples(args: argparse.Namespace) -> int:  # noqa: ARG001 - every command takes its namespace
     from flowgen_dev.examples import write_examples
 
     print(write_examples())

@@ -4,6 +4,7 @@ enforced by killing the instance's process."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -50,10 +51,8 @@ class Instance:
     invocations: int = 0
 
     def kill(self) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.conn.close()
 
 
@@ -76,7 +75,7 @@ class LambdaHost:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "flowgen_dev.lambda_host", self.socket_path],
             stdout=subprocess.PIPE,
-            preexec_fn=die_with_parent,  # noqa: PLW1509 - single call before exec, no locks taken
+            preexec_fn=die_with_parent,
         )
         assert self.process.stdout is not None
         if self.process.stdout.readline().strip() != b"ready":

@@ -42,7 +42,7 @@ class FrontServer(ThreadingHTTPServer):
 
 
 @cache
-def _compressed(path: Path, mtime: float) -> bytes:
+def _compressed(path: Path, mtime: float) -> bytes:  # noqa: ARG001 - the mtime keys the cache: a rebuilt file
     return gzip.compress(path.read_bytes(), compresslevel=6)
 
 

@@ -47,4 +47,5 @@ def _transform(path_name: str, _mtime_ns: int, parameters_json: str) -> dict[str
         if resource.get("Type") == "AWS::Serverless::LayerVersion" and isinstance(props.get("ContentUri"), str):
             props["ContentUri"] = _PLACEHOLDER_URI
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    return transform(prepared, dict(parameter_values or {}), _NoManagedPolicyLookup())
+    transformed: dict[str, Any] = transform(prepared, dict(parameter_values or {}), _NoManagedPolicyLookup())
+    return transformed

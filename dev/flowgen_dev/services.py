@@ -130,7 +130,11 @@ class AwsServer:
         import boto3
 
         iam = boto3.client(
-            "iam", endpoint_url=self.url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+            "iam",
+            endpoint_url=self.url,
+            region_name="us-east-1",
+            aws_access_key_id="x",
+            aws_secret_access_key="x",  # noqa: S106 - moto's open phase
         )
         iam.create_user(UserName="flowgen-local-admin")
         iam.put_user_policy(

@@ -18,6 +18,7 @@ import uuid
 import warnings
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -225,8 +226,9 @@ class LocalStack:
 
         # one at a time: moto's IAM backend is not safe under concurrent writes (a 500 seen)
         for function, role in function_roles(transformed).items():
-            arn = _retried(lambda f=function, r=role: iam.create_role(f, role_policies(transformed, r, intrinsics)))
-            self.credentials[function] = _retried(lambda a=arn, f=function: iam.assume(a, f"{f}-local"))
+            policies = role_policies(transformed, role, intrinsics)
+            arn = _retried(partial(iam.create_role, function, policies))
+            self.credentials[function] = _retried(partial(iam.assume, arn, f"{function}-local"))
 
     def _role_session(self, function: str) -> Any:
         creds = self.credentials[function]

@@ -32,7 +32,7 @@ def verifier() -> JwtVerifier:
 
 
 def _bearer(event: dict[str, Any]) -> str:
-    header = (event.get("headers") or {}).get("authorization", "")
+    header = str((event.get("headers") or {}).get("authorization", ""))
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("expected 'Authorization: Bearer <token>'")

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -70,17 +69,13 @@ class LocalProcess:
             self.process.wait(timeout=30)
 
 
-@pytest.fixture
-def state_dir(tmp_path: Path) -> Iterator[Path]:
-    yield tmp_path
-
-
 def _lessons(api: httpx.Client, course_id: str) -> list[dict[str, Any]]:
     course = api.get(f"/courses/{course_id}").json()
     return [lesson for module in course["modules"] for lesson in module["lessons"]]
 
 
-def test_kill_9_mid_generation_then_restart_finishes_every_requested_lesson(state_dir: Path):
+def test_kill_9_mid_generation_then_restart_finishes_every_requested_lesson(tmp_path: Path) -> None:
+    state_dir = tmp_path
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     first = LocalProcess(state_dir, port)
