@@ -18,8 +18,8 @@ import uuid
 import warnings
 from collections import Counter
 from collections.abc import Callable
-from functools import partial
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, fields
+from typing import Any
 
 import jwt
 from jwt import PyJWKClient
 
 from flowgen.errors import Unauthorized
-
 
 TIER_CLAIM = "https://flowgen.dev/tier"  # an Auth0 custom claim is namespaced by a URL (set by an Action)
 
@@ -113,8 +113,15 @@ class JwtVerifier:
         exp = claims.get("exp")
         if isinstance(exp, bool) or not isinstance(exp, int | float):
             raise Unauthorized("token has no valid expiry")
-        scope = claims.get("scope", "")
-        tier = claims.get(TIER_CLAIM, "")
-        tier = tier if isinstance(tier, str) and tier.isascii() and tier.isalpha() and len(tier) <= 16 else ""
-        scopes = scope if isinstance(scope, str) else " ".join(scope)
-        return Identity(sub=sub, scope=scopes, expires_at=int(exp), tier=tier.lower())
+        return Identity(sub=sub, scope=_scope(claims), expires_at=int(exp), tier=_tier(claims))
+
+
+def _scope(claims: dict[str, Any]) -> str:
+    scope = claims.get("scope", "")
+    return scope if isinstance(scope, str) else " ".join(scope)
+
+
+def _tier(claims: dict[str, Any]) -> str:
+    """The tier claim if it is a short word; anything else is no claim (the default tier)."""
+    tier = claims.get(TIER_CLAIM, "")
+    return tier.lower() if isinstance(tier, str) and tier.isascii() and tier.isalpha() and len(tier) <= 16 else ""
