@@ -9,7 +9,7 @@ from flowgen.adapters.offline_model import OfflineModel
 from flowgen.content import GeneratedLesson, OutlineDecision
 from flowgen.errors import DedupeUnavailable, DependencyUnavailable, ModelError
 from flowgen.models import CourseJob, LessonJob, Priority, Usage
-from flowgen.ports import LessonBrief, OutlineBrief
+from flowgen.ports import LessonBrief, OnBlocks, OutlineBrief
 
 
 class RecordingQueue:
@@ -81,6 +81,12 @@ class ScriptedModel:
         self.lesson_calls.append(brief.lesson_title)
         self._maybe_fail()
         return self.inner.lesson(brief)
+
+    def lesson_stream(self, brief: LessonBrief, on_blocks: OnBlocks) -> tuple[GeneratedLesson, Usage]:
+        """As `lesson` (a subclass's too), every block at once, as the offline model streams."""
+        lesson, usage = self.lesson(brief)
+        on_blocks(lesson.blocks, "")
+        return lesson, usage
 
 
 class BlockingModel(ScriptedModel):

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime
 
+from flowgen.content import GeneratedBlock, PartialContent
 from flowgen.errors import AlreadyExists
 from flowgen.models import Course, CourseStatus, Lease, Lesson, LessonStatus, Priority, Usage
 from flowgen.ports import Claim
@@ -28,6 +29,8 @@ class MemoryStore:
         self.lessons: dict[tuple[str, str], Lesson] = {}
         self.lock = threading.RLock()
         self.down = False
+        self.partial_writes: list[tuple[tuple[str, str], int]] = []  # (lesson, blocks) per landed write
+        self.lesson_commits: list[tuple[str, str]] = []  # lessons committed GENERATED, one entry each
 
     def _check(self) -> None:
         if self.down:
@@ -213,9 +216,40 @@ class MemoryStore:
             ):
                 return None
             self._update_lesson(
-                key, status=LessonStatus.GENERATING, lease=_lease(claim), attempts=lesson.attempts + 1, updated_at=now
+                key,
+                status=LessonStatus.GENERATING,
+                lease=_lease(claim),
+                attempts=lesson.attempts + 1,
+                updated_at=now,
+                partial=None,
             )
             return self.lessons[key].model_copy(update={"content": None})
+
+    def write_partial_lesson(
+        self,
+        course_id: str,
+        lesson_id: str,
+        claim: Claim,
+        blocks: Sequence[GeneratedBlock],
+        *,
+        writing: str | None,
+        restarted: bool,
+    ) -> bool:
+        with self.lock:
+            self._check()
+            key = (course_id, lesson_id)
+            if not self._holds_lesson(key, claim) or self.lessons[key].status != LessonStatus.GENERATING:
+                return False
+            before = self.lessons[key].partial or PartialContent()
+            partial = PartialContent(
+                blocks=list(blocks),
+                writing=writing,
+                writes=before.writes + 1,
+                restarts=before.restarts + int(restarted),
+            )
+            self._update_lesson(key, partial=partial)
+            self.partial_writes.append((key, len(blocks)))
+            return True
 
     def commit_lesson(self, lesson: Lesson, claim: Claim, now: datetime) -> bool:
         with self.lock:
@@ -228,11 +262,14 @@ class MemoryStore:
                 content=lesson.content,
                 usage=lesson.usage,
                 generated_at=lesson.generated_at,
+                partial_writes=lesson.partial_writes,
                 status=LessonStatus.GENERATED,
                 lease=None,
                 error=None,
                 updated_at=now,
+                partial=None,
             )
+            self.lesson_commits.append(key)
             return True
 
     def release_lesson(self, course_id: str, lesson_id: str, claim: Claim, error: str, *, failed: bool) -> None:
@@ -241,7 +278,7 @@ class MemoryStore:
             key = (course_id, lesson_id)
             if self._holds_lesson(key, claim):
                 status = LessonStatus.FAILED if failed else LessonStatus.PENDING
-                self._update_lesson(key, status=status, error=error, lease=None)
+                self._update_lesson(key, status=status, error=error, lease=None, partial=None)
 
     def unclaim_lesson(self, course_id: str, lesson_id: str, claim: Claim) -> None:
         with self.lock:
@@ -249,7 +286,7 @@ class MemoryStore:
             key = (course_id, lesson_id)
             if self._holds_lesson(key, claim):
                 attempts = self.lessons[key].attempts - 1
-                self._update_lesson(key, status=LessonStatus.PENDING, lease=None, attempts=attempts)
+                self._update_lesson(key, status=LessonStatus.PENDING, lease=None, attempts=attempts, partial=None)
 
     def reset_failed_lesson(self, owner_id: str, course_id: str, lesson_id: str, now: datetime) -> bool:
         with self.lock:

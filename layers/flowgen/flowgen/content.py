@@ -128,3 +128,13 @@ class LessonContent(BaseModel):
 
     blocks: list[LessonBlock]
     generator: str  # "openai:<model>" or "offline": offline content is labelled as such
+
+
+class PartialContent(BaseModel):
+    """The finished blocks of a lesson still being written (design invariant 9): served beside
+    a GENERATING lesson, never as its content; cleared by every claim, release and commit."""
+
+    blocks: list[LessonBlock] = []
+    writing: str | None = Field(None, description="the text so far of a markdown block still being written")
+    writes: int = Field(0, description="partial writes so far in this attempt")
+    restarts: int = Field(0, description="times this attempt asked the model again (a repair), dropping blocks")

@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flowgen.content import PartialContent
 from flowgen.errors import AlreadyExists, Conflict, IdempotencyKeyReused, InvalidRequest, NotFound
 from flowgen.models import (
     Course,
@@ -19,6 +20,7 @@ from flowgen.models import (
     CreateCourseRequest,
     Lesson,
     LessonJob,
+    LessonProgress,
     LessonStatus,
     LessonSummary,
     LessonView,
@@ -133,12 +135,13 @@ class CourseService:
         self._schedule(course_id, owner_id, ahead, Priority.LOW, now)
 
         view = LessonView(
-            **lesson.model_dump(include=set(LessonView.model_fields)),
+            **lesson.model_dump(include=set(LessonView.model_fields) - {"partial", "progress"}),
             previous_lesson_id=siblings[position - 1].id if position > 0 else None,
             next_lesson_id=siblings[position + 1].id if position + 1 < len(siblings) else None,
         )
         if lesson.status in (LessonStatus.PENDING, LessonStatus.GENERATING):
             view.retry_after = self.tunables.poll_seconds
+            view.partial, view.progress = _written_so_far(lesson, now)
         return view
 
     def retry_lesson(self, owner_id: str, course_id: str, lesson_id: str, now: datetime) -> LessonView:
@@ -225,6 +228,17 @@ def _needs_generation(lesson: Lesson, now: datetime) -> bool:
         return True
     lease_expired = lesson.lease is not None and lesson.lease.expires_at < now
     return lesson.status == LessonStatus.GENERATING and lease_expired
+
+
+def _written_so_far(lesson: Lesson, now: datetime) -> tuple[PartialContent | None, LessonProgress]:
+    """The blocks a live attempt has written (design invariant 9: shown as partial, never as
+    content); none from an attempt whose lease has run out (its successor starts clean)."""
+    live = lesson.status == LessonStatus.GENERATING and lesson.lease is not None and lesson.lease.expires_at >= now
+    partial = lesson.partial if live else None
+    ended = lesson.attempts - (1 if lesson.status == LessonStatus.GENERATING else 0)  # attempts that gave up
+    restarts = max(0, ended) + (partial.restarts if partial else 0)
+    written = len(partial.blocks) if partial else 0
+    return partial, LessonProgress(blocks_written=written, blocks_expected=None, restarts=restarts)
 
 
 def _summary(lesson: Lesson) -> LessonSummary:

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
-from flowgen.content import LessonContent
+from flowgen.content import LessonContent, PartialContent
 
 PROMPT_MAX_CHARS = 2000
 COURSE_ID_PATTERN = r"^[0-9a-f]{32}$"
@@ -118,6 +118,8 @@ class Lesson(Model):
     status: LessonStatus
     priority: Priority | None = None
     content: LessonContent | None = None
+    partial: PartialContent | None = None  # blocks written so far by the attempt holding the lease
+    partial_writes: int = 0  # partial writes of the attempt that committed it (cost, for benchmarks)
     attempts: int = 0
     requested_at: datetime | None = None
     generated_at: datetime | None = None
@@ -229,6 +231,17 @@ class CoursePage(Model):
     next_cursor: str | None = None
 
 
+class LessonProgress(Model):
+    """How far the writing of a lesson has got, while it is not GENERATED."""
+
+    blocks_written: int = Field(description="blocks in `partial` (finished blocks only)")
+    blocks_expected: int | None = Field(default=None, description="null until the model has finished")
+    restarts: int = Field(
+        description="times the writing started again from nothing (a failed or lost attempt, or a repair): "
+        "blocks shown before may have gone"
+    )
+
+
 class LessonView(Model):
     id: str
     course_id: str
@@ -239,6 +252,10 @@ class LessonView(Model):
     status: LessonStatus
     priority: Priority | None = None
     content: LessonContent | None = None
+    partial: PartialContent | None = Field(
+        default=None, description="While GENERATING: the blocks written so far. Never final; `content` is."
+    )
+    progress: LessonProgress | None = None
     error: str | None = None
     requested_at: datetime | None = None
     generated_at: datetime | None = None

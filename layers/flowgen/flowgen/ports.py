@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from flowgen.content import GeneratedLesson, OutlineDecision, VideoBlock
+from flowgen.content import GeneratedBlock, GeneratedLesson, OutlineDecision, VideoBlock
 from flowgen.models import Course, CourseJob, Lesson, LessonJob, Priority, Usage
 
 
@@ -49,6 +49,21 @@ class CourseStore(Protocol):
         ...
 
     def claim_lesson(self, course_id: str, lesson_id: str, claim: Claim, now: datetime) -> Lesson | None: ...
+    def write_partial_lesson(
+        self,
+        course_id: str,
+        lesson_id: str,
+        claim: Claim,
+        blocks: Sequence[GeneratedBlock],
+        *,
+        writing: str | None,
+        restarted: bool,
+    ) -> bool:
+        """The finished blocks so far (and the markdown being written), while `claim` holds the
+        lesson (GENERATING); False when it does not. Every claim, release and commit clears them
+        (design invariant 9)."""
+        ...
+
     def commit_lesson(self, lesson: Lesson, claim: Claim, now: datetime) -> bool: ...
     def release_lesson(self, course_id: str, lesson_id: str, claim: Claim, error: str, *, failed: bool) -> None: ...
     def unclaim_lesson(self, course_id: str, lesson_id: str, claim: Claim) -> None: ...
@@ -95,11 +110,20 @@ class OutlineBrief:
     size: str | None
 
 
+OnBlocks = Callable[[Sequence[GeneratedBlock], str], None]
+"""Called as a lesson streams: its finished blocks so far, and the text so far of a markdown block
+still being written ("" when none)."""
+
+
 class ModelClient(Protocol):
     name: str
 
     def outline(self, brief: OutlineBrief) -> tuple[OutlineDecision, Usage]: ...
     def lesson(self, brief: LessonBrief) -> tuple[GeneratedLesson, Usage]: ...
+    def lesson_stream(self, brief: LessonBrief, on_blocks: OnBlocks) -> tuple[GeneratedLesson, Usage]:
+        """`lesson`, streamed: `on_blocks` is called as often as the stream likes (fewer blocks
+        than before: the model was asked again); it may raise to stop the stream."""
+        ...
 
 
 class RateLimiter(Protocol):

@@ -11,6 +11,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 
+from flowgen.content import GeneratedBlock
 from flowgen.errors import AlreadyExists, DependencyUnavailable
 from flowgen.models import Course, CourseStatus, Lesson, LessonStatus, Priority, Usage
 from flowgen.ports import Claim
@@ -245,6 +246,7 @@ class MongoCourseStore:
             {
                 "$set": {"status": LessonStatus.GENERATING.value, "lease": _lease(claim), "updatedAt": now},
                 "$inc": {"attempts": 1},
+                "$unset": {"partial": ""},  # an attempt starts clean (invariant 9)
             },
             projection=_NO_CONTENT,
             return_document=ReturnDocument.AFTER,
@@ -252,8 +254,35 @@ class MongoCourseStore:
         return _lesson(doc) if doc else None
 
     @_unavailable_on_outage
+    def write_partial_lesson(
+        self,
+        course_id: str,
+        lesson_id: str,
+        claim: Claim,
+        blocks: Sequence[GeneratedBlock],
+        *,
+        writing: str | None,
+        restarted: bool,
+    ) -> bool:
+        result = self.lessons.update_one(
+            {
+                "_id": _lesson_doc_id(course_id, lesson_id),
+                "status": LessonStatus.GENERATING.value,
+                "lease.token": claim.token,
+            },
+            {
+                "$set": {
+                    "partial.blocks": [block.model_dump(mode="python") for block in blocks],
+                    "partial.writing": writing,
+                },
+                "$inc": {"partial.writes": 1, "partial.restarts": int(restarted)},
+            },
+        )
+        return result.matched_count == 1
+
+    @_unavailable_on_outage
     def commit_lesson(self, lesson: Lesson, claim: Claim, now: datetime) -> bool:
-        fields = _dump(lesson, include={"content", "usage", "generated_at"})
+        fields = _dump(lesson, include={"content", "usage", "generated_at", "partial_writes"})
         result = self.lessons.update_one(
             {
                 "_id": _lesson_doc_id(lesson.course_id, lesson.id),
@@ -262,7 +291,7 @@ class MongoCourseStore:
             },
             {
                 "$set": {**fields, "status": LessonStatus.GENERATED.value, "updatedAt": now},
-                "$unset": {"lease": "", "error": ""},
+                "$unset": {"lease": "", "error": "", "partial": ""},
             },
         )
         return result.modified_count == 1
@@ -272,7 +301,7 @@ class MongoCourseStore:
         status = LessonStatus.FAILED if failed else LessonStatus.PENDING
         self.lessons.update_one(
             {"_id": _lesson_doc_id(course_id, lesson_id), "lease.token": claim.token},
-            {"$set": {"status": status.value, "error": error}, "$unset": {"lease": ""}},
+            {"$set": {"status": status.value, "error": error}, "$unset": {"lease": "", "partial": ""}},
         )
 
     @_unavailable_on_outage
@@ -280,7 +309,11 @@ class MongoCourseStore:
         """Gives the claim back unused (rate limited): no attempt is spent."""
         self.lessons.update_one(
             {"_id": _lesson_doc_id(course_id, lesson_id), "lease.token": claim.token},
-            {"$set": {"status": LessonStatus.PENDING.value}, "$unset": {"lease": ""}, "$inc": {"attempts": -1}},
+            {
+                "$set": {"status": LessonStatus.PENDING.value},
+                "$unset": {"lease": "", "partial": ""},
+                "$inc": {"attempts": -1},
+            },
         )
 
     @_unavailable_on_outage

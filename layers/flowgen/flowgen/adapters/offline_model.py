@@ -19,7 +19,7 @@ from flowgen.content import (
     QuizQuestion,
 )
 from flowgen.models import Usage
-from flowgen.ports import LessonBrief, OutlineBrief
+from flowgen.ports import LessonBrief, OnBlocks, OutlineBrief
 from flowgen.prompts import SIZES
 
 OFFLINE_NOTICE = "_Offline sample content: no model was called. Set OPENAI_API_KEY for real lessons._"
@@ -120,6 +120,12 @@ class OfflineModel:
         )
         usage.completion_tokens = _tokens(outline.model_dump_json())
         return OutlineDecision(learnable=True, refusal_reason="", course=outline), usage
+
+    def lesson_stream(self, brief: LessonBrief, on_blocks: OnBlocks) -> tuple[GeneratedLesson, Usage]:
+        """Nothing to stream: every block at once."""
+        lesson, usage = self.lesson(brief)
+        on_blocks(lesson.blocks, "")
+        return lesson, usage
 
     def lesson(self, brief: LessonBrief) -> tuple[GeneratedLesson, Usage]:
         seed = int(hashlib.sha256(brief.lesson_title.encode()).hexdigest(), 16)

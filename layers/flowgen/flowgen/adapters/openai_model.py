@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import openai
@@ -15,8 +17,9 @@ from flowgen.content import GeneratedLesson, OutlineDecision
 from flowgen.errors import ModelError
 from flowgen.models import Usage
 from flowgen.observability import logger
-from flowgen.ports import LessonBrief, OutlineBrief
+from flowgen.ports import LessonBrief, OnBlocks, OutlineBrief
 from flowgen.prompts import lesson_messages, outline_messages, repair_message
+from flowgen.streaming import BlockReader
 
 Schema = TypeVar("Schema", bound=pydantic.BaseModel)
 Messages = list[dict[str, str]]
@@ -39,12 +42,24 @@ class OpenAIModel:
     def lesson(self, brief: LessonBrief) -> tuple[GeneratedLesson, Usage]:
         return self._parse(self.lesson_model, lesson_messages(brief), GeneratedLesson)
 
-    def _parse(self, model: str, messages: Messages, schema: type[Schema]) -> tuple[Schema, Usage]:
+    def lesson_stream(self, brief: LessonBrief, on_blocks: OnBlocks) -> tuple[GeneratedLesson, Usage]:
+        """The lesson streamed with structured outputs: the SDK accumulates the text, and each
+        delta that may close a block hands the finished blocks so far to `on_blocks`."""
+        return self._parse(self.lesson_model, lesson_messages(brief), GeneratedLesson, on_blocks)
+
+    def _parse(
+        self, model: str, messages: Messages, schema: type[Schema], on_blocks: OnBlocks | None = None
+    ) -> tuple[Schema, Usage]:
         spent = Usage()
         problem = ""
         for attempt in range(2):
             sent = messages if attempt == 0 else [*messages, repair_message(problem)]
-            parsed, usage, problem = self._once(model, sent, schema)
+            if on_blocks is None:
+                parsed, usage, problem = self._once(model, sent, schema)
+            else:
+                if attempt:
+                    on_blocks([], "")  # the repair starts again from nothing
+                parsed, usage, problem = self._once_streamed(model, sent, schema, on_blocks)
             spent = Usage(
                 prompt_tokens=spent.prompt_tokens + usage.prompt_tokens,
                 completion_tokens=spent.completion_tokens + usage.completion_tokens,
@@ -81,6 +96,65 @@ class OpenAIModel:
         if message.parsed is None:
             return None, usage, "no structured output"
         return message.parsed, usage, ""
+
+    def _once_streamed(
+        self, model: str, messages: Messages, schema: type[Schema], on_blocks: OnBlocks
+    ) -> tuple[Schema | None, Usage, str]:
+        progress = _Progress()
+        try:
+            with self.client.chat.completions.stream(
+                model=model,
+                messages=cast("list[ChatCompletionMessageParam]", messages),
+                response_format=schema,
+                stream_options={"include_usage": True},
+            ) as stream:
+                progress.follow(stream, on_blocks)
+                completion = stream.get_final_completion()
+        except openai.RateLimitError as exc:
+            raise ModelError("rate limited by the model provider", retry_after=_retry_after(exc)) from exc
+        except openai.APIStatusError as exc:
+            raise ModelError(f"model provider answered {exc.status_code}", retry_after=_retry_after(exc)) from exc
+        except (openai.APIConnectionError, openai.APITimeoutError) as exc:
+            raise ModelError("model provider unreachable or timed out") from exc
+        except openai.LengthFinishReasonError:
+            return None, progress.spent(), "the answer was cut short"
+        except openai.ContentFilterFinishReasonError:
+            return None, progress.spent(), "the answer was filtered"
+        except (pydantic.ValidationError, ValueError) as exc:
+            return None, progress.spent(), f"it did not match the {schema.__name__} schema: {str(exc)[:200]}"
+        message = completion.choices[0].message
+        problem = _problem_of(message.refusal, message.parsed)
+        return (None if problem else message.parsed), progress.usage, problem
+
+
+@dataclass
+class _Progress:
+    """What a stream has delivered so far: its text, and its usage once the last chunk says."""
+
+    usage: Usage = field(default_factory=Usage)
+    snapshot: str = ""
+    reader: BlockReader = field(default_factory=BlockReader)
+
+    def follow(self, stream: Iterable[Any], on_blocks: OnBlocks) -> None:
+        for event in stream:
+            if event.type == "chunk" and event.chunk.usage is not None:
+                counted = event.chunk.usage
+                self.usage = Usage(prompt_tokens=counted.prompt_tokens, completion_tokens=counted.completion_tokens)
+            elif event.type == "content.delta":
+                self.snapshot = event.snapshot
+                on_blocks(*self.reader.read(self.snapshot))
+
+    def spent(self) -> Usage:
+        """A stream cut before its usage chunk was still paid for: about 4 characters a token."""
+        if self.usage.total_tokens:
+            return self.usage
+        return Usage(completion_tokens=len(self.snapshot) // 4)
+
+
+def _problem_of(refusal: str | None, parsed: object) -> str:
+    if refusal:
+        return f"the model refused: {refusal[:200]}"
+    return "no structured output" if parsed is None else ""
 
 
 def _usage_of(response: Any) -> Usage:

@@ -1,0 +1,168 @@
+"""Partial lesson content while the model streams (design invariant 9: partial is never final).
+
+`BlockReader` reads the blocks a streamed structured answer has finished so far, and the text of
+a markdown block still being written; the lesson worker hands them to a `PartialWriter`, which
+writes them as the lesson's partial content under its lease, at most one write per `interval`
+seconds plus one per block boundary, so the first words show about a second after the first
+token and each block as it is finished. A write the
+lease no longer allows lands nowhere and stops the stream (`LeaseLost`); `close()` before the
+commit or release means nothing is written after it, even by a model thread abandoned at the
+deadline. The final commit, not this, validates the whole lesson and makes it GENERATED.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Protocol
+
+from pydantic import Field, TypeAdapter, ValidationError
+from pydantic_core import from_json
+
+from flowgen.content import GeneratedBlock
+from flowgen.ports import Claim
+
+_BLOCK: TypeAdapter[GeneratedBlock] = TypeAdapter(Annotated[GeneratedBlock, Field(discriminator="type")])
+
+
+class LeaseLost(Exception):
+    """A partial write found the lease gone: another worker holds the lesson, or it was released."""
+
+
+@dataclass
+class BlockReader:
+    """Reads a streamed `{"blocks": [...` as it grows: the valid blocks that are certainly
+    finished (every one the array has moved past, and the last one too when the text so far
+    ends right after it), and the text so far of a markdown block still being written. Stops
+    at the first block that does not validate (the final parse will refuse the whole answer).
+    Finished blocks are validated once each."""
+
+    _finished: list[GeneratedBlock] = field(default_factory=list)
+    _broken: bool = False
+
+    def read(self, snapshot: str) -> tuple[list[GeneratedBlock], str]:
+        text = snapshot.strip()
+        raw = _raw_blocks(text)
+        if raw is None:
+            return list(self._finished), ""
+        done = len(raw) if _closes_last_block(text) else len(raw) - 1
+        if len(self._finished) > done:  # a new text (a repair): start again
+            self._finished, self._broken = [], False
+        self._validate(raw[len(self._finished) : done])
+        last = raw[-1] if len(raw) > done and not self._broken else None
+        return list(self._finished), _markdown_so_far(last)
+
+    def _validate(self, items: list[object]) -> None:
+        for item in items:
+            if self._broken:
+                return
+            try:
+                self._finished.append(_BLOCK.validate_python(item))
+            except ValidationError:
+                self._broken = True
+
+
+def _markdown_so_far(block: object) -> str:
+    if not isinstance(block, dict) or block.get("type") != "markdown":
+        return ""
+    text = block.get("markdown")
+    return text if isinstance(text, str) else ""
+
+
+def complete_blocks(snapshot: str) -> list[GeneratedBlock]:
+    """The finished blocks of a streamed text (see BlockReader)."""
+    return BlockReader().read(snapshot)[0]
+
+
+def _raw_blocks(text: str) -> list[object] | None:
+    if not text:
+        return None
+    try:
+        partial = from_json(text, allow_partial="trailing-strings")
+    except ValueError:
+        return None
+    raw = partial.get("blocks") if isinstance(partial, dict) else None
+    return raw if isinstance(raw, list) and raw else None
+
+
+def _closes_last_block(text: str) -> bool:
+    """`{"blocks": [ ... }` becomes whole JSON by closing the array and the object (or just the
+    object, or nothing) only once its last block is closed."""
+    if not text.endswith(("}", ",", "]")):
+        return False
+    for whole in (text.rstrip(",") + "]}", text + "}", text):
+        try:
+            from_json(whole)
+        except ValueError:
+            continue
+        return True
+    return False
+
+
+class PartialStore(Protocol):
+    def write_partial_lesson(
+        self,
+        course_id: str,
+        lesson_id: str,
+        claim: Claim,
+        blocks: Sequence[GeneratedBlock],
+        *,
+        writing: str | None,
+        restarted: bool,
+    ) -> bool:
+        """Sets the lesson's partial blocks while `claim` holds it (GENERATING); False otherwise."""
+        ...
+
+
+@dataclass
+class PartialWriter:
+    """`writer(blocks, writing)` with the finished blocks so far and the markdown being written,
+    as often as the stream likes. A finished block (or a restart) is written at once; the text
+    being written when it changed and `interval` has passed since the last write (the first at
+    once): at most one write per interval plus one per block boundary."""
+
+    store: PartialStore
+    course_id: str
+    lesson_id: str
+    claim: Claim
+    interval: float = 1.0
+    monotonic: Callable[[], float] = time.monotonic
+    writes: int = 0  # partial writes that landed
+    written: int = 0  # blocks in the latest of them
+    _writing: str = ""
+    _last: float | None = None
+    _closed: bool = False
+    _lost: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, blocks: Sequence[GeneratedBlock], writing: str = "") -> None:
+        with self._lock:
+            if self._closed:
+                return
+            if self._lost:
+                raise LeaseLost(f"{self.course_id}/{self.lesson_id}")
+            restarted = len(blocks) < self.written  # the model was asked again (a repair attempt)
+            if len(blocks) == self.written and writing == self._writing and not restarted:
+                return
+            now = self.monotonic()
+            boundary = len(blocks) != self.written  # a block finished (or a restart): written at once
+            if not boundary and self._last is not None and now - self._last < self.interval:
+                return  # a later call, or the final commit, writes the text
+            self._write(list(blocks), writing, now, restarted=restarted)
+
+    def _write(self, blocks: list[GeneratedBlock], writing: str, now: float, *, restarted: bool) -> None:
+        landed = self.store.write_partial_lesson(
+            self.course_id, self.lesson_id, self.claim, blocks, writing=writing or None, restarted=restarted
+        )
+        if not landed:
+            self._lost = True
+            raise LeaseLost(f"{self.course_id}/{self.lesson_id}")
+        self.writes += 1
+        self.written, self._writing, self._last = len(blocks), writing, now
+
+    def close(self) -> None:
+        """No write starts after this returns (the worker commits or releases next)."""
+        with self._lock:
+            self._closed = True
