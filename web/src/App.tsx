@@ -55,8 +55,9 @@ function SignedIn({ config }: { config: AppConfig }) {
       mutationCache: new MutationCache({ onError }),
       defaultOptions: {
         queries: {
-          // 503s and network errors are retried (honouring Retry-After); 4xx are shown at once
-          retry: (count, error) => error instanceof ApiError && error.isUnavailable && count < 20,
+          // 503s, 429s and network errors are retried (honouring Retry-After); other 4xx are shown at once
+          retry: (count, error) =>
+            error instanceof ApiError && (error.isUnavailable || error.isRateLimited) && count < 20,
           retryDelay,
           refetchOnWindowFocus: true,
         },

@@ -95,6 +95,8 @@ describe("error notices", () => {
     expect(screen.getByRole("status")).toHaveTextContent("FlowGen is briefly unavailable; retrying in 5s");
     rerender(<ErrorNotice error={new ApiError(400, "invalid_request", "prompt: String should have at least 3 characters")} />);
     expect(screen.getByRole("alert")).toHaveTextContent("prompt: String should have at least 3 characters");
+    rerender(<ErrorNotice error={new ApiError(429, "rate_limited", "Too many requests this minute.", 7)} />);
+    expect(screen.getByRole("status")).toHaveTextContent("Too many requests this minute. Trying again in 7s.");
     const details = [{ field: "prompt", problem: "String should have at most 2000 characters" }];
     rerender(<ErrorNotice error={new ApiError(400, "invalid_request", "the request is not valid", null, details)} />);
     expect(screen.getByRole("alert")).toHaveTextContent("the request is not valid");

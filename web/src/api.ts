@@ -34,6 +34,11 @@ export class ApiError extends Error {
   get isUnavailable(): boolean {
     return this.status === 503 || this.status === 0;
   }
+
+  /** A per-user limit (429): worth retrying after Retry-After, like an outage. */
+  get isRateLimited(): boolean {
+    return this.status === 429;
+  }
 }
 
 export interface Fetched<T> {

@@ -27,6 +27,14 @@ export function ErrorNotice({ error }: { error: unknown }) {
       </p>
     );
   }
+  if (error instanceof ApiError && error.isRateLimited) {
+    return (
+      <p role="status" className="notice retrying">
+        {error.message}
+        {error.retryAfter ? ` Trying again in ${error.retryAfter}s.` : ""}
+      </p>
+    );
+  }
   const message = error instanceof ApiError ? error.message : "Something went wrong.";
   const details = error instanceof ApiError ? error.details : [];
   return (
