@@ -49,6 +49,7 @@ from flowgen.ports import (
 )
 from flowgen.scheduling import JobScheduler
 from flowgen.settings import WorkerTunables
+from flowgen.streaming import LeaseLost, PartialWriter
 
 
 class Outcome(StrEnum):
@@ -153,6 +154,10 @@ class Generator:
     def _call[R](self, work: _Work[R], attempt: Attempt) -> tuple[R, Usage] | Outcome:
         try:
             result, usage = call_with_deadline(work.call, attempt.call_seconds)
+        except LeaseLost:  # a partial write found another holder: stop paying for this answer
+            self._settle(work, work.estimate)  # the tokens streamed so far are unknown here
+            logger.warning("lease lost while streaming, answer abandoned", extra={"course_id": work.course_id})
+            return Outcome.LEASE_LOST
         except ModelError as exc:
             self._settle(work, 0)
             if exc.retry_after is None:
@@ -236,6 +241,11 @@ class _LessonWork:
     lesson: Lesson
     brief: LessonBrief
     claim: Claim
+    writer: PartialWriter = field(init=False)
+
+    def __post_init__(self) -> None:
+        interval = self.gen.tunables.partial_write_seconds
+        self.writer = PartialWriter(self.gen.store, self.course_id, self.lesson.id, self.claim, interval=interval)
 
     @property
     def owner_id(self) -> str:
@@ -255,16 +265,22 @@ class _LessonWork:
         return self.gen.tunables.lesson_token_estimate
 
     def call(self) -> tuple[GeneratedLesson, Usage]:
-        return self.gen.model.lesson(self.brief)
+        """Streamed (when enabled): the finished blocks are written as partial content on the way."""
+        if not self.gen.tunables.stream_lessons:
+            return self.gen.model.lesson(self.brief)
+        return self.gen.model.lesson_stream(self.brief, self.writer)
 
     def release(self, error: str, *, failed: bool) -> None:
+        self.writer.close()  # a model thread abandoned at the deadline writes nothing after this
         self.gen.store.release_lesson(self.course_id, self.lesson.id, self.claim, error, failed=failed)
 
     def defer(self, seconds: float) -> None:
+        self.writer.close()
         self.gen.store.unclaim_lesson(self.course_id, self.lesson.id, self.claim)
         self.gen.scheduler.defer_lesson(self.job, self.priority, seconds)
 
     def commit(self, result: GeneratedLesson, usage: Usage) -> Outcome:
+        self.writer.close()
         blocks: list[LessonBlock] = list(result.blocks)
         video = self.gen.video_for(self.brief)
         if video is not None:
@@ -272,7 +288,13 @@ class _LessonWork:
         now = self.gen.clock()
         content = LessonContent(blocks=blocks, generator=self.gen.model.name)
         done = self.lesson.model_copy(
-            update={"content": content, "usage": usage, "generated_at": now, "status": LessonStatus.GENERATED}
+            update={
+                "content": content,
+                "usage": usage,
+                "generated_at": now,
+                "status": LessonStatus.GENERATED,
+                "partial_writes": self.writer.writes,
+            }
         )
         if not self.gen.store.commit_lesson(done, self.claim, now):
             logger.warning("lesson lease lost, result discarded", extra={"lesson": f"{self.course_id}/{done.id}"})

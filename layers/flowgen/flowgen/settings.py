@@ -48,11 +48,16 @@ class EstimateSettings(_Tunables):
     lesson_token_estimate: int = Field(3_000, ge=0)
 
 
+class StreamingSettings(_Tunables):
+    stream_lessons: bool = Field(True, description="stream the lesson call and write finished blocks as they come")
+    partial_write_seconds: float = Field(1.0, gt=0, description="at most one partial write per lesson this often")
+
+
 class ApiTunables(LookaheadSettings, StalenessSettings):
     """What the API's use cases take (CourseService)."""
 
 
-class WorkerTunables(RedeliverySettings, EstimateSettings, PrefetchSettings):
+class WorkerTunables(RedeliverySettings, EstimateSettings, PrefetchSettings, StreamingSettings):
     """What the workers' use cases take (Generator)."""
 
 
