@@ -62,7 +62,7 @@ class Intrinsics:
     def condition(self, name: str) -> bool:
         return bool(self.resolve(self.template.get("Conditions", {})[name]))
 
-    def resolve(self, value: Any) -> Any:  # noqa: PLR0911 - one branch per intrinsic
+    def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
             return [v for v in (self.resolve(item) for item in value) if v is not NO_VALUE]
         if not isinstance(value, dict):

@@ -55,7 +55,7 @@ class MongoStandIn:
             command += ["--data-dir", str(self.data_dir)]
         if self.scan:
             command.append("--scan")
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE)  # noqa: S603 - sys.executable, our argv
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE)
         try:
             self.port = self._wait_ready(self.process, time.monotonic() + timeout)
             self._ping(timeout)

@@ -124,7 +124,8 @@ def _tier() -> str:
     authorizer = app.current_event.request_context.authorizer
     context = (authorizer.get_lambda or {}) if authorizer else {}
     claimed = context.get("tier")
-    return SETTINGS.tier(claimed if isinstance(claimed, str) else None)
+    tier: str = SETTINGS.tier(claimed if isinstance(claimed, str) else None)
+    return tier
 
 
 def _create(command: IdempotentCreate) -> CourseView:

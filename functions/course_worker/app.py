@@ -13,8 +13,8 @@ from flowgen.deadline import Attempt
 from flowgen.generation import Generator
 from flowgen.models import CourseJob
 from flowgen.observability import logger, metrics
-from flowgen.tracing import tracer
 from flowgen.settings import CourseWorkerSettings
+from flowgen.tracing import tracer
 
 
 class CourseJobRecord(SqsRecordModel):

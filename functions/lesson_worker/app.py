@@ -13,8 +13,8 @@ from flowgen.deadline import Attempt
 from flowgen.generation import Generator
 from flowgen.models import LessonJob
 from flowgen.observability import logger, metrics
-from flowgen.tracing import tracer
 from flowgen.settings import LessonWorkerSettings
+from flowgen.tracing import tracer
 
 
 class LessonJobRecord(SqsRecordModel):

@@ -8,9 +8,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from flowgen import wiring
 from flowgen.clock import utcnow
 from flowgen.observability import logger, metrics
-from flowgen.tracing import tracer
 from flowgen.reconcile import reconcile
 from flowgen.settings import ReconcilerSettings
+from flowgen.tracing import tracer
 
 SETTINGS = wiring.settings(ReconcilerSettings)  # parsed at cold start
 

@@ -16,7 +16,9 @@ def test_a_partial_unique_index_over_existing_data(mongo_uri):
     courses = pymongo.MongoClient(uri)[db]["courses"]
     courses.insert_many([{"ownerId": "a"}, {"ownerId": "a"}, {"ownerId": "a", "idempotencyKey": "k"}])
     for _ in range(2):  # a second cold start creates it again
-        assert courses.create_index(KEY, unique=True, partialFilterExpression=ONLY_KEYED) == "ownerId_1_idempotencyKey_1"
+        assert (
+            courses.create_index(KEY, unique=True, partialFilterExpression=ONLY_KEYED) == "ownerId_1_idempotencyKey_1"
+        )
     with pytest.raises(pymongo.errors.DuplicateKeyError):
         courses.insert_one({"ownerId": "a", "idempotencyKey": "k"})
     courses.insert_one({"ownerId": "a"})  # documents without a key are outside the index
