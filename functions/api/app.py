@@ -129,7 +129,7 @@ def _tier() -> str:
 
 
 def _create(command: IdempotentCreate) -> CourseView:
-    return service().create_course(command.owner_id, command.request, utcnow())
+    return service().create_course(command.owner_id, command.request, utcnow(), tier=command.tier)
 
 
 # ---- middlewares ----------------------------------------------------------------------------
@@ -251,7 +251,7 @@ IdempotencyKey = Annotated[
     responses=_contract(202, CourseView, 409, 413, 415, 422, retry_after=False),
 )
 def create_course(body: CreateCourseRequest, idempotency_key: IdempotencyKey = None) -> Response[Any]:
-    command = IdempotentCreate(owner_id=_caller(), idempotency_key=idempotency_key or "", request=body)
+    command = IdempotentCreate(owner_id=_caller(), idempotency_key=idempotency_key or "", request=body, tier=_tier())
     if idempotency_key:
         create, config = wiring.idempotent_create(SETTINGS)
         config.register_lambda_context(app.lambda_context)

@@ -26,7 +26,7 @@ class WatchingBudget:
         self.store, self.where = store, (owner, course_id, lesson_id)
         self.status_at_settle: list[str] = []
 
-    def reserve(self, owner_id: str, course_id: str, tokens: int) -> str | None:
+    def reserve(self, owner_id: str, course_id: str, tokens: int, *, tier: str = "free") -> str | None:
         return None
 
     def settle(self, owner_id: str, course_id: str, estimated: int, actual: int) -> None:

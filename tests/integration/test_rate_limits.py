@@ -71,3 +71,24 @@ def test_limits_fail_open_when_redis_is_down():
         == 0.0
     )
     assert RedisTokenBudget(down, user_daily=1, per_course=1).reserve("alice", "c", 10) is None
+
+
+def test_a_tier_sets_how_much_of_the_reserve_its_opened_lessons_may_take(client):
+    """Free opened lessons may take half the reserve, pro ones all of it: once background work
+    has taken its 70 % and free users their half of the rest, a pro user's opened lesson still
+    goes straight through (HighPriorityReserve 0.3 of a 20-request bucket: 6 reserved)."""
+    limiter = RedisRateLimiter(client, requests_per_minute=120, tokens_per_minute=0, high_reserve=0.3)
+    while limiter.acquire(Priority.LOW, 100) == 0:
+        pass  # background work has what it may take
+    free = [limiter.acquire(Priority.HIGH, 100, reserve_share=0.5) for _ in range(6)]
+    assert free[:2] == [0.0, 0.0] and free[-1] > 0  # about half of the 6 kept, then told to wait
+    assert limiter.acquire(Priority.HIGH, 100, reserve_share=1.0) == 0.0  # the pro share is still there
+
+
+def test_a_tier_sets_its_users_daily_budget(client):
+    budget = RedisTokenBudget(client, user_daily=5_000, per_course=0, tier_daily={"free": 5_000, "pro": 50_000})
+    assert budget.reserve("fran", "c1", 4_000, tier="free") is None
+    refused = budget.reserve("fran", "c2", 4_000, tier="free")
+    assert refused and "5000 tokens" in refused
+    assert budget.reserve("priya", "c3", 40_000, tier="pro") is None  # the pro budget is the pro's
+    assert budget.reserve("gus", "c4", 4_000, tier="gold") is None  # an unknown tier: the default budget

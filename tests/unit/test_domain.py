@@ -213,7 +213,7 @@ def test_the_worker_trusts_the_records_priority_not_the_queue_message(world: Wor
     target = _ids(course)[0]  # prefetched at low priority by the outline
     world.service.open_lesson("alice", course.id, target, utcnow())  # then opened: high in MongoDB
     asked = []
-    world.generator.limiter.acquire = lambda priority, tokens: asked.append(priority) or 0.0
+    world.generator.limiter.acquire = lambda priority, tokens, **_: asked.append(priority) or 0.0
     assert world.generator.write_lesson(_job(course, target), FIRST) == Outcome.DONE  # delivered on the low queue
     assert asked == [Priority.HIGH]
 
@@ -222,7 +222,7 @@ def test_rate_limited_work_is_deferred_on_the_records_priority_without_spending_
     course = world.ready_course()
     target = _ids(course)[4]
     world.service.open_lesson("alice", course.id, target, utcnow())
-    world.generator.limiter.acquire = lambda priority, tokens: 7.2
+    world.generator.limiter.acquire = lambda priority, tokens, **_: 7.2
     assert world.generator.write_lesson(_job(course, target), FIRST) == Outcome.DEFERRED
     lesson = world.store.get_lesson("alice", course.id, target)
     assert lesson.status == LessonStatus.PENDING and lesson.attempts == 0 and lesson.lease is None
@@ -558,9 +558,29 @@ def test_races_between_check_and_write_are_conflicts_with_their_code(world: Worl
 
 def test_a_rate_limited_outline_goes_back_to_its_queue_after_the_wait(world: World) -> None:
     course = world.service.create_course("alice", CreateCourseRequest(prompt="Rust ownership"), utcnow())
-    world.generator.limiter.acquire = lambda priority, tokens: 3.5
+    world.generator.limiter.acquire = lambda priority, tokens, **_: 3.5
     assert world.generator.build_outline(world.queue.course_jobs[0], FIRST) == Outcome.DEFERRED
     stored = world.store.get_course("alice", course.id)
     assert (stored.status, stored.attempts) == (CourseStatus.PENDING, 0)
     assert [j.course_id for j in world.queue.course_jobs] == [course.id, course.id]
     assert world.queue.delays[-1] == 4
+
+
+def test_a_courses_tier_picks_its_budget_and_its_share_of_the_reserve():
+    """The tier a course was created under travels to the worker: the budget it is reserved
+    against and how much of the opened-lesson reserve its opened lessons may take."""
+    world = World()
+    seen: list[tuple[str, float]] = []
+    world.generator.budget.reserve = lambda owner, course, tokens, tier="free": seen.append((tier, -1.0)) or None  # type: ignore[method-assign]
+    world.generator.limiter.acquire = lambda priority, tokens, reserve_share=1.0: (
+        seen.append(("", reserve_share)) or 0.0
+    )  # type: ignore[method-assign]
+    course = world.service.create_course("priya", CreateCourseRequest(prompt="Rust ownership"), utcnow(), tier="pro")
+    assert world.store.get_course("priya", course.id).tier == "pro"
+    assert world.generator.build_outline(world.queue.course_jobs[-1], FIRST) == Outcome.DONE
+    assert seen == [("pro", -1.0), ("", 1.0)]  # pro: its own budget, the whole reserve
+    seen.clear()
+    free = world.service.create_course("fran", CreateCourseRequest(prompt="Rust ownership"), utcnow())
+    world.generator.build_outline(world.queue.course_jobs[-1], FIRST)
+    assert world.store.get_course("fran", free.id).tier == "free"
+    assert seen == [("free", -1.0), ("", 0.5)]  # the default: free, half the reserve

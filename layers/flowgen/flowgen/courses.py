@@ -46,7 +46,12 @@ class CourseService:
     # ---- courses ---------------------------------------------------------------------
 
     def create_course(
-        self, owner_id: str, request: CreateCourseRequest, now: datetime, idempotency_key: str | None = None
+        self,
+        owner_id: str,
+        request: CreateCourseRequest,
+        now: datetime,
+        idempotency_key: str | None = None,
+        tier: str = "free",
     ) -> CourseView:
         """Records the course, then queues its outline. With an `idempotency_key`, MongoDB's unique
         (ownerId, idempotencyKey) index is the backstop when the idempotency record in Redis is gone:
@@ -54,6 +59,7 @@ class CourseService:
         course = Course(
             id=uuid.uuid4().hex,
             owner_id=owner_id,
+            tier=tier,
             prompt=request.prompt,
             level=request.level,
             size=request.size,

@@ -72,6 +72,8 @@ class _Work[R](Protocol):
     def priority(self) -> Priority: ...
     @property
     def estimate(self) -> int: ...
+    @property
+    def tier(self) -> str: ...
 
     def call(self) -> tuple[R, Usage]: ...
     def commit(self, result: R, usage: Usage) -> Outcome: ...
@@ -114,7 +116,7 @@ class Generator:
         if course is None:  # deleted while queued
             return Outcome.SKIPPED
         brief = _brief(course, lesson, self.store.list_lessons(course.id))
-        return self._run(_LessonWork(self, job, lesson, brief, claim), attempt)
+        return self._run(_LessonWork(self, job, lesson, brief, claim, course.tier), attempt)
 
     # ---- the skeleton ----------------------------------------------------------------
 
@@ -138,12 +140,12 @@ class Generator:
 
     def _admit[R](self, work: _Work[R]) -> Outcome | None:
         """None to go ahead; else what happened instead (failed over budget, or deferred)."""
-        over = self.budget.reserve(work.owner_id, work.course_id, work.estimate)
+        over = self.budget.reserve(work.owner_id, work.course_id, work.estimate, tier=work.tier)
         if over:
             metrics.add_metric(name="OverBudget", unit=MetricUnit.Count, value=1)
             work.release(f"budget: {over}", failed=True)
             return Outcome.OVER_BUDGET
-        wait = self.limiter.acquire(work.priority, work.estimate)
+        wait = self.limiter.acquire(work.priority, work.estimate, reserve_share=self.tunables.reserve_share(work.tier))
         if wait > 0:
             self.budget.settle(work.owner_id, work.course_id, work.estimate, 0)
             metrics.add_metric(name="RateLimited", unit=MetricUnit.Count, value=1)
@@ -204,6 +206,10 @@ class _OutlineWork:
     def estimate(self) -> int:
         return self.gen.tunables.outline_token_estimate
 
+    @property
+    def tier(self) -> str:
+        return self.course.tier
+
     def call(self) -> tuple[OutlineDecision, Usage]:
         course = self.course
         return self.gen.model.outline(OutlineBrief(prompt=course.prompt, level=course.level, size=course.size))
@@ -241,6 +247,7 @@ class _LessonWork:
     lesson: Lesson
     brief: LessonBrief
     claim: Claim
+    course_tier: str
     writer: PartialWriter = field(init=False)
 
     def __post_init__(self) -> None:
@@ -263,6 +270,10 @@ class _LessonWork:
     @property
     def estimate(self) -> int:
         return self.gen.tunables.lesson_token_estimate
+
+    @property
+    def tier(self) -> str:
+        return self.course_tier
 
     def call(self) -> tuple[GeneratedLesson, Usage]:
         """Streamed (when enabled): the finished blocks are written as partial content on the way."""

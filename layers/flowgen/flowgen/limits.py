@@ -7,7 +7,7 @@ from flowgen.models import Priority
 
 
 class NoRateLimit:
-    def acquire(self, priority: Priority, tokens: int) -> float:
+    def acquire(self, priority: Priority, tokens: int, *, reserve_share: float = 1.0) -> float:
         return 0.0
 
     def settle(self, estimated: int, actual: int) -> None:
@@ -15,7 +15,7 @@ class NoRateLimit:
 
 
 class NoBudget:
-    def reserve(self, owner_id: str, course_id: str, tokens: int) -> str | None:
+    def reserve(self, owner_id: str, course_id: str, tokens: int, *, tier: str = "free") -> str | None:
         return None
 
     def settle(self, owner_id: str, course_id: str, estimated: int, actual: int) -> None:

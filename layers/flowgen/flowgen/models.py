@@ -89,6 +89,7 @@ class ModuleOutline(Model):
 class Course(Model):
     id: str
     owner_id: str
+    tier: str = "free"  # the owner's tier when the course was created: its budgets and reserve share
     prompt: str
     level: Level | None = None
     size: Literal["short", "standard", "long"] | None = None

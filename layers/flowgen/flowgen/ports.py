@@ -129,8 +129,10 @@ class ModelClient(Protocol):
 class RateLimiter(Protocol):
     """Shared by every worker: the provider's requests and tokens per minute."""
 
-    def acquire(self, priority: Priority, tokens: int) -> float:
-        """Takes one request and `tokens` if the limits allow; else returns seconds to wait."""
+    def acquire(self, priority: Priority, tokens: int, *, reserve_share: float = 1.0) -> float:
+        """Takes one request and `tokens` if the limits allow; else returns seconds to wait.
+        An opened lesson may dip into `reserve_share` of the reserve kept for opened lessons
+        (its owner's tier sets the share)."""
         ...
 
     def settle(self, estimated: int, actual: int) -> None:
@@ -139,8 +141,8 @@ class RateLimiter(Protocol):
 
 
 class TokenBudget(Protocol):
-    def reserve(self, owner_id: str, course_id: str, tokens: int) -> str | None:
-        """Reserves tokens against the user's daily and the course's budget; a reason if over."""
+    def reserve(self, owner_id: str, course_id: str, tokens: int, *, tier: str = "free") -> str | None:
+        """Reserves tokens against the user's daily budget (its tier's) and the course's; a reason if over."""
         ...
 
     def settle(self, owner_id: str, course_id: str, estimated: int, actual: int) -> None: ...

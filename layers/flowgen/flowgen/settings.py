@@ -48,6 +48,16 @@ class EstimateSettings(_Tunables):
     lesson_token_estimate: int = Field(3_000, ge=0)
 
 
+class TierShareSettings(_Tunables):
+    """How much of the reserve kept for opened lessons a tier's opened lessons may use."""
+
+    free_reserve_share: float = Field(0.5, ge=0, le=1, description="the free tier's share of the reserve")
+    pro_reserve_share: float = Field(1.0, ge=0, le=1, description="the pro tier's share of the reserve")
+
+    def reserve_share(self, tier: str) -> float:
+        return self.pro_reserve_share if tier == "pro" else self.free_reserve_share
+
+
 class StreamingSettings(_Tunables):
     stream_lessons: bool = Field(True, description="stream the lesson call and write finished blocks as they come")
     partial_write_seconds: float = Field(1.0, gt=0, description="at most one partial write per lesson this often")
@@ -57,7 +67,7 @@ class ApiTunables(LookaheadSettings, StalenessSettings):
     """What the API's use cases take (CourseService)."""
 
 
-class WorkerTunables(RedeliverySettings, EstimateSettings, PrefetchSettings, StreamingSettings):
+class WorkerTunables(RedeliverySettings, EstimateSettings, PrefetchSettings, StreamingSettings, TierShareSettings):
     """What the workers' use cases take (Generator)."""
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 from pydantic_settings import BaseSettings
 
 from flowgen.settings import (
+    TIERS,
     ApiSettings,
     AuthorizerSettings,
     CourseWorkerSettings,
@@ -172,7 +173,10 @@ def budget(cfg: LimitSettings, kept_in: RedisSettings) -> TokenBudget:
     from flowgen.adapters.redis_limits import RedisTokenBudget
 
     return RedisTokenBudget(
-        redis_client(kept_in), user_daily=cfg.user_daily_token_budget, per_course=cfg.course_token_budget
+        redis_client(kept_in),
+        user_daily=cfg.daily_token_budget(cfg.default_tier),
+        per_course=cfg.course_token_budget,
+        tier_daily={tier: cfg.daily_token_budget(tier) for tier in TIERS},
     )
 
 
@@ -242,7 +246,9 @@ def idempotent_create(cfg: ApiSettings) -> tuple[Callable[..., CourseView], Idem
 
     def create(command: IdempotentCreate) -> CourseView:
         request, key = command.request, command.idempotency_key or None
-        return course_service(cfg).create_course(command.owner_id, request, utcnow(), idempotency_key=key)
+        return course_service(cfg).create_course(
+            command.owner_id, request, utcnow(), idempotency_key=key, tier=command.tier
+        )
 
     create.__annotations__["return"] = CourseView  # Powertools' serializer reads the class, not its name
     return make_idempotent(create, redis_client(cfg), cfg.idempotency_ttl_seconds)

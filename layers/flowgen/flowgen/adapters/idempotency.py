@@ -57,6 +57,7 @@ class IdempotentCreate(Model):
     owner_id: str
     idempotency_key: str
     request: CreateCourseRequest
+    tier: str = "free"  # not part of the payload hash: only `request` is compared
 
 
 def make_idempotent(

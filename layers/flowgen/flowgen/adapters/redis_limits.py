@@ -9,6 +9,7 @@ priority may only take from above the reserved share, which is kept for opened l
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import redis
@@ -87,7 +88,7 @@ class RedisRateLimiter:
         capacity = per_minute / 6
         return capacity, (per_minute - capacity) / 60_000
 
-    def acquire(self, priority: Priority, tokens: int) -> float:
+    def acquire(self, priority: Priority, tokens: int, *, reserve_share: float = 1.0) -> float:
         args: list[float] = []
         takes: list[float] = []
         for per_minute, wanted in ((self.rpm, 1.0), (self.tpm, float(tokens))):
@@ -97,7 +98,9 @@ class RedisRateLimiter:
                 continue
             capacity, rate = self._bucket(per_minute)
             take = min(wanted, capacity * (1 - self.reserve))  # a take larger than the bucket would never fit
-            floor = 0.0 if priority == Priority.HIGH else self.reserve * capacity
+            # background work never takes the reserve; an opened lesson may take its tier's share of it
+            kept = 1.0 - reserve_share if priority == Priority.HIGH else 1.0
+            floor = kept * self.reserve * capacity
             args += [capacity, rate, take + floor]
             takes.append(take)
         args.append(takes[1])
@@ -118,10 +121,17 @@ class RedisTokenBudget:
     """Per-user daily and per-course token budgets, reserved before a call, settled after it."""
 
     def __init__(
-        self, client: redis.Redis, *, user_daily: int, per_course: int, prefix: str = "flowgen:budget"
+        self,
+        client: redis.Redis,
+        *,
+        user_daily: int,
+        per_course: int,
+        tier_daily: Mapping[str, int] | None = None,
+        prefix: str = "flowgen:budget",
     ) -> None:
         self.client = client
-        self.user_daily = user_daily
+        self.user_daily = user_daily  # the default tier's
+        self.tier_daily = dict(tier_daily or {})
         self.per_course = per_course
         self.prefix = prefix
         self._reserve = client.register_script(_RESERVE)
@@ -130,15 +140,16 @@ class RedisTokenBudget:
         day = datetime.now(UTC).strftime("%Y%m%d")
         return [f"{self.prefix}:user:{owner_id}:{day}", f"{self.prefix}:course:{course_id}"]
 
-    def reserve(self, owner_id: str, course_id: str, tokens: int) -> str | None:
+    def reserve(self, owner_id: str, course_id: str, tokens: int, *, tier: str = "free") -> str | None:
         keys = self._keys(owner_id, course_id)
+        daily = self.tier_daily.get(tier, self.user_daily)
         try:
-            over = int(self._reserve(keys=keys, args=[self.user_daily, self.per_course, tokens, 2 * 86400, 90 * 86400]))
+            over = int(self._reserve(keys=keys, args=[daily, self.per_course, tokens, 2 * 86400, 90 * 86400]))
         except redis.RedisError:
             _fail_open("TokenBudgetUnavailable")
             return None
         if over == 1:
-            return f"your daily budget of {self.user_daily} tokens is used up; it renews at midnight UTC"
+            return f"your daily budget of {daily} tokens is used up; it renews at midnight UTC"
         if over == 2:
             return f"this course reached its budget of {self.per_course} tokens"
         return None
