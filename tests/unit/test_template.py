@@ -60,21 +60,12 @@ def default(name: str) -> int:
 
 @cache
 def transformed() -> dict[str, Any]:
-    """template.yaml through samtranslator, as `sam validate` and `sam deploy` transform it."""
-    from samcli.yamlhelper import yaml_parse
-    from samtranslator.parser.parser import Parser
-    from samtranslator.translator.translator import Translator
+    """template.yaml through samtranslator, as `sam validate` and `sam deploy` transform it (the
+    same transform the local stack builds its IAM roles from)."""
+    from flowgen_dev.sam import transform_template
 
-    sam = yaml_parse((ROOT / "template.yaml").read_text())
-    for resource in sam["Resources"].values():  # local paths become artefacts, as after `sam package`
-        props = resource.get("Properties", {})
-        if resource["Type"] == "AWS::Serverless::Function":
-            props["CodeUri"] = "s3://artefacts/function.zip"
-        elif resource["Type"] == "AWS::Serverless::LayerVersion":
-            props["ContentUri"] = "s3://artefacts/layer.zip"
     os.environ.setdefault("AWS_DEFAULT_REGION", PSEUDO["AWS::Region"])
-    translator = Translator(managed_policy_map=None, sam_parser=Parser(), plugins=[])
-    return translator.translate(sam_template=sam, parameter_values={}, get_managed_policy_map=lambda: {})
+    return transform_template(ROOT / "template.yaml")
 
 
 def evaluate(value: Any, names: dict[str, str] | None = None) -> Any:
