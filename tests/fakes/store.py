@@ -185,7 +185,8 @@ class MemoryStore:
         with self.lock:
             self._check()
             mine = [lesson for (c, _), lesson in self.lessons.items() if c == course_id]
-            return [lesson.model_copy(update={"content": None}) for lesson in sorted(mine, key=lambda x: x.order)]
+            listed = sorted(mine, key=lambda x: x.order)
+            return [lesson.model_copy(update={"content": None, "partial": None}) for lesson in listed]
 
     def request_lessons(self, course_id: str, lesson_ids: Sequence[str], priority: Priority, now: datetime) -> None:
         allowed = (None, Priority.LOW) if priority == Priority.HIGH else (None,)
@@ -223,7 +224,7 @@ class MemoryStore:
                 updated_at=now,
                 partial=None,
             )
-            return self.lessons[key].model_copy(update={"content": None})
+            return self.lessons[key].model_copy(update={"content": None, "partial": None})
 
     def write_partial_lesson(
         self,

@@ -329,6 +329,7 @@ def test_a_partial_write_lands_only_under_the_lease(any_store):
     assert any_store.write_partial_lesson(course_id, lesson_id, claim, [], writing=None, restarted=True)
     partial = any_store.get_lesson("alice", course_id, lesson_id).partial
     assert partial.blocks == [] and partial.writes == 2 and partial.restarts == 1
+    assert all(lesson.partial is None for lesson in any_store.list_lessons(course_id))  # lists carry none
 
 
 @pytest.mark.parametrize("end", ["release", "fail", "unclaim", "reclaim", "commit"])

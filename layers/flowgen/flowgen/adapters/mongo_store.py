@@ -16,7 +16,7 @@ from flowgen.errors import AlreadyExists, DependencyUnavailable
 from flowgen.models import Course, CourseStatus, Lesson, LessonStatus, Priority, Usage
 from flowgen.ports import Claim
 
-_NO_CONTENT = {"content": 0}
+_NO_CONTENT = {"content": 0, "partial": 0}  # lists and claims need neither the content nor a partial one
 
 
 def _unavailable_on_outage[T](fn: Callable[..., T]) -> Callable[..., T]:
