@@ -247,38 +247,60 @@ def malformed(services: Services, size: Size) -> Counts:
 # ---- Redis ---------------------------------------------------------------------------------
 
 
+OUTAGE_SECONDS = {"killed": 4.0, "frozen": 6.0, "restarted": 0.0}
+
+
+class OwnRedis:
+    """A redis-server of the scenario's own, on a fixed port, that it can interrupt and mend."""
+
+    def __init__(self) -> None:
+        self.server = RedisServer()
+        self.port = self.server.port
+        self.url = self.server.url
+
+    def interrupt(self, mode: str) -> None:
+        if mode == "killed":
+            self.server.process.kill()
+            self.server.process.wait()
+        elif mode == "frozen":
+            self.server.process.send_signal(signal.SIGSTOP)
+        else:
+            self.server.stop()
+            self.server = RedisServer(port=self.port)
+
+    def mend(self, mode: str) -> None:
+        if mode == "killed":
+            self.server = RedisServer(port=self.port)  # empty: nothing was kept
+        elif mode == "frozen":
+            self.server.process.send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        self.server.process.send_signal(signal.SIGCONT)
+        self.server.stop()
+
+
 def redis_fault(mode: str) -> Scenario:
-    """Redis (dedupe keys, rate limits, budgets, idempotency) goes away mid-generation; every
-    use fails open, so lessons still finish and the claim keeps generation single."""
+    """Redis (dedupe keys, rate limits, budgets, idempotency) goes away mid-generation for
+    OUTAGE_SECONDS (a timer mends it, however slow the callers are meanwhile); every use fails
+    open, so lessons still finish and the claim keeps generation single."""
 
     def scenario(services: Services, size: Size) -> Counts:
-        own = RedisServer()
-        port = own.port
+        own = OwnRedis()
         try:
             moved = replace(services, redis_url=own.url)
             with running(f"redis-{mode}", moved, faults=Faults(latency_seconds=1.0)) as run:
                 courses = run.courses(size)
-                first, rest = courses[: max(1, len(courses) // 2)], courses[max(1, len(courses) // 2) :]
-                for course in first:
+                half = max(1, len(courses) // 2)
+                for course in courses[:half]:
                     open_lessons(run.api, course, size.opened)
                 time.sleep(1.5)  # lessons are mid-call
-                if mode == "killed":
-                    own.process.kill()
-                    own.process.wait()
-                elif mode == "frozen":
-                    own.process.send_signal(signal.SIGSTOP)
-                else:
-                    own.stop()
-                    own = RedisServer(port=port)
+                own.interrupt(mode)
+                mended = threading.Timer(OUTAGE_SECONDS[mode], own.mend, args=(mode,))
+                mended.start()
                 outage = [run.api.call("GET", "/courses")[0]]  # the API answers during the outage
-                for course in rest:
+                for course in courses[half:]:
                     open_lessons(run.api, course, size.opened)
-                if mode != "restarted":
-                    time.sleep(4 if mode == "killed" else 6)
-                if mode == "killed":
-                    own = RedisServer(port=port)
-                elif mode == "frozen":
-                    own.process.send_signal(signal.SIGCONT)
+                mended.join()
                 if len(courses) == 1:  # one course: open more of it after the outage
                     open_lessons(run.api, courses[0], size.opened + 1)
                 counts = run.finish()
@@ -286,7 +308,6 @@ def redis_fault(mode: str) -> Scenario:
                     counts.problems.append(f"GET /courses during the outage answered {outage}")
                 return counts
         finally:
-            own.process.send_signal(signal.SIGCONT)
             own.stop()
 
     scenario.__name__ = f"redis_{mode}"
@@ -381,7 +402,7 @@ class LocalProcess:
                "OPENAI_BASE_URL": fake_url}  # fmt: skip
         for key in ("MONGO_URI", "REDIS_URL"):
             env.pop(key, None)
-        self.process = subprocess.Popen(  # noqa: S603 - our own CLI
+        self.process = subprocess.Popen(
             [sys.executable, "-m", "flowgen_dev.cli", "local", "--port", str(port), "--schedule-every", str(PERIOD),
              "--visibility-timeout", str(VISIBILITY), "--parameter-overrides",
              f"WorkerTimeoutSeconds={WORKER_TIMEOUT}", "LessonHighMaxConcurrency=4"],
