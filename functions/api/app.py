@@ -46,6 +46,7 @@ from flowgen.models import (
     ErrorResponse,
     LessonView,
     Model,
+    language_pattern,
     visible_prompt_pattern,
 )
 from flowgen.observability import logger, metrics
@@ -385,6 +386,9 @@ def openapi_document() -> dict[str, Any]:
     # the prompt's "3 visible characters" rule, as a pattern a fuzzer can generate from
     prompt = schemas["CreateCourseRequest"]["properties"]["prompt"]
     prompt["pattern"] = visible_prompt_pattern()
+    for option in schemas["CreateCourseRequest"]["properties"]["language"].get("anyOf", []):
+        if option.get("type") == "string":
+            option["pattern"] = language_pattern()
     # the 422 of POST /courses is ours (an Idempotency-Key reused with another body)
     doc["paths"]["/courses"]["post"]["responses"]["422"] = {
         "description": _ERRORS[422],

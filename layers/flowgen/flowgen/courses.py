@@ -63,6 +63,7 @@ class CourseService:
             prompt=request.prompt,
             level=request.level,
             size=request.size,
+            language=request.language,
             status=CourseStatus.PENDING,
             idempotency_key=idempotency_key,
             created_at=now,
@@ -79,7 +80,8 @@ class CourseService:
         earlier = self.store.find_course_by_idempotency_key(owner_id, idempotency_key)
         if earlier is None:  # deleted between the insert and this read
             raise Conflict("the course made with this Idempotency-Key is gone; use a new key", code="course_gone")
-        if (earlier.prompt, earlier.level, earlier.size) != (request.prompt, request.level, request.size):
+        asked = (request.prompt, request.level, request.size, request.language)
+        if (earlier.prompt, earlier.level, earlier.size, earlier.language) != asked:
             raise IdempotencyKeyReused("this Idempotency-Key was used with a different body")
         return CourseView.of(earlier)
 

@@ -212,7 +212,8 @@ class _OutlineWork:
 
     def call(self) -> tuple[OutlineDecision, Usage]:
         course = self.course
-        return self.gen.model.outline(OutlineBrief(prompt=course.prompt, level=course.level, size=course.size))
+        brief = OutlineBrief(prompt=course.prompt, level=course.level, size=course.size, language=course.language)
+        return self.gen.model.outline(brief)
 
     def release(self, error: str, *, failed: bool) -> None:
         self.gen.store.release_course(self.course.id, self.claim, error, failed=failed)
@@ -360,6 +361,7 @@ def _brief(course: Course, lesson: Lesson, siblings: list[Lesson]) -> LessonBrie
         lesson_summary=lesson.summary,
         previous_titles=titles[max(0, lesson.order - 3) : lesson.order],
         next_titles=titles[lesson.order + 1 : lesson.order + 3],
+        language=course.language,
     )
 
 

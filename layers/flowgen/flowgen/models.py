@@ -93,6 +93,7 @@ class Course(Model):
     prompt: str
     level: Level | None = None
     size: Literal["short", "standard", "long"] | None = None
+    language: str | None = None  # the learner's choice at creation; None: the topic's language
     status: CourseStatus
     title: str | None = None
     description: str | None = None
@@ -174,6 +175,42 @@ Prompt = Annotated[
     AfterValidator(_visible_prompt),
 ]
 
+LANGUAGE_MIN_CHARS, LANGUAGE_MAX_CHARS = 2, 40
+_LANGUAGE_PUNCTUATION = " ()-"
+
+
+def language_pattern() -> str:
+    """A language's name: letters (any script), spaces, hyphens and parentheses, 2-40 characters,
+    starting with a letter and ending with a letter or `)` ("German", "Hinglish", "Portuguese
+    (Brazil)"). One pattern for pydantic and the OpenAPI document (so a fuzzer generates valid ones)."""
+    ranges: list[tuple[int, int]] = []
+    for code in range(0x110000):
+        if chr(code).isalpha() and not 0xD800 <= code <= 0xDFFF:
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1] = (ranges[-1][0], code)
+            else:
+                ranges.append((code, code))
+
+    def char(code: int) -> str:
+        return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
+
+    letters = "".join(char(a) if a == b else f"{char(a)}-{char(b)}" for a, b in ranges)
+    middle = LANGUAGE_MAX_CHARS - 2
+    return f"^[{letters}][{letters} ()\\-]{{0,{middle}}}[{letters})]$"
+
+
+def _language(value: str) -> str:
+    if not LANGUAGE_MIN_CHARS <= len(value) <= LANGUAGE_MAX_CHARS:
+        raise ValueError(f"the language needs {LANGUAGE_MIN_CHARS} to {LANGUAGE_MAX_CHARS} characters")
+    if not (value[0].isalpha() and (value[-1].isalpha() or value[-1] == ")")):
+        raise ValueError("the language starts with a letter and ends with a letter or `)`")
+    if any(not (c.isalpha() or c in _LANGUAGE_PUNCTUATION) for c in value):
+        raise ValueError("the language holds only letters, spaces, hyphens and parentheses")
+    return value
+
+
+Language = Annotated[str, AfterValidator(_language)]
+
 
 class CreateCourseRequest(Model):
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
@@ -181,6 +218,12 @@ class CreateCourseRequest(Model):
     prompt: Prompt = Field(description=f"The topic to learn, 3 to {PROMPT_MAX_CHARS} characters.")
     level: Level | None = None
     size: Literal["short", "standard", "long"] | None = None
+    language: Language | None = Field(
+        default=None,
+        description=f'The language to write the course in, as the learner names it ("German", "Hinglish"): '
+        f"{LANGUAGE_MIN_CHARS}-{LANGUAGE_MAX_CHARS} letters, spaces, hyphens or parentheses. "
+        "Omitted: the topic's language.",
+    )
 
 
 # ---- API responses ------------------------------------------------------------------
@@ -207,6 +250,7 @@ class CourseView(Model):
     prompt: str
     level: Level | None = None
     size: str | None = None
+    language: str | None = None
     status: CourseStatus
     title: str | None = None
     description: str | None = None

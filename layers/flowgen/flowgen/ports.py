@@ -101,6 +101,8 @@ class LessonBrief:
     lesson_summary: str
     previous_titles: list[str]
     next_titles: list[str]
+    language: str | None = None  # the course's; None: the topic's language
+    instruction: str | None = None  # the learner's, for a regeneration: data, never a system prompt
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ class OutlineBrief:
     prompt: str
     level: str | None
     size: str | None
+    language: str | None = None
 
 
 OnBlocks = Callable[[Sequence[GeneratedBlock], str], None]

@@ -4,6 +4,7 @@ sample content, so nobody mistakes it for a generated lesson."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 
 from flowgen.content import (
@@ -82,6 +83,16 @@ def _article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
 
+def _asked_for(language: str | None) -> str:
+    """Says which language the model was asked for, so tests can see it reached the model."""
+    return f"\n\nLanguage asked for: {language}." if language else ""
+
+
+def _instructed(instruction: str | None) -> str:
+    """Says which instruction a regeneration carried (quoted as data, as the model got it)."""
+    return f"\n\nInstruction asked for: {json.dumps(instruction, ensure_ascii=False)}." if instruction else ""
+
+
 def _tokens(*texts: str) -> int:
     return max(1, sum(len(t) for t in texts) // 4)
 
@@ -114,7 +125,7 @@ class OfflineModel:
         ]
         outline = CourseOutline(
             title=f"{topic}: {_article(brief.level or 'beginner')} {brief.level or 'beginner'} course",
-            description=f"A structured path through {topic}. Offline sample outline.",
+            description=f"A structured path through {topic}. Offline sample outline.{_asked_for(brief.language)}",
             objectives=[f"Explain the core ideas of {topic}", f"Apply {topic} to a small example"],
             modules=modules,
         )
@@ -137,7 +148,8 @@ class OfflineModel:
                     markdown=(
                         f"{self.notice}\n\n## {brief.lesson_title}\n\n"
                         f"This lesson belongs to **{brief.module_title}** in *{brief.course_title}*. "
-                        f"{brief.lesson_summary}{previous}"
+                        f"{brief.lesson_summary}{previous}{_asked_for(brief.language)}"
+                        f"{_instructed(brief.instruction)}"
                     ),
                 ),
                 CodeBlock(
