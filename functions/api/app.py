@@ -311,6 +311,28 @@ def retry_lesson(course_id: CourseId, lesson_id: LessonId) -> Response[Any]:
     return _json(202, lesson, {"Retry-After": str(lesson.retry_after or 1)})
 
 
+def _markdown_contract() -> dict[int, Any]:
+    responses = _contract(200, None, 404)
+    responses[200]["description"] = "The course as one Markdown file (UTF-8), as an attachment"
+    responses[200]["content"] = {"text/markdown": {"schema": {"type": "string"}}}
+    responses[200]["headers"]["Content-Disposition"] = {
+        "description": 'attachment; filename="<course-title>.md"',
+        "schema": {"type": "string"},
+    }
+    return responses
+
+
+@app.get(
+    "/courses/<course_id>/export.md",
+    summary="The course as Markdown: modules and lessons in order, quiz answers at the end",
+    responses=_markdown_contract(),
+)
+def export_course(course_id: CourseId) -> Response[Any]:
+    filename, markdown = service().export_course(_caller(), course_id)
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"}
+    return Response(200, "text/markdown; charset=utf-8", markdown, headers)
+
+
 # ---- progress: beside the content, keyed by stable lesson ids (design invariant 8) ----------
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flowgen.content import PartialContent
 from flowgen.errors import AlreadyExists, Conflict, IdempotencyKeyReused, InvalidRequest, NotFound
+from flowgen.export import course_markdown
 from flowgen.models import (
     Course,
     CourseDetail,
@@ -120,6 +122,18 @@ class CourseService:
         course = self._owned_course(owner_id, course_id)
         self._send_course_job(course, force=True)
         return CourseView.of(course)
+
+    def export_course(self, owner_id: str, course_id: str) -> tuple[str, str]:
+        """The course as one Markdown file: (file name, text). Reads only; queues nothing."""
+        course = self._owned_course(owner_id, course_id)
+        lessons = [
+            (self.store.get_lesson(owner_id, course_id, lesson.id) or lesson)
+            if lesson.status == LessonStatus.GENERATED
+            else lesson
+            for lesson in self.store.list_lessons(course_id)
+        ]
+        slug = re.sub(r"[^a-z0-9]+", "-", (course.title or course.prompt).lower()).strip("-")[:60] or "course"
+        return f"{slug}.md", course_markdown(course, lessons)
 
     # ---- lessons ---------------------------------------------------------------------
 

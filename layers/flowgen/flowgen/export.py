@@ -1,0 +1,137 @@
+"""A course as one Markdown file (issue 11): title, description, modules and lessons in order,
+each lesson's blocks as Markdown, and every quiz's answers collected at the end.
+
+The structure is the file's only `#`, `##` and `###` headings, so it can be read back:
+
+    # <course title>
+    ## Module <m>: <module title>
+    ### Lesson <m>.<n>: <lesson title>
+    ## Quiz answers
+    ### Lesson <m>.<n>: <lesson title>
+
+Headings the model wrote inside a lesson are pushed three levels down (at most `######`), and
+code is fenced with a fence longer than any run of backticks in it, so lesson text never
+passes for structure. Model text is written as it came (it is Markdown already), never as HTML.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+
+from flowgen.content import CodeBlock, KeyPointsBlock, LessonBlock, MarkdownBlock, QuizBlock, VideoBlock
+from flowgen.models import Course, Lesson, LessonStatus
+
+_HEADING = re.compile(r"^(#{1,6})(\s)")
+_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+_LANGUAGE = re.compile(r"[^\w+#.-]")
+_NOT_WRITTEN = {
+    LessonStatus.PENDING: "Not generated yet: open it in FlowGen to write it.",
+    LessonStatus.GENERATING: "Being written: export again in a moment.",
+    LessonStatus.FAILED: "Not generated: writing it failed; retry it in FlowGen.",
+}
+
+
+def course_markdown(course: Course, lessons: Sequence[Lesson]) -> str:
+    """`lessons`: the course's lessons, with content where generated (any order)."""
+    by_id = {lesson.id: lesson for lesson in lessons}
+    out: list[str] = [f"# {_line(course.title or course.prompt)}", ""]
+    if course.description:
+        out += [_paragraph(course.description), ""]
+    if course.language:
+        out += [f"*Language: {_line(course.language)}*", ""]
+    if course.objectives:
+        out += ["**Objectives**", "", *(f"- {_line(o)}" for o in course.objectives), ""]
+    answers: list[str] = []
+    for m, module in enumerate(course.modules, start=1):
+        out += [f"## Module {m}: {_line(module.title)}", ""]
+        for n, lesson_id in enumerate(module.lesson_ids, start=1):
+            lesson = by_id.get(lesson_id)
+            if lesson is None:
+                continue
+            heading = f"### Lesson {m}.{n}: {_line(lesson.title)}"
+            out += [heading, "", f"*{_line(lesson.summary)}*", ""]
+            if lesson.status != LessonStatus.GENERATED or lesson.content is None:
+                out += [f"> {_NOT_WRITTEN.get(lesson.status, 'Not generated yet.')}", ""]
+                continue
+            quizzes = [b for b in lesson.content.blocks if isinstance(b, QuizBlock)]
+            for block in lesson.content.blocks:
+                out += [*_block(block), ""]
+            if quizzes:
+                answers += [heading, ""]
+                for quiz in quizzes:
+                    answers += [*_answers(quiz), ""]
+    if answers:
+        out += ["## Quiz answers", "", *answers]
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _block(block: LessonBlock) -> Iterator[str]:
+    if isinstance(block, MarkdownBlock):
+        yield from _demoted(block.markdown)
+    elif isinstance(block, CodeBlock):
+        fence = "`" * max(3, _longest_backticks(block.code) + 1)
+        yield f"{fence}{_LANGUAGE.sub('', block.language)}"
+        yield from block.code.rstrip("\n").split("\n")
+        yield fence
+        if block.caption:
+            yield ""
+            yield f"*{_line(block.caption)}*"
+    elif isinstance(block, KeyPointsBlock):
+        yield "**Key points**"
+        yield ""
+        yield from (f"- {_line(point)}" for point in block.points)
+    elif isinstance(block, QuizBlock):
+        yield "**Quiz** (answers at the end)"
+        yield ""
+        for q, question in enumerate(block.questions, start=1):
+            yield f"{q}. {_line(question.question)}"
+            yield from (f"   - {_letter(o)}) {_line(option)}" for o, option in enumerate(question.options))
+    elif isinstance(block, VideoBlock):
+        yield f"Video: [{_line(block.title).replace(']', '\\]')}]({block.url.replace(')', '%29')})"
+
+
+def _answers(quiz: QuizBlock) -> Iterator[str]:
+    for q, question in enumerate(quiz.questions, start=1):
+        answer = question.options[question.answer_index]
+        line = f"{q}. {_line(question.question)} **{_letter(question.answer_index)}) {_line(answer)}**"
+        explanation = _line(question.explanation)
+        yield f"{line}: {explanation}" if explanation else line
+
+
+def _demoted(markdown: str) -> Iterator[str]:
+    """The model's Markdown with its headings three levels down (outside fenced code)."""
+    fence: str | None = None
+    for line in markdown.rstrip("\n").split("\n"):
+        opened = _FENCE.match(line)
+        if fence is None and opened:
+            fence = opened.group(1)
+        elif fence is not None and opened and opened.group(1).startswith(fence[0] * len(fence)):
+            fence = None
+        elif fence is None:
+            heading = _HEADING.match(line)
+            if heading:
+                level = min(6, len(heading.group(1)) + 3)
+                line = "#" * level + line[len(heading.group(1)) :]
+        yield line
+    if fence is not None:  # an unclosed fence would swallow the rest of the file
+        yield fence
+
+
+def _longest_backticks(text: str) -> int:
+    return max((len(run) for run in re.findall(r"`+", text)), default=0)
+
+
+def _letter(index: int) -> str:
+    return "ABCDEFGHIJ"[index]
+
+
+def _paragraph(text: str) -> str:
+    """A line of its own that never reads as a heading."""
+    line = _line(text)
+    return "\\" + line if line.startswith("#") else line
+
+
+def _line(text: str) -> str:
+    """One line of inline text: line breaks become spaces, so a title stays one heading."""
+    return " ".join(text.split())

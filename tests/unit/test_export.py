@@ -1,0 +1,85 @@
+"""The Markdown export: lesson text never passes for structure, and quizzes are answered at the end."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flowgen.content import CodeBlock, KeyPointsBlock, LessonContent, MarkdownBlock, QuizBlock, QuizQuestion, VideoBlock
+from flowgen.export import course_markdown
+from flowgen.models import Course, CourseStatus, Lesson, LessonStatus, ModuleOutline
+from tests.markdown_export import parse
+
+NOW = datetime(2026, 11, 28, tzinfo=UTC)
+
+
+def _lesson(lesson_id: str, module_id: str, order: int, title: str, content: LessonContent | None) -> Lesson:
+    status = LessonStatus.GENERATED if content else LessonStatus.PENDING
+    return Lesson(
+        id=lesson_id,
+        course_id="c" * 32,
+        module_id=module_id,
+        owner_id="alice",
+        order=order,
+        title=title,
+        summary="What it is\nand why",
+        status=status,
+        content=content,
+    )
+
+
+TRICKY = LessonContent(
+    generator="offline",
+    blocks=[
+        MarkdownBlock(
+            type="markdown",
+            markdown="# Module 9: not a module\n\n## Lesson 1.1: nor a lesson\n\n"
+            "```\n## Module inside a fence\n```\ntext",
+        ),
+        CodeBlock(type="code", language="py<script>", code="s = '```'\n# Quiz answers\n", caption="Fences in code"),
+        KeyPointsBlock(type="key_points", points=["one", "two\nlines"]),
+        QuizBlock(
+            type="quiz",
+            questions=[
+                QuizQuestion(question="Which?", options=["a", "b", "c"], answer_index=2, explanation="Because."),
+                QuizQuestion(question="And?", options=["x", "y"], answer_index=0, explanation=""),
+            ],
+        ),
+        VideoBlock(type="video", title="A [talk]", url="https://example.com/v?(1)"),
+    ],
+)
+
+
+def test_a_course_reads_back_whatever_its_lessons_hold():
+    course = Course(
+        id="c" * 32,
+        owner_id="alice",
+        prompt="p",
+        status=CourseStatus.READY,
+        title="Tricky\ncourse",
+        description="## Module 1: a description that looks like structure",
+        modules=[
+            ModuleOutline(id="m01", title="First", lesson_ids=["m01-l01", "m01-l02"]),
+            ModuleOutline(id="m02", title="Second", lesson_ids=["m02-l01"]),
+        ],
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    lessons = [
+        _lesson("m02-l01", "m02", 2, "Third", None),
+        _lesson("m01-l01", "m01", 0, "One", TRICKY),
+        _lesson("m01-l02", "m01", 1, "Two", None),
+    ]
+    text = course_markdown(course, lessons)
+    doc = parse(text)
+    assert doc.title == "Tricky course"
+    assert [(m, [lesson.title for lesson in ls]) for m, ls in doc.modules] == [
+        ("First", ["One", "Two"]),
+        ("Second", ["Third"]),
+    ]
+    assert [lesson.generated for _, ls in doc.modules for lesson in ls] == [True, False, False]
+    assert doc.answers == {"One": [("Which?", "C", "c"), ("And?", "A", "x")]}
+    assert "#### Module 9: not a module" in text and "##### Lesson 1.1: nor a lesson" in text
+    assert "````pyscript\ns = '```'\n# Quiz answers\n````" in text
+    assert "- two lines" in text
+    assert "Video: [A [talk\\]](https://example.com/v?(1%29)" in text
+    assert "<" not in text
