@@ -35,6 +35,7 @@ TRICKY = LessonContent(
             markdown="# Module 9: not a module\n\n## Lesson 1.1: nor a lesson\n\n"
             "```\n## Module inside a fence\n```\ntext",
         ),
+        MarkdownBlock(type="markdown", markdown="## Top\n\n### Below"),
         CodeBlock(type="code", language="py<script>", code="s = '```'\n# Quiz answers\n", caption="Fences in code"),
         KeyPointsBlock(type="key_points", points=["one", "two\nlines"]),
         QuizBlock(
@@ -79,6 +80,7 @@ def test_a_course_reads_back_whatever_its_lessons_hold():
     assert [lesson.generated for _, ls in doc.modules for lesson in ls] == [True, False, False]
     assert doc.answers == {"One": [("Which?", "C", "c"), ("And?", "A", "x")]}
     assert "#### Module 9: not a module" in text and "##### Lesson 1.1: nor a lesson" in text
+    assert "\n#### Top\n\n##### Below\n" in text  # the block's top level nests under the lesson's ###
     assert "````pyscript\ns = '```'\n# Quiz answers\n````" in text
     assert "- two lines" in text
     assert "Video: [A [talk\\]](https://example.com/v?(1%29)" in text

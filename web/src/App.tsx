@@ -14,6 +14,7 @@ import { requestHeadingFocus } from "./screen";
 
 // The lesson screen (markdown, and highlighting after it) loads on demand, not on first load.
 const LessonView = lazy(() => import("./pages/LessonView").then((module) => ({ default: module.LessonView })));
+const PrintCourse = lazy(() => import("./pages/PrintCourse").then((module) => ({ default: module.PrintCourse })));
 
 /** After every navigation (and on arrival once signed in) the new screen's heading gets focus. */
 function RouteFocus() {
@@ -32,7 +33,7 @@ function skipToContent(event: MouseEvent) {
 
 function SkipLink() {
   return (
-    <a className="skip-link" href="#main" onClick={skipToContent}>
+    <a className="skip-link no-print" href="#main" onClick={skipToContent}>
       Skip to content
     </a>
   );
@@ -70,7 +71,7 @@ function SignedIn({ config }: { config: AppConfig }) {
       <ApiContext.Provider value={api}>
         <SkipLink />
         <RouteFocus />
-        <header className="top">
+        <header className="top no-print">
           <Link to="/" className="brand">
             FlowGen
           </Link>
@@ -88,6 +89,14 @@ function SignedIn({ config }: { config: AppConfig }) {
             element={
               <Suspense fallback={<main id="main" className="lesson"><p>Loading…</p></main>}>
                 <LessonView />
+              </Suspense>
+            }
+          />
+          <Route
+            path="/courses/:courseId/print"
+            element={
+              <Suspense fallback={<main id="main"><p>Loading…</p></main>}>
+                <PrintCourse />
               </Suspense>
             }
           />

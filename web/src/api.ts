@@ -63,6 +63,17 @@ export class FlowgenApi {
   ) {}
 
   private async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Fetched<T>> {
+    const { status, text, retryAfter } = await this.send(method, path, body, headers);
+    return { status, data: (text ? JSON.parse(text) : null) as T, retryAfter };
+  }
+
+  /** One call; an answer other than 2xx is thrown as an ApiError with the API's code and words. */
+  private async send(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; text: string; retryAfter: number | null; response: Response }> {
     this.onCall(path);
     let response: Response;
     try {
@@ -91,7 +102,7 @@ export class FlowgenApi {
       const details = Array.isArray(error.details) ? (error.details as FieldProblem[]) : [];
       throw new ApiError(response.status, error.code, error.message, retryAfter, details);
     }
-    return { status: response.status, data: json as T, retryAfter };
+    return { status: response.status, text, retryAfter, response };
   }
 
   listCourses(cursor?: string | null, limit = 10) {
@@ -99,7 +110,7 @@ export class FlowgenApi {
     return this.request<CoursePage>("GET", `/courses?${query}`);
   }
 
-  createCourse(body: { prompt: string; level?: string; size?: string }, idempotencyKey: string) {
+  createCourse(body: { prompt: string; level?: string; size?: string; language?: string }, idempotencyKey: string) {
     return this.request<CourseSummary>("POST", "/courses", body, { "idempotency-key": idempotencyKey });
   }
 
@@ -109,6 +120,13 @@ export class FlowgenApi {
 
   deleteCourse(id: string) {
     return this.request<null>("DELETE", `/courses/${id}`);
+  }
+
+  /** The course as one Markdown file, and the file name the API suggests. */
+  async exportCourse(id: string): Promise<{ filename: string; markdown: string }> {
+    const { text, response } = await this.send("GET", `/courses/${id}/export.md`);
+    const named = /filename="([^"]+)"/.exec(response.headers.get("content-disposition") ?? "");
+    return { filename: named?.[1] ?? "course.md", markdown: text };
   }
 
   retryCourse(id: string) {

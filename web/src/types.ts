@@ -13,6 +13,7 @@ export interface CourseSummary {
   prompt: string;
   level: string | null;
   size: string | null;
+  language?: string | null; // chosen at creation; absent or null: the topic's language
   status: CourseStatus;
   title: string | null;
   description: string | null;
@@ -76,6 +77,8 @@ export interface Lesson extends LessonSummary {
 }
 
 export const PROMPT_MAX_CHARS = 2000;
+/** As the API checks it: letters of any script, spaces, hyphens, parentheses; 2-40 characters. */
+export const LANGUAGE_PATTERN = "\\p{L}[\\p{L} \\(\\)\\-]{0,38}[\\p{L}\\)]";
 
 // ---- progress: kept beside the content, keyed by stable lesson ids --------------------------
 

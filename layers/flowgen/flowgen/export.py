@@ -100,22 +100,51 @@ def _answers(quiz: QuizBlock) -> Iterator[str]:
 
 
 def _demoted(markdown: str) -> Iterator[str]:
-    """The model's Markdown with its headings three levels down (outside fenced code)."""
+    """The model's Markdown with its headings moved down so its top level is `####` (at most
+    `######`), outside fenced code: they nest under the lesson's `###` in order."""
+    lines = markdown.rstrip("\n").split("\n")
+    levels = [
+        len(heading.group(1))
+        for line, fenced in _unfenced(lines)
+        if not fenced
+        for heading in [_HEADING.match(line)]
+        if heading
+    ]
+    shift = 4 - min(levels, default=4)
+    for line, fenced in _unfenced(lines):
+        heading = None if fenced else _HEADING.match(line)
+        if heading:
+            line = "#" * min(6, len(heading.group(1)) + shift) + line[len(heading.group(1)) :]
+        yield line
+    if _open_fence(lines) is not None:  # an unclosed fence would swallow the rest of the file
+        yield _open_fence(lines) or ""
+
+
+def _unfenced(lines: list[str]) -> Iterator[tuple[str, bool]]:
+    """Each line and whether it belongs to a fenced code block (its fences included)."""
     fence: str | None = None
-    for line in markdown.rstrip("\n").split("\n"):
+    for line in lines:
+        opened = _FENCE.match(line)
+        if fence is None and opened:
+            fence = opened.group(1)
+            yield line, True
+        elif fence is not None:
+            if opened and opened.group(1).startswith(fence[0] * len(fence)):
+                fence = None
+            yield line, True
+        else:
+            yield line, False
+
+
+def _open_fence(lines: list[str]) -> str | None:
+    fence: str | None = None
+    for line in lines:
         opened = _FENCE.match(line)
         if fence is None and opened:
             fence = opened.group(1)
         elif fence is not None and opened and opened.group(1).startswith(fence[0] * len(fence)):
             fence = None
-        elif fence is None:
-            heading = _HEADING.match(line)
-            if heading:
-                level = min(6, len(heading.group(1)) + 3)
-                line = "#" * level + line[len(heading.group(1)) :]
-        yield line
-    if fence is not None:  # an unclosed fence would swallow the rest of the file
-        yield fence
+    return fence
 
 
 def _longest_backticks(text: str) -> int:

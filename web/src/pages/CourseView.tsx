@@ -95,6 +95,35 @@ function Progress({ course, progress }: { course: CourseDetail; progress: Course
   );
 }
 
+/** Export as Markdown (a download) and Print (the whole course on one page, then the browser's dialog). */
+function ExportControls({ courseId, title }: { courseId: string; title: string }) {
+  const api = useApi();
+  const download = useMutation({
+    mutationFn: () => api.exportCourse(courseId),
+    onSuccess: ({ filename, markdown }) => {
+      const url = URL.createObjectURL(new Blob([markdown], { type: "text/markdown;charset=utf-8" }));
+      const link = document.createElement("a");
+      link.href = url;
+      link.download = filename;
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    },
+  });
+  return (
+    <div className="export-controls no-print" role="group" aria-label={`Export ${title}`}>
+      <button type="button" className="secondary" onClick={() => download.mutate()} disabled={download.isPending}>
+        {download.isPending ? "Exporting…" : "Export as Markdown"}
+      </button>
+      <Link className="button secondary" to={`/courses/${courseId}/print`}>
+        Print or PDF
+      </Link>
+      {download.error && <ErrorNotice error={download.error} />}
+    </div>
+  );
+}
+
 export function CourseView() {
   const { courseId = "" } = useParams();
   const api = useApi();
@@ -123,12 +152,18 @@ export function CourseView() {
   const byLesson = new Map((progress.data?.lessons ?? []).map((p) => [p.lessonId, p]));
   return (
     <main id="main">
-      <p className="crumbs">
+      <p className="crumbs no-print">
         <Link to="/">My courses</Link>
       </p>
       <PageHeading>{data.title ?? data.prompt}</PageHeading>
       {course.error && <ErrorNotice error={course.error} />}
       {data.description && <p className="lead">{data.description}</p>}
+      {data.language && (
+        <p className="course-language">
+          Written in <strong>{data.language}</strong>
+        </p>
+      )}
+      {data.status === "READY" && <ExportControls courseId={courseId} title={data.title ?? data.prompt} />}
       {building && (
         <div role="status" className="notice building">
           <span className="spinner" aria-hidden="true" /> Writing the outline… it appears here as soon as it is ready.

@@ -5,7 +5,7 @@ import { useApi } from "../context";
 import { PageHeading } from "../components/Heading";
 import { ErrorNotice } from "../components/Status";
 import { useTitle } from "../screen";
-import { PROMPT_MAX_CHARS } from "../types";
+import { LANGUAGE_PATTERN, PROMPT_MAX_CHARS } from "../types";
 
 export function NewCourse() {
   const api = useApi();
@@ -14,13 +14,17 @@ export function NewCourse() {
   const [prompt, setPrompt] = useState("");
   const [level, setLevel] = useState("");
   const [size, setSize] = useState("");
+  const [language, setLanguage] = useState("");
   // One key per intended course: a double click or a retry after a network error sends the
   // same key, so the API returns the same course instead of creating a second one.
   const idempotencyKey = useRef(crypto.randomUUID());
 
   const create = useMutation({
     mutationFn: () =>
-      api.createCourse({ prompt, ...(level ? { level } : {}), ...(size ? { size } : {}) }, idempotencyKey.current),
+      api.createCourse(
+        { prompt, ...(level ? { level } : {}), ...(size ? { size } : {}), ...(language.trim() ? { language: language.trim() } : {}) },
+        idempotencyKey.current,
+      ),
     onSuccess: ({ data }) => {
       client.setQueryData(["course", data.id], { ...data, modules: [] });
       void client.invalidateQueries({ queryKey: ["courses"] });
@@ -77,6 +81,24 @@ export function NewCourse() {
             </select>
           </label>
         </div>
+        <label htmlFor="language">Language (optional)</label>
+        <input
+          id="language"
+          value={language}
+          onChange={(e) => {
+            setLanguage(e.target.value);
+            idempotencyKey.current = crypto.randomUUID();
+          }}
+          maxLength={40}
+          pattern={LANGUAGE_PATTERN}
+          aria-describedby="language-hint"
+          placeholder="e.g. German, Hinglish, Portuguese (Brazil)"
+          autoComplete="off"
+        />
+        <p id="language-hint" className="hint">
+          The course is written in this language. Letters, spaces, hyphens and parentheses, 2 to 40 characters; empty:
+          the language of your topic.
+        </p>
         <button type="submit" disabled={create.isPending || over > 0}>
           {create.isPending ? "Creating…" : "Create course"}
         </button>

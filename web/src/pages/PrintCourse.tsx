@@ -1,0 +1,53 @@
+import { useQuery } from "@tanstack/react-query";
+import Markdown from "react-markdown";
+import { Link, useParams } from "react-router-dom";
+import { useApi } from "../context";
+import { PageHeading } from "../components/Heading";
+import { NotFound } from "../components/NotFound";
+import { ErrorNotice, isMissing } from "../components/Status";
+import { useTitle } from "../screen";
+
+const ANSWERS = "\n## Quiz answers\n";
+
+/** The whole course on one page, for the browser's Print / Save as PDF: the Markdown export,
+ * rendered without raw HTML; each lesson starts a new page, the quiz answers too. */
+export function PrintCourse() {
+  const { courseId = "" } = useParams();
+  const api = useApi();
+  const exported = useQuery({ queryKey: ["export", courseId], queryFn: () => api.exportCourse(courseId), staleTime: 0 });
+  const markdown = exported.data?.markdown ?? "";
+  const [firstLine, ...rest] = markdown.split("\n");
+  const title = firstLine?.replace(/^# /, "") ?? "";
+  useTitle(title ? `${title} (print)` : "Print course");
+
+  if (isMissing(exported.error)) return <NotFound what="Course" />;
+  const body = rest.join("\n");
+  const cut = body.indexOf(ANSWERS);
+  const lessons = cut >= 0 ? body.slice(0, cut) : body;
+  const answers = cut >= 0 ? body.slice(cut) : "";
+  return (
+    <main id="main" className="print-view">
+      <div className="no-print print-bar">
+        <Link to={`/courses/${courseId}`}>Back to the course</Link>
+        <button type="button" onClick={() => window.print()} disabled={!exported.data}>
+          Print or save as PDF
+        </button>
+      </div>
+      <PageHeading>{title || "Course"}</PageHeading>
+      {exported.error && <ErrorNotice error={exported.error} />}
+      {!exported.data && !exported.error && <p>Loading…</p>}
+      {exported.data && (
+        <>
+          <div className="print-lessons">
+            <Markdown skipHtml>{lessons}</Markdown>
+          </div>
+          {answers && (
+            <section className="print-answers" aria-label="Quiz answers">
+              <Markdown skipHtml>{answers}</Markdown>
+            </section>
+          )}
+        </>
+      )}
+    </main>
+  );
+}
