@@ -46,6 +46,8 @@ from flowgen.models import (
     ErrorResponse,
     LessonView,
     Model,
+    RegenerateLessonRequest,
+    SelectVersionRequest,
     language_pattern,
     visible_prompt_pattern,
 )
@@ -331,6 +333,25 @@ def export_course(course_id: CourseId) -> Response[Any]:
     filename, markdown = service().export_course(_caller(), course_id)
     headers = {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"}
     return Response(200, "text/markdown; charset=utf-8", markdown, headers)
+
+
+@app.post(
+    "/courses/<course_id>/lessons/<lesson_id>/regenerate",
+    summary="Write a written lesson again with an instruction, at high priority; the current version is kept",
+    responses=_contract(202, LessonView, 404, 409, 413, 415, retry_after=True),
+)
+def regenerate_lesson(course_id: CourseId, lesson_id: LessonId, body: RegenerateLessonRequest) -> Response[Any]:
+    lesson = service().regenerate_lesson(_caller(), course_id, lesson_id, body, utcnow())
+    return _json(202, lesson, {"Retry-After": str(lesson.retry_after or 1)})
+
+
+@app.put(
+    "/courses/<course_id>/lessons/<lesson_id>/version",
+    summary="Switch a lesson back to one of its earlier versions (the one it leaves is kept)",
+    responses=_contract(200, LessonView, 404, 409, 413, 415),
+)
+def select_lesson_version(course_id: CourseId, lesson_id: LessonId, body: SelectVersionRequest) -> Response[Any]:
+    return _json(200, service().select_version(_caller(), course_id, lesson_id, body, utcnow()))
 
 
 # ---- progress: beside the content, keyed by stable lesson ids (design invariant 8) ----------

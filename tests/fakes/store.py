@@ -13,6 +13,20 @@ from flowgen.errors import AlreadyExists
 from flowgen.models import Course, CourseStatus, Lease, Lesson, LessonStatus, Priority, Usage
 from flowgen.ports import Claim
 
+_VERSION_FIELDS = (
+    "status",
+    "content",
+    "version",
+    "instruction",
+    "versions",
+    "priority",
+    "requested_at",
+    "generated_at",
+    "usage",
+    "error",
+    "attempts",
+)
+
 
 def _lease(claim: Claim) -> Lease:
     return Lease(token=claim.token, expires_at=claim.expires_at)
@@ -186,7 +200,7 @@ class MemoryStore:
             self._check()
             mine = [lesson for (c, _), lesson in self.lessons.items() if c == course_id]
             listed = sorted(mine, key=lambda x: x.order)
-            return [lesson.model_copy(update={"content": None, "partial": None}) for lesson in listed]
+            return [lesson.model_copy(update={"content": None, "partial": None, "versions": []}) for lesson in listed]
 
     def request_lessons(self, course_id: str, lesson_ids: Sequence[str], priority: Priority, now: datetime) -> None:
         allowed = (None, Priority.LOW) if priority == Priority.HIGH else (None,)
@@ -224,7 +238,7 @@ class MemoryStore:
                 updated_at=now,
                 partial=None,
             )
-            return self.lessons[key].model_copy(update={"content": None, "partial": None})
+            return self.lessons[key].model_copy(update={"content": None, "partial": None, "versions": []})
 
     def write_partial_lesson(
         self,
@@ -303,6 +317,17 @@ class MemoryStore:
                 priority=None,
                 requested_at=None,
             )
+            return True
+
+    def replace_lesson_version(
+        self, lesson: Lesson, *, expected_version: int, statuses: Sequence[LessonStatus], now: datetime
+    ) -> bool:
+        with self.lock:
+            stored = self.get_lesson(lesson.owner_id, lesson.course_id, lesson.id)
+            if stored is None or stored.status not in statuses or stored.version != expected_version:
+                return False
+            fields = {name: getattr(lesson, name) for name in _VERSION_FIELDS}
+            self._update_lesson((lesson.course_id, lesson.id), **fields, updated_at=now, partial=None, lease=None)
             return True
 
     # ---- reconciliation --------------------------------------------------------------

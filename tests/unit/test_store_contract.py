@@ -10,8 +10,9 @@ import pytest
 
 from flowgen.adapters.mongo_store import MongoCourseStore
 from flowgen.clock import utcnow
+from flowgen.content import LessonContent, MarkdownBlock
 from flowgen.errors import AlreadyExists
-from flowgen.models import Course, CourseStatus, Lesson, LessonStatus, Priority
+from flowgen.models import Course, CourseStatus, Lesson, LessonStatus, LessonVersion, Priority
 from flowgen.ports import Claim, CourseStore
 from tests.fakes.mongomock_db import mongomock_database
 from tests.fakes.store import MemoryStore
@@ -120,3 +121,47 @@ def test_a_rate_limited_claim_is_given_back_without_spending_an_attempt(store: C
     store.unclaim_lesson(course.id, "m01-l01", claim)
     lesson = store.get_lesson("alice", course.id, "m01-l01")
     assert (lesson.status, lesson.attempts, lesson.lease) == (LessonStatus.PENDING, 0, None)
+
+
+def test_a_lesson_version_is_replaced_only_from_the_expected_version_and_status(store: CourseStore) -> None:
+    course = _outlined(store)
+    claim = Claim("lesson", utcnow() + timedelta(minutes=1))
+    lesson = store.claim_lesson(course.id, "m01-l01", claim, utcnow())
+    assert lesson is not None
+    content = LessonContent(blocks=[MarkdownBlock(type="markdown", markdown="v1")], generator="offline")
+    written = lesson.model_copy(update={"content": content, "generated_at": utcnow()})
+    assert store.commit_lesson(written, claim, utcnow())
+    current = store.get_lesson("alice", course.id, "m01-l01")
+    assert current is not None and current.version == 1 and current.versions == []
+
+    kept = LessonVersion(number=1, generated_at=current.generated_at, content=content)
+    again = current.model_copy(
+        update={
+            "status": LessonStatus.PENDING,
+            "content": None,
+            "version": 2,
+            "instruction": "simpler",
+            "versions": [kept],
+            "priority": Priority.HIGH,
+            "generated_at": None,
+        }
+    )
+    generated = (LessonStatus.GENERATED,)
+    assert not store.replace_lesson_version(again, expected_version=2, statuses=generated, now=utcnow())
+    other = again.model_copy(update={"owner_id": "bob"})
+    assert not store.replace_lesson_version(other, expected_version=1, statuses=generated, now=utcnow())
+    assert store.replace_lesson_version(again, expected_version=1, statuses=generated, now=utcnow())
+    assert not store.replace_lesson_version(again, expected_version=1, statuses=generated, now=utcnow())  # moved on
+    stored = store.get_lesson("alice", course.id, "m01-l01")
+    assert stored is not None
+    assert (stored.status, stored.version, stored.instruction, stored.content) == (
+        LessonStatus.PENDING,
+        2,
+        "simpler",
+        None,
+    )
+    assert stored.versions == [kept] and stored.generated_at is None and stored.priority == Priority.HIGH
+    listed = next(x for x in store.list_lessons(course.id) if x.id == "m01-l01")
+    assert listed.versions == [] and listed.instruction == "simpler"  # lists leave the versions out
+    claimed = store.claim_lesson(course.id, "m01-l01", Claim("again", utcnow() + timedelta(minutes=1)), utcnow())
+    assert claimed is not None and claimed.instruction == "simpler" and claimed.versions == []

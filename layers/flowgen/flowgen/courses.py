@@ -13,6 +13,7 @@ from flowgen.content import PartialContent
 from flowgen.errors import AlreadyExists, Conflict, IdempotencyKeyReused, InvalidRequest, NotFound
 from flowgen.export import course_markdown
 from flowgen.models import (
+    LESSON_VERSIONS_KEPT,
     Course,
     CourseDetail,
     CourseJob,
@@ -25,9 +26,14 @@ from flowgen.models import (
     LessonProgress,
     LessonStatus,
     LessonSummary,
+    LessonVersion,
+    LessonVersionSummary,
     LessonView,
     ModuleView,
     Priority,
+    RegenerateLessonRequest,
+    SelectVersionRequest,
+    Usage,
     is_course_id,
     is_lesson_id,
 )
@@ -157,9 +163,10 @@ class CourseService:
         self._schedule(course_id, owner_id, ahead, Priority.LOW, now)
 
         view = LessonView(
-            **lesson.model_dump(include=set(LessonView.model_fields) - {"partial", "progress"}),
+            **lesson.model_dump(include=set(LessonView.model_fields) - {"partial", "progress", "versions"}),
             previous_lesson_id=siblings[position - 1].id if position > 0 else None,
             next_lesson_id=siblings[position + 1].id if position + 1 < len(siblings) else None,
+            versions=_versions(lesson),
         )
         if lesson.status in (LessonStatus.PENDING, LessonStatus.GENERATING):
             view.retry_after = self.tunables.poll_seconds
@@ -173,6 +180,91 @@ class CourseService:
         if not self.store.reset_failed_lesson(owner_id, course_id, lesson_id, now):
             raise Conflict("lesson changed meanwhile, reload it", code="not_failed")
         self.scheduler.forget_lesson(course_id, lesson_id)
+        return self.open_lesson(owner_id, course_id, lesson_id, now)
+
+    def regenerate_lesson(
+        self, owner_id: str, course_id: str, lesson_id: str, request: RegenerateLessonRequest, now: datetime
+    ) -> LessonView:
+        """Writes the lesson again with the learner's instruction, at high priority like an opened
+        lesson (the same claim, lease and commit). The version in `content` is kept in `versions`;
+        progress, keyed by the lesson's id, is untouched. A lesson not written yet, or one that has
+        moved on from `request.version`, is a 409."""
+        lesson = self._owned_lesson(owner_id, course_id, lesson_id)
+        if lesson.status != LessonStatus.GENERATED or lesson.content is None:
+            raise Conflict(
+                f"lesson is {lesson.status.value}; only a written lesson can be regenerated", code="not_generated"
+            )
+        if request.version is not None and request.version != lesson.version:
+            raise Conflict(f"the lesson is at version {lesson.version} now, reload it", code="version_conflict")
+        kept = LessonVersion(
+            number=lesson.version,
+            generated_at=lesson.generated_at,
+            instruction=lesson.instruction,
+            content=lesson.content,
+            usage=lesson.usage,
+        )
+        rewritten = lesson.model_copy(
+            update={
+                "status": LessonStatus.PENDING,
+                "content": None,
+                "version": _next_version(lesson),
+                "instruction": request.instruction,
+                "versions": [*lesson.versions, kept][-LESSON_VERSIONS_KEPT:],
+                "priority": Priority.HIGH,
+                "requested_at": now,
+                "generated_at": None,
+                "usage": Usage(),
+                "error": None,
+                "attempts": 0,
+            }
+        )
+        statuses = (LessonStatus.GENERATED,)
+        if not self.store.replace_lesson_version(
+            rewritten, expected_version=lesson.version, statuses=statuses, now=now
+        ):
+            raise Conflict("the lesson changed meanwhile, reload it", code="version_conflict")
+        self.scheduler.forget_lesson(course_id, lesson_id)  # a finished job's key must not hold this one back
+        return self.open_lesson(owner_id, course_id, lesson_id, now)  # sends its job at high priority
+
+    def select_version(
+        self, owner_id: str, course_id: str, lesson_id: str, request: SelectVersionRequest, now: datetime
+    ) -> LessonView:
+        """Switches the lesson back to an earlier version; the one it leaves is kept in its place.
+        Not while a version is being written (409): its result would land on top."""
+        lesson = self._owned_lesson(owner_id, course_id, lesson_id)
+        if lesson.status not in (LessonStatus.GENERATED, LessonStatus.FAILED):
+            raise Conflict(f"lesson is {lesson.status.value}: wait until it is written", code="being_written")
+        if request.version == lesson.version and lesson.content is not None:
+            return self.open_lesson(owner_id, course_id, lesson_id, now)
+        chosen = next((v for v in lesson.versions if v.number == request.version), None)
+        if chosen is None:
+            raise NotFound(f"lesson has no version {request.version}", code="version_not_found")
+        others = [v for v in lesson.versions if v.number != chosen.number]
+        if lesson.content is not None:  # a failed regeneration leaves nothing to keep
+            others.append(
+                LessonVersion(
+                    number=lesson.version,
+                    generated_at=lesson.generated_at,
+                    instruction=lesson.instruction,
+                    content=lesson.content,
+                    usage=lesson.usage,
+                )
+            )
+        restored = lesson.model_copy(
+            update={
+                "status": LessonStatus.GENERATED,
+                "content": chosen.content,
+                "version": chosen.number,
+                "instruction": chosen.instruction,
+                "versions": sorted(others, key=lambda v: v.number)[-LESSON_VERSIONS_KEPT:],
+                "generated_at": chosen.generated_at,
+                "usage": chosen.usage,
+                "error": None,
+            }
+        )
+        statuses = (LessonStatus.GENERATED, LessonStatus.FAILED)
+        if not self.store.replace_lesson_version(restored, expected_version=lesson.version, statuses=statuses, now=now):
+            raise Conflict("the lesson changed meanwhile, reload it", code="version_conflict")
         return self.open_lesson(owner_id, course_id, lesson_id, now)
 
     # ---- helpers ---------------------------------------------------------------------
@@ -261,6 +353,24 @@ def _written_so_far(lesson: Lesson, now: datetime) -> tuple[PartialContent | Non
     restarts = max(0, ended) + (partial.restarts if partial else 0)
     written = len(partial.blocks) if partial else 0
     return partial, LessonProgress(blocks_written=written, blocks_expected=None, restarts=restarts)
+
+
+def _next_version(lesson: Lesson) -> int:
+    """Numbers are never reused: one above every version this lesson has had."""
+    return max([lesson.version, *(v.number for v in lesson.versions)]) + 1
+
+
+def _versions(lesson: Lesson) -> list[LessonVersionSummary]:
+    earlier = [
+        LessonVersionSummary(number=v.number, generated_at=v.generated_at, instruction=v.instruction)
+        for v in lesson.versions
+    ]
+    if lesson.content is None and not earlier:
+        return []
+    current = LessonVersionSummary(
+        number=lesson.version, generated_at=lesson.generated_at, instruction=lesson.instruction, current=True
+    )
+    return sorted([*earlier, current], key=lambda v: v.number)
 
 
 def _summary(lesson: Lesson) -> LessonSummary:

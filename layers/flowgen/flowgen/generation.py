@@ -362,6 +362,7 @@ def _brief(course: Course, lesson: Lesson, siblings: list[Lesson]) -> LessonBrie
         previous_titles=titles[max(0, lesson.order - 3) : lesson.order],
         next_titles=titles[lesson.order + 1 : lesson.order + 3],
         language=course.language,
+        instruction=lesson.instruction,
     )
 
 

@@ -109,6 +109,20 @@ class Course(Model):
     updated_at: datetime
 
 
+LESSON_VERSIONS_KEPT = 10  # earlier versions kept per lesson; the oldest goes beyond that
+INSTRUCTION_MAX_CHARS = 500
+
+
+class LessonVersion(Model):
+    """An earlier version of a lesson, kept when it was regenerated (or switched away from)."""
+
+    number: int
+    generated_at: datetime | None = None
+    instruction: str | None = None
+    content: LessonContent
+    usage: Usage = Usage()
+
+
 class Lesson(Model):
     id: str
     course_id: str
@@ -129,6 +143,9 @@ class Lesson(Model):
     usage: Usage = Usage()
     error: str | None = None
     lease: Lease | None = None
+    version: int = 1  # the number of the version in `content` (or being written)
+    instruction: str | None = None  # the learner's instruction this version was (or is being) written with
+    versions: list[LessonVersion] = []  # earlier versions, oldest first
 
 
 # ---- API requests -------------------------------------------------------------------
@@ -226,6 +243,36 @@ class CreateCourseRequest(Model):
     )
 
 
+def _visible_instruction(value: str) -> str:
+    if visible_length(value) < 1:
+        raise ValueError("the instruction needs a visible character")
+    return value
+
+
+class RegenerateLessonRequest(Model):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
+
+    instruction: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=INSTRUCTION_MAX_CHARS),
+        AfterValidator(_visible_instruction),
+    ] = Field(
+        description=f'What the new version should do differently ("simpler, with an analogy", "examples in Go"), '
+        f"1 to {INSTRUCTION_MAX_CHARS} characters. It reaches the model as data, never as instructions to it."
+    )
+    version: int | None = Field(
+        default=None,
+        ge=1,
+        description="The version the learner is looking at: when the lesson has moved on since, 409 (optional)",
+    )
+
+
+class SelectVersionRequest(Model):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
+
+    version: int = Field(ge=1, le=1_000_000, description="The number of an earlier version (from `versions`)")
+
+
 # ---- API responses ------------------------------------------------------------------
 
 
@@ -310,6 +357,18 @@ class LessonView(Model):
     retry_after: int | None = Field(
         default=None, description="Seconds to wait before polling again, while not generated."
     )
+    version: int = Field(default=1, description="The number of the version in `content` (or being written)")
+    instruction: str | None = Field(default=None, description="The instruction this version was written with")
+    versions: list[LessonVersionSummary] = Field(
+        default=[], description="Every version kept, oldest first, the current one included (when written)"
+    )
+
+
+class LessonVersionSummary(Model):
+    number: int
+    generated_at: datetime | None = None
+    instruction: str | None = None
+    current: bool = False
 
 
 class ErrorDetail(Model):

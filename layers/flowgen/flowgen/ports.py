@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from flowgen.content import GeneratedBlock, GeneratedLesson, OutlineDecision, VideoBlock
-from flowgen.models import Course, CourseJob, Lesson, LessonJob, Priority, Usage
+from flowgen.models import Course, CourseJob, Lesson, LessonJob, LessonStatus, Priority, Usage
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,13 @@ class CourseStore(Protocol):
     def release_lesson(self, course_id: str, lesson_id: str, claim: Claim, error: str, *, failed: bool) -> None: ...
     def unclaim_lesson(self, course_id: str, lesson_id: str, claim: Claim) -> None: ...
     def reset_failed_lesson(self, owner_id: str, course_id: str, lesson_id: str, now: datetime) -> bool: ...
+    def replace_lesson_version(
+        self, lesson: Lesson, *, expected_version: int, statuses: Sequence[LessonStatus], now: datetime
+    ) -> bool:
+        """Writes `lesson`'s version (status, content, version, instruction, versions, priority,
+        requestedAt, generatedAt, usage, error, attempts) where the owner's stored lesson is still at
+        `expected_version` in one of `statuses`, in one conditional update; False when it moved on."""
+        ...
 
     # reconciliation
     def stuck_courses(self, older_than: datetime, now: datetime, limit: int) -> list[Course]: ...

@@ -16,7 +16,11 @@ from flowgen.errors import AlreadyExists, DependencyUnavailable
 from flowgen.models import Course, CourseStatus, Lesson, LessonStatus, Priority, Usage
 from flowgen.ports import Claim
 
-_NO_CONTENT = {"content": 0, "partial": 0}  # lists and claims need neither the content nor a partial one
+_NO_CONTENT = {"content": 0, "partial": 0, "versions": 0}  # lists and claims need no content, partial or versions
+_VERSION_FIELDS = frozenset(
+    {"status", "content", "version", "instruction", "versions", "priority", "requested_at", "generated_at"}
+    | {"usage", "error", "attempts"}
+)
 
 
 def _unavailable_on_outage[T](fn: Callable[..., T]) -> Callable[..., T]:
@@ -324,6 +328,25 @@ class MongoCourseStore:
                 "$set": {"status": LessonStatus.PENDING.value, "attempts": 0, "updatedAt": now},
                 "$unset": {"error": "", "priority": "", "requestedAt": ""},
             },
+        )
+        return result.modified_count == 1
+
+    @_unavailable_on_outage
+    def replace_lesson_version(
+        self, lesson: Lesson, *, expected_version: int, statuses: Sequence[LessonStatus], now: datetime
+    ) -> bool:
+        fields = _dump(lesson, include=set(_VERSION_FIELDS))
+        every = lesson.model_dump(by_alias=True, include=set(_VERSION_FIELDS))
+        unset = {name: "" for name in every if name not in fields}
+        version: Any = expected_version if expected_version != 1 else {"$in": [1, None]}  # before versions: 1
+        result = self.lessons.update_one(
+            {
+                "_id": _lesson_doc_id(lesson.course_id, lesson.id),
+                "ownerId": lesson.owner_id,
+                "status": {"$in": [s.value for s in statuses]},
+                "version": version,
+            },
+            {"$set": {**fields, "updatedAt": now}, "$unset": {**unset, "partial": "", "lease": ""}},
         )
         return result.modified_count == 1
 
