@@ -23,7 +23,11 @@ from flowgen_dev.stack import LocalStack, StackConfig
 
 REAL_MONGO_URI = os.environ.get("MONGO_URI", "")
 RUNNING_WORKER_TIMEOUT = 10  # seconds: end-to-end stacks shorten the template's 120 s ...
-RUNNING_VISIBILITY = 12  # ... and the queues' visibility, keeping visibility > timeout as AWS requires
+RUNNING_VISIBILITY = 12
+NO_USER_LIMITS = {
+    "UserRequestsPerMinute": "0",
+    "ProRequestsPerMinute": "0",
+}  # ... and the queues' visibility, keeping visibility > timeout as AWS requires
 
 
 @pytest.fixture(scope="session")
@@ -124,7 +128,8 @@ def make_stack(
     """
     redis.Redis.from_url(redis_url).flushdb()
     uri, db = mongo_uri
-    overrides = {"WorkerTimeoutSeconds": str(RUNNING_WORKER_TIMEOUT)} if running else {}
+    # end-to-end clients poll as fast as the tests need: per-user limits are tested on their own
+    overrides = {"WorkerTimeoutSeconds": str(RUNNING_WORKER_TIMEOUT), **NO_USER_LIMITS} if running else {}
     config = StackConfig(
         redis_url=redis_url,
         aws=aws,

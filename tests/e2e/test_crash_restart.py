@@ -46,7 +46,7 @@ class LocalProcess:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "flowgen_dev.cli", "local", "--port", str(port), "--fake-model",
              "--fake-latency", "1.5", "--schedule-every", "2", "--parameter-overrides", "WorkerTimeoutSeconds=8",
-             "LessonLowMaxConcurrency=2", "--visibility-timeout", "30"],
+             "LessonLowMaxConcurrency=2", "UserRequestsPerMinute=0", "--visibility-timeout", "30"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )  # fmt: skip
         assert self.process.stdout is not None

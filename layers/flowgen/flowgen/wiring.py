@@ -114,10 +114,14 @@ def redis_client(cfg: RedisSettings | None = None) -> Any:
 
 @_overridable
 def sqs_client(cfg: QueueSettings | None = None) -> Any:
+    """Fails within seconds, not botocore's minutes of connect timeouts and retries: an api
+    invocation has 10 s, and a send that cannot go is recorded for the reconciler instead."""
     import boto3
+    from botocore.config import Config
 
     cfg = cfg or settings(QueueSettings)
-    return boto3.client("sqs", endpoint_url=cfg.sqs_endpoint_url or None)
+    bounded = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 2})
+    return boto3.client("sqs", endpoint_url=cfg.sqs_endpoint_url or None, config=bounded)
 
 
 @_overridable
