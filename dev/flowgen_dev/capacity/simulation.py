@@ -86,7 +86,7 @@ class Simulation:
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
         self.env = simpy.Environment()
-        self.rng = random.Random(scenario.seed)  # noqa: S311 - a seeded simulation, not secrets
+        self.rng = random.Random(scenario.seed)
         s = scenario.system
         self.limiter = RateLimiter(s.requests_per_minute, s.tokens_per_minute, s.high_reserve)
         self.account = Account(self, scenario.platform.account_concurrency)
