@@ -43,6 +43,7 @@ from flowgen.models import (
     CoursePage,
     CourseView,
     CreateCourseRequest,
+    EditOutlineRequest,
     ErrorResponse,
     LessonView,
     Model,
@@ -282,6 +283,15 @@ def delete_course(course_id: CourseId) -> Response[Any]:
     service().delete_course(_caller(), course_id)
     progress().forget_course(_caller(), course_id)
     return _json(204, None)
+
+
+@app.patch(
+    "/courses/<course_id>/outline",
+    summary="Rename, add, remove and reorder lessons and modules in one edit guarded by the course's version",
+    responses=_contract(200, CourseDetail, 404, 409, 413, 415),
+)
+def edit_outline(course_id: CourseId, body: EditOutlineRequest) -> Response[Any]:
+    return _json(200, service().edit_outline(_caller(), course_id, body, utcnow()))
 
 
 @app.post(

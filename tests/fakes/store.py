@@ -76,6 +76,42 @@ class MemoryStore:
                 raise AlreadyExists(key)
             self.courses[course.id] = course.model_copy(deep=True)
 
+    def edit_outline(
+        self,
+        course: Course,
+        *,
+        expected_version: int,
+        lessons: Sequence[Lesson],
+        removed: Sequence[str],
+        removed_generated: int,
+        now: datetime,
+    ) -> bool:
+        with self.lock:
+            self._check()
+            stored = self.get_course(course.owner_id, course.id)
+            if stored is None or stored.status != CourseStatus.READY or stored.version != expected_version:
+                return False
+            retired = [*stored.retired_lesson_ids, *(i for i in removed if i not in stored.retired_lesson_ids)]
+            self._update_course(
+                course.id,
+                modules=course.modules,
+                lesson_count=course.lesson_count,
+                version=course.version,
+                retired_lesson_ids=retired,
+                lessons_generated=stored.lessons_generated - removed_generated,
+                updated_at=now,
+            )
+            for lesson in lessons:
+                key = (lesson.course_id, lesson.id)
+                structure = {f: getattr(lesson, f) for f in ("module_id", "order", "title", "summary")}
+                if key in self.lessons:
+                    self._update_lesson(key, **structure)
+                else:
+                    self.lessons[key] = lesson.model_copy(update={"status": LessonStatus.PENDING, "attempts": 0})
+            for lesson_id in removed:
+                self.lessons.pop((course.id, lesson_id), None)
+            return True
+
     def find_course_by_idempotency_key(self, owner_id: str, idempotency_key: str) -> Course | None:
         with self.lock:
             self._check()

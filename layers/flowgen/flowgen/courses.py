@@ -6,6 +6,7 @@ import base64
 import json
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,6 +15,7 @@ from flowgen.errors import AlreadyExists, Conflict, IdempotencyKeyReused, Invali
 from flowgen.export import course_markdown
 from flowgen.models import (
     LESSON_VERSIONS_KEPT,
+    OUTLINE_MAX_LESSONS,
     Course,
     CourseDetail,
     CourseJob,
@@ -21,6 +23,7 @@ from flowgen.models import (
     CourseStatus,
     CourseView,
     CreateCourseRequest,
+    EditOutlineRequest,
     Lesson,
     LessonJob,
     LessonProgress,
@@ -29,6 +32,7 @@ from flowgen.models import (
     LessonVersion,
     LessonVersionSummary,
     LessonView,
+    ModuleOutline,
     ModuleView,
     Priority,
     RegenerateLessonRequest,
@@ -128,6 +132,40 @@ class CourseService:
         course = self._owned_course(owner_id, course_id)
         self._send_course_job(course, force=True)
         return CourseView.of(course)
+
+    def edit_outline(self, owner_id: str, course_id: str, request: EditOutlineRequest, now: datetime) -> CourseDetail:
+        """Renames, adds, removes and reorders lessons and modules in one update guarded by the
+        course's version (design invariant 8): a stale edit is a 409 and writes nothing. Lessons and
+        modules keep their ids (so their content and progress stay theirs); a new lesson gets an id
+        no lesson of this course ever had and is written when opened, like any other."""
+        course = self._owned_course(owner_id, course_id)
+        if course.status != CourseStatus.READY:
+            raise Conflict(f"course is {course.status.value}: only a ready outline can be edited", code="not_ready")
+        if request.version != course.version:
+            raise Conflict(
+                f"the outline is at version {course.version} now: reload it and edit again", code="version_conflict"
+            )
+        existing = {lesson.id: lesson for lesson in self.store.list_lessons(course_id)}
+        plan = _OutlinePlan(course, existing)
+        modules, lessons = plan.apply(request)
+        removed = [lesson_id for lesson_id in existing if lesson_id not in {lesson.id for lesson in lessons}]
+        removed_generated = sum(existing[i].status == LessonStatus.GENERATED for i in removed)
+        edited = course.model_copy(
+            update={"modules": modules, "lesson_count": len(lessons), "version": course.version + 1}
+        )
+        written = self.store.edit_outline(
+            edited,
+            expected_version=course.version,
+            lessons=lessons,
+            removed=removed,
+            removed_generated=removed_generated,
+            now=now,
+        )
+        if not written:
+            raise Conflict("the outline changed meanwhile: reload it and edit again", code="version_conflict")
+        for lesson_id in removed:  # a job still queued for one finds no record and is acknowledged
+            self.scheduler.forget_lesson(course_id, lesson_id)
+        return self.get_course(owner_id, course_id)
 
     def export_course(self, owner_id: str, course_id: str) -> tuple[str, str]:
         """The course as one Markdown file: (file name, text). Reads only; queues nothing."""
@@ -328,6 +366,64 @@ class CourseService:
         if lesson is None:
             raise NotFound("lesson not found", code="lesson_not_found")
         return lesson
+
+
+@dataclass
+class _OutlinePlan:
+    """Turns an edit into the new modules and lessons, checking every id it names."""
+
+    course: Course
+    existing: dict[str, Lesson]
+
+    def apply(self, request: EditOutlineRequest) -> tuple[list[ModuleOutline], list[Lesson]]:
+        known_modules = {module.id for module in self.course.modules}
+        named_lessons = [lesson.id for module in request.modules for lesson in module.lessons if lesson.id]
+        named_modules = [module.id for module in request.modules if module.id]
+        if len(set(named_lessons)) != len(named_lessons) or len(set(named_modules)) != len(named_modules):
+            raise InvalidRequest("a lesson or module appears twice in the outline", code="duplicate_id")
+        unknown = [i for i in named_lessons if i not in self.existing] + [
+            m for m in named_modules if m not in known_modules
+        ]
+        if unknown:
+            raise InvalidRequest(f"no such lesson or module in this course: {', '.join(unknown)}", code="unknown_id")
+        total = sum(len(module.lessons) for module in request.modules)
+        if total > OUTLINE_MAX_LESSONS:
+            raise InvalidRequest(f"an outline holds at most {OUTLINE_MAX_LESSONS} lessons", code="outline_too_large")
+        taken = set(self.existing) | set(self.course.retired_lesson_ids)
+        taken_modules = set(known_modules)
+        modules: list[ModuleOutline] = []
+        lessons: list[Lesson] = []
+        for edit in request.modules:
+            module_id = edit.id or _fresh("m{:02d}".format, taken_modules)
+            taken_modules.add(module_id)
+            ids = []
+            for item in edit.lessons:
+                lesson_id = item.id or _fresh(f"{module_id}-l{{:02d}}".format, taken)
+                taken.add(lesson_id)
+                ids.append(lesson_id)
+                before = self.existing.get(lesson_id)
+                summary = item.summary if item.summary is not None else (before.summary if before else "")
+                fields = {"module_id": module_id, "order": len(lessons), "title": item.title, "summary": summary}
+                lessons.append(
+                    before.model_copy(update=fields)
+                    if before
+                    else Lesson(
+                        id=lesson_id,
+                        course_id=self.course.id,
+                        owner_id=self.course.owner_id,
+                        status=LessonStatus.PENDING,
+                        **fields,
+                    )
+                )
+            modules.append(ModuleOutline(id=module_id, title=edit.title, lesson_ids=ids))
+        return modules, lessons
+
+
+def _fresh(name: Callable[[int], str], taken: set[str]) -> str:
+    for n in range(1, 100):
+        if name(n) not in taken:
+            return name(n)
+    raise InvalidRequest("no id left for a new lesson or module here", code="outline_too_large")
 
 
 def _job_lost(lesson: Lesson, queued_before: datetime) -> bool:

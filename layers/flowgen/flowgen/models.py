@@ -105,6 +105,8 @@ class Course(Model):
     attempts: int = 0
     error: str | None = None
     idempotency_key: str | None = None  # the POST's Idempotency-Key, unique per owner (backstop)
+    version: int = 1  # of the outline: every edit names the version it was made on (a stale one is a 409)
+    retired_lesson_ids: list[str] = []  # removed by an edit: never given to a new lesson
     created_at: datetime
     updated_at: datetime
 
@@ -273,6 +275,43 @@ class SelectVersionRequest(Model):
     version: int = Field(ge=1, le=1_000_000, description="The number of an earlier version (from `versions`)")
 
 
+MODULE_ID_PATTERN = r"^m\d{2}$"
+OUTLINE_MAX_MODULES, OUTLINE_MAX_LESSONS_PER_MODULE, OUTLINE_MAX_LESSONS = 12, 12, 60
+OutlineTitle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class OutlineLessonEdit(Model):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
+
+    id: Annotated[str, StringConstraints(pattern=LESSON_ID_PATTERN)] | None = Field(
+        default=None, description="An existing lesson's id (it keeps it, its content and progress); null: a new lesson"
+    )
+    title: OutlineTitle
+    summary: Annotated[str, StringConstraints(strip_whitespace=True, max_length=400)] | None = Field(
+        default=None, description="Omitted: unchanged (an empty one for a new lesson)"
+    )
+
+
+class OutlineModuleEdit(Model):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
+
+    id: Annotated[str, StringConstraints(pattern=MODULE_ID_PATTERN)] | None = Field(
+        default=None, description="An existing module's id; null: a new module"
+    )
+    title: OutlineTitle
+    lessons: Annotated[list[OutlineLessonEdit], Field(min_length=1, max_length=OUTLINE_MAX_LESSONS_PER_MODULE)]
+
+
+class EditOutlineRequest(Model):
+    """The whole outline as it should be, in order: lessons left out are removed, lessons without
+    an id are added (and written when opened, like any other)."""
+
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
+
+    version: int = Field(ge=1, le=1_000_000_000, description="The course's `version` this edit was made on")
+    modules: Annotated[list[OutlineModuleEdit], Field(min_length=1, max_length=OUTLINE_MAX_MODULES)]
+
+
 # ---- API responses ------------------------------------------------------------------
 
 
@@ -306,6 +345,7 @@ class CourseView(Model):
     lessons_generated: int
     usage: Usage
     error: str | None = None
+    version: int = Field(default=1, description="The outline's version: send it with an edit")
     created_at: datetime
     updated_at: datetime
 

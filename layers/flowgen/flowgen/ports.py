@@ -36,6 +36,23 @@ class CourseStore(Protocol):
     def refuse_course(self, course_id: str, claim: Claim, reason: str, usage: Usage) -> None: ...
     def reset_failed_course(self, owner_id: str, course_id: str, now: datetime) -> bool: ...
     def add_course_usage(self, course_id: str, usage: Usage, *, lessons_generated: int) -> None: ...
+    def edit_outline(
+        self,
+        course: Course,
+        *,
+        expected_version: int,
+        lessons: Sequence[Lesson],
+        removed: Sequence[str],
+        removed_generated: int,
+        now: datetime,
+    ) -> bool:
+        """Replaces a READY course's outline (`course.modules`, `lesson_count`, `version`,
+        `retired_lesson_ids`) where the owner's stored course is still at `expected_version`; False
+        when it moved on, and then nothing is written. Then every lesson of the new outline gets its
+        module, order, title and summary (new ones are inserted PENDING) and the `removed` lessons'
+        records go, so a worker writing one commits nothing (its conditional update finds none).
+        A lesson's content, status and lease are never touched: a worker's commit and an edit both land."""
+        ...
 
     # lessons
     def get_lesson(self, owner_id: str, course_id: str, lesson_id: str) -> Lesson | None: ...

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING, DeleteOne, ReturnDocument, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 
@@ -116,6 +116,46 @@ class MongoCourseStore:
         if deleted:
             self.lessons.delete_many({"courseId": course_id, "ownerId": owner_id})
         return bool(deleted)
+
+    @_unavailable_on_outage
+    def edit_outline(
+        self,
+        course: Course,
+        *,
+        expected_version: int,
+        lessons: Sequence[Lesson],
+        removed: Sequence[str],
+        removed_generated: int,
+        now: datetime,
+    ) -> bool:
+        fields = _dump(course, include={"modules", "lesson_count", "version"})
+        version: Any = expected_version if expected_version != 1 else {"$in": [1, None]}  # before edits: 1
+        result = self.courses.update_one(
+            {"_id": course.id, "ownerId": course.owner_id, "status": CourseStatus.READY.value, "version": version},
+            {
+                "$set": {**fields, "updatedAt": now},
+                "$addToSet": {"retiredLessonIds": {"$each": list(removed)}},
+                "$inc": {"lessonsGenerated": -removed_generated},
+            },
+        )
+        if result.modified_count != 1:
+            return False
+        structure = ("courseId", "moduleId", "ownerId", "order", "title", "summary")
+        ops: list[Any] = [
+            UpdateOne(
+                {"_id": _lesson_doc_id(lesson.course_id, lesson.id)},
+                {
+                    "$set": {k: v for k, v in _dump(lesson).items() if k in structure},
+                    "$setOnInsert": {"id": lesson.id, "status": LessonStatus.PENDING.value, "attempts": 0},
+                },
+                upsert=True,
+            )
+            for lesson in lessons
+        ]
+        ops += [DeleteOne({"_id": _lesson_doc_id(course.id, lesson_id)}) for lesson_id in removed]
+        if ops:
+            self.lessons.bulk_write(ops, ordered=True)
+        return True
 
     @_unavailable_on_outage
     def claim_course(self, course_id: str, claim: Claim, now: datetime) -> Course | None:
