@@ -48,9 +48,10 @@ web/node_modules/.installed: web/package-lock.json
 web: web/node_modules/.installed
 	cd web && npm run build
 
+# the whole suite; the layer's coverage is printed, with the floor of pyproject's [tool.coverage.report]
 test: dev browser-deps web
 	cd web && npm test
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider --cov --cov-report=term
 
 # coverage of the flowgen layer is printed, with the floor of pyproject's [tool.coverage.report]
 test-fast: dev
