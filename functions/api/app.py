@@ -86,7 +86,9 @@ def progress() -> ProgressService:
 
 
 def _json(status: int, model: Model | None, headers: dict[str, str] | None = None) -> Response[Any]:
-    body = model.model_dump_json(by_alias=True) if model is not None else None
+    if model is None:  # 204: no body at all (Powertools would send the JSON `null`)
+        return Response(status_code=status, body="", headers=headers)
+    body = model.model_dump_json(by_alias=True)
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
 
 
