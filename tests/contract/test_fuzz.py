@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from flowgen_dev.fake_openai import FakeOpenAI
+from flowgen_dev.services import AwsServer
 from tests.e2e.conftest import start_running_stack
 
 pytestmark = pytest.mark.e2e
@@ -29,7 +31,9 @@ TIME_LIMIT = 170  # seconds, for the fuzzer alone
 SEED = 20261128
 
 
-def test_schemathesis_finds_no_failure(redis_url, aws, mongo_uri, fake_model, tmp_path):
+def test_schemathesis_finds_no_failure(
+    redis_url: str, aws: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI, tmp_path: Path
+) -> None:
     stack = start_running_stack(
         redis_url, aws, mongo_uri, fake_model, UserRequestsPerMinute=0, UserCoursesPerHour=0, UserCoursesPerDay=0
     )

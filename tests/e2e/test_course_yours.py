@@ -30,7 +30,7 @@ def _new_course(page: Any, prompt: str, language: str) -> str:
     return page.url.rsplit("/", 1)[-1]
 
 
-def test_language_export_and_print(web_stack, browser):  # noqa: F811
+def test_language_export_and_print(web_stack, browser) -> None:  # noqa: F811
     stack, url = web_stack, web_stack.api_url
     page = browser.new_context(viewport={"width": 1100, "height": 900}, accept_downloads=True).new_page()
     sign_in(page, url, "alice")

@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import pytest
 
+from flowgen_dev.fake_openai import FakeOpenAI
+from flowgen_dev.services import AwsServer
 from tests.e2e.conftest import start_running_stack
 from tests.e2e.test_local_stack import client, ready_course, wait_for
 
 pytestmark = pytest.mark.e2e
 
 
-def test_a_second_users_background_lessons_overtake_the_first_users_backlog(redis_url, aws, mongo_uri, fake_model):
+def test_a_second_users_background_lessons_overtake_the_first_users_backlog(
+    redis_url: str, aws: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI
+) -> None:
     fake_model.faults.latency_seconds = 0.05
     stack = start_running_stack(redis_url, aws, mongo_uri, fake_model, paused={"LowPriorityLessons"}, InitialLessons=24)
     try:

@@ -11,7 +11,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from flowgen import wiring
+from flowgen_dev.fake_openai import FakeOpenAI
 from flowgen_dev.functions import InvocationError
+from flowgen_dev.services import AwsServer
 from flowgen_dev.stack import LocalStack, StackConfig
 from tests.conftest import make_stack
 from tests.helpers import User, lesson_ids
@@ -37,7 +39,9 @@ def _role_sqs(stack: LocalStack, function: str):  # type: ignore[no-untyped-def]
     return stack._role_session(function).client("sqs", endpoint_url=stack.endpoints.aws_url)
 
 
-def test_a_call_the_template_does_not_grant_is_denied(redis_url, aws, mongo_uri, fake_model, tmp_path):
+def test_a_call_the_template_does_not_grant_is_denied(
+    redis_url: str, aws: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI, tmp_path: Path
+) -> None:
     granted = make_stack(redis_url, aws, mongo_uri, fake_model)
     try:
         User(granted, "alice").create_course()
@@ -61,7 +65,7 @@ def test_a_call_the_template_does_not_grant_is_denied(redis_url, aws, mongo_uri,
         stack.stop()
 
 
-def test_workers_may_send_their_own_deferrals(stack, fake_model):
+def test_workers_may_send_their_own_deferrals(stack: LocalStack, fake_model: FakeOpenAI) -> None:
     """A provider 429 re-sends the job to its own queue with a delay and spends no attempt. The
     template once let neither worker send there; with IAM enforced, this test caught it."""
     alice = User(stack, "alice")
@@ -81,7 +85,7 @@ def test_workers_may_send_their_own_deferrals(stack, fake_model):
     assert lesson.attempts == 1  # the deferred call did not count as an attempt
 
 
-def test_each_function_sees_only_its_own_environment_and_role(stack):
+def test_each_function_sees_only_its_own_environment_and_role(stack: LocalStack) -> None:
     envs = {name: stack.functions[name].probe_environment() for name in stack.functions}
     pids = {pid for pid, _ in envs.values()}
     assert len(pids) == len(envs)  # one process each: no module state is shared
@@ -99,7 +103,9 @@ def test_each_function_sees_only_its_own_environment_and_role(stack):
     assert all(env["AWS_LAMBDA_FUNCTION_NAME"] == name for name, (_, env) in envs.items())
 
 
-def test_an_invocation_past_its_timeout_is_stopped(aws, redis_url, mongo_uri, tmp_path):
+def test_an_invocation_past_its_timeout_is_stopped(
+    aws: AwsServer, redis_url: str, mongo_uri: tuple[str, str], tmp_path: Path
+) -> None:
     mark = tmp_path / "mark"
     stack = LocalStack(
         StackConfig(
@@ -133,7 +139,9 @@ def test_an_invocation_past_its_timeout_is_stopped(aws, redis_url, mongo_uri, tm
         stack.stop()
 
 
-def test_the_reconciler_runs_on_its_schedule(redis_url, aws, mongo_uri, fake_model):
+def test_the_reconciler_runs_on_its_schedule(
+    redis_url: str, aws: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI
+) -> None:
     stack = make_stack(redis_url, aws, mongo_uri, fake_model, schedule_period=0.5)
     try:
         (schedule,) = stack.template.schedules
@@ -147,7 +155,7 @@ def test_the_reconciler_runs_on_its_schedule(redis_url, aws, mongo_uri, fake_mod
         stack.stop()
 
 
-def test_a_batch_window_never_drops_received_messages(stack):
+def test_a_batch_window_never_drops_received_messages(stack: LocalStack) -> None:
     """Topping a batch up must not receive more than it keeps: a message received and dropped
     stays invisible for a whole visibility timeout (12 minutes in the template)."""
     runner = stack.runners["LowPriorityLessons"]

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from flowgen_dev.fake_openai import FakeOpenAI
+from flowgen_dev.services import AwsServer
 from tests.e2e.conftest import start_running_stack
 from tests.e2e.test_web import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, browser, sign_in, web_stack  # noqa: F401
 from tests.helpers import User
@@ -69,7 +71,7 @@ def lesson_id_of(page: Any) -> str:
     return page.url.rsplit("/", 1)[-1]
 
 
-def test_progress_continue_quiz_and_another_user(web_stack, browser):  # noqa: F811
+def test_progress_continue_quiz_and_another_user(web_stack, browser) -> None:  # noqa: F811
     """Read lessons in order (marking one, passing the quiz of the next), reload: the course page
     shows 2 of 12 completed, ticks in the outline and "Continue" lands on lesson 3. A quiz
     scored, left and revisited keeps its score (and the course page shows it). Bob sees none."""
@@ -181,7 +183,7 @@ def test_progress_continue_quiz_and_another_user(web_stack, browser):  # noqa: F
     context.close()
 
 
-def test_walk_through_fixes(web_stack, browser):  # noqa: F811
+def test_walk_through_fixes(web_stack, browser) -> None:  # noqa: F811
     url = web_stack.api_url
     page = browser.new_page(viewport={"width": 1100, "height": 900})
     page.goto(url)
@@ -241,7 +243,7 @@ def test_walk_through_fixes(web_stack, browser):  # noqa: F811
     expect(page.get_by_role("heading", name="My courses")).to_be_visible()
 
 
-def test_first_load_leaves_the_lesson_screen_and_highlighting_for_later(web_stack, browser):  # noqa: F811
+def test_first_load_leaves_the_lesson_screen_and_highlighting_for_later(web_stack, browser) -> None:  # noqa: F811
     page = browser.new_page()
     scripts: list[str] = []
     page.on("request", lambda r: scripts.append(r.url.rsplit("/", 1)[-1]) if "/assets/" in r.url else None)
@@ -255,7 +257,13 @@ def test_first_load_leaves_the_lesson_screen_and_highlighting_for_later(web_stac
 
 
 @pytest.fixture
-def slow_stack(redis_url, sqs_endpoint, mongo_uri, fake_model, monkeypatch):
+def slow_stack(
+    redis_url: str,
+    sqs_endpoint: AwsServer,
+    mongo_uri: tuple[str, str],
+    fake_model: FakeOpenAI,
+    monkeypatch: pytest.MonkeyPatch,
+):
     """A 10 s model: workers may run 25 s (visibility 30 s), the model call 20 s."""
     import tests.conftest
 
@@ -283,7 +291,7 @@ def _wait_for(predicate: Any, timeout: float, step: float = 0.05) -> float:
     raise AssertionError("timed out")
 
 
-def test_screens_keep_up_with_a_slow_model(slow_stack, browser):  # noqa: F811
+def test_screens_keep_up_with_a_slow_model(slow_stack, browser) -> None:  # noqa: F811
     """With a 10 s model: the outline shows within 2 s of MongoDB (so the API) having it; My
     courses refreshes while a course builds and stops once settled; a progress indicator while an
     outline or a lesson is written; focus stays where the learner put it when a lesson lands.
@@ -366,7 +374,7 @@ def test_screens_keep_up_with_a_slow_model(slow_stack, browser):  # noqa: F811
     (SCREENSHOTS.parent / "web-polling-learner.json").write_text(json.dumps(numbers, indent=2) + "\n")
 
 
-def test_axe_results_are_written(request):
+def test_axe_results_are_written(request: pytest.FixtureRequest) -> None:
     """Runs last in this file: what axe found on each screen (nothing, or the tests above fail)."""
     if AXE_RESULTS:
         (SCREENSHOTS.parent / "web-axe.json").write_text(json.dumps(AXE_RESULTS, indent=2, sort_keys=True) + "\n")

@@ -11,12 +11,15 @@ import httpx
 import pytest
 
 from flowgen import wiring
+from flowgen_dev.fake_openai import FakeOpenAI
+from flowgen_dev.services import AwsServer
+from flowgen_dev.stack import LocalStack
 from tests.e2e.conftest import start_running_stack
 
 pytestmark = pytest.mark.e2e
 
 
-def client(stack, sub: str = "alice") -> httpx.Client:
+def client(stack: LocalStack, sub: str = "alice") -> httpx.Client:
     return httpx.Client(base_url=stack.api_url, timeout=10, headers={"authorization": f"Bearer {stack.token(sub)}"})
 
 
@@ -47,7 +50,7 @@ def summary(api: httpx.Client, course_id: str, lesson_id: str) -> dict[str, Any]
     return next(x for m in course["modules"] for x in m["lessons"] if x["id"] == lesson_id)
 
 
-def test_create_outline_open_generated_over_http(running_stack, fake_model):
+def test_create_outline_open_generated_over_http(running_stack: LocalStack, fake_model: FakeOpenAI) -> None:
     api = client(running_stack)
     course = ready_course(api, "Rust ownership for C++ programmers")
     lesson_id = course["modules"][-1]["lessons"][-1]["id"]
@@ -63,7 +66,9 @@ def test_create_outline_open_generated_over_http(running_stack, fake_model):
     assert preflight.status_code == 204 and "idempotency-key" in preflight.headers["access-control-allow-headers"]
 
 
-def test_opened_lesson_overtakes_a_backlog_of_200(redis_url, sqs_endpoint, mongo_uri, fake_model):
+def test_opened_lesson_overtakes_a_backlog_of_200(
+    redis_url: str, sqs_endpoint: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI
+) -> None:
     fake_model.faults.latency_seconds = 0.02
     # every outline queues all 24 of its lessons at low priority; the low pollers start paused
     stack = start_running_stack(
@@ -104,7 +109,9 @@ def test_opened_lesson_overtakes_a_backlog_of_200(redis_url, sqs_endpoint, mongo
         stack.stop()
 
 
-def test_a_failing_message_is_retried_alone_then_dead_lettered_and_retryable(running_stack, fake_model):
+def test_a_failing_message_is_retried_alone_then_dead_lettered_and_retryable(
+    running_stack: LocalStack, fake_model: FakeOpenAI
+):
     api = client(running_stack)
     poison = None
 
@@ -135,7 +142,7 @@ def test_a_failing_message_is_retried_alone_then_dead_lettered_and_retryable(run
     wait_for(lambda: lesson_status(api, course["id"], second), lambda x: x["status"] == "GENERATED")
 
 
-def test_tokens_over_http(running_stack):
+def test_tokens_over_http(running_stack: LocalStack) -> None:
     url = f"{running_stack.api_url}/courses"
     assert httpx.get(url).status_code == 401  # no identity source: API Gateway answers without the authorizer
     expired = running_stack.token("alice", expires_in=-300)
@@ -154,7 +161,9 @@ def test_tokens_over_http(running_stack):
     assert client(running_stack).get("/courses").status_code == 200
 
 
-def test_the_stack_refuses_a_visibility_timeout_an_invocation_could_outlive(redis_url, aws, mongo_uri):
+def test_the_stack_refuses_a_visibility_timeout_an_invocation_could_outlive(
+    redis_url: str, aws: AwsServer, mongo_uri: tuple[str, str]
+) -> None:
     """As CreateEventSourceMapping refuses a queue whose visibility timeout is under the
     function's timeout: a message would reappear while its first invocation still runs."""
     from tests.conftest import make_stack

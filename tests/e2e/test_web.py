@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from flowgen_dev.stack import WEB_DIST
+from flowgen_dev.fake_openai import FakeOpenAI
+from flowgen_dev.services import AwsServer
+from flowgen_dev.stack import WEB_DIST, LocalStack
 from tests.e2e.conftest import start_running_stack
 from tests.integration.test_generation_quality import _FakeYouTube
 
@@ -33,7 +35,7 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture
-def web_stack(redis_url, sqs_endpoint, mongo_uri, fake_model):
+def web_stack(redis_url: str, sqs_endpoint: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI):
     assert (WEB_DIST / "index.html").is_file(), "the web app is not built: run `make web` (make test does)"
     fake_model.faults.latency_seconds = 0.4  # slow enough to see every state
     youtube = _FakeYouTube(200)
@@ -64,7 +66,7 @@ def sign_in(page, url: str, name: str) -> None:
     page.get_by_role("heading", name="My courses").wait_for()
 
 
-def test_create_watch_read_and_isolation(web_stack, browser, fake_model):
+def test_create_watch_read_and_isolation(web_stack, browser, fake_model: FakeOpenAI) -> None:
     expect = playwright.expect
     page = browser.new_page(viewport={"width": 1100, "height": 900})
     url = web_stack.api_url
@@ -126,8 +128,8 @@ def test_create_watch_read_and_isolation(web_stack, browser, fake_model):
 
 
 def test_course_view_polls_gently_while_building_and_stops_when_settled(
-    redis_url, sqs_endpoint, mongo_uri, fake_model, browser
-):
+    redis_url: str, sqs_endpoint: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI, browser
+) -> None:
     """Counts the course view's own calls (GET /courses/{courseId}) with slow model calls."""
     latency, background = 1.0, 12  # latency well under the running stack's 2 s model timeout
     fake_model.faults.latency_seconds = latency
@@ -180,7 +182,7 @@ def test_course_view_polls_gently_while_building_and_stops_when_settled(
         stack.stop()
 
 
-def test_delete_with_confirmation_and_expired_session(web_stack, browser):
+def test_delete_with_confirmation_and_expired_session(web_stack, browser) -> None:
     expect = playwright.expect
     page = browser.new_page()
     sign_in(page, web_stack.api_url, "erin")
@@ -208,7 +210,7 @@ def test_delete_with_confirmation_and_expired_session(web_stack, browser):
     expect(page.get_by_label("User name")).to_be_visible()
 
 
-def test_phone_sized_screen_and_keyboard(web_stack, browser):
+def test_phone_sized_screen_and_keyboard(web_stack, browser) -> None:
     page = browser.new_page(viewport={"width": 375, "height": 740})
     page.goto(web_stack.api_url)
     playwright.expect(page.get_by_label("User name")).to_be_focused()  # focus is on the field on arrival
@@ -222,14 +224,14 @@ def test_phone_sized_screen_and_keyboard(web_stack, browser):
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
 
 
-def lessons_titles(stack) -> list[str]:
+def lessons_titles(stack: LocalStack) -> list[str]:
     from flowgen import wiring
 
     course_id = web_stack_course_ids(stack)[0]
     return [lesson.title for lesson in wiring.store().list_lessons(course_id)]
 
 
-def web_stack_course_ids(stack) -> list[str]:
+def web_stack_course_ids(stack: LocalStack) -> list[str]:
     from flowgen import wiring
 
     return [doc["_id"] for doc in wiring.store().courses.find({}, {"_id": 1})]

@@ -41,7 +41,7 @@ class WatchingBudget:
     "Timeout and is killed, and the paid-for lesson is generated again (fault suite: redis-frozen, "
     "1 duplicate successful call). Commit first, then settle.",
 )
-def test_a_paid_for_lesson_is_committed_before_bookkeeping_that_can_hang():
+def test_a_paid_for_lesson_is_committed_before_bookkeeping_that_can_hang() -> None:
     store, queue, dedupe = MemoryStore(), RecordingQueue(), MemoryDedupe()
     scheduler = JobScheduler(queue, dedupe, dedupe_ttl_seconds=300)
     service = CourseService(store, scheduler, ApiTunables(lesson_lookahead=0, stuck_after_seconds=300))
@@ -71,7 +71,7 @@ def test_a_paid_for_lesson_is_committed_before_bookkeeping_that_can_hang():
     "(fault suite: redis-killed, 2 lessons PENDING for 240 s, 1 run in 4). Settle only a bucket that "
     "exists, or write ts with it.",
 )
-def test_a_settle_after_redis_lost_the_bucket_does_not_stall_the_limiter(redis_url):
+def test_a_settle_after_redis_lost_the_bucket_does_not_stall_the_limiter(redis_url: str) -> None:
     import time
     import uuid
 

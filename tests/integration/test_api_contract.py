@@ -15,6 +15,8 @@ import redis as redis_lib
 from flowgen.http_input import MAX_BODY_BYTES, MAX_JSON_DEPTH
 from flowgen.models import PROMPT_MAX_CHARS
 from flowgen_dev.events import match_route
+from flowgen_dev.fake_openai import FakeOpenAI
+from flowgen_dev.services import AwsServer
 from flowgen_dev.stack import ApiResponse, LocalStack
 from tests.conftest import make_stack
 from tests.helpers import User, lesson_ids
@@ -62,7 +64,7 @@ def _error(response) -> dict:
     return body["error"]
 
 
-def test_another_users_course_is_404_everywhere(stack):
+def test_another_users_course_is_404_everywhere(stack: LocalStack) -> None:
     alice, bob = User(stack, "alice"), User(stack, "bob")
     course = alice.ready_course()
     lesson = lesson_ids(course)[0]
@@ -92,7 +94,7 @@ def test_another_users_course_is_404_everywhere(stack):
         ({"prompt": 42}, "prompt"),
     ],
 )
-def test_invalid_course_bodies_are_400_with_the_field_named(stack, body, field):
+def test_invalid_course_bodies_are_400_with_the_field_named(stack: LocalStack, body, field) -> None:
     response = User(stack, "alice").call("POST", "/courses", body)
     assert response.status == 400
     error = _error(response)
@@ -100,7 +102,7 @@ def test_invalid_course_bodies_are_400_with_the_field_named(stack, body, field):
     assert any(field in d["field"] for d in error["details"]), error
 
 
-def test_malformed_json_is_400(stack):
+def test_malformed_json_is_400(stack: LocalStack) -> None:
     response = User(stack, "alice").call("POST", "/courses", "{not json", headers={"content-type": "application/json"})
     assert response.status == 400 and _error(response)["code"] == "invalid_request"
 
@@ -114,13 +116,13 @@ def test_malformed_json_is_400(stack):
         ("GET", "/courses", 400, "invalid_cursor"),
     ],
 )
-def test_bad_ids_and_cursors_are_clear_4xx(stack, method, path, status, code):
+def test_bad_ids_and_cursors_are_clear_4xx(stack: LocalStack, method, path, status, code) -> None:
     query = "cursor=bogus" if code == "invalid_cursor" else ""
     response = User(stack, "alice").call(method, path, query=query)
     assert response.status == status and _error(response)["code"] == code
 
 
-def test_unknown_routes_and_methods_are_404_and_405_in_the_envelope(stack):
+def test_unknown_routes_and_methods_are_404_and_405_in_the_envelope(stack: LocalStack) -> None:
     """The $default route sends what no route matches to the function (API Gateway's own 404 had
     no envelope): 404 for an unknown path, 405 with Allow for a known path's other methods."""
     alice = User(stack, "alice")
@@ -135,11 +137,11 @@ def test_unknown_routes_and_methods_are_404_and_405_in_the_envelope(stack):
     assert stack.request("GET", "/nope").status == 401
 
 
-def test_limit_out_of_range_is_400(stack):
+def test_limit_out_of_range_is_400(stack: LocalStack) -> None:
     assert User(stack, "alice").call("GET", "/courses", query="limit=1000").status == 400
 
 
-def test_idempotency_key_makes_a_retried_create_return_the_same_course(stack):
+def test_idempotency_key_makes_a_retried_create_return_the_same_course(stack: LocalStack) -> None:
     alice = User(stack, "alice")
     headers = {"idempotency-key": "3f1c-create-1"}
     first = alice.call("POST", "/courses", {"prompt": "Category theory"}, headers=headers)
@@ -157,7 +159,7 @@ def test_idempotency_key_makes_a_retried_create_return_the_same_course(stack):
     assert other.status == 422 and _error(other)["code"] == "idempotency_key_reused"
 
 
-def test_mongo_down_is_503_with_retry_after(redis_url, sqs_endpoint, fake_model):
+def test_mongo_down_is_503_with_retry_after(redis_url: str, sqs_endpoint: AwsServer, fake_model: FakeOpenAI) -> None:
     local = make_stack(
         redis_url, sqs_endpoint, ("mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=300", "x"), fake_model
     )
@@ -170,7 +172,9 @@ def test_mongo_down_is_503_with_retry_after(redis_url, sqs_endpoint, fake_model)
         local.stop()
 
 
-def test_redis_down_still_accepts_courses_and_dedupe_falls_back(sqs_endpoint, mongo_uri, fake_model, redis_url):
+def test_redis_down_still_accepts_courses_and_dedupe_falls_back(
+    sqs_endpoint: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI, redis_url: str
+) -> None:
     local = make_stack(redis_url, sqs_endpoint, mongo_uri, fake_model, REDIS_URL="redis://127.0.0.1:9/0")
     try:
         alice = User(local, "alice")
@@ -183,7 +187,9 @@ def test_redis_down_still_accepts_courses_and_dedupe_falls_back(sqs_endpoint, mo
         local.stop()
 
 
-def test_queue_down_keeps_the_course_for_the_reconciler(redis_url, sqs_endpoint, mongo_uri, fake_model):
+def test_queue_down_keeps_the_course_for_the_reconciler(
+    redis_url: str, sqs_endpoint: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI
+) -> None:
     local = make_stack(redis_url, sqs_endpoint, mongo_uri, fake_model, SQS_ENDPOINT_URL="http://127.0.0.1:9")
     try:
         alice = User(local, "alice")
@@ -197,7 +203,7 @@ def test_queue_down_keeps_the_course_for_the_reconciler(redis_url, sqs_endpoint,
 # ---- issue 9: nothing a client sends is a 500 ---------------------------------------------
 
 
-def _post_raw(stack, body: bytes | str, content_type: str | None) -> ApiResponse:
+def _post_raw(stack: LocalStack, body: bytes | str, content_type: str | None) -> ApiResponse:
     headers = {"authorization": f"Bearer {stack.token('alice')}"}
     if content_type is not None:
         headers["content-type"] = content_type
@@ -217,7 +223,7 @@ def _post_raw(stack, body: bytes | str, content_type: str | None) -> ApiResponse
         None,
     ],
 )
-def test_a_body_that_is_not_json_is_415_and_stores_nothing(stack, content_type):
+def test_a_body_that_is_not_json_is_415_and_stores_nothing(stack: LocalStack, content_type) -> None:
     body = '{"prompt": "Rust ownership"}'
     if content_type and "boundary" in content_type:
         body = '--xyz\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nRust ownership\r\n--xyz--\r\n'
@@ -227,25 +233,25 @@ def test_a_body_that_is_not_json_is_415_and_stores_nothing(stack, content_type):
     assert User(stack, "alice").call("GET", "/courses").json()["items"] == []
 
 
-def test_json_with_a_charset_is_accepted(stack):
+def test_json_with_a_charset_is_accepted(stack: LocalStack) -> None:
     assert _post_raw(stack, '{"prompt": "Rust ownership"}', "application/json; charset=UTF-8").status == 202
 
 
-def test_a_body_over_the_limit_is_413(stack):
+def test_a_body_over_the_limit_is_413(stack: LocalStack) -> None:
     body = json.dumps({"prompt": "Rust " + "x" * MAX_BODY_BYTES})
     response = _post_raw(stack, body, "application/json")
     assert response.status == 413 and _error(response)["code"] == "payload_too_large"
     assert str(MAX_BODY_BYTES) in _error(response)["message"]
 
 
-def test_invalid_utf8_is_400(stack):
+def test_invalid_utf8_is_400(stack: LocalStack) -> None:
     response = _post_raw(stack, b'{"prompt": "Rust \xff\xfe ownership"}', "application/json")
     assert response.status == 400 and _error(response)["code"] == "invalid_request"
     assert "UTF-8" in _error(response)["message"]
 
 
 @pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 1500, 30_000])  # 30,000: 60 KB, under 413
-def test_json_nested_too_deep_is_400_not_a_recursion_error(stack, depth):
+def test_json_nested_too_deep_is_400_not_a_recursion_error(stack: LocalStack, depth) -> None:
     body = '{"prompt": "Rust", "x": ' + "[" * depth + "]" * depth + "}"
     response = _post_raw(stack, body, "application/json")
     assert response.status == 400, response.body
@@ -253,13 +259,13 @@ def test_json_nested_too_deep_is_400_not_a_recursion_error(stack, depth):
 
 
 @pytest.mark.parametrize("prompt", ["\u200b\u200b\u200b", "a\u200b\u200bb", "\u2028\u00a0\u3000x", "\u202e\u2066ab"])
-def test_a_prompt_needs_three_visible_characters(stack, prompt):
+def test_a_prompt_needs_three_visible_characters(stack: LocalStack, prompt) -> None:
     response = User(stack, "alice").call("POST", "/courses", {"prompt": prompt})
     assert response.status == 400 and _error(response)["details"][0]["field"] == "prompt"
     assert User(stack, "alice").call("GET", "/courses").json()["items"] == []
 
 
-def test_every_answer_varies_by_origin(stack):
+def test_every_answer_varies_by_origin(stack: LocalStack) -> None:
     alice = User(stack, "alice")
     answers = [
         alice.call("GET", "/courses"),
@@ -276,7 +282,7 @@ def test_every_answer_varies_by_origin(stack):
 # ---- the contract ---------------------------------------------------------------------------
 
 
-def test_the_openapi_document_is_served_without_a_token_and_tells_the_truth(stack):
+def test_the_openapi_document_is_served_without_a_token_and_tells_the_truth(stack: LocalStack) -> None:
     response = stack.request("GET", "/openapi.json")
     assert response.status == 200
     doc = response.json()
@@ -313,7 +319,7 @@ def test_the_openapi_document_is_served_without_a_token_and_tells_the_truth(stac
                 assert status == "204" or answer["content"]["application/json"]["schema"], (method, path, status)
 
 
-def test_swagger_ui_is_served_from_the_package_without_a_cdn(stack):
+def test_swagger_ui_is_served_from_the_package_without_a_cdn(stack: LocalStack) -> None:
     response = stack.request("GET", "/swagger")
     assert response.status == 200 and response.headers["content-type"].startswith("text/html")
     assert "SwaggerUIBundle" in response.body and "FlowGen API" in response.body
@@ -323,11 +329,15 @@ def test_swagger_ui_is_served_from_the_package_without_a_cdn(stack):
 # ---- per-user limits ------------------------------------------------------------------------
 
 
-def _limited_stack(redis_url, aws, mongo_uri, fake_model, **parameters: int) -> LocalStack:
+def _limited_stack(
+    redis_url: str, aws: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI, **parameters: int
+) -> LocalStack:
     return make_stack(redis_url, aws, mongo_uri, fake_model, {k: str(v) for k, v in parameters.items()})
 
 
-def test_requests_per_minute_per_user_answer_429_with_ratelimit_headers(redis_url, aws, mongo_uri, fake_model):
+def test_requests_per_minute_per_user_answer_429_with_ratelimit_headers(
+    redis_url: str, aws: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI
+) -> None:
     local = _limited_stack(redis_url, aws, mongo_uri, fake_model, UserRequestsPerMinute=5)
     try:
         alice, bob = User(local, "alice"), User(local, "bob")
@@ -344,7 +354,9 @@ def test_requests_per_minute_per_user_answer_429_with_ratelimit_headers(redis_ur
         local.stop()
 
 
-def test_courses_per_hour_and_per_day_are_limited_and_nothing_is_stored(redis_url, aws, mongo_uri, fake_model):
+def test_courses_per_hour_and_per_day_are_limited_and_nothing_is_stored(
+    redis_url: str, aws: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI
+) -> None:
     local = _limited_stack(redis_url, aws, mongo_uri, fake_model, UserCoursesPerHour=2, UserCoursesPerDay=3)
     try:
         alice = User(local, "alice")
@@ -370,7 +382,9 @@ def test_courses_per_hour_and_per_day_are_limited_and_nothing_is_stored(redis_ur
         local.stop()
 
 
-def test_a_spent_daily_budget_refuses_new_courses_until_it_resets(redis_url, aws, mongo_uri, fake_model):
+def test_a_spent_daily_budget_refuses_new_courses_until_it_resets(
+    redis_url: str, aws: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI
+) -> None:
     local = _limited_stack(redis_url, aws, mongo_uri, fake_model, UserDailyTokenBudget=5000)
     try:
         alice = User(local, "alice")
@@ -390,7 +404,9 @@ def test_a_spent_daily_budget_refuses_new_courses_until_it_resets(redis_url, aws
         local.stop()
 
 
-def test_limits_fail_open_when_redis_is_down(redis_url, aws, mongo_uri, fake_model):
+def test_limits_fail_open_when_redis_is_down(
+    redis_url: str, aws: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI
+) -> None:
     local = make_stack(
         redis_url, aws, mongo_uri, fake_model, {"UserRequestsPerMinute": "1"}, REDIS_URL="redis://127.0.0.1:9/0"
     )
@@ -402,7 +418,9 @@ def test_limits_fail_open_when_redis_is_down(redis_url, aws, mongo_uri, fake_mod
         local.stop()
 
 
-def test_one_user_at_its_limits_does_not_slow_another(redis_url, aws, mongo_uri, fake_model):
+def test_one_user_at_its_limits_does_not_slow_another(
+    redis_url: str, aws: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI
+) -> None:
     local = _limited_stack(redis_url, aws, mongo_uri, fake_model, UserRequestsPerMinute=20)
     try:
         alice, bob = User(local, "alice"), User(local, "bob")

@@ -16,6 +16,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from flowgen_dev.fake_openai import FakeOpenAI
+from flowgen_dev.services import AwsServer
+from flowgen_dev.stack import LocalStack
 from tests.conftest import make_stack
 from tests.helpers import User
 
@@ -24,7 +27,7 @@ def _b64(data: dict) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
 
-def _claims(stack, **overrides):
+def _claims(stack: LocalStack, **overrides):
     now = int(time.time())
     return {
         "iss": stack.idp.issuer,
@@ -41,19 +44,19 @@ def _other_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def _status(stack, token: str | None) -> int:
+def _status(stack: LocalStack, token: str | None) -> int:
     headers = {"authorization": f"Bearer {token}"} if token is not None else {}
     return stack.request("GET", "/courses", headers=headers).status
 
 
-def test_a_valid_token_passes_its_subject_to_the_api(stack):
+def test_a_valid_token_passes_its_subject_to_the_api(stack: LocalStack) -> None:
     alice = User(stack, "alice")
     course = alice.create_course()
     listed = alice.call("GET", "/courses").json()
     assert [c["id"] for c in listed["items"]] == [course["id"]]
 
 
-def test_no_token_is_401_without_invoking_the_authorizer(stack):
+def test_no_token_is_401_without_invoking_the_authorizer(stack: LocalStack) -> None:
     assert _status(stack, None) == 401
     assert stack.request("GET", "/courses", headers={"authorization": ""}).status == 401
 
@@ -76,7 +79,7 @@ ATTACKS = {
 }
 
 
-def _hs256_confusion(stack) -> str:
+def _hs256_confusion(stack: LocalStack) -> str:
     public_pem = stack.idp.key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -97,7 +100,7 @@ def _tamper(token: str) -> str:
 
 
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
-def test_attacks_are_denied(stack, attack):
+def test_attacks_are_denied(stack: LocalStack, attack) -> None:
     assert _status(stack, ATTACKS[attack](stack)) == 403
 
 
@@ -107,7 +110,7 @@ def _assert_token_expired(response) -> None:
     assert response.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
 
 
-def _count_authorizer_calls(stack, monkeypatch) -> list[int]:
+def _count_authorizer_calls(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
     invoke = stack.invoke
 
@@ -120,12 +123,12 @@ def _count_authorizer_calls(stack, monkeypatch) -> list[int]:
     return calls
 
 
-def test_an_expired_token_is_a_401_with_a_challenge(stack):
+def test_an_expired_token_is_a_401_with_a_challenge(stack: LocalStack) -> None:
     expired = stack.idp.mint("alice", expires_in=-120)  # far past any leeway
     _assert_token_expired(stack.request("GET", "/courses", headers={"authorization": f"Bearer {expired}"}))
 
 
-def test_the_authorizer_passes_the_tokens_expiry_to_the_api(stack):
+def test_the_authorizer_passes_the_tokens_expiry_to_the_api(stack: LocalStack) -> None:
     token = stack.idp.mint("alice", expires_in=600)
     event = {"headers": {"authorization": f"Bearer {token}"}, "identitySource": [f"Bearer {token}"]}
     response = stack.invoke(stack.template.authorizer_function, event)
@@ -134,7 +137,9 @@ def test_the_authorizer_passes_the_tokens_expiry_to_the_api(stack):
     assert response["context"]["exp"] == jwt.decode(token, options={"verify_signature": False})["exp"]
 
 
-def test_a_token_stops_working_at_its_expiry_even_while_the_authorizer_result_is_cached(stack, monkeypatch):
+def test_a_token_stops_working_at_its_expiry_even_while_the_authorizer_result_is_cached(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The issue's defect: with ReauthorizeEvery 300, a 2 s token still worked 40 s later."""
     assert stack.template.authorizer_cache_seconds >= 60
     calls = _count_authorizer_calls(stack, monkeypatch)
@@ -149,7 +154,7 @@ def test_a_token_stops_working_at_its_expiry_even_while_the_authorizer_result_is
 
 
 @pytest.fixture
-def slow_refresh_stack(redis_url, aws, mongo_uri, fake_model):
+def slow_refresh_stack(redis_url: str, aws: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI):
     """A 2 s JWKS refresh cooldown (30 s by default): long enough that a flood of requests
     fits inside it even on a loaded machine, short enough to wait out."""
     local = make_stack(redis_url, aws, mongo_uri, fake_model, JWKS_REFRESH_COOLDOWN_SECONDS=str(COOLDOWN))
@@ -182,7 +187,7 @@ def test_keys_are_cached_and_an_unknown_kid_refreshes_once_per_cooldown(slow_ref
     assert stack.idp.jwks_requests == fetched + 1  # exactly one refresh, then denied
 
 
-def test_authorizer_results_are_cached_per_token(stack, monkeypatch):
+def test_authorizer_results_are_cached_per_token(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
     alice = User(stack, "alice")
     calls = _count_authorizer_calls(stack, monkeypatch)
     for _ in range(3):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from flowgen_dev.fake_openai import FakeOpenAI
+from flowgen_dev.stack import LocalStack
 from tests.helpers import User, lesson_ids
 
 
-def test_prompt_to_outline_to_opened_lesson(stack, fake_model):
+def test_prompt_to_outline_to_opened_lesson(stack: LocalStack, fake_model: FakeOpenAI) -> None:
     alice = User(stack, "alice")
 
     created = alice.call(
@@ -58,7 +60,7 @@ def test_prompt_to_outline_to_opened_lesson(stack, fake_model):
     assert fake_model.stats.calls["GeneratedLesson"] == 5
 
 
-def test_list_courses_is_newest_first_and_paginated(stack):
+def test_list_courses_is_newest_first_and_paginated(stack: LocalStack) -> None:
     alice = User(stack, "alice")
     created = [alice.create_course(f"Topic number {i}")["id"] for i in range(5)]
     User(stack, "bob").create_course("Bob's own topic")
@@ -72,7 +74,7 @@ def test_list_courses_is_newest_first_and_paginated(stack):
     assert third["nextCursor"] is None
 
 
-def test_delete_course_removes_it_and_its_lessons(stack):
+def test_delete_course_removes_it_and_its_lessons(stack: LocalStack) -> None:
     alice = User(stack, "alice")
     course = alice.ready_course()
     assert alice.call("DELETE", f"/courses/{course['id']}").status == 204
@@ -81,7 +83,9 @@ def test_delete_course_removes_it_and_its_lessons(stack):
     assert alice.call("DELETE", f"/courses/{course['id']}").status == 404
 
 
-def test_lesson_of_a_deleted_course_is_acknowledged_without_a_model_call(stack, fake_model):
+def test_lesson_of_a_deleted_course_is_acknowledged_without_a_model_call(
+    stack: LocalStack, fake_model: FakeOpenAI
+) -> None:
     alice = User(stack, "alice")
     course = alice.ready_course()
     alice.call("DELETE", f"/courses/{course['id']}")

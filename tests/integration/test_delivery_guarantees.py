@@ -12,10 +12,14 @@ from flowgen import wiring
 from flowgen.clock import utcnow
 from flowgen.models import LessonJob
 from flowgen.ports import Claim
+from flowgen_dev.fake_openai import FakeOpenAI
+from flowgen_dev.stack import LocalStack
 from tests.helpers import User, lesson_ids
 
 
-def _send_lesson_job(stack, course_id: str, lesson_id: str, queue: str = "LessonHighQueue", owner: str = "alice"):
+def _send_lesson_job(
+    stack: LocalStack, course_id: str, lesson_id: str, queue: str = "LessonHighQueue", owner: str = "alice"
+) -> None:
     job = LessonJob(course_id=course_id, lesson_id=lesson_id, owner_id=owner)
     stack.sqs.send_message(QueueUrl=stack.queues[queue].url, MessageBody=job.model_dump_json(by_alias=True))
 
@@ -25,7 +29,7 @@ def _age(collection, doc_id: str, seconds: int) -> None:
     collection.update_one({"_id": doc_id}, {"$set": {"updatedAt": utcnow() - timedelta(seconds=seconds)}})
 
 
-def test_fifty_concurrent_opens_make_one_job_and_one_model_call(stack, fake_model):
+def test_fifty_concurrent_opens_make_one_job_and_one_model_call(stack: LocalStack, fake_model: FakeOpenAI) -> None:
     alice = User(stack, "alice")
     course = alice.ready_course()
     target = lesson_ids(course)[9]
@@ -40,7 +44,7 @@ def test_fifty_concurrent_opens_make_one_job_and_one_model_call(stack, fake_mode
     assert alice.open_lesson(course["id"], target).json()["status"] == "GENERATED"
 
 
-def test_a_job_delivered_twice_generates_once(stack, fake_model):
+def test_a_job_delivered_twice_generates_once(stack: LocalStack, fake_model: FakeOpenAI) -> None:
     alice = User(stack, "alice")
     course = alice.ready_course()
     target = lesson_ids(course)[5]
@@ -53,7 +57,7 @@ def test_a_job_delivered_twice_generates_once(stack, fake_model):
     assert stack.queue_depth("LessonHighQueue") == 0  # the duplicate was acknowledged, not retried
 
 
-def test_a_live_lease_is_respected_and_an_expired_one_is_recovered(stack, fake_model):
+def test_a_live_lease_is_respected_and_an_expired_one_is_recovered(stack: LocalStack, fake_model: FakeOpenAI) -> None:
     alice = User(stack, "alice")
     course = alice.ready_course()
     target = lesson_ids(course)[4]
@@ -84,7 +88,7 @@ def test_a_live_lease_is_respected_and_an_expired_one_is_recovered(stack, fake_m
     assert not store.commit_lesson(stale, expired, utcnow())
 
 
-def test_a_poison_message_fails_alone_in_its_batch(stack, fake_model):
+def test_a_poison_message_fails_alone_in_its_batch(stack: LocalStack, fake_model: FakeOpenAI) -> None:
     alice = User(stack, "alice")
     course = alice.ready_course()  # queues the first two lessons at low priority, one batch of 2
     first, second = lesson_ids(course)[:2]
@@ -98,7 +102,9 @@ def test_a_poison_message_fails_alone_in_its_batch(stack, fake_model):
     assert poisoned["status"] == "PENDING" and "model" in poisoned["error"]
 
 
-def test_a_job_that_keeps_failing_lands_in_its_dlq_and_can_be_retried(stack, fake_model):
+def test_a_job_that_keeps_failing_lands_in_its_dlq_and_can_be_retried(
+    stack: LocalStack, fake_model: FakeOpenAI
+) -> None:
     alice = User(stack, "alice")
     course = alice.ready_course()
     target = lesson_ids(course)[6]
@@ -125,7 +131,9 @@ def test_a_job_that_keeps_failing_lands_in_its_dlq_and_can_be_retried(stack, fak
     assert again.status == 409 and again.json()["error"]["code"] == "not_failed"
 
 
-def test_a_failing_outline_marks_the_course_failed_and_retry_rebuilds_it(stack, fake_model):
+def test_a_failing_outline_marks_the_course_failed_and_retry_rebuilds_it(
+    stack: LocalStack, fake_model: FakeOpenAI
+) -> None:
     alice = User(stack, "alice")
     fake_model.faults.scripted = ["500", "500", "refusal", "malformed"]  # the last try fails its repair too
     course = alice.create_course()
@@ -139,7 +147,7 @@ def test_a_failing_outline_marks_the_course_failed_and_retry_rebuilds_it(stack, 
     assert alice.call("GET", f"/courses/{course['id']}").json()["status"] == "READY"
 
 
-def test_a_transient_server_error_is_retried_by_redelivery(stack, fake_model):
+def test_a_transient_server_error_is_retried_by_redelivery(stack: LocalStack, fake_model: FakeOpenAI) -> None:
     alice = User(stack, "alice")
     course = alice.ready_course()
     target = lesson_ids(course)[3]
@@ -150,7 +158,9 @@ def test_a_transient_server_error_is_retried_by_redelivery(stack, fake_model):
     assert fake_model.stats.failures["500"] == 1
 
 
-def test_a_429_goes_back_to_the_queue_after_retry_after_without_spending_an_attempt(stack, fake_model):
+def test_a_429_goes_back_to_the_queue_after_retry_after_without_spending_an_attempt(
+    stack: LocalStack, fake_model: FakeOpenAI
+) -> None:
     import time
 
     alice = User(stack, "alice")
@@ -168,7 +178,7 @@ def test_a_429_goes_back_to_the_queue_after_retry_after_without_spending_an_atte
     assert stack.queue_depth("LessonHighDLQ") == 0
 
 
-def test_reconciler_resends_a_course_whose_job_was_lost(stack, fake_model):
+def test_reconciler_resends_a_course_whose_job_was_lost(stack: LocalStack, fake_model: FakeOpenAI) -> None:
     alice = User(stack, "alice")
     course = alice.create_course()
     stack.sqs.purge_queue(QueueUrl=stack.queues["CourseQueue"].url)  # the job is lost
@@ -179,7 +189,7 @@ def test_reconciler_resends_a_course_whose_job_was_lost(stack, fake_model):
     assert alice.call("GET", f"/courses/{course['id']}").json()["status"] == "READY"
 
 
-def test_reconciler_resends_stranded_lessons_of_both_priorities(stack, fake_model):
+def test_reconciler_resends_stranded_lessons_of_both_priorities(stack: LocalStack, fake_model: FakeOpenAI) -> None:
     alice = User(stack, "alice")
     course = alice.ready_course()  # the outline prefetched the first lessons at low priority
     ids = lesson_ids(course)
@@ -199,7 +209,7 @@ def test_reconciler_resends_stranded_lessons_of_both_priorities(stack, fake_mode
     assert {statuses[lesson.id] for lesson in requested} == {"GENERATED"}
 
 
-def test_opening_a_lesson_whose_job_was_lost_sends_it_again(stack, fake_model):
+def test_opening_a_lesson_whose_job_was_lost_sends_it_again(stack: LocalStack, fake_model: FakeOpenAI) -> None:
     alice = User(stack, "alice")
     course = alice.ready_course()
     target = lesson_ids(course)[7]
@@ -214,7 +224,7 @@ def test_opening_a_lesson_whose_job_was_lost_sends_it_again(stack, fake_model):
     assert alice.open_lesson(course["id"], target).json()["status"] == "GENERATED"
 
 
-def test_a_used_idempotency_key_survives_the_loss_of_redis(stack, fake_model):
+def test_a_used_idempotency_key_survives_the_loss_of_redis(stack: LocalStack, fake_model: FakeOpenAI) -> None:
     alice = User(stack, "alice")
     body, key = {"prompt": "Rust ownership for C++ programmers"}, {"idempotency-key": "order-66"}
     first = alice.call("POST", "/courses", body, headers=key)
@@ -229,7 +239,7 @@ def test_a_used_idempotency_key_survives_the_loss_of_redis(stack, fake_model):
     assert stack.queue_depth("CourseQueue") == 1
 
 
-def test_a_stale_worker_cannot_overwrite_the_worker_that_took_over(stack):
+def test_a_stale_worker_cannot_overwrite_the_worker_that_took_over(stack: LocalStack):
     alice = User(stack, "alice")
     course = alice.ready_course()
     target = lesson_ids(course)[2]

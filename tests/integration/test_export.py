@@ -3,11 +3,13 @@ written listed as such, quiz answers at the end; parsed back and compared with t
 
 from __future__ import annotations
 
+from flowgen_dev.fake_openai import FakeOpenAI
+from flowgen_dev.stack import LocalStack
 from tests.helpers import User, lesson_ids
 from tests.markdown_export import parse
 
 
-def _written(stack, user: User, course_id: str, lesson_id: str) -> dict:
+def _written(stack: LocalStack, user: User, course_id: str, lesson_id: str) -> dict:
     user.open_lesson(course_id, lesson_id)
     stack.drain("HighPriorityLessons")
     response = user.open_lesson(course_id, lesson_id)
@@ -15,7 +17,9 @@ def _written(stack, user: User, course_id: str, lesson_id: str) -> dict:
     return response.json()
 
 
-def test_the_markdown_of_a_three_module_course_reads_back_as_its_structure(stack, fake_model):
+def test_the_markdown_of_a_three_module_course_reads_back_as_its_structure(
+    stack: LocalStack, fake_model: FakeOpenAI
+) -> None:
     alice = User(stack, "alice")
     course = alice.ready_course("Rust ownership for C++ programmers", size="short", language="German")
     assert len(course["modules"]) == 3
@@ -53,7 +57,7 @@ def test_the_markdown_of_a_three_module_course_reads_back_as_its_structure(stack
         assert doc.answers[lesson["title"]] == expected
 
 
-def test_the_export_is_owner_scoped_and_queues_nothing(stack, fake_model):
+def test_the_export_is_owner_scoped_and_queues_nothing(stack: LocalStack, fake_model: FakeOpenAI) -> None:
     alice, bob = User(stack, "alice"), User(stack, "bob")
     course = alice.ready_course(size="short")
     calls = fake_model.stats.total_calls
@@ -65,7 +69,7 @@ def test_the_export_is_owner_scoped_and_queues_nothing(stack, fake_model):
     assert fake_model.stats.total_calls == calls  # reading the course writes no lesson
 
 
-def test_the_route_is_in_the_openapi_document_as_markdown(stack):
+def test_the_route_is_in_the_openapi_document_as_markdown(stack: LocalStack) -> None:
     doc = User(stack, "alice").call("GET", "/openapi.json").json()
     operation = doc["paths"]["/courses/{course_id}/export.md"]["get"]
     assert "text/markdown" in operation["responses"]["200"]["content"]

@@ -11,7 +11,7 @@ KEY = [("ownerId", 1), ("idempotencyKey", 1)]
 ONLY_KEYED = {"idempotencyKey": {"$exists": True}}
 
 
-def test_a_partial_unique_index_over_existing_data(mongo_uri):
+def test_a_partial_unique_index_over_existing_data(mongo_uri: tuple[str, str]) -> None:
     uri, db = mongo_uri
     courses = pymongo.MongoClient(uri)[db]["courses"]
     courses.insert_many([{"ownerId": "a"}, {"ownerId": "a"}, {"ownerId": "a", "idempotencyKey": "k"}])

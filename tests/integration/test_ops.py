@@ -11,6 +11,8 @@ import pytest
 
 from flowgen import wiring
 from flowgen_dev import ops
+from flowgen_dev.fake_openai import FakeOpenAI
+from flowgen_dev.stack import LocalStack
 from tests.helpers import User, lesson_ids
 
 NO_STATE = Path("/nonexistent/stack.json")  # never a developer's running `flowgen local`
@@ -41,7 +43,9 @@ def _status_of(course_id: str, lesson_id: str) -> str:
     return lesson.status.value
 
 
-def test_a_failed_lesson_is_in_status_and_retry_failed_brings_it_back(stack, fake_model, target):
+def test_a_failed_lesson_is_in_status_and_retry_failed_brings_it_back(
+    stack: LocalStack, fake_model: FakeOpenAI, target
+) -> None:
     _, course_id, lesson_id = _fail_one_lesson(stack, fake_model)
     key = f"{course_id}/{lesson_id}"
 
@@ -69,7 +73,9 @@ def test_a_failed_lesson_is_in_status_and_retry_failed_brings_it_back(stack, fak
     assert ops.retry_failed(target, ops.Filters()).lessons == []
 
 
-def test_redrive_resets_the_failed_record_and_empties_the_dlq(stack, fake_model, target):
+def test_redrive_resets_the_failed_record_and_empties_the_dlq(
+    stack: LocalStack, fake_model: FakeOpenAI, target
+) -> None:
     _, course_id, lesson_id = _fail_one_lesson(stack, fake_model)
     target.with_dlqs()
     stack.sqs.send_message(QueueUrl=target.queues["LessonHighDLQ"], MessageBody="not a job")
@@ -85,7 +91,7 @@ def test_redrive_resets_the_failed_record_and_empties_the_dlq(stack, fake_model,
     assert again.retried.lessons == [] and len(again.kept) == 1
 
 
-def test_status_shows_queue_depths_and_stuck_records(stack, target):
+def test_status_shows_queue_depths_and_stuck_records(stack: LocalStack, target) -> None:
     alice = User(stack, "alice")
     course = alice.ready_course()  # its first two lessons are queued at low priority
     for lesson_id in lesson_ids(course)[5:8]:
@@ -108,7 +114,7 @@ def test_status_shows_queue_depths_and_stuck_records(stack, target):
     assert ops.status(target).queue("LessonHighQueue").depth == 0
 
 
-def test_the_command_line_takes_explicit_flags(stack, target, capsys):
+def test_the_command_line_takes_explicit_flags(stack: LocalStack, target, capsys: pytest.CaptureFixture[str]) -> None:
     target.with_dlqs()
     flags = ["--mongo-uri", target.mongo_uri, "--mongo-db", target.mongo_db, "--sqs-endpoint", target.sqs_endpoint]
     flags += [f"--queue-url={name}={target.queues[name]}" for name in ops.QUEUES]
@@ -118,7 +124,9 @@ def test_the_command_line_takes_explicit_flags(stack, target, capsys):
     assert "would re-queue: 0 courses, 0 lessons" in capsys.readouterr().out
 
 
-def test_a_target_from_the_local_stack_state_file(stack, tmp_path, monkeypatch):
+def test_a_target_from_the_local_stack_state_file(
+    stack: LocalStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     state = tmp_path / "stack.json"
     state.write_text(json.dumps({"api_url": "http://127.0.0.1:1", **ops.local_state(stack)}))
     for name in ("MONGO_URI", "COURSE_QUEUE_URL", "LESSON_HIGH_QUEUE_URL", "LESSON_LOW_QUEUE_URL"):

@@ -8,6 +8,7 @@ import re
 from datetime import datetime, timedelta
 
 from flowgen import wiring
+from flowgen_dev.stack import LocalStack
 from tests.helpers import User, lesson_ids
 
 
@@ -17,7 +18,7 @@ def _progress(user: User, course_id: str, lesson_id: str, body: dict) -> dict:
     return response.json()
 
 
-def _written_lesson(stack, user: User, course_id: str, lesson_id: str) -> dict:
+def _written_lesson(stack: LocalStack, user: User, course_id: str, lesson_id: str) -> dict:
     user.open_lesson(course_id, lesson_id)
     stack.drain("HighPriorityLessons")
     response = user.open_lesson(course_id, lesson_id)
@@ -25,7 +26,7 @@ def _written_lesson(stack, user: User, course_id: str, lesson_id: str) -> dict:
     return response.json()
 
 
-def test_progress_is_recorded_beside_the_content_idempotently(stack):
+def test_progress_is_recorded_beside_the_content_idempotently(stack: LocalStack) -> None:
     alice = User(stack, "alice")
     course = alice.ready_course()
     ids = lesson_ids(course)
@@ -52,7 +53,7 @@ def test_progress_is_recorded_beside_the_content_idempotently(stack):
     assert db["lessons"].count_documents({"courseId": course["id"], "completedAt": {"$exists": True}}) == 0
 
 
-def test_a_quiz_is_graded_and_its_result_kept(stack):
+def test_a_quiz_is_graded_and_its_result_kept(stack: LocalStack) -> None:
     alice = User(stack, "alice")
     course = alice.ready_course()
     lesson_id = lesson_ids(course)[0]
@@ -77,7 +78,7 @@ def test_a_quiz_is_graded_and_its_result_kept(stack):
     assert not_written.status == 409 and not_written.json()["error"]["code"] == "no_quiz"
 
 
-def test_progress_is_owner_scoped_and_validated(stack):
+def test_progress_is_owner_scoped_and_validated(stack: LocalStack) -> None:
     alice, bob = User(stack, "alice"), User(stack, "bob")
     course = alice.ready_course()
     lesson_id = lesson_ids(course)[0]
@@ -102,7 +103,7 @@ def test_progress_is_owner_scoped_and_validated(stack):
     assert alice.call("GET", "/progress").json() == {"courses": []}
 
 
-def test_progress_routes_are_in_the_openapi_document(stack):
+def test_progress_routes_are_in_the_openapi_document(stack: LocalStack) -> None:
     document = User(stack, "alice").call("GET", "/openapi.json").json()["paths"]
     paths = {re.sub(r"\{[^}]+\}", "{}", path): operations for path, operations in document.items()}
     assert {"put"} <= set(paths["/courses/{}/lessons/{}/progress"])

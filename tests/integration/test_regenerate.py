@@ -12,10 +12,12 @@ import pytest
 
 from flowgen.models import INSTRUCTION_MAX_CHARS
 from flowgen.prompts import LESSON_SYSTEM
+from flowgen_dev.fake_openai import FakeOpenAI
+from flowgen_dev.stack import LocalStack
 from tests.helpers import User, lesson_ids
 
 
-def _written(stack, user: User, course_id: str, lesson_id: str) -> dict:
+def _written(stack: LocalStack, user: User, course_id: str, lesson_id: str) -> dict:
     user.open_lesson(course_id, lesson_id)
     stack.drain("HighPriorityLessons")
     response = user.open_lesson(course_id, lesson_id)
@@ -31,7 +33,7 @@ def _quiz_answers(lesson: dict) -> list[int]:
     return [q["answer_index"] for b in lesson["content"]["blocks"] if b["type"] == "quiz" for q in b["questions"]]
 
 
-def test_a_regenerated_lesson_keeps_its_progress_and_its_old_version(stack, fake_model):
+def test_a_regenerated_lesson_keeps_its_progress_and_its_old_version(stack: LocalStack, fake_model: FakeOpenAI) -> None:
     alice = User(stack, "alice")
     course = alice.ready_course(language="Hinglish")
     cid, lid = course["id"], lesson_ids(course)[1]
@@ -91,7 +93,7 @@ def test_a_regenerated_lesson_keeps_its_progress_and_its_old_version(stack, fake
     assert [v["number"] for v in alice.open_lesson(cid, lid).json()["versions"]] == [1, 2, 3]
 
 
-def test_conflicts_are_409s_and_bad_instructions_400s(stack):
+def test_conflicts_are_409s_and_bad_instructions_400s(stack: LocalStack) -> None:
     alice, bob = User(stack, "alice"), User(stack, "bob")
     course = alice.ready_course()
     cid, ids = course["id"], lesson_ids(course)
@@ -122,7 +124,7 @@ def test_conflicts_are_409s_and_bad_instructions_400s(stack):
 
 
 @pytest.mark.parametrize("count", [12])
-def test_the_oldest_versions_go_beyond_ten(stack, count):
+def test_the_oldest_versions_go_beyond_ten(stack: LocalStack, count) -> None:
     alice = User(stack, "alice")
     course = alice.ready_course()
     cid, lid = course["id"], lesson_ids(course)[0]

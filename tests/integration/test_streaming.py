@@ -13,7 +13,8 @@ from flowgen.adapters.offline_model import OfflineModel
 from flowgen.adapters.openai_model import OpenAIModel
 from flowgen.content import GeneratedBlock
 from flowgen.ports import LessonBrief
-from flowgen_dev.fake_openai import NOTICE, Faults
+from flowgen_dev.fake_openai import NOTICE, FakeOpenAI, Faults
+from flowgen_dev.stack import LocalStack
 from tests.helpers import User, lesson_ids
 
 BRIEF = LessonBrief("Rust", "A course", None, "Basics", "Borrowing", "What borrowing is", [], [])
@@ -24,7 +25,7 @@ def _adapter(fake) -> OpenAIModel:  # type: ignore[no-untyped-def]
     return OpenAIModel(client, outline_model="m", lesson_model="m")
 
 
-def test_the_sdk_streams_finished_blocks_one_by_one_and_the_lesson_is_whole(fake_model):
+def test_the_sdk_streams_finished_blocks_one_by_one_and_the_lesson_is_whole(fake_model: FakeOpenAI) -> None:
     fake_model.set_faults(Faults(first_token_seconds=0.1, tokens_per_second=2000, lesson_tokens=800))
     seen: list[tuple[float, int]] = []
     texts: list[str] = []
@@ -46,7 +47,7 @@ def test_the_sdk_streams_finished_blocks_one_by_one_and_the_lesson_is_whole(fake
     assert fake_model.stats.calls["GeneratedLesson"] == 1
 
 
-def test_plain_calls_take_as_long_as_the_stream_would(fake_model):
+def test_plain_calls_take_as_long_as_the_stream_would(fake_model: FakeOpenAI) -> None:
     fake_model.set_faults(Faults(first_token_seconds=0.2, tokens_per_second=1000, lesson_tokens=800))
     started = time.monotonic()
     lesson, usage = _adapter(fake_model).lesson(BRIEF)
@@ -54,7 +55,7 @@ def test_plain_calls_take_as_long_as_the_stream_would(fake_model):
     assert len(lesson.blocks) > len(OfflineModel().lesson(BRIEF)[0].blocks)  # padded with sections
 
 
-def test_a_stream_cut_by_its_length_starts_again_from_nothing(fake_model):
+def test_a_stream_cut_by_its_length_starts_again_from_nothing(fake_model: FakeOpenAI) -> None:
     fake_model.set_faults(Faults(scripted=["truncated"], tokens_per_second=0))
     counts: list[int] = []
     lesson, _ = _adapter(fake_model).lesson_stream(BRIEF, lambda blocks, _: counts.append(len(blocks)))
@@ -64,7 +65,9 @@ def test_a_stream_cut_by_its_length_starts_again_from_nothing(fake_model):
     assert fake_model.stats.calls["GeneratedLesson"] == 2  # the cut answer, then the repair
 
 
-def test_a_lesson_being_written_answers_202_with_its_finished_blocks_then_200(stack, fake_model):
+def test_a_lesson_being_written_answers_202_with_its_finished_blocks_then_200(
+    stack: LocalStack, fake_model: FakeOpenAI
+) -> None:
     alice = User(stack, "alice")
     course = alice.ready_course()
     # ~800 tokens at 150 tokens/s: about five seconds of writing

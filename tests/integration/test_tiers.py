@@ -5,6 +5,8 @@ budgets (template parameters per tier). One user's tier never changes another's 
 from __future__ import annotations
 
 from flowgen.adapters.jwt_verifier import TIER_CLAIM
+from flowgen_dev.fake_openai import FakeOpenAI
+from flowgen_dev.services import AwsServer
 from tests.conftest import make_stack
 from tests.helpers import User
 
@@ -16,7 +18,9 @@ def _user(stack, sub: str, tier: str | None = None) -> User:  # type: ignore[no-
     return user
 
 
-def test_a_tier_sets_its_users_limits(redis_url, aws, mongo_uri, fake_model):
+def test_a_tier_sets_its_users_limits(
+    redis_url: str, aws: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI
+) -> None:
     parameters = {"UserRequestsPerMinute": "3", "ProRequestsPerMinute": "50", "ProCoursesPerHour": "5"}
     stack = make_stack(redis_url, aws, mongo_uri, fake_model, parameters)
     try:
@@ -33,7 +37,9 @@ def test_a_tier_sets_its_users_limits(redis_url, aws, mongo_uri, fake_model):
         stack.stop()
 
 
-def test_the_default_tier_is_a_parameter(redis_url, aws, mongo_uri, fake_model):
+def test_the_default_tier_is_a_parameter(
+    redis_url: str, aws: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI
+) -> None:
     stack = make_stack(
         redis_url,
         aws,

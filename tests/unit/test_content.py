@@ -21,7 +21,7 @@ BRIEF = LessonBrief(
 )
 
 
-def test_offline_model_produces_every_generated_block_type_and_labels_itself():
+def test_offline_model_produces_every_generated_block_type_and_labels_itself() -> None:
     lesson, usage = OfflineModel().lesson(BRIEF)
     assert {b.type for b in lesson.blocks} == {"markdown", "code", "key_points", "quiz"}
     assert OFFLINE_NOTICE in lesson.blocks[0].markdown
@@ -30,14 +30,14 @@ def test_offline_model_produces_every_generated_block_type_and_labels_itself():
 
 
 @pytest.mark.parametrize(("size", "modules", "lessons"), [("short", 3, 2), (None, 4, 3), ("long", 6, 4)])
-def test_offline_outline_follows_the_requested_size(size, modules, lessons):
+def test_offline_outline_follows_the_requested_size(size, modules, lessons) -> None:
     decision, _ = OfflineModel().outline(OutlineBrief(prompt="Category theory", level=None, size=size))
     outline = decision.course
     assert outline is not None and len(outline.modules) == modules
     assert all(len(m.lessons) == lessons for m in outline.modules)
 
 
-def test_quiz_answer_must_point_at_an_option():
+def test_quiz_answer_must_point_at_an_option() -> None:
     with pytest.raises(ValidationError, match="answer_index"):
         QuizQuestion(question="q?", options=["a", "b"], answer_index=2, explanation="")
 
@@ -52,19 +52,19 @@ def test_quiz_answer_must_point_at_an_option():
         [{"type": "video", "title": "t", "url": "https://youtube.com/x"}],  # the model never writes videos
     ],
 )
-def test_invalid_lessons_are_rejected(blocks):
+def test_invalid_lessons_are_rejected(blocks) -> None:
     with pytest.raises(ValidationError):
         GeneratedLesson.model_validate({"blocks": blocks})
 
 
-def test_stored_content_accepts_videos_but_only_https():
+def test_stored_content_accepts_videos_but_only_https() -> None:
     ok = {"type": "video", "title": "Ownership explained", "url": "https://www.youtube.com/watch?v=x"}
     assert LessonContent.model_validate({"blocks": [ok], "generator": "openai:m"}).blocks[0].type == "video"
     with pytest.raises(ValidationError):
         LessonContent.model_validate({"blocks": [{**ok, "url": "javascript:alert(1)"}], "generator": "x"})
 
 
-def test_outline_needs_modules_with_lessons():
+def test_outline_needs_modules_with_lessons() -> None:
     with pytest.raises(ValidationError):
         CourseOutline.model_validate({"title": "t", "description": "d", "objectives": ["o"], "modules": []})
     with pytest.raises(ValidationError):
@@ -73,7 +73,7 @@ def test_outline_needs_modules_with_lessons():
         )
 
 
-def test_committed_examples_match_the_schemas():
+def test_committed_examples_match_the_schemas() -> None:
     import json
     from pathlib import Path
 

@@ -566,7 +566,7 @@ def test_a_rate_limited_outline_goes_back_to_its_queue_after_the_wait(world: Wor
     assert world.queue.delays[-1] == 4
 
 
-def test_a_courses_tier_picks_its_budget_and_its_share_of_the_reserve():
+def test_a_courses_tier_picks_its_budget_and_its_share_of_the_reserve() -> None:
     """The tier a course was created under travels to the worker: the budget it is reserved
     against and how much of the opened-lesson reserve its opened lessons may take."""
     world = World()

@@ -50,7 +50,7 @@ TRICKY = LessonContent(
 )
 
 
-def test_a_course_reads_back_whatever_its_lessons_hold():
+def test_a_course_reads_back_whatever_its_lessons_hold() -> None:
     course = Course(
         id="c" * 32,
         owner_id="alice",

@@ -39,7 +39,7 @@ def locked() -> dict[str, tuple[str, list[str]]]:
     return pins
 
 
-def test_the_lock_pins_every_package_by_version_and_hash():
+def test_the_lock_pins_every_package_by_version_and_hash() -> None:
     pins = locked()
     assert len(pins) > 20
     for name, (version, hashes) in pins.items():
@@ -47,7 +47,7 @@ def test_the_lock_pins_every_package_by_version_and_hash():
         assert hashes, f"{name} has no hash"
 
 
-def test_the_lock_resolves_requirements_in_exactly():
+def test_the_lock_resolves_requirements_in_exactly() -> None:
     pins = locked()
     for line in (LAYER / "requirements.in").read_text().splitlines():
         line = line.split("#")[0].strip()
@@ -56,11 +56,11 @@ def test_the_lock_resolves_requirements_in_exactly():
             assert pins[name][0] == version, f"{name}: requirements.in says {version}, the lock {pins[name][0]}"
 
 
-def test_the_layer_ships_nothing_the_runtime_provides():
+def test_the_layer_ships_nothing_the_runtime_provides() -> None:
     assert not RUNTIME_PROVIDED & set(locked())
 
 
-def test_the_layer_build_installs_arm64_wheels_by_hash_and_compiles_bytecode():
+def test_the_layer_build_installs_arm64_wheels_by_hash_and_compiles_bytecode() -> None:
     makefile = (LAYER / "Makefile").read_text()
     for flag in (
         "--require-hashes",
@@ -77,14 +77,14 @@ BUILT = ROOT / ".aws-sam" / "build" / "FlowgenLayer" / "python"
 
 
 @pytest.mark.skipif(not BUILT.is_dir(), reason="no `make build` output")
-def test_the_built_layer_has_bytecode_for_every_module_and_no_sdk():
+def test_the_built_layer_has_bytecode_for_every_module_and_no_sdk() -> None:
     sources = list(BUILT.rglob("*.py"))
     compiled = {p.parent.parent / (p.name.split(".")[0] + ".py") for p in BUILT.rglob("__pycache__/*.cpython-312.pyc")}
     assert sources and not [s for s in sources if s not in compiled][:5]
     assert not {"boto3", "botocore"} & {p.name for p in BUILT.iterdir()}
 
 
-def test_the_authorizer_reads_the_variables_of_its_settings_model_without_pydantic():
+def test_the_authorizer_reads_the_variables_of_its_settings_model_without_pydantic() -> None:
     assert {f.name for f in dataclasses.fields(VerifierConfig)} == set(AuthorizerSettings.model_fields)
     with pytest.raises(RuntimeError, match="JWKS_URL, JWT_ISSUER, JWT_AUDIENCE"):
         VerifierConfig.from_environ({})
@@ -99,7 +99,7 @@ def test_the_authorizer_reads_the_variables_of_its_settings_model_without_pydant
 HEAVY = ["pydantic", "pydantic_settings", "boto3", "botocore.session", "aws_xray_sdk", "pymongo", "redis", "openai"]
 
 
-def test_the_authorizer_imports_neither_wiring_nor_heavy_libraries():
+def test_the_authorizer_imports_neither_wiring_nor_heavy_libraries() -> None:
     """The budget is 2x PyJWT + cryptography alone; any of these alone would break it."""
     code = (
         "import sys, app; heavy = "

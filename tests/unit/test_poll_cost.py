@@ -31,7 +31,7 @@ class CountingStore:
         return attr
 
 
-def test_polling_an_unchanged_lesson_writes_and_sends_nothing():
+def test_polling_an_unchanged_lesson_writes_and_sends_nothing() -> None:
     world = World()
     course = world.ready_course()
     target = _ids(course)[5]

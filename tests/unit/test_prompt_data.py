@@ -15,7 +15,7 @@ def _brief(**extra: str | None) -> LessonBrief:
     return LessonBrief("Rust", "A course", None, "Basics", "Borrowing", "What borrowing is", [], [], **extra)  # type: ignore[arg-type]
 
 
-def test_the_instruction_and_the_language_travel_as_data():
+def test_the_instruction_and_the_language_travel_as_data() -> None:
     system, user = lesson_messages(_brief(language="Hinglish", instruction=ATTACK))
     assert system == {"role": "system", "content": LESSON_SYSTEM}
     assert ATTACK not in system["content"] and "Hinglish" not in system["content"]
@@ -24,12 +24,12 @@ def test_the_instruction_and_the_language_travel_as_data():
     assert len(lesson_messages(_brief())) == 2
 
 
-def test_a_first_version_has_no_instruction_field():
+def test_a_first_version_has_no_instruction_field() -> None:
     payload = json.loads(lesson_messages(_brief())[1]["content"])
     assert "instruction" not in payload and payload["language"] is None
 
 
-def test_the_outline_carries_the_language():
+def test_the_outline_carries_the_language() -> None:
     system, user = outline_messages(OutlineBrief(prompt="Rust", level=None, size=None, language="German"))
     assert system["content"] == OUTLINE_SYSTEM and "German" not in OUTLINE_SYSTEM
     assert json.loads(user["content"])["language"] == "German"

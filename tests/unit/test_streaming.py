@@ -67,7 +67,7 @@ def _world(model: ScriptedModel, **tunables: object) -> World:
 # ---- finished blocks from a streamed text ------------------------------------------------------
 
 
-def test_complete_blocks_grow_with_the_text_and_end_with_every_block():
+def test_complete_blocks_grow_with_the_text_and_end_with_every_block() -> None:
     lesson, _ = OfflineModel().lesson(_brief())
     text = lesson.model_dump_json()
     counts = [len(complete_blocks(text[:i])) for i in range(len(text) + 1)]
@@ -79,7 +79,7 @@ def test_complete_blocks_grow_with_the_text_and_end_with_every_block():
     assert complete_blocks(text[:first_end])[0] == lesson.blocks[0]
 
 
-def test_the_reader_gives_the_markdown_being_written_and_only_finished_blocks_as_blocks():
+def test_the_reader_gives_the_markdown_being_written_and_only_finished_blocks_as_blocks() -> None:
     lesson, _ = OfflineModel().lesson(_brief())
     text = lesson.model_dump_json()
     reader = BlockReader()
@@ -92,7 +92,7 @@ def test_the_reader_gives_the_markdown_being_written_and_only_finished_blocks_as
     assert reader.read(text) == (list(lesson.blocks), "")
 
 
-def test_complete_blocks_stop_at_a_block_that_breaks_the_schema():
+def test_complete_blocks_stop_at_a_block_that_breaks_the_schema() -> None:
     text = (
         '{"blocks":[{"type":"markdown","markdown":"ok"},{"type":"code","code":"x"},{"type":"markdown","markdown":"y"}]}'
     )
@@ -120,7 +120,7 @@ def _leased() -> tuple[MemoryStore, str, str, Claim]:
     return store, course.id, lesson_id, claim
 
 
-def test_partial_writes_are_one_per_interval_plus_one_per_block_boundary():
+def test_partial_writes_are_one_per_interval_plus_one_per_block_boundary() -> None:
     store, course_id, lesson_id, claim = _leased()
     lesson, _ = OfflineModel().lesson(_brief())
     clock = Clock()
@@ -142,7 +142,7 @@ def test_partial_writes_are_one_per_interval_plus_one_per_block_boundary():
     assert store.get_lesson("alice", course_id, lesson_id).partial.writes == writer.writes
 
 
-def test_the_text_being_written_is_written_too_once_per_interval():
+def test_the_text_being_written_is_written_too_once_per_interval() -> None:
     store, course_id, lesson_id, claim = _leased()
     clock = Clock()
     writer = PartialWriter(store, course_id, lesson_id, claim, interval=1.0, monotonic=clock)
@@ -155,7 +155,7 @@ def test_the_text_being_written_is_written_too_once_per_interval():
     assert partial.blocks == [] and partial.writing and text.startswith(partial.writing)
 
 
-def test_a_writer_whose_lease_is_gone_writes_nothing_and_says_so():
+def test_a_writer_whose_lease_is_gone_writes_nothing_and_says_so() -> None:
     store, course_id, lesson_id, claim = _leased()
     blocks, _ = OfflineModel().lesson(_brief())
     writer = PartialWriter(store, course_id, lesson_id, claim, interval=0.0)
@@ -178,7 +178,7 @@ def test_a_writer_whose_lease_is_gone_writes_nothing_and_says_so():
     assert len(store.partial_writes) == 1  # only the write made while the lease was held
 
 
-def test_a_closed_writer_writes_nothing():
+def test_a_closed_writer_writes_nothing() -> None:
     store, course_id, lesson_id, claim = _leased()
     blocks, _ = OfflineModel().lesson(_brief())
     writer = PartialWriter(store, course_id, lesson_id, claim, interval=0.0)
@@ -190,7 +190,7 @@ def test_a_closed_writer_writes_nothing():
 # ---- the worker ------------------------------------------------------------------------------
 
 
-def test_a_streamed_lesson_shows_its_blocks_as_partial_then_commits_once():
+def test_a_streamed_lesson_shows_its_blocks_as_partial_then_commits_once() -> None:
     views = []
 
     def look(n: int) -> None:
@@ -219,7 +219,7 @@ def test_a_streamed_lesson_shows_its_blocks_as_partial_then_commits_once():
     assert model.streamed == 1 and model.lesson_calls.count(final.title) == 1
 
 
-def test_streaming_off_calls_the_model_plainly_and_writes_nothing_partial():
+def test_streaming_off_calls_the_model_plainly_and_writes_nothing_partial() -> None:
     model = StreamingModel()
     world = _world(model, stream_lessons=False)
     course = world.ready_course()
@@ -229,7 +229,7 @@ def test_streaming_off_calls_the_model_plainly_and_writes_nothing_partial():
     assert world.store.lesson_commits == [(course.id, target)]
 
 
-def test_a_stream_cut_mid_way_leaves_nothing_partial_and_the_next_attempt_restarts_clean():
+def test_a_stream_cut_mid_way_leaves_nothing_partial_and_the_next_attempt_restarts_clean() -> None:
     model = StreamingModel(fail_after=2)
     world = _world(model, partial_write_seconds=0.001)
     course = world.ready_course()
@@ -251,7 +251,7 @@ def test_a_stream_cut_mid_way_leaves_nothing_partial_and_the_next_attempt_restar
     assert world.store.lesson_commits == [(course.id, target)]
 
 
-def test_a_worker_that_loses_its_lease_mid_stream_stops_and_commits_nothing():
+def test_a_worker_that_loses_its_lease_mid_stream_stops_and_commits_nothing() -> None:
     def steal(n: int) -> None:
         if n == 1:  # the lease runs out; the reconciler's redelivery claims it for another worker
             key = (course.id, target)
@@ -272,7 +272,7 @@ def test_a_worker_that_loses_its_lease_mid_stream_stops_and_commits_nothing():
     assert world.store.lesson_commits == []
 
 
-def test_a_model_thread_abandoned_at_the_deadline_writes_nothing_afterwards():
+def test_a_model_thread_abandoned_at_the_deadline_writes_nothing_afterwards() -> None:
     go_on, done = threading.Event(), threading.Event()
 
     class Slow(StreamingModel):
@@ -318,7 +318,7 @@ def _claimed(store: CourseStore) -> tuple[str, str, Claim]:
     return course.id, "m01-l01", claim
 
 
-def test_a_partial_write_lands_only_under_the_lease(any_store):
+def test_a_partial_write_lands_only_under_the_lease(any_store) -> None:
     course_id, lesson_id, claim = _claimed(any_store)
     blocks = OfflineModel().lesson(_brief())[0].blocks
     assert any_store.write_partial_lesson(course_id, lesson_id, claim, blocks[:2], writing=None, restarted=False)
@@ -333,7 +333,7 @@ def test_a_partial_write_lands_only_under_the_lease(any_store):
 
 
 @pytest.mark.parametrize("end", ["release", "fail", "unclaim", "reclaim", "commit"])
-def test_every_end_of_an_attempt_and_every_claim_clears_partial_content(any_store, end):
+def test_every_end_of_an_attempt_and_every_claim_clears_partial_content(any_store, end) -> None:
     course_id, lesson_id, claim = _claimed(any_store)
     blocks = OfflineModel().lesson(_brief())[0].blocks
     assert any_store.write_partial_lesson(course_id, lesson_id, claim, blocks[:2], writing=None, restarted=False)

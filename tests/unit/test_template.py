@@ -168,7 +168,7 @@ def secret_arn(name: str) -> str:
 
 
 @pytest.mark.parametrize("function", sorted(SETTINGS))
-def test_each_functions_environment_matches_its_settings_model(function):
+def test_each_functions_environment_matches_its_settings_model(function) -> None:
     settings = SETTINGS[function]
     declared = set(TEMPLATE.functions[function].environment) - RUNTIME_VARIABLES
     fields = {name.upper() for name in settings.model_fields}
@@ -180,12 +180,12 @@ def test_each_functions_environment_matches_its_settings_model(function):
             assert secret in declared and plain not in declared, f"{function} must read {plain} from a secret"
 
 
-def test_every_function_in_the_template_has_a_settings_model():
+def test_every_function_in_the_template_has_a_settings_model() -> None:
     assert set(TEMPLATE.functions) == set(SETTINGS)
 
 
 @pytest.mark.parametrize("function", sorted(SETTINGS))
-def test_each_function_may_read_exactly_the_secrets_it_is_given(function):
+def test_each_function_may_read_exactly_the_secrets_it_is_given(function) -> None:
     environment = TEMPLATE.functions[function].environment
     given = {secret for _, secret in SECRET_OR_VALUE if secret in environment}
     for _, secret in SECRET_OR_VALUE:
@@ -197,7 +197,7 @@ def test_each_function_may_read_exactly_the_secrets_it_is_given(function):
     assert not allowed(function, "secretsmanager:GetSecretValue", secret_arn("someone-elses-secret"))
 
 
-def test_redis_comes_from_a_secret_and_no_function_needs_a_vpc():
+def test_redis_comes_from_a_secret_and_no_function_needs_a_vpc() -> None:
     assert "RedisUrl" not in RAW["Parameters"]
     assert DEFAULTS["RedisUrlSecretName"]
     for name, spec in TEMPLATE.functions.items():
@@ -208,7 +208,7 @@ def test_redis_comes_from_a_secret_and_no_function_needs_a_vpc():
 # ---- queues, timeouts and the workers' own deferrals -------------------------------------------
 
 
-def test_every_work_queue_has_a_dlq_and_a_visibility_of_six_times_its_consumer():
+def test_every_work_queue_has_a_dlq_and_a_visibility_of_six_times_its_consumer() -> None:
     for source in TEMPLATE.event_sources:
         queue = TEMPLATE.queues[source.queue]
         assert queue.dead_letter_queue in TEMPLATE.queues
@@ -218,7 +218,7 @@ def test_every_work_queue_has_a_dlq_and_a_visibility_of_six_times_its_consumer()
         assert visibility >= 6 * timeout, source.name
 
 
-def test_worker_timeout_and_visibility_are_parameters_and_no_lease_is_configured():
+def test_worker_timeout_and_visibility_are_parameters_and_no_lease_is_configured() -> None:
     for source in TEMPLATE.event_sources:
         assert RESOURCES[source.function]["Properties"]["Timeout"] == {"Ref": "WorkerTimeoutSeconds"}
         assert RESOURCES[source.queue]["Properties"]["VisibilityTimeout"] == {"Ref": "QueueVisibilityTimeoutSeconds"}
@@ -230,7 +230,7 @@ def test_worker_timeout_and_visibility_are_parameters_and_no_lease_is_configured
     )
 
 
-def test_event_sources_report_partial_failures_and_cap_concurrency():
+def test_event_sources_report_partial_failures_and_cap_concurrency() -> None:
     sources = {s.name: s for s in TEMPLATE.event_sources}
     assert set(sources) == {"CourseJobs", "HighPriorityLessons", "LowPriorityLessons"}
     assert all(s.report_item_failures for s in sources.values())
@@ -240,7 +240,7 @@ def test_event_sources_report_partial_failures_and_cap_concurrency():
     assert 2 <= low.max_concurrency < high.max_concurrency
 
 
-def test_least_privilege_queue_policies():
+def test_least_privilege_queue_policies() -> None:
     assert send_targets("ApiFunction") == {"CourseQueue", "LessonHighQueue", "LessonLowQueue"}
     assert send_targets("CourseWorkerFunction") == {"CourseQueue", "LessonLowQueue"}
     assert send_targets("LessonWorkerFunction") == {"LessonHighQueue", "LessonLowQueue"}
@@ -249,14 +249,14 @@ def test_least_privilege_queue_policies():
     assert role_statements("AuthorizerFunction") == [], "the authorizer touches no AWS API"
 
 
-def test_every_worker_may_defer_a_job_to_the_queue_it_came_from():
+def test_every_worker_may_defer_a_job_to_the_queue_it_came_from() -> None:
     """generation.py re-sends a rate-limited job to its own queue with DelaySeconds; without
     this grant every deferral is AccessDenied on AWS and the job drifts to its DLQ."""
     for source in TEMPLATE.event_sources:
         assert source.queue in send_targets(source.function), (source.function, source.queue)
 
 
-def test_every_queue_is_encrypted_at_rest():
+def test_every_queue_is_encrypted_at_rest() -> None:
     for name in TEMPLATE.queues:
         assert RESOURCES[name]["Properties"].get("SqsManagedSseEnabled") is True, name
 
@@ -264,7 +264,7 @@ def test_every_queue_is_encrypted_at_rest():
 # ---- packaging ---------------------------------------------------------------------------------
 
 
-def test_functions_run_on_arm64_with_the_layer_built_by_its_makefile():
+def test_functions_run_on_arm64_with_the_layer_built_by_its_makefile() -> None:
     function_globals = RAW["Globals"]["Function"]
     assert function_globals["Architectures"] == ["arm64"]
     assert function_globals["Runtime"] == "python3.12"
@@ -280,14 +280,14 @@ def test_functions_run_on_arm64_with_the_layer_built_by_its_makefile():
 
 
 @pytest.mark.parametrize("function", sorted(SETTINGS))
-def test_every_function_logs_to_its_own_group_with_a_retention(function):
+def test_every_function_logs_to_its_own_group_with_a_retention(function) -> None:
     group = RESOURCES[function]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
     assert RESOURCES[group]["Type"] == "AWS::Logs::LogGroup"
     assert RESOURCES[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
     assert default("LogRetentionDays") in RAW["Parameters"]["LogRetentionDays"]["AllowedValues"]
 
 
-def test_the_http_api_writes_json_access_logs_to_a_group_with_a_retention():
+def test_the_http_api_writes_json_access_logs_to_a_group_with_a_retention() -> None:
     settings = RESOURCES["HttpApi"]["Properties"]["AccessLogSettings"]
     group = settings["DestinationArn"]["Fn::GetAtt"][0]
     assert RESOURCES[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
@@ -297,7 +297,7 @@ def test_the_http_api_writes_json_access_logs_to_a_group_with_a_retention():
     assert stage["Properties"]["AccessLogSettings"]["DestinationArn"] == {"Fn::GetAtt": [group, "Arn"]}
 
 
-def test_the_alarm_topic_mails_the_optional_address():
+def test_the_alarm_topic_mails_the_optional_address() -> None:
     subscriptions = [r for r in RESOURCES.values() if r["Type"] == "AWS::SNS::Subscription"]
     assert len(subscriptions) == 1
     (subscription,) = subscriptions
@@ -307,7 +307,7 @@ def test_the_alarm_topic_mails_the_optional_address():
     assert DEFAULTS["AlarmEmail"] == "" and not condition_holds("HasAlarmEmail")
 
 
-def test_dashboard_and_alarms_watch_every_queue():
+def test_dashboard_and_alarms_watch_every_queue() -> None:
     body = RESOURCES["QueueDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     for queue in TEMPLATE.queues:
         assert f"${{{queue}.QueueName}}" in body, queue
@@ -321,7 +321,7 @@ def test_dashboard_and_alarms_watch_every_queue():
 # ---- the HTTP API ------------------------------------------------------------------------------
 
 
-def test_http_api_uses_a_cached_request_authorizer_and_throttles():
+def test_http_api_uses_a_cached_request_authorizer_and_throttles() -> None:
     api = RESOURCES["HttpApi"]["Properties"]
     authorizer = api["Auth"]["Authorizers"][api["Auth"]["DefaultAuthorizer"]]
     assert authorizer["AuthorizerPayloadFormatVersion"] == "2.0"
@@ -333,13 +333,13 @@ def test_http_api_uses_a_cached_request_authorizer_and_throttles():
     assert 0 < rate <= burst
 
 
-def test_every_route_is_served_by_the_api_function_which_checks_expiry():
+def test_every_route_is_served_by_the_api_function_which_checks_expiry() -> None:
     """Expiry under a cached allow is enforced in functions/api/app.py; a route served by any
     other function would need the same check."""
     assert {route.function for route in TEMPLATE.routes} == {"ApiFunction"}
 
 
-def test_the_web_app_is_served_from_a_private_bucket_through_cloudfront_only():
+def test_the_web_app_is_served_from_a_private_bucket_through_cloudfront_only() -> None:
     block = RESOURCES["WebBucket"]["Properties"]["PublicAccessBlockConfiguration"]
     assert all(
         block[k] is True for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")
