@@ -62,7 +62,8 @@ def test_language_export_and_print(web_stack, browser) -> None:  # noqa: F811
 
     with page.expect_download() as download:
         page.get_by_role("button", name="Export as Markdown").click()
-    assert download.value.suggested_filename.endswith(".md")
+    slug = re.sub(r"[^a-z0-9]+", "-", course["title"].lower()).strip("-")[:60]
+    assert download.value.suggested_filename == f"{slug}.md"  # the API's name (CORS exposes Content-Disposition)
     doc = parse(Path(download.value.path()).read_text(encoding="utf-8"))
     assert [title for title, _ in doc.modules] == [m["title"] for m in course["modules"]]
     assert list(doc.answers) == [lesson["title"]]
@@ -87,3 +88,67 @@ def test_language_export_and_print(web_stack, browser) -> None:  # noqa: F811
     assert modules[0] == "auto" and set(modules[1:]) == {"page"}, modules
     assert page.locator(".print-answers").evaluate("(e) => getComputedStyle(e).breakBefore") == "page"
     assert len(page.pdf()) > 1000  # Chromium's own Save as PDF, with the print stylesheet
+
+
+def test_regenerate_switch_versions_and_edit_the_outline(web_stack, browser):  # noqa: F811
+    stack, url = web_stack, web_stack.api_url
+    page = browser.new_context(viewport={"width": 1100, "height": 900}).new_page()
+    sign_in(page, url, "alice")
+    course_id = _new_course(page, "Rust ownership for C++ programmers", "German")
+    start = page.get_by_role("link", name="Start the course")
+    expect(start).to_be_visible(timeout=20_000)
+    start.click()
+    article = page.locator("article")
+    expect(article).to_be_visible(timeout=20_000)
+    page.get_by_role("button", name="Mark as completed").click()
+    expect(page.get_by_text("✓ Completed.")).to_be_visible()
+    lesson_id = page.url.rsplit("/", 1)[-1]
+    first_text = article.locator(".markdown").first.inner_text()
+
+    # rewrite it with an instruction: the lesson is written again, the first version kept
+    versions = page.get_by_role("region", name="Versions of this lesson")
+    no_axe_violations(page, "lesson (versions)")
+    versions.get_by_label("Rewrite this lesson: what should change?").fill("Simpler, with an analogy")
+    versions.get_by_role("button", name="Rewrite the lesson").click()
+    expect(article.get_by_text("Instruction asked for")).to_be_visible(timeout=20_000)
+    expect(page.get_by_text("✓ Completed.")).to_be_visible()  # progress kept
+    switch = versions.get_by_label("Version")
+    expect(switch.locator("option")).to_have_count(2)
+    expect(switch).to_have_value("2")
+    no_axe_violations(page, "lesson (two versions)")
+
+    # back to the first version
+    switch.select_option("1")
+    versions.get_by_role("button", name="Show this version").click()
+    expect(switch).to_have_value("1")
+    expect(article.locator(".markdown").first).to_have_text(first_text)
+    expect(article.get_by_text("Instruction asked for")).to_have_count(0)
+
+    # edit the outline: rename a lesson, move the first lesson down, add one, remove one (asked first)
+    page.get_by_role("link", name="Back to the course").click()
+    page.get_by_role("button", name="Edit the outline").click()
+    editor = page.get_by_role("form", name="Edit the outline")
+    expect(editor).to_be_visible()
+    no_axe_violations(page, "outline editor")
+    course = User(stack, "alice").call("GET", f"/courses/{course_id}").json()
+    titles = [lesson["title"] for m in course["modules"] for lesson in m["lessons"]]
+    editor.get_by_label("Title of lesson 2 of module 1").fill("Renamed in the browser")
+    editor.get_by_role("button", name=f"Move “{titles[0]}” down").click()
+    editor.get_by_role("button", name="Add a lesson to module 2").click()
+    editor.get_by_role("button", name=f"Remove “{titles[3]}”").click()
+    editor.get_by_role("button", name="Save the outline").click()
+    expect(editor.get_by_role("alert")).to_contain_text(titles[3])  # removal asks first
+    no_axe_violations(page, "outline editor (confirm removal)")
+    editor.get_by_role("button", name="Remove and save").click()
+    expect(editor).to_have_count(0)
+
+    after = User(stack, "alice").call("GET", f"/courses/{course_id}").json()
+    assert after["version"] == 2
+    flat = [lesson for m in after["modules"] for lesson in m["lessons"]]
+    assert [lesson["title"] for lesson in flat[:2]] == ["Renamed in the browser", titles[0]]
+    assert flat[1]["id"] == lesson_id and flat[1]["status"] == "GENERATED"  # moved, still written
+    now_titles = [lesson["title"] for lesson in flat]
+    assert titles[3] not in now_titles and "New lesson" in now_titles
+    expect(page.get_by_role("link", name="Renamed in the browser")).to_be_visible()
+    row = page.locator(".lesson-row").nth(1)
+    expect(row.get_by_text("completed")).to_be_visible()  # progress followed the lesson

@@ -5,6 +5,7 @@ import type {
   CourseSummary,
   Lesson,
   LessonProgress,
+  OutlineEdit,
   ProgressOverview,
   ProgressUpdate,
 } from "./types";
@@ -140,6 +141,24 @@ export class FlowgenApi {
 
   retryLesson(courseId: string, lessonId: string) {
     return this.request<Lesson>("POST", `/courses/${courseId}/lessons/${lessonId}/retry`);
+  }
+
+  /** Writes the lesson again with an instruction (202 while it is written); the current version is kept. */
+  regenerateLesson(courseId: string, lessonId: string, instruction: string, version?: number) {
+    return this.request<Lesson>("POST", `/courses/${courseId}/lessons/${lessonId}/regenerate`, {
+      instruction,
+      ...(version ? { version } : {}),
+    });
+  }
+
+  /** Back to an earlier version; the one left is kept. */
+  selectLessonVersion(courseId: string, lessonId: string, version: number) {
+    return this.request<Lesson>("PUT", `/courses/${courseId}/lessons/${lessonId}/version`, { version });
+  }
+
+  /** One edit of the whole outline, guarded by the course's version (a stale one is a 409). */
+  editOutline(courseId: string, edit: OutlineEdit) {
+    return this.request<CourseDetail>("PATCH", `/courses/${courseId}/outline`, edit);
   }
 
   /** Idempotent: the same update twice changes nothing; a quiz is graded by the API. */

@@ -14,6 +14,7 @@ export interface CourseSummary {
   level: string | null;
   size: string | null;
   language?: string | null; // chosen at creation; absent or null: the topic's language
+  version?: number; // of the outline, sent with an edit
   status: CourseStatus;
   title: string | null;
   description: string | null;
@@ -74,6 +75,24 @@ export interface Lesson extends LessonSummary {
   previousLessonId: string | null;
   nextLessonId: string | null;
   retryAfter: number | null;
+  version?: number;
+  instruction?: string | null;
+  versions?: LessonVersion[];
+}
+
+export interface LessonVersion {
+  number: number;
+  generatedAt: string | null;
+  instruction: string | null;
+  current: boolean;
+}
+
+export const INSTRUCTION_MAX_CHARS = 500;
+
+/** PATCH /courses/{id}/outline: the whole outline as it should be (no id: a new lesson or module). */
+export interface OutlineEdit {
+  version: number;
+  modules: { id?: string; title: string; lessons: { id?: string; title: string; summary?: string }[] }[];
 }
 
 export const PROMPT_MAX_CHARS = 2000;

@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useRef } from "react";
+import { lazy, Suspense, useRef, useState } from "react";
 import { Link, useParams } from "react-router-dom";
 import { useApi } from "../context";
 import { PageHeading } from "../components/Heading";
@@ -124,12 +124,16 @@ function ExportControls({ courseId, title }: { courseId: string; title: string }
   );
 }
 
+// The outline editor loads when asked for, not on first load.
+const OutlineEditor = lazy(() => import("./OutlineEditor").then((module) => ({ default: module.OutlineEditor })));
+
 export function CourseView() {
   const { courseId = "" } = useParams();
   const api = useApi();
   const client = useQueryClient();
   const course = useCourse(courseId);
   const data = course.data;
+  const [editing, setEditing] = useState(false);
   const progress = useCourseProgress(courseId, Boolean(data) && !isOutlineBuilding(data ?? { status: "PENDING" }));
   const retry = useMutation({
     mutationFn: () => api.retryCourse(courseId),
@@ -196,7 +200,17 @@ export function CourseView() {
           (and the next few in the background).
         </p>
       )}
-      {data.modules.map((module) => (
+      {data.status === "READY" && !editing && (
+        <button type="button" className="secondary no-print" onClick={() => setEditing(true)}>
+          Edit the outline
+        </button>
+      )}
+      {editing && (
+        <Suspense fallback={<p>Loading…</p>}>
+          <OutlineEditor course={data} onDone={() => setEditing(false)} />
+        </Suspense>
+      )}
+      {!editing && data.modules.map((module) => (
         <section key={module.id} className="module" aria-label={module.title}>
           <h2>{module.title}</h2>
           <ol className="lessons">

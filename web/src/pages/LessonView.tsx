@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useRef } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router-dom";
 import { Blocks, type QuizProgress } from "../components/Blocks";
 import { PageHeading } from "../components/Heading";
@@ -9,7 +9,7 @@ import { useApi } from "../context";
 import { nextPollDelay } from "../polling";
 import { useCourseProgress, useRecordProgress } from "../progress";
 import { useTitle } from "../screen";
-import type { Lesson, QuizResult } from "../types";
+import { INSTRUCTION_MAX_CHARS, type Lesson, type QuizResult } from "../types";
 
 /** Who wrote it, without naming an internal model id. */
 function authorship(generator: string): string {
@@ -96,6 +96,9 @@ export function LessonView() {
       ) : (
         <Writing lesson={data} />
       )}
+      {(data.status === "GENERATED" || (data.versions?.length ?? 0) > 1) && (
+        <Versions courseId={courseId} lessonId={lessonId} lesson={data} />
+      )}
       <nav className="pager" aria-label="Lessons">
         {data.previousLessonId ? (
           <Link to={`/courses/${courseId}/lessons/${data.previousLessonId}`} rel="prev">
@@ -151,5 +154,101 @@ function Completion({
         </button>
       )}
     </div>
+  );
+}
+
+function versionLabel(version: { number: number; generatedAt: string | null; instruction: string | null }): string {
+  const when = version.generatedAt ? new Date(version.generatedAt).toLocaleString() : "being written";
+  const how = version.instruction ? `“${version.instruction.length > 60 ? version.instruction.slice(0, 57) + "…" : version.instruction}”` : "first version";
+  return `Version ${version.number} (${when}): ${how}`;
+}
+
+/** Rewrite the lesson with an instruction, and switch between the versions kept. Progress is kept either way. */
+function Versions({ courseId, lessonId, lesson }: { courseId: string; lessonId: string; lesson: Lesson }) {
+  const api = useApi();
+  const client = useQueryClient();
+  const [instruction, setInstruction] = useState("");
+  const versions = lesson.versions ?? [];
+  const current = versions.find((v) => v.current)?.number ?? lesson.version ?? 1;
+  const [chosen, setChosen] = useState<number | null>(null);
+  const refresh = (fetched: unknown) => {
+    client.setQueryData(["lesson", courseId, lessonId], fetched);
+    void client.invalidateQueries({ queryKey: ["course", courseId] });
+  };
+  const regenerate = useMutation({
+    mutationFn: () => api.regenerateLesson(courseId, lessonId, instruction.trim(), lesson.version),
+    onSuccess: (fetched) => {
+      setInstruction("");
+      refresh(fetched);
+    },
+  });
+  const select = useMutation({
+    mutationFn: (version: number) => api.selectLessonVersion(courseId, lessonId, version),
+    onSuccess: (fetched) => {
+      setChosen(null);
+      refresh(fetched);
+    },
+  });
+  const over = instruction.length - INSTRUCTION_MAX_CHARS;
+  const writing = lesson.status === "PENDING" || lesson.status === "GENERATING";
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (over > 0 || !instruction.trim() || regenerate.isPending) return;
+    regenerate.mutate();
+  };
+  return (
+    <section className="versions no-print" aria-label="Versions of this lesson">
+      <h2>Make it yours</h2>
+      {lesson.status === "GENERATED" && (
+        <form onSubmit={submit}>
+          <label htmlFor="instruction">Rewrite this lesson: what should change?</label>
+          <textarea
+            id="instruction"
+            rows={2}
+            value={instruction}
+            onChange={(e) => setInstruction(e.target.value)}
+            aria-describedby="instruction-count"
+            aria-invalid={over > 0}
+            placeholder="Simpler, with an analogy; or: examples in Go"
+          />
+          <p id="instruction-count" className={over > 0 ? "hint too-long" : "hint"} aria-live="polite">
+            {instruction.length}/{INSTRUCTION_MAX_CHARS} characters
+            {over > 0 && `: ${over} too many.`} This version is kept; your progress stays.
+          </p>
+          <button type="submit" disabled={regenerate.isPending || over > 0 || !instruction.trim()}>
+            {regenerate.isPending ? "Asking…" : "Rewrite the lesson"}
+          </button>
+          {regenerate.error && <ErrorNotice error={regenerate.error} />}
+        </form>
+      )}
+      {versions.length > 1 && (
+        <div className="version-switch">
+          <label htmlFor="version">Version</label>
+          <select
+            id="version"
+            value={chosen ?? current}
+            disabled={writing || select.isPending}
+            onChange={(e) => setChosen(Number(e.target.value))}
+          >
+            {versions.map((v) => (
+              <option key={v.number} value={v.number}>
+                {versionLabel(v)}
+                {v.current ? " (shown)" : ""}
+              </option>
+            ))}
+          </select>
+          <button
+            type="button"
+            className="secondary"
+            disabled={writing || select.isPending || chosen === null || chosen === current}
+            onClick={() => chosen !== null && select.mutate(chosen)}
+          >
+            Show this version
+          </button>
+          {writing && <p className="hint">A new version is being written; you can switch once it is ready.</p>}
+          {select.error && <ErrorNotice error={select.error} />}
+        </div>
+      )}
+    </section>
   );
 }

@@ -1,0 +1,202 @@
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useState, type FormEvent } from "react";
+import { useApi } from "../context";
+import { ErrorNotice } from "../components/Status";
+import { ApiError } from "../api";
+import type { CourseDetail, OutlineEdit } from "../types";
+
+interface DraftLesson {
+  key: string;
+  id?: string;
+  title: string;
+  generated: boolean;
+}
+interface DraftModule {
+  key: string;
+  id?: string;
+  title: string;
+  lessons: DraftLesson[];
+}
+
+let fresh = 0;
+const newKey = () => `new-${++fresh}`;
+
+function draftOf(course: CourseDetail): DraftModule[] {
+  return course.modules.map((m) => ({
+    key: m.id,
+    id: m.id,
+    title: m.title,
+    lessons: m.lessons.map((l) => ({ key: l.id, id: l.id, title: l.title, generated: l.status === "GENERATED" })),
+  }));
+}
+
+function move<T>(items: T[], from: number, to: number): T[] {
+  if (to < 0 || to >= items.length) return items;
+  const copy = [...items];
+  const [item] = copy.splice(from, 1);
+  copy.splice(to, 0, item);
+  return copy;
+}
+
+/** Rename, add, remove and reorder lessons and modules, saved as one edit guarded by the course's
+ * version. Lessons keep their ids (and so their content and progress); removal asks first. */
+export function OutlineEditor({ course, onDone }: { course: CourseDetail; onDone: () => void }) {
+  const api = useApi();
+  const client = useQueryClient();
+  const [modules, setModules] = useState<DraftModule[]>(() => draftOf(course));
+  const [confirming, setConfirming] = useState(false);
+  const kept = new Set(modules.flatMap((m) => m.lessons.map((l) => l.id)).filter(Boolean));
+  const removed = course.modules.flatMap((m) => m.lessons).filter((l) => !kept.has(l.id));
+  const save = useMutation({
+    mutationFn: () => {
+      const edit: OutlineEdit = {
+        version: course.version ?? 1,
+        modules: modules.map((m) => ({
+          ...(m.id ? { id: m.id } : {}),
+          title: m.title.trim(),
+          lessons: m.lessons.map((l) => ({ ...(l.id ? { id: l.id } : {}), title: l.title.trim() })),
+        })),
+      };
+      return api.editOutline(course.id, edit);
+    },
+    onSuccess: ({ data }) => {
+      client.setQueryData(["course", course.id], data);
+      void client.invalidateQueries({ queryKey: ["progress", course.id] });
+      onDone();
+    },
+  });
+  const stale = save.error instanceof ApiError && save.error.status === 409;
+  const update = (index: number, change: (module: DraftModule) => DraftModule) =>
+    setModules((all) => all.map((m, i) => (i === index ? change(m) : m)));
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (removed.length > 0 && !confirming) {
+      setConfirming(true);
+      return;
+    }
+    save.mutate();
+  };
+  return (
+    <form className="outline-editor" onSubmit={submit} aria-label="Edit the outline">
+      {modules.map((module, m) => (
+        <fieldset key={module.key} className="module-edit">
+          <legend>Module {m + 1}</legend>
+          <div className="edit-row">
+            <label className="visually-hidden" htmlFor={`module-${module.key}`}>
+              Title of module {m + 1}
+            </label>
+            <input
+              id={`module-${module.key}`}
+              value={module.title}
+              required
+              maxLength={200}
+              onChange={(e) => update(m, (x) => ({ ...x, title: e.target.value }))}
+            />
+            <button type="button" className="secondary" aria-label={`Move module ${m + 1} up`} disabled={m === 0} onClick={() => setModules((all) => move(all, m, m - 1))}>
+              ↑
+            </button>
+            <button type="button" className="secondary" aria-label={`Move module ${m + 1} down`} disabled={m === modules.length - 1} onClick={() => setModules((all) => move(all, m, m + 1))}>
+              ↓
+            </button>
+          </div>
+          <ol className="lesson-edits">
+            {module.lessons.map((lesson, n) => (
+              <li key={lesson.key} className="edit-row">
+                <label className="visually-hidden" htmlFor={`lesson-${lesson.key}`}>
+                  Title of lesson {n + 1} of module {m + 1}
+                </label>
+                <input
+                  id={`lesson-${lesson.key}`}
+                  value={lesson.title}
+                  required
+                  maxLength={200}
+                  onChange={(e) =>
+                    update(m, (x) => ({ ...x, lessons: x.lessons.map((l, i) => (i === n ? { ...l, title: e.target.value } : l)) }))
+                  }
+                />
+                {lesson.generated && <span className="badge ok">written</span>}
+                <button type="button" className="secondary" aria-label={`Move “${lesson.title}” up`} disabled={n === 0 && m === 0} onClick={() => setModules((all) => shiftLesson(all, m, n, -1))}>
+                  ↑
+                </button>
+                <button
+                  type="button"
+                  className="secondary"
+                  aria-label={`Move “${lesson.title}” down`}
+                  disabled={n === module.lessons.length - 1 && m === modules.length - 1}
+                  onClick={() => setModules((all) => shiftLesson(all, m, n, 1))}
+                >
+                  ↓
+                </button>
+                <button
+                  type="button"
+                  className="link danger"
+                  aria-label={`Remove “${lesson.title}”`}
+                  disabled={module.lessons.length === 1}
+                  onClick={() => {
+                    setConfirming(false);
+                    update(m, (x) => ({ ...x, lessons: x.lessons.filter((_, i) => i !== n) }));
+                  }}
+                >
+                  Remove
+                </button>
+              </li>
+            ))}
+          </ol>
+          <button
+            type="button"
+            className="link"
+            onClick={() => update(m, (x) => ({ ...x, lessons: [...x.lessons, { key: newKey(), title: "New lesson", generated: false }] }))}
+          >
+            Add a lesson to module {m + 1}
+          </button>
+        </fieldset>
+      ))}
+      <button
+        type="button"
+        className="link"
+        onClick={() => setModules((all) => [...all, { key: newKey(), title: "New module", lessons: [{ key: newKey(), title: "New lesson", generated: false }] }])}
+      >
+        Add a module
+      </button>
+      {confirming && removed.length > 0 && (
+        <div className="notice error" role="alert">
+          <p>
+            Remove {removed.length === 1 ? "this lesson" : `these ${removed.length} lessons`}: {removed.map((l) => `“${l.title}”`).join(", ")}? Their
+            content goes and cannot be brought back.
+          </p>
+        </div>
+      )}
+      {stale && (
+        <p className="notice error" role="alert">
+          The outline changed meanwhile (another tab or device). Cancel, then edit the current outline again.
+        </p>
+      )}
+      {save.error && !stale && <ErrorNotice error={save.error} />}
+      <div className="edit-actions">
+        <button type="submit" disabled={save.isPending}>
+          {confirming && removed.length > 0 ? "Remove and save" : save.isPending ? "Saving…" : "Save the outline"}
+        </button>
+        <button type="button" className="secondary" onClick={onDone}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
+
+/** Moves a lesson up or down; past its module's edge it goes to the neighbouring module. */
+function shiftLesson(modules: DraftModule[], m: number, n: number, step: -1 | 1): DraftModule[] {
+  const lessons = modules[m].lessons;
+  const target = n + step;
+  if (target >= 0 && target < lessons.length) {
+    return modules.map((x, i) => (i === m ? { ...x, lessons: move(x.lessons, n, target) } : x));
+  }
+  const other = m + step;
+  if (other < 0 || other >= modules.length || lessons.length === 1) return modules;
+  const lesson = lessons[n];
+  return modules.map((x, i) => {
+    if (i === m) return { ...x, lessons: x.lessons.filter((_, j) => j !== n) };
+    if (i === other) return { ...x, lessons: step === 1 ? [lesson, ...x.lessons] : [...x.lessons, lesson] };
+    return x;
+  });
+}
