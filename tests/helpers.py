@@ -26,13 +26,14 @@ class User:
     def create_course(self, prompt: str = "Rust ownership for C++ programmers", **fields: Any) -> dict[str, Any]:
         response = self.call("POST", "/courses", {"prompt": prompt, **fields})
         assert response.status == 202, response.body
-        return response.json()
+        created: dict[str, Any] = response.json()
+        return created
 
     def ready_course(self, prompt: str = "Rust ownership for C++ programmers", **fields: Any) -> dict[str, Any]:
         """Creates a course and runs the course worker until its outline is written."""
         course = self.create_course(prompt, **fields)
         self.stack.drain("CourseJobs")
-        detail = self.call("GET", f"/courses/{course['id']}").json()
+        detail: dict[str, Any] = self.call("GET", f"/courses/{course['id']}").json()
         assert detail["status"] == "READY", detail
         return detail
 

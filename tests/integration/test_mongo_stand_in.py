@@ -20,6 +20,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 from pymongo.monitoring import CommandFailedEvent, CommandListener, CommandStartedEvent, CommandSucceededEvent
 
 from flowgen_dev.mongo_server import MongoStandIn
+from tests.narrow import present
 
 
 class _Succeeded(CommandListener):
@@ -52,8 +53,8 @@ def scanning() -> Iterator[MongoStandIn]:
 
 
 @pytest.fixture
-def db(stand_in: MongoStandIn) -> Iterator[Database]:
-    client: pymongo.MongoClient = pymongo.MongoClient(stand_in.uri, tz_aware=True)
+def db(stand_in: MongoStandIn) -> Iterator[Database[dict[str, Any]]]:
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(stand_in.uri, tz_aware=True)
     name = f"t_{uuid.uuid4().hex[:8]}"
     yield client[name]
     client.drop_database(name)
@@ -61,7 +62,8 @@ def db(stand_in: MongoStandIn) -> Iterator[Database]:
 
 
 def test_one_of_twenty_concurrent_claims_wins(stand_in: MongoStandIn) -> None:
-    clients = [pymongo.MongoClient(stand_in.uri) for _ in range(4)]  # separate connection pools
+    # separate connection pools
+    clients: list[pymongo.MongoClient[dict[str, Any]]] = [pymongo.MongoClient(stand_in.uri) for _ in range(4)]
     lessons = [c.cas.lessons for c in clients]
     # big documents: copying one takes milliseconds, a window that a missing lock would show through
     blocks = [{"type": "markdown", "text": f"block {k}"} for k in range(5_000)]
@@ -78,7 +80,8 @@ def test_one_of_twenty_concurrent_claims_wins(stand_in: MongoStandIn) -> None:
             won.append(doc["lease"]["token"])
 
     for i in range(10):
-        barrier, won = threading.Barrier(20), []
+        barrier = threading.Barrier(20)
+        won: list[str] = []
         threads = [threading.Thread(target=claim, args=(w, f"c/{i}", barrier, won)) for w in range(20)]
         for t in threads:
             t.start()
@@ -86,6 +89,7 @@ def test_one_of_twenty_concurrent_claims_wins(stand_in: MongoStandIn) -> None:
             t.join()
         assert len(won) == 1, f"lesson c/{i}: {len(won)} claims won"
         stored = lessons[0].find_one({"_id": f"c/{i}"})
+        assert stored is not None
         assert stored["lease"]["token"] == won[0] and stored["attempts"] == 1
 
     clients[0].drop_database("cas")
@@ -105,7 +109,7 @@ print(sum(1 for i in range(200) if lessons.find_one_and_update({"_id": i, "statu
 
 
 def test_processes_share_one_server_and_each_lesson_is_claimed_once(stand_in: MongoStandIn) -> None:
-    client: pymongo.MongoClient = pymongo.MongoClient(stand_in.uri)
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(stand_in.uri)
     client.shared.lessons.insert_many([{"_id": i, "status": "PENDING"} for i in range(200)])
     start = str(time.time() + 3)  # all three race for the same lessons in the same order
     workers = [
@@ -122,15 +126,15 @@ def test_processes_share_one_server_and_each_lesson_is_claimed_once(stand_in: Mo
     client.close()
 
 
-def test_a_unique_index_refuses_duplicates_from_insert_and_upsert(db: Database) -> None:
+def test_a_unique_index_refuses_duplicates_from_insert_and_upsert(db: Database[dict[str, Any]]) -> None:
     courses = db.courses
     courses.create_index([("ownerId", ASCENDING), ("idempotencyKey", ASCENDING)], unique=True)
     courses.insert_one({"_id": "c1", "ownerId": "alice", "idempotencyKey": "k1"})
 
     with pytest.raises(DuplicateKeyError) as insert:
         courses.insert_one({"_id": "c2", "ownerId": "alice", "idempotencyKey": "k1"})
-    assert insert.value.details["keyValue"] == {"ownerId": "alice", "idempotencyKey": "k1"}
-    assert "ownerId_1_idempotencyKey_1" in insert.value.details["errmsg"]
+    assert present(insert.value.details)["keyValue"] == {"ownerId": "alice", "idempotencyKey": "k1"}
+    assert "ownerId_1_idempotencyKey_1" in present(insert.value.details)["errmsg"]
     with pytest.raises(DuplicateKeyError):
         courses.update_one({"_id": "c3"}, {"$set": {"ownerId": "alice", "idempotencyKey": "k1"}}, upsert=True)
     with pytest.raises(DuplicateKeyError):
@@ -142,11 +146,11 @@ def test_a_unique_index_refuses_duplicates_from_insert_and_upsert(db: Database) 
         courses.insert_one({"_id": "c1"})  # the _id index
 
     assert courses.count_documents({}) == 1
-    assert courses.find_one({"_id": "c1"})["idempotencyKey"] == "k2"  # the update before the failed insert
+    assert present(courses.find_one({"_id": "c1"}))["idempotencyKey"] == "k2"  # the update before the failed insert
     courses.insert_one({"_id": "c6", "ownerId": "bob", "idempotencyKey": "k1"})  # another owner: fine
 
 
-def test_a_partial_unique_index_holds_among_the_documents_it_selects(db: Database) -> None:
+def test_a_partial_unique_index_holds_among_the_documents_it_selects(db: Database[dict[str, Any]]) -> None:
     key, keyed = [("ownerId", ASCENDING), ("idempotencyKey", ASCENDING)], {"idempotencyKey": {"$exists": True}}
     db.courses.insert_many([{"ownerId": "a"}, {"ownerId": "a"}, {"ownerId": "a", "idempotencyKey": "k"}])
     for _ in range(2):  # each cold start ensures its indexes again: a no-op
@@ -165,7 +169,7 @@ def test_a_partial_unique_index_holds_among_the_documents_it_selects(db: Databas
     assert sorted(db.courses.index_information()) == ["_id_", "backstop"]  # the failed index is not left behind
 
 
-def test_bulk_upserts_report_what_they_did(db: Database) -> None:
+def test_bulk_upserts_report_what_they_did(db: Database[dict[str, Any]]) -> None:
     def outline(titles: int) -> list[UpdateOne]:
         return [
             UpdateOne(
@@ -197,7 +201,7 @@ def test_bulk_upserts_report_what_they_did(db: Database) -> None:
     assert [e["code"] for e in failed.value.details["writeErrors"]] == [11000]
 
 
-def test_find_with_filter_sort_skip_limit_and_projection(db: Database) -> None:
+def test_find_with_filter_sort_skip_limit_and_projection(db: Database[dict[str, Any]]) -> None:
     created = datetime(2026, 11, 28, 12, tzinfo=UTC)
     db.courses.insert_many(
         [
@@ -228,7 +232,7 @@ def test_find_with_filter_sort_skip_limit_and_projection(db: Database) -> None:
     assert sorted(d["_id"] for d in db.courses.find(or_query)) == ["c01", "c16", "c18"]
 
 
-def test_array_and_positional_updates(db: Database) -> None:
+def test_array_and_positional_updates(db: Database[dict[str, Any]]) -> None:
     db.courses.insert_one({"_id": "c", "modules": [{"id": "m1", "done": 0}, {"id": "m2", "done": 0}], "tags": ["a"]})
     db.courses.update_one({"_id": "c", "modules.id": "m2"}, {"$inc": {"modules.$.done": 1}})
     after = db.courses.find_one_and_update(
@@ -236,6 +240,7 @@ def test_array_and_positional_updates(db: Database) -> None:
         {"$set": {"modules.$.title": "One"}, "$addToSet": {"tags": "b"}, "$push": {"log": 1}},
         return_document=ReturnDocument.AFTER,
     )
+    assert after is not None
     assert after["modules"] == [{"id": "m1", "done": 0, "title": "One"}, {"id": "m2", "done": 1}]
     assert after["tags"] == ["a", "b"] and after["log"] == [1]
     db.courses.update_one({"_id": "c"}, {"$pull": {"tags": "a"}, "$unset": {"log": ""}})
@@ -277,7 +282,7 @@ _PARITY_QUERIES: list[dict[str, Any]] = [
 
 
 def test_indexed_queries_return_what_a_scan_returns(stand_in: MongoStandIn, scanning: MongoStandIn) -> None:
-    clients: list[pymongo.MongoClient] = [pymongo.MongoClient(s.uri) for s in (stand_in, scanning)]
+    clients: list[pymongo.MongoClient[dict[str, Any]]] = [pymongo.MongoClient(s.uri) for s in (stand_in, scanning)]
     colls = [c.parity.items for c in clients]
     for coll in colls:
         coll.create_index([("k", ASCENDING), ("n", ASCENDING)])
@@ -305,7 +310,7 @@ def test_indexed_queries_return_what_a_scan_returns(stand_in: MongoStandIn, scan
 
 def test_a_result_larger_than_one_batch_is_fetched_with_get_more(stand_in: MongoStandIn) -> None:
     listener = _Succeeded()
-    client: pymongo.MongoClient = pymongo.MongoClient(stand_in.uri, event_listeners=[listener])
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(stand_in.uri, event_listeners=[listener])
     coll = client.batches.docs
     coll.insert_many([{"_id": i, "payload": "x" * 100} for i in range(1000)])
 
@@ -323,7 +328,7 @@ def test_a_result_larger_than_one_batch_is_fetched_with_get_more(stand_in: Mongo
     client.close()
 
 
-def test_an_unknown_command_is_a_clear_error(db: Database) -> None:
+def test_an_unknown_command_is_a_clear_error(db: Database[dict[str, Any]]) -> None:
     with pytest.raises(OperationFailure) as unknown:
         db.command("frobnicate")
     assert unknown.value.code == 59 and "frobnicate" in str(unknown.value)
@@ -337,7 +342,7 @@ def test_an_unknown_command_is_a_clear_error(db: Database) -> None:
 
 def test_data_survives_kill_9_and_restart(tmp_path: Path) -> None:
     server = MongoStandIn(tmp_path / "mongo").start()
-    client: pymongo.MongoClient = pymongo.MongoClient(server.uri, serverSelectionTimeoutMS=10_000)
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(server.uri, serverSelectionTimeoutMS=10_000)
     try:
         courses = client.flowgen.courses
         courses.create_index([("ownerId", ASCENDING), ("idempotencyKey", ASCENDING)], unique=True)
@@ -352,8 +357,8 @@ def test_data_survives_kill_9_and_restart(tmp_path: Path) -> None:
         server.start()  # same directory, same port: the client reconnects
         assert courses.count_documents({}) == 49
         assert courses.find_one({"_id": "c0"}) is None
-        assert courses.find_one({"_id": "c1"})["status"] == "READY"
-        assert courses.find_one({"_id": "c2"})["status"] == "GENERATING"
+        assert present(courses.find_one({"_id": "c1"}))["status"] == "READY"
+        assert present(courses.find_one({"_id": "c2"}))["status"] == "GENERATING"
         assert "scratch" not in client.list_database_names()
         with pytest.raises(DuplicateKeyError):  # the unique index came back too
             courses.insert_one({"_id": "new", "ownerId": "alice", "idempotencyKey": "k5"})
@@ -363,7 +368,7 @@ def test_data_survives_kill_9_and_restart(tmp_path: Path) -> None:
         with open(tmp_path / "mongo" / "journal.bson", "ab") as journal:
             journal.write(b"\x40\x00\x00\x00\x02op")  # a record torn by the kill
         server.start()
-        assert courses.find_one({"_id": "c3"})["status"] == "FAILED"
+        assert present(courses.find_one({"_id": "c3"}))["status"] == "FAILED"
         assert courses.count_documents({"status": {"$exists": True}}) == 3
 
         server.stop()
@@ -383,7 +388,7 @@ def _ops_per_second(op: Callable[[int], object], seconds: float = 1.0) -> float:
 
 
 def _lookup_rates(server: MongoStandIn) -> tuple[float, float, float]:
-    client: pymongo.MongoClient = pymongo.MongoClient(server.uri)
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(server.uri)
     lessons = client.bench.lessons
     lessons.create_index([("courseId", ASCENDING), ("order", ASCENDING)])
     lessons.insert_many(
@@ -403,7 +408,7 @@ def _lookup_rates(server: MongoStandIn) -> tuple[float, float, float]:
         )
     )
     outlines = _ops_per_second(lambda n: list(lessons.find({"courseId": f"c{n % 400}"}, sort=[("order", 1)])))
-    assert lessons.find_one({"_id": "c0/0"})["attempts"] >= 1
+    assert present(lessons.find_one({"_id": "c0/0"}))["attempts"] >= 1
     assert [d["order"] for d in lessons.find({"courseId": "c7"}, sort=[("order", 1)])] == list(range(25))
     client.drop_database("bench")
     client.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
@@ -12,12 +13,24 @@ from flowgen.courses import CourseService
 from flowgen.deadline import LEASE_MARGIN_SECONDS, Attempt
 from flowgen.errors import AlreadyExists, Conflict, IdempotencyKeyReused, InvalidRequest, ModelError, NotFound
 from flowgen.generation import Generator, Outcome
-from flowgen.models import CourseDetail, CourseJob, CourseStatus, CreateCourseRequest, LessonJob, LessonStatus, Priority
+from flowgen.models import (
+    CourseDetail,
+    CourseJob,
+    CourseStatus,
+    CreateCourseRequest,
+    Lease,
+    Lesson,
+    LessonJob,
+    LessonStatus,
+    Priority,
+)
+from flowgen.ports import Claim
 from flowgen.reconcile import reconcile
 from flowgen.scheduling import JobScheduler, course_job_key, lesson_job_key
 from flowgen.settings import ApiTunables, ReconcilerTunables, WorkerTunables
 from tests.fakes.ports import BlockingModel, MemoryDedupe, RecordingQueue, ScriptedModel
 from tests.fakes.store import MemoryStore
+from tests.narrow import present
 
 STUCK = 300
 FIRST = Attempt(receive_count=1, remaining_seconds=120)
@@ -71,7 +84,7 @@ def test_create_course_records_intent_then_enqueues_once(world: World) -> None:
 def test_queue_outage_keeps_the_course_and_releases_its_dedupe_key(world: World) -> None:
     world.queue.down = True
     course = world.service.create_course("alice", CreateCourseRequest(prompt="Rust ownership"), utcnow())
-    assert world.store.get_course("alice", course.id).status == CourseStatus.PENDING
+    assert present(world.store.get_course("alice", course.id)).status == CourseStatus.PENDING
     assert world.dedupe.keys == set()  # so the reconciler's resend is not swallowed
 
 
@@ -156,10 +169,11 @@ def test_generation_failure_releases_then_fails_on_the_last_receive(world: World
         with pytest.raises(ModelError):
             world.generator.write_lesson(job, Attempt(receive, 120))
         lesson = world.store.get_lesson("alice", course.id, target)
+        assert lesson is not None
         assert lesson.status == LessonStatus.PENDING and lesson.lease is None and lesson.error
     with pytest.raises(ModelError):
         world.generator.write_lesson(job, Attempt(3, 120))
-    assert world.store.get_lesson("alice", course.id, target).status == LessonStatus.FAILED
+    assert present(world.store.get_lesson("alice", course.id, target)).status == LessonStatus.FAILED
     assert world.generator.write_lesson(job, Attempt(4, 120)) == Outcome.SKIPPED  # FAILED is not claimable
 
     world.service.retry_lesson("alice", course.id, target, utcnow())
@@ -181,8 +195,7 @@ def test_outline_retry_upserts_lessons_instead_of_duplicating(world: World) -> N
     assert len(world.store.list_lessons(course.id)) == count
 
 
-def _expired_lease():
-    from flowgen.models import Lease
+def _expired_lease() -> Lease:
 
     return Lease(token="dead", expires_at=utcnow() - timedelta(seconds=1))
 
@@ -191,7 +204,8 @@ def test_the_lease_ends_shortly_after_the_invocations_deadline(world: World) -> 
     course = world.ready_course()
     target = _ids(course)[2]
     world.model.fail_next = 1  # keep the claim visible: the failed attempt leaves it released...
-    world.store.claim_lesson = _spy(world.store.claim_lesson, seen := [])
+    seen: list[Claim] = []
+    world.store.claim_lesson = _spy(world.store.claim_lesson, seen)  # type: ignore[method-assign, assignment]  # the spy takes the same arguments
     before = utcnow()
     with pytest.raises(ModelError):
         world.generator.write_lesson(_job(course, target), Attempt(1, remaining_seconds=42))
@@ -200,8 +214,10 @@ def test_the_lease_ends_shortly_after_the_invocations_deadline(world: World) -> 
     assert abs((claim.expires_at - expected).total_seconds()) < 1
 
 
-def _spy(method, seen):
-    def claim(course_id, lesson_id, claim, now):
+def _spy(
+    method: Callable[[str, str, Claim, datetime], Lesson | None], seen: list[Claim]
+) -> Callable[[str, str, Claim, datetime], Lesson | None]:
+    def claim(course_id: str, lesson_id: str, claim: Claim, now: datetime) -> Lesson | None:
         seen.append(claim)
         return method(course_id, lesson_id, claim, now)
 
@@ -212,8 +228,13 @@ def test_the_worker_trusts_the_records_priority_not_the_queue_message(world: Wor
     course = world.ready_course()
     target = _ids(course)[0]  # prefetched at low priority by the outline
     world.service.open_lesson("alice", course.id, target, utcnow())  # then opened: high in MongoDB
-    asked = []
-    world.generator.limiter.acquire = lambda priority, tokens, **_: asked.append(priority) or 0.0
+    asked: list[Priority] = []
+
+    def acquire(priority: Priority, tokens: int, **_: object) -> float:
+        asked.append(priority)
+        return 0.0
+
+    world.generator.limiter.acquire = acquire  # type: ignore[method-assign]
     assert world.generator.write_lesson(_job(course, target), FIRST) == Outcome.DONE  # delivered on the low queue
     assert asked == [Priority.HIGH]
 
@@ -222,9 +243,10 @@ def test_rate_limited_work_is_deferred_on_the_records_priority_without_spending_
     course = world.ready_course()
     target = _ids(course)[4]
     world.service.open_lesson("alice", course.id, target, utcnow())
-    world.generator.limiter.acquire = lambda priority, tokens, **_: 7.2
+    world.generator.limiter.acquire = lambda priority, tokens, **_: 7.2  # type: ignore[method-assign]
     assert world.generator.write_lesson(_job(course, target), FIRST) == Outcome.DEFERRED
     lesson = world.store.get_lesson("alice", course.id, target)
+    assert lesson is not None
     assert lesson.status == LessonStatus.PENDING and lesson.attempts == 0 and lesson.lease is None
     assert world.queue.lesson_ids(Priority.HIGH) == [target, target] and world.queue.delays[-1] == 8
 
@@ -233,20 +255,22 @@ def test_rate_limited_work_is_deferred_on_the_records_priority_without_spending_
 
 
 def test_a_model_call_that_outlives_the_invocation_fails_and_commits_nothing() -> None:
-    world = World(BlockingModel())
-    world.model.release.set()  # the outline answers at once
+    model = BlockingModel()
+    world = World(model)
+    model.release.set()  # the outline answers at once
     course = world.ready_course()
-    world.model.release.clear()  # the lesson call hangs
+    model.release.clear()  # the lesson call hangs
     target = _ids(course)[1]
     started = time.monotonic()
     with pytest.raises(ModelError, match="deadline"):
         world.generator.write_lesson(_job(course, target), Attempt(1, remaining_seconds=1.0))
     assert time.monotonic() - started < 1.5
     lesson = world.store.get_lesson("alice", course.id, target)
-    assert lesson.status == LessonStatus.PENDING and lesson.lease is None and "deadline" in lesson.error
-    world.model.release.set()  # the abandoned call answers late: nothing may land
+    assert lesson is not None
+    assert lesson.status == LessonStatus.PENDING and lesson.lease is None and "deadline" in present(lesson.error)
+    model.release.set()  # the abandoned call answers late: nothing may land
     time.sleep(0.1)
-    assert world.store.get_lesson("alice", course.id, target).status == LessonStatus.PENDING
+    assert present(world.store.get_lesson("alice", course.id, target)).status == LessonStatus.PENDING
 
 
 def test_no_model_call_starts_without_time_left(world: World) -> None:
@@ -313,6 +337,7 @@ def test_the_reconciler_resends_stranded_lessons_at_both_priorities(world: World
     assert sorted(world.queue.lesson_ids(Priority.LOW)) == sorted([ids[0], ids[6], ids[7]])
     assert world.reconcile(later + timedelta(seconds=1)) == (0, 0, 0)  # re-sent, so not stranded again at once
     untouched = world.store.get_lesson("alice", course.id, ids[10])
+    assert untouched is not None
     assert untouched.priority is None  # never requested: never sent (lazy by default)
 
 
@@ -329,7 +354,7 @@ def test_the_reconciler_reclaims_an_expired_lease_and_fails_the_last_attempt(wor
     world.queue.lesson_jobs[Priority.HIGH].clear()
     assert world.reconcile(utcnow() + timedelta(seconds=1)) == (0, 1, 1)
     assert world.queue.lesson_ids(Priority.HIGH) == [ids[2]]
-    assert world.store.get_lesson("alice", course.id, ids[3]).status == LessonStatus.FAILED
+    assert present(world.store.get_lesson("alice", course.id, ids[3])).status == LessonStatus.FAILED
     assert world.generator.write_lesson(_job(course, ids[2]), FIRST) == Outcome.DONE
 
 
@@ -350,7 +375,7 @@ def _code(caught: pytest.ExceptionInfo[Exception]) -> str:
 def test_every_refusal_has_its_code(world: World) -> None:
     course = world.ready_course()
     lesson_id = _ids(course)[0]
-    cases = [
+    cases: list[tuple[Callable[[], object], str]] = [
         (lambda: world.service.get_course("alice", "../etc"), "invalid_course_id"),
         (lambda: world.service.get_course("alice", "f" * 32), "course_not_found"),
         (lambda: world.service.delete_course("bob", course.id), "course_not_found"),
@@ -372,6 +397,7 @@ def test_a_course_keeps_what_was_asked_and_each_course_gets_its_own_job(world: W
     )
     second = world.service.create_course("alice", CreateCourseRequest(prompt="Go channels"), utcnow())
     stored = world.store.get_course("alice", first.id)
+    assert stored is not None
     assert (stored.level, stored.size) == ("advanced", "short")
     assert [j.course_id for j in world.queue.course_jobs] == [first.id, second.id]
 
@@ -437,7 +463,7 @@ def test_retrying_a_failed_course_requeues_it_past_its_key(world: World) -> None
     for receive in (1, 2, 3):
         with pytest.raises(ModelError):
             world.generator.build_outline(world.queue.course_jobs[0], Attempt(receive, 120))
-    assert world.store.get_course("alice", course.id).status == CourseStatus.FAILED
+    assert present(world.store.get_course("alice", course.id)).status == CourseStatus.FAILED
     world.dedupe.keys.add(course_job_key(course.id))  # a key left from an earlier send
     retried = world.service.retry_course("alice", course.id, utcnow())
     assert retried.status == CourseStatus.PENDING and len(world.queue.course_jobs) == 2
@@ -468,7 +494,7 @@ def test_retrying_a_failed_lesson_sends_it_at_once_and_restarts_its_clock(world:
     at = utcnow() + timedelta(seconds=5)
     world.service.retry_lesson("alice", course.id, target, at)
     assert world.queue.lesson_ids(Priority.HIGH) == [target]
-    assert world.store.get_lesson("alice", course.id, target).updated_at == at
+    assert present(world.store.get_lesson("alice", course.id, target)).updated_at == at
 
 
 def test_the_scheduler_reports_what_it_sent(world: World) -> None:
@@ -507,7 +533,8 @@ def test_the_reconciler_counts_fails_and_keeps_to_its_limit(world: World) -> Non
             world.store.claim_lesson(course.id, target, world.generator._claim(dead), utcnow())
     assert world.reconcile(utcnow() + timedelta(seconds=1)) == (0, 0, 2)
     failed = world.store.get_lesson("alice", course.id, ids[2])
-    assert failed.status == LessonStatus.FAILED and "lease expired on the last attempt" in failed.error
+    assert failed is not None
+    assert failed.status == LessonStatus.FAILED and "lease expired on the last attempt" in present(failed.error)
 
     for target in ids[5:8]:
         world.service.open_lesson("alice", course.id, target, now)
@@ -534,14 +561,14 @@ def test_races_between_check_and_write_are_conflicts_with_their_code(world: Worl
     for receive in (1, 2, 3):
         with pytest.raises(ModelError):
             world.generator.write_lesson(_job(course, target), Attempt(receive, 120))
-    world.store.reset_failed_lesson = lambda *_: False  # another retry got there first
+    world.store.reset_failed_lesson = lambda *_: False  # type: ignore[method-assign]  # another retry got there first
     with pytest.raises(Conflict) as lesson_race:
         world.service.retry_lesson("alice", course.id, target, utcnow())
     assert _code(lesson_race) == "not_failed"
 
     failed = world.service.create_course("alice", CreateCourseRequest(prompt="Go channels"), utcnow())
     world.store._update_course(failed.id, status=CourseStatus.FAILED)
-    world.store.reset_failed_course = lambda *_: False
+    world.store.reset_failed_course = lambda *_: False  # type: ignore[method-assign]
     with pytest.raises(Conflict) as course_race:
         world.service.retry_course("alice", failed.id, utcnow())
     assert _code(course_race) == "not_failed"
@@ -549,8 +576,8 @@ def test_races_between_check_and_write_are_conflicts_with_their_code(world: Worl
     def taken(course: object) -> None:
         raise AlreadyExists("k")
 
-    world.store.insert_course = taken  # the key is taken...
-    world.store.find_course_by_idempotency_key = lambda *_: None  # ...by a course deleted meanwhile
+    world.store.insert_course = taken  # type: ignore[method-assign]  # the key is taken...
+    world.store.find_course_by_idempotency_key = lambda *_: None  # type: ignore[method-assign]  # ...by a course deleted meanwhile
     with pytest.raises(Conflict) as gone:
         world.service.create_course("alice", CreateCourseRequest(prompt="Rust"), utcnow(), idempotency_key="k")
     assert _code(gone) == "course_gone"
@@ -558,9 +585,10 @@ def test_races_between_check_and_write_are_conflicts_with_their_code(world: Worl
 
 def test_a_rate_limited_outline_goes_back_to_its_queue_after_the_wait(world: World) -> None:
     course = world.service.create_course("alice", CreateCourseRequest(prompt="Rust ownership"), utcnow())
-    world.generator.limiter.acquire = lambda priority, tokens, **_: 3.5
+    world.generator.limiter.acquire = lambda priority, tokens, **_: 3.5  # type: ignore[method-assign]
     assert world.generator.build_outline(world.queue.course_jobs[0], FIRST) == Outcome.DEFERRED
     stored = world.store.get_course("alice", course.id)
+    assert stored is not None
     assert (stored.status, stored.attempts) == (CourseStatus.PENDING, 0)
     assert [j.course_id for j in world.queue.course_jobs] == [course.id, course.id]
     assert world.queue.delays[-1] == 4
@@ -571,16 +599,23 @@ def test_a_courses_tier_picks_its_budget_and_its_share_of_the_reserve() -> None:
     against and how much of the opened-lesson reserve its opened lessons may take."""
     world = World()
     seen: list[tuple[str, float]] = []
-    world.generator.budget.reserve = lambda owner, course, tokens, tier="free": seen.append((tier, -1.0)) or None  # type: ignore[method-assign]
-    world.generator.limiter.acquire = lambda priority, tokens, reserve_share=1.0: (
-        seen.append(("", reserve_share)) or 0.0
-    )  # type: ignore[method-assign]
+
+    def reserve(owner_id: str, course_id: str, tokens: int, tier: str = "free") -> str | None:
+        seen.append((tier, -1.0))
+        return None
+
+    def acquire(priority: Priority, tokens: int, reserve_share: float = 1.0) -> float:
+        seen.append(("", reserve_share))
+        return 0.0
+
+    world.generator.budget.reserve = reserve  # type: ignore[method-assign]
+    world.generator.limiter.acquire = acquire  # type: ignore[method-assign]
     course = world.service.create_course("priya", CreateCourseRequest(prompt="Rust ownership"), utcnow(), tier="pro")
-    assert world.store.get_course("priya", course.id).tier == "pro"
+    assert present(world.store.get_course("priya", course.id)).tier == "pro"
     assert world.generator.build_outline(world.queue.course_jobs[-1], FIRST) == Outcome.DONE
     assert seen == [("pro", -1.0), ("", 1.0)]  # pro: its own budget, the whole reserve
     seen.clear()
     free = world.service.create_course("fran", CreateCourseRequest(prompt="Rust ownership"), utcnow())
     world.generator.build_outline(world.queue.course_jobs[-1], FIRST)
-    assert world.store.get_course("fran", free.id).tier == "free"
+    assert present(world.store.get_course("fran", free.id)).tier == "free"
     assert seen == [("free", -1.0), ("", 0.5)]  # the default: free, half the reserve

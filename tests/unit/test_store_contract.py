@@ -16,6 +16,7 @@ from flowgen.models import Course, CourseStatus, Lesson, LessonStatus, LessonVer
 from flowgen.ports import Claim, CourseStore
 from tests.fakes.mongomock_db import mongomock_database
 from tests.fakes.store import MemoryStore
+from tests.narrow import present
 
 
 def _mongo() -> MongoCourseStore:
@@ -88,7 +89,7 @@ def test_a_claim_is_a_compare_and_set_and_only_its_holder_commits(store: CourseS
     assert taken is not None and taken.attempts == 2
     assert not store.commit_lesson(taken.model_copy(update={"generated_at": now}), expired, now)
     assert store.commit_lesson(taken.model_copy(update={"generated_at": now}), Claim("d", now), now)
-    assert store.get_lesson("alice", course.id, "m01-l02").status == LessonStatus.GENERATED
+    assert present(store.get_lesson("alice", course.id, "m01-l02")).status == LessonStatus.GENERATED
 
 
 def test_requests_keep_high_priority_and_the_first_open_time(store: CourseStore) -> None:
@@ -98,6 +99,7 @@ def test_requests_keep_high_priority_and_the_first_open_time(store: CourseStore)
     store.request_lessons(course.id, ["m01-l02"], Priority.LOW, later)  # a lookahead must not downgrade it
     store.request_lessons(course.id, ["m01-l02"], Priority.HIGH, later)  # a second open keeps the first time
     lesson = store.get_lesson("alice", course.id, "m01-l02")
+    assert lesson is not None
     assert lesson.priority == Priority.HIGH and lesson.requested_at == first and lesson.updated_at == first
 
 
@@ -120,6 +122,7 @@ def test_a_rate_limited_claim_is_given_back_without_spending_an_attempt(store: C
     store.claim_lesson(course.id, "m01-l01", claim, utcnow())
     store.unclaim_lesson(course.id, "m01-l01", claim)
     lesson = store.get_lesson("alice", course.id, "m01-l01")
+    assert lesson is not None
     assert (lesson.status, lesson.attempts, lesson.lease) == (LessonStatus.PENDING, 0, None)
 
 

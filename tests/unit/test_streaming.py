@@ -15,7 +15,7 @@ import pytest
 from flowgen.adapters.mongo_store import MongoCourseStore
 from flowgen.adapters.offline_model import OfflineModel
 from flowgen.clock import utcnow
-from flowgen.content import GeneratedLesson, LessonContent
+from flowgen.content import GeneratedLesson, LessonContent, MarkdownBlock
 from flowgen.deadline import Attempt
 from flowgen.errors import ModelError
 from flowgen.generation import Generator, Outcome
@@ -26,6 +26,7 @@ from flowgen.streaming import BlockReader, LeaseLost, PartialWriter, complete_bl
 from tests.fakes.mongomock_db import mongomock_database
 from tests.fakes.ports import ScriptedModel
 from tests.fakes.store import MemoryStore
+from tests.narrow import present
 from tests.unit.test_domain import FIRST, World, _ids, _job
 from tests.unit.test_store_contract import _outlined
 
@@ -59,7 +60,7 @@ def _brief(title: str = "Borrowing") -> LessonBrief:
 
 def _world(model: ScriptedModel, **tunables: object) -> World:
     world = World(model)
-    settings = WorkerTunables(initial_lessons=1, max_receive_count=3, **tunables)  # type: ignore[arg-type]
+    settings = WorkerTunables(initial_lessons=1, max_receive_count=3, **tunables)
     world.generator = Generator(world.store, world.scheduler, model, settings, utcnow)
     return world
 
@@ -83,6 +84,7 @@ def test_the_reader_gives_the_markdown_being_written_and_only_finished_blocks_as
     lesson, _ = OfflineModel().lesson(_brief())
     text = lesson.model_dump_json()
     reader = BlockReader()
+    assert isinstance(lesson.blocks[0], MarkdownBlock)
     first = lesson.blocks[0].markdown
     opened = text.index('"markdown":"') + len('"markdown":"')
     assert reader.read(text[: opened + 10]) == ([], first[:10])
@@ -139,7 +141,7 @@ def test_partial_writes_are_one_per_interval_plus_one_per_block_boundary() -> No
     assert writer.writes > len(lesson.blocks)  # the text being written was shown too
     written = [n for _, n in store.partial_writes]
     assert written == sorted(written)
-    assert store.get_lesson("alice", course_id, lesson_id).partial.writes == writer.writes
+    assert present(present(store.get_lesson("alice", course_id, lesson_id)).partial).writes == writer.writes
 
 
 def test_the_text_being_written_is_written_too_once_per_interval() -> None:
@@ -151,7 +153,8 @@ def test_the_text_being_written_is_written_too_once_per_interval() -> None:
         writer([], text[:i])
         clock.now += 0.025
     assert store.partial_writes[0][1] == 0 and writer.writes == 3  # at once, then after 1 s and 2 s
-    partial = store.get_lesson("alice", course_id, lesson_id).partial
+    partial = present(store.get_lesson("alice", course_id, lesson_id)).partial
+    assert partial is not None
     assert partial.blocks == [] and partial.writing and text.startswith(partial.writing)
 
 
@@ -163,18 +166,18 @@ def test_a_writer_whose_lease_is_gone_writes_nothing_and_says_so() -> None:
     # the lease expires and another worker claims the lesson
     store._update_lesson(
         (course_id, lesson_id),
-        lease=store.lessons[(course_id, lesson_id)].lease.model_copy(
+        lease=present(store.lessons[(course_id, lesson_id)].lease).model_copy(
             update={"expires_at": utcnow() - timedelta(seconds=1)}
         ),
     )
     other = Claim(token="t2", expires_at=utcnow() + timedelta(minutes=5))
     assert store.claim_lesson(course_id, lesson_id, other, utcnow()) is not None
-    assert store.get_lesson("alice", course_id, lesson_id).partial is None  # the new claim starts clean
+    assert present(store.get_lesson("alice", course_id, lesson_id)).partial is None  # the new claim starts clean
     with pytest.raises(LeaseLost):
         writer(blocks.blocks[:2])
     with pytest.raises(LeaseLost):
         writer(blocks.blocks[:3])
-    assert store.get_lesson("alice", course_id, lesson_id).partial is None
+    assert present(store.get_lesson("alice", course_id, lesson_id)).partial is None
     assert len(store.partial_writes) == 1  # only the write made while the lease was held
 
 
@@ -207,10 +210,10 @@ def test_a_streamed_lesson_shows_its_blocks_as_partial_then_commits_once() -> No
     assert views, "the model never streamed"
     for view in views:  # while it is written: GENERATING, partial blocks, no content
         assert view.status == LessonStatus.GENERATING and view.content is None and view.retry_after == 1
-        assert view.partial is not None and view.progress.blocks_written == len(view.partial.blocks)
-        assert view.progress.restarts == 0
-    assert views[0].progress.blocks_written >= 1
-    assert max(v.progress.blocks_written for v in views) > views[0].progress.blocks_written
+        assert view.partial is not None and present(view.progress).blocks_written == len(view.partial.blocks)
+        assert present(view.progress).restarts == 0
+    assert present(views[0].progress).blocks_written >= 1
+    assert max(present(v.progress).blocks_written for v in views) > present(views[0].progress).blocks_written
     final = world.service.open_lesson("alice", course.id, target, utcnow())
     assert final.status == LessonStatus.GENERATED and final.partial is None and final.progress is None
     assert world.store.lesson_commits.count((course.id, target)) == 1
@@ -241,13 +244,13 @@ def test_a_stream_cut_mid_way_leaves_nothing_partial_and_the_next_attempt_restar
     lesson = world.store.lessons[(course.id, target)]
     assert lesson.status == LessonStatus.PENDING and lesson.partial is None  # nothing left behind
     view = world.service.open_lesson("alice", course.id, target, utcnow())
-    assert view.partial is None and view.progress.restarts == 1  # the reader sees it will restart
+    assert view.partial is None and present(view.progress).restarts == 1  # the reader sees it will restart
 
     seen = []
     model.between = lambda n: seen.append(world.service.open_lesson("alice", course.id, target, utcnow()))
     assert world.generator.write_lesson(_job(course, target), Attempt(2, 120)) == Outcome.DONE
-    assert seen[0].progress.blocks_written == 1  # the second attempt started from nothing
-    assert all(v.progress.restarts == 1 for v in seen)
+    assert present(seen[0].progress).blocks_written == 1  # the second attempt started from nothing
+    assert all(present(v.progress).restarts == 1 for v in seen)
     assert world.store.lesson_commits == [(course.id, target)]
 
 
@@ -256,6 +259,7 @@ def test_a_worker_that_loses_its_lease_mid_stream_stops_and_commits_nothing() ->
         if n == 1:  # the lease runs out; the reconciler's redelivery claims it for another worker
             key = (course.id, target)
             lease = world.store.lessons[key].lease
+            assert lease is not None
             world.store._update_lesson(key, lease=lease.model_copy(update={"expires_at": utcnow() - timedelta(1)}))
             other = Claim(token="other", expires_at=utcnow() + timedelta(minutes=5))
             assert world.store.claim_lesson(course.id, target, other, utcnow()) is not None
@@ -266,7 +270,7 @@ def test_a_worker_that_loses_its_lease_mid_stream_stops_and_commits_nothing() ->
     target = _ids(course)[2]
     assert world.generator.write_lesson(_job(course, target), FIRST) == Outcome.LEASE_LOST
     lesson = world.store.lessons[(course.id, target)]
-    assert lesson.status == LessonStatus.GENERATING and lesson.lease.token == "other"
+    assert lesson.status == LessonStatus.GENERATING and present(lesson.lease).token == "other"
     assert lesson.partial is None  # the stale worker wrote nothing over the new attempt
     assert len(world.store.partial_writes) == 1  # its one write before it lost the lease
     assert world.store.lesson_commits == []
@@ -318,22 +322,23 @@ def _claimed(store: CourseStore) -> tuple[str, str, Claim]:
     return course.id, "m01-l01", claim
 
 
-def test_a_partial_write_lands_only_under_the_lease(any_store) -> None:
+def test_a_partial_write_lands_only_under_the_lease(any_store: CourseStore) -> None:
     course_id, lesson_id, claim = _claimed(any_store)
     blocks = OfflineModel().lesson(_brief())[0].blocks
     assert any_store.write_partial_lesson(course_id, lesson_id, claim, blocks[:2], writing=None, restarted=False)
     stranger = Claim("someone-else", claim.expires_at)
     assert not any_store.write_partial_lesson(course_id, lesson_id, stranger, blocks[:3], writing=None, restarted=False)
-    partial = any_store.get_lesson("alice", course_id, lesson_id).partial
+    partial = present(any_store.get_lesson("alice", course_id, lesson_id)).partial
     assert partial is not None and partial.blocks == blocks[:2] and partial.writes == 1
     assert any_store.write_partial_lesson(course_id, lesson_id, claim, [], writing=None, restarted=True)
-    partial = any_store.get_lesson("alice", course_id, lesson_id).partial
+    partial = present(any_store.get_lesson("alice", course_id, lesson_id)).partial
+    assert partial is not None
     assert partial.blocks == [] and partial.writes == 2 and partial.restarts == 1
     assert all(lesson.partial is None for lesson in any_store.list_lessons(course_id))  # lists carry none
 
 
 @pytest.mark.parametrize("end", ["release", "fail", "unclaim", "reclaim", "commit"])
-def test_every_end_of_an_attempt_and_every_claim_clears_partial_content(any_store, end) -> None:
+def test_every_end_of_an_attempt_and_every_claim_clears_partial_content(any_store: CourseStore, end: str) -> None:
     course_id, lesson_id, claim = _claimed(any_store)
     blocks = OfflineModel().lesson(_brief())[0].blocks
     assert any_store.write_partial_lesson(course_id, lesson_id, claim, blocks[:2], writing=None, restarted=False)
@@ -347,9 +352,11 @@ def test_every_end_of_an_attempt_and_every_claim_clears_partial_content(any_stor
     else:
         lesson = any_store.get_lesson("alice", course_id, lesson_id)
         content = LessonContent(blocks=list(blocks), generator="test")
+        assert lesson is not None
         done = lesson.model_copy(update={"content": content, "status": LessonStatus.GENERATED, "partial_writes": 1})
         assert any_store.commit_lesson(done, claim, utcnow())
     lesson = any_store.get_lesson("alice", course_id, lesson_id)
+    assert lesson is not None
     assert lesson.partial is None
     if end == "commit":
         assert lesson.partial_writes == 1 and lesson.content is not None
