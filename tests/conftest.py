@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -98,7 +99,7 @@ def mongo_uri(mongo_server: str) -> Iterator[tuple[str, str]]:
     yield mongo_server, db_name
     import pymongo
 
-    client: pymongo.MongoClient = pymongo.MongoClient(mongo_server, serverSelectionTimeoutMS=2000)
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(mongo_server, serverSelectionTimeoutMS=2000)
     try:
         client.drop_database(db_name)
     finally:

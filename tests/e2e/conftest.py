@@ -24,8 +24,15 @@ def start_running_stack(
     **params: Any,
 ) -> LocalStack:
     parameters = {k: str(v) for k, v in params.items()}
-    return make_stack(
-        redis_url, aws, mongo_uri, fake_model, parameters, running=True, paused=tuple(paused), **(env or {})
+    return make_stack(  # env holds environment variables, never one of make_stack's own keywords
+        redis_url,
+        aws,
+        mongo_uri,
+        fake_model,
+        parameters,
+        running=True,
+        paused=tuple(paused),
+        **(env or {}),  # type: ignore[arg-type]
     )
 
 

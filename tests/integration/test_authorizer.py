@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import jwt
 import pytest
@@ -18,20 +20,21 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from flowgen_dev.fake_openai import FakeOpenAI
 from flowgen_dev.services import AwsServer
-from flowgen_dev.stack import LocalStack
+from flowgen_dev.stack import ApiResponse, LocalStack
 from tests.conftest import make_stack
 from tests.helpers import User
+from tests.narrow import present
 
 
-def _b64(data: dict) -> str:
+def _b64(data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
 
-def _claims(stack: LocalStack, **overrides):
+def _claims(stack: LocalStack, **overrides: Any) -> dict[str, Any]:
     now = int(time.time())
     return {
-        "iss": stack.idp.issuer,
-        "aud": stack.idp.audience,
+        "iss": present(stack.idp).issuer,
+        "aud": present(stack.idp).audience,
         "sub": "mallory",
         "iat": now,
         "nbf": now,
@@ -61,29 +64,33 @@ def test_no_token_is_401_without_invoking_the_authorizer(stack: LocalStack) -> N
     assert stack.request("GET", "/courses", headers={"authorization": ""}).status == 401
 
 
-ATTACKS = {
-    "alg_none": lambda s: f"{_b64({'alg': 'none', 'typ': 'JWT', 'kid': s.idp.kid})}.{_b64(_claims(s))}.",
+ATTACKS: dict[str, Callable[[LocalStack], str]] = {
+    "alg_none": lambda s: f"{_b64({'alg': 'none', 'typ': 'JWT', 'kid': present(s.idp).kid})}.{_b64(_claims(s))}.",
     "hs256_with_public_key_as_secret": lambda s: _hs256_confusion(s),
     "not_yet_valid": lambda s: jwt.encode(
-        _claims(s, nbf=int(time.time()) + 3600), s.idp.key, "RS256", headers={"kid": s.idp.kid}
+        _claims(s, nbf=int(time.time()) + 3600), present(s.idp).key, "RS256", headers={"kid": present(s.idp).kid}
     ),
-    "wrong_issuer": lambda s: s.idp.mint("alice", iss="https://evil.example/"),
-    "wrong_audience": lambda s: s.idp.mint("alice", aud="https://another-api.example"),
+    "wrong_issuer": lambda s: present(s.idp).mint("alice", iss="https://evil.example/"),
+    "wrong_audience": lambda s: present(s.idp).mint("alice", aud="https://another-api.example"),
     "unknown_key": lambda s: jwt.encode(_claims(s), _other_key(), "RS256", headers={"kid": "not-ours"}),
-    "known_kid_wrong_key": lambda s: jwt.encode(_claims(s), _other_key(), "RS256", headers={"kid": s.idp.kid}),
-    "tampered_payload": lambda s: _tamper(s.idp.mint("alice")),
+    "known_kid_wrong_key": lambda s: jwt.encode(_claims(s), _other_key(), "RS256", headers={"kid": present(s.idp).kid}),
+    "tampered_payload": lambda s: _tamper(present(s.idp).mint("alice")),
     "missing_sub": lambda s: jwt.encode(
-        {k: v for k, v in _claims(s).items() if k != "sub"}, s.idp.key, "RS256", headers={"kid": s.idp.kid}
+        {k: v for k, v in _claims(s).items() if k != "sub"},
+        present(s.idp).key,
+        "RS256",
+        headers={"kid": present(s.idp).kid},
     ),
     "garbage": lambda s: "not.a.jwt",
 }
 
 
 def _hs256_confusion(stack: LocalStack) -> str:
-    public_pem = stack.idp.key.public_key().public_bytes(
+    idp = present(stack.idp)
+    public_pem = idp.key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    header = {"alg": "HS256", "typ": "JWT", "kid": stack.idp.kid}
+    header = {"alg": "HS256", "typ": "JWT", "kid": idp.kid}
     signing_input = f"{_b64(header)}.{_b64(_claims(stack))}".encode()
     import hashlib
     import hmac
@@ -100,11 +107,11 @@ def _tamper(token: str) -> str:
 
 
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
-def test_attacks_are_denied(stack: LocalStack, attack) -> None:
+def test_attacks_are_denied(stack: LocalStack, attack: str) -> None:
     assert _status(stack, ATTACKS[attack](stack)) == 403
 
 
-def _assert_token_expired(response) -> None:
+def _assert_token_expired(response: ApiResponse) -> None:
     assert response.status == 401, response.body
     assert response.json()["error"]["code"] == "token_expired"
     assert response.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
@@ -114,7 +121,7 @@ def _count_authorizer_calls(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) 
     calls: list[int] = []
     invoke = stack.invoke
 
-    def counting(function, event):
+    def counting(function: str, event: dict[str, Any]) -> Any:
         if function == stack.template.authorizer_function:
             calls.append(1)
         return invoke(function, event)
@@ -124,14 +131,14 @@ def _count_authorizer_calls(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_an_expired_token_is_a_401_with_a_challenge(stack: LocalStack) -> None:
-    expired = stack.idp.mint("alice", expires_in=-120)  # far past any leeway
+    expired = present(stack.idp).mint("alice", expires_in=-120)  # far past any leeway
     _assert_token_expired(stack.request("GET", "/courses", headers={"authorization": f"Bearer {expired}"}))
 
 
 def test_the_authorizer_passes_the_tokens_expiry_to_the_api(stack: LocalStack) -> None:
-    token = stack.idp.mint("alice", expires_in=600)
+    token = present(stack.idp).mint("alice", expires_in=600)
     event = {"headers": {"authorization": f"Bearer {token}"}, "identitySource": [f"Bearer {token}"]}
-    response = stack.invoke(stack.template.authorizer_function, event)
+    response = stack.invoke(present(stack.template.authorizer_function), event)
     assert response["isAuthorized"] is True
     assert response["context"]["sub"] == "alice"
     assert response["context"]["exp"] == jwt.decode(token, options={"verify_signature": False})["exp"]
@@ -143,7 +150,7 @@ def test_a_token_stops_working_at_its_expiry_even_while_the_authorizer_result_is
     """The issue's defect: with ReauthorizeEvery 300, a 2 s token still worked 40 s later."""
     assert stack.template.authorizer_cache_seconds >= 60
     calls = _count_authorizer_calls(stack, monkeypatch)
-    token = stack.idp.mint("alice", expires_in=2)
+    token = present(stack.idp).mint("alice", expires_in=2)
     headers = {"authorization": f"Bearer {token}"}
     assert stack.request("GET", "/courses", headers=headers).status == 200
     time.sleep(3)
@@ -154,7 +161,9 @@ def test_a_token_stops_working_at_its_expiry_even_while_the_authorizer_result_is
 
 
 @pytest.fixture
-def slow_refresh_stack(redis_url: str, aws: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI):
+def slow_refresh_stack(
+    redis_url: str, aws: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI
+) -> Iterator[LocalStack]:
     """A 2 s JWKS refresh cooldown (30 s by default): long enough that a flood of requests
     fits inside it even on a loaded machine, short enough to wait out."""
     local = make_stack(redis_url, aws, mongo_uri, fake_model, JWKS_REFRESH_COOLDOWN_SECONDS=str(COOLDOWN))
@@ -165,14 +174,14 @@ def slow_refresh_stack(redis_url: str, aws: AwsServer, mongo_uri: tuple[str, str
 COOLDOWN = 2.0
 
 
-def test_keys_are_cached_and_an_unknown_kid_refreshes_once_per_cooldown(slow_refresh_stack):
+def test_keys_are_cached_and_an_unknown_kid_refreshes_once_per_cooldown(slow_refresh_stack: LocalStack) -> None:
     stack = slow_refresh_stack
     alice = User(stack, "alice")
     started = time.monotonic()
     assert alice.call("GET", "/courses").status == 200
-    fetched = stack.idp.jwks_requests
+    fetched = present(stack.idp).jwks_requests
     assert User(stack, "bob").call("GET", "/courses").status == 200
-    assert stack.idp.jwks_requests == fetched  # cached across invocations
+    assert present(stack.idp).jwks_requests == fetched  # cached across invocations
 
     def unknown(kid: str) -> str:
         return jwt.encode(_claims(stack), _other_key(), "RS256", headers={"kid": kid})
@@ -180,11 +189,11 @@ def test_keys_are_cached_and_an_unknown_kid_refreshes_once_per_cooldown(slow_ref
     for i in range(5):  # a flood of made-up kids right after a fetch costs the tenant nothing
         assert _status(stack, unknown(f"made-up-{i}")) == 403
     assert time.monotonic() - started < COOLDOWN, "too slow to test the cooldown"
-    assert stack.idp.jwks_requests == fetched
+    assert present(stack.idp).jwks_requests == fetched
 
     time.sleep(COOLDOWN + 0.1)  # past the cooldown
     assert _status(stack, unknown("rotated-away")) == 403
-    assert stack.idp.jwks_requests == fetched + 1  # exactly one refresh, then denied
+    assert present(stack.idp).jwks_requests == fetched + 1  # exactly one refresh, then denied
 
 
 def test_authorizer_results_are_cached_per_token(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:

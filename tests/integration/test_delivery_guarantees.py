@@ -5,16 +5,19 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
 
 import redis
+from pymongo.collection import Collection
 
 from flowgen import wiring
 from flowgen.clock import utcnow
-from flowgen.models import LessonJob
+from flowgen.models import Lesson, LessonJob
 from flowgen.ports import Claim
 from flowgen_dev.fake_openai import FakeOpenAI
 from flowgen_dev.stack import LocalStack
 from tests.helpers import User, lesson_ids
+from tests.narrow import present
 
 
 def _send_lesson_job(
@@ -24,7 +27,7 @@ def _send_lesson_job(
     stack.sqs.send_message(QueueUrl=stack.queues[queue].url, MessageBody=job.model_dump_json(by_alias=True))
 
 
-def _age(collection, doc_id: str, seconds: int) -> None:
+def _age(collection: Collection[dict[str, Any]], doc_id: str, seconds: int) -> None:
     """Moves a record's last request back in time, as if its job had been waiting that long."""
     collection.update_one({"_id": doc_id}, {"$set": {"updatedAt": utcnow() - timedelta(seconds=seconds)}})
 
@@ -170,6 +173,7 @@ def test_a_429_goes_back_to_the_queue_after_retry_after_without_spending_an_atte
     alice.open_lesson(course["id"], target)
     stack.drain("HighPriorityLessons")
     lesson = wiring.store().get_lesson("alice", course["id"], target)
+    assert lesson is not None
     assert lesson.status == "PENDING" and lesson.attempts == 0 and lesson.lease is None
     assert stack.queue_depth("LessonHighQueue") == 1  # re-sent with DelaySeconds, not failed
     time.sleep(1.2)
@@ -239,7 +243,7 @@ def test_a_used_idempotency_key_survives_the_loss_of_redis(stack: LocalStack, fa
     assert stack.queue_depth("CourseQueue") == 1
 
 
-def test_a_stale_worker_cannot_overwrite_the_worker_that_took_over(stack: LocalStack):
+def test_a_stale_worker_cannot_overwrite_the_worker_that_took_over(stack: LocalStack) -> None:
     alice = User(stack, "alice")
     course = alice.ready_course()
     target = lesson_ids(course)[2]
@@ -255,7 +259,7 @@ def test_a_stale_worker_cannot_overwrite_the_worker_that_took_over(stack: LocalS
     from flowgen.content import LessonContent, MarkdownBlock
     from flowgen.models import LessonStatus
 
-    def result(text: str):
+    def result(text: str) -> Lesson:
         return taken.model_copy(
             update={
                 "status": LessonStatus.GENERATED,
@@ -266,4 +270,7 @@ def test_a_stale_worker_cannot_overwrite_the_worker_that_took_over(stack: LocalS
 
     assert not store.commit_lesson(result("stale"), slow, now)  # still GENERATING, but not its lease
     assert store.commit_lesson(result("fresh"), fresh, now)
-    assert store.get_lesson("alice", course["id"], target).content.blocks[0].markdown == "fresh"
+    content = present(store.get_lesson("alice", course["id"], target)).content
+    assert content is not None
+    block = content.blocks[0]
+    assert isinstance(block, MarkdownBlock) and block.markdown == "fresh"

@@ -14,17 +14,18 @@ from flowgen_dev import ops
 from flowgen_dev.fake_openai import FakeOpenAI
 from flowgen_dev.stack import LocalStack
 from tests.helpers import User, lesson_ids
+from tests.narrow import present
 
 NO_STATE = Path("/nonexistent/stack.json")  # never a developer's running `flowgen local`
 
 
 @pytest.fixture
-def target(stack) -> ops.Target:  # type: ignore[no-untyped-def]
+def target(stack: LocalStack) -> ops.Target:
     """From the harness environment the local stack sets (MONGO_URI, queue URLs, credentials)."""
     return ops.Target.resolve(None, state_file=NO_STATE)
 
 
-def _fail_one_lesson(stack, fake_model) -> tuple[User, str, str]:  # type: ignore[no-untyped-def]
+def _fail_one_lesson(stack: LocalStack, fake_model: FakeOpenAI) -> tuple[User, str, str]:
     alice = User(stack, "alice")
     course = alice.ready_course()
     lesson_id = lesson_ids(course)[6]
@@ -44,7 +45,7 @@ def _status_of(course_id: str, lesson_id: str) -> str:
 
 
 def test_a_failed_lesson_is_in_status_and_retry_failed_brings_it_back(
-    stack: LocalStack, fake_model: FakeOpenAI, target
+    stack: LocalStack, fake_model: FakeOpenAI, target: ops.Target
 ) -> None:
     _, course_id, lesson_id = _fail_one_lesson(stack, fake_model)
     key = f"{course_id}/{lesson_id}"
@@ -74,7 +75,7 @@ def test_a_failed_lesson_is_in_status_and_retry_failed_brings_it_back(
 
 
 def test_redrive_resets_the_failed_record_and_empties_the_dlq(
-    stack: LocalStack, fake_model: FakeOpenAI, target
+    stack: LocalStack, fake_model: FakeOpenAI, target: ops.Target
 ) -> None:
     _, course_id, lesson_id = _fail_one_lesson(stack, fake_model)
     target.with_dlqs()
@@ -91,7 +92,7 @@ def test_redrive_resets_the_failed_record_and_empties_the_dlq(
     assert again.retried.lessons == [] and len(again.kept) == 1
 
 
-def test_status_shows_queue_depths_and_stuck_records(stack: LocalStack, target) -> None:
+def test_status_shows_queue_depths_and_stuck_records(stack: LocalStack, target: ops.Target) -> None:
     alice = User(stack, "alice")
     course = alice.ready_course()  # its first two lessons are queued at low priority
     for lesson_id in lesson_ids(course)[5:8]:
@@ -114,7 +115,9 @@ def test_status_shows_queue_depths_and_stuck_records(stack: LocalStack, target) 
     assert ops.status(target).queue("LessonHighQueue").depth == 0
 
 
-def test_the_command_line_takes_explicit_flags(stack: LocalStack, target, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_command_line_takes_explicit_flags(
+    stack: LocalStack, target: ops.Target, capsys: pytest.CaptureFixture[str]
+) -> None:
     target.with_dlqs()
     flags = ["--mongo-uri", target.mongo_uri, "--mongo-db", target.mongo_db, "--sqs-endpoint", target.sqs_endpoint]
     flags += [f"--queue-url={name}={target.queues[name]}" for name in ops.QUEUES]
@@ -132,6 +135,7 @@ def test_a_target_from_the_local_stack_state_file(
     for name in ("MONGO_URI", "COURSE_QUEUE_URL", "LESSON_HIGH_QUEUE_URL", "LESSON_LOW_QUEUE_URL"):
         monkeypatch.delenv(name)
     target = ops.Target.resolve(None, state_file=state)
-    assert target.mongo_uri == stack.endpoints.mongo_uri
+    assert target is not None
+    assert target.mongo_uri == present(stack.endpoints).mongo_uri
     assert {"CourseDLQ", "LessonHighDLQ", "LessonLowDLQ"} <= set(target.queues)  # all of them, DLQs too
     assert ops.status(target).queue("CourseQueue").depth == 0
