@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from flowgen.adapters.offline_model import OFFLINE_NOTICE, OfflineModel
-from flowgen.content import CourseOutline, GeneratedLesson, LessonContent, OutlineDecision, QuizQuestion
+from flowgen.content import CourseOutline, GeneratedLesson, LessonContent, MarkdownBlock, OutlineDecision, QuizQuestion
 from flowgen.ports import LessonBrief, OutlineBrief
 
 BRIEF = LessonBrief(
@@ -24,13 +24,14 @@ BRIEF = LessonBrief(
 def test_offline_model_produces_every_generated_block_type_and_labels_itself() -> None:
     lesson, usage = OfflineModel().lesson(BRIEF)
     assert {b.type for b in lesson.blocks} == {"markdown", "code", "key_points", "quiz"}
+    assert isinstance(lesson.blocks[0], MarkdownBlock)
     assert OFFLINE_NOTICE in lesson.blocks[0].markdown
     assert usage.prompt_tokens > 0 and usage.completion_tokens > 0
     assert OfflineModel().lesson(BRIEF) == (lesson, usage)  # deterministic
 
 
 @pytest.mark.parametrize(("size", "modules", "lessons"), [("short", 3, 2), (None, 4, 3), ("long", 6, 4)])
-def test_offline_outline_follows_the_requested_size(size, modules, lessons) -> None:
+def test_offline_outline_follows_the_requested_size(size: str | None, modules: int, lessons: int) -> None:
     decision, _ = OfflineModel().outline(OutlineBrief(prompt="Category theory", level=None, size=size))
     outline = decision.course
     assert outline is not None and len(outline.modules) == modules
@@ -52,7 +53,7 @@ def test_quiz_answer_must_point_at_an_option() -> None:
         [{"type": "video", "title": "t", "url": "https://youtube.com/x"}],  # the model never writes videos
     ],
 )
-def test_invalid_lessons_are_rejected(blocks) -> None:
+def test_invalid_lessons_are_rejected(blocks: list[dict[str, str]]) -> None:
     with pytest.raises(ValidationError):
         GeneratedLesson.model_validate({"blocks": blocks})
 

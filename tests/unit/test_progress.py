@@ -11,7 +11,7 @@ from flowgen.clock import utcnow
 from flowgen.content import QuizBlock
 from flowgen.errors import Conflict, InvalidRequest, NotFound
 from flowgen.models import CourseDetail, LessonStatus
-from flowgen.progress import ProgressService, ProgressUpdate, QuizAnswers, pass_mark, quiz_questions
+from flowgen.progress import LessonProgress, ProgressService, ProgressUpdate, QuizAnswers, pass_mark, quiz_questions
 from tests.fakes.progress import MemoryProgressStore
 from tests.unit.test_domain import FIRST, World, _ids, _job
 
@@ -33,7 +33,7 @@ class Learner:
         assert lesson is not None
         return [q.answer_index for q in quiz_questions(lesson)]
 
-    def put(self, lesson_id: str, owner: str = "alice", **fields: object):
+    def put(self, lesson_id: str, owner: str = "alice", **fields: object) -> LessonProgress:
         update = ProgressUpdate.model_validate(fields)
         return self.service.update_lesson(owner, self.course.id, lesson_id, update, utcnow())
 
@@ -43,7 +43,7 @@ def learner() -> Learner:
     return Learner()
 
 
-def test_opened_and_completed_are_idempotent(learner) -> None:
+def test_opened_and_completed_are_idempotent(learner: Learner) -> None:
     first = learner.put(learner.ids[0], opened=True)
     again = learner.put(learner.ids[0], opened=True)
     assert first.opened_at == again.opened_at  # the first time is kept
@@ -54,7 +54,7 @@ def test_opened_and_completed_are_idempotent(learner) -> None:
     assert learner.put(learner.ids[0], completed=False).completed_at is None  # the learner may undo it
 
 
-def test_course_progress_counts_completed_lessons_and_points_at_the_next(learner) -> None:
+def test_course_progress_counts_completed_lessons_and_points_at_the_next(learner: Learner) -> None:
     empty = learner.service.course("alice", learner.course.id)
     assert (empty.completed, empty.percent, empty.next_lesson_id, empty.finished) == (0, 0, learner.ids[0], False)
     for lesson_id in learner.ids[:3]:
@@ -74,7 +74,7 @@ def test_course_progress_counts_completed_lessons_and_points_at_the_next(learner
     assert finished.finished and finished.percent == 100 and finished.next_lesson_id is None
 
 
-def test_a_quiz_is_graded_on_the_server_and_passing_completes_the_lesson(learner) -> None:
+def test_a_quiz_is_graded_on_the_server_and_passing_completes_the_lesson(learner: Learner) -> None:
     lesson_id = learner.ids[0]
     learner.generate(lesson_id)
     right = learner.right_answers(lesson_id)
@@ -102,7 +102,7 @@ def test_pass_mark_is_sixty_percent() -> None:
     assert [pass_mark(n) for n in (3, 4, 5)] == [2, 3, 3]
 
 
-def test_quiz_answers_must_fit_the_quiz(learner) -> None:
+def test_quiz_answers_must_fit_the_quiz(learner: Learner) -> None:
     lesson_id = learner.ids[0]
     with pytest.raises(Conflict) as not_ready:
         learner.put(lesson_id, quiz={"answers": [0, 0, 0]})  # not written yet
@@ -119,7 +119,7 @@ def test_quiz_answers_must_fit_the_quiz(learner) -> None:
     assert skipped.quiz is not None and skipped.quiz.score == 0
 
 
-def test_another_users_course_is_not_found_and_their_progress_is_their_own(learner) -> None:
+def test_another_users_course_is_not_found_and_their_progress_is_their_own(learner: Learner) -> None:
     learner.put(learner.ids[0], completed=True)
     with pytest.raises(NotFound):
         learner.put(learner.ids[0], owner="bob", opened=True)
@@ -129,7 +129,7 @@ def test_another_users_course_is_not_found_and_their_progress_is_their_own(learn
     assert all(key[0] == "alice" for key in learner.progress.records)
 
 
-def test_progress_survives_regenerating_the_lesson(learner) -> None:
+def test_progress_survives_regenerating_the_lesson(learner: Learner) -> None:
     """Keyed by the stable lesson id beside the content: a new version of the lesson keeps it."""
     lesson_id = learner.ids[0]
     learner.generate(lesson_id)
@@ -146,14 +146,14 @@ def test_progress_survives_regenerating_the_lesson(learner) -> None:
     assert all(not hasattr(block, "progress") for block in lesson.content.blocks if isinstance(block, QuizBlock))
 
 
-def test_forgetting_a_course_drops_its_progress_only(learner) -> None:
+def test_forgetting_a_course_drops_its_progress_only(learner: Learner) -> None:
     learner.put(learner.ids[0], completed=True)
     learner.progress.record("alice", "f" * 32, "m01-l01", utcnow(), opened=True)
     learner.service.forget_course("alice", learner.course.id)
     assert list(learner.progress.records) == [("alice", "f" * 32, "m01-l01")]
 
 
-def test_ids_are_checked(learner) -> None:
+def test_ids_are_checked(learner: Learner) -> None:
     with pytest.raises(InvalidRequest):
         learner.service.course("alice", "nope")
     with pytest.raises(InvalidRequest):

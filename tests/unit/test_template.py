@@ -15,6 +15,7 @@ from functools import cache
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from flowgen.settings import (
     ApiSettings,
@@ -28,7 +29,7 @@ from flowgen_dev.template import ROOT, load
 TEMPLATE = load()
 RAW = TEMPLATE.raw
 RESOURCES = RAW["Resources"]
-SETTINGS = {
+SETTINGS: dict[str, type[BaseModel]] = {
     "ApiFunction": ApiSettings,
     "AuthorizerFunction": AuthorizerSettings,
     "CourseWorkerFunction": CourseWorkerSettings,
@@ -168,7 +169,7 @@ def secret_arn(name: str) -> str:
 
 
 @pytest.mark.parametrize("function", sorted(SETTINGS))
-def test_each_functions_environment_matches_its_settings_model(function) -> None:
+def test_each_functions_environment_matches_its_settings_model(function: str) -> None:
     settings = SETTINGS[function]
     declared = set(TEMPLATE.functions[function].environment) - RUNTIME_VARIABLES
     fields = {name.upper() for name in settings.model_fields}
@@ -185,7 +186,7 @@ def test_every_function_in_the_template_has_a_settings_model() -> None:
 
 
 @pytest.mark.parametrize("function", sorted(SETTINGS))
-def test_each_function_may_read_exactly_the_secrets_it_is_given(function) -> None:
+def test_each_function_may_read_exactly_the_secrets_it_is_given(function: str) -> None:
     environment = TEMPLATE.functions[function].environment
     given = {secret for _, secret in SECRET_OR_VALUE if secret in environment}
     for _, secret in SECRET_OR_VALUE:
@@ -280,7 +281,7 @@ def test_functions_run_on_arm64_with_the_layer_built_by_its_makefile() -> None:
 
 
 @pytest.mark.parametrize("function", sorted(SETTINGS))
-def test_every_function_logs_to_its_own_group_with_a_retention(function) -> None:
+def test_every_function_logs_to_its_own_group_with_a_retention(function: str) -> None:
     group = RESOURCES[function]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
     assert RESOURCES[group]["Type"] == "AWS::Logs::LogGroup"
     assert RESOURCES[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -72,7 +73,7 @@ def _record(message_id: str, lesson_id: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def lesson_worker(monkeypatch: pytest.MonkeyPatch) -> tuple[ModuleType, GatedGenerator]:
+def lesson_worker(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ModuleType, GatedGenerator]]:
     for name, value in {
         "MONGO_URI": "mongodb://unused",
         "REDIS_URL": "redis://unused",
