@@ -6,6 +6,7 @@ import json
 import re
 import statistics
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,7 +26,7 @@ _OPENAPI: dict[str, Any] = {}  # the document the stack serves, fetched once
 
 
 @pytest.fixture(autouse=True)
-def _every_status_is_in_the_contract():
+def _every_status_is_in_the_contract() -> Iterator[None]:
     """Wraps every stack this module makes: each answer's status must be one the OpenAPI document
     lists for its route (the $default route: 401, 403, 404 and 405)."""
     seen: list[tuple[str, str, int]] = []
@@ -57,11 +58,12 @@ def _documented(method: str, template_path: str) -> set[int]:
     return {int(status) for status in _OPENAPI["paths"][doc_path][method.lower()]["responses"]}
 
 
-def _error(response) -> dict:
+def _error(response: ApiResponse) -> dict[str, Any]:
     body = response.json()
     assert set(body) == {"error"} and {"code", "message"} <= set(body["error"]), body
     assert "Traceback" not in response.body
-    return body["error"]
+    parsed: dict[str, Any] = body["error"]
+    return parsed
 
 
 def test_another_users_course_is_404_everywhere(stack: LocalStack) -> None:
@@ -94,7 +96,9 @@ def test_another_users_course_is_404_everywhere(stack: LocalStack) -> None:
         ({"prompt": 42}, "prompt"),
     ],
 )
-def test_invalid_course_bodies_are_400_with_the_field_named(stack: LocalStack, body, field) -> None:
+def test_invalid_course_bodies_are_400_with_the_field_named(
+    stack: LocalStack, body: dict[str, Any], field: str
+) -> None:
     response = User(stack, "alice").call("POST", "/courses", body)
     assert response.status == 400
     error = _error(response)
@@ -116,7 +120,7 @@ def test_malformed_json_is_400(stack: LocalStack) -> None:
         ("GET", "/courses", 400, "invalid_cursor"),
     ],
 )
-def test_bad_ids_and_cursors_are_clear_4xx(stack: LocalStack, method, path, status, code) -> None:
+def test_bad_ids_and_cursors_are_clear_4xx(stack: LocalStack, method: str, path: str, status: int, code: str) -> None:
     query = "cursor=bogus" if code == "invalid_cursor" else ""
     response = User(stack, "alice").call(method, path, query=query)
     assert response.status == status and _error(response)["code"] == code
@@ -223,7 +227,7 @@ def _post_raw(stack: LocalStack, body: bytes | str, content_type: str | None) ->
         None,
     ],
 )
-def test_a_body_that_is_not_json_is_415_and_stores_nothing(stack: LocalStack, content_type) -> None:
+def test_a_body_that_is_not_json_is_415_and_stores_nothing(stack: LocalStack, content_type: str | None) -> None:
     body = '{"prompt": "Rust ownership"}'
     if content_type and "boundary" in content_type:
         body = '--xyz\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nRust ownership\r\n--xyz--\r\n'
@@ -251,7 +255,7 @@ def test_invalid_utf8_is_400(stack: LocalStack) -> None:
 
 
 @pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 1500, 30_000])  # 30,000: 60 KB, under 413
-def test_json_nested_too_deep_is_400_not_a_recursion_error(stack: LocalStack, depth) -> None:
+def test_json_nested_too_deep_is_400_not_a_recursion_error(stack: LocalStack, depth: int) -> None:
     body = '{"prompt": "Rust", "x": ' + "[" * depth + "]" * depth + "}"
     response = _post_raw(stack, body, "application/json")
     assert response.status == 400, response.body
@@ -259,7 +263,7 @@ def test_json_nested_too_deep_is_400_not_a_recursion_error(stack: LocalStack, de
 
 
 @pytest.mark.parametrize("prompt", ["\u200b\u200b\u200b", "a\u200b\u200bb", "\u2028\u00a0\u3000x", "\u202e\u2066ab"])
-def test_a_prompt_needs_three_visible_characters(stack: LocalStack, prompt) -> None:
+def test_a_prompt_needs_three_visible_characters(stack: LocalStack, prompt: str) -> None:
     response = User(stack, "alice").call("POST", "/courses", {"prompt": prompt})
     assert response.status == 400 and _error(response)["details"][0]["field"] == "prompt"
     assert User(stack, "alice").call("GET", "/courses").json()["items"] == []

@@ -65,11 +65,12 @@ def test_the_user_budget_stops_generation_before_the_model_is_called(
 
 class _FakeYouTube:
     def __init__(self, status: int) -> None:
-        self.status, self.requests = status, []
+        self.status = status
+        self.requests: list[str] = []
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
+            def log_message(self, *args: object) -> None:
                 pass
 
             def do_GET(self) -> None:
@@ -92,7 +93,7 @@ class _FakeYouTube:
 
 @pytest.mark.parametrize("status", [200, 500])
 def test_video_suggestion_is_best_effort(
-    redis_url: str, sqs_endpoint: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI, status
+    redis_url: str, sqs_endpoint: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI, status: int
 ) -> None:
     youtube = _FakeYouTube(status)
     stack = make_stack(

@@ -4,6 +4,8 @@ new function instance runs ensure_indexes at its cold start, over a collection t
 
 from __future__ import annotations
 
+from typing import Any
+
 import pymongo
 import pytest
 
@@ -13,7 +15,8 @@ ONLY_KEYED = {"idempotencyKey": {"$exists": True}}
 
 def test_a_partial_unique_index_over_existing_data(mongo_uri: tuple[str, str]) -> None:
     uri, db = mongo_uri
-    courses = pymongo.MongoClient(uri)[db]["courses"]
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(uri)
+    courses = client[db]["courses"]
     courses.insert_many([{"ownerId": "a"}, {"ownerId": "a"}, {"ownerId": "a", "idempotencyKey": "k"}])
     for _ in range(2):  # a second cold start creates it again
         assert (

@@ -15,7 +15,7 @@ from flowgen_dev.fake_openai import FakeOpenAI
 
 
 @pytest.fixture
-def model(fake_model: FakeOpenAI):
+def model(fake_model: FakeOpenAI) -> OpenAIModel:
     client = OpenAI(api_key="test", base_url=fake_model.base_url, timeout=1.0, max_retries=0)
     return OpenAIModel(client, outline_model="fake-outline", lesson_model="fake-lesson")
 
@@ -23,7 +23,7 @@ def model(fake_model: FakeOpenAI):
 BRIEF = OutlineBrief(prompt="Rust ownership for C++ programmers", level="advanced", size="short")
 
 
-def test_structured_outline_and_usage(model, fake_model: FakeOpenAI) -> None:
+def test_structured_outline_and_usage(model: OpenAIModel, fake_model: FakeOpenAI) -> None:
     decision, usage = model.outline(BRIEF)
     assert decision.learnable and decision.course is not None
     assert len(decision.course.modules) == 3
@@ -35,7 +35,9 @@ def test_structured_outline_and_usage(model, fake_model: FakeOpenAI) -> None:
     ("fault", "message"),
     [("429", "rate limited"), ("500", "answered 500"), ("timeout", "timed out")],
 )
-def test_provider_faults_become_retryable_model_errors(model, fake_model: FakeOpenAI, fault, message) -> None:
+def test_provider_faults_become_retryable_model_errors(
+    model: OpenAIModel, fake_model: FakeOpenAI, fault: str, message: str
+) -> None:
     fake_model.faults.scripted = [fault]
     fake_model.faults.timeout_seconds = 2.0
     with pytest.raises(ModelError, match=message) as caught:
@@ -54,7 +56,7 @@ def test_the_users_prompt_is_data_not_instructions() -> None:
 
 
 @pytest.mark.parametrize("fault", ["malformed", "refusal", "truncated"])
-def test_unusable_output_gets_one_repair_attempt(model, fake_model: FakeOpenAI, fault) -> None:
+def test_unusable_output_gets_one_repair_attempt(model: OpenAIModel, fake_model: FakeOpenAI, fault: str) -> None:
     fake_model.faults.scripted = [fault]
     decision, usage = model.outline(BRIEF)
     assert decision.course is not None
@@ -63,7 +65,7 @@ def test_unusable_output_gets_one_repair_attempt(model, fake_model: FakeOpenAI, 
 
 
 @pytest.mark.parametrize("faults", [["malformed", "malformed"], ["refusal", "truncated"]])
-def test_a_failed_repair_is_a_retryable_error(model, fake_model: FakeOpenAI, faults) -> None:
+def test_a_failed_repair_is_a_retryable_error(model: OpenAIModel, fake_model: FakeOpenAI, faults: list[str]) -> None:
     fake_model.faults.scripted = list(faults)
     with pytest.raises(ModelError, match="after one repair attempt") as caught:
         model.outline(BRIEF)

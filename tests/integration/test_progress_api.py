@@ -6,24 +6,27 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import Any
 
 from flowgen import wiring
 from flowgen_dev.stack import LocalStack
 from tests.helpers import User, lesson_ids
 
 
-def _progress(user: User, course_id: str, lesson_id: str, body: dict) -> dict:
+def _progress(user: User, course_id: str, lesson_id: str, body: dict[str, Any]) -> dict[str, Any]:
     response = user.call("PUT", f"/courses/{course_id}/lessons/{lesson_id}/progress", body)
     assert response.status == 200, response.body
-    return response.json()
+    parsed: dict[str, Any] = response.json()
+    return parsed
 
 
-def _written_lesson(stack: LocalStack, user: User, course_id: str, lesson_id: str) -> dict:
+def _written_lesson(stack: LocalStack, user: User, course_id: str, lesson_id: str) -> dict[str, Any]:
     user.open_lesson(course_id, lesson_id)
     stack.drain("HighPriorityLessons")
     response = user.open_lesson(course_id, lesson_id)
     assert response.status == 200, response.body
-    return response.json()
+    parsed: dict[str, Any] = response.json()
+    return parsed
 
 
 def test_progress_is_recorded_beside_the_content_idempotently(stack: LocalStack) -> None:

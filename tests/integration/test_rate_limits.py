@@ -13,13 +13,13 @@ from flowgen.models import Priority
 
 
 @pytest.fixture
-def client(redis_url: str):
+def client(redis_url: str) -> redis.Redis:
     r = redis.Redis.from_url(redis_url)
     r.flushdb()
     return r
 
 
-def test_a_burst_of_100_concurrent_jobs_stays_within_the_bucket(client) -> None:
+def test_a_burst_of_100_concurrent_jobs_stays_within_the_bucket(client: redis.Redis) -> None:
     limiter = RedisRateLimiter(client, requests_per_minute=120, tokens_per_minute=0, high_reserve=0.3)
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=100) as pool:
@@ -32,7 +32,7 @@ def test_a_burst_of_100_concurrent_jobs_stays_within_the_bucket(client) -> None:
     assert all(0 < w <= 60 for w in waits if w)  # the rest are told how long to wait
 
 
-def test_background_work_cannot_take_the_reserve_kept_for_opened_lessons(client) -> None:
+def test_background_work_cannot_take_the_reserve_kept_for_opened_lessons(client: redis.Redis) -> None:
     limiter = RedisRateLimiter(client, requests_per_minute=120, tokens_per_minute=0, high_reserve=0.3)
     with ThreadPoolExecutor(max_workers=50) as pool:
         low = list(pool.map(lambda _: limiter.acquire(Priority.LOW, 100), range(100)))
@@ -42,7 +42,7 @@ def test_background_work_cannot_take_the_reserve_kept_for_opened_lessons(client)
     assert [limiter.acquire(Priority.HIGH, 100) for _ in range(5)] == [0.0] * 5
 
 
-def test_tokens_per_minute_are_limited_and_settled(client) -> None:
+def test_tokens_per_minute_are_limited_and_settled(client: redis.Redis) -> None:
     limiter = RedisRateLimiter(client, requests_per_minute=0, tokens_per_minute=60_000, high_reserve=0.0)
     assert limiter.acquire(Priority.HIGH, 6_000) == 0.0  # the estimate is taken from a 10 000 bucket
     wait = limiter.acquire(Priority.HIGH, 6_000)
@@ -51,7 +51,7 @@ def test_tokens_per_minute_are_limited_and_settled(client) -> None:
     assert limiter.acquire(Priority.HIGH, 6_000) == 0.0
 
 
-def test_budget_reserves_per_user_per_day_and_per_course(client) -> None:
+def test_budget_reserves_per_user_per_day_and_per_course(client: redis.Redis) -> None:
     budget = RedisTokenBudget(client, user_daily=10_000, per_course=7_000)
     assert budget.reserve("alice", "c1", 3_000) is None
     assert budget.reserve("alice", "c1", 3_000) is None
@@ -73,7 +73,7 @@ def test_limits_fail_open_when_redis_is_down() -> None:
     assert RedisTokenBudget(down, user_daily=1, per_course=1).reserve("alice", "c", 10) is None
 
 
-def test_a_tier_sets_how_much_of_the_reserve_its_opened_lessons_may_take(client) -> None:
+def test_a_tier_sets_how_much_of_the_reserve_its_opened_lessons_may_take(client: redis.Redis) -> None:
     """Free opened lessons may take half the reserve, pro ones all of it: once background work
     has taken its 70 % and free users their half of the rest, a pro user's opened lesson still
     goes straight through (HighPriorityReserve 0.3 of a 20-request bucket: 6 reserved)."""
@@ -85,7 +85,7 @@ def test_a_tier_sets_how_much_of_the_reserve_its_opened_lessons_may_take(client)
     assert limiter.acquire(Priority.HIGH, 100, reserve_share=1.0) == 0.0  # the pro share is still there
 
 
-def test_a_tier_sets_its_users_daily_budget(client) -> None:
+def test_a_tier_sets_its_users_daily_budget(client: redis.Redis) -> None:
     budget = RedisTokenBudget(client, user_daily=5_000, per_course=0, tier_daily={"free": 5_000, "pro": 50_000})
     assert budget.reserve("fran", "c1", 4_000, tier="free") is None
     refused = budget.reserve("fran", "c2", 4_000, tier="free")

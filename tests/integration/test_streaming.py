@@ -11,7 +11,7 @@ from openai import OpenAI
 
 from flowgen.adapters.offline_model import OfflineModel
 from flowgen.adapters.openai_model import OpenAIModel
-from flowgen.content import GeneratedBlock
+from flowgen.content import GeneratedBlock, MarkdownBlock
 from flowgen.ports import LessonBrief
 from flowgen_dev.fake_openai import NOTICE, FakeOpenAI, Faults
 from flowgen_dev.stack import LocalStack
@@ -20,7 +20,7 @@ from tests.helpers import User, lesson_ids
 BRIEF = LessonBrief("Rust", "A course", None, "Basics", "Borrowing", "What borrowing is", [], [])
 
 
-def _adapter(fake) -> OpenAIModel:  # type: ignore[no-untyped-def]
+def _adapter(fake: FakeOpenAI) -> OpenAIModel:
     client = OpenAI(api_key="test", base_url=fake.base_url, max_retries=0, timeout=5)
     return OpenAIModel(client, outline_model="m", lesson_model="m")
 
@@ -38,7 +38,12 @@ def test_the_sdk_streams_finished_blocks_one_by_one_and_the_lesson_is_whole(fake
             seen.append((time.monotonic() - started, len(blocks)))
 
     lesson, usage = _adapter(fake_model).lesson_stream(BRIEF, on_blocks)
-    assert texts and texts == sorted(texts, key=len) and lesson.blocks[0].markdown.startswith(texts[-1])
+    assert (
+        texts
+        and texts == sorted(texts, key=len)
+        and isinstance(lesson.blocks[0], MarkdownBlock)
+        and lesson.blocks[0].markdown.startswith(texts[-1])
+    )
     counts = [n for _, n in seen]
     assert counts == list(range(counts[0], len(lesson.blocks) + 1))  # one more at a time, to the last
     assert seen[1][0] < seen[-1][0] - 0.1  # the first block came well before the end

@@ -7,11 +7,12 @@ from __future__ import annotations
 from flowgen.adapters.jwt_verifier import TIER_CLAIM
 from flowgen_dev.fake_openai import FakeOpenAI
 from flowgen_dev.services import AwsServer
+from flowgen_dev.stack import LocalStack
 from tests.conftest import make_stack
 from tests.helpers import User
 
 
-def _user(stack, sub: str, tier: str | None = None) -> User:  # type: ignore[no-untyped-def]
+def _user(stack: LocalStack, sub: str, tier: str | None = None) -> User:
     user = User(stack, sub)
     if tier is not None:
         user.token = stack.token(sub, **{TIER_CLAIM: tier})
