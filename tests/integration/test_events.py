@@ -18,6 +18,7 @@ from flowgen.models import Course, CourseStatus, Lesson, LessonStatus, ModuleOut
 from flowgen.ports import Claim
 from flowgen_dev.stack import LocalStack
 from tests.helpers import User
+from tests.narrow import present
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 SAMPLE_COURSE = "0123456789abcdef0123456789abcdef"  # the ids the sample events carry
@@ -97,7 +98,7 @@ def _sample_lesson() -> Lesson:
     return lesson
 
 
-def check_create(stack: LocalStack, result) -> None:
+def check_create(stack: LocalStack, result: dict[str, Any]) -> None:
     assert result["statusCode"] == 202
     body = _body(result)
     assert body["status"] == "PENDING" and body["prompt"] == "Rust ownership for C++ programmers"
@@ -105,12 +106,12 @@ def check_create(stack: LocalStack, result) -> None:
     assert stack.queue_depth("CourseQueue") == 1
 
 
-def check_list(stack: LocalStack, result) -> None:
+def check_list(stack: LocalStack, result: dict[str, Any]) -> None:
     assert result["statusCode"] == 200
     assert [c["id"] for c in _body(result)["items"]] == [SAMPLE_COURSE]
 
 
-def check_get(stack: LocalStack, result) -> None:
+def check_get(stack: LocalStack, result: dict[str, Any]) -> None:
     assert result["statusCode"] == 200
     body = _body(result)
     assert body["id"] == SAMPLE_COURSE and body["status"] == "READY"
@@ -120,17 +121,17 @@ def check_get(stack: LocalStack, result) -> None:
     ]
 
 
-def check_delete(stack: LocalStack, result) -> None:
+def check_delete(stack: LocalStack, result: dict[str, Any]) -> None:
     assert result["statusCode"] == 204 and result["body"] == ""  # a 204 has no body
     assert wiring.store().get_course(SAMPLE_USER, SAMPLE_COURSE) is None
 
 
-def check_retry_course(stack: LocalStack, result) -> None:
+def check_retry_course(stack: LocalStack, result: dict[str, Any]) -> None:
     assert result["statusCode"] == 202 and _body(result)["status"] == "PENDING"
     assert stack.queue_depth("CourseQueue") == 1
 
 
-def check_open_lesson(stack: LocalStack, result) -> None:
+def check_open_lesson(stack: LocalStack, result: dict[str, Any]) -> None:
     assert result["statusCode"] == 202
     assert result["headers"]["Retry-After"] == "1"
     body = _body(result)
@@ -139,26 +140,26 @@ def check_open_lesson(stack: LocalStack, result) -> None:
     assert stack.queue_depth("LessonLowQueue") == 1  # the one lesson after it (the last of the course)
 
 
-def check_retry_lesson(stack: LocalStack, result) -> None:
+def check_retry_lesson(stack: LocalStack, result: dict[str, Any]) -> None:
     assert result["statusCode"] == 202 and _body(result)["status"] == "PENDING"
     assert stack.queue_depth("LessonHighQueue") == 1
 
 
-def check_authorizer(stack: LocalStack, result) -> None:
+def check_authorizer(stack: LocalStack, result: dict[str, Any]) -> None:
     assert result == {"isAuthorized": False}  # the sample token is not signed by the local issuer
 
 
-def check_course_worker(stack: LocalStack, result) -> None:
+def check_course_worker(stack: LocalStack, result: dict[str, Any]) -> None:
     assert result == {"batchItemFailures": []}
-    assert wiring.store().get_course(SAMPLE_USER, SAMPLE_COURSE).status == CourseStatus.READY
+    assert present(wiring.store().get_course(SAMPLE_USER, SAMPLE_COURSE)).status == CourseStatus.READY
 
 
-def check_lesson_worker(stack: LocalStack, result) -> None:
+def check_lesson_worker(stack: LocalStack, result: dict[str, Any]) -> None:
     assert result == {"batchItemFailures": []}
     assert _sample_lesson().status == LessonStatus.GENERATED
 
 
-def check_reconciler(stack: LocalStack, result) -> None:
+def check_reconciler(stack: LocalStack, result: dict[str, Any]) -> None:
     assert result == {"courses_resent": 1, "lessons_resent": 0, "lessons_failed": 0}
     assert stack.queue_depth("CourseQueue") == 1
 
@@ -197,7 +198,7 @@ def test_there_is_a_case_for_every_sample_event() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_sample_event_produces_its_outcome(stack: LocalStack, name) -> None:
+def test_sample_event_produces_its_outcome(stack: LocalStack, name: str) -> None:
     function, seed, check = CASES[name]
     seed()
     check(stack, stack.invoke(function, _event(name)))
