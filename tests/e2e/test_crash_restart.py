@@ -128,7 +128,8 @@ def _lessons_offline(state_dir: Path, course_id: str) -> list[dict[str, Any]]:
 
     server = MongoStandIn(data_dir=state_dir / "data" / "mongo").start()
     try:
-        lessons = pymongo.MongoClient(server.uri)["flowgen"]["lessons"]
+        client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(server.uri)
+        lessons = client["flowgen"]["lessons"]
         return [{"id": doc["id"]} for doc in lessons.find({"courseId": course_id, "priority": {"$exists": True}})]
     finally:
         server.stop()

@@ -7,16 +7,21 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from flowgen_dev.fake_openai import FakeOpenAI
 from flowgen_dev.services import AwsServer
+from flowgen_dev.stack import LocalStack
 from tests.e2e.conftest import start_running_stack
 from tests.e2e.test_web import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, browser, sign_in, web_stack  # noqa: F401
 from tests.helpers import User
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 pytestmark = pytest.mark.e2e
 playwright = pytest.importorskip("playwright.sync_api")
@@ -27,11 +32,11 @@ COURSE_POLL = "GET /courses/{courseId}"
 LIST_POLL = "GET /courses"
 
 
-def axe_violations(page: Any, screen: str) -> list[dict[str, Any]]:
+def axe_violations(page: Page, screen: str) -> list[dict[str, Any]]:
     """axe-core injected into the page, WCAG 2.x A and AA plus best practices; the violations."""
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE))
-    found = page.evaluate(
+    found: list[dict[str, Any]] = page.evaluate(
         "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
         ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}))"
     )
@@ -42,12 +47,12 @@ def axe_violations(page: Any, screen: str) -> list[dict[str, Any]]:
 AXE_RESULTS: dict[str, list[dict[str, Any]]] = {}
 
 
-def no_axe_violations(page: Any, screen: str) -> None:
+def no_axe_violations(page: Page, screen: str) -> None:
     found = axe_violations(page, screen)
     assert found == [], f"axe on {screen}: {json.dumps(found, indent=1)}"
 
 
-def create_course(page: Any, prompt: str) -> str:
+def create_course(page: Page, prompt: str) -> str:
     page.get_by_role("link", name="New course").click()
     page.get_by_label("What do you want to learn?").fill(prompt)
     page.get_by_role("button", name="Create course").click()
@@ -60,18 +65,18 @@ def right_answers(stack: Any, user: str, course_id: str, lesson_id: str) -> list
     return [q["answer_index"] for b in lesson["content"]["blocks"] if b["type"] == "quiz" for q in b["questions"]]
 
 
-def answer_quiz(page: Any, answers: list[int]) -> None:
+def answer_quiz(page: Page, answers: list[int]) -> None:
     quiz = page.get_by_role("region", name="Quiz")
     for question, answer in zip(quiz.locator("fieldset").all(), answers, strict=True):
         question.get_by_role("radio").nth(answer).check()
     quiz.get_by_role("button", name="Check my answers").click()
 
 
-def lesson_id_of(page: Any) -> str:
+def lesson_id_of(page: Page) -> str:
     return page.url.rsplit("/", 1)[-1]
 
 
-def test_progress_continue_quiz_and_another_user(web_stack, browser) -> None:  # noqa: F811
+def test_progress_continue_quiz_and_another_user(web_stack: LocalStack, browser: Browser) -> None:  # noqa: F811
     """Read lessons in order (marking one, passing the quiz of the next), reload: the course page
     shows 2 of 12 completed, ticks in the outline and "Continue" lands on lesson 3. A quiz
     scored, left and revisited keeps its score (and the course page shows it). Bob sees none."""
@@ -183,7 +188,7 @@ def test_progress_continue_quiz_and_another_user(web_stack, browser) -> None:  #
     context.close()
 
 
-def test_walk_through_fixes(web_stack, browser) -> None:  # noqa: F811
+def test_walk_through_fixes(web_stack: LocalStack, browser: Browser) -> None:  # noqa: F811
     url = web_stack.api_url
     page = browser.new_page(viewport={"width": 1100, "height": 900})
     page.goto(url)
@@ -209,7 +214,8 @@ def test_walk_through_fixes(web_stack, browser) -> None:  # noqa: F811
     assert first_tabbable == "Skip to content"
     skip = page.get_by_role("link", name="Skip to content")
     skip.focus()
-    assert skip.bounding_box()["y"] >= 0  # shown when focused
+    box = skip.bounding_box()
+    assert box is not None and box["y"] >= 0  # shown when focused
     page.keyboard.press("Enter")
     assert page.evaluate("() => document.activeElement.tagName") == "MAIN"
     assert not page.url.endswith("#main")  # the route did not change
@@ -243,7 +249,10 @@ def test_walk_through_fixes(web_stack, browser) -> None:  # noqa: F811
     expect(page.get_by_role("heading", name="My courses")).to_be_visible()
 
 
-def test_first_load_leaves_the_lesson_screen_and_highlighting_for_later(web_stack, browser) -> None:  # noqa: F811
+def test_first_load_leaves_the_lesson_screen_and_highlighting_for_later(
+    web_stack: LocalStack,  # noqa: F811
+    browser: Browser,  # noqa: F811
+) -> None:
     page = browser.new_page()
     scripts: list[str] = []
     page.on("request", lambda r: scripts.append(r.url.rsplit("/", 1)[-1]) if "/assets/" in r.url else None)
@@ -263,7 +272,7 @@ def slow_stack(
     mongo_uri: tuple[str, str],
     fake_model: FakeOpenAI,
     monkeypatch: pytest.MonkeyPatch,
-):
+) -> Iterator[LocalStack]:
     """A 10 s model: workers may run 25 s (visibility 30 s), the model call 20 s."""
     import tests.conftest
 
@@ -291,7 +300,7 @@ def _wait_for(predicate: Any, timeout: float, step: float = 0.05) -> float:
     raise AssertionError("timed out")
 
 
-def test_screens_keep_up_with_a_slow_model(slow_stack, browser) -> None:  # noqa: F811
+def test_screens_keep_up_with_a_slow_model(slow_stack: LocalStack, browser: Browser) -> None:  # noqa: F811
     """With a 10 s model: the outline shows within 2 s of MongoDB (so the API) having it; My
     courses refreshes while a course builds and stops once settled; a progress indicator while an
     outline or a lesson is written; focus stays where the learner put it when a lesson lands.

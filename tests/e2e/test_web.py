@@ -7,7 +7,9 @@ import json
 import re
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -16,6 +18,9 @@ from flowgen_dev.services import AwsServer
 from flowgen_dev.stack import WEB_DIST, LocalStack
 from tests.e2e.conftest import start_running_stack
 from tests.integration.test_generation_quality import _FakeYouTube
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 pytestmark = pytest.mark.e2e
 playwright = pytest.importorskip("playwright.sync_api")
@@ -35,7 +40,9 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture
-def web_stack(redis_url: str, sqs_endpoint: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI):
+def web_stack(
+    redis_url: str, sqs_endpoint: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI
+) -> Iterator[LocalStack]:
     assert (WEB_DIST / "index.html").is_file(), "the web app is not built: run `make web` (make test does)"
     fake_model.faults.latency_seconds = 0.4  # slow enough to see every state
     youtube = _FakeYouTube(200)
@@ -52,21 +59,21 @@ def web_stack(redis_url: str, sqs_endpoint: AwsServer, mongo_uri: tuple[str, str
 
 
 @pytest.fixture
-def browser():
+def browser() -> Iterator[Browser]:
     with playwright.sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 
 
-def sign_in(page, url: str, name: str) -> None:
+def sign_in(page: Page, url: str, name: str) -> None:
     page.goto(url)
     page.get_by_label("User name").fill(name)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("heading", name="My courses").wait_for()
 
 
-def test_create_watch_read_and_isolation(web_stack, browser, fake_model: FakeOpenAI) -> None:
+def test_create_watch_read_and_isolation(web_stack: LocalStack, browser: Browser, fake_model: FakeOpenAI) -> None:
     expect = playwright.expect
     page = browser.new_page(viewport={"width": 1100, "height": 900})
     url = web_stack.api_url
@@ -128,7 +135,7 @@ def test_create_watch_read_and_isolation(web_stack, browser, fake_model: FakeOpe
 
 
 def test_course_view_polls_gently_while_building_and_stops_when_settled(
-    redis_url: str, sqs_endpoint: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI, browser
+    redis_url: str, sqs_endpoint: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI, browser: Browser
 ) -> None:
     """Counts the course view's own calls (GET /courses/{courseId}) with slow model calls."""
     latency, background = 1.0, 12  # latency well under the running stack's 2 s model timeout
@@ -182,7 +189,7 @@ def test_course_view_polls_gently_while_building_and_stops_when_settled(
         stack.stop()
 
 
-def test_delete_with_confirmation_and_expired_session(web_stack, browser) -> None:
+def test_delete_with_confirmation_and_expired_session(web_stack: LocalStack, browser: Browser) -> None:
     expect = playwright.expect
     page = browser.new_page()
     sign_in(page, web_stack.api_url, "erin")
@@ -210,7 +217,7 @@ def test_delete_with_confirmation_and_expired_session(web_stack, browser) -> Non
     expect(page.get_by_label("User name")).to_be_visible()
 
 
-def test_phone_sized_screen_and_keyboard(web_stack, browser) -> None:
+def test_phone_sized_screen_and_keyboard(web_stack: LocalStack, browser: Browser) -> None:
     page = browser.new_page(viewport={"width": 375, "height": 740})
     page.goto(web_stack.api_url)
     playwright.expect(page.get_by_label("User name")).to_be_focused()  # focus is on the field on arrival
