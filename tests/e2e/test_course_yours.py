@@ -6,21 +6,25 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
+from flowgen_dev.stack import LocalStack
 from tests.e2e.test_learner import no_axe_violations
 from tests.e2e.test_web import browser, sign_in, web_stack  # noqa: F401
 from tests.helpers import User, lesson_ids
 from tests.markdown_export import parse
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 pytestmark = pytest.mark.e2e
 playwright = pytest.importorskip("playwright.sync_api")
 expect = playwright.expect
 
 
-def _new_course(page: Any, prompt: str, language: str) -> str:
+def _new_course(page: Page, prompt: str, language: str) -> str:
     page.get_by_role("link", name="New course").click()
     page.get_by_label("What do you want to learn?").fill(prompt)
     page.get_by_label("Size").select_option("short")
@@ -30,7 +34,7 @@ def _new_course(page: Any, prompt: str, language: str) -> str:
     return page.url.rsplit("/", 1)[-1]
 
 
-def test_language_export_and_print(web_stack, browser) -> None:  # noqa: F811
+def test_language_export_and_print(web_stack: LocalStack, browser: Browser) -> None:  # noqa: F811
     stack, url = web_stack, web_stack.api_url
     page = browser.new_context(viewport={"width": 1100, "height": 900}, accept_downloads=True).new_page()
     sign_in(page, url, "alice")
@@ -90,7 +94,7 @@ def test_language_export_and_print(web_stack, browser) -> None:  # noqa: F811
     assert len(page.pdf()) > 1000  # Chromium's own Save as PDF, with the print stylesheet
 
 
-def test_regenerate_switch_versions_and_edit_the_outline(web_stack, browser):  # noqa: F811
+def test_regenerate_switch_versions_and_edit_the_outline(web_stack: LocalStack, browser: Browser) -> None:  # noqa: F811
     stack, url = web_stack, web_stack.api_url
     page = browser.new_context(viewport={"width": 1100, "height": 900}).new_page()
     sign_in(page, url, "alice")

@@ -3,18 +3,21 @@ written listed as such, quiz answers at the end; parsed back and compared with t
 
 from __future__ import annotations
 
+from typing import Any
+
 from flowgen_dev.fake_openai import FakeOpenAI
 from flowgen_dev.stack import LocalStack
 from tests.helpers import User, lesson_ids
 from tests.markdown_export import parse
 
 
-def _written(stack: LocalStack, user: User, course_id: str, lesson_id: str) -> dict:
+def _written(stack: LocalStack, user: User, course_id: str, lesson_id: str) -> dict[str, Any]:
     user.open_lesson(course_id, lesson_id)
     stack.drain("HighPriorityLessons")
     response = user.open_lesson(course_id, lesson_id)
     assert response.status == 200, response.body
-    return response.json()
+    parsed: dict[str, Any] = response.json()
+    return parsed
 
 
 def test_the_markdown_of_a_three_module_course_reads_back_as_its_structure(

@@ -7,20 +7,25 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 from flowgen import wiring
+from flowgen_dev.fake_openai import FakeOpenAI
+from flowgen_dev.stack import ApiResponse, LocalStack
 from tests.helpers import User, lesson_ids
 
 
-def _written(stack, user: User, course_id: str, lesson_id: str) -> dict:
+def _written(stack: LocalStack, user: User, course_id: str, lesson_id: str) -> dict[str, Any]:
     user.open_lesson(course_id, lesson_id)
     stack.drain("HighPriorityLessons")
     response = user.open_lesson(course_id, lesson_id)
     assert response.status == 200, response.body
-    return response.json()
+    parsed: dict[str, Any] = response.json()
+    return parsed
 
 
-def _outline(course: dict) -> list[dict]:
+def _outline(course: dict[str, Any]) -> list[dict[str, Any]]:
     """The course's outline as an edit names it."""
     return [
         {
@@ -32,12 +37,12 @@ def _outline(course: dict) -> list[dict]:
     ]
 
 
-def _edit(user: User, course: dict, modules: list[dict], version: int | None = None):
+def _edit(user: User, course: dict[str, Any], modules: list[dict[str, Any]], version: int | None = None) -> ApiResponse:
     body = {"version": course["version"] if version is None else version, "modules": modules}
     return user.call("PATCH", f"/courses/{course['id']}/outline", body)
 
 
-def test_a_reordered_course_keeps_every_generated_lesson_and_all_progress(stack):
+def test_a_reordered_course_keeps_every_generated_lesson_and_all_progress(stack: LocalStack) -> None:
     alice = User(stack, "alice")
     course = alice.ready_course(size="short")  # 3 modules of 2 lessons
     cid, ids = course["id"], lesson_ids(course)
@@ -97,7 +102,7 @@ def test_a_reordered_course_keeps_every_generated_lesson_and_all_progress(stack)
     assert ids[1] not in lesson_ids(again.json())
 
 
-def test_a_stale_edit_is_a_409_and_writes_nothing(stack):
+def test_a_stale_edit_is_a_409_and_writes_nothing(stack: LocalStack) -> None:
     alice, bob = User(stack, "alice"), User(stack, "bob")
     course = alice.ready_course(size="short")
     renamed = [{**m, "title": m["title"] + " (renamed)"} for m in _outline(course)]
@@ -118,7 +123,7 @@ def test_a_stale_edit_is_a_409_and_writes_nothing(stack):
     assert alice.call("GET", f"/courses/{course['id']}").json()["version"] == 2
 
 
-def _wait_for(predicate, seconds: float = 15) -> None:
+def _wait_for(predicate: Callable[[], object], seconds: float = 15) -> None:
     deadline = time.monotonic() + seconds
     while not predicate():
         assert time.monotonic() < deadline, "timed out"
@@ -130,7 +135,7 @@ def _status(course_id: str, lesson_id: str) -> str | None:
     return doc["status"] if doc else None
 
 
-def test_an_edit_racing_a_worker_commit_loses_neither(stack, fake_model):
+def test_an_edit_racing_a_worker_commit_loses_neither(stack: LocalStack, fake_model: FakeOpenAI) -> None:
     alice = User(stack, "alice")
     course = alice.ready_course(size="short")
     cid, ids = course["id"], lesson_ids(course)
@@ -154,7 +159,7 @@ def test_an_edit_racing_a_worker_commit_loses_neither(stack, fake_model):
     assert [m["id"] for m in after["modules"]] == [m2["id"], m1["id"], m3["id"]]
 
 
-def test_a_lesson_removed_while_written_gets_nothing_back(stack, fake_model):
+def test_a_lesson_removed_while_written_gets_nothing_back(stack: LocalStack, fake_model: FakeOpenAI) -> None:
     alice = User(stack, "alice")
     course = alice.ready_course(size="short")
     cid, ids = course["id"], lesson_ids(course)

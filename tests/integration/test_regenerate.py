@@ -7,29 +7,31 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
 import pytest
 
 from flowgen.models import INSTRUCTION_MAX_CHARS
 from flowgen.prompts import LESSON_SYSTEM
 from flowgen_dev.fake_openai import FakeOpenAI
-from flowgen_dev.stack import LocalStack
+from flowgen_dev.stack import ApiResponse, LocalStack
 from tests.helpers import User, lesson_ids
 
 
-def _written(stack: LocalStack, user: User, course_id: str, lesson_id: str) -> dict:
+def _written(stack: LocalStack, user: User, course_id: str, lesson_id: str) -> dict[str, Any]:
     user.open_lesson(course_id, lesson_id)
     stack.drain("HighPriorityLessons")
     response = user.open_lesson(course_id, lesson_id)
     assert response.status == 200, response.body
-    return response.json()
+    parsed: dict[str, Any] = response.json()
+    return parsed
 
 
-def _regenerate(user: User, course_id: str, lesson_id: str, body: dict):
+def _regenerate(user: User, course_id: str, lesson_id: str, body: dict[str, Any]) -> ApiResponse:
     return user.call("POST", f"/courses/{course_id}/lessons/{lesson_id}/regenerate", body)
 
 
-def _quiz_answers(lesson: dict) -> list[int]:
+def _quiz_answers(lesson: dict[str, Any]) -> list[int]:
     return [q["answer_index"] for b in lesson["content"]["blocks"] if b["type"] == "quiz" for q in b["questions"]]
 
 
@@ -124,7 +126,7 @@ def test_conflicts_are_409s_and_bad_instructions_400s(stack: LocalStack) -> None
 
 
 @pytest.mark.parametrize("count", [12])
-def test_the_oldest_versions_go_beyond_ten(stack: LocalStack, count) -> None:
+def test_the_oldest_versions_go_beyond_ten(stack: LocalStack, count: int) -> None:
     alice = User(stack, "alice")
     course = alice.ready_course()
     cid, lid = course["id"], lesson_ids(course)[0]
