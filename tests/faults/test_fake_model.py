@@ -102,11 +102,11 @@ def test_a_rate_fails_that_share_of_calls_reproducibly(fake):
     def failures(seed: int) -> list[int]:
         fake.reset()
         fake.set_faults(Faults(rate=0.3, rate_kinds=["500"], seed=seed))
-        return [_call(fake, f"L{i}").status_code for i in range(40)]
+        return [_call(fake, f"L{i}").status_code for i in range(20)]
 
     first = failures(7)
     assert first == failures(7)
-    assert 4 <= first.count(500) <= 20
+    assert 1 <= first.count(500) <= 14
 
 
 def test_faults_are_set_and_checked_over_http(fake):
