@@ -261,7 +261,7 @@ def create_course(body: CreateCourseRequest, idempotency_key: IdempotencyKey = N
     if idempotency_key:
         create, config = wiring.idempotent_create(SETTINGS)
         config.register_lambda_context(app.lambda_context)
-        return _json(202, create(command=command))
+        return _json(202, service().still_there(command.owner_id, create(command=command)))
     return _json(202, _create(command))
 
 
@@ -441,6 +441,13 @@ def openapi_document() -> dict[str, Any]:
     # the prompt's "3 visible characters" rule, as a pattern a fuzzer can generate from
     prompt = schemas["CreateCourseRequest"]["properties"]["prompt"]
     prompt["pattern"] = visible_prompt_pattern()
+    # an instruction and a title need one visible character
+    for schema, field in (
+        ("RegenerateLessonRequest", "instruction"),
+        ("OutlineLessonEdit", "title"),
+        ("OutlineModuleEdit", "title"),
+    ):
+        schemas[schema]["properties"][field]["pattern"] = visible_prompt_pattern(1)
     for option in schemas["CreateCourseRequest"]["properties"]["language"].get("anyOf", []):
         if option.get("type") == "string":
             option["pattern"] = language_pattern()

@@ -97,6 +97,13 @@ class CourseService:
             raise IdempotencyKeyReused("this Idempotency-Key was used with a different body")
         return CourseView.of(earlier)
 
+    def still_there(self, owner_id: str, created: CourseView) -> CourseView:
+        """A create replayed from its Idempotency-Key record names a course that may have been
+        deleted since: that is a 409 `course_gone`, as when MongoDB's backstop finds it gone."""
+        if self.store.get_course(owner_id, created.id) is None:
+            raise Conflict("the course made with this Idempotency-Key is gone; use a new key", code="course_gone")
+        return created
+
     def list_courses(self, owner_id: str, cursor: str | None, limit: int | None) -> CoursePage:
         limit = min(max(limit or PAGE_SIZE, 1), 100)
         before = _decode_cursor(cursor) if cursor else None

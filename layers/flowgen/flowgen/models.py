@@ -162,7 +162,7 @@ def visible_length(text: str) -> int:
     return sum(1 for char in text if unicodedata.category(char) not in INVISIBLE_CATEGORIES)
 
 
-def visible_prompt_pattern() -> str:
+def visible_prompt_pattern(minimum: int = PROMPT_MIN_VISIBLE) -> str:
     """The same rule as a regular expression, for the OpenAPI document: three characters outside
     INVISIBLE_CATEGORIES, each run of invisible ones before them skipped (linear to match).
     Surrogates (Cs) are left out: no UTF-8 text holds one, and JSON Schema validators built on
@@ -179,7 +179,13 @@ def visible_prompt_pattern() -> str:
         return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
 
     invisible = "".join(char(a) if a == b else f"{char(a)}-{char(b)}" for a, b in ranges)
-    return "^" + f"[{invisible}]*[^{invisible}]" * PROMPT_MIN_VISIBLE
+    return "^" + f"[{invisible}]*[^{invisible}]" * minimum
+
+
+def _one_visible(value: str) -> str:
+    if visible_length(value) < 1:
+        raise ValueError("the text needs a visible character")
+    return value
 
 
 def _visible_prompt(value: str) -> str:
@@ -245,19 +251,13 @@ class CreateCourseRequest(Model):
     )
 
 
-def _visible_instruction(value: str) -> str:
-    if visible_length(value) < 1:
-        raise ValueError("the instruction needs a visible character")
-    return value
-
-
 class RegenerateLessonRequest(Model):
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
 
     instruction: Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=INSTRUCTION_MAX_CHARS),
-        AfterValidator(_visible_instruction),
+        AfterValidator(_one_visible),
     ] = Field(
         description=f'What the new version should do differently ("simpler, with an analogy", "examples in Go"), '
         f"1 to {INSTRUCTION_MAX_CHARS} characters. It reaches the model as data, never as instructions to it."
@@ -277,7 +277,9 @@ class SelectVersionRequest(Model):
 
 MODULE_ID_PATTERN = r"^m\d{2}$"
 OUTLINE_MAX_MODULES, OUTLINE_MAX_LESSONS_PER_MODULE, OUTLINE_MAX_LESSONS = 12, 12, 60
-OutlineTitle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+OutlineTitle = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_one_visible)
+]
 
 
 class OutlineLessonEdit(Model):

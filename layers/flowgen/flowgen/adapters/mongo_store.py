@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, DeleteOne, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 
@@ -141,7 +141,7 @@ class MongoCourseStore:
         if result.modified_count != 1:
             return False
         structure = ("courseId", "moduleId", "ownerId", "order", "title", "summary")
-        ops: list[Any] = [
+        ops = [
             UpdateOne(
                 {"_id": _lesson_doc_id(lesson.course_id, lesson.id)},
                 {
@@ -152,9 +152,10 @@ class MongoCourseStore:
             )
             for lesson in lessons
         ]
-        ops += [DeleteOne({"_id": _lesson_doc_id(course.id, lesson_id)}) for lesson_id in removed]
         if ops:
-            self.lessons.bulk_write(ops, ordered=True)
+            self.lessons.bulk_write(ops, ordered=False)
+        if removed:
+            self.lessons.delete_many({"_id": {"$in": [_lesson_doc_id(course.id, i) for i in removed]}})
         return True
 
     @_unavailable_on_outage
