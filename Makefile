@@ -66,7 +66,7 @@ LINTED := layers functions dev tests bench
 lint: dev
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
-	$(BIN)/mypy layers/flowgen/flowgen functions dev/flowgen_dev
+	$(BIN)/mypy layers/flowgen/flowgen functions dev/flowgen_dev tests
 	$(BIN)/xenon --max-absolute B --max-modules A --max-average A layers functions
 
 format: dev

@@ -45,7 +45,7 @@ def _content(response: httpx.Response) -> str:
     return str(response.json()["choices"][0]["message"]["content"])
 
 
-def test_a_rule_fails_the_matching_lesson_its_number_of_times(fake):
+def test_a_rule_fails_the_matching_lesson_its_number_of_times(fake: FakeOpenAI) -> None:
     fake.faults.rules = [FaultRule("Rust :: Ownership", "500", times=1), FaultRule("Borrowing", "429")]
     fake.faults.retry_after_seconds = 3
     assert _call(fake, "Ownership").status_code == 500
@@ -58,7 +58,7 @@ def test_a_rule_fails_the_matching_lesson_its_number_of_times(fake):
     assert fake.stats.failures == {"500": 1, "429": 2}
 
 
-def test_truncated_and_invalid_json_are_answered_with_200(fake):
+def test_truncated_and_invalid_json_are_answered_with_200(fake: FakeOpenAI) -> None:
     fake.faults.scripted = ["truncated_json", "invalid_json"]
     truncated = _call(fake, "A")
     with pytest.raises(ValueError, match="Unterminated|Expecting|Invalid"):
@@ -69,7 +69,7 @@ def test_truncated_and_invalid_json_are_answered_with_200(fake):
     assert _succeeded(fake, ["Rust :: C"])
 
 
-def test_a_hang_never_answers_and_is_bounded(fake):
+def test_a_hang_never_answers_and_is_bounded(fake: FakeOpenAI) -> None:
     fake.faults.rules = [FaultRule("Slow", "hang", times=2)]
     with pytest.raises(httpx.ReadTimeout):
         _call(fake, "Slow", timeout=0.5)
@@ -79,7 +79,7 @@ def test_a_hang_never_answers_and_is_bounded(fake):
     assert fake.stats.succeeded == []
 
 
-def test_a_trickle_sends_a_byte_at_a_time_then_stops(fake):
+def test_a_trickle_sends_a_byte_at_a_time_then_stops(fake: FakeOpenAI) -> None:
     fake.faults.rules = [FaultRule("Drip", "trickle")]
     fake.faults.trickle_interval_seconds = 0.05
     fake.faults.trickle_seconds = 0.5
@@ -98,7 +98,7 @@ def test_a_trickle_sends_a_byte_at_a_time_then_stops(fake):
     assert fake.stats.succeeded == []
 
 
-def test_a_rate_fails_that_share_of_calls_reproducibly(fake):
+def test_a_rate_fails_that_share_of_calls_reproducibly(fake: FakeOpenAI) -> None:
     def failures(seed: int) -> list[int]:
         fake.reset()
         fake.set_faults(Faults(rate=0.3, rate_kinds=["500"], seed=seed))
@@ -109,7 +109,7 @@ def test_a_rate_fails_that_share_of_calls_reproducibly(fake):
     assert 1 <= first.count(500) <= 14
 
 
-def test_faults_are_set_and_checked_over_http(fake):
+def test_faults_are_set_and_checked_over_http(fake: FakeOpenAI) -> None:
     control = f"{fake.base_url.removesuffix('/v1')}/_fake/faults"
     body = {"rules": [{"match": "X", "kind": "trickle", "times": 1}], "trickle_seconds": 2, "rate": 0.1}
     assert httpx.post(control, json=body).status_code == 200

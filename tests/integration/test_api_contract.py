@@ -451,7 +451,7 @@ def test_one_user_at_its_limits_does_not_slow_another(
         local.stop()
 
 
-def test_a_create_replayed_after_its_course_was_deleted_is_a_409(stack):
+def test_a_create_replayed_after_its_course_was_deleted_is_a_409(stack: LocalStack) -> None:
     """Found by the fuzz suite's stateful phase: the Idempotency-Key record replayed a deleted course."""
     alice = User(stack, "alice")
     headers = {"Idempotency-Key": "gone-1"}
