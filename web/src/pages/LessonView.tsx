@@ -213,7 +213,7 @@ function Versions({ courseId, lessonId, lesson }: { courseId: string; lessonId: 
           />
           <p id="instruction-count" className={over > 0 ? "hint too-long" : "hint"} aria-live="polite">
             {instruction.length}/{INSTRUCTION_MAX_CHARS} characters
-            {over > 0 && `: ${over} too many.`} This version is kept; your progress stays.
+            {over > 0 ? `: ${over} too many.` : "."} This version is kept; your progress stays.
           </p>
           <button type="submit" disabled={regenerate.isPending || over > 0 || !instruction.trim()}>
             {regenerate.isPending ? "Asking…" : "Rewrite the lesson"}
