@@ -1,11 +1,9 @@
 """Domain defects the fault suite found, pinned at the use-case level (no stack).
 
-Each is marked xfail(strict=True) until the domain is fixed: the fix turns it into a pass and
-strict xfail fails the run, so whoever fixes it removes the mark."""
+Both were marked xfail(strict=True) until the domain was fixed (2026-11-28): a paid-for lesson is
+now committed before the Redis bookkeeping, and a settle never writes into a bucket Redis lost."""
 
 from __future__ import annotations
-
-import pytest
 
 from flowgen.clock import utcnow
 from flowgen.courses import CourseService
@@ -34,13 +32,6 @@ class WatchingBudget:
         self.status_at_settle.append(lesson.status.value if lesson else "gone")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="generation.py settles the limiter and budget (Redis) after the model call and before the "
-    "commit; with Redis frozen each settle waits out its socket timeout, the invocation reaches its "
-    "Timeout and is killed, and the paid-for lesson is generated again (fault suite: redis-frozen, "
-    "1 duplicate successful call). Commit first, then settle.",
-)
 def test_a_paid_for_lesson_is_committed_before_bookkeeping_that_can_hang() -> None:
     store, queue, dedupe = MemoryStore(), RecordingQueue(), MemoryDedupe()
     scheduler = JobScheduler(queue, dedupe, dedupe_ttl_seconds=300)
@@ -62,15 +53,6 @@ def test_a_paid_for_lesson_is_committed_before_bookkeeping_that_can_hang() -> No
     assert budget.status_at_settle == [LessonStatus.GENERATED.value]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="redis_limits.RedisRateLimiter.settle runs HINCRBYFLOAT on the tokens bucket even when the "
-    "bucket is gone (Redis restarted, flushed, or the key expired), creating a hash with a level and "
-    "no 'ts' and no expiry; _ACQUIRE then reads ts as 'now' every time, so the bucket never refills "
-    "and, its level under one call's need, every lesson is deferred for ever at no attempt's cost "
-    "(fault suite: redis-killed, 2 lessons PENDING for 240 s, 1 run in 4). Settle only a bucket that "
-    "exists, or write ts with it.",
-)
 def test_a_settle_after_redis_lost_the_bucket_does_not_stall_the_limiter(redis_url: str) -> None:
     import time
     import uuid

@@ -136,7 +136,12 @@ class Generator:
             work.release(_reason(exc), failed=attempt.receive_count >= self.tunables.max_receive_count)
             raise
         result, usage = called
-        return work.commit(result, usage)
+        try:
+            return work.commit(result, usage)
+        finally:
+            # after the commit: bookkeeping in Redis can hang (a frozen Redis waits out its socket
+            # timeout), and a paid-for lesson must be kept before anything that may run out the clock
+            self._settle(work, usage.total_tokens)
 
     def _admit[R](self, work: _Work[R]) -> Outcome | None:
         """None to go ahead; else what happened instead (failed over budget, or deferred)."""
@@ -166,7 +171,6 @@ class Generator:
                 raise
             work.defer(exc.retry_after)
             return Outcome.DEFERRED
-        self._settle(work, usage.total_tokens)
         return result, usage
 
     def _settle[R](self, work: _Work[R], actual: int) -> None:

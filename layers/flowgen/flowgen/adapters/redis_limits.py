@@ -44,6 +44,16 @@ end
 return '0'
 """
 
+# Corrects a bucket's level only if the bucket still exists: a level written into a bucket Redis
+# lost (restart, flush, expiry) would have no timestamp, and the acquire script would then never
+# refill it.
+_SETTLE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HINCRBYFLOAT', KEYS[1], 'level', ARGV[1])
+end
+return 0
+"""
+
 _RESERVE = """
 for i = 1, #KEYS do
   local budget = tonumber(ARGV[i])
@@ -81,6 +91,7 @@ class RedisRateLimiter:
         self.reserve = high_reserve
         self.keys = [f"{prefix}:requests", f"{prefix}:tokens"]
         self._acquire = client.register_script(_ACQUIRE)
+        self._settle = client.register_script(_SETTLE)
 
     @staticmethod
     def _bucket(per_minute: int) -> tuple[float, float]:
@@ -114,7 +125,7 @@ class RedisRateLimiter:
         if self.tpm <= 0 or actual == estimated:
             return
         with contextlib.suppress(redis.RedisError):  # a missed correction only skews the next minute a little
-            self.client.hincrbyfloat(self.keys[1], "level", estimated - actual)
+            self._settle(keys=[self.keys[1]], args=[estimated - actual])
 
 
 class RedisTokenBudget:
