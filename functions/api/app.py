@@ -293,7 +293,9 @@ def delete_course(course_id: CourseId) -> Response[Any]:
     responses=_contract(200, CourseDetail, 404, 409, 413, 415),
 )
 def edit_outline(course_id: CourseId, body: EditOutlineRequest) -> Response[Any]:
-    return _json(200, service().edit_outline(_caller(), course_id, body, utcnow()))
+    detail, removed = service().edit_outline(_caller(), course_id, body, utcnow())
+    progress().forget_lessons(_caller(), course_id, removed)  # so no count includes a removed lesson
+    return _json(200, detail)
 
 
 @app.post(

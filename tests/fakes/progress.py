@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from datetime import datetime
 
 from flowgen.progress import CompletedBy, ProgressRecord, QuizResult
@@ -54,4 +55,9 @@ class MemoryProgressStore:
     def delete_course(self, owner_id: str, course_id: str) -> None:
         with self.lock:
             for key in [k for k in self.records if k[:2] == (owner_id, course_id)]:
+                del self.records[key]
+
+    def delete_lessons(self, owner_id: str, course_id: str, lesson_ids: Sequence[str]) -> None:
+        with self.lock:
+            for key in [k for k in self.records if k[:2] == (owner_id, course_id) and k[2] in lesson_ids]:
                 del self.records[key]

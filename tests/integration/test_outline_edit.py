@@ -49,6 +49,7 @@ def test_a_reordered_course_keeps_every_generated_lesson_and_all_progress(stack:
     written = {i: _written(stack, alice, cid, i) for i in (ids[0], ids[3])}
     alice.call("PUT", f"/courses/{cid}/lessons/{ids[0]}/progress", {"opened": True, "completed": True})
     alice.call("PUT", f"/courses/{cid}/lessons/{ids[3]}/progress", {"opened": True, "completed": True})
+    alice.call("PUT", f"/courses/{cid}/lessons/{ids[1]}/progress", {"completed": True})  # removed below
     assert course["version"] == 1
 
     m1, m2, m3 = _outline(course)
@@ -91,6 +92,8 @@ def test_a_reordered_course_keeps_every_generated_lesson_and_all_progress(stack:
     progress = alice.call("GET", f"/courses/{cid}/progress").json()
     assert {p["lessonId"] for p in progress["lessons"] if p["completedAt"]} == {ids[0], ids[3]}
     assert progress["lessonCount"] == 7
+    overview = alice.call("GET", "/progress").json()["courses"]
+    assert overview[0]["completed"] == 2  # the removed lesson's progress went with it
 
     # a new lesson is written when opened, like any other, and a removed id never comes back
     added = _written(stack, alice, cid, by_title["A new lesson"]["id"])

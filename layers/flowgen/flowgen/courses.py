@@ -140,11 +140,14 @@ class CourseService:
         self._send_course_job(course, force=True)
         return CourseView.of(course)
 
-    def edit_outline(self, owner_id: str, course_id: str, request: EditOutlineRequest, now: datetime) -> CourseDetail:
+    def edit_outline(
+        self, owner_id: str, course_id: str, request: EditOutlineRequest, now: datetime
+    ) -> tuple[CourseDetail, list[str]]:
         """Renames, adds, removes and reorders lessons and modules in one update guarded by the
         course's version (design invariant 8): a stale edit is a 409 and writes nothing. Lessons and
         modules keep their ids (so their content and progress stay theirs); a new lesson gets an id
-        no lesson of this course ever had and is written when opened, like any other."""
+        no lesson of this course ever had and is written when opened, like any other. Returns the
+        course and the ids of the lessons removed (their progress is the caller's to forget)."""
         course = self._owned_course(owner_id, course_id)
         if course.status != CourseStatus.READY:
             raise Conflict(f"course is {course.status.value}: only a ready outline can be edited", code="not_ready")
@@ -172,7 +175,7 @@ class CourseService:
             raise Conflict("the outline changed meanwhile: reload it and edit again", code="version_conflict")
         for lesson_id in removed:  # a job still queued for one finds no record and is acknowledged
             self.scheduler.forget_lesson(course_id, lesson_id)
-        return self.get_course(owner_id, course_id)
+        return self.get_course(owner_id, course_id), removed
 
     def export_course(self, owner_id: str, course_id: str) -> tuple[str, str]:
         """The course as one Markdown file: (file name, text). Reads only; queues nothing."""

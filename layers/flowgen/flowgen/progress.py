@@ -12,6 +12,7 @@ and a quiz result replaces the previous one; sending the same request twice chan
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal, Protocol
@@ -125,6 +126,7 @@ class ProgressStore(Protocol):
         ...
 
     def delete_course(self, owner_id: str, course_id: str) -> None: ...
+    def delete_lessons(self, owner_id: str, course_id: str, lesson_ids: Sequence[str]) -> None: ...
 
 
 # ---- use cases ---------------------------------------------------------------------------
@@ -223,6 +225,11 @@ class ProgressService:
             if record.opened_at and (entry.last_opened_at is None or record.opened_at > entry.last_opened_at):
                 entry.last_opened_at = record.opened_at
         return ProgressOverview(courses=list(counts.values()))
+
+    def forget_lessons(self, owner_id: str, course_id: str, lesson_ids: Sequence[str]) -> None:
+        """After an outline edit removed them: their progress goes, so no count includes them."""
+        if lesson_ids:
+            self.progress.delete_lessons(owner_id, course_id, lesson_ids)
 
     def forget_course(self, owner_id: str, course_id: str) -> None:
         """After the course itself is deleted: its progress goes too."""

@@ -5,6 +5,7 @@ tabs recording the same lesson at once end with one document."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -85,3 +86,7 @@ class MongoProgressStore:
     @_unavailable_on_outage
     def delete_course(self, owner_id: str, course_id: str) -> None:
         self.progress.delete_many({"ownerId": owner_id, "courseId": course_id})
+
+    @_unavailable_on_outage
+    def delete_lessons(self, owner_id: str, course_id: str, lesson_ids: Sequence[str]) -> None:
+        self.progress.delete_many({"ownerId": owner_id, "courseId": course_id, "lessonId": {"$in": list(lesson_ids)}})
