@@ -440,25 +440,28 @@ def openapi_document() -> dict[str, Any]:
             ):
                 if status in operation["responses"]:
                     operation["responses"][status]["content"]["application/json"]["schema"] = shape
-    # the prompt's "3 visible characters" rule, as a pattern a fuzzer can generate from
-    prompt = schemas["CreateCourseRequest"]["properties"]["prompt"]
-    prompt["pattern"] = visible_prompt_pattern()
-    # an instruction and a title need one visible character
-    for schema, field in (
-        ("RegenerateLessonRequest", "instruction"),
-        ("OutlineLessonEdit", "title"),
-        ("OutlineModuleEdit", "title"),
-    ):
-        schemas[schema]["properties"][field]["pattern"] = visible_prompt_pattern(1)
-    for option in schemas["CreateCourseRequest"]["properties"]["language"].get("anyOf", []):
-        if option.get("type") == "string":
-            option["pattern"] = language_pattern()
+    _text_patterns(schemas)
     # the 422 of POST /courses is ours (an Idempotency-Key reused with another body)
     doc["paths"]["/courses"]["post"]["responses"]["422"] = {
         "description": _ERRORS[422],
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
     }
     return doc
+
+
+def _text_patterns(schemas: dict[str, Any]) -> None:
+    """The text rules pydantic checks in code, as patterns a fuzzer can generate from: the
+    prompt's 3 visible characters, an instruction's and a title's one, a language's letters."""
+    schemas["CreateCourseRequest"]["properties"]["prompt"]["pattern"] = visible_prompt_pattern()
+    for option in schemas["CreateCourseRequest"]["properties"]["language"].get("anyOf", []):
+        if option.get("type") == "string":
+            option["pattern"] = language_pattern()
+    for schema, field in (
+        ("RegenerateLessonRequest", "instruction"),
+        ("OutlineLessonEdit", "title"),
+        ("OutlineModuleEdit", "title"),
+    ):
+        schemas[schema]["properties"][field]["pattern"] = visible_prompt_pattern(1)
 
 
 @app.get("/openapi.json", summary="This API's OpenAPI 3.1 document")

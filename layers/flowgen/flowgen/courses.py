@@ -34,6 +34,7 @@ from flowgen.models import (
     LessonView,
     ModuleOutline,
     ModuleView,
+    OutlineLessonEdit,
     Priority,
     RegenerateLessonRequest,
     SelectVersionRequest,
@@ -244,20 +245,14 @@ class CourseService:
             )
         if request.version is not None and request.version != lesson.version:
             raise Conflict(f"the lesson is at version {lesson.version} now, reload it", code="version_conflict")
-        kept = LessonVersion(
-            number=lesson.version,
-            generated_at=lesson.generated_at,
-            instruction=lesson.instruction,
-            content=lesson.content,
-            usage=lesson.usage,
-        )
+        kept = _kept(lesson)
         rewritten = lesson.model_copy(
             update={
                 "status": LessonStatus.PENDING,
                 "content": None,
                 "version": _next_version(lesson),
                 "instruction": request.instruction,
-                "versions": [*lesson.versions, kept][-LESSON_VERSIONS_KEPT:],
+                "versions": [*lesson.versions, *([kept] if kept else [])][-LESSON_VERSIONS_KEPT:],
                 "priority": Priority.HIGH,
                 "requested_at": now,
                 "generated_at": None,
@@ -284,20 +279,9 @@ class CourseService:
             raise Conflict(f"lesson is {lesson.status.value}: wait until it is written", code="being_written")
         if request.version == lesson.version and lesson.content is not None:
             return self.open_lesson(owner_id, course_id, lesson_id, now)
-        chosen = next((v for v in lesson.versions if v.number == request.version), None)
-        if chosen is None:
-            raise NotFound(f"lesson has no version {request.version}", code="version_not_found")
+        chosen = _version(lesson, request.version)
         others = [v for v in lesson.versions if v.number != chosen.number]
-        if lesson.content is not None:  # a failed regeneration leaves nothing to keep
-            others.append(
-                LessonVersion(
-                    number=lesson.version,
-                    generated_at=lesson.generated_at,
-                    instruction=lesson.instruction,
-                    content=lesson.content,
-                    usage=lesson.usage,
-                )
-            )
+        others += [kept] if (kept := _kept(lesson)) else []  # a failed regeneration leaves nothing to keep
         restored = lesson.model_copy(
             update={
                 "status": LessonStatus.GENERATED,
@@ -386,47 +370,62 @@ class _OutlinePlan:
     existing: dict[str, Lesson]
 
     def apply(self, request: EditOutlineRequest) -> tuple[list[ModuleOutline], list[Lesson]]:
-        known_modules = {module.id for module in self.course.modules}
-        named_lessons = [lesson.id for module in request.modules for lesson in module.lessons if lesson.id]
-        named_modules = [module.id for module in request.modules if module.id]
-        if len(set(named_lessons)) != len(named_lessons) or len(set(named_modules)) != len(named_modules):
-            raise InvalidRequest("a lesson or module appears twice in the outline", code="duplicate_id")
-        unknown = [i for i in named_lessons if i not in self.existing] + [
-            m for m in named_modules if m not in known_modules
-        ]
-        if unknown:
-            raise InvalidRequest(f"no such lesson or module in this course: {', '.join(unknown)}", code="unknown_id")
-        total = sum(len(module.lessons) for module in request.modules)
-        if total > OUTLINE_MAX_LESSONS:
-            raise InvalidRequest(f"an outline holds at most {OUTLINE_MAX_LESSONS} lessons", code="outline_too_large")
+        self._check(request)
         taken = set(self.existing) | set(self.course.retired_lesson_ids)
-        taken_modules = set(known_modules)
+        taken_modules = {module.id for module in self.course.modules}
         modules: list[ModuleOutline] = []
         lessons: list[Lesson] = []
         for edit in request.modules:
             module_id = edit.id or _fresh("m{:02d}".format, taken_modules)
             taken_modules.add(module_id)
-            ids = []
             for item in edit.lessons:
                 lesson_id = item.id or _fresh(f"{module_id}-l{{:02d}}".format, taken)
                 taken.add(lesson_id)
-                ids.append(lesson_id)
-                before = self.existing.get(lesson_id)
-                summary = item.summary if item.summary is not None else (before.summary if before else "")
-                fields = {"module_id": module_id, "order": len(lessons), "title": item.title, "summary": summary}
-                lessons.append(
-                    before.model_copy(update=fields)
-                    if before
-                    else Lesson(
-                        id=lesson_id,
-                        course_id=self.course.id,
-                        owner_id=self.course.owner_id,
-                        status=LessonStatus.PENDING,
-                        **fields,
-                    )
-                )
-            modules.append(ModuleOutline(id=module_id, title=edit.title, lesson_ids=ids))
+                lessons.append(self._lesson(lesson_id, module_id, len(lessons), item))
+            modules.append(
+                ModuleOutline(id=module_id, title=edit.title, lesson_ids=[x.id for x in lessons[-len(edit.lessons) :]])
+            )
         return modules, lessons
+
+    def _check(self, request: EditOutlineRequest) -> None:
+        named_lessons, named_modules = _named(request)
+        if _repeats(named_lessons) or _repeats(named_modules):
+            raise InvalidRequest("a lesson or module appears twice in the outline", code="duplicate_id")
+        known = set(self.existing) | {module.id for module in self.course.modules}
+        unknown = [i for i in [*named_lessons, *named_modules] if i not in known]
+        if unknown:
+            raise InvalidRequest(f"no such lesson or module in this course: {', '.join(unknown)}", code="unknown_id")
+        if sum(len(module.lessons) for module in request.modules) > OUTLINE_MAX_LESSONS:
+            raise InvalidRequest(f"an outline holds at most {OUTLINE_MAX_LESSONS} lessons", code="outline_too_large")
+
+    def _lesson(self, lesson_id: str, module_id: str, order: int, item: OutlineLessonEdit) -> Lesson:
+        """The lesson as the edit places it: an existing one keeps everything but its place,
+        title and (when given) summary; a new one is PENDING."""
+        before = self.existing.get(lesson_id)
+        summary = item.summary if item.summary is not None else (before.summary if before else "")
+        fields = {"module_id": module_id, "order": order, "title": item.title, "summary": summary}
+        if before is not None:
+            return before.model_copy(update=fields)
+        return Lesson(
+            id=lesson_id,
+            course_id=self.course.id,
+            owner_id=self.course.owner_id,
+            status=LessonStatus.PENDING,
+            module_id=module_id,
+            order=order,
+            title=item.title,
+            summary=summary,
+        )
+
+
+def _named(request: EditOutlineRequest) -> tuple[list[str], list[str]]:
+    """The lesson ids and the module ids an edit names (new ones have none)."""
+    lessons = [lesson.id for module in request.modules for lesson in module.lessons if lesson.id]
+    return lessons, [module.id for module in request.modules if module.id]
+
+
+def _repeats(ids: list[str]) -> bool:
+    return len(set(ids)) != len(ids)
 
 
 def _fresh(name: Callable[[int], str], taken: set[str]) -> str:
@@ -459,6 +458,26 @@ def _written_so_far(lesson: Lesson, now: datetime) -> tuple[PartialContent | Non
     restarts = max(0, ended) + (partial.restarts if partial else 0)
     written = len(partial.blocks) if partial else 0
     return partial, LessonProgress(blocks_written=written, blocks_expected=None, restarts=restarts)
+
+
+def _version(lesson: Lesson, number: int) -> LessonVersion:
+    for version in lesson.versions:
+        if version.number == number:
+            return version
+    raise NotFound(f"lesson has no version {number}", code="version_not_found")
+
+
+def _kept(lesson: Lesson) -> LessonVersion | None:
+    """The version in `content`, as `versions` keeps it (None while none is written)."""
+    if lesson.content is None:
+        return None
+    return LessonVersion(
+        number=lesson.version,
+        generated_at=lesson.generated_at,
+        instruction=lesson.instruction,
+        content=lesson.content,
+        usage=lesson.usage,
+    )
 
 
 def _next_version(lesson: Lesson) -> int:

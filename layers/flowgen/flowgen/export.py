@@ -35,35 +35,46 @@ _NOT_WRITTEN = {
 def course_markdown(course: Course, lessons: Sequence[Lesson]) -> str:
     """`lessons`: the course's lessons, with content where generated (any order)."""
     by_id = {lesson.id: lesson for lesson in lessons}
-    out: list[str] = [f"# {_line(course.title or course.prompt)}", ""]
+    out, answers = _front(course), []
+    for m, module in enumerate(course.modules, start=1):
+        out += [f"## Module {m}: {_line(module.title)}", ""]
+        for n, lesson_id in enumerate(module.lesson_ids, start=1):
+            lesson = by_id.get(lesson_id)
+            if lesson is not None:
+                heading = f"### Lesson {m}.{n}: {_line(lesson.title)}"
+                out += _lesson(heading, lesson)
+                answers += _lesson_answers(heading, lesson)
+    if answers:
+        out += ["## Quiz answers", "", *answers]
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _front(course: Course) -> list[str]:
+    out = [f"# {_line(course.title or course.prompt)}", ""]
     if course.description:
         out += [_paragraph(course.description), ""]
     if course.language:
         out += [f"*Language: {_line(course.language)}*", ""]
     if course.objectives:
         out += ["**Objectives**", "", *(f"- {_line(o)}" for o in course.objectives), ""]
-    answers: list[str] = []
-    for m, module in enumerate(course.modules, start=1):
-        out += [f"## Module {m}: {_line(module.title)}", ""]
-        for n, lesson_id in enumerate(module.lesson_ids, start=1):
-            lesson = by_id.get(lesson_id)
-            if lesson is None:
-                continue
-            heading = f"### Lesson {m}.{n}: {_line(lesson.title)}"
-            out += [heading, "", f"*{_line(lesson.summary)}*", ""]
-            if lesson.status != LessonStatus.GENERATED or lesson.content is None:
-                out += [f"> {_NOT_WRITTEN.get(lesson.status, 'Not generated yet.')}", ""]
-                continue
-            quizzes = [b for b in lesson.content.blocks if isinstance(b, QuizBlock)]
-            for block in lesson.content.blocks:
-                out += [*_block(block), ""]
-            if quizzes:
-                answers += [heading, ""]
-                for quiz in quizzes:
-                    answers += [*_answers(quiz), ""]
-    if answers:
-        out += ["## Quiz answers", "", *answers]
-    return "\n".join(out).rstrip("\n") + "\n"
+    return out
+
+
+def _lesson(heading: str, lesson: Lesson) -> list[str]:
+    out = [heading, "", f"*{_line(lesson.summary)}*", ""]
+    if lesson.status != LessonStatus.GENERATED or lesson.content is None:
+        return [*out, f"> {_NOT_WRITTEN.get(lesson.status, 'Not generated yet.')}", ""]
+    for block in lesson.content.blocks:
+        out += [*_block(block), ""]
+    return out
+
+
+def _lesson_answers(heading: str, lesson: Lesson) -> list[str]:
+    blocks = lesson.content.blocks if lesson.status == LessonStatus.GENERATED and lesson.content else []
+    quizzes = [block for block in blocks if isinstance(block, QuizBlock)]
+    if not quizzes:
+        return []
+    return [heading, "", *(line for quiz in quizzes for line in [*_answers(quiz), ""])]
 
 
 def _block(block: LessonBlock) -> Iterator[str]:
@@ -103,48 +114,32 @@ def _demoted(markdown: str) -> Iterator[str]:
     """The model's Markdown with its headings moved down so its top level is `####` (at most
     `######`), outside fenced code: they nest under the lesson's `###` in order."""
     lines = markdown.rstrip("\n").split("\n")
-    levels = [
-        len(heading.group(1))
-        for line, fenced in _unfenced(lines)
-        if not fenced
-        for heading in [_HEADING.match(line)]
-        if heading
-    ]
-    shift = 4 - min(levels, default=4)
-    for line, fenced in _unfenced(lines):
-        heading = None if fenced else _HEADING.match(line)
-        if heading:
-            line = "#" * min(6, len(heading.group(1)) + shift) + line[len(heading.group(1)) :]
-        yield line
-    if _open_fence(lines) is not None:  # an unclosed fence would swallow the rest of the file
-        yield _open_fence(lines) or ""
+    fenced, still_open = _fences(lines)
+    headings = [_HEADING.match(line) if not inside else None for line, inside in zip(lines, fenced, strict=True)]
+    shift = 4 - min((len(h.group(1)) for h in headings if h), default=4)
+    for line, heading in zip(lines, headings, strict=True):
+        yield "#" * min(6, len(heading.group(1)) + shift) + line[len(heading.group(1)) :] if heading else line
+    if still_open is not None:  # an unclosed fence would swallow the rest of the file
+        yield still_open
 
 
-def _unfenced(lines: list[str]) -> Iterator[tuple[str, bool]]:
-    """Each line and whether it belongs to a fenced code block (its fences included)."""
+def _fences(lines: list[str]) -> tuple[list[bool], str | None]:
+    """Whether each line belongs to a fenced code block (its fences included), and the fence
+    left open at the end, if any."""
     fence: str | None = None
+    inside: list[bool] = []
     for line in lines:
         opened = _FENCE.match(line)
         if fence is None and opened:
             fence = opened.group(1)
-            yield line, True
-        elif fence is not None:
-            if opened and opened.group(1).startswith(fence[0] * len(fence)):
-                fence = None
-            yield line, True
-        else:
-            yield line, False
-
-
-def _open_fence(lines: list[str]) -> str | None:
-    fence: str | None = None
-    for line in lines:
-        opened = _FENCE.match(line)
-        if fence is None and opened:
-            fence = opened.group(1)
-        elif fence is not None and opened and opened.group(1).startswith(fence[0] * len(fence)):
+            inside.append(True)
+            continue
+        if fence is not None and opened and opened.group(1).startswith(fence[0] * len(fence)):
             fence = None
-    return fence
+            inside.append(True)
+            continue
+        inside.append(fence is not None)
+    return inside, fence
 
 
 def _longest_backticks(text: str) -> int:
