@@ -252,7 +252,12 @@ class FakeOpenAI:
         result: BaseModel
         if schema == "OutlineDecision":
             result, usage = self.model.outline(
-                OutlineBrief(prompt=payload["topic"], level=payload.get("level"), size=_size(payload))
+                OutlineBrief(
+                    prompt=payload["topic"],
+                    level=payload.get("level"),
+                    size=_size(payload),
+                    language=payload.get("language"),
+                )
             )
         elif schema == "GeneratedLesson":
             result, usage = self.model.lesson(
@@ -265,6 +270,8 @@ class FakeOpenAI:
                     lesson_summary=payload.get("lesson_summary", ""),
                     previous_titles=payload.get("previous_lessons", []),
                     next_titles=payload.get("next_lessons", []),
+                    language=payload.get("language"),
+                    instruction=payload.get("instruction"),
                 )
             )
         else:
