@@ -84,7 +84,7 @@ print(time.process_time() - t)
 
 
 def _sh(*args: str, **kwargs: object) -> None:
-    subprocess.run(args, check=True, **kwargs)  # type: ignore[call-overload]  # noqa: S603
+    subprocess.run(args, check=True, **kwargs)  # type: ignore[call-overload]
 
 
 def layer_for_this_machine(built: Path, note: list[str]) -> Path:
@@ -171,7 +171,7 @@ def run(body: str, front: list[str], back: list[str]) -> tuple[float, float]:
         env.update(WORKER_ENVIRONMENT)
     started = _children_cpu()
     # -B: -I ignores PYTHONDONTWRITEBYTECODE (it ignores every PYTHON* variable)
-    out = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", code], capture_output=True, text=True, env=env)  # noqa: S603
+    out = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", code], capture_output=True, text=True, env=env)
     wall = _children_cpu() - started
     if out.returncode:
         raise RuntimeError(f"{body!r} failed:\n{out.stderr[-2000:]}")

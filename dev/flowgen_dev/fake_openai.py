@@ -155,7 +155,7 @@ class FakeOpenAI:
         self.lock = threading.Lock()
         self.model = OfflineModel(notice=NOTICE)
         self.stopping = threading.Event()  # ends hangs and trickles when the server stops
-        self._random = random.Random()  # noqa: S311 - fault injection, not cryptography
+        self._random = random.Random()
         self.server = ThreadingHTTPServer((host, port), _handler_for(self))
         self.server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -183,7 +183,7 @@ class FakeOpenAI:
     def set_faults(self, faults: Faults) -> None:
         with self.lock:
             self.faults = faults
-            self._random = random.Random(faults.seed)  # noqa: S311 - fault injection
+            self._random = random.Random(faults.seed)
 
     def _pick_fault(self, key: str, schema: str, lesson_title: str) -> str | None:
         """The fault for this call (called under the lock), by the order in the module doc."""
