@@ -217,7 +217,15 @@ def test_every_template_route_reaches_a_route_of_the_api(stack: LocalStack) -> N
     """Each route of template.yaml runs the api function's own route for it: a course nobody has
     is that route's 404 (API Gateway's own 404 has no code), the caller's collections answer."""
     alice = User(stack, "alice")
-    bodies = {("POST", "/courses"): {"prompt": "Rust"}, ("PUT", "/courses/{courseId}/lessons/{lessonId}/progress"): {}}
+    lesson = "/courses/{courseId}/lessons/{lessonId}"
+    outline = {"version": 1, "modules": [{"title": "One", "lessons": [{"title": "First"}]}]}
+    bodies: dict[tuple[str, str], Any] = {
+        ("POST", "/courses"): {"prompt": "Rust"},
+        ("PUT", f"{lesson}/progress"): {},
+        ("POST", f"{lesson}/regenerate"): {"instruction": "simpler"},
+        ("PUT", f"{lesson}/version"): {"version": 1},
+        ("PATCH", "/courses/{courseId}/outline"): outline,
+    }
     for route in stack.template.routes:
         if route.path == "$default":
             continue
