@@ -57,7 +57,10 @@ def cmd_local(args: argparse.Namespace) -> int:
     if fake:
         stack.components["model"] = f"fake OpenAI-compatible server at {fake.base_url} (latency {args.fake_latency}s)"
     assert stack.idp
-    STATE_FILE.write_text(json.dumps({"api_url": stack.api_url, "issuer": stack.idp.issuer}))
+    from flowgen_dev.ops import local_state
+
+    # `flowgen token`, `status`, `retry-failed` and `redrive` find the running stack here
+    STATE_FILE.write_text(json.dumps({"api_url": stack.api_url, "issuer": stack.idp.issuer, **local_state(stack)}))
     print(_banner(stack, stack.token("local-user")), flush=True)
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
