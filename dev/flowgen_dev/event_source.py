@@ -101,7 +101,12 @@ class EventSourceRunner:
             except Exception:  # keep polling through transient endpoint errors
                 self._stop.wait(0.5)
 
-    def stop(self) -> None:
+    def signal_stop(self) -> None:
         self._stop.set()
+
+    def stop(self, deadline: float | None = None) -> None:
+        """Stops polling; waits for the pollers until `deadline` (monotonic), 5 s by default."""
+        self._stop.set()
+        deadline = deadline or time.monotonic() + 5
         for thread in self._threads:
-            thread.join(timeout=5)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))

@@ -76,6 +76,7 @@ class LambdaHost:
             [sys.executable, "-m", "flowgen_dev.lambda_host", self.socket_path],
             stdout=subprocess.PIPE,
             preexec_fn=die_with_parent,
+            start_new_session=True,  # the stack stops it in order; a Ctrl-C at the terminal reaches the stack only
         )
         assert self.process.stdout is not None
         if self.process.stdout.readline().strip() != b"ready":

@@ -55,7 +55,7 @@ class MongoStandIn:
             command += ["--data-dir", str(self.data_dir)]
         if self.scan:
             command.append("--scan")
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE)
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, start_new_session=True)  # the owner stops it
         try:
             self.port = self._wait_ready(self.process, time.monotonic() + timeout)
             self._ping(timeout)

@@ -75,6 +75,7 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             preexec_fn=die_with_parent,
+            start_new_session=True,  # the stack stops it in order; a Ctrl-C at the terminal reaches the stack only
         )
         wait_for_port(self.port, process=self.process)
 
@@ -118,6 +119,7 @@ class AwsServer:
             stderr=subprocess.DEVNULL,
             env=env,
             preexec_fn=die_with_parent,
+            start_new_session=True,  # the stack stops it in order; a Ctrl-C at the terminal reaches the stack only
         )
         wait_for_port(self.port, timeout=30, process=self.process)
         self.admin = self._bootstrap_admin()

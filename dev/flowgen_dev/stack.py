@@ -264,7 +264,10 @@ class LocalStack:
 
     def stop(self) -> None:
         for runner in self.runners.values():
-            runner.stop()
+            runner.signal_stop()  # every poller at once, then one shared wait
+        deadline = time.monotonic() + 5
+        for runner in self.runners.values():
+            runner.stop(deadline)
         for schedule in self.schedules.values():
             schedule.stop()
         if self._http:
