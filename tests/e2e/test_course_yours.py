@@ -24,6 +24,12 @@ playwright = pytest.importorskip("playwright.sync_api")
 expect = playwright.expect
 
 
+def _written(user: User, course_id: str) -> set[str]:
+    """The titles of the course's lessons written so far."""
+    course = user.call("GET", f"/courses/{course_id}").json()
+    return {x["title"] for m in course["modules"] for x in m["lessons"] if x["status"] == "GENERATED"}
+
+
 def _new_course(page: Page, prompt: str, language: str) -> str:
     page.get_by_role("link", name="New course").click()
     page.get_by_label("What do you want to learn?").fill(prompt)
@@ -64,20 +70,25 @@ def test_language_export_and_print(web_stack: LocalStack, browser: Browser) -> N
         page.wait_for_timeout(200)
     assert lesson is not None and lesson["status"] == "GENERATED"
 
+    # the outline's background prefetch may finish more lessons meanwhile: what the export and the
+    # print view show lies between what was written before and what is written after each
+    before = _written(alice, course_id)
     with page.expect_download() as download:
         page.get_by_role("button", name="Export as Markdown").click()
     slug = re.sub(r"[^a-z0-9]+", "-", course["title"].lower()).strip("-")[:60]
     assert download.value.suggested_filename == f"{slug}.md"  # the API's name (CORS exposes Content-Disposition)
     doc = parse(Path(download.value.path()).read_text(encoding="utf-8"))
     assert [title for title, _ in doc.modules] == [m["title"] for m in course["modules"]]
-    assert list(doc.answers) == [lesson["title"]]
+    assert lesson["title"] in doc.answers and before <= set(doc.answers) <= _written(alice, course_id)
 
+    before = _written(alice, course_id)
     page.get_by_role("link", name="Print or PDF").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(course["title"])
     expect(page.get_by_role("button", name="Print or save as PDF")).to_be_enabled()
     lessons = page.locator(".print-lessons")
     expect(lessons.get_by_role("heading", level=3, name=re.compile(r"^Lesson 1\.1: "))).to_have_count(1)
-    expect(page.get_by_role("region", name="Quiz answers").get_by_role("heading", level=3)).to_have_count(1)
+    answered = page.get_by_role("region", name="Quiz answers").get_by_role("heading", level=3).count()
+    assert len(before) <= answered <= len(_written(alice, course_id))
     no_axe_violations(page, "print view")
     page.emulate_media(media="print")
     assert page.locator("header.top").evaluate("(e) => getComputedStyle(e).display") == "none"
