@@ -28,6 +28,21 @@ class NotFound(FlowgenError):
     code = "not_found"
 
 
+class PayloadTooLarge(FlowgenError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(FlowgenError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class MalformedBody(FlowgenError):
+    status = 400
+    code = "invalid_request"
+
+
 class Conflict(FlowgenError):
     status = 409
     code = "conflict"

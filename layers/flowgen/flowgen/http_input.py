@@ -11,26 +11,11 @@ from __future__ import annotations
 import base64
 import binascii
 
-from flowgen.errors import FlowgenError
+from flowgen.errors import MalformedBody, PayloadTooLarge, UnsupportedMediaType
 
 MAX_BODY_BYTES = 64 * 1024  # a course request is a 2000-character prompt and two enums: under 9 KiB in UTF-8
 MAX_JSON_DEPTH = 16  # the deepest body the API takes is 1 level; 16 leaves room and stops a parser bomb
 JSON_MEDIA_TYPE = "application/json"
-
-
-class PayloadTooLarge(FlowgenError):
-    status = 413
-    code = "payload_too_large"
-
-
-class UnsupportedMediaType(FlowgenError):
-    status = 415
-    code = "unsupported_media_type"
-
-
-class MalformedBody(FlowgenError):
-    status = 400
-    code = "invalid_request"
 
 
 def check_media_type(content_type: str | None) -> None:
