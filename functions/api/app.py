@@ -24,9 +24,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
-from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -54,6 +52,7 @@ from flowgen.models import (
 )
 from flowgen.observability import logger, metrics
 from flowgen.progress import CourseProgress, LessonProgress, ProgressOverview, ProgressService, ProgressUpdate
+from flowgen.questions import AskQuestionRequest, QuestionService, QuestionThread, QuestionView
 from flowgen.settings import ApiSettings
 
 app = APIGatewayHttpResolver(enable_validation=True)
@@ -61,20 +60,8 @@ SETTINGS = wiring.settings(ApiSettings)  # parsed at cold start; clients are bui
 
 PUBLIC_PATHS = frozenset({"/openapi.json", "/swagger"})  # no authorizer in template.yaml
 CREATE_COURSE = ("POST", "/courses")
+ASK_QUESTION = ("POST", "/courses/<course_id>/lessons/<lesson_id>/questions")
 VARY = {"Vary": "Origin"}
-
-app.configure_openapi(
-    title="FlowGen API",
-    version="1.0.0",
-    description=(
-        'AI-generated courses. Every error is `{"error": {"code", "message"}}`. Limits per user: '
-        "RateLimit-Policy and RateLimit headers (IETF draft), 429 with Retry-After. "
-        f"Bodies: application/json only (415), at most {MAX_BODY_BYTES} bytes (413), "
-        f"nested at most {MAX_JSON_DEPTH} levels, valid UTF-8 (400)."
-    ),
-    security_schemes={"bearer": HTTPBearer(bearerFormat="JWT", description="An Auth0 access token (RS256)")},
-    security=[{"bearer": []}],
-)
 
 
 def service() -> CourseService:
@@ -83,6 +70,10 @@ def service() -> CourseService:
 
 def progress() -> ProgressService:
     return wiring.progress_service(SETTINGS)
+
+
+def questions() -> QuestionService:
+    return wiring.question_service(SETTINGS)
 
 
 def _json(status: int, model: Model | None, headers: dict[str, str] | None = None) -> Response[Any]:
@@ -165,13 +156,14 @@ def vary_origin(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) ->
 
 def user_limits(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
     """The caller, then its per-user limits: requests per minute on every route; courses per hour,
-    per day and the daily token budget on POST /courses. One Lua call; Redis down: allowed."""
+    per day and the daily token budget on POST /courses; questions per hour and the daily token
+    budget on a question about a lesson. One Lua call; Redis down: allowed."""
     route = app.context.get("_route")
     if route is None or route.path in PUBLIC_PATHS:
         return next_middleware(app)
     owner = _caller()
-    creating = (route.method, route.path) == CREATE_COURSE
-    decision = wiring.user_limits(SETTINGS, _tier()).check(owner, creating=creating)
+    creating, asking = (route.method, route.path) == CREATE_COURSE, (route.method, route.path) == ASK_QUESTION
+    decision = wiring.user_limits(SETTINGS, _tier()).check(owner, creating=creating, asking=asking)
     if not decision.allowed:
         headers = {**decision.headers, "Retry-After": str(decision.retry_after)}
         code = "daily_budget_exhausted" if decision.exceeded == "budget" else "rate_limited"
@@ -191,12 +183,14 @@ _ERRORS: dict[int, str] = {
     401: "Missing Authorization header (API Gateway) or an expired token (`token_expired`)",
     403: "The authorizer denied the token (bad signature, issuer, audience...): API Gateway's own answer",
     404: "No such course or lesson for this caller (another user's course is a 404 too)",
-    409: "The course or lesson is not in a state that allows this (e.g. retry of a course that did not fail), "
+    409: "The course or lesson is not in a state that allows this (e.g. retry of a course that did not fail, "
+    "a question about a lesson not written yet: `lesson_not_ready`), "
     "or a request with this Idempotency-Key is still in progress",
     413: f"The body is larger than {MAX_BODY_BYTES} bytes",
     415: "The body is not application/json (UTF-8)",
     422: "This Idempotency-Key was used with a different body (`idempotency_key_reused`)",
-    429: "A per-user limit (`rate_limited`) or the daily token budget (`daily_budget_exhausted`, with `resetsAt`)",
+    429: "A per-user limit (`rate_limited`: requests a minute, courses or questions an hour...) or the daily "
+    "token budget (`daily_budget_exhausted`, with `resetsAt`)",
     503: "MongoDB (or, with an Idempotency-Key, Redis) is unavailable: retry after Retry-After",
 }
 _HEADER_DOCS = {
@@ -284,6 +278,7 @@ def get_course(course_id: CourseId) -> Response[Any]:
 def delete_course(course_id: CourseId) -> Response[Any]:
     service().delete_course(_caller(), course_id)
     progress().forget_course(_caller(), course_id)
+    questions().forget_course(_caller(), course_id)
     return _json(204, None)
 
 
@@ -368,6 +363,30 @@ def select_lesson_version(course_id: CourseId, lesson_id: LessonId, body: Select
     return _json(200, service().select_version(_caller(), course_id, lesson_id, body, utcnow()))
 
 
+# ---- questions about a lesson: a per-user thread beside the content (issue 13) --------------
+
+
+@app.post(
+    "/courses/<course_id>/lessons/<lesson_id>/questions",
+    summary="Ask about a written lesson: queued at high priority, answered from its content (poll the thread)",
+    responses=_contract(202, QuestionView, 404, 409, 413, 415, retry_after=True),
+)
+def ask_question(course_id: CourseId, lesson_id: LessonId, body: AskQuestionRequest) -> Response[Any]:
+    asked = questions().ask(_caller(), course_id, lesson_id, body, utcnow(), tier=_tier())
+    return _json(202, asked, {"Retry-After": str(SETTINGS.poll_seconds + 1)})
+
+
+@app.get(
+    "/courses/<course_id>/lessons/<lesson_id>/questions",
+    summary="The caller's questions on a lesson, oldest first; Retry-After while one is queued or answered",
+    responses=_contract(200, QuestionThread, 404, retry_after=True),
+)
+def list_questions(course_id: CourseId, lesson_id: LessonId) -> Response[Any]:
+    thread = questions().thread(_caller(), course_id, lesson_id, utcnow())
+    headers = {"Retry-After": str(thread.retry_after)} if thread.retry_after else None
+    return _json(200, thread, headers)
+
+
 # ---- progress: beside the content, keyed by stable lesson ids (design invariant 8) ----------
 
 
@@ -401,10 +420,30 @@ def get_progress_overview() -> Response[Any]:
 # ---- the document and its UI (no authorizer) ----------------------------------------------
 
 
+def _configure_openapi() -> None:
+    """Powertools' OpenAPI models cost about 100 ms of pydantic class building at import: they
+    load when the document is first asked for, not on every cold start (bench/cold_start.py)."""
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+    app.configure_openapi(
+        title="FlowGen API",
+        version="1.0.0",
+        description=(
+            'AI-generated courses. Every error is `{"error": {"code", "message"}}`. Limits per user: '
+            "RateLimit-Policy and RateLimit headers (IETF draft), 429 with Retry-After. "
+            f"Bodies: application/json only (415), at most {MAX_BODY_BYTES} bytes (413), "
+            f"nested at most {MAX_JSON_DEPTH} levels, valid UTF-8 (400)."
+        ),
+        security_schemes={"bearer": HTTPBearer(bearerFormat="JWT", description="An Auth0 access token (RS256)")},
+        security=[{"bearer": []}],
+    )
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
     """Powertools' document, made true: its automatic 422 (pydantic's error list, never sent:
     validation errors are our 400) is dropped, and the public routes need no token."""
+    _configure_openapi()
     doc: dict[str, Any] = json.loads(app.get_openapi_json_schema())
     for path, operations in doc["paths"].items():
         for operation in operations.values():
@@ -458,6 +497,7 @@ def _text_patterns(schemas: dict[str, Any]) -> None:
             option["pattern"] = language_pattern()
     for schema, field in (
         ("RegenerateLessonRequest", "instruction"),
+        ("AskQuestionRequest", "question"),
         ("OutlineLessonEdit", "title"),
         ("OutlineModuleEdit", "title"),
     ):
@@ -480,6 +520,8 @@ def swagger() -> Response[Any]:
     spec = json.dumps(openapi_document()).replace("</", "<\\/")
     js = (_SWAGGER_ASSETS / "swagger-ui-bundle.min.js").read_text(encoding="utf-8")
     css = (_SWAGGER_ASSETS / "swagger-ui.min.css").read_text(encoding="utf-8")
+    from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
+
     return Response(200, "text/html; charset=utf-8", generate_swagger_html(spec, js, css, "", None, True))
 
 

@@ -115,3 +115,27 @@ def test_the_authorizer_imports_neither_wiring_nor_heavy_libraries() -> None:
     }
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_api_imports_no_client_library_and_builds_only_what_it_uses() -> None:
+    """The api's budget is 300 ms of imports (bench/cold_start.py). Powertools' OpenAPI models
+    (about 100 ms of pydantic class building) load with the document, not at cold start, and
+    the settings of other functions are never built (defer_build)."""
+    code = (
+        "import sys, app; from flowgen import settings; heavy = "
+        + repr([*HEAVY[2:], "aws_lambda_powertools.event_handler.openapi.models"])
+        + "; print(sorted(m for m in heavy if m in sys.modules),"
+        " settings.ApiSettings.__pydantic_complete__, settings.LessonWorkerSettings.__pydantic_complete__)"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "functions" / "api"), str(LAYER)]),
+        "MONGO_URI": "mongodb://127.0.0.1:1",
+        "REDIS_URL": "redis://127.0.0.1:1",
+        "COURSE_QUEUE_URL": "http://127.0.0.1:1/course",
+        "LESSON_HIGH_QUEUE_URL": "http://127.0.0.1:1/high",
+        "LESSON_LOW_QUEUE_URL": "http://127.0.0.1:1/low",
+    }
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[] True False"

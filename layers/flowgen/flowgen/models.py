@@ -37,7 +37,9 @@ def lesson_key(module_index: int, lesson_index: int) -> str:
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+    # defer_build: a model's validator is built on its first use, so a function pays only for
+    # the models it touches, not all of them at import (cold start; bench/cold_start.py)
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, defer_build=True)
 
 
 class CourseStatus(StrEnum):
@@ -440,8 +442,10 @@ class CourseJob(Model):
 
 
 class LessonJob(Model):
-    """The lesson's priority is not here: MongoDB's record holds it (the worker reads it there)."""
+    """The lesson's priority is not here: MongoDB's record holds it (the worker reads it there).
+    With `question_id`, the job answers that question about the lesson (always high priority)."""
 
     course_id: str
     lesson_id: str
     owner_id: str
+    question_id: str | None = None

@@ -17,8 +17,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # ---- tunables: plain values the domain takes ----------------------------------------------
 
 
+# defer_build: each function builds only the validators of the models it uses, on first use,
+# not all twenty at import (about 15 ms of every cold start; bench/cold_start.py)
 class _Tunables(BaseModel):
-    model_config = SettingsConfigDict(frozen=True)  # the settings' dict type, so the two compose
+    model_config = SettingsConfigDict(frozen=True, defer_build=True)  # the settings' dict type, so the two compose
 
 
 class LookaheadSettings(_Tunables):
@@ -46,6 +48,7 @@ class StalenessSettings(_Tunables):
 class EstimateSettings(_Tunables):
     outline_token_estimate: int = Field(2_000, ge=0, description="reserved against budgets and limits before a call")
     lesson_token_estimate: int = Field(3_000, ge=0)
+    question_token_estimate: int = Field(3_000, ge=0, description="a question: the lesson's text in, an answer out")
 
 
 class TierShareSettings(_Tunables):
@@ -79,7 +82,7 @@ class ReconcilerTunables(RedeliverySettings, StalenessSettings):
 
 
 class _Env(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
 class MongoSettings(_Env):
@@ -160,6 +163,11 @@ class UserLimitSettings(UserBudgetSettings):
     pro_requests_per_minute: int = Field(0, ge=0)
     pro_courses_per_hour: int = Field(0, ge=0)
     pro_courses_per_day: int = Field(0, ge=0)
+    user_questions_per_hour: int = Field(0, ge=0, description="questions about lessons one user may ask per hour")
+    pro_questions_per_hour: int = Field(0, ge=0)
+
+    def questions_per_hour(self, tier: str) -> int:
+        return self.pro_questions_per_hour if tier == "pro" else self.user_questions_per_hour
 
     def windows(self, tier: str) -> tuple[int, int, int]:
         """(requests per minute, courses per hour, courses per day) of a tier; 0 = no limit."""
