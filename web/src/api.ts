@@ -8,6 +8,8 @@ import type {
   OutlineEdit,
   ProgressOverview,
   ProgressUpdate,
+  QuestionThread,
+  QuestionView,
 } from "./types";
 
 /** One invalid field, as the API names it in a 400 `invalid_request`. */
@@ -168,6 +170,16 @@ export class FlowgenApi {
 
   getCourseProgress(courseId: string) {
     return this.request<CourseProgress>("GET", `/courses/${courseId}/progress`);
+  }
+
+  /** Asks about a written lesson: 202 with the question QUEUED; its answer is written meanwhile. */
+  askQuestion(courseId: string, lessonId: string, question: string) {
+    return this.request<QuestionView>("POST", `/courses/${courseId}/lessons/${lessonId}/questions`, { question });
+  }
+
+  /** The thread, oldest first; Retry-After while any question is still being answered. */
+  listQuestions(courseId: string, lessonId: string) {
+    return this.request<QuestionThread>("GET", `/courses/${courseId}/lessons/${lessonId}/questions`);
   }
 
   getProgressOverview() {

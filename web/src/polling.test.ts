@@ -1,5 +1,5 @@
-import { POLL, courseFingerprint, coursePollDelay, isCourseSettled, listPollDelay, nextPollDelay } from "./polling";
-import type { CourseDetail, LessonSummary } from "./types";
+import { POLL, courseFingerprint, coursePollDelay, isCourseSettled, lessonPollDelay, listPollDelay, nextPollDelay, questionsPollDelay } from "./polling";
+import type { CourseDetail, LessonSummary, QuestionView } from "./types";
 
 function lesson(id: string, status: LessonSummary["status"], priority: LessonSummary["priority"] = null): LessonSummary {
   return { id, title: id, summary: "", order: 0, status, priority, error: null };
@@ -59,5 +59,45 @@ describe("screens that keep up", () => {
     expect(listPollDelay([{ status: "READY" }, { status: "PENDING" }])).toBe(POLL.listMs);
     expect(listPollDelay([{ status: "READY" }, { status: "FAILED" }, { status: "REFUSED" }])).toBe(false);
     expect(listPollDelay([])).toBe(false);
+  });
+});
+
+describe("polls for text being written", () => {
+  const at = (status: number, lessonStatus: LessonSummary["status"], retryAfter: number | null) => ({
+    status, data: { status: lessonStatus, retryAfter }, retryAfter,
+  });
+
+  it("polls a lesson being written at its Retry-After, a queued one with the backoff, a written one never", () => {
+    expect(lessonPollDelay(at(202, "GENERATING", 1))).toBe(1000);
+    expect(lessonPollDelay(at(202, "GENERATING", 3))).toBe(3000);
+    expect(lessonPollDelay(at(202, "GENERATING", null))).toBe(POLL.writingMs);
+    expect(lessonPollDelay(at(202, "PENDING", 1))).toBe(POLL.firstMs);
+    expect(lessonPollDelay(at(202, "PENDING", 5))).toBe(5000);
+    expect(lessonPollDelay(at(200, "GENERATED", null))).toBe(false);
+    expect(lessonPollDelay(at(200, "FAILED", null))).toBe(false);
+    // the body's retryAfter when a proxy dropped the header
+    expect(lessonPollDelay({ status: 202, data: { status: "GENERATING", retryAfter: 2 }, retryAfter: null })).toBe(2000);
+  });
+
+  it("polls the question thread only while something is pending, never sooner than Retry-After", () => {
+    const q = (status: QuestionView["status"]) => ({ status }) as QuestionView;
+    const thread = (items: QuestionView[], retryAfter: number | null) => ({ status: 200, data: { items }, retryAfter });
+    expect(questionsPollDelay(thread([], null))).toBe(false);
+    expect(questionsPollDelay(thread([q("ANSWERED"), q("FAILED")], null))).toBe(false);
+    expect(questionsPollDelay(thread([q("ANSWERED"), q("ANSWERING")], 1))).toBe(1000);
+    expect(questionsPollDelay(thread([q("QUEUED")], 1))).toBe(POLL.firstMs);
+    expect(questionsPollDelay(thread([q("ANSWERING")], 4))).toBe(4000);
+  });
+
+  it("polls a course whose outline is written every second, or at its Retry-After", () => {
+    expect(coursePollDelay({ ...course("GENERATING", []), retryAfter: 3 }, 0)).toBe(3000);
+    expect(coursePollDelay({ ...course("GENERATING", []), retryAfter: 1 }, 0)).toBe(POLL.outlineMs);
+  });
+
+  it("sees a change when a module of the outline is written", () => {
+    const partial = (n: number) => ({ title: null, description: null, objectives: [], restarts: 0, modules: Array.from({ length: n }, () => ({ title: "m", lessons: [] })) });
+    const a = { ...course("GENERATING", []), partialOutline: partial(1) };
+    const b = { ...course("GENERATING", []), partialOutline: partial(2) };
+    expect(courseFingerprint(a)).not.toBe(courseFingerprint(b));
   });
 });

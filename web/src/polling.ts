@@ -1,4 +1,4 @@
-import type { CourseDetail } from "./types";
+import type { CourseDetail, Lesson, QuestionThread, QuestionView } from "./types";
 
 /** Nothing visible will change on its own: no outline pending, no lesson queued or generating. */
 export function isCourseSettled(course: CourseDetail): boolean {
@@ -10,7 +10,7 @@ export function isCourseSettled(course: CourseDetail): boolean {
   );
 }
 
-export const POLL = { firstMs: 2000, maxMs: 15000, factor: 1.6, outlineMs: 1000, listMs: 2000 };
+export const POLL = { firstMs: 2000, maxMs: 15000, factor: 1.6, outlineMs: 1000, listMs: 2000, writingMs: 1000 };
 
 /** The outline is being written: it must appear within 2 s of the API having it, so poll
  * every second (one cheap read) until it does, whatever the backoff would say. */
@@ -20,7 +20,7 @@ export function isOutlineBuilding(course: Pick<CourseDetail, "status">): boolean
 
 /** The course view's next poll: every POLL.outlineMs while the outline is written, then the backoff. */
 export function coursePollDelay(course: CourseDetail, unchangedPolls: number): number | false {
-  if (isOutlineBuilding(course)) return POLL.outlineMs;
+  if (isOutlineBuilding(course)) return Math.max(POLL.outlineMs, (course.retryAfter ?? 0) * 1000);
   return nextPollDelay(isCourseSettled(course), unchangedPolls);
 }
 
@@ -40,11 +40,52 @@ export function nextPollDelay(settled: boolean, unchangedPolls: number, retryAft
   return retryAfterSeconds !== null ? Math.max(retryAfterSeconds * 1000, backoff) : backoff;
 }
 
+/** What a fetch brings back: the status, the body and the Retry-After header (seconds). */
+interface Polled<T> {
+  status: number;
+  data: T;
+  retryAfter: number | null;
+}
+
+/** Never sooner than the server asks: its Retry-After header, else the one in the body. */
+function retryAfterOf(polled: Polled<{ retryAfter?: number | null }>): number | null {
+  return polled.retryAfter ?? polled.data.retryAfter ?? null;
+}
+
+/**
+ * The lesson view's next poll: none once it is written or failed (200); while it is written
+ * (GENERATING), at the server's Retry-After (at least POLL.writingMs), so finished blocks show up
+ * as they are written; while it is queued, the usual backoff (never sooner than Retry-After).
+ */
+export function lessonPollDelay(fetched: Polled<Pick<Lesson, "status" | "retryAfter">>): number | false {
+  if (fetched.status !== 202) return false;
+  const retryAfter = retryAfterOf(fetched);
+  if (fetched.data.status === "GENERATING") return Math.max(POLL.writingMs, (retryAfter ?? 0) * 1000);
+  return nextPollDelay(false, 0, retryAfter);
+}
+
+export function isQuestionPending(question: Pick<QuestionView, "status">): boolean {
+  return question.status === "QUEUED" || question.status === "ANSWERING";
+}
+
+/**
+ * The question thread's next poll: only while a question waits for its answer; at the server's
+ * Retry-After (at least POLL.writingMs) while one is answered, so the answer grows as it is written.
+ */
+export function questionsPollDelay(fetched: Polled<QuestionThread>): number | false {
+  const pending = fetched.data.items.filter(isQuestionPending);
+  if (pending.length === 0) return false;
+  const retryAfter = retryAfterOf(fetched);
+  const floor = pending.some((q) => q.status === "ANSWERING") ? POLL.writingMs : POLL.firstMs;
+  return Math.max(floor, (retryAfter ?? 0) * 1000);
+}
+
 /** A fingerprint of what the user sees, to tell "changed" from "same again". */
 export function courseFingerprint(course: CourseDetail): string {
   return JSON.stringify([
     course.status,
     course.lessonsGenerated,
+    course.partialOutline?.modules.map((m) => m.lessons.length) ?? null,
     course.modules.map((m) => m.lessons.map((l) => `${l.status}:${l.priority ?? ""}`)),
   ]);
 }

@@ -45,6 +45,20 @@ export interface Module {
 
 export interface CourseDetail extends CourseSummary {
   modules: Module[];
+  /** While the outline is written (GENERATING): the modules finished so far. Never final. */
+  partialOutline?: PartialOutline | null;
+  /** Seconds to wait before polling again, while the outline is written. */
+  retryAfter?: number | null;
+}
+
+/** The outline so far, as GET /courses/{id} serves it while the course is GENERATING. */
+export interface PartialOutline {
+  title: string | null;
+  description: string | null;
+  objectives: string[];
+  modules: { title: string; lessons: { title: string; summary: string }[] }[];
+  /** times the outline started again from nothing: modules shown before may have gone */
+  restarts: number;
 }
 
 export interface CoursePage {
@@ -66,10 +80,29 @@ export interface QuizQuestion {
   explanation: string;
 }
 
+/** The finished blocks of a lesson still being written, and the markdown being written now.
+ * Never final: `content` is (design invariant 9). */
+export interface PartialContent {
+  blocks: Block[];
+  writing: string | null;
+  writes: number;
+  restarts: number;
+}
+
+/** How far the writing of a lesson has got, while it is not GENERATED. */
+export interface WritingProgress {
+  blocksWritten: number;
+  blocksExpected: number | null;
+  /** times the writing started again from nothing: blocks shown before may have gone */
+  restarts: number;
+}
+
 export interface Lesson extends LessonSummary {
   courseId: string;
   moduleId: string;
   content: { blocks: Block[]; generator: string } | null;
+  partial?: PartialContent | null;
+  progress?: WritingProgress | null;
   requestedAt: string | null;
   generatedAt: string | null;
   previousLessonId: string | null;
@@ -139,3 +172,29 @@ export interface ProgressUpdate {
   completed?: boolean;
   quiz?: { answers: (number | null)[] };
 }
+
+// ---- questions about a lesson ----------------------------------------------------------------
+
+export type QuestionStatus = "QUEUED" | "ANSWERING" | "ANSWERED" | "FAILED";
+
+export interface QuestionView {
+  id: string;
+  courseId: string;
+  lessonId: string;
+  question: string;
+  status: QuestionStatus;
+  /** markdown, when ANSWERED */
+  answer: string | null;
+  /** the answer so far, while ANSWERING (never final) */
+  partial: string | null;
+  error: string | null;
+  askedAt: string;
+  answeredAt: string | null;
+}
+
+export interface QuestionThread {
+  items: QuestionView[];
+  retryAfter?: number | null;
+}
+
+export const QUESTION_MAX_CHARS = 1000;

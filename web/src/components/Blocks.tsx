@@ -24,10 +24,10 @@ function useHighlighter(): Highlighter | null {
 
 // Model output is untrusted: react-markdown renders no raw HTML, links open safely,
 // and code is shown as text with highlighting, never executed.
-export function MarkdownBlock({ text }: { text: string }) {
+export function MarkdownBlock({ text, writing = false }: { text: string; writing?: boolean }) {
   const hl = useHighlighter();
   return (
-    <div className="block markdown">
+    <div className={writing ? "block markdown writing" : "block markdown"} aria-busy={writing || undefined}>
       <Markdown
         rehypePlugins={hl ? [hl.rehypeHighlightSubset] : []}
         skipHtml
@@ -137,7 +137,7 @@ function localResult(questions: QuizQuestion[], answers: (number | null)[]): Qui
   };
 }
 
-export function Quiz({ questions, progress }: { questions: QuizQuestion[]; progress?: QuizProgress }) {
+export function Quiz({ questions, progress, draft = false }: { questions: QuizQuestion[]; progress?: QuizProgress; draft?: boolean }) {
   const stored = progress?.result ?? null;
   const sameVersion = !stored || !progress?.version || !stored.lessonVersion || sameInstant(stored.lessonVersion, progress.version);
   const usable = stored && sameVersion && stored.total === questions.length ? stored : null;
@@ -200,10 +200,14 @@ export function Quiz({ questions, progress }: { questions: QuizQuestion[]; progr
         </div>
       ) : (
         <div className="quiz-result">
-          <button type="button" disabled={!complete || sending} onClick={() => void submit()}>
+          <button type="button" disabled={draft || !complete || sending} onClick={() => void submit()}>
             {sending ? "Checking…" : "Check my answers"}
           </button>
-          {!complete && <span className="hint"> Answer every question to see your score.</span>}
+          {draft ? (
+            <span className="hint"> You can check your answers once the lesson is written.</span>
+          ) : (
+            !complete && <span className="hint"> Answer every question to see your score.</span>
+          )}
           {error && (
             <p role="alert" className="notice error">
               {error}
@@ -253,7 +257,23 @@ export function Video({ title, url }: { title: string; url: string }) {
   );
 }
 
-export function Blocks({ blocks, quiz }: { blocks: Block[]; quiz?: QuizProgress }) {
+/**
+ * The lesson's blocks, in order. While a lesson is being written (`draft`) the same renderer
+ * shows its finished blocks and, last, the markdown being written (`writing`): each block keeps
+ * its place (keyed by position), so the text grows below what is read and the final content
+ * replaces the draft in place. A draft's quiz cannot be checked yet.
+ */
+export function Blocks({
+  blocks,
+  quiz,
+  writing = null,
+  draft = false,
+}: {
+  blocks: Block[];
+  quiz?: QuizProgress;
+  writing?: string | null;
+  draft?: boolean;
+}) {
   return (
     <>
       {blocks.map((block, i) => {
@@ -265,13 +285,14 @@ export function Blocks({ blocks, quiz }: { blocks: Block[]; quiz?: QuizProgress 
           case "key_points":
             return <KeyPoints key={i} points={block.points} />;
           case "quiz":
-            return <Quiz key={i} questions={block.questions} progress={quiz} />;
+            return <Quiz key={i} questions={block.questions} progress={draft ? undefined : quiz} draft={draft} />;
           case "video":
             return <Video key={i} title={block.title} url={block.url} />;
           default:
             return null;
         }
       })}
+      {writing ? <MarkdownBlock key={blocks.length} text={writing} writing /> : null}
     </>
   );
 }

@@ -8,7 +8,8 @@ import { Badge, ErrorNotice, isMissing, lessonState } from "../components/Status
 import { courseFingerprint, coursePollDelay, isOutlineBuilding } from "../polling";
 import { useCourseProgress } from "../progress";
 import { useTitle } from "../screen";
-import type { CourseDetail, CourseProgress, LessonProgress, LessonSummary } from "../types";
+import type { CourseDetail, CourseProgress, LessonProgress, LessonSummary, PartialOutline } from "../types";
+import { outlineStatus, restartNotice, useRestartsSeen } from "../writing";
 
 function LessonRow({ courseId, lesson, progress }: { courseId: string; lesson: LessonSummary; progress?: LessonProgress }) {
   const api = useApi();
@@ -124,6 +125,29 @@ function ExportControls({ courseId, title }: { courseId: string; title: string }
   );
 }
 
+/** The modules written so far, while the outline is written: greyed, not links (no lesson has
+ * an id yet), replaced by the real outline once the course is READY. */
+function DraftOutline({ partial }: { partial: PartialOutline }) {
+  return (
+    <div className="draft-outline">
+      {partial.modules.map((module, m) => (
+        <section key={m} className="module draft" aria-label={`${module.title} (being written)`}>
+          <h2>{module.title}</h2>
+          <ol className="lessons">
+            {module.lessons.map((lesson, l) => (
+              <li key={l} className="lesson-row draft">
+                <span className="lesson-title">{lesson.title}</span>
+                <span className="badge idle">not ready to open</span>
+                {lesson.summary && <p className="summary">{lesson.summary}</p>}
+              </li>
+            ))}
+          </ol>
+        </section>
+      ))}
+    </div>
+  );
+}
+
 // The outline editor loads when asked for, not on first load.
 const OutlineEditor = lazy(() => import("./OutlineEditor").then((module) => ({ default: module.OutlineEditor })));
 
@@ -139,7 +163,8 @@ export function CourseView() {
     mutationFn: () => api.retryCourse(courseId),
     onSuccess: () => client.invalidateQueries({ queryKey: ["course", courseId] }),
   });
-  useTitle(data ? (data.title ?? data.prompt) : "Course");
+  useTitle(data ? (data.title ?? data.partialOutline?.title ?? data.prompt) : "Course");
+  const restarts = useRestartsSeen(courseId, data?.partialOutline?.restarts);
 
   if (isMissing(course.error)) return <NotFound what="Course" />;
   if (!data)
@@ -153,15 +178,21 @@ export function CourseView() {
       </main>
     );
   const building = isOutlineBuilding(data);
+  // while the outline is written: what it holds so far (never final; the course's own fields are)
+  const partial = building && data.modules.length === 0 ? (data.partialOutline ?? null) : null;
+  const title = data.title ?? partial?.title ?? data.prompt;
+  const description = data.description ?? partial?.description ?? null;
+  const objectives = data.objectives.length > 0 ? data.objectives : (partial?.objectives ?? []);
+  const restarted = building ? restartNotice(restarts, "outline") : null;
   const byLesson = new Map((progress.data?.lessons ?? []).map((p) => [p.lessonId, p]));
   return (
     <main id="main">
       <p className="crumbs no-print">
         <Link to="/">My courses</Link>
       </p>
-      <PageHeading>{data.title ?? data.prompt}</PageHeading>
+      <PageHeading>{title}</PageHeading>
       {course.error && <ErrorNotice error={course.error} />}
-      {data.description && <p className="lead">{data.description}</p>}
+      {description && <p className="lead">{description}</p>}
       {data.language && (
         <p className="course-language">
           Written in <strong>{data.language}</strong>
@@ -170,7 +201,11 @@ export function CourseView() {
       {data.status === "READY" && <ExportControls courseId={courseId} title={data.title ?? data.prompt} />}
       {building && (
         <div role="status" className="notice building">
-          <span className="spinner" aria-hidden="true" /> Writing the outline… it appears here as soon as it is ready.
+          <p>
+            <span className="spinner" aria-hidden="true" /> {outlineStatus(partial)}
+            {partial?.modules.length ? " Its lessons can be opened once it is finished." : ""}
+          </p>
+          {restarted && <p className="restarted">{restarted}</p>}
           <progress className="working" aria-label="Writing the outline" />
         </div>
       )}
@@ -184,11 +219,11 @@ export function CourseView() {
         </p>
       )}
       <Progress course={data} progress={progress.data} />
-      {data.objectives.length > 0 && (
+      {objectives.length > 0 && (
         <section aria-label="Objectives">
           <h2>You will be able to</h2>
           <ul>
-            {data.objectives.map((objective, i) => (
+            {objectives.map((objective, i) => (
               <li key={i}>{objective}</li>
             ))}
           </ul>
@@ -210,6 +245,7 @@ export function CourseView() {
           <OutlineEditor course={data} onDone={() => setEditing(false)} />
         </Suspense>
       )}
+      {partial && partial.modules.length > 0 && <DraftOutline partial={partial} />}
       {!editing && data.modules.map((module) => (
         <section key={module.id} className="module" aria-label={module.title}>
           <h2>{module.title}</h2>

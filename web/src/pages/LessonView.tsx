@@ -1,15 +1,17 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router-dom";
+import { AskPanel } from "../components/AskPanel";
 import { Blocks, type QuizProgress } from "../components/Blocks";
 import { PageHeading } from "../components/Heading";
 import { NotFound } from "../components/NotFound";
 import { ErrorNotice, isMissing } from "../components/Status";
 import { useApi } from "../context";
-import { nextPollDelay } from "../polling";
+import { lessonPollDelay } from "../polling";
 import { useCourseProgress, useRecordProgress } from "../progress";
 import { useTitle } from "../screen";
 import { INSTRUCTION_MAX_CHARS, type Lesson, type QuizResult } from "../types";
+import { draftOf, restartNotice, useRestartsSeen, writingStatus } from "../writing";
 
 /** Who wrote it, without naming an internal model id. */
 function authorship(generator: string): string {
@@ -24,12 +26,13 @@ export function LessonView() {
   const client = useQueryClient();
   // Opening is the signal: this GET promotes the lesson to high priority. While it is not
   // ready the API answers 202 with Retry-After, which the polling honours.
+  // While it is written, every Retry-After (1 s): the finished blocks grow as polls arrive.
   const lesson = useQuery({
     queryKey: ["lesson", courseId, lessonId],
     queryFn: () => api.openLesson(courseId, lessonId),
     refetchInterval: (query) => {
       const fetched = query.state.data;
-      return fetched ? nextPollDelay(fetched.status !== 202, 0, fetched.retryAfter) : false;
+      return fetched ? lessonPollDelay(fetched) : false;
     },
   });
   const retry = useMutation({
@@ -50,6 +53,7 @@ export function LessonView() {
     }
   }, [data, lessonId, record]);
   useTitle(data?.title ?? "Lesson");
+  const restarts = useRestartsSeen(`${lessonId}:${data?.version ?? 1}`, data?.progress?.restarts);
 
   if (isMissing(lesson.error)) return <NotFound what="Lesson" />;
   const crumbs = (
@@ -74,17 +78,35 @@ export function LessonView() {
     },
   };
   const done = Boolean(mine?.completedAt);
+  const written = data.status === "GENERATED" ? data.content : null;
+  const draft = written ? null : draftOf(data);
+  const shown = written ? written.blocks : (draft?.blocks ?? []);
+  // One <article> for the draft and the final lesson, the same <Blocks> (same key) inside: the
+  // final content replaces the draft in place, so what was read does not move. Everything that
+  // differs (the status; completion and authorship) comes after the blocks.
   return (
     <main id="main" className="lesson">
       {crumbs}
       <PageHeading>{data.title}</PageHeading>
       <p className="lead">{data.summary}</p>
       {lesson.error && <ErrorNotice error={lesson.error} />}
-      {data.status === "GENERATED" && data.content ? (
-        <article>
-          <Blocks key={`${lessonId}:${data.generatedAt}`} blocks={data.content.blocks} quiz={quiz} />
-          <Completion done={done} by={mine?.completedBy ?? null} busy={record.isPending} onChange={(completed) => record.mutate({ completed })} />
-          <p className="hint authorship">{authorship(data.content.generator)}</p>
+      {written || (draft && (draft.blocks.length > 0 || draft.writing)) ? (
+        <article className={written ? "lesson-body" : "lesson-body draft"}>
+          <Blocks
+            key={`${lessonId}:v${data.version ?? 1}`}
+            blocks={shown}
+            quiz={written ? quiz : undefined}
+            writing={draft?.writing ?? null}
+            draft={!written}
+          />
+          {written ? (
+            <>
+              <Completion done={done} by={mine?.completedBy ?? null} busy={record.isPending} onChange={(completed) => record.mutate({ completed })} />
+              <p className="hint authorship">{authorship(written.generator)}</p>
+            </>
+          ) : (
+            <Writing lesson={data} restarts={restarts} />
+          )}
         </article>
       ) : data.status === "FAILED" ? (
         <p className="notice error">
@@ -94,8 +116,9 @@ export function LessonView() {
           </button>
         </p>
       ) : (
-        <Writing lesson={data} />
+        <Writing lesson={data} restarts={restarts} />
       )}
+      {written && <AskPanel courseId={courseId} lessonId={lessonId} />}
       {(data.status === "GENERATED" || (data.versions?.length ?? 0) > 1) && (
         <Versions courseId={courseId} lessonId={lessonId} lesson={data} />
       )}
@@ -117,13 +140,23 @@ export function LessonView() {
   );
 }
 
-function Writing({ lesson }: { lesson: Lesson }) {
+/** Says the lesson is still being written: one live status, after the blocks (kept in view at
+ * the bottom of the window), changing once per finished block, never with each word. */
+function Writing({ lesson, restarts }: { lesson: Lesson; restarts: number }) {
+  const expected = lesson.progress?.blocksExpected ?? null;
+  const restarted = restartNotice(restarts, "lesson");
   return (
-    <div role="status" className="notice building" aria-live="polite">
-      <span className="spinner" aria-hidden="true" />{" "}
-      {lesson.status === "GENERATING" ? "Writing this lesson for you…" : "This lesson is queued; writing starts in a moment…"} it
-      usually takes a few seconds.
-      <progress className="working" aria-label="Writing this lesson" />
+    <div role="status" className="notice building writing-status" aria-live="polite">
+      <p>
+        <span className="spinner" aria-hidden="true" /> {writingStatus(lesson)}
+        {lesson.partial?.blocks.length || lesson.partial?.writing ? " What is shown is not final yet." : ""}
+      </p>
+      {restarted && <p className="restarted">{restarted}</p>}
+      {expected ? (
+        <progress className="working" aria-label="Writing this lesson" max={expected} value={lesson.progress?.blocksWritten ?? 0} />
+      ) : (
+        <progress className="working" aria-label="Writing this lesson" />
+      )}
     </div>
   );
 }

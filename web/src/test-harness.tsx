@@ -1,0 +1,36 @@
+// Renders a screen as the app does (router, query client, the API in context) with a fake API.
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { act, render } from "@testing-library/react";
+import type { ReactElement } from "react";
+import { MemoryRouter, Route, Routes } from "react-router-dom";
+import type { FlowgenApi } from "./api";
+import { ApiContext } from "./context";
+
+export function fetched<T>(data: T, status = 200, retryAfter: number | null = null) {
+  return { status, data, retryAfter };
+}
+
+export function renderScreen(element: ReactElement, { path, at, api }: { path: string; at: string; api: Partial<FlowgenApi> }) {
+  // no polling of its own in tests (each test refetches when it wants the next answer)
+  const client = new QueryClient({ defaultOptions: { queries: { retry: false, refetchOnWindowFocus: false } } });
+  const view = render(
+    <QueryClientProvider client={client}>
+      <ApiContext.Provider value={api as FlowgenApi}>
+        <MemoryRouter initialEntries={[at]}>
+          <Routes>
+            <Route path={path} element={element} />
+          </Routes>
+        </MemoryRouter>
+      </ApiContext.Provider>
+    </QueryClientProvider>,
+  );
+  return { ...view, client };
+}
+
+/** Refetches and lets react-query's batched notifications (a 0 ms timeout) reach the screen. */
+export async function refetch(client: QueryClient, key: string): Promise<void> {
+  await act(async () => {
+    await client.refetchQueries({ queryKey: [key] });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  });
+}
