@@ -6,10 +6,10 @@ import threading
 from collections.abc import Sequence
 
 from flowgen.adapters.offline_model import OfflineModel
-from flowgen.content import GeneratedLesson, OutlineDecision
+from flowgen.content import GeneratedLesson, OutlineDecision, PartialOutline
 from flowgen.errors import DedupeUnavailable, DependencyUnavailable, ModelError
 from flowgen.models import CourseJob, LessonJob, Priority, Usage
-from flowgen.ports import LessonBrief, OnBlocks, OutlineBrief
+from flowgen.ports import LessonBrief, OnBlocks, OnOutline, OnText, OutlineBrief, QuestionBrief
 
 
 class RecordingQueue:
@@ -66,6 +66,7 @@ class ScriptedModel:
     def __init__(self) -> None:
         self.inner = OfflineModel()
         self.lesson_calls: list[str] = []
+        self.answer_calls: list[QuestionBrief] = []
         self.fail_next = 0
 
     def _maybe_fail(self) -> None:
@@ -82,11 +83,31 @@ class ScriptedModel:
         self._maybe_fail()
         return self.inner.lesson(brief)
 
+    def outline_stream(self, brief: OutlineBrief, on_outline: OnOutline) -> tuple[OutlineDecision, Usage]:
+        """As `outline` (a subclass's too): its title, then the whole outline."""
+        decision, usage = self.outline(brief)
+        if decision.course is not None:
+            on_outline(PartialOutline(title=decision.course.title))
+            on_outline(PartialOutline(**decision.course.model_dump()))
+        return decision, usage
+
     def lesson_stream(self, brief: LessonBrief, on_blocks: OnBlocks) -> tuple[GeneratedLesson, Usage]:
         """As `lesson` (a subclass's too), every block at once, as the offline model streams."""
         lesson, usage = self.lesson(brief)
         on_blocks(lesson.blocks, "")
         return lesson, usage
+
+    def answer(self, brief: QuestionBrief) -> tuple[str, Usage]:
+        self.answer_calls.append(brief)
+        self._maybe_fail()
+        return self.inner.answer(brief)
+
+    def answer_stream(self, brief: QuestionBrief, on_text: OnText) -> tuple[str, Usage]:
+        """As `answer` (a subclass's too), its first half, then all of it."""
+        text, usage = self.answer(brief)
+        on_text(text[: len(text) // 2])
+        on_text(text)
+        return text, usage
 
 
 class BlockingModel(ScriptedModel):

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime
 
-from flowgen.content import GeneratedBlock, PartialContent
+from flowgen.content import GeneratedBlock, PartialContent, PartialOutline
 from flowgen.errors import AlreadyExists
 from flowgen.models import Course, CourseStatus, Lease, Lesson, LessonStatus, Priority, Usage
 from flowgen.ports import Claim
@@ -157,7 +157,13 @@ class MemoryStore:
             ):
                 return None
             self.course_leases[course_id] = _lease(claim)
-            self._update_course(course_id, status=CourseStatus.GENERATING, attempts=course.attempts + 1, updated_at=now)
+            self._update_course(
+                course_id,
+                status=CourseStatus.GENERATING,
+                attempts=course.attempts + 1,
+                updated_at=now,
+                partial_outline=None,  # an attempt starts clean (invariant 9)
+            )
             return self.courses[course_id]
 
     def commit_outline(self, course: Course, claim: Claim, lessons: Sequence[Lesson], now: datetime) -> bool:
@@ -174,7 +180,13 @@ class MemoryStore:
                     self._update_lesson(key, title=lesson.title, summary=lesson.summary, order=lesson.order)
             fields = {k: getattr(course, k) for k in ("title", "description", "objectives", "modules", "lesson_count")}
             self._update_course(
-                course.id, **fields, usage=course.usage, status=CourseStatus.READY, error=None, updated_at=now
+                course.id,
+                **fields,
+                usage=course.usage,
+                status=CourseStatus.READY,
+                error=None,
+                updated_at=now,
+                partial_outline=None,
             )
             del self.course_leases[course.id]
             return True
@@ -184,7 +196,7 @@ class MemoryStore:
             self._check()
             if self._holds(course_id, claim):
                 status = CourseStatus.FAILED if failed else CourseStatus.PENDING
-                self._update_course(course_id, status=status, error=error)
+                self._update_course(course_id, status=status, error=error, partial_outline=None)
                 del self.course_leases[course_id]
 
     def unclaim_course(self, course_id: str, claim: Claim) -> None:
@@ -192,15 +204,27 @@ class MemoryStore:
             self._check()
             if self._holds(course_id, claim):
                 attempts = self.courses[course_id].attempts - 1
-                self._update_course(course_id, status=CourseStatus.PENDING, attempts=attempts)
+                self._update_course(course_id, status=CourseStatus.PENDING, attempts=attempts, partial_outline=None)
                 del self.course_leases[course_id]
 
     def refuse_course(self, course_id: str, claim: Claim, reason: str, usage: Usage) -> None:
         with self.lock:
             self._check()
             if self._holds(course_id, claim):
-                self._update_course(course_id, status=CourseStatus.REFUSED, error=reason, usage=usage)
+                self._update_course(
+                    course_id, status=CourseStatus.REFUSED, error=reason, usage=usage, partial_outline=None
+                )
                 del self.course_leases[course_id]
+
+    def write_partial_outline(self, course_id: str, claim: Claim, outline: PartialOutline, *, restarted: bool) -> bool:
+        with self.lock:
+            self._check()
+            if not self._holds(course_id, claim) or self.courses[course_id].status != CourseStatus.GENERATING:
+                return False
+            before = self.courses[course_id].partial_outline or PartialOutline()
+            written = outline.model_copy(update={"writes": before.writes + 1, "restarts": before.restarts + restarted})
+            self._update_course(course_id, partial_outline=written)
+            return True
 
     def reset_failed_course(self, owner_id: str, course_id: str, now: datetime) -> bool:
         with self.lock:
@@ -314,6 +338,7 @@ class MemoryStore:
                 usage=lesson.usage,
                 generated_at=lesson.generated_at,
                 partial_writes=lesson.partial_writes,
+                generation_seconds=lesson.generation_seconds,
                 status=LessonStatus.GENERATED,
                 lease=None,
                 error=None,

@@ -24,8 +24,10 @@ BRIEF = LessonBrief(
 def test_offline_model_produces_every_generated_block_type_and_labels_itself() -> None:
     lesson, usage = OfflineModel().lesson(BRIEF)
     assert {b.type for b in lesson.blocks} == {"markdown", "code", "key_points", "quiz"}
-    assert isinstance(lesson.blocks[0], MarkdownBlock)
-    assert OFFLINE_NOTICE in lesson.blocks[0].markdown
+    goal, body = lesson.blocks[0], lesson.blocks[1]
+    assert isinstance(goal, MarkdownBlock) and isinstance(body, MarkdownBlock)
+    assert len(goal.markdown.split()) < 30  # the short first block the prompt asks for: shown first
+    assert OFFLINE_NOTICE in body.markdown
     assert usage.prompt_tokens > 0 and usage.completion_tokens > 0
     assert OfflineModel().lesson(BRIEF) == (lesson, usage)  # deterministic
 

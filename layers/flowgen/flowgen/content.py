@@ -138,3 +138,17 @@ class PartialContent(BaseModel):
     writing: str | None = Field(None, description="the text so far of a markdown block still being written")
     writes: int = Field(0, description="partial writes so far in this attempt")
     restarts: int = Field(0, description="times this attempt asked the model again (a repair), dropping blocks")
+
+
+class PartialOutline(BaseModel):
+    """The outline as far as the model has written it (design invariant 9): the course's title,
+    description and objectives once written, and the modules finished so far. Served beside a
+    course whose outline is being written, never as its outline; cleared by every claim,
+    release and commit."""
+
+    title: str | None = None
+    description: str | None = None
+    objectives: list[str] = []
+    modules: list[OutlineModule] = []
+    writes: int = Field(0, description="partial writes so far in this attempt")
+    restarts: int = Field(0, description="times this attempt asked the model again (a repair), dropping modules")

@@ -43,6 +43,7 @@ from flowgen.models import (
     is_lesson_id,
 )
 from flowgen.observability import logger
+from flowgen.polling import expected_lesson_seconds, lesson_poll_after
 from flowgen.ports import CourseStore
 from flowgen.scheduling import JobScheduler
 from flowgen.settings import ApiTunables
@@ -124,7 +125,14 @@ class CourseService:
             )
             for module in course.modules
         ]
-        return CourseDetail(**CourseView.of(course).model_dump(), modules=modules)
+        detail = CourseDetail(**CourseView.of(course).model_dump(), modules=modules)
+        if course.status in (CourseStatus.PENDING, CourseStatus.GENERATING):
+            detail.retry_after = self.tunables.poll_seconds
+        if course.status == CourseStatus.GENERATING and course.partial_outline is not None:
+            # attempts given up before this one dropped what they had shown
+            restarts = max(0, course.attempts - 1) + course.partial_outline.restarts
+            detail.partial_outline = course.partial_outline.model_copy(update={"restarts": restarts})
+        return detail
 
     def delete_course(self, owner_id: str, course_id: str) -> None:
         _check_course_id(course_id)
@@ -218,8 +226,10 @@ class CourseService:
             versions=_versions(lesson),
         )
         if lesson.status in (LessonStatus.PENDING, LessonStatus.GENERATING):
-            view.retry_after = self.tunables.poll_seconds
             view.partial, view.progress = _written_so_far(lesson, now)
+            expected = expected_lesson_seconds(siblings)
+            wait = lesson_poll_after(lesson, now, expected, self.tunables.poll_seconds)
+            view.retry_after, view.retry_after_ms = wait.header, wait.milliseconds
         return view
 
     def retry_lesson(self, owner_id: str, course_id: str, lesson_id: str, now: datetime) -> LessonView:

@@ -49,7 +49,7 @@ from flowgen.ports import (
 )
 from flowgen.scheduling import JobScheduler
 from flowgen.settings import WorkerTunables
-from flowgen.streaming import LeaseLost, PartialWriter
+from flowgen.streaming import LeaseLost, OutlineWriter, PartialWriter
 
 
 class Outcome(StrEnum):
@@ -197,6 +197,10 @@ class _OutlineWork:
     course: Course
     claim: Claim
     priority: Priority = Priority.HIGH  # someone is waiting for every outline
+    writer: OutlineWriter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.writer = OutlineWriter(self.gen.store, self.course.id, self.claim)
 
     @property
     def owner_id(self) -> str:
@@ -215,18 +219,24 @@ class _OutlineWork:
         return self.course.tier
 
     def call(self) -> tuple[OutlineDecision, Usage]:
+        """Streamed (when enabled): the header and each finished module are written as they come."""
         course = self.course
         brief = OutlineBrief(prompt=course.prompt, level=course.level, size=course.size, language=course.language)
-        return self.gen.model.outline(brief)
+        if not self.gen.tunables.stream_outlines:
+            return self.gen.model.outline(brief)
+        return self.gen.model.outline_stream(brief, self.writer)
 
     def release(self, error: str, *, failed: bool) -> None:
+        self.writer.close()  # a model thread abandoned at the deadline writes nothing after this
         self.gen.store.release_course(self.course.id, self.claim, error, failed=failed)
 
     def defer(self, seconds: float) -> None:
+        self.writer.close()
         self.gen.store.unclaim_course(self.course.id, self.claim)
         self.gen.scheduler.defer_course(self.job, seconds)
 
     def commit(self, result: OutlineDecision, usage: Usage) -> Outcome:
+        self.writer.close()
         store, course = self.gen.store, self.course
         if not result.learnable or result.course is None:
             store.refuse_course(course.id, self.claim, result.refusal_reason.strip()[:500], usage)
@@ -310,6 +320,7 @@ class _LessonWork:
                 "generated_at": now,
                 "status": LessonStatus.GENERATED,
                 "partial_writes": self.writer.writes,
+                "generation_seconds": _seconds_since(self.lesson.updated_at, now),
             }
         )
         if not self.gen.store.commit_lesson(done, self.claim, now):
@@ -368,6 +379,11 @@ def _brief(course: Course, lesson: Lesson, siblings: list[Lesson]) -> LessonBrie
         language=course.language,
         instruction=lesson.instruction,
     )
+
+
+def _seconds_since(claimed_at: datetime | None, now: datetime) -> float | None:
+    """The claim set `updatedAt`, and nothing touches it until the commit."""
+    return round((now - claimed_at).total_seconds(), 3) if claimed_at is not None else None
 
 
 def _reason(exc: Exception) -> str:

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
-from flowgen.content import LessonContent, PartialContent
+from flowgen.content import LessonContent, PartialContent, PartialOutline
 
 PROMPT_MAX_CHARS = 2000
 COURSE_ID_PATTERN = r"^[0-9a-f]{32}$"
@@ -109,6 +109,7 @@ class Course(Model):
     idempotency_key: str | None = None  # the POST's Idempotency-Key, unique per owner (backstop)
     version: int = 1  # of the outline: every edit names the version it was made on (a stale one is a 409)
     retired_lesson_ids: list[str] = []  # removed by an edit: never given to a new lesson
+    partial_outline: PartialOutline | None = None  # written so far by the latest attempt (cleared by the next)
     created_at: datetime
     updated_at: datetime
 
@@ -140,6 +141,7 @@ class Lesson(Model):
     content: LessonContent | None = None
     partial: PartialContent | None = None  # blocks written so far by the attempt holding the lease
     partial_writes: int = 0  # partial writes of the attempt that committed it (cost, for benchmarks)
+    generation_seconds: float | None = None  # claim to commit of the attempt that wrote it (polling's estimate)
     attempts: int = 0
     requested_at: datetime | None = None
     generated_at: datetime | None = None
@@ -360,6 +362,12 @@ class CourseView(Model):
 
 class CourseDetail(CourseView):
     modules: list[ModuleView] = []
+    partial_outline: PartialOutline | None = Field(
+        default=None,
+        description="While GENERATING: the outline written so far (finished modules only). Never final; "
+        "`modules` is, once READY.",
+    )
+    retry_after: int | None = Field(default=None, description="Seconds to wait before polling again, while written")
 
 
 class CoursePage(Model):
@@ -399,7 +407,11 @@ class LessonView(Model):
     previous_lesson_id: str | None = None
     next_lesson_id: str | None = None
     retry_after: int | None = Field(
-        default=None, description="Seconds to wait before polling again, while not generated."
+        default=None, description="Seconds to wait before polling again, while not generated (as Retry-After)."
+    )
+    retry_after_ms: int | None = Field(
+        default=None,
+        description="The same wait in milliseconds: shorter than a second when the lesson is expected sooner",
     )
     version: int = Field(default=1, description="The number of the version in `content` (or being written)")
     instruction: str | None = Field(default=None, description="The instruction this version was written with")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from flowgen.content import GeneratedBlock, GeneratedLesson, OutlineDecision, VideoBlock
+from flowgen.content import GeneratedBlock, GeneratedLesson, OutlineDecision, PartialOutline, VideoBlock
 from flowgen.models import Course, CourseJob, Lesson, LessonJob, LessonStatus, Priority, Usage
 
 
@@ -34,6 +34,11 @@ class CourseStore(Protocol):
     def release_course(self, course_id: str, claim: Claim, error: str, *, failed: bool) -> None: ...
     def unclaim_course(self, course_id: str, claim: Claim) -> None: ...
     def refuse_course(self, course_id: str, claim: Claim, reason: str, usage: Usage) -> None: ...
+    def write_partial_outline(self, course_id: str, claim: Claim, outline: PartialOutline, *, restarted: bool) -> bool:
+        """Sets the outline written so far while `claim` holds the course (GENERATING); False
+        otherwise. Cleared by the next claim, and by every release and commit."""
+        ...
+
     def reset_failed_course(self, owner_id: str, course_id: str, now: datetime) -> bool: ...
     def add_course_usage(self, course_id: str, usage: Usage, *, lessons_generated: int) -> None: ...
     def edit_outline(
@@ -137,6 +142,26 @@ class OutlineBrief:
     language: str | None = None
 
 
+@dataclass(frozen=True)
+class QuestionBrief:
+    """A learner's question about one lesson, with what the model answers it from. The question
+    and the lesson's text are data for the model, never instructions (flowgen.prompts)."""
+
+    course_title: str
+    lesson_title: str
+    lesson_text: str  # the lesson's content as Markdown
+    question: str
+    language: str | None = None  # the course's; None: the question's language
+    earlier: tuple[tuple[str, str], ...] = ()  # the thread's latest answered (question, answer) pairs
+
+
+OnText = Callable[[str], None]
+"""Called as an answer streams, with its whole text so far; it may raise to stop the stream."""
+
+OnOutline = Callable[[PartialOutline | None], None]
+"""Called as an outline streams: the outline finished so far (None: nothing yet, or the model was
+asked again)."""
+
 OnBlocks = Callable[[Sequence[GeneratedBlock], str], None]
 """Called as a lesson streams: its finished blocks so far, and the text so far of a markdown block
 still being written ("" when none)."""
@@ -146,10 +171,23 @@ class ModelClient(Protocol):
     name: str
 
     def outline(self, brief: OutlineBrief) -> tuple[OutlineDecision, Usage]: ...
+    def outline_stream(self, brief: OutlineBrief, on_outline: OnOutline) -> tuple[OutlineDecision, Usage]:
+        """`outline`, streamed: `on_outline` is called as often as the stream likes; it may raise
+        to stop the stream."""
+        ...
+
     def lesson(self, brief: LessonBrief) -> tuple[GeneratedLesson, Usage]: ...
     def lesson_stream(self, brief: LessonBrief, on_blocks: OnBlocks) -> tuple[GeneratedLesson, Usage]:
         """`lesson`, streamed: `on_blocks` is called as often as the stream likes (fewer blocks
         than before: the model was asked again); it may raise to stop the stream."""
+        ...
+
+    def answer(self, brief: QuestionBrief) -> tuple[str, Usage]:
+        """The answer to a learner's question, as Markdown (raises ModelError when unusable)."""
+        ...
+
+    def answer_stream(self, brief: QuestionBrief, on_text: OnText) -> tuple[str, Usage]:
+        """`answer`, streamed: `on_text` gets the text so far as often as the stream likes."""
         ...
 
 

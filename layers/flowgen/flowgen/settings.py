@@ -63,6 +63,7 @@ class TierShareSettings(_Tunables):
 
 class StreamingSettings(_Tunables):
     stream_lessons: bool = Field(True, description="stream the lesson call and write finished blocks as they come")
+    stream_outlines: bool = Field(True, description="stream the outline call and write finished modules as they come")
     partial_write_seconds: float = Field(1.0, gt=0, description="at most one partial write per lesson this often")
 
 

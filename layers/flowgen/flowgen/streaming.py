@@ -21,10 +21,11 @@ from typing import Annotated, Protocol
 from pydantic import Field, TypeAdapter, ValidationError
 from pydantic_core import from_json
 
-from flowgen.content import GeneratedBlock
+from flowgen.content import GeneratedBlock, OutlineModule, PartialOutline
 from flowgen.ports import Claim
 
 _BLOCK: TypeAdapter[GeneratedBlock] = TypeAdapter(Annotated[GeneratedBlock, Field(discriminator="type")])
+_MODULE: TypeAdapter[OutlineModule] = TypeAdapter(OutlineModule)
 
 
 class LeaseLost(Exception):
@@ -76,13 +77,48 @@ def complete_blocks(snapshot: str) -> list[GeneratedBlock]:
     return BlockReader().read(snapshot)[0]
 
 
-def _raw_blocks(text: str) -> list[object] | None:
+def read_outline(snapshot: str) -> PartialOutline | None:
+    """The outline a streamed `OutlineDecision` has finished so far: the title, description and
+    objectives once the next field has begun (the model writes them in the schema's order), and
+    the modules that are certainly finished and valid. None while nothing is, or for a refusal."""
+    text = snapshot.strip()
+    partial = _partial_json(text)
+    course = partial.get("course") if isinstance(partial, dict) and partial.get("learnable") is not False else None
+    if not isinstance(course, dict):
+        return None
+    raw = course.get("modules")
+    modules: list[OutlineModule] = []
+    if isinstance(raw, list):
+        done = len(raw) if _closes(text, ("]}}", "}}", "}", "")) else len(raw) - 1
+        for item in raw[:done]:
+            try:
+                modules.append(_MODULE.validate_python(item))
+            except ValidationError:
+                break
+    title = course.get("title") if "description" in course else None
+    description = course.get("description") if "objectives" in course else None
+    objectives = course.get("objectives") if "modules" in course else None
+    if not isinstance(title, str):
+        return None
+    return PartialOutline(
+        title=title,
+        description=description if isinstance(description, str) else None,
+        objectives=[o for o in objectives if isinstance(o, str)] if isinstance(objectives, list) else [],
+        modules=modules,
+    )
+
+
+def _partial_json(text: str) -> object:
     if not text:
         return None
     try:
-        partial = from_json(text, allow_partial="trailing-strings")
+        return from_json(text, allow_partial="trailing-strings")
     except ValueError:
         return None
+
+
+def _raw_blocks(text: str) -> list[object] | None:
+    partial = _partial_json(text)
     raw = partial.get("blocks") if isinstance(partial, dict) else None
     return raw if isinstance(raw, list) and raw else None
 
@@ -90,9 +126,15 @@ def _raw_blocks(text: str) -> list[object] | None:
 def _closes_last_block(text: str) -> bool:
     """`{"blocks": [ ... }` becomes whole JSON by closing the array and the object (or just the
     object, or nothing) only once its last block is closed."""
+    return _closes(text, ("]}", "}", ""))
+
+
+def _closes(text: str, closers: Sequence[str]) -> bool:
+    """Whether the text is whole JSON once one of `closers` is added (after a trailing comma is
+    dropped): true only when the innermost array's last element is closed."""
     if not text.endswith(("}", ",", "]")):
         return False
-    for whole in (text.rstrip(",") + "]}", text + "}", text):
+    for whole in (text.rstrip(",") + closers[0], *(text + closer for closer in closers[1:])):
         try:
             from_json(whole)
         except ValueError:
@@ -166,3 +208,56 @@ class PartialWriter:
         """No write starts after this returns (the worker commits or releases next)."""
         with self._lock:
             self._closed = True
+
+
+class PartialOutlineStore(Protocol):
+    def write_partial_outline(self, course_id: str, claim: Claim, outline: PartialOutline, *, restarted: bool) -> bool:
+        """Sets the course's partial outline while `claim` holds it (GENERATING); False otherwise."""
+        ...
+
+
+@dataclass
+class OutlineWriter:
+    """`writer(outline)` with the outline read so far (None: nothing yet, or a restart). Written
+    only when something was finished since the last write (a header field, a module) or on a
+    restart: at most three writes plus one per module, whatever the stream's pace."""
+
+    store: PartialOutlineStore
+    course_id: str
+    claim: Claim
+    writes: int = 0
+    _shown: tuple[int, int] = (0, 0)  # (header fields written, modules written)
+    _closed: bool = False
+    _lost: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, outline: PartialOutline | None) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            if self._lost:
+                raise LeaseLost(self.course_id)
+            shown = _finished(outline)
+            if shown == self._shown:
+                return
+            restarted = shown < self._shown
+            landed = self.store.write_partial_outline(
+                self.course_id, self.claim, outline or PartialOutline(), restarted=restarted
+            )
+            if not landed:
+                self._lost = True
+                raise LeaseLost(self.course_id)
+            self.writes += 1
+            self._shown = shown
+
+    def close(self) -> None:
+        """No write starts after this returns (the worker commits or releases next)."""
+        with self._lock:
+            self._closed = True
+
+
+def _finished(outline: PartialOutline | None) -> tuple[int, int]:
+    if outline is None:
+        return 0, 0
+    header = 1 + (outline.description is not None) + bool(outline.objectives)
+    return header, len(outline.modules)

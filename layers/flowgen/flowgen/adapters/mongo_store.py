@@ -11,7 +11,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 
-from flowgen.content import GeneratedBlock
+from flowgen.content import GeneratedBlock, PartialOutline
 from flowgen.errors import AlreadyExists, DependencyUnavailable
 from flowgen.models import Course, CourseStatus, Lesson, LessonStatus, Priority, Usage
 from flowgen.ports import Claim
@@ -106,7 +106,10 @@ class MongoCourseStore:
                 {"createdAt": created_at, "_id": {"$lt": course_id}},
             ]
         docs = self.courses.find(
-            query, {"lease": 0, "modules": 0}, sort=[("createdAt", DESCENDING), ("_id", DESCENDING)], limit=limit
+            query,
+            {"lease": 0, "modules": 0, "partialOutline": 0},
+            sort=[("createdAt", DESCENDING), ("_id", DESCENDING)],
+            limit=limit,
         )
         return [_course(d) for d in docs]
 
@@ -165,6 +168,7 @@ class MongoCourseStore:
             {
                 "$set": {"status": CourseStatus.GENERATING.value, "lease": _lease(claim), "updatedAt": now},
                 "$inc": {"attempts": 1},
+                "$unset": {"partialOutline": ""},  # an attempt starts clean (invariant 9)
             },
             projection={"lease": 0},
             return_document=ReturnDocument.AFTER,
@@ -199,7 +203,7 @@ class MongoCourseStore:
             {"_id": course.id, "status": CourseStatus.GENERATING.value, "lease.token": claim.token},
             {
                 "$set": {**fields, "status": CourseStatus.READY.value, "updatedAt": now},
-                "$unset": {"lease": "", "error": ""},
+                "$unset": {"lease": "", "error": "", "partialOutline": ""},
             },
         )
         return result.modified_count == 1
@@ -209,7 +213,7 @@ class MongoCourseStore:
         status = CourseStatus.FAILED if failed else CourseStatus.PENDING
         self.courses.update_one(
             {"_id": course_id, "lease.token": claim.token},
-            {"$set": {"status": status.value, "error": error}, "$unset": {"lease": ""}},
+            {"$set": {"status": status.value, "error": error}, "$unset": {"lease": "", "partialOutline": ""}},
         )
 
     @_unavailable_on_outage
@@ -217,7 +221,11 @@ class MongoCourseStore:
         """Gives the claim back unused (rate limited): no attempt is spent."""
         self.courses.update_one(
             {"_id": course_id, "lease.token": claim.token},
-            {"$set": {"status": CourseStatus.PENDING.value}, "$unset": {"lease": ""}, "$inc": {"attempts": -1}},
+            {
+                "$set": {"status": CourseStatus.PENDING.value},
+                "$unset": {"lease": "", "partialOutline": ""},
+                "$inc": {"attempts": -1},
+            },
         )
 
     @_unavailable_on_outage
@@ -226,9 +234,21 @@ class MongoCourseStore:
             {"_id": course_id, "lease.token": claim.token},
             {
                 "$set": {"status": CourseStatus.REFUSED.value, "error": reason, "usage": _dump_usage(usage)},
-                "$unset": {"lease": ""},
+                "$unset": {"lease": "", "partialOutline": ""},
             },
         )
+
+    @_unavailable_on_outage
+    def write_partial_outline(self, course_id: str, claim: Claim, outline: PartialOutline, *, restarted: bool) -> bool:
+        fields = outline.model_dump(mode="python", exclude={"writes", "restarts"})
+        result = self.courses.update_one(
+            {"_id": course_id, "status": CourseStatus.GENERATING.value, "lease.token": claim.token},
+            {
+                "$set": {f"partialOutline.{name}": value for name, value in fields.items()},
+                "$inc": {"partialOutline.writes": 1, "partialOutline.restarts": int(restarted)},
+            },
+        )
+        return result.matched_count == 1
 
     @_unavailable_on_outage
     def reset_failed_course(self, owner_id: str, course_id: str, now: datetime) -> bool:
@@ -327,7 +347,7 @@ class MongoCourseStore:
 
     @_unavailable_on_outage
     def commit_lesson(self, lesson: Lesson, claim: Claim, now: datetime) -> bool:
-        fields = _dump(lesson, include={"content", "usage", "generated_at", "partial_writes"})
+        fields = _dump(lesson, include={"content", "usage", "generated_at", "partial_writes", "generation_seconds"})
         result = self.lessons.update_one(
             {
                 "_id": _lesson_doc_id(lesson.course_id, lesson.id),
@@ -402,7 +422,7 @@ class MongoCourseStore:
                     {"status": CourseStatus.GENERATING.value, "lease.expiresAt": {"$lt": now}},
                 ]
             },
-            {"lease": 0, "modules": 0},
+            {"lease": 0, "modules": 0, "partialOutline": 0},
             limit=limit,
         )
         return [_course(d) for d in docs]

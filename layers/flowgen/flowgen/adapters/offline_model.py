@@ -17,10 +17,11 @@ from flowgen.content import (
     OutlineDecision,
     OutlineLesson,
     OutlineModule,
+    PartialOutline,
     QuizQuestion,
 )
 from flowgen.models import Usage
-from flowgen.ports import LessonBrief, OnBlocks, OutlineBrief
+from flowgen.ports import LessonBrief, OnBlocks, OnOutline, OnText, OutlineBrief, QuestionBrief
 from flowgen.prompts import SIZES
 
 OFFLINE_NOTICE = "_Offline sample content: no model was called. Set OPENAI_API_KEY for real lessons._"
@@ -93,6 +94,11 @@ def _instructed(instruction: str | None) -> str:
     return f"\n\nInstruction asked for: {json.dumps(instruction, ensure_ascii=False)}." if instruction else ""
 
 
+def _goal(summary: str) -> str:
+    """The lesson's first block, one short sentence, as the prompt asks a model for (LESSON_SYSTEM)."""
+    return f"**After this lesson:** {summary[0].lower()}{summary[1:]}" if summary else "**A short lesson.**"
+
+
 def _tokens(*texts: str) -> int:
     return max(1, sum(len(t) for t in texts) // 4)
 
@@ -132,6 +138,12 @@ class OfflineModel:
         usage.completion_tokens = _tokens(outline.model_dump_json())
         return OutlineDecision(learnable=True, refusal_reason="", course=outline), usage
 
+    def outline_stream(self, brief: OutlineBrief, on_outline: OnOutline) -> tuple[OutlineDecision, Usage]:
+        """Nothing to stream: the whole outline at once."""
+        decision, usage = self.outline(brief)
+        on_outline(_as_partial(decision))
+        return decision, usage
+
     def lesson_stream(self, brief: LessonBrief, on_blocks: OnBlocks) -> tuple[GeneratedLesson, Usage]:
         """Nothing to stream: every block at once."""
         lesson, usage = self.lesson(brief)
@@ -143,6 +155,7 @@ class OfflineModel:
         previous = f" It builds on *{brief.previous_titles[-1]}*." if brief.previous_titles else ""
         lesson = GeneratedLesson(
             blocks=[
+                MarkdownBlock(type="markdown", markdown=_goal(brief.lesson_summary)),
                 MarkdownBlock(
                     type="markdown",
                     markdown=(
@@ -166,3 +179,34 @@ class OfflineModel:
             prompt_tokens=_tokens(brief.lesson_title, brief.course_title) + 120,
             completion_tokens=_tokens(lesson.model_dump_json()),
         )
+
+    def answer(self, brief: QuestionBrief) -> tuple[str, Usage]:
+        """Says what it was asked (quoted as data, as the model gets it) and what the lesson holds."""
+        text = (
+            f"{self.notice}\n\nYou asked: {json.dumps(brief.question, ensure_ascii=False)}\n\n"
+            f"The lesson *{brief.lesson_title}* of *{brief.course_title}* ({len(brief.lesson_text)} characters) "
+            f"is where the answer lies: read it again with your question in mind.{_asked_for(brief.language)}"
+        )
+        if brief.earlier:
+            text += f"\n\nYou asked {len(brief.earlier)} question(s) about it before."
+        return text, Usage(
+            prompt_tokens=_tokens(brief.lesson_text, brief.question) + 80, completion_tokens=_tokens(text)
+        )
+
+    def answer_stream(self, brief: QuestionBrief, on_text: OnText) -> tuple[str, Usage]:
+        """The answer in a few pieces, at once (no model to wait for)."""
+        text, usage = self.answer(brief)
+        for end in range(0, len(text), 200):
+            on_text(text[:end])
+        on_text(text)
+        return text, usage
+
+
+def _as_partial(decision: OutlineDecision) -> PartialOutline | None:
+    """A whole outline as the stream's last partial one would read it (None for a refusal)."""
+    course = decision.course
+    if course is None:
+        return None
+    return PartialOutline(
+        title=course.title, description=course.description, objectives=course.objectives, modules=course.modules
+    )

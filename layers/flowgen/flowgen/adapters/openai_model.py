@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -17,12 +18,13 @@ from flowgen.content import GeneratedLesson, OutlineDecision
 from flowgen.errors import ModelError
 from flowgen.models import Usage
 from flowgen.observability import logger
-from flowgen.ports import LessonBrief, OnBlocks, OutlineBrief
-from flowgen.prompts import lesson_messages, outline_messages, repair_message
-from flowgen.streaming import BlockReader
+from flowgen.ports import LessonBrief, OnBlocks, OnOutline, OnText, OutlineBrief, QuestionBrief
+from flowgen.prompts import lesson_messages, outline_messages, question_messages, repair_message
+from flowgen.streaming import BlockReader, read_outline
 
 Schema = TypeVar("Schema", bound=pydantic.BaseModel)
 Messages = list[dict[str, str]]
+OnSnapshot = Callable[[str | None], None]  # the streamed text so far; None when it starts again (a repair)
 
 
 class OpenAIModel:
@@ -42,24 +44,82 @@ class OpenAIModel:
     def lesson(self, brief: LessonBrief) -> tuple[GeneratedLesson, Usage]:
         return self._parse(self.lesson_model, lesson_messages(brief), GeneratedLesson)
 
+    def outline_stream(self, brief: OutlineBrief, on_outline: OnOutline) -> tuple[OutlineDecision, Usage]:
+        """The outline streamed with structured outputs: each delta hands the outline finished so
+        far (title, description, objectives, whole modules) to `on_outline`."""
+
+        def on_snapshot(snapshot: str | None) -> None:
+            on_outline(read_outline(snapshot) if snapshot is not None else None)
+
+        return self._parse(self.outline_model, outline_messages(brief), OutlineDecision, on_snapshot)
+
     def lesson_stream(self, brief: LessonBrief, on_blocks: OnBlocks) -> tuple[GeneratedLesson, Usage]:
         """The lesson streamed with structured outputs: the SDK accumulates the text, and each
-        delta that may close a block hands the finished blocks so far to `on_blocks`."""
-        return self._parse(self.lesson_model, lesson_messages(brief), GeneratedLesson, on_blocks)
+        delta hands the finished blocks so far, and the markdown being written, to `on_blocks`."""
+        readers = [BlockReader()]
+
+        def on_snapshot(snapshot: str | None) -> None:
+            if snapshot is None:  # the repair starts again from nothing
+                readers.append(BlockReader())
+                on_blocks([], "")
+            else:
+                on_blocks(*readers[-1].read(snapshot))
+
+        return self._parse(self.lesson_model, lesson_messages(brief), GeneratedLesson, on_snapshot)
+
+    def answer(self, brief: QuestionBrief) -> tuple[str, Usage]:
+        """A learner's question: plain Markdown text, no schema (an empty or filtered answer is a
+        retryable ModelError)."""
+        with _provider_errors():
+            completion = self.client.chat.completions.create(
+                model=self.lesson_model, messages=cast("list[ChatCompletionMessageParam]", question_messages(brief))
+            )
+        choice = completion.choices[0] if completion.choices else None
+        counted = completion.usage
+        usage = Usage(
+            prompt_tokens=counted.prompt_tokens if counted else 0,
+            completion_tokens=counted.completion_tokens if counted else 0,
+        )
+        text = (choice.message.content or "") if choice else ""
+        return _usable_answer(text, choice.finish_reason if choice else None), usage
+
+    def answer_stream(self, brief: QuestionBrief, on_text: OnText) -> tuple[str, Usage]:
+        """The answer streamed: `on_text` gets the text so far after each delta."""
+        text, finish, usage = "", None, Usage()
+        with _provider_errors():
+            stream = self.client.chat.completions.create(
+                model=self.lesson_model,
+                messages=cast("list[ChatCompletionMessageParam]", question_messages(brief)),
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+            with stream:
+                for chunk in stream:
+                    if chunk.usage is not None:
+                        counted = chunk.usage
+                        usage = Usage(prompt_tokens=counted.prompt_tokens, completion_tokens=counted.completion_tokens)
+                    for choice in chunk.choices:
+                        finish = choice.finish_reason or finish
+                        if choice.delta.content:
+                            text += choice.delta.content
+                            on_text(text)
+        if not usage.total_tokens:  # a stream cut before its usage chunk was still paid for
+            usage = Usage(completion_tokens=len(text) // 4)
+        return _usable_answer(text, finish), usage
 
     def _parse(
-        self, model: str, messages: Messages, schema: type[Schema], on_blocks: OnBlocks | None = None
+        self, model: str, messages: Messages, schema: type[Schema], on_snapshot: OnSnapshot | None = None
     ) -> tuple[Schema, Usage]:
         spent = Usage()
         problem = ""
         for attempt in range(2):
             sent = messages if attempt == 0 else [*messages, repair_message(problem)]
-            if on_blocks is None:
+            if on_snapshot is None:
                 parsed, usage, problem = self._once(model, sent, schema)
             else:
                 if attempt:
-                    on_blocks([], "")  # the repair starts again from nothing
-                parsed, usage, problem = self._once_streamed(model, sent, schema, on_blocks)
+                    on_snapshot(None)
+                parsed, usage, problem = self._once_streamed(model, sent, schema, on_snapshot)
             spent = Usage(
                 prompt_tokens=spent.prompt_tokens + usage.prompt_tokens,
                 completion_tokens=spent.completion_tokens + usage.completion_tokens,
@@ -98,7 +158,7 @@ class OpenAIModel:
         return message.parsed, usage, ""
 
     def _once_streamed(
-        self, model: str, messages: Messages, schema: type[Schema], on_blocks: OnBlocks
+        self, model: str, messages: Messages, schema: type[Schema], on_snapshot: OnSnapshot
     ) -> tuple[Schema | None, Usage, str]:
         progress = _Progress()
         try:
@@ -108,7 +168,7 @@ class OpenAIModel:
                 response_format=schema,
                 stream_options={"include_usage": True},
             ) as stream:
-                progress.follow(stream, on_blocks)
+                progress.follow(stream, on_snapshot)
                 completion = stream.get_final_completion()
         except openai.RateLimitError as exc:
             raise ModelError("rate limited by the model provider", retry_after=_retry_after(exc)) from exc
@@ -133,22 +193,49 @@ class _Progress:
 
     usage: Usage = field(default_factory=Usage)
     snapshot: str = ""
-    reader: BlockReader = field(default_factory=BlockReader)
 
-    def follow(self, stream: Iterable[Any], on_blocks: OnBlocks) -> None:
+    def follow(self, stream: Iterable[Any], on_snapshot: OnSnapshot) -> None:
         for event in stream:
             if event.type == "chunk" and event.chunk.usage is not None:
                 counted = event.chunk.usage
                 self.usage = Usage(prompt_tokens=counted.prompt_tokens, completion_tokens=counted.completion_tokens)
             elif event.type == "content.delta":
                 self.snapshot = event.snapshot
-                on_blocks(*self.reader.read(self.snapshot))
+                on_snapshot(self.snapshot)
 
     def spent(self) -> Usage:
         """A stream cut before its usage chunk was still paid for: about 4 characters a token."""
         if self.usage.total_tokens:
             return self.usage
         return Usage(completion_tokens=len(self.snapshot) // 4)
+
+
+@contextmanager
+def _provider_errors() -> Iterator[None]:
+    """The provider's failures as ModelError, with its Retry-After when it gave one."""
+    try:
+        yield
+    except openai.RateLimitError as exc:
+        raise ModelError("rate limited by the model provider", retry_after=_retry_after(exc)) from exc
+    except openai.APIStatusError as exc:
+        raise ModelError(f"model provider answered {exc.status_code}", retry_after=_retry_after(exc)) from exc
+    except (openai.APIConnectionError, openai.APITimeoutError) as exc:
+        raise ModelError("model provider unreachable or timed out") from exc
+
+
+ANSWER_MAX_CHARS = 20_000
+
+
+def _usable_answer(text: str, finish_reason: str | None) -> str:
+    """The answer as stored: whole (a cut or filtered one is never kept), not empty, bounded."""
+    answer = text.strip()
+    if finish_reason == "content_filter":
+        raise ModelError("the answer was filtered")
+    if finish_reason == "length":
+        raise ModelError("the answer was cut short")
+    if not answer:
+        raise ModelError("the model gave an empty answer")
+    return answer[:ANSWER_MAX_CHARS]
 
 
 def _problem_of(refusal: str | None, parsed: object) -> str:

@@ -1,0 +1,65 @@
+"""How soon a client should look again at something being written (Retry-After).
+
+A fixed interval either lags (a lesson ready 0.6 s after it was opened showed at 2 s) or costs
+polls. The answer follows what the record is doing:
+
+- content flowing (a partial write landed): half an interval: the text being written lands about
+  once an interval, a finished block at once, so a poll sees it half an interval later on average;
+- being written, nothing shown yet: the interval, or sooner when the expected end is sooner;
+- the expected end comes from recent model latencies: the claim-to-commit times of the lessons
+  this course has already had written (same model, same course, same size of lesson);
+- waiting in the queue: the interval (an opened lesson is claimed within about a poll).
+
+`Retry-After` is whole seconds (RFC 9110), so the API also gives the exact wait in milliseconds
+(`retryAfterMs`) for clients that can use it.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from flowgen.models import Lesson, LessonStatus
+
+RECENT_LESSONS = 5  # the latest written lessons that make the estimate
+MIN_WAIT_SECONDS = 0.25  # sooner than this, a poll would mostly find the commit still in flight
+MARGIN_SECONDS = 0.1  # the commit and the read after the expected end
+
+
+@dataclass(frozen=True)
+class PollAfter:
+    seconds: float
+
+    @property
+    def header(self) -> int:
+        """Retry-After in whole seconds, never 0 (0 would invite a client to spin)."""
+        return max(1, math.ceil(self.seconds))
+
+    @property
+    def milliseconds(self) -> int:
+        return round(self.seconds * 1000)
+
+
+def expected_lesson_seconds(siblings: Sequence[Lesson]) -> float | None:
+    """The median claim-to-commit time of the course's latest written lessons; None before any."""
+    written = sorted(
+        (s for s in siblings if s.generation_seconds is not None and s.generated_at is not None),
+        key=lambda s: s.generated_at or datetime.min,
+    )[-RECENT_LESSONS:]
+    return statistics.median(s.generation_seconds or 0.0 for s in written) if written else None
+
+
+def lesson_poll_after(lesson: Lesson, now: datetime, expected: float | None, interval: float) -> PollAfter:
+    """When to look again at a lesson that is not written yet."""
+    flowing = lesson.partial is not None and lesson.partial.writes > 0
+    if lesson.status == LessonStatus.GENERATING and flowing:
+        return PollAfter(interval / 2)
+    if lesson.status != LessonStatus.GENERATING or expected is None or lesson.updated_at is None:
+        return PollAfter(interval)
+    remaining = expected - (now - lesson.updated_at).total_seconds()
+    if remaining <= 0:  # overdue: it may land any moment
+        return PollAfter(interval)
+    return PollAfter(min(interval, max(MIN_WAIT_SECONDS, remaining + MARGIN_SECONDS)))
