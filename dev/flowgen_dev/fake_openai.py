@@ -13,6 +13,10 @@ A call gets at most one fault, the first that applies: `scripted` (the next N ca
 "outline :: topic"; `times` calls, or every call when None), `poison_lessons` (always a 500),
 then `rate` (that share of all calls, a kind drawn from `rate_kinds`).
 
+A learner's question about a lesson (no `response_format`; a user message whose JSON has a
+`question`) is answered by the offline model in plain text: the fake's notice, then the question
+quoted ("You asked: ..."), counted in `calls["Question"]`, streamed like any other answer.
+
 Streaming (`"stream": true`): the answer is sent as server-sent `chat.completion.chunk` events,
 the content cut into tokens of 4 characters: the first after `first_token_seconds`, then
 `tokens_per_second` of them (0: all at once), then the finish chunk, the usage chunk (when
@@ -44,9 +48,10 @@ from pydantic import BaseModel
 from flowgen.adapters.offline_model import OfflineModel
 from flowgen.content import GeneratedLesson, MarkdownBlock
 from flowgen.models import Usage
-from flowgen.ports import LessonBrief, OutlineBrief
+from flowgen.ports import LessonBrief, OutlineBrief, QuestionBrief
 
 NOTICE = "_Written by the FlowGen fake model server, not a real model._"
+QUESTION = "Question"  # the `calls` key of a learner's question (a plain-text answer, no response_format)
 
 
 FaultKind = Literal[
@@ -218,7 +223,10 @@ class FakeOpenAI:
         schema = request.get("response_format", {}).get("json_schema", {}).get("name", "")
         payload = _payload(request["messages"])
         lesson_title = payload.get("lesson", "")
-        if schema == "GeneratedLesson":
+        if not schema and "question" in payload:  # a learner's question: plain text, no schema
+            schema = QUESTION
+            key = f"question :: {payload['question']}"
+        elif schema == "GeneratedLesson":
             key = f"{payload.get('course', '')} :: {lesson_title}"
         else:
             key = f"outline :: {payload.get('topic', '')}"
@@ -249,8 +257,19 @@ class FakeOpenAI:
         if fault == "hang":
             return Answer(500, _error("server_error", "no answer (hang)"), delivery="hang")
 
-        result: BaseModel
-        if schema == "OutlineDecision":
+        result: BaseModel | str
+        if schema == QUESTION:
+            result, usage = self.model.answer(
+                QuestionBrief(
+                    course_title=payload.get("course", ""),
+                    lesson_title=payload.get("lesson_title", ""),
+                    lesson_text=payload.get("lesson_content", ""),
+                    question=payload["question"],
+                    language=payload.get("language"),
+                    earlier=tuple((e["question"], e["answer"]) for e in payload.get("earlier", [])),
+                )
+            )
+        elif schema == "OutlineDecision":
             result, usage = self.model.outline(
                 OutlineBrief(
                     prompt=payload["topic"],
@@ -278,7 +297,7 @@ class FakeOpenAI:
             return Answer(400, _error("invalid_request_error", f"unknown response_format {schema!r}"))
         if isinstance(result, GeneratedLesson) and lesson_tokens:
             result, usage = _padded(result, usage, lesson_tokens)
-        full = result.model_dump_json()
+        full = result if isinstance(result, str) else result.model_dump_json()
         content: str | None = full
         refusal: str | None = None
         finish_reason = "stop"

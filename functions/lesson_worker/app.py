@@ -1,4 +1,5 @@
-"""Consumes both lesson queues: claim, generate, commit under the lease."""
+"""Consumes both lesson queues: claim, generate, commit under the lease. A job naming a
+question answers that question about its lesson (the same claim, lease and commit)."""
 
 from typing import Any
 
@@ -9,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Json
 
 from flowgen import wiring
+from flowgen.answering import QuestionAnswerer
 from flowgen.deadline import Attempt
 from flowgen.generation import Generator
 from flowgen.models import LessonJob
@@ -27,10 +29,19 @@ SETTINGS = wiring.settings(LessonWorkerSettings)
 generator: Generator = wiring.lesson_generator(SETTINGS)
 
 
+def answerer() -> QuestionAnswerer:
+    """Built on the first question job (cached per container): a worker that only writes lessons
+    never opens the questions collection."""
+    return wiring.question_answerer(SETTINGS)
+
+
 def record_handler(record: LessonJobRecord, lambda_context: LambdaContext) -> str:
     remaining = lambda_context.get_remaining_time_in_millis() / 1000
     attempt = Attempt(receive_count=int(record.attributes.ApproximateReceiveCount), remaining_seconds=remaining)
-    return generator.write_lesson(record.body, attempt).value
+    job = record.body
+    if job.question_id is not None:
+        return answerer().answer(job, attempt).value
+    return generator.write_lesson(job, attempt).value
 
 
 @logger.inject_lambda_context

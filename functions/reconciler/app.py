@@ -25,4 +25,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, i
         # the local stack's first run after a (re)start: its queues are new, so every pending
         # intent is stranded now, not after STUCK_AFTER_SECONDS (EventBridge never sends this)
         tunables = SETTINGS.model_copy(update={"stuck_after_seconds": 0})
-    return asdict(reconcile(store, scheduler, tunables, utcnow()))
+    return asdict(reconcile(store, scheduler, tunables, utcnow(), questions=wiring.question_store(SETTINGS)))

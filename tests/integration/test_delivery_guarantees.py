@@ -188,7 +188,13 @@ def test_reconciler_resends_a_course_whose_job_was_lost(stack: LocalStack, fake_
     stack.sqs.purge_queue(QueueUrl=stack.queues["CourseQueue"].url)  # the job is lost
     wiring.store().courses.update_one({"_id": course["id"]}, {"$set": {"updatedAt": utcnow() - timedelta(hours=1)}})
     result = stack.invoke("ReconcilerFunction", {})
-    assert result == {"courses_resent": 1, "lessons_resent": 0, "lessons_failed": 0}
+    assert result == {
+        "courses_resent": 1,
+        "lessons_resent": 0,
+        "lessons_failed": 0,
+        "questions_resent": 0,
+        "questions_failed": 0,
+    }
     stack.drain("CourseJobs")
     assert alice.call("GET", f"/courses/{course['id']}").json()["status"] == "READY"
 
@@ -206,7 +212,13 @@ def test_reconciler_resends_stranded_lessons_of_both_priorities(stack: LocalStac
         _age(wiring.store().lessons, f"{course['id']}/{lesson.id}", 3600)
 
     result = stack.invoke("ReconcilerFunction", {})
-    assert result == {"courses_resent": 0, "lessons_resent": len(requested), "lessons_failed": 0}
+    assert result == {
+        "courses_resent": 0,
+        "lessons_resent": len(requested),
+        "lessons_failed": 0,
+        "questions_resent": 0,
+        "questions_failed": 0,
+    }
     stack.drain("HighPriorityLessons")
     stack.drain("LowPriorityLessons")
     statuses = {lesson.id: lesson.status for lesson in wiring.store().list_lessons(course["id"])}

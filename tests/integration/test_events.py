@@ -160,7 +160,13 @@ def check_lesson_worker(stack: LocalStack, result: dict[str, Any]) -> None:
 
 
 def check_reconciler(stack: LocalStack, result: dict[str, Any]) -> None:
-    assert result == {"courses_resent": 1, "lessons_resent": 0, "lessons_failed": 0}
+    assert result == {
+        "courses_resent": 1,
+        "lessons_resent": 0,
+        "lessons_failed": 0,
+        "questions_resent": 0,
+        "questions_failed": 0,
+    }
     assert stack.queue_depth("CourseQueue") == 1
 
 

@@ -49,6 +49,12 @@ def course_markdown(course: Course, lessons: Sequence[Lesson]) -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
+def lesson_markdown(lesson: Lesson) -> str:
+    """One written lesson's blocks as Markdown (what a question about it is answered from)."""
+    blocks = lesson.content.blocks if lesson.content else []
+    return "\n".join(line for block in blocks for line in [*_block(block), ""]).strip()
+
+
 def _front(course: Course) -> list[str]:
     out = [f"# {_line(course.title or course.prompt)}", ""]
     if course.description:

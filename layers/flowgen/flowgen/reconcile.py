@@ -4,7 +4,9 @@ when the local stack starts.
 MongoDB holds every intent, so SQS may lose its contents without losing work: a course PENDING
 for longer than `STUCK_AFTER_SECONDS`, a lesson requested (at either priority) and still PENDING
 that long, and a record whose lease has expired are all sent again. A lesson whose worker died
-on its last allowed attempt becomes FAILED, retryable by the user.
+on its last allowed attempt becomes FAILED, retryable by the user. Questions about lessons are
+reconciled the same way: QUEUED too long, or ANSWERING past their lease, they are sent again
+(to the high queue, as asked), or FAILED when their worker died on the last attempt.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from datetime import datetime, timedelta
 from flowgen.models import CourseJob, Lease, Lesson, LessonJob, LessonStatus, Priority
 from flowgen.observability import logger
 from flowgen.ports import Claim, CourseStore
+from flowgen.questions import Question, QuestionStatus, QuestionStore, question_job
 from flowgen.scheduling import JobScheduler
 from flowgen.settings import ReconcilerTunables
 
@@ -25,10 +28,17 @@ class Reconciled:
     courses_resent: int
     lessons_resent: int
     lessons_failed: int
+    questions_resent: int = 0
+    questions_failed: int = 0
 
 
 def reconcile(
-    store: CourseStore, scheduler: JobScheduler, tunables: ReconcilerTunables, now: datetime, limit: int = 200
+    store: CourseStore,
+    scheduler: JobScheduler,
+    tunables: ReconcilerTunables,
+    now: datetime,
+    limit: int = 200,
+    questions: QuestionStore | None = None,
 ) -> Reconciled:
     older_than = now - timedelta(seconds=tunables.stuck_after_seconds)
     courses = store.stuck_courses(older_than, now, limit)
@@ -44,7 +54,8 @@ def reconcile(
         else:
             stranded[lesson.course_id, lesson.priority or Priority.LOW].append(lesson)
     resent = sum(_resend(store, scheduler, lessons, priority, now) for (_, priority), lessons in stranded.items())
-    result = Reconciled(courses_resent=len(courses), lessons_resent=resent, lessons_failed=failed)
+    asked = _questions(questions, scheduler, tunables, older_than, now, limit) if questions else (0, 0)
+    result = Reconciled(len(courses), resent, failed, *asked)
     logger.info("reconciled", extra=result.__dict__)
     return result
 
@@ -72,3 +83,29 @@ def _resend(
     store.mark_requeued(course_id, ids, now)  # the next run waits another period before re-sending
     jobs = [LessonJob(course_id=course_id, lesson_id=i, owner_id=lessons[0].owner_id) for i in ids]
     return scheduler.schedule_lessons(jobs, priority, force=True)
+
+
+def _questions(
+    questions: QuestionStore,
+    scheduler: JobScheduler,
+    tunables: ReconcilerTunables,
+    older_than: datetime,
+    now: datetime,
+    limit: int,
+) -> tuple[int, int]:
+    """(re-sent, failed) of the stranded questions."""
+    resend: list[Question] = []
+    failed = 0
+    for question in questions.stuck(older_than, now, limit):
+        lease = question.lease
+        last = question.status == QuestionStatus.ANSWERING and question.attempts >= tunables.max_receive_count
+        if lease is not None and last:
+            reason = "worker stopped before finishing (lease expired on the last attempt)"
+            questions.release(question.id, Claim(lease.token, lease.expires_at), reason, failed=True)
+            failed += 1
+        else:
+            resend.append(question)
+    if resend:
+        questions.mark_requeued([q.id for q in resend], now)
+        scheduler.schedule_lessons([question_job(q) for q in resend], Priority.HIGH, force=True)
+    return len(resend), failed

@@ -33,6 +33,17 @@ def lesson_job_key(course_id: str, lesson_id: str, priority: Priority) -> str:
     return f"flowgen:job:lesson:{course_id}/{lesson_id}:{priority.value}"
 
 
+def question_job_key(question_id: str) -> str:
+    return f"flowgen:job:question:{question_id}:{Priority.HIGH.value}"
+
+
+def _job_key(job: LessonJob, priority: Priority) -> str:
+    """A question about a lesson is its own job: its key never holds the lesson's back."""
+    if job.question_id is not None:
+        return question_job_key(job.question_id)
+    return lesson_job_key(job.course_id, job.lesson_id, priority)
+
+
 @dataclass
 class JobScheduler:
     queue: JobQueue
@@ -65,7 +76,7 @@ class JobScheduler:
         """Sends one job per lesson not already scheduled at this priority; returns how many."""
         if not jobs:
             return 0
-        keys = [lesson_job_key(j.course_id, j.lesson_id, priority) for j in jobs]
+        keys = [_job_key(j, priority) for j in jobs]
         if force:
             self._release(keys)
         fresh = self._fresh(keys)
@@ -91,6 +102,10 @@ class JobScheduler:
     def forget_lesson(self, course_id: str, lesson_id: str) -> None:
         """Drops the lesson's dedupe keys: its job was taken or finished, or it is retried."""
         self._release([lesson_job_key(course_id, lesson_id, p) for p in Priority])
+
+    def forget_question(self, question_id: str) -> None:
+        """Drops a question's dedupe key: its job was taken, or it is sent again."""
+        self._release([question_job_key(question_id)])
 
     def forget_course(self, course_id: str) -> None:
         self._release([course_job_key(course_id)])

@@ -41,11 +41,13 @@ if TYPE_CHECKING:
     from flowgen.adapters.jwt_verifier import JwtVerifier
     from flowgen.adapters.mongo_store import MongoCourseStore
     from flowgen.adapters.redis_user_limits import RedisUserLimits
+    from flowgen.answering import QuestionAnswerer
     from flowgen.courses import CourseService
     from flowgen.generation import Generator
     from flowgen.models import CourseView
     from flowgen.ports import ModelClient, RateLimiter, TokenBudget, VideoSearch
     from flowgen.progress import ProgressService, ProgressStore
+    from flowgen.questions import QuestionService, QuestionStore
     from flowgen.scheduling import JobScheduler
 
 _overrides: dict[str, Any] = {}
@@ -101,6 +103,16 @@ def progress_store(cfg: MongoSettings | None = None) -> ProgressStore:
     progress = MongoProgressStore(store(cfg or settings(MongoSettings)).courses.database)
     progress.ensure_indexes()
     return progress
+
+
+@_overridable
+def question_store(cfg: MongoSettings | None = None) -> QuestionStore:
+    """Learners' questions about lessons, in their own collection of the course store's database."""
+    from flowgen.adapters.mongo_questions import MongoQuestionStore
+
+    questions = MongoQuestionStore(store(cfg or settings(MongoSettings)).courses.database)
+    questions.ensure_indexes()
+    return questions
 
 
 @_overridable
@@ -197,6 +209,7 @@ def user_limits(cfg: ApiSettings, tier: str = "free") -> RedisUserLimits:
         courses_per_hour=courses_per_hour,
         courses_per_day=courses_per_day,
         daily_token_budget=cfg.daily_token_budget(tier),
+        questions_per_hour=cfg.questions_per_hour(tier),
     )
 
 
@@ -239,6 +252,13 @@ def progress_service(cfg: ApiSettings) -> ProgressService:
     from flowgen.progress import ProgressService
 
     return ProgressService(store(cfg), progress_store(cfg))
+
+
+@_overridable
+def question_service(cfg: ApiSettings) -> QuestionService:
+    from flowgen.questions import QuestionService
+
+    return QuestionService(store(cfg), question_store(cfg), scheduler(cfg), cfg)
 
 
 @_overridable
@@ -285,6 +305,14 @@ def lesson_generator(cfg: LessonWorkerSettings) -> Generator:
     return _generator(cfg, videos(cfg))
 
 
+@_overridable
+def question_answerer(cfg: LessonWorkerSettings) -> QuestionAnswerer:
+    """Built on the lesson worker's first question job (its generator, its model client)."""
+    from flowgen.answering import QuestionAnswerer
+
+    return QuestionAnswerer(lesson_generator(cfg), question_store(cfg))
+
+
 def reconciler_parts(cfg: ReconcilerSettings) -> tuple[MongoCourseStore, JobScheduler]:
     return store(cfg), scheduler(cfg)
 
@@ -294,6 +322,7 @@ _FACTORIES: dict[str, Callable[..., Any]] = {
     for f in (
         store,
         progress_store,
+        question_store,
         redis_client,
         sqs_client,
         scheduler,
@@ -305,9 +334,11 @@ _FACTORIES: dict[str, Callable[..., Any]] = {
         jwt_verifier,
         course_service,
         progress_service,
+        question_service,
         idempotent_create,
         course_generator,
         lesson_generator,
+        question_answerer,
     )
 }
 

@@ -72,6 +72,7 @@ class RedisUserLimits:
         courses_per_hour: int,
         courses_per_day: int,
         daily_token_budget: int,
+        questions_per_hour: int = 0,
         prefix: str = "flowgen:userlimit",
         budget_prefix: str = "flowgen:budget",
     ) -> None:
@@ -82,16 +83,18 @@ class RedisUserLimits:
             for w in (Window("courses-hour", courses_per_hour, 3600), Window("courses-day", courses_per_day, 86400))
             if w.limit > 0
         ]
+        self.questions = [Window("questions-hour", questions_per_hour, 3600)] if questions_per_hour > 0 else []
         self.daily_token_budget = daily_token_budget
         self.prefix = prefix
         self.budget_prefix = budget_prefix
         self._script = client.register_script(_CHECK_AND_COUNT)
 
-    def check(self, owner_id: str, *, creating: bool, now: float | None = None) -> Decision:
-        """Counts this request against the caller's windows (and, for a course, checks the daily
-        token budget), or refuses it without counting. Redis down: allowed, with a metric."""
-        windows = self.requests + (self.courses if creating else [])
-        budget = self.daily_token_budget if creating else 0
+    def check(self, owner_id: str, *, creating: bool, asking: bool = False, now: float | None = None) -> Decision:
+        """Counts this request against the caller's windows (and, for a course or a question about
+        a lesson, checks the daily token budget), or refuses it without counting. Redis down:
+        allowed, with a metric."""
+        windows = self.requests + (self.courses if creating else []) + (self.questions if asking else [])
+        budget = self.daily_token_budget if creating or asking else 0
         if not windows and not budget:
             return Decision()
         now = time.time() if now is None else now
