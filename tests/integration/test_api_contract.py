@@ -77,6 +77,8 @@ def test_another_users_course_is_404_everywhere(stack: LocalStack) -> None:
         bob.call("POST", f"/courses/{course['id']}/retry"),
         bob.call("DELETE", f"/courses/{course['id']}"),
         bob.call("GET", f"/courses/{course['id']}/export.md"),
+        bob.call("POST", f"/courses/{course['id']}/lessons/{lesson}/questions", {"question": "why?"}),
+        bob.call("GET", f"/courses/{course['id']}/lessons/{lesson}/questions"),
     ]
     assert [r.status for r in attempts] == [404] * len(attempts)
     assert all(_error(r)["code"] in {"course_not_found", "lesson_not_found"} for r in attempts)
@@ -316,6 +318,13 @@ def test_the_openapi_document_is_served_without_a_token_and_tells_the_truth(stac
     patterns = {p["name"]: p["schema"]["pattern"] for p in lesson["parameters"]}
     assert patterns == {"course_id": "^[0-9a-f]{32}$", "lesson_id": r"^m\d{2}-l\d{2}$"}
     assert "Retry-After" in lesson["responses"]["202"]["headers"]
+    questions = doc["paths"]["/courses/{course_id}/lessons/{lesson_id}/questions"]
+    assert sorted(questions["post"]["responses"]) == "202 400 401 403 404 409 413 415 429 503".split()
+    assert sorted(questions["get"]["responses"]) == "200 400 401 403 404 429 503".split()
+    assert "Retry-After" in questions["post"]["responses"]["202"]["headers"]
+    assert "Retry-After" in questions["get"]["responses"]["200"]["headers"]
+    asked = doc["components"]["schemas"]["AskQuestionRequest"]["properties"]["question"]
+    assert (asked["maxLength"], asked["minLength"], asked["pattern"][:2]) == (1000, 1, "^[")
     assert doc["paths"]["/openapi.json"]["get"]["security"] == []
     for path, operations in doc["paths"].items():
         for method, operation in operations.items():

@@ -229,6 +229,7 @@ def test_every_template_route_reaches_a_route_of_the_api(stack: LocalStack) -> N
         ("POST", "/courses"): {"prompt": "Rust"},
         ("PUT", f"{lesson}/progress"): {},
         ("POST", f"{lesson}/regenerate"): {"instruction": "simpler"},
+        ("POST", f"{lesson}/questions"): {"question": "why?"},
         ("PUT", f"{lesson}/version"): {"version": 1},
         ("PATCH", "/courses/{courseId}/outline"): outline,
     }

@@ -122,3 +122,27 @@ def test_each_record_gets_the_invocations_remaining_time_and_its_receive_count(
     fake.second_done.set()
     module.lambda_handler({"Records": [_record("only", "m01-l09")]}, Context(remaining_ms=42_500))
     assert fake.attempts == [Attempt(receive_count=2, remaining_seconds=42.5)]
+
+
+class RecordingAnswerer:
+    def __init__(self) -> None:
+        self.jobs: list[LessonJob] = []
+
+    def answer(self, job: LessonJob, attempt: Attempt) -> Outcome:
+        self.jobs.append(job)
+        return Outcome.DONE
+
+
+def test_a_question_job_is_answered_and_a_lesson_job_written(
+    lesson_worker: tuple[ModuleType, GatedGenerator],
+) -> None:
+    module, fake = lesson_worker
+    answerer = RecordingAnswerer()
+    wiring.override(question_answerer=answerer)
+    question = _record("question", "m01-l01")
+    question["body"] = json.dumps({**json.loads(question["body"]), "questionId": "a" * 32})
+    result = module.lambda_handler({"Records": [question, _record("lesson", "m01-l09")]}, Context())
+    assert result == {"batchItemFailures": []}
+    assert [(j.lesson_id, j.question_id) for j in answerer.jobs] == [("m01-l01", "a" * 32)]
+    assert len(fake.attempts) == 1  # the lesson job only: the question never reached write_lesson
+
