@@ -6,7 +6,7 @@ Runs on loopback: the local stack (each function its own process) and the fake m
 streaming at a realistic rate (0.5 s to first token, 40 tokens/s, lessons of ~800 tokens).
 `backlog_courses` courses of 24 lessons are queued at low priority, and the low lane works on
 them, while a learner opens the last lesson of another course and polls it as the web app does
-(honouring Retry-After) until it is GENERATED. The same run is made with STREAM_LESSONS=false.
+(honouring retryAfterMs, else Retry-After) until it is GENERATED. The same run is made with STREAM_LESSONS=false.
 
 Per run:
 - first token: when the fake model sent the opened lesson's first token (seconds after the open)
@@ -139,7 +139,9 @@ def one_run(backlog_courses: int, *, streaming: bool) -> dict[str, float]:
             if response.status == 200:
                 complete = now - opened
                 break
-            time.sleep(float(response.headers.get("retry-after", "1")))
+            # the exact wait when the API gives one (retryAfterMs), else Retry-After, as the web app does
+            wait_ms = body.get("retryAfterMs")
+            time.sleep(wait_ms / 1000 if wait_ms else float(response.headers.get("retry-after", "1")))
         stop.set()
         watcher.join(2)
         done = store.get_lesson("bench", target["id"], lesson["id"])

@@ -107,3 +107,35 @@ def test_a_lesson_being_written_answers_202_with_its_finished_blocks_then_200(
     for view in partial_views:  # what was shown is what the lesson begins with
         assert view["partial"]["blocks"] == blocks[: len(view["partial"]["blocks"])]
     assert fake_model.stats.calls["GeneratedLesson"] == 1
+
+
+def test_an_outline_being_written_shows_its_modules_as_they_come_then_the_course(
+    stack: LocalStack, fake_model: FakeOpenAI
+) -> None:
+    alice = User(stack, "alice")
+    # the outline's ~500 tokens at 150 tokens/s: about three seconds of writing
+    fake_model.set_faults(Faults(first_token_seconds=0.3, tokens_per_second=150))
+    course = alice.create_course("Rust ownership", size="long")
+    worker = threading.Thread(target=stack.drain, args=("CourseJobs",), daemon=True)
+    worker.start()
+    views = []
+    deadline = time.monotonic() + 60
+    while worker.is_alive() and time.monotonic() < deadline:
+        response = alice.call("GET", f"/courses/{course['id']}")
+        body = response.json()
+        if body["status"] == "GENERATING" and body["partialOutline"]:
+            assert body["modules"] == [] and response.headers["retry-after"] == "1"
+            assert body["partialOutline"]["restarts"] == 0
+            views.append(body["partialOutline"])
+        time.sleep(0.1)
+    worker.join(60)
+    counts = [len(view["modules"]) for view in views]
+    assert counts and counts == sorted(counts) and counts[-1] > counts[0], counts  # it grew while we watched
+
+    final = alice.call("GET", f"/courses/{course['id']}")
+    body = final.json()
+    assert body["status"] == "READY" and body["partialOutline"] is None and "retry-after" not in final.headers
+    for view in views:  # what was shown is what the outline begins with
+        assert view["title"] == body["title"]
+        assert [m["title"] for m in view["modules"]] == [m["title"] for m in body["modules"]][: len(view["modules"])]
+    assert fake_model.stats.calls["OutlineDecision"] == 1

@@ -14,7 +14,7 @@ import pytest
 from flowgen.adapters.mongo_store import MongoCourseStore
 from flowgen.adapters.offline_model import OfflineModel
 from flowgen.clock import utcnow
-from flowgen.content import OutlineDecision, PartialContent, PartialOutline
+from flowgen.content import MarkdownBlock, OutlineDecision, PartialContent, PartialOutline
 from flowgen.deadline import Attempt
 from flowgen.errors import ModelError
 from flowgen.generation import Generator, Outcome
@@ -247,8 +247,11 @@ def test_retry_after_follows_what_the_lesson_is_doing() -> None:
     assert (queued.header, queued.milliseconds) == (1, 1000)
     nearly = lesson_poll_after(_lesson(LessonStatus.GENERATING, 0.2), now, 0.6, 1)
     assert nearly.header == 1 and 400 <= nearly.milliseconds <= 600  # its expected end, not a whole second
-    flowing = _lesson(LessonStatus.GENERATING, 3, partial=PartialContent(writes=2))
-    assert lesson_poll_after(flowing, now, 15, 1).milliseconds == 500  # content lands about once a second
+    first_block = _lesson(LessonStatus.GENERATING, 3, partial=PartialContent(writes=2, writing="Af"))
+    assert lesson_poll_after(first_block, now, 15, 1).milliseconds == 500  # the first block shows soon after
+    block = MarkdownBlock(type="markdown", markdown="After this lesson...")
+    flowing = _lesson(LessonStatus.GENERATING, 3, partial=PartialContent(writes=3, blocks=[block]))
+    assert lesson_poll_after(flowing, now, 15, 1).milliseconds == 1000  # then content lands about once a second
     long_call = lesson_poll_after(_lesson(LessonStatus.GENERATING, 1), now, 15, 1)
     assert long_call.milliseconds == 1000
     overdue = lesson_poll_after(_lesson(LessonStatus.GENERATING, 20), now, 15, 1)

@@ -3,8 +3,10 @@
 A fixed interval either lags (a lesson ready 0.6 s after it was opened showed at 2 s) or costs
 polls. The answer follows what the record is doing:
 
-- content flowing (a partial write landed): half an interval: the text being written lands about
-  once an interval, a finished block at once, so a poll sees it half an interval later on average;
+- the first block being written (words shown, no block finished): half an interval, so the first
+  finished block, written at once, is seen soon after (the wait a learner feels most); the
+  polls this adds last as long as one short block, about a second;
+- later blocks flowing: one interval, as the text being written lands about that often;
 - being written, nothing shown yet: the interval, or sooner when the expected end is sooner;
 - the expected end comes from recent model latencies: the claim-to-commit times of the lessons
   this course has already had written (same model, same course, same size of lesson);
@@ -54,9 +56,9 @@ def expected_lesson_seconds(siblings: Sequence[Lesson]) -> float | None:
 
 def lesson_poll_after(lesson: Lesson, now: datetime, expected: float | None, interval: float) -> PollAfter:
     """When to look again at a lesson that is not written yet."""
-    flowing = lesson.partial is not None and lesson.partial.writes > 0
-    if lesson.status == LessonStatus.GENERATING and flowing:
-        return PollAfter(interval / 2)
+    partial = lesson.partial
+    if lesson.status == LessonStatus.GENERATING and partial is not None and partial.writes > 0:
+        return PollAfter(interval if partial.blocks else interval / 2)
     if lesson.status != LessonStatus.GENERATING or expected is None or lesson.updated_at is None:
         return PollAfter(interval)
     remaining = expected - (now - lesson.updated_at).total_seconds()
