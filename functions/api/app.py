@@ -268,10 +268,13 @@ def list_courses(
 
 
 @app.get(
-    "/courses/<course_id>", summary="A course and its lessons' status", responses=_contract(200, CourseDetail, 404)
+    "/courses/<course_id>",
+    summary="A course and its lessons' status; while its outline is written, what is written so far and Retry-After",
+    responses=_contract(200, CourseDetail, 404, retry_after=True),
 )
 def get_course(course_id: CourseId) -> Response[Any]:
-    return _json(200, service().get_course(_caller(), course_id))
+    course = service().get_course(_caller(), course_id)
+    return _json(200, course, {"Retry-After": str(course.retry_after)} if course.retry_after else None)
 
 
 @app.delete("/courses/<course_id>", summary="Delete a course and its lessons", responses=_contract(204, None, 404))
