@@ -339,6 +339,7 @@ class MemoryStore:
                 generated_at=lesson.generated_at,
                 partial_writes=lesson.partial_writes,
                 generation_seconds=lesson.generation_seconds,
+                block_count=lesson.block_count,
                 status=LessonStatus.GENERATED,
                 lease=None,
                 error=None,

@@ -27,7 +27,7 @@ from tests.fakes.mongomock_db import mongomock_database
 from tests.fakes.ports import ScriptedModel
 from tests.fakes.store import MemoryStore
 from tests.narrow import present
-from tests.unit.test_domain import FIRST, World
+from tests.unit.test_domain import FIRST, World, _job
 from tests.unit.test_store_contract import _course
 
 BRIEF = OutlineBrief(prompt="Rust ownership", level=None, size=None, language=None)
@@ -268,3 +268,16 @@ def test_the_expected_time_is_the_median_of_the_latest_written_lessons() -> None
     ]
     assert expected_lesson_seconds(written) == 3.0  # the oldest (30 s) is not among the latest five
     assert expected_lesson_seconds([_lesson(LessonStatus.PENDING)]) is None
+
+
+def test_blocks_expected_comes_from_the_course_s_written_lessons() -> None:
+    world = World()
+    course = world.ready_course()
+    ids = [lesson.id for m in course.modules for lesson in m.lessons]
+    before = world.service.open_lesson("alice", course.id, ids[1], utcnow())
+    assert present(before.progress).blocks_expected is None  # nothing written yet: unknown
+    assert world.generator.write_lesson(_job(course, ids[0]), FIRST) == Outcome.DONE
+    written = world.store.lessons[(course.id, ids[0])]
+    assert written.block_count == len(present(written.content).blocks) >= 4
+    after = world.service.open_lesson("alice", course.id, ids[2], utcnow())
+    assert present(after.progress).blocks_expected == written.block_count

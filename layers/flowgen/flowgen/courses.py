@@ -43,7 +43,7 @@ from flowgen.models import (
     is_lesson_id,
 )
 from flowgen.observability import logger
-from flowgen.polling import expected_lesson_seconds, lesson_poll_after
+from flowgen.polling import expected_block_count, expected_lesson_seconds, lesson_poll_after
 from flowgen.ports import CourseStore
 from flowgen.scheduling import JobScheduler
 from flowgen.settings import ApiTunables
@@ -227,6 +227,7 @@ class CourseService:
         )
         if lesson.status in (LessonStatus.PENDING, LessonStatus.GENERATING):
             view.partial, view.progress = _written_so_far(lesson, now)
+            view.progress.blocks_expected = expected_block_count(siblings)
             expected = expected_lesson_seconds(siblings)
             wait = lesson_poll_after(lesson, now, expected, self.tunables.poll_seconds)
             view.retry_after, view.retry_after_ms = wait.header, wait.milliseconds

@@ -321,6 +321,7 @@ class _LessonWork:
                 "status": LessonStatus.GENERATED,
                 "partial_writes": self.writer.writes,
                 "generation_seconds": _seconds_since(self.lesson.updated_at, now),
+                "block_count": len(result.blocks),  # the model's, as partial content counts them
             }
         )
         if not self.gen.store.commit_lesson(done, self.claim, now):

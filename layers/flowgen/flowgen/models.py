@@ -142,6 +142,7 @@ class Lesson(Model):
     partial: PartialContent | None = None  # blocks written so far by the attempt holding the lease
     partial_writes: int = 0  # partial writes of the attempt that committed it (cost, for benchmarks)
     generation_seconds: float | None = None  # claim to commit of the attempt that wrote it (polling's estimate)
+    block_count: int | None = None  # blocks the model wrote (lists carry no content; progress estimates from it)
     attempts: int = 0
     requested_at: datetime | None = None
     generated_at: datetime | None = None
@@ -379,7 +380,11 @@ class LessonProgress(Model):
     """How far the writing of a lesson has got, while it is not GENERATED."""
 
     blocks_written: int = Field(description="blocks in `partial` (finished blocks only)")
-    blocks_expected: int | None = Field(default=None, description="null until the model has finished")
+    blocks_expected: int | None = Field(
+        default=None,
+        description="about how many blocks the lesson will have: the median of the course's latest written "
+        "lessons (an estimate: the model decides); null before the course has any",
+    )
     restarts: int = Field(
         description="times the writing started again from nothing (a failed or lost attempt, or a repair): "
         "blocks shown before may have gone"

@@ -54,6 +54,15 @@ def expected_lesson_seconds(siblings: Sequence[Lesson]) -> float | None:
     return statistics.median(s.generation_seconds or 0.0 for s in written) if written else None
 
 
+def expected_block_count(siblings: Sequence[Lesson]) -> int | None:
+    """About how many blocks a lesson of this course gets: the median of the latest written ones."""
+    written = sorted(
+        (s for s in siblings if s.block_count is not None and s.generated_at is not None),
+        key=lambda s: s.generated_at or datetime.min,
+    )[-RECENT_LESSONS:]
+    return round(statistics.median(s.block_count or 0 for s in written)) if written else None
+
+
 def lesson_poll_after(lesson: Lesson, now: datetime, expected: float | None, interval: float) -> PollAfter:
     """When to look again at a lesson that is not written yet."""
     partial = lesson.partial

@@ -347,7 +347,9 @@ class MongoCourseStore:
 
     @_unavailable_on_outage
     def commit_lesson(self, lesson: Lesson, claim: Claim, now: datetime) -> bool:
-        fields = _dump(lesson, include={"content", "usage", "generated_at", "partial_writes", "generation_seconds"})
+        fields = _dump(
+            lesson, include={"content", "usage", "generated_at", "partial_writes", "generation_seconds", "block_count"}
+        )
         result = self.lessons.update_one(
             {
                 "_id": _lesson_doc_id(lesson.course_id, lesson.id),
