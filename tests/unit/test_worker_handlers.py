@@ -145,4 +145,3 @@ def test_a_question_job_is_answered_and_a_lesson_job_written(
     assert result == {"batchItemFailures": []}
     assert [(j.lesson_id, j.question_id) for j in answerer.jobs] == [("m01-l01", "a" * 32)]
     assert len(fake.attempts) == 1  # the lesson job only: the question never reached write_lesson
-

@@ -84,28 +84,31 @@ class QuestionAnswerer:
         if question is None:
             logger.info("question not claimable, acknowledging", extra={"question_id": job.question_id})
             return Outcome.SKIPPED
-        store = self.gen.store
-        course = store.get_course(question.owner_id, question.course_id)
-        lesson = store.get_lesson(question.owner_id, question.course_id, question.lesson_id)
-        if course is None or lesson is None or lesson.content is None:
+        brief = self._brief(question)
+        if brief is None:
             reason = "the lesson is gone or being written again: ask once it is written"
             self.questions.release(question.id, claim, reason, failed=True)
             return Outcome.SKIPPED
-        thread = self.questions.thread(question.owner_id, question.course_id, question.lesson_id, limit=THREAD_MAX)
-        earlier = [
-            (q.question, q.answer)
-            for q in thread
-            if q.status == QuestionStatus.ANSWERED and q.answer and q.id != job.question_id
-        ][-EARLIER_IN_PROMPT:]
-        brief = QuestionBrief(
+        return self.gen._run(_QuestionWork(self, job, question, brief, claim), attempt)
+
+    def _brief(self, question: Question) -> QuestionBrief | None:
+        """What the model answers from: the lesson's content and the thread's latest answers
+        (None when the lesson is gone or has no content now)."""
+        owner, course_id = question.owner_id, question.course_id
+        course = self.gen.store.get_course(owner, course_id)
+        lesson = self.gen.store.get_lesson(owner, course_id, question.lesson_id)
+        if course is None or lesson is None or lesson.content is None:
+            return None
+        thread = self.questions.thread(owner, course_id, question.lesson_id, limit=THREAD_MAX)
+        answered = [q for q in thread if q.status == QuestionStatus.ANSWERED and q.id != question.id]
+        return QuestionBrief(
             course_title=course.title or course.prompt,
             lesson_title=lesson.title,
             lesson_text=lesson_markdown(lesson),
             question=question.question,
             language=course.language,
-            earlier=tuple(earlier),
+            earlier=tuple((q.question, q.answer or "") for q in answered[-EARLIER_IN_PROMPT:]),
         )
-        return self.gen._run(_QuestionWork(self, job, question, brief, claim), attempt)
 
 
 @dataclass

@@ -93,7 +93,7 @@ class RedisUserLimits:
         """Counts this request against the caller's windows (and, for a course or a question about
         a lesson, checks the daily token budget), or refuses it without counting. Redis down:
         allowed, with a metric."""
-        windows = self.requests + (self.courses if creating else []) + (self.questions if asking else [])
+        windows = self._windows(creating=creating, asking=asking)
         budget = self.daily_token_budget if creating or asking else 0
         if not windows and not budget:
             return Decision()
@@ -113,6 +113,10 @@ class RedisUserLimits:
         window, reset = windows[denied - 1], resets[denied - 1]
         message = f"limit of {window.limit} per {_span(window.seconds)} reached ({window.name}); retry in {reset} s"
         return Decision(False, reset, window.name, message, headers)
+
+    def _windows(self, *, creating: bool, asking: bool) -> list[Window]:
+        """Every route's requests window, and a course's or a question's own."""
+        return self.requests + (self.courses if creating else []) + (self.questions if asking else [])
 
     def _count(self, owner_id: str, windows: list[Window], budget: int, now: float) -> tuple[int, list[int]] | None:
         """One round trip: (the refusing window's index + 1, 0 if none) and each window's count."""
