@@ -88,7 +88,7 @@ describe("ask about this lesson", () => {
     await user.type(screen.getByLabelText("Your question"), "Why borrow?");
     await user.click(screen.getByRole("button", { name: "Ask" }));
     expect(ask).toHaveBeenCalledWith("c", "m01-l02", "Why borrow?");
-    const thread = await screen.findByRole("list", { name: "Your questions and their answers" });
+    const thread = await screen.findByRole("list", { name: "Questions and answers" });
     expect(within(thread).getByText("Why borrow?")).toBeInTheDocument();
     expect(screen.getByLabelText("Your question")).toHaveValue(""); // cleared for the next one
     expect(screen.getByText("Waiting for an answer…")).toBeInTheDocument();

@@ -122,3 +122,22 @@ describe("sign-in name rule", () => {
     expect(["Jane Doe", "", "a".repeat(65), "é"].some((n) => re.test(n))).toBe(false);
   });
 });
+
+describe("headings in model output", () => {
+  it("never skip a level: h2 at the highest, at most one below the heading before, across blocks", () => {
+    const { container } = render(
+      <Blocks
+        blocks={[
+          { type: "markdown", markdown: "**After this lesson:** borrowing" },
+          { type: "markdown", markdown: "### Part 1\n\ntext\n\n```md\n# not a heading\n```" },
+          { type: "markdown", markdown: "# Borrowing\n\n#### Detail" },
+          { type: "key_points", points: ["a"] },
+          { type: "markdown", markdown: "##### Deep" },
+        ]}
+        writing={"###### Being written"}
+      />,
+    );
+    const levels = [...container.querySelectorAll("h1, h2, h3, h4, h5, h6")].map((h) => `${h.tagName}:${h.textContent}`);
+    expect(levels).toEqual(["H2:Part 1", "H2:Borrowing", "H3:Detail", "H3:Key points", "H4:Deep", "H5:Being written"]);
+  });
+});

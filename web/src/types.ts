@@ -59,6 +59,7 @@ export interface PartialOutline {
   modules: { title: string; lessons: { title: string; summary: string }[] }[];
   /** times the outline started again from nothing: modules shown before may have gone */
   restarts: number;
+  writes?: number;
 }
 
 export interface CoursePage {
@@ -190,6 +191,7 @@ export interface QuestionView {
   error: string | null;
   askedAt: string;
   answeredAt: string | null;
+  usage?: Usage | null;
 }
 
 export interface QuestionThread {

@@ -129,7 +129,7 @@ export function AskPanel({ courseId, lessonId }: { courseId: string; lessonId: s
       <h2 id="ask-heading">Ask about this lesson</h2>
       {thread.error ? <ErrorNotice error={thread.error} /> : null}
       {items.length > 0 ? (
-        <ol className="thread" aria-label="Your questions and their answers">
+        <ol className="thread" aria-label="Questions and answers">
           {items.map((question) => (
             <QuestionItem key={question.id} question={question} />
           ))}

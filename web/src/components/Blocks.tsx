@@ -22,14 +22,53 @@ function useHighlighter(): Highlighter | null {
   return loaded;
 }
 
+// Headings in model output never skip a level (the page's h1 is the lesson's title): each is h2 at
+// the highest and at most one level below the heading before it, in this block or an earlier one.
+const ATX_HEADING = /^ {0,3}(#{1,6})[ \t]/;
+const FENCE = /^ {0,3}(```|~~~)/;
+
+function nextLevel(level: number, previous: number): number {
+  return Math.min(Math.max(level, 2), previous + 1);
+}
+
+/** The heading level in force after a markdown text, given the one before it. */
+export function headingLevelAfter(markdown: string, previous: number): number {
+  let inFence = false;
+  for (const line of markdown.split("\n")) {
+    if (FENCE.test(line)) inFence = !inFence;
+    const heading = inFence ? null : ATX_HEADING.exec(line);
+    if (heading) previous = nextLevel(heading[1].length, previous);
+  }
+  return previous;
+}
+
+type HastNode = { type: string; tagName?: string; children?: HastNode[] };
+
+function rehypeHeadingLevels(after: number) {
+  return () => (tree: HastNode) => {
+    let previous = after;
+    const walk = (node: HastNode) => {
+      for (const child of node.children ?? []) {
+        const level = child.type === "element" && /^h[1-6]$/.test(child.tagName ?? "") ? Number(child.tagName!.slice(1)) : 0;
+        if (level) {
+          previous = nextLevel(level, previous);
+          child.tagName = `h${previous}`;
+        } else if (child.tagName !== "pre") walk(child);
+      }
+    };
+    walk(tree);
+  };
+}
+
 // Model output is untrusted: react-markdown renders no raw HTML, links open safely,
 // and code is shown as text with highlighting, never executed.
-export function MarkdownBlock({ text, writing = false }: { text: string; writing?: boolean }) {
+export function MarkdownBlock({ text, writing = false, after = 1 }: { text: string; writing?: boolean; after?: number }) {
   const hl = useHighlighter();
+  const levels = rehypeHeadingLevels(after);
   return (
     <div className={writing ? "block markdown writing" : "block markdown"} aria-busy={writing || undefined}>
       <Markdown
-        rehypePlugins={hl ? [hl.rehypeHighlightSubset] : []}
+        rehypePlugins={hl ? [levels, hl.rehypeHighlightSubset] : [levels]}
         skipHtml
         components={{ a: ({ href, children }) => <a href={href} target="_blank" rel="noopener noreferrer nofollow">{children}</a> }}
       >
@@ -274,12 +313,19 @@ export function Blocks({
   writing?: string | null;
   draft?: boolean;
 }) {
+  // the heading level in force before each block, and after the last (1: the page's h1); key
+  // points, quiz and video are h3 sections
+  const after = [1];
+  for (const block of blocks) {
+    const level = after[after.length - 1];
+    after.push(block.type === "markdown" ? headingLevelAfter(block.markdown, level) : block.type === "code" ? level : 3);
+  }
   return (
     <>
       {blocks.map((block, i) => {
         switch (block.type) {
           case "markdown":
-            return <MarkdownBlock key={i} text={block.markdown} />;
+            return <MarkdownBlock key={i} text={block.markdown} after={after[i]} />;
           case "code":
             return <CodeBlock key={i} language={block.language} code={block.code} caption={block.caption} />;
           case "key_points":
@@ -292,7 +338,7 @@ export function Blocks({
             return null;
         }
       })}
-      {writing ? <MarkdownBlock key={blocks.length} text={writing} writing /> : null}
+      {writing ? <MarkdownBlock key={blocks.length} text={writing} writing after={after[blocks.length]} /> : null}
     </>
   );
 }
