@@ -94,8 +94,8 @@ def _samples(page: Page) -> list[dict[str, Any]]:
 
 def test_a_lesson_shows_its_blocks_as_they_are_written_and_nothing_moves(
     streaming_stack: LocalStack,
-    browser: Browser,
-    fake_model: FakeOpenAI,  # noqa: F811
+    browser: Browser,  # noqa: F811
+    fake_model: FakeOpenAI,
 ) -> None:
     stack, url = streaming_stack, streaming_stack.api_url
     page = browser.new_page(viewport={"width": 900, "height": 700})
@@ -163,3 +163,88 @@ def test_a_lesson_shows_its_blocks_as_they_are_written_and_nothing_moves(
         places = {s["tops"][index] for s in watched if len(s["tops"]) > index}
         # the block being written is the last one: it stays where it began
         assert max(places) - min(places) <= 0.5, f"block {index} moved: {sorted(places)}"
+
+
+def test_the_outline_shows_its_modules_as_they_are_written(
+    streaming_stack: LocalStack,
+    browser: Browser,  # noqa: F811
+    fake_model: FakeOpenAI,
+) -> None:
+    stack, url = streaming_stack, streaming_stack.api_url
+    fake_model.set_faults(Faults(first_token_seconds=0.4, tokens_per_second=60))  # an outline in ~8 s
+    page = browser.new_page(viewport={"width": 1000, "height": 900})
+    sign_in(page, url, "olga")
+    course_id = create_course(page, "Category theory for programmers")
+    status = page.get_by_role("status").filter(has_text="Writing the outline")
+    expect(status).to_be_visible()
+    drafts = page.locator(".lesson-row.draft")
+    expect(drafts.first).to_be_visible(timeout=20_000)
+    expect(status).to_contain_text("so far")
+    course = User(stack, "olga").call("GET", f"/courses/{course_id}").json()
+    assert course["status"] == "GENERATING" and course["partialOutline"]["modules"], course
+    assert page.locator(".lesson-row.draft a").count() == 0  # greyed, not links
+    assert page.locator(".lesson-row a").count() == 0
+    page.screenshot(path=str(SCREENSHOTS / "course-outline-writing.png"))
+    no_axe_violations(page, "course (outline being written, modules so far)")
+
+    expect(page.locator(".lesson-row a").first).to_be_visible(timeout=30_000)
+    expect(drafts).to_have_count(0)
+    expect(page.get_by_role("progressbar", name="Writing the outline")).to_have_count(0)
+
+
+def test_an_answer_streams_into_the_thread(
+    streaming_stack: LocalStack,
+    browser: Browser,  # noqa: F811
+    fake_model: FakeOpenAI,
+) -> None:
+    stack, url = streaming_stack, streaming_stack.api_url
+    page = browser.new_page(viewport={"width": 1000, "height": 1000})
+    sign_in(page, url, "quinn")
+    course_id = create_course(page, "Rust ownership for C++ programmers")
+    quinn = User(stack, "quinn")
+    course = _ready(quinn, course_id)
+    target = lesson_ids(course)[0]
+    page.goto(f"{url}/#/courses/{course_id}/lessons/{target}")
+    expect(page.locator("article.lesson-body:not(.draft)")).to_be_visible(timeout=20_000)
+
+    panel = page.get_by_role("region", name="Ask about this lesson")
+    expect(panel).to_be_visible()
+    box = panel.get_by_role("textbox", name="Your question")
+    ask = panel.get_by_role("button", name="Ask")
+    expect(ask).to_be_disabled()  # blank
+    box.fill("x" * 1001)
+    expect(panel.get_by_text("1001/1000 characters: 1 too many.")).to_be_visible()
+    expect(ask).to_be_disabled()
+    question = "Why can a moved-from String not be used again?"
+    box.fill(question)
+    expect(panel.get_by_text(f"{len(question)}/1000 characters.")).to_be_visible()
+    no_axe_violations(page, "lesson (ask about this lesson)")
+
+    # slow enough to watch the answer grow: ~25 tokens a second
+    fake_model.set_faults(Faults(first_token_seconds=0.5, tokens_per_second=25))
+    ask.click()
+    thread = panel.get_by_role("list", name="Questions and answers")
+    expect(thread.get_by_text(question)).to_be_visible()
+    expect(box).to_have_value("")
+    answering = panel.locator(".qa.answering .block.writing")
+    expect(answering).to_be_visible(timeout=15_000)
+    expect(panel.get_by_text("Still answering…")).to_be_visible()
+    first_text = answering.inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "lesson-ask-answering.png"), full_page=True)
+    no_axe_violations(page, "lesson (an answer being written)")
+
+    answered = panel.locator(".qa.answered .answer")
+    expect(answered).to_be_visible(timeout=30_000)
+    expect(answered).to_contain_text("You asked")  # the offline model quotes the question
+    assert len(answered.inner_text()) > len(first_text)  # it grew from what was shown while answering
+    expect(panel.get_by_text("Still answering…")).to_have_count(0)
+    answered.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "lesson-ask-answered.png"), full_page=True)
+    no_axe_violations(page, "lesson (question answered)")
+
+    # polling stops once nothing is pending
+    calls = "GET /courses/{courseId}/lessons/{lessonId}/questions"
+    time.sleep(2.5)
+    before = stack.api_calls[calls]
+    time.sleep(5)
+    assert stack.api_calls[calls] == before

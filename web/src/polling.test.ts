@@ -75,6 +75,15 @@ describe("polls for text being written", () => {
     expect(lessonPollDelay(at(202, "PENDING", 5))).toBe(5000);
     expect(lessonPollDelay(at(200, "GENERATED", null))).toBe(false);
     expect(lessonPollDelay(at(200, "FAILED", null))).toBe(false);
+    // the exact wait when the API gives it: half a second while the first block is written
+    const exact = (ms: number | null, lessonStatus: LessonSummary["status"] = "GENERATING") => ({
+      status: 202, data: { status: lessonStatus, retryAfter: 1, retryAfterMs: ms }, retryAfter: 1,
+    });
+    expect(lessonPollDelay(exact(500))).toBe(500);
+    expect(lessonPollDelay(exact(1000, "PENDING"))).toBe(1000);
+    expect(lessonPollDelay(exact(20))).toBe(POLL.soonestMs); // never a spin
+    expect(lessonPollDelay(exact(null))).toBe(1000);
+    expect(lessonPollDelay({ ...exact(500), status: 200 })).toBe(false);
     // the body's retryAfter when a proxy dropped the header
     expect(lessonPollDelay({ status: 202, data: { status: "GENERATING", retryAfter: 2 }, retryAfter: null })).toBe(2000);
   });

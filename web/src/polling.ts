@@ -10,7 +10,7 @@ export function isCourseSettled(course: CourseDetail): boolean {
   );
 }
 
-export const POLL = { firstMs: 2000, maxMs: 15000, factor: 1.6, outlineMs: 1000, listMs: 2000, writingMs: 1000 };
+export const POLL = { firstMs: 2000, maxMs: 15000, factor: 1.6, outlineMs: 1000, listMs: 2000, writingMs: 1000, soonestMs: 250 };
 
 /** The outline is being written: it must appear within 2 s of the API having it, so poll
  * every second (one cheap read) until it does, whatever the backoff would say. */
@@ -53,12 +53,15 @@ function retryAfterOf(polled: Polled<{ retryAfter?: number | null }>): number | 
 }
 
 /**
- * The lesson view's next poll: none once it is written or failed (200); while it is written
- * (GENERATING), at the server's Retry-After (at least POLL.writingMs), so finished blocks show up
- * as they are written; while it is queued, the usual backoff (never sooner than Retry-After).
+ * The lesson view's next poll: none once it is written or failed (200). While it is not, when the
+ * server says exactly (`retryAfterMs`: half a second while the first block is written, a second
+ * while blocks flow or it is queued), then; else at its Retry-After while it is written (at least
+ * POLL.writingMs) and with the usual backoff while it is queued (never sooner than Retry-After).
  */
-export function lessonPollDelay(fetched: Polled<Pick<Lesson, "status" | "retryAfter">>): number | false {
+export function lessonPollDelay(fetched: Polled<Pick<Lesson, "status" | "retryAfter" | "retryAfterMs">>): number | false {
   if (fetched.status !== 202) return false;
+  const exact = fetched.data.retryAfterMs;
+  if (typeof exact === "number" && exact > 0) return Math.max(POLL.soonestMs, exact);
   const retryAfter = retryAfterOf(fetched);
   if (fetched.data.status === "GENERATING") return Math.max(POLL.writingMs, (retryAfter ?? 0) * 1000);
   return nextPollDelay(false, 0, retryAfter);

@@ -93,6 +93,7 @@ export interface PartialContent {
 /** How far the writing of a lesson has got, while it is not GENERATED. */
 export interface WritingProgress {
   blocksWritten: number;
+  /** about how many blocks it will have (from the course's lessons written before); null: no idea yet */
   blocksExpected: number | null;
   /** times the writing started again from nothing: blocks shown before may have gone */
   restarts: number;
@@ -109,6 +110,8 @@ export interface Lesson extends LessonSummary {
   previousLessonId: string | null;
   nextLessonId: string | null;
   retryAfter: number | null;
+  /** the same wait, exactly (under a second while the first block is written) */
+  retryAfterMs?: number | null;
   version?: number;
   instruction?: string | null;
   versions?: LessonVersion[];

@@ -50,7 +50,8 @@ export function writingStatus(lesson: Pick<Lesson, "status" | "partial" | "progr
   if (written === 0) {
     return lesson.partial?.writing ? "Still writing… the first block is on its way." : "Writing this lesson for you… the first words appear here in a few seconds.";
   }
-  const sofar = expected ? `${written} of ${count(expected, "block", "blocks")}` : `${count(written, "block", "blocks")} so far`;
+  // blocksExpected is an estimate (the course's earlier lessons): a lesson may run past it
+  const sofar = expected && written < expected ? `${written} of about ${count(expected, "block", "blocks")}` : `${count(written, "block", "blocks")} so far`;
   return `Still writing… ${sofar}.`;
 }
 

@@ -152,7 +152,7 @@ function Writing({ lesson, restarts }: { lesson: Lesson; restarts: number }) {
         {lesson.partial?.blocks.length || lesson.partial?.writing ? " What is shown is not final yet." : ""}
       </p>
       {restarted && <p className="restarted">{restarted}</p>}
-      {expected ? (
+      {expected && (lesson.progress?.blocksWritten ?? 0) < expected ? (
         <progress className="working" aria-label="Writing this lesson" max={expected} value={lesson.progress?.blocksWritten ?? 0} />
       ) : (
         <progress className="working" aria-label="Writing this lesson" />
