@@ -86,15 +86,6 @@ def read_outline(snapshot: str) -> PartialOutline | None:
     course = partial.get("course") if isinstance(partial, dict) and partial.get("learnable") is not False else None
     if not isinstance(course, dict):
         return None
-    raw = course.get("modules")
-    modules: list[OutlineModule] = []
-    if isinstance(raw, list):
-        done = len(raw) if _closes(text, ("]}}", "}}", "}", "")) else len(raw) - 1
-        for item in raw[:done]:
-            try:
-                modules.append(_MODULE.validate_python(item))
-            except ValidationError:
-                break
     title = course.get("title") if "description" in course else None
     description = course.get("description") if "objectives" in course else None
     objectives = course.get("objectives") if "modules" in course else None
@@ -104,8 +95,23 @@ def read_outline(snapshot: str) -> PartialOutline | None:
         title=title,
         description=description if isinstance(description, str) else None,
         objectives=[o for o in objectives if isinstance(o, str)] if isinstance(objectives, list) else [],
-        modules=modules,
+        modules=_finished_modules(text, course.get("modules")),
     )
+
+
+def _finished_modules(text: str, raw: object) -> list[OutlineModule]:
+    """The modules the array has moved past (the last one too once it is closed), up to the
+    first that does not validate."""
+    modules: list[OutlineModule] = []
+    if not isinstance(raw, list):
+        return modules
+    done = len(raw) if _closes(text, ("]}}", "}}", "}", "")) else len(raw) - 1
+    for item in raw[:done]:
+        try:
+            modules.append(_MODULE.validate_python(item))
+        except ValidationError:
+            break
+    return modules
 
 
 def _partial_json(text: str) -> object:
