@@ -86,17 +86,22 @@ def read_outline(snapshot: str) -> PartialOutline | None:
     course = partial.get("course") if isinstance(partial, dict) and partial.get("learnable") is not False else None
     if not isinstance(course, dict):
         return None
-    title = course.get("title") if "description" in course else None
-    description = course.get("description") if "objectives" in course else None
-    objectives = course.get("objectives") if "modules" in course else None
+    title = _finished_field(course, "title", "description")
     if not isinstance(title, str):
         return None
+    description = _finished_field(course, "description", "objectives")
+    objectives = _finished_field(course, "objectives", "modules")
     return PartialOutline(
         title=title,
         description=description if isinstance(description, str) else None,
         objectives=[o for o in objectives if isinstance(o, str)] if isinstance(objectives, list) else [],
         modules=_finished_modules(text, course.get("modules")),
     )
+
+
+def _finished_field(course: dict[str, object], name: str, following: str) -> object:
+    """A field's value once the next one has begun (before that, a string may be cut short)."""
+    return course.get(name) if following in course else None
 
 
 def _finished_modules(text: str, raw: object) -> list[OutlineModule]:
