@@ -293,6 +293,7 @@ def delete_course(course_id: CourseId) -> Response[Any]:
 def edit_outline(course_id: CourseId, body: EditOutlineRequest) -> Response[Any]:
     detail, removed = service().edit_outline(_caller(), course_id, body, utcnow())
     progress().forget_lessons(_caller(), course_id, removed)  # so no count includes a removed lesson
+    questions().forget_lessons(_caller(), course_id, removed)
     return _json(200, detail)
 
 

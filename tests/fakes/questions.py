@@ -140,8 +140,11 @@ class MemoryQuestionStore:
                 if question_id in self.questions:
                     self._update(question_id, updated_at=now)
 
-    def delete_course(self, owner_id: str, course_id: str) -> None:
+    def delete_course(self, owner_id: str, course_id: str, lesson_ids: Sequence[str] | None = None) -> None:
         with self.lock:
             self._check()
-            for key in [k for k, q in self.questions.items() if (q.owner_id, q.course_id) == (owner_id, course_id)]:
-                del self.questions[key]
+            for key, q in list(self.questions.items()):
+                if (q.owner_id, q.course_id) == (owner_id, course_id) and (
+                    lesson_ids is None or q.lesson_id in lesson_ids
+                ):
+                    del self.questions[key]

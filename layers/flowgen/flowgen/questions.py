@@ -175,7 +175,9 @@ class QuestionStore(Protocol):
         ...
 
     def mark_requeued(self, question_ids: Sequence[str], now: datetime) -> None: ...
-    def delete_course(self, owner_id: str, course_id: str) -> None: ...
+    def delete_course(self, owner_id: str, course_id: str, lesson_ids: Sequence[str] | None = None) -> None:
+        """The owner's questions on the course (only on `lesson_ids`, when given) are deleted."""
+        ...
 
 
 # ---- asking and reading (the API) --------------------------------------------------------
@@ -248,6 +250,11 @@ class QuestionService:
     def forget_course(self, owner_id: str, course_id: str) -> None:
         """After the course itself is deleted: its questions go too."""
         self.questions.delete_course(owner_id, course_id)
+
+    def forget_lessons(self, owner_id: str, course_id: str, lesson_ids: Sequence[str]) -> None:
+        """After an outline edit removed lessons: their questions go too (nothing could reach them)."""
+        if lesson_ids:
+            self.questions.delete_course(owner_id, course_id, lesson_ids)
 
     def _send(self, question: Question, *, force: bool = False) -> None:
         try:

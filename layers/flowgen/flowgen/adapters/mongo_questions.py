@@ -137,5 +137,6 @@ class MongoQuestionStore:
         self.questions.update_many({"_id": {"$in": list(question_ids)}}, {"$set": {"updatedAt": now}})
 
     @_unavailable_on_outage
-    def delete_course(self, owner_id: str, course_id: str) -> None:
-        self.questions.delete_many({"ownerId": owner_id, "courseId": course_id})
+    def delete_course(self, owner_id: str, course_id: str, lesson_ids: Sequence[str] | None = None) -> None:
+        only = {} if lesson_ids is None else {"lessonId": {"$in": list(lesson_ids)}}
+        self.questions.delete_many({"ownerId": owner_id, "courseId": course_id, **only})
