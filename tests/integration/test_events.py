@@ -14,8 +14,11 @@ import pytest
 
 from flowgen import wiring
 from flowgen.clock import utcnow
+from flowgen.content import LessonContent, MarkdownBlock
 from flowgen.models import Course, CourseStatus, Lesson, LessonStatus, ModuleOutline, Priority
 from flowgen.ports import Claim
+from flowgen.questions import AskQuestionRequest
+from flowgen.settings import ApiSettings
 from flowgen_dev.stack import LocalStack
 from tests.helpers import User
 from tests.narrow import present
@@ -78,6 +81,25 @@ def _seed_failed_lesson() -> None:
     claim = Claim("seed", utcnow() + timedelta(minutes=1))
     assert store.claim_lesson(SAMPLE_COURSE, SAMPLE_LESSON, claim, utcnow())
     store.release_lesson(SAMPLE_COURSE, SAMPLE_LESSON, claim, "model: seeded failure", failed=True)
+
+
+def _seed_written_lesson() -> None:
+    """The sample course with its sample lesson written (a question needs something to answer from)."""
+    _seed_course()
+    store = wiring.store()
+    claim = Claim("seed", utcnow() + timedelta(minutes=1))
+    lesson = present(store.claim_lesson(SAMPLE_COURSE, SAMPLE_LESSON, claim, utcnow()))
+    content = LessonContent(blocks=[MarkdownBlock(type="markdown", markdown="Ownership moves.")], generator="seed")
+    written = lesson.model_copy(update={"content": content, "status": LessonStatus.GENERATED})
+    assert store.commit_lesson(written, claim, utcnow())
+
+
+def _seed_question() -> None:
+    _seed_written_lesson()
+    question = AskQuestionRequest(question="What does a move leave behind?")
+    wiring.question_service(wiring.settings(ApiSettings)).ask(
+        SAMPLE_USER, SAMPLE_COURSE, SAMPLE_LESSON, question, utcnow()
+    )
 
 
 def _seed_requested(priority: Priority) -> Callable[[], None]:
@@ -145,6 +167,20 @@ def check_retry_lesson(stack: LocalStack, result: dict[str, Any]) -> None:
     assert stack.queue_depth("LessonHighQueue") == 1
 
 
+def check_ask_question(stack: LocalStack, result: dict[str, Any]) -> None:
+    assert result["statusCode"] == 202 and "Retry-After" in result["headers"]
+    body = _body(result)
+    assert (body["lessonId"], body["status"], body["answer"]) == (SAMPLE_LESSON, "QUEUED", None)
+    assert body["question"] == "Why can a value have only one owner?"
+    assert stack.queue_depth("LessonHighQueue") == 1  # asked at high priority: someone is waiting
+
+
+def check_list_questions(stack: LocalStack, result: dict[str, Any]) -> None:
+    assert result["statusCode"] == 200
+    items = _body(result)["items"]
+    assert [(q["question"], q["status"]) for q in items] == [("What does a move leave behind?", "QUEUED")]
+
+
 def check_authorizer(stack: LocalStack, result: dict[str, Any]) -> None:
     assert result == {"isAuthorized": False}  # the sample token is not signed by the local issuer
 
@@ -179,6 +215,8 @@ CASES: dict[str, tuple[str, Callable[[], None], Callable[[Any, Any], None]]] = {
     "api_retry_course": ("ApiFunction", lambda: _seed_course(CourseStatus.FAILED), check_retry_course),
     "api_open_lesson": ("ApiFunction", _seed_course, check_open_lesson),
     "api_retry_lesson": ("ApiFunction", _seed_failed_lesson, check_retry_lesson),
+    "api_ask_question": ("ApiFunction", _seed_written_lesson, check_ask_question),
+    "api_list_questions": ("ApiFunction", _seed_question, check_list_questions),
     "authorizer": ("AuthorizerFunction", lambda: None, check_authorizer),
     "course_worker": ("CourseWorkerFunction", lambda: _seed_course(CourseStatus.PENDING), check_course_worker),
     "lesson_worker_high": (
