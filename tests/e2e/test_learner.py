@@ -93,7 +93,7 @@ def test_progress_continue_quiz_and_another_user(web_stack: LocalStack, browser:
 
     # lesson 1: read it and mark it completed
     start.click()
-    article = page.locator("article")
+    article = page.locator("article.lesson-body:not(.draft)")  # written, not a draft
     expect(article).to_be_visible(timeout=20_000)
     first = lesson_id_of(page)
     expect(page.get_by_role("heading", level=1)).to_be_focused()  # focus moved to the new screen's heading
@@ -260,7 +260,7 @@ def test_first_load_leaves_the_lesson_screen_and_highlighting_for_later(
     assert not [s for s in scripts if s.startswith(("LessonView-", "highlight-", "auth0-"))], scripts
     create_course(page, "Go channels")
     page.locator(".lesson-row a").first.click(timeout=20_000)
-    expect(page.locator("article")).to_be_visible(timeout=20_000)
+    expect(page.locator("article.lesson-body:not(.draft)")).to_be_visible(timeout=20_000)  # written, not a draft
     assert [s for s in scripts if s.startswith("LessonView-")] and [s for s in scripts if s.startswith("highlight-")]
     assert not [s for s in scripts if s.startswith("auth0-")]  # Auth0's SDK only where Auth0 signs in
 
@@ -348,7 +348,7 @@ def test_screens_keep_up_with_a_slow_model(slow_stack: LocalStack, browser: Brow
     expect(page.get_by_role("heading", level=1)).to_be_focused()
     no_axe_violations(page, "lesson (being written)")
     page.get_by_role("link", name="Back to the course").focus()
-    expect(page.locator("article")).to_be_visible(timeout=40_000)
+    expect(page.locator("article.lesson-body:not(.draft)")).to_be_visible(timeout=40_000)  # written, not a draft
     expect(page.get_by_role("link", name="Back to the course")).to_be_focused()
 
     # the course page once everything settles: no calls at all

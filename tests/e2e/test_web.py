@@ -95,7 +95,7 @@ def test_create_watch_read_and_isolation(web_stack: LocalStack, browser: Browser
     deep_title = lessons.nth(9).inner_text()
     lessons.nth(9).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(deep_title)
-    article = page.locator("article")
+    article = page.locator("article.lesson-body:not(.draft)")  # written, not a draft
     expect(article).to_be_visible(timeout=20_000)
     expect(article.locator(".markdown h2")).to_have_text(deep_title)
     expect(article.locator("code.hljs")).to_be_visible()
