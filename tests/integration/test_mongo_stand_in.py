@@ -277,6 +277,7 @@ _PARITY_QUERIES: list[dict[str, Any]] = [
     {"nested.v": {"$in": ["b"]}},
     {"_id": {"$in": [1, 2, "s3", "s6", 7, 400]}},
     {"_id": "s9", "k": {"$exists": True}},
+    {"_id": {"$in": [1, 2, 3, 4, 5, "s3", "s6"]}, "$or": [{"k": 3}, {"k": "2"}, {"n": 5}]},  # a claim's shape
     {"_id": 2.0},
 ]
 

@@ -2,7 +2,8 @@
 
 mongomock scans every document for every query. Here a filter that pins `_id`, or the first
 field of a declared index, to one or a few values (equality, `$eq`, `$in`; through `$and`
-and `$or` too) gets its candidates from hash tables; mongomock's own matcher then decides
+and `$or` too) gets its candidates from hash tables (a filter that pins `_id` from `_id` alone,
+so a claim's `$or` on the status does not gather every PENDING lesson); mongomock's own matcher then decides
 on each candidate as before, so results are the same as a scan's, in the same (natural)
 order. A candidate set may be larger than the result, never smaller: documents whose
 indexed value is an array, or of a type whose Python equality differs from MongoDB's, are
@@ -118,6 +119,10 @@ class Planner:
         """None: no index narrows this filter down, scan."""
         if not isinstance(query, Mapping):
             return None
+        if "_id" in query:  # unique: nothing narrows it further, so the other conditions are not looked up
+            pinned = self._field("_id", query["_id"])
+            if pinned is not None:
+                return pinned
         return _smallest(self._condition(field, condition) for field, condition in query.items())
 
     def _condition(self, field: str, condition: Any) -> set[Key] | None:
