@@ -8,7 +8,7 @@ BIN := $(abspath $(VENV))/bin
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help dev system-deps browser-deps web test test-fast contract lint format validate build lock bench-cold-start demo local faults clean
+.PHONY: help dev system-deps browser-deps web test test-fast contract lint format validate build lock bench-cold-start bench-backlog demo local faults clean
 
 help:
 	@echo "make demo      set up from nothing, run a course end to end on the local stack"
@@ -106,6 +106,11 @@ lock: dev
 # Import time of each built handler on this machine (an x86_64 twin of the layer, same lock).
 bench-cold-start: build
 	$(BIN)/python bench/cold_start.py
+
+# An opened lesson's time to ready behind 0, 1,000 and 10,000 queued background lessons, as ratios
+# to the empty queues of the same run (about a minute; `.venv/bin/python bench/backlog.py --quick`).
+bench-backlog: dev
+	$(BIN)/python bench/backlog.py
 
 # Every fault scenario at full size on a running local stack (docs/faults.md); prints the count
 # table and writes it into docs/faults.md. A bounded part runs in `make test` (tests/faults/).
