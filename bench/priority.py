@@ -43,7 +43,13 @@ def time_to_lesson(fake: FakeOpenAI, backlog_courses: int) -> tuple[float, int, 
     config = StackConfig(
         openai_api_key="bench",
         openai_base_url=fake.base_url,
-        parameter_overrides={"InitialLessons": "24" if backlog_courses else "0"},
+        # one bench user makes every course: the per-user limits (10 courses an hour) would turn it away
+        parameter_overrides={
+            "InitialLessons": "24" if backlog_courses else "0",
+            "UserRequestsPerMinute": "0",
+            "UserCoursesPerHour": "0",
+            "UserCoursesPerDay": "0",
+        },
     )
     stack = LocalStack(config).start(pollers=False)
     try:
