@@ -273,7 +273,7 @@ def list_courses(
     responses=_contract(200, CourseDetail, 404, retry_after=True),
 )
 def get_course(course_id: CourseId) -> Response[Any]:
-    course = service().get_course(_caller(), course_id)
+    course = service().get_course(_caller(), course_id, utcnow())
     return _json(200, course, {"Retry-After": str(course.retry_after)} if course.retry_after else None)
 
 

@@ -107,7 +107,7 @@ class MemoryQuestionStore:
     def release(self, question_id: str, claim: Claim, error: str, *, failed: bool) -> None:
         with self.lock:
             self._check()
-            if self._held(question_id, claim, answering=False) is None:
+            if self._held(question_id, claim, answering=True) is None:
                 return
             status = QuestionStatus.FAILED if failed else QuestionStatus.QUEUED
             self._update(question_id, status=status, error=error, lease=None, partial=None)
@@ -115,7 +115,7 @@ class MemoryQuestionStore:
     def unclaim(self, question_id: str, claim: Claim) -> None:
         with self.lock:
             self._check()
-            question = self._held(question_id, claim, answering=False)
+            question = self._held(question_id, claim, answering=True)
             if question is None:
                 return
             self._update(

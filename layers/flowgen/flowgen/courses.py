@@ -10,7 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flowgen.content import PartialContent
+from flowgen.clock import utcnow
+from flowgen.content import PartialContent, PartialOutline
 from flowgen.errors import AlreadyExists, Conflict, IdempotencyKeyReused, InvalidRequest, NotFound
 from flowgen.export import course_markdown
 from flowgen.models import (
@@ -114,7 +115,10 @@ class CourseService:
         next_cursor = _encode_cursor(page[-1]) if more else None
         return CoursePage(items=[CourseView.of(c) for c in page], next_cursor=next_cursor)
 
-    def get_course(self, owner_id: str, course_id: str) -> CourseDetail:
+    def get_course(self, owner_id: str, course_id: str, now: datetime | None = None) -> CourseDetail:
+        """The course; while its outline is written, what the live attempt has written so far.
+        `now` decides whether that attempt's lease is still live (default: the clock's now)."""
+        now = now or utcnow()
         course = self._owned_course(owner_id, course_id)
         lessons = {lesson.id: lesson for lesson in self.store.list_lessons(course_id)}
         modules = [
@@ -128,10 +132,7 @@ class CourseService:
         detail = CourseDetail(**CourseView.of(course).model_dump(), modules=modules)
         if course.status in (CourseStatus.PENDING, CourseStatus.GENERATING):
             detail.retry_after = self.tunables.poll_seconds
-        if course.status == CourseStatus.GENERATING and course.partial_outline is not None:
-            # attempts given up before this one dropped what they had shown
-            restarts = max(0, course.attempts - 1) + course.partial_outline.restarts
-            detail.partial_outline = course.partial_outline.model_copy(update={"restarts": restarts})
+            detail.partial_outline = _outline_so_far(course, now)
         return detail
 
     def delete_course(self, owner_id: str, course_id: str) -> None:
@@ -229,7 +230,7 @@ class CourseService:
             view.partial, view.progress = _written_so_far(lesson, now)
             view.progress.blocks_expected = expected_block_count(siblings)
             expected = expected_lesson_seconds(siblings)
-            wait = lesson_poll_after(lesson, now, expected, self.tunables.poll_seconds)
+            wait = lesson_poll_after(lesson, view.partial, now, expected, self.tunables.poll_seconds)
             view.retry_after, view.retry_after_ms = wait.header, wait.milliseconds
         return view
 
@@ -458,6 +459,17 @@ def _needs_generation(lesson: Lesson, now: datetime) -> bool:
         return True
     lease_expired = lesson.lease is not None and lesson.lease.expires_at < now
     return lesson.status == LessonStatus.GENERATING and lease_expired
+
+
+def _outline_so_far(course: Course, now: datetime) -> PartialOutline | None:
+    """The outline a live attempt has written (design invariant 9: shown as partial, never as the
+    outline); none from an attempt whose lease has run out (its successor starts clean)."""
+    live = course.lease is not None and course.lease.expires_at >= now
+    partial = course.partial_outline
+    if course.status != CourseStatus.GENERATING or partial is None or not live:
+        return None
+    restarts = max(0, course.attempts - 1) + partial.restarts  # earlier attempts dropped what they showed
+    return partial.model_copy(update={"restarts": restarts})
 
 
 def _written_so_far(lesson: Lesson, now: datetime) -> tuple[PartialContent | None, LessonProgress]:

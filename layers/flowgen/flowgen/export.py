@@ -50,8 +50,10 @@ def course_markdown(course: Course, lessons: Sequence[Lesson]) -> str:
 
 
 def lesson_markdown(lesson: Lesson) -> str:
-    """One written lesson's blocks as Markdown (what a question about it is answered from)."""
-    blocks = lesson.content.blocks if lesson.content else []
+    """One written lesson's blocks as Markdown (what a question about it is answered from). The
+    model's blocks only: a video's title is a stranger's text (anyone can title a video), and it
+    has no place in a prompt."""
+    blocks = [b for b in lesson.content.blocks if b.type != "video"] if lesson.content else []
     return "\n".join(line for block in blocks for line in [*_block(block), ""]).strip()
 
 

@@ -82,6 +82,12 @@ class Lease(Model):
     expires_at: datetime
 
 
+class LeaseExpiry(Model):
+    """When the attempt holding a record stops holding it (its token stays in the store)."""
+
+    expires_at: datetime
+
+
 class ModuleOutline(Model):
     id: str
     title: str
@@ -110,6 +116,7 @@ class Course(Model):
     version: int = 1  # of the outline: every edit names the version it was made on (a stale one is a 409)
     retired_lesson_ids: list[str] = []  # removed by an edit: never given to a new lesson
     partial_outline: PartialOutline | None = None  # written so far by the latest attempt (cleared by the next)
+    lease: LeaseExpiry | None = None  # read by get_course only: a dead attempt's partial outline is not shown
     created_at: datetime
     updated_at: datetime
 

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from flowgen.content import PartialContent
 from flowgen.models import Lesson, LessonStatus
 
 RECENT_LESSONS = 5  # the latest written lessons that make the estimate
@@ -34,6 +35,7 @@ MARGIN_SECONDS = 0.1  # the commit and the read after the expected end
 @dataclass(frozen=True)
 class PollAfter:
     seconds: float
+    exact: bool = True  # False: only Retry-After is given, and a client may back off beyond it
 
     @property
     def header(self) -> int:
@@ -41,8 +43,8 @@ class PollAfter:
         return max(1, math.ceil(self.seconds))
 
     @property
-    def milliseconds(self) -> int:
-        return round(self.seconds * 1000)
+    def milliseconds(self) -> int | None:
+        return round(self.seconds * 1000) if self.exact else None
 
 
 def expected_lesson_seconds(siblings: Sequence[Lesson]) -> float | None:
@@ -63,14 +65,27 @@ def expected_block_count(siblings: Sequence[Lesson]) -> int | None:
     return round(statistics.median(s.block_count or 0 for s in written)) if written else None
 
 
-def lesson_poll_after(lesson: Lesson, now: datetime, expected: float | None, interval: float) -> PollAfter:
-    """When to look again at a lesson that is not written yet."""
-    partial = lesson.partial
-    if lesson.status == LessonStatus.GENERATING and partial is not None and partial.writes > 0:
-        return PollAfter(interval if partial.blocks else interval / 2)
-    if lesson.status != LessonStatus.GENERATING or expected is None or lesson.updated_at is None:
-        return PollAfter(interval)
-    remaining = expected - (now - lesson.updated_at).total_seconds()
-    if remaining <= 0:  # overdue: it may land any moment
-        return PollAfter(interval)
-    return PollAfter(min(interval, max(MIN_WAIT_SECONDS, remaining + MARGIN_SECONDS)))
+def lesson_poll_after(
+    lesson: Lesson, live: PartialContent | None, now: datetime, expected: float | None, interval: float
+) -> PollAfter:
+    """When to look again at a lesson that is not written yet; `live` is what a live attempt has
+    written (a dead attempt's partial content says nothing about when the lesson comes). Queued,
+    or written with nothing to show and no end in sight, the wait is not exact: a client may
+    back off (a lesson deferred by the provider's rate limit can wait minutes)."""
+    if lesson.status != LessonStatus.GENERATING:
+        return PollAfter(interval, exact=False)
+    if live is not None and live.writes > 0:
+        return PollAfter(interval if live.blocks else interval / 2)
+    return _until_expected_end(lesson.updated_at, now, expected, interval)
+
+
+def _until_expected_end(
+    claimed_at: datetime | None, now: datetime, expected: float | None, interval: float
+) -> PollAfter:
+    """Sooner than the interval when the lesson should be done sooner; else the interval."""
+    if expected is None or claimed_at is None:
+        return PollAfter(interval, exact=False)
+    wait = expected - (now - claimed_at).total_seconds() + MARGIN_SECONDS
+    if wait <= MARGIN_SECONDS or wait >= interval:  # overdue (it may land any moment), or not soon
+        return PollAfter(interval, exact=False)
+    return PollAfter(max(MIN_WAIT_SECONDS, wait))

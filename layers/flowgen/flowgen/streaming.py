@@ -26,6 +26,7 @@ from flowgen.ports import Claim
 
 _BLOCK: TypeAdapter[GeneratedBlock] = TypeAdapter(Annotated[GeneratedBlock, Field(discriminator="type")])
 _MODULE: TypeAdapter[OutlineModule] = TypeAdapter(OutlineModule)
+TEXT_MAX, DESCRIPTION_MAX, OBJECTIVES_MAX = 400, 2000, 8  # CourseOutline's limits
 
 
 class LeaseLost(Exception):
@@ -86,17 +87,22 @@ def read_outline(snapshot: str) -> PartialOutline | None:
     course = partial.get("course") if isinstance(partial, dict) and partial.get("learnable") is not False else None
     if not isinstance(course, dict):
         return None
-    title = _finished_field(course, "title", "description")
-    if not isinstance(title, str):
+    title = _text(_finished_field(course, "title", "description"), TEXT_MAX)
+    if title is None:
         return None
-    description = _finished_field(course, "description", "objectives")
     objectives = _finished_field(course, "objectives", "modules")
+    valid = [_text(o, TEXT_MAX) for o in objectives] if isinstance(objectives, list) else []
     return PartialOutline(
         title=title,
-        description=description if isinstance(description, str) else None,
-        objectives=[o for o in objectives if isinstance(o, str)] if isinstance(objectives, list) else [],
+        description=_text(_finished_field(course, "description", "objectives"), DESCRIPTION_MAX),
+        objectives=[o for o in valid if o is not None][:OBJECTIVES_MAX],
         modules=_finished_modules(text, course.get("modules")),
     )
+
+
+def _text(value: object, limit: int) -> str | None:
+    """The value when the final schema would take it as a text (shown partial text stays within it)."""
+    return value if isinstance(value, str) and 1 <= len(value) <= limit else None
 
 
 def _finished_field(course: dict[str, object], name: str, following: str) -> object:

@@ -61,7 +61,9 @@ function rehypeHeadingLevels(after: number) {
 }
 
 // Model output is untrusted: react-markdown renders no raw HTML, links open safely,
-// and code is shown as text with highlighting, never executed.
+// and code is shown as text with highlighting, never executed. An image becomes a link: an
+// <img> would be fetched by the browser unasked, and its URL could carry what the page shows
+// (a question, an answer) to whoever wrote the markdown's source.
 export function MarkdownBlock({ text, writing = false, after = 1 }: { text: string; writing?: boolean; after?: number }) {
   const hl = useHighlighter();
   const levels = rehypeHeadingLevels(after);
@@ -70,7 +72,14 @@ export function MarkdownBlock({ text, writing = false, after = 1 }: { text: stri
       <Markdown
         rehypePlugins={hl ? [levels, hl.rehypeHighlightSubset] : [levels]}
         skipHtml
-        components={{ a: ({ href, children }) => <a href={href} target="_blank" rel="noopener noreferrer nofollow">{children}</a> }}
+        components={{
+          a: ({ href, children }) => <a href={href} target="_blank" rel="noopener noreferrer nofollow">{children}</a>,
+          img: ({ src, alt }) => (
+            <a href={typeof src === "string" ? src : undefined} target="_blank" rel="noopener noreferrer nofollow">
+              {`[image: ${alt || "untitled"}]`}
+            </a>
+          ),
+        }}
       >
         {text}
       </Markdown>

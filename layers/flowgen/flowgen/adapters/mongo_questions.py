@@ -104,14 +104,14 @@ class MongoQuestionStore:
     def release(self, question_id: str, claim: Claim, error: str, *, failed: bool) -> None:
         status = QuestionStatus.FAILED if failed else QuestionStatus.QUEUED
         self.questions.update_one(
-            {"_id": question_id, "lease.token": claim.token},
+            {"_id": question_id, "status": QuestionStatus.ANSWERING.value, "lease.token": claim.token},
             {"$set": {"status": status.value, "error": error}, "$unset": {"lease": "", "partial": ""}},
         )
 
     @_unavailable_on_outage
     def unclaim(self, question_id: str, claim: Claim) -> None:
         self.questions.update_one(
-            {"_id": question_id, "lease.token": claim.token},
+            {"_id": question_id, "status": QuestionStatus.ANSWERING.value, "lease.token": claim.token},
             {
                 "$set": {"status": QuestionStatus.QUEUED.value},
                 "$unset": {"lease": "", "partial": ""},

@@ -93,7 +93,7 @@ class MongoCourseStore:
 
     @_unavailable_on_outage
     def get_course(self, owner_id: str, course_id: str) -> Course | None:
-        doc = self.courses.find_one({"_id": course_id, "ownerId": owner_id}, {"lease": 0})
+        doc = self.courses.find_one({"_id": course_id, "ownerId": owner_id}, {"lease.token": 0})
         return _course(doc) if doc else None
 
     @_unavailable_on_outage
