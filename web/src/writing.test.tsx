@@ -71,7 +71,7 @@ describe("a lesson being written (pure parts)", () => {
   it("names the modules of an outline so far", () => {
     expect(outlineStatus(null)).toMatch(/^Writing the outline…/);
     const partial = { title: "T", description: null, objectives: [], modules: [{ title: "A", lessons: [] }], restarts: 0 };
-    expect(outlineStatus(partial)).toBe("Writing the outline… 1 module so far.");
+    expect(outlineStatus(partial)).toBe("Writing the outline… 1 module so far. What is shown is not final yet.");
   });
 });
 
@@ -191,7 +191,9 @@ describe("the outline as it is written", () => {
       }),
     );
     await refetch(client, "course");
-    expect(screen.getByRole("status")).toHaveTextContent("Writing the outline… 2 modules so far. Its lessons can be opened once it is finished.");
+    expect(screen.getByRole("status")).toHaveTextContent(
+      "Writing the outline… 2 modules so far. What is shown is not final yet. Its lessons can be opened once it is finished.",
+    );
     expect(screen.getByRole("heading", { level: 1 })).toHaveTextContent("Rust ownership, for C++ hands");
     expect(screen.getByText("Explain a move")).toBeInTheDocument();
     const moves = screen.getByRole("region", { name: "Moves (being written)" });

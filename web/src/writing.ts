@@ -74,7 +74,7 @@ export function restartNotice(restarts: number, what: "lesson" | "outline"): str
 export function outlineStatus(partial: PartialOutline | null | undefined): string {
   const modules = partial?.modules.length ?? 0;
   if (modules === 0) return "Writing the outline… it appears here as it is written.";
-  return `Writing the outline… ${count(modules, "module", "modules")} so far.`;
+  return `Writing the outline… ${count(modules, "module", "modules")} so far. What is shown is not final yet.`;
 }
 
 /** The restarts of the writing since this visit's first poll of this version (see restartsSince). */
