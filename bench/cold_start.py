@@ -42,6 +42,7 @@ FUNCTIONS = {
     "LessonWorkerFunction": "lesson_worker",
     "ReconcilerFunction": "reconciler",
 }
+API_BUDGET_MS, REFERENCE_BOTO3_MS = 300, 182  # issue 8's budget, and `import boto3` where it was measured
 RUNTIME_PACKAGES = ["boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"]
 # What a cold start sees in its environment (values never reach a network: nothing connects at import).
 ENVIRONMENT = {
@@ -243,7 +244,16 @@ def main() -> None:
         print(f"authorizer: {ratio:.2f}x PyJWT + cryptography alone (budget 2x): {'ok' if ratio <= 2 else 'OVER'}")
     if "ApiFunction" in imports:
         ms = imports["ApiFunction"] * 1000
-        print(f"api: {ms:.0f} ms of imports (budget 300 ms): {'ok' if ms <= 300 else 'OVER'}")
+        verdict = "ok" if ms <= API_BUDGET_MS else "OVER"
+        print(f"api: {ms:.0f} ms of imports (budget 300 ms on this machine as it runs now): {verdict}")
+        # The budget was set where `import boto3` took REFERENCE_BOTO3_MS (issue 8). This machine's
+        # speed drifts by 1.5x within a day, so the budget is also checked against boto3 in this run.
+        ratio, allowed = imports["ApiFunction"] / boto3_import, API_BUDGET_MS / REFERENCE_BOTO3_MS
+        verdict = "ok" if ratio <= allowed else "OVER"
+        print(
+            f"api: {ratio:.2f}x `import boto3` in this run (budget {allowed:.2f}x: 300 ms where it took "
+            f"{REFERENCE_BOTO3_MS} ms; {ratio * REFERENCE_BOTO3_MS:.0f} ms there): {verdict}"
+        )
 
 
 if __name__ == "__main__":
