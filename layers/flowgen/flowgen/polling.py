@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -49,20 +49,20 @@ class PollAfter:
 
 def expected_lesson_seconds(siblings: Sequence[Lesson]) -> float | None:
     """The median claim-to-commit time of the course's latest written lessons; None before any."""
-    written = sorted(
-        (s for s in siblings if s.generation_seconds is not None and s.generated_at is not None),
-        key=lambda s: s.generated_at or datetime.min,
-    )[-RECENT_LESSONS:]
-    return statistics.median(s.generation_seconds or 0.0 for s in written) if written else None
+    return _median_of_latest(siblings, lambda s: s.generation_seconds)
 
 
 def expected_block_count(siblings: Sequence[Lesson]) -> int | None:
     """About how many blocks a lesson of this course gets: the median of the latest written ones."""
-    written = sorted(
-        (s for s in siblings if s.block_count is not None and s.generated_at is not None),
-        key=lambda s: s.generated_at or datetime.min,
-    )[-RECENT_LESSONS:]
-    return round(statistics.median(s.block_count or 0 for s in written)) if written else None
+    median = _median_of_latest(siblings, lambda s: s.block_count)
+    return round(median) if median is not None else None
+
+
+def _median_of_latest(siblings: Sequence[Lesson], value: Callable[[Lesson], float | None]) -> float | None:
+    """The median of `value` over the latest RECENT_LESSONS written lessons that recorded it."""
+    written = [(s.generated_at, v) for s in siblings if s.generated_at is not None and (v := value(s)) is not None]
+    latest = sorted(written, key=lambda pair: pair[0])[-RECENT_LESSONS:]
+    return statistics.median(v for _, v in latest) if latest else None
 
 
 def lesson_poll_after(

@@ -130,58 +130,38 @@ class OpenAIModel:
         raise ModelError(f"unusable output after one repair attempt: {problem}")
 
     def _once(self, model: str, messages: Messages, schema: type[Schema]) -> tuple[Schema | None, Usage, str]:
-        try:
+        with _provider_errors():
             # the raw response keeps the usage of an answer that then fails to parse: it was paid for
             raw = self.client.chat.completions.with_raw_response.parse(
                 model=model, messages=cast("list[ChatCompletionMessageParam]", messages), response_format=schema
             )
-        except openai.RateLimitError as exc:
-            raise ModelError("rate limited by the model provider", retry_after=_retry_after(exc)) from exc
-        except openai.APIStatusError as exc:
-            raise ModelError(f"model provider answered {exc.status_code}", retry_after=_retry_after(exc)) from exc
-        except (openai.APIConnectionError, openai.APITimeoutError) as exc:
-            raise ModelError("model provider unreachable or timed out") from exc
         usage = _usage_of(raw.http_response)
         try:
             completion = raw.parse()
-        except openai.LengthFinishReasonError:
-            return None, usage, "the answer was cut short"
-        except openai.ContentFilterFinishReasonError:
-            return None, usage, "the answer was filtered"
-        except (pydantic.ValidationError, ValueError) as exc:
-            return None, usage, f"it did not match the {schema.__name__} schema: {str(exc)[:200]}"
+        except _UNUSABLE as exc:
+            return None, usage, _unusable(exc, schema)
         message = completion.choices[0].message
-        if message.refusal:
-            return None, usage, f"the model refused: {message.refusal[:200]}"
-        if message.parsed is None:
-            return None, usage, "no structured output"
-        return message.parsed, usage, ""
+        problem = _problem_of(message.refusal, message.parsed)
+        return (None if problem else message.parsed), usage, problem
 
     def _once_streamed(
         self, model: str, messages: Messages, schema: type[Schema], on_snapshot: OnSnapshot
     ) -> tuple[Schema | None, Usage, str]:
         progress = _Progress()
         try:
-            with self.client.chat.completions.stream(
-                model=model,
-                messages=cast("list[ChatCompletionMessageParam]", messages),
-                response_format=schema,
-                stream_options={"include_usage": True},
-            ) as stream:
+            with (
+                _provider_errors(),
+                self.client.chat.completions.stream(
+                    model=model,
+                    messages=cast("list[ChatCompletionMessageParam]", messages),
+                    response_format=schema,
+                    stream_options={"include_usage": True},
+                ) as stream,
+            ):
                 progress.follow(stream, on_snapshot)
                 completion = stream.get_final_completion()
-        except openai.RateLimitError as exc:
-            raise ModelError("rate limited by the model provider", retry_after=_retry_after(exc)) from exc
-        except openai.APIStatusError as exc:
-            raise ModelError(f"model provider answered {exc.status_code}", retry_after=_retry_after(exc)) from exc
-        except (openai.APIConnectionError, openai.APITimeoutError) as exc:
-            raise ModelError("model provider unreachable or timed out") from exc
-        except openai.LengthFinishReasonError:
-            return None, progress.spent(), "the answer was cut short"
-        except openai.ContentFilterFinishReasonError:
-            return None, progress.spent(), "the answer was filtered"
-        except (pydantic.ValidationError, ValueError) as exc:
-            return None, progress.spent(), f"it did not match the {schema.__name__} schema: {str(exc)[:200]}"
+        except _UNUSABLE as exc:
+            return None, progress.spent(), _unusable(exc, schema)
         message = completion.choices[0].message
         problem = _problem_of(message.refusal, message.parsed)
         return (None if problem else message.parsed), progress.usage, problem
@@ -236,6 +216,23 @@ def _usable_answer(text: str, finish_reason: str | None) -> str:
     if not answer:
         raise ModelError("the model gave an empty answer")
     return answer[:ANSWER_MAX_CHARS]
+
+
+# An answer that arrived but cannot be used: one repair attempt, not a provider failure.
+_UNUSABLE = (
+    openai.LengthFinishReasonError,
+    openai.ContentFilterFinishReasonError,
+    pydantic.ValidationError,
+    ValueError,
+)
+
+
+def _unusable(exc: Exception, schema: type[pydantic.BaseModel]) -> str:
+    if isinstance(exc, openai.LengthFinishReasonError):
+        return "the answer was cut short"
+    if isinstance(exc, openai.ContentFilterFinishReasonError):
+        return "the answer was filtered"
+    return f"it did not match the {schema.__name__} schema: {str(exc)[:200]}"
 
 
 def _problem_of(refusal: str | None, parsed: object) -> str:
