@@ -10,9 +10,12 @@ from pydantic import ValidationError
 from flowgen.settings import (
     ApiSettings,
     ConfigurationError,
+    JobSettings,
     LessonWorkerSettings,
+    ModelSettings,
     MongoSettings,
     RedisSettings,
+    StreamingSettings,
     load,
     resolve_secret,
 )
@@ -75,3 +78,22 @@ def test_a_secret_is_resolved_from_secrets_manager_and_cached(monkeypatch: pytes
         assert resolve_secret("", "flowgen/mongo-uri") == "mongodb+srv://user:pw@cluster/"  # cached
     assert resolve_secret("plain-local-value", "flowgen/mongo-uri") == "plain-local-value"
     assert resolve_secret("", "") == ""
+
+
+def test_a_value_given_wins_over_its_variable_and_variables_are_parsed_as_their_field_s_type(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis://from-env")
+    monkeypatch.setenv("STUCK_AFTER_SECONDS", "42")
+    monkeypatch.setenv("Lesson_High_Queue_Url", "h")  # matched in any case, as pydantic-settings did
+    monkeypatch.setenv("COURSE_QUEUE_URL", "c")
+    monkeypatch.setenv("LESSON_LOW_QUEUE_URL", "l")
+    monkeypatch.setenv("MODEL_TIMEOUT_SECONDS", "2.5")
+    monkeypatch.setenv("STREAM_LESSONS", "false")
+    jobs = JobSettings.model_validate({"redis_url": "redis://given"})
+    assert (jobs.redis_url, jobs.stuck_after_seconds, jobs.lesson_high_queue_url) == ("redis://given", 42, "h")
+    assert ModelSettings().model_timeout_seconds == 2.5
+    assert StreamingSettings().stream_lessons is True  # a tunable alone is a plain value: no variable read
+    monkeypatch.setenv("STUCK_AFTER_SECONDS", "soon")
+    with pytest.raises(ConfigurationError, match="STUCK_AFTER_SECONDS: Input should be a valid integer"):
+        load(JobSettings)

@@ -11,8 +11,10 @@ without an environment); each function's settings class adds them to the variabl
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import os
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 # ---- tunables: plain values the domain takes ----------------------------------------------
 
@@ -20,7 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # defer_build: each function builds only the validators of the models it uses, on first use,
 # not all twenty at import (about 15 ms of every cold start; bench/cold_start.py)
 class _Tunables(BaseModel):
-    model_config = SettingsConfigDict(frozen=True, defer_build=True)  # the settings' dict type, so the two compose
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
 
 class LookaheadSettings(_Tunables):
@@ -82,11 +84,28 @@ class ReconcilerTunables(RedeliverySettings, StalenessSettings):
 # ---- variables read from the environment --------------------------------------------------
 
 
-class _Env(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", frozen=True, defer_build=True)
+class EnvSettings(BaseModel):
+    """A model whose missing fields are read from the environment: each field from the variable
+    of its name in any case (COURSE_QUEUE_URL for course_queue_url), values given to the
+    constructor first.
+
+    Not pydantic-settings: every field here is a str, int, float or bool, which pydantic's lax
+    mode parses from a variable's text as it is, and pydantic-settings' sources (dotenv, the CLI,
+    cloud vaults) cost about 30 ms of every cold start to import (bench/cold_start.py)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True, validate_default=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_the_environment(cls, given: Any) -> Any:
+        if not isinstance(given, dict):
+            return given
+        wanted = cls.model_fields.keys() - given.keys()
+        found = {name.lower(): value for name, value in os.environ.items() if name.lower() in wanted}
+        return {**found, **given}
 
 
-class MongoSettings(_Env):
+class MongoSettings(EnvSettings):
     mongo_uri: str = Field("", description="MongoDB URI (local runs)")
     mongo_uri_secret: str = Field("", description="Secrets Manager name holding the URI (production)")
     mongo_db: str = "flowgen"
@@ -98,7 +117,7 @@ class MongoSettings(_Env):
         return self
 
 
-class RedisSettings(_Env):
+class RedisSettings(EnvSettings):
     redis_url: str = Field("", description="redis:// or rediss:// URL (local runs)")
     redis_url_secret: str = Field("", description="Secrets Manager name holding the URL (production)")
 
@@ -109,7 +128,7 @@ class RedisSettings(_Env):
         return self
 
 
-class QueueSettings(_Env):
+class QueueSettings(EnvSettings):
     course_queue_url: str
     lesson_high_queue_url: str
     lesson_low_queue_url: str
@@ -120,7 +139,7 @@ class JobSettings(RedisSettings, QueueSettings, StalenessSettings):
     """What scheduling (dedupe, then enqueue) needs."""
 
 
-class ModelSettings(_Env):
+class ModelSettings(EnvSettings):
     openai_api_key: str = Field("", description="Empty and no secret: the offline generator is used")
     openai_api_key_secret: str = ""
     openai_base_url: str = ""
@@ -132,7 +151,7 @@ class ModelSettings(_Env):
 TIERS = ("free", "pro")  # a user's tier comes from a token claim (flowgen.adapters.jwt_verifier)
 
 
-class UserBudgetSettings(_Env):
+class UserBudgetSettings(EnvSettings):
     """Per-tier budgets: the `user_*` fields are the free tier's (the default), `pro_*` the pro's."""
 
     user_daily_token_budget: int = Field(0, ge=0, description="tokens one user may spend per UTC day (0 = none)")
@@ -177,13 +196,13 @@ class UserLimitSettings(UserBudgetSettings):
         return self.user_requests_per_minute, self.user_courses_per_hour, self.user_courses_per_day
 
 
-class VideoSettings(_Env):
+class VideoSettings(EnvSettings):
     youtube_api_key: str = Field("", description="Empty and no secret: lessons get no video suggestion")
     youtube_api_key_secret: str = ""
     youtube_base_url: str = "https://www.googleapis.com"
 
 
-class AuthSettings(_Env):
+class AuthSettings(EnvSettings):
     jwks_url: str
     jwt_issuer: str
     jwt_audience: str
@@ -217,7 +236,7 @@ class ConfigurationError(RuntimeError):
     """A function's environment is incomplete or invalid; raised at cold start."""
 
 
-def load[S: BaseSettings](kind: type[S]) -> S:
+def load[S: EnvSettings](kind: type[S]) -> S:
     """Parses `kind` from the environment, or fails naming every variable that is wrong."""
     try:
         return kind()

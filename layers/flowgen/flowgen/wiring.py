@@ -15,13 +15,12 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
-from pydantic_settings import BaseSettings
-
 from flowgen.settings import (
     TIERS,
     ApiSettings,
     AuthorizerSettings,
     CourseWorkerSettings,
+    EnvSettings,
     JobSettings,
     LessonWorkerSettings,
     LimitSettings,
@@ -76,7 +75,7 @@ def _overridable[F: Callable[..., Any]](factory: F) -> F:
 
 
 @cache
-def settings[S: BaseSettings](kind: type[S]) -> S:
+def settings[S: EnvSettings](kind: type[S]) -> S:
     """`kind` parsed from the environment once per container (a clear error names what is missing)."""
     return load(kind)
 
