@@ -29,16 +29,12 @@ from typing import Any
 from flowgen_dev.services import die_with_parent
 
 # Libraries whose import cost every instance would otherwise pay; none of them reads the
-# environment or opens a connection at import time. Powertools' event handler is loaded the way
-# the api loads it on Lambda (flowgen.lean_powertools: its package `__init__`s run only when a
-# name needs them), so every local run and e2e test goes through that path.
+# environment or opens a connection at import time.
 PRELOAD = (
     "pydantic",
     "aws_lambda_powertools.logging",
     "aws_lambda_powertools.metrics",
-    "flowgen.lean_powertools",
-    "aws_lambda_powertools.event_handler.api_gateway",
-    "aws_lambda_powertools.event_handler.middlewares.openapi_validation",
+    "aws_lambda_powertools.event_handler",
     "aws_lambda_powertools.utilities.batch",
     "aws_lambda_powertools.utilities.parser",
     "boto3",

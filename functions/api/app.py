@@ -15,10 +15,6 @@ from http import HTTPStatus
 from pathlib import Path as FilePath
 from typing import Annotated, Any, cast
 
-# isort: off
-import flowgen.lean_powertools  # noqa: F401  (before Powertools: its package __init__s load on use)
-
-# isort: on
 import aws_lambda_powertools.event_handler as powertools_event_handler
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
