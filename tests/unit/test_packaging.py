@@ -4,7 +4,9 @@ heavy modules out)."""
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import importlib.metadata
 import os
 import re
 import subprocess
@@ -144,3 +146,32 @@ def test_the_api_imports_no_client_library_and_builds_only_what_it_uses() -> Non
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "[] True False"
 
+
+def _runtime_imports(tree: ast.AST) -> set[str]:
+    """Top-level names of every module a file imports, outside `if TYPE_CHECKING:` blocks."""
+    found: set[str] = set()
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING"):
+            found |= set().union(*(_runtime_imports(child) for child in node.orelse))
+            continue
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+        found |= _runtime_imports(node)
+    return found
+
+
+def test_everything_the_deployed_code_imports_ships_in_the_lock_or_the_runtime() -> None:
+    """The dev venv has more than Lambda (moto brings pydantic-settings, for one): an import of
+    a package outside the lock would pass every local test and fail on Lambda."""
+    shipped = set(locked()) | RUNTIME_PROVIDED
+    distributions = importlib.metadata.packages_distributions()
+    sources = [*(LAYER / "flowgen").rglob("*.py"), *(ROOT / "functions").glob("*/app.py")]
+    missing = {}
+    for source in sources:
+        for module in _runtime_imports(ast.parse(source.read_text())) - set(sys.stdlib_module_names) - {"flowgen"}:
+            names = {_name(d) for d in distributions.get(module, [module])}
+            if not names & shipped:
+                missing[str(source.relative_to(ROOT))] = module
+    assert len(sources) > 40 and not missing

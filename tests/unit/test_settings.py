@@ -93,6 +93,7 @@ def test_a_value_given_wins_over_its_variable_and_variables_are_parsed_as_their_
     jobs = JobSettings.model_validate({"redis_url": "redis://given"})
     assert (jobs.redis_url, jobs.stuck_after_seconds, jobs.lesson_high_queue_url) == ("redis://given", 42, "h")
     assert ModelSettings().model_timeout_seconds == 2.5
+    assert JobSettings.model_validate({"REDIS_URL": "redis://given"}).redis_url == "redis://given"
     assert StreamingSettings().stream_lessons is True  # a tunable alone is a plain value: no variable read
     monkeypatch.setenv("STUCK_AFTER_SECONDS", "soon")
     with pytest.raises(ConfigurationError, match="STUCK_AFTER_SECONDS: Input should be a valid integer"):

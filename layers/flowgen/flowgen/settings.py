@@ -87,7 +87,7 @@ class ReconcilerTunables(RedeliverySettings, StalenessSettings):
 class EnvSettings(BaseModel):
     """A model whose missing fields are read from the environment: each field from the variable
     of its name in any case (COURSE_QUEUE_URL for course_queue_url), values given to the
-    constructor first.
+    constructor (in any case too) first.
 
     Not pydantic-settings: every field here is a str, int, float or bool, which pydantic's lax
     mode parses from a variable's text as it is, and pydantic-settings' sources (dotenv, the CLI,
@@ -100,6 +100,7 @@ class EnvSettings(BaseModel):
     def _read_the_environment(cls, given: Any) -> Any:
         if not isinstance(given, dict):
             return given
+        given = {str(name).lower(): value for name, value in given.items()}  # MONGO_URI= too, as before
         wanted = cls.model_fields.keys() - given.keys()
         found = {name.lower(): value for name, value in os.environ.items() if name.lower() in wanted}
         return {**found, **given}
