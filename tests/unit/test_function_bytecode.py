@@ -29,11 +29,15 @@ UNCHECKED_HASH = 0b01  # PEP 552 flags: hash-based, check_source off
 
 
 def shipped(directory: Path) -> set[str]:
-    """Every file under directory, relative, without bytecode: what SAM's python builder copied."""
+    """Every file under directory, relative, without bytecode or dotfiles (an editor's, a
+    desktop's): what SAM's python builder copied."""
     return {
         p.relative_to(directory).as_posix()
         for p in directory.rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+        if p.is_file()
+        and "__pycache__" not in p.parts
+        and p.suffix != ".pyc"
+        and not any(part.startswith(".") for part in p.relative_to(directory).parts)
     }
 
 
@@ -80,13 +84,16 @@ def test_every_function_builds_with_the_shared_makefile_outside_its_code() -> No
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_the_makefile_ships_the_code_with_its_bytecode_as_sam_runs_it(name: str, tmp_path: Path) -> None:
     """As the custom make workflow runs it: in a scratch copy of the CodeUri (stale bytecode
-    included), `make --makefile functions/Makefile build-<LogicalId>` with ARTIFACTS_DIR set and,
+    and dotfiles included), `make --makefile functions/Makefile build-<LogicalId>` with ARTIFACTS_DIR set and,
     as `make build` does, this interpreter's bin first in PATH."""
     assert sys.version_info[:2] == (3, 12)
     scratch, artifacts = tmp_path / "scratch", tmp_path / "artifacts"
     shutil.copytree(FUNCTIONS[name], scratch)
     (scratch / "__pycache__").mkdir(exist_ok=True)
     (scratch / "__pycache__" / "app.cpython-312.pyc").write_bytes(b"stale")
+    (scratch / ".DS_Store").write_bytes(b"desktop")
+    (scratch / ".idea").mkdir()
+    (scratch / ".idea" / "workspace.xml").write_text("editor")
     artifacts.mkdir()
     env = {
         **os.environ,
