@@ -157,20 +157,37 @@ def vary_origin(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) ->
 def user_limits(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
     """The caller, then its per-user limits: requests per minute on every route; courses per hour,
     per day and the daily token budget on POST /courses; questions per hour and the daily token
-    budget on a question about a lesson. One Lua call; Redis down: allowed."""
+    budget on a question about a lesson. One Lua call; Redis down: allowed. A course or question
+    the route turns down (4xx) is taken back from its windows: only what is accepted counts there
+    (the request still counts against the requests window)."""
     route = app.context.get("_route")
     if route is None or route.path in PUBLIC_PATHS:
         return next_middleware(app)
     owner = _caller()
     creating, asking = (route.method, route.path) == CREATE_COURSE, (route.method, route.path) == ASK_QUESTION
-    decision = wiring.user_limits(SETTINGS, _tier()).check(owner, creating=creating, asking=asking)
+    limits = wiring.user_limits(SETTINGS, _tier())
+    decision = limits.check(owner, creating=creating, asking=asking)
     if not decision.allowed:
         headers = {**decision.headers, "Retry-After": str(decision.retry_after)}
         code = "daily_budget_exhausted" if decision.exceeded == "budget" else "rate_limited"
         raise RateLimited(decision.message, retry_after=decision.retry_after, headers=headers, code=code)
-    response = next_middleware(app)
-    response.headers.update(decision.headers)
+    try:
+        response = next_middleware(app)
+    except FlowgenError as error:
+        if _refused(error.status):
+            limits.refund(decision)
+        raise
+    refused = _refused(response.status_code)
+    if refused:
+        limits.refund(decision)
+    response.headers.update(decision.headers_if_refunded if refused else decision.headers)
     return response
+
+
+def _refused(status: int) -> bool:
+    """The route turned the course or question down (404, 409, 422). Not after a fault (5xx): the
+    submission may be stored (nothing a user submits is lost) and go on to be generated."""
+    return 400 <= status < 500
 
 
 app.use([vary_origin, user_limits])

@@ -6,6 +6,7 @@ reaches the model as data only."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from datetime import timedelta
@@ -442,7 +443,7 @@ class Script:
 
     def __call__(self, keys: list[str], args: list[int]) -> list[int]:
         self.calls.append((keys, args))
-        return [self.denied, *([1] * args[0])]
+        return [self.denied, *([1] * args[0])] if args else [len(keys)]  # check-and-count, or a refund
 
 
 def _limits(script: Script) -> Any:
@@ -475,6 +476,23 @@ def test_over_the_hourly_questions_limit_is_refused_with_retry_after() -> None:
     decision = _limits(Script(denied=2)).check("alice", creating=False, asking=True, now=7200.0 + 600)
     assert not decision.allowed and decision.exceeded == "questions-hour" and decision.retry_after == 3000
     assert "30 per hour" in decision.message
+
+
+def test_a_refused_question_or_course_is_taken_back_from_its_own_windows_only() -> None:
+    script = Script()
+    limits = _limits(script)
+    asked = limits.check("alice", creating=False, asking=True, now=7200.0)
+    (questions_key,) = asked.refund_keys  # not the requests window: the request itself still counts
+    assert questions_key.split(":")[3:] == ["questions-hour", "2"]
+    assert re.search(r'"questions-hour";r=29;', asked.headers["RateLimit"])
+    assert re.search(r'"requests";r=99;.*"questions-hour";r=30;', asked.headers_if_refunded["RateLimit"])
+    limits.refund(asked)
+    assert script.calls[-1] == ([questions_key], [])
+    created = limits.check("alice", creating=True, now=7200.0)
+    assert [k.split(":")[3] for k in created.refund_keys] == ["courses-hour"]
+    calls = len(script.calls)
+    limits.refund(limits.check("alice", creating=False, now=7200.0))  # a plain request: nothing to take back
+    assert len(script.calls) == calls + 1
 
 
 def test_each_tier_has_its_own_questions_per_hour() -> None:

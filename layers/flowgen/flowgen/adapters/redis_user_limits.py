@@ -47,6 +47,16 @@ return out
 """
 
 
+# KEYS: the course or question windows a refused request was counted in. Takes its count back
+# (never below zero: a window that rolled over and expired meanwhile is left alone).
+_REFUND = """
+for i = 1, #KEYS do
+  if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then redis.call('DECR', KEYS[i]) end
+end
+return #KEYS
+"""
+
+
 @dataclass(frozen=True)
 class Window:
     name: str  # the policy's name in the RateLimit headers
@@ -61,6 +71,10 @@ class Decision:
     exceeded: str = ""  # a window's name, or "budget"
     message: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+    # A course or a question counts only once accepted: the keys of its own windows (not the
+    # requests window), to take back if the route refuses it, and the headers it would then carry.
+    refund_keys: tuple[str, ...] = ()
+    headers_if_refunded: dict[str, str] = field(default_factory=dict)
 
 
 class RedisUserLimits:
@@ -88,6 +102,7 @@ class RedisUserLimits:
         self.prefix = prefix
         self.budget_prefix = budget_prefix
         self._script = client.register_script(_CHECK_AND_COUNT)
+        self._refund = client.register_script(_REFUND)
 
     def check(self, owner_id: str, *, creating: bool, asking: bool = False, now: float | None = None) -> Decision:
         """Counts this request against the caller's windows (and, for a course or a question about
@@ -98,14 +113,15 @@ class RedisUserLimits:
         if not windows and not budget:
             return Decision()
         now = time.time() if now is None else now
-        counted = self._count(owner_id, windows, budget, now)
+        keys = self._keys(owner_id, windows, now)
+        counted = self._count(owner_id, keys, windows, budget, now)
         if counted is None:
             return Decision()
         denied, counts = counted
         resets = [_until_next(now, w.seconds) for w in windows]
-        headers = _headers(windows, counts, resets)
         if denied == 0:
-            return Decision(headers=headers)
+            return self._accepted(windows, keys, counts, resets)
+        headers = _headers(windows, counts, resets)
         if denied == len(windows) + 1:
             reset = _until_next(now, 86400)
             message = f"your daily budget of {budget} tokens is used up; it renews at midnight UTC, in {reset} seconds"
@@ -114,15 +130,39 @@ class RedisUserLimits:
         message = f"limit of {window.limit} per {_span(window.seconds)} reached ({window.name}); retry in {reset} s"
         return Decision(False, reset, window.name, message, headers)
 
+    def _accepted(self, windows: list[Window], keys: list[str], counts: list[int], resets: list[int]) -> Decision:
+        own = [i for i, w in enumerate(windows) if w not in self.requests]
+        given_back = [c - 1 if i in own else c for i, c in enumerate(counts)]
+        return Decision(
+            headers=_headers(windows, counts, resets),
+            refund_keys=tuple(keys[i] for i in own),
+            headers_if_refunded=_headers(windows, given_back, resets),
+        )
+
     def _windows(self, *, creating: bool, asking: bool) -> list[Window]:
         """Every route's requests window, and a course's or a question's own."""
         return self.requests + (self.courses if creating else []) + (self.questions if asking else [])
 
-    def _count(self, owner_id: str, windows: list[Window], budget: int, now: float) -> tuple[int, list[int]] | None:
+    def refund(self, decision: Decision) -> None:
+        """Takes back the course or question a route turned down (404, 409, 422): only what is
+        accepted counts against those windows. Redis down: the count stays, with a metric."""
+        if not decision.refund_keys:
+            return
+        try:
+            self._refund(keys=list(decision.refund_keys), args=[])
+        except redis.RedisError:
+            logger.warning("user limits unavailable, a refused request stays counted")
+            metrics.add_metric(name="UserLimitsUnavailable", unit=MetricUnit.Count, value=1)
+
+    def _keys(self, owner_id: str, windows: list[Window], now: float) -> list[str]:
+        return [f"{self.prefix}:{owner_id}:{w.name}:{int(now // w.seconds)}" for w in windows]
+
+    def _count(
+        self, owner_id: str, keys: list[str], windows: list[Window], budget: int, now: float
+    ) -> tuple[int, list[int]] | None:
         """One round trip: (the refusing window's index + 1, 0 if none) and each window's count."""
         day = datetime.fromtimestamp(now, UTC).strftime("%Y%m%d")
-        keys = [f"{self.prefix}:{owner_id}:{w.name}:{int(now // w.seconds)}" for w in windows]
-        keys.append(f"{self.budget_prefix}:user:{owner_id}:{day}")  # RedisTokenBudget's key
+        keys = [*keys, f"{self.budget_prefix}:user:{owner_id}:{day}"]  # RedisTokenBudget's key
         args = [len(windows), *(n for w in windows for n in (w.limit, w.seconds + 60)), budget]
         try:
             denied, *counts = (int(v) for v in self._script(keys=keys, args=args))
