@@ -41,7 +41,7 @@ from typing import Any
 
 from flowgen.models import LessonJob
 from flowgen_dev.fake_openai import FakeOpenAI
-from flowgen_dev.stack import LocalStack, StackConfig
+from flowgen_dev.stack import NO_USER_LIMITS, LocalStack, StackConfig
 
 OWNERS = 50  # backlog owners (fair-queue tenants)
 POLL_EVERY = 0.05
@@ -133,13 +133,7 @@ def _config(fake: FakeOpenAI) -> StackConfig:
         openai_api_key="bench",
         openai_base_url=fake.base_url,
         # one reader polls every 50 ms, and the backlog's owners are many: no per-user limit applies
-        parameter_overrides={
-            "InitialLessons": "0",
-            "LessonLookahead": "0",
-            "UserRequestsPerMinute": "0",
-            "UserCoursesPerHour": "0",
-            "UserCoursesPerDay": "0",
-        },
+        parameter_overrides={**NO_USER_LIMITS, "InitialLessons": "0", "LessonLookahead": "0"},
         extra_env={"STREAM_LESSONS": "false"},
     )
 

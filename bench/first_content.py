@@ -32,7 +32,7 @@ from typing import Any
 
 from flowgen import wiring
 from flowgen_dev.fake_openai import FakeOpenAI, Faults
-from flowgen_dev.stack import LocalStack, StackConfig
+from flowgen_dev.stack import NO_USER_LIMITS, LocalStack, StackConfig
 
 FIRST_TOKEN, TOKENS_PER_SECOND, LESSON_TOKENS = 0.5, 40.0, 800
 WORKER_WRITES_BESIDE_PARTIAL = 3  # claim, commit, course usage
@@ -78,13 +78,7 @@ def one_run(backlog_courses: int, *, streaming: bool) -> dict[str, float]:
     config = StackConfig(
         openai_api_key="bench",
         openai_base_url=fake.base_url,
-        # one bench user makes every request: the per-user limits would turn it away
-        parameter_overrides={
-            "InitialLessons": "24",
-            "UserRequestsPerMinute": "0",
-            "UserCoursesPerHour": "0",
-            "UserCoursesPerDay": "0",
-        },
+        parameter_overrides={**NO_USER_LIMITS, "InitialLessons": "24"},
         extra_env={"STREAM_LESSONS": "true" if streaming else "false", "MODEL_TIMEOUT_SECONDS": "60"},
     )
     stack = LocalStack(config).start(pollers=False)

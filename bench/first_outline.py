@@ -24,7 +24,7 @@ import time
 from typing import Any
 
 from flowgen_dev.fake_openai import FakeOpenAI, Faults
-from flowgen_dev.stack import LocalStack, StackConfig
+from flowgen_dev.stack import NO_USER_LIMITS, LocalStack, StackConfig
 
 FIRST_TOKEN, TOKENS_PER_SECOND = 0.5, 40.0
 
@@ -34,7 +34,7 @@ def one_run(*, streaming: bool) -> dict[str, float]:
     config = StackConfig(
         openai_api_key="bench",
         openai_base_url=fake.base_url,
-        parameter_overrides={"UserRequestsPerMinute": "0", "UserCoursesPerHour": "0", "UserCoursesPerDay": "0"},
+        parameter_overrides=NO_USER_LIMITS,
         extra_env={"STREAM_OUTLINES": "true" if streaming else "false", "MODEL_TIMEOUT_SECONDS": "60"},
     )
     stack = LocalStack(config).start()

@@ -88,12 +88,10 @@ def main() -> int:
     args = parser.parse_args()
 
     from flowgen_dev.fake_openai import FakeOpenAI
-    from flowgen_dev.stack import LocalStack, StackConfig
+    from flowgen_dev.stack import NO_USER_LIMITS, LocalStack, StackConfig
 
     fake = FakeOpenAI().start()
-    # one user sends every request: the per-user limits (docs/api.md) are off for the measurement
-    no_user_limits = {"UserRequestsPerMinute": "0", "UserCoursesPerHour": "0", "UserCoursesPerDay": "0"}
-    config = StackConfig(openai_api_key="bench", openai_base_url=fake.base_url, parameter_overrides=no_user_limits)
+    config = StackConfig(openai_api_key="bench", openai_base_url=fake.base_url, parameter_overrides=NO_USER_LIMITS)
     stack = LocalStack(config).start(pollers=True, http_port=0)
     try:
         token = stack.token("bench")

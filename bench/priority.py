@@ -16,7 +16,7 @@ import redis
 from flowgen import wiring
 from flowgen.settings import ApiSettings
 from flowgen_dev.fake_openai import FakeOpenAI
-from flowgen_dev.stack import LocalStack, StackConfig
+from flowgen_dev.stack import NO_USER_LIMITS, LocalStack, StackConfig
 
 
 def _wait(predicate, timeout: float = 120.0, every: float = 0.01):  # type: ignore[no-untyped-def]
@@ -43,13 +43,7 @@ def time_to_lesson(fake: FakeOpenAI, backlog_courses: int) -> tuple[float, int, 
     config = StackConfig(
         openai_api_key="bench",
         openai_base_url=fake.base_url,
-        # one bench user makes every course: the per-user limits (10 courses an hour) would turn it away
-        parameter_overrides={
-            "InitialLessons": "24" if backlog_courses else "0",
-            "UserRequestsPerMinute": "0",
-            "UserCoursesPerHour": "0",
-            "UserCoursesPerDay": "0",
-        },
+        parameter_overrides={**NO_USER_LIMITS, "InitialLessons": "24" if backlog_courses else "0"},
     )
     stack = LocalStack(config).start(pollers=False)
     try:

@@ -49,6 +49,11 @@ LOCAL_ISSUER = "https://local.flowgen.dev/"  # stable across restarts, so tokens
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 
+# Parameter overrides for a stack where one user makes every request (a benchmark): the per-user
+# request and course limits (docs/api.md) would turn it away.
+NO_USER_LIMITS = {"UserRequestsPerMinute": "0", "UserCoursesPerHour": "0", "UserCoursesPerDay": "0"}
+
+
 @dataclass
 class StackConfig:
     redis_url: str | None = None  # None: start a redis-server

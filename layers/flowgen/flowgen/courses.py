@@ -185,7 +185,7 @@ class CourseService:
             raise Conflict("the outline changed meanwhile: reload it and edit again", code="version_conflict")
         for lesson_id in removed:  # a job still queued for one finds no record and is acknowledged
             self.scheduler.forget_lesson(course_id, lesson_id)
-        return self.get_course(owner_id, course_id), removed
+        return self.get_course(owner_id, course_id, now), removed
 
     def export_course(self, owner_id: str, course_id: str) -> tuple[str, str]:
         """The course as one Markdown file: (file name, text). Reads only; queues nothing."""
