@@ -147,6 +147,36 @@ def test_the_api_imports_no_client_library_and_builds_only_what_it_uses() -> Non
     assert out.stdout.strip() == "[] True False"
 
 
+@pytest.mark.parametrize("function", ["course_worker", "lesson_worker"])
+def test_a_worker_builds_its_model_client_at_init_not_on_its_first_job(function: str) -> None:
+    """openai costs about 400 ms to import: at init it is off the first lesson's critical path
+    (issue 8). The store is replaced after its modules load: it would create indexes."""
+    code = (
+        "import sys, flowgen.adapters.mongo_store\n"
+        "from flowgen import wiring\n"
+        "wiring.override(store=object())\n"
+        "import app\n"
+        "print('openai' in sys.modules, type(app.generator.model).__name__)"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "functions" / function), str(LAYER)]),
+        "MONGO_URI": "mongodb://127.0.0.1:1",
+        "REDIS_URL": "redis://127.0.0.1:1",
+        "OPENAI_API_KEY": "sk-test",
+        "COURSE_QUEUE_URL": "http://127.0.0.1:1/course",
+        "LESSON_HIGH_QUEUE_URL": "http://127.0.0.1:1/high",
+        "LESSON_LOW_QUEUE_URL": "http://127.0.0.1:1/low",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "True OpenAIModel"
+
+
 def _runtime_imports(tree: ast.AST) -> set[str]:
     """Top-level names of every module a file imports, outside `if TYPE_CHECKING:` blocks."""
     found: set[str] = set()
