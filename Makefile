@@ -61,12 +61,12 @@ test-fast: dev
 contract: dev
 	$(BIN)/pytest -q -p no:cacheprovider -s tests/contract
 
-LINTED := layers functions dev tests bench
+LINTED := layers functions ops dev tests bench
 
 lint: dev
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
-	$(BIN)/mypy layers/flowgen/flowgen functions dev/flowgen_dev tests
+	$(BIN)/mypy layers/flowgen/flowgen functions ops/flowgen_ops dev/flowgen_local dev/flowgen_stand_in dev/flowgen_capacity dev/flowgen_faults tests
 	$(BIN)/xenon --max-absolute B --max-modules A --max-average A layers functions
 
 format: dev
@@ -115,7 +115,7 @@ bench-backlog: dev
 # Every fault scenario at full size on a running local stack (docs/faults.md); prints the count
 # table and writes it into docs/faults.md. A bounded part runs in `make test` (tests/faults/).
 faults: dev
-	$(BIN)/python -m flowgen_dev.faults --size full --markdown docs/faults.md
+	$(BIN)/python -m flowgen_faults --size full --markdown docs/faults.md
 
 demo: dev
 	$(BIN)/flowgen demo

@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from flowgen_dev.sam import transform_template
+from flowgen_local.sam import transform_template
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -40,8 +40,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flowgen.models import LessonJob
-from flowgen_dev.fake_openai import FakeOpenAI
-from flowgen_dev.stack import NO_USER_LIMITS, LocalStack, StackConfig
+from flowgen_local.fake_openai import FakeOpenAI
+from flowgen_local.stack import NO_USER_LIMITS, LocalStack, StackConfig
 
 OWNERS = 50  # backlog owners (fair-queue tenants)
 POLL_EVERY = 0.05

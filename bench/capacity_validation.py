@@ -31,11 +31,12 @@ from typing import Any
 
 import httpx
 
-from flowgen_dev.capacity.assumptions import Lognormal, ModelProfile, Platform, UserModel
-from flowgen_dev.capacity.config import read_system
-from flowgen_dev.capacity.report import percentile
-from flowgen_dev.capacity.simulation import Scenario, simulate
-from flowgen_dev.fake_openai import FakeOpenAI
+from flowgen_capacity.assumptions import Lognormal, ModelProfile, Platform, UserModel
+from flowgen_capacity.config import read_system
+from flowgen_capacity.report import percentile
+from flowgen_capacity.scenario import Scenario
+from flowgen_capacity.simulation import simulate
+from flowgen_local.fake_openai import FakeOpenAI
 
 # The local stack's overheads, guessed before comparing: the HTTP front, a function instance's
 # first start, the poller's receive and the worker's MongoDB and Redis round trips.

@@ -31,8 +31,8 @@ import time
 from typing import Any
 
 from flowgen import wiring
-from flowgen_dev.fake_openai import FakeOpenAI, Faults
-from flowgen_dev.stack import NO_USER_LIMITS, LocalStack, StackConfig
+from flowgen_local.fake_openai import FakeOpenAI, Faults
+from flowgen_local.stack import NO_USER_LIMITS, LocalStack, StackConfig
 
 FIRST_TOKEN, TOKENS_PER_SECOND, LESSON_TOKENS = 0.5, 40.0, 800
 WORKER_WRITES_BESIDE_PARTIAL = 3  # claim, commit, course usage

@@ -23,8 +23,8 @@ import sys
 import time
 from typing import Any
 
-from flowgen_dev.fake_openai import FakeOpenAI, Faults
-from flowgen_dev.stack import NO_USER_LIMITS, LocalStack, StackConfig
+from flowgen_local.fake_openai import FakeOpenAI, Faults
+from flowgen_local.stack import NO_USER_LIMITS, LocalStack, StackConfig
 
 FIRST_TOKEN, TOKENS_PER_SECOND = 0.5, 40.0
 

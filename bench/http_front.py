@@ -87,8 +87,8 @@ def main() -> int:
     parser.add_argument("--think", type=float, default=0.25, help="pause after each response (s)")
     args = parser.parse_args()
 
-    from flowgen_dev.fake_openai import FakeOpenAI
-    from flowgen_dev.stack import NO_USER_LIMITS, LocalStack, StackConfig
+    from flowgen_local.fake_openai import FakeOpenAI
+    from flowgen_local.stack import NO_USER_LIMITS, LocalStack, StackConfig
 
     fake = FakeOpenAI().start()
     config = StackConfig(openai_api_key="bench", openai_base_url=fake.base_url, parameter_overrides=NO_USER_LIMITS)

@@ -17,7 +17,7 @@ import redis
 
 from flowgen.adapters.redis_limits import RedisRateLimiter
 from flowgen.models import Priority
-from flowgen_dev.services import RedisServer
+from flowgen_local.services import RedisServer
 
 
 def main() -> None:

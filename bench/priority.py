@@ -15,8 +15,8 @@ import redis
 
 from flowgen import wiring
 from flowgen.settings import ApiSettings
-from flowgen_dev.fake_openai import FakeOpenAI
-from flowgen_dev.stack import NO_USER_LIMITS, LocalStack, StackConfig
+from flowgen_local.fake_openai import FakeOpenAI
+from flowgen_local.stack import NO_USER_LIMITS, LocalStack, StackConfig
 
 
 def _wait(predicate, timeout: float = 120.0, every: float = 0.01):  # type: ignore[no-untyped-def]

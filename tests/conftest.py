@@ -16,19 +16,16 @@ from typing import Any
 import pytest
 import redis
 
-from flowgen_dev.fake_openai import FakeOpenAI
-from flowgen_dev.functions import LambdaHost
-from flowgen_dev.mongo_server import MongoStandIn
-from flowgen_dev.services import AwsServer, RedisServer
-from flowgen_dev.stack import LocalStack, StackConfig
+from flowgen_local.fake_openai import FakeOpenAI
+from flowgen_local.lambda_pool import LambdaHost
+from flowgen_local.services import AwsServer, RedisServer
+from flowgen_local.stack import NO_USER_LIMITS, LocalStack, StackConfig
+from flowgen_stand_in import MongoStandIn
 
 REAL_MONGO_URI = os.environ.get("MONGO_URI", "")
 RUNNING_WORKER_TIMEOUT = 10  # seconds: end-to-end stacks shorten the template's 120 s ...
 RUNNING_VISIBILITY = 12
-NO_USER_LIMITS = {
-    "UserRequestsPerMinute": "0",
-    "ProRequestsPerMinute": "0",
-}  # ... and the queues' visibility, keeping visibility > timeout as AWS requires
+# ... and the queues' visibility, keeping visibility > timeout as AWS requires
 
 
 @pytest.fixture(scope="session")

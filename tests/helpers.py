@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flowgen_dev.stack import ApiResponse, LocalStack
+from flowgen_local.stack import ApiResponse, LocalStack
 
 
 class User:

@@ -20,9 +20,4 @@ SETTINGS = wiring.settings(ReconcilerSettings)  # parsed at cold start
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     store, scheduler = wiring.reconciler_parts(SETTINGS)
-    tunables = SETTINGS
-    if (event.get("detail") or {}).get("queuesStartedEmpty"):
-        # the local stack's first run after a (re)start: its queues are new, so every pending
-        # intent is stranded now, not after STUCK_AFTER_SECONDS (EventBridge never sends this)
-        tunables = SETTINGS.model_copy(update={"stuck_after_seconds": 0})
-    return asdict(reconcile(store, scheduler, tunables, utcnow(), questions=wiring.question_store(SETTINGS)))
+    return asdict(reconcile(store, scheduler, SETTINGS, utcnow(), questions=wiring.question_store(SETTINGS)))

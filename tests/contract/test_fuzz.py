@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from flowgen_dev.fake_openai import FakeOpenAI
-from flowgen_dev.services import AwsServer
+from flowgen_local.fake_openai import FakeOpenAI
+from flowgen_local.services import AwsServer
 from tests.e2e.conftest import start_running_stack
 
 pytestmark = pytest.mark.e2e

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from flowgen_dev.fake_openai import FakeOpenAI
-from flowgen_dev.services import AwsServer
-from flowgen_dev.stack import LocalStack
+from flowgen_local.fake_openai import FakeOpenAI
+from flowgen_local.services import AwsServer
+from flowgen_local.stack import LocalStack
 from tests.conftest import make_stack
 
 

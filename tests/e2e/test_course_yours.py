@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from flowgen_dev.stack import LocalStack
+from flowgen_local.stack import LocalStack
 from tests.e2e.test_learner import no_axe_violations
 from tests.e2e.test_web import browser, sign_in, web_stack  # noqa: F401
 from tests.helpers import User, lesson_ids

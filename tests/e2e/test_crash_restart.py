@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from flowgen_dev.services import free_port
+from flowgen_local.services import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -44,7 +44,7 @@ class LocalProcess:
         for key in ("MONGO_URI", "REDIS_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
             env.pop(key, None)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "flowgen_dev.cli", "local", "--port", str(port), "--fake-model",
+            [sys.executable, "-m", "flowgen_ops.cli", "local", "--port", str(port), "--fake-model",
              "--fake-latency", "1.5", "--schedule-every", "2", "--parameter-overrides", "WorkerTimeoutSeconds=8",
              "LessonLowMaxConcurrency=2", "UserRequestsPerMinute=0", "--visibility-timeout", "30"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
@@ -124,7 +124,7 @@ def _lessons_offline(state_dir: Path, course_id: str) -> list[dict[str, Any]]:
     from the stand-in's data directory by a stand-in of our own."""
     import pymongo
 
-    from flowgen_dev.mongo_server import MongoStandIn
+    from flowgen_stand_in import MongoStandIn
 
     server = MongoStandIn(data_dir=state_dir / "data" / "mongo").start()
     try:

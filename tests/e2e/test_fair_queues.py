@@ -1,13 +1,13 @@
 """Fair by owner (design invariant 10): every job carries its owner as its MessageGroupId, and the
-local SQS delivers as Amazon SQS fair queues do (dev/flowgen_dev/fair_sqs.py), so one user's
+local SQS delivers as Amazon SQS fair queues do (dev/flowgen_local/fair_sqs.py), so one user's
 backlog cannot hold back another user's background lessons."""
 
 from __future__ import annotations
 
 import pytest
 
-from flowgen_dev.fake_openai import FakeOpenAI
-from flowgen_dev.services import AwsServer
+from flowgen_local.fake_openai import FakeOpenAI
+from flowgen_local.services import AwsServer
 from tests.e2e.conftest import start_running_stack
 from tests.e2e.test_local_stack import client, ready_course, wait_for
 

@@ -11,10 +11,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from flowgen import wiring
-from flowgen_dev.fake_openai import FakeOpenAI
-from flowgen_dev.functions import InvocationError
-from flowgen_dev.services import AwsServer
-from flowgen_dev.stack import LocalStack, StackConfig
+from flowgen_local.fake_openai import FakeOpenAI
+from flowgen_local.lambda_pool import InvocationError
+from flowgen_local.services import AwsServer
+from flowgen_local.stack import LocalStack, StackConfig
 from tests.conftest import make_stack
 from tests.helpers import User, lesson_ids
 

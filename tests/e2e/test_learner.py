@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from flowgen_dev.fake_openai import FakeOpenAI
-from flowgen_dev.services import AwsServer
-from flowgen_dev.stack import LocalStack
+from flowgen_local.fake_openai import FakeOpenAI
+from flowgen_local.services import AwsServer
+from flowgen_local.stack import LocalStack
 from tests.e2e.conftest import start_running_stack
 from tests.e2e.test_web import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, browser, sign_in, web_stack  # noqa: F401
 from tests.helpers import User

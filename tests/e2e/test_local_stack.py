@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from flowgen import wiring
-from flowgen_dev.fake_openai import FakeOpenAI
-from flowgen_dev.services import AwsServer
-from flowgen_dev.stack import LocalStack
+from flowgen_local.fake_openai import FakeOpenAI
+from flowgen_local.services import AwsServer
+from flowgen_local.stack import LocalStack
 from tests.e2e.conftest import start_running_stack
 from tests.narrow import present
 
@@ -157,7 +157,7 @@ def test_tokens_over_http(running_stack: LocalStack) -> None:
 
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    from flowgen_dev.idp import LocalIdentityProvider
+    from flowgen_local.idp import LocalIdentityProvider
 
     impostor = LocalIdentityProvider(rsa.generate_private_key(public_exponent=65537, key_size=2048), "x")
     other_key = impostor.mint("alice")

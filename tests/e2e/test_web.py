@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from flowgen_dev.fake_openai import FakeOpenAI
-from flowgen_dev.services import AwsServer
-from flowgen_dev.stack import WEB_DIST, LocalStack
+from flowgen_local.fake_openai import FakeOpenAI
+from flowgen_local.services import AwsServer
+from flowgen_local.stack import WEB_DIST, LocalStack
 from tests.e2e.conftest import start_running_stack
 from tests.integration.test_generation_quality import _FakeYouTube
 

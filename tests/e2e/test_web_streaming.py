@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from flowgen_dev.fake_openai import FakeOpenAI, Faults
-from flowgen_dev.services import AwsServer
-from flowgen_dev.stack import WEB_DIST, LocalStack
+from flowgen_local.fake_openai import FakeOpenAI, Faults
+from flowgen_local.services import AwsServer
+from flowgen_local.stack import WEB_DIST, LocalStack
 from tests.e2e.conftest import start_running_stack
 from tests.e2e.test_learner import create_course, no_axe_violations
 from tests.e2e.test_web import SCREENSHOTS, browser, sign_in  # noqa: F401

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from flowgen_dev.fake_openai import FakeOpenAI, FaultRule, Faults
+from flowgen_local.fake_openai import FakeOpenAI, FaultRule, Faults
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from flowgen_dev.fake_openai import FakeOpenAI
-from flowgen_dev.faults import CI, SCENARIOS, Services
-from flowgen_dev.functions import LambdaHost
-from flowgen_dev.services import AwsServer
+from flowgen_faults import CI, SCENARIOS, Services
+from flowgen_local.fake_openai import FakeOpenAI
+from flowgen_local.lambda_pool import LambdaHost
+from flowgen_local.services import AwsServer
 
 pytestmark = pytest.mark.e2e
 

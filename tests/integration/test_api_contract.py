@@ -15,10 +15,10 @@ import redis as redis_lib
 
 from flowgen.http_input import MAX_BODY_BYTES, MAX_JSON_DEPTH
 from flowgen.models import PROMPT_MAX_CHARS
-from flowgen_dev.events import match_route
-from flowgen_dev.fake_openai import FakeOpenAI
-from flowgen_dev.services import AwsServer
-from flowgen_dev.stack import ApiResponse, LocalStack
+from flowgen_local.events import match_route
+from flowgen_local.fake_openai import FakeOpenAI
+from flowgen_local.services import AwsServer
+from flowgen_local.stack import ApiResponse, LocalStack
 from tests.conftest import make_stack
 from tests.helpers import User, lesson_ids
 

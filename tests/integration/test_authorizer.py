@@ -18,9 +18,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from flowgen_dev.fake_openai import FakeOpenAI
-from flowgen_dev.services import AwsServer
-from flowgen_dev.stack import ApiResponse, LocalStack
+from flowgen_local.fake_openai import FakeOpenAI
+from flowgen_local.services import AwsServer
+from flowgen_local.stack import ApiResponse, LocalStack
 from tests.conftest import make_stack
 from tests.helpers import User
 from tests.narrow import present

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flowgen_dev.fake_openai import FakeOpenAI
-from flowgen_dev.stack import LocalStack
+from flowgen_local.fake_openai import FakeOpenAI
+from flowgen_local.stack import LocalStack
 from tests.helpers import User, lesson_ids
 
 

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from flowgen.prompts import LESSON_SYSTEM, OUTLINE_SYSTEM
-from flowgen_dev.fake_openai import FakeOpenAI
-from flowgen_dev.stack import LocalStack
+from flowgen_local.fake_openai import FakeOpenAI
+from flowgen_local.stack import LocalStack
 from tests.helpers import User, lesson_ids
 
 

@@ -14,8 +14,8 @@ from flowgen import wiring
 from flowgen.clock import utcnow
 from flowgen.models import Lesson, LessonJob
 from flowgen.ports import Claim
-from flowgen_dev.fake_openai import FakeOpenAI
-from flowgen_dev.stack import LocalStack
+from flowgen_local.fake_openai import FakeOpenAI
+from flowgen_local.stack import LocalStack
 from tests.helpers import User, lesson_ids
 from tests.narrow import present
 

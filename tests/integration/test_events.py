@@ -19,7 +19,7 @@ from flowgen.models import Course, CourseStatus, Lesson, LessonStatus, ModuleOut
 from flowgen.ports import Claim
 from flowgen.questions import AskQuestionRequest
 from flowgen.settings import ApiSettings
-from flowgen_dev.stack import LocalStack
+from flowgen_local.stack import LocalStack
 from tests.helpers import User
 from tests.narrow import present
 

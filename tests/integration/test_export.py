@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowgen_dev.fake_openai import FakeOpenAI
-from flowgen_dev.stack import LocalStack
+from flowgen_local.fake_openai import FakeOpenAI
+from flowgen_local.stack import LocalStack
 from tests.helpers import User, lesson_ids
 from tests.markdown_export import parse
 

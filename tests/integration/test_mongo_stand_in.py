@@ -1,4 +1,4 @@
-"""The MongoDB stand-in (`flowgen_dev.mongo_server`) through real pymongo over the wire."""
+"""The MongoDB stand-in (`flowgen_stand_in`) through real pymongo over the wire."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 from pymongo.monitoring import CommandFailedEvent, CommandListener, CommandStartedEvent, CommandSucceededEvent
 
-from flowgen_dev.mongo_server import MongoStandIn
+from flowgen_stand_in import MongoStandIn
 from tests.narrow import present
 
 

@@ -11,7 +11,7 @@ from flowgen.adapters.openai_model import OpenAIModel
 from flowgen.errors import ModelError
 from flowgen.ports import OutlineBrief
 from flowgen.prompts import OUTLINE_SYSTEM, outline_messages
-from flowgen_dev.fake_openai import FakeOpenAI
+from flowgen_local.fake_openai import FakeOpenAI
 
 
 @pytest.fixture

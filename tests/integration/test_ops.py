@@ -1,4 +1,4 @@
-"""Operator tools (flowgen_dev.ops) against a real local stack: status sees queues, DLQs, records
+"""Operator tools (flowgen_ops) against a real local stack: status sees queues, DLQs, records
 and the stuck ones; retry-failed and redrive bring FAILED work back through the retry use case."""
 
 from __future__ import annotations
@@ -10,9 +10,12 @@ from pathlib import Path
 import pytest
 
 from flowgen import wiring
-from flowgen_dev import ops
-from flowgen_dev.fake_openai import FakeOpenAI
-from flowgen_dev.stack import LocalStack
+from flowgen_local.fake_openai import FakeOpenAI
+from flowgen_local.stack import LocalStack
+from flowgen_ops.cli import main as ops_main
+from flowgen_ops.retry import Filters, redrive, retry_failed
+from flowgen_ops.status import status
+from flowgen_ops.target import QUEUES, Target, utc_now
 from tests.helpers import User, lesson_ids
 from tests.narrow import present
 
@@ -20,9 +23,9 @@ NO_STATE = Path("/nonexistent/stack.json")  # never a developer's running `flowg
 
 
 @pytest.fixture
-def target(stack: LocalStack) -> ops.Target:
+def target(stack: LocalStack) -> Target:
     """From the harness environment the local stack sets (MONGO_URI, queue URLs, credentials)."""
-    return ops.Target.resolve(None, state_file=NO_STATE)
+    return Target.resolve(None, state_file=NO_STATE)
 
 
 def _fail_one_lesson(stack: LocalStack, fake_model: FakeOpenAI) -> tuple[User, str, str]:
@@ -45,12 +48,12 @@ def _status_of(course_id: str, lesson_id: str) -> str:
 
 
 def test_a_failed_lesson_is_in_status_and_retry_failed_brings_it_back(
-    stack: LocalStack, fake_model: FakeOpenAI, target: ops.Target
+    stack: LocalStack, fake_model: FakeOpenAI, target: Target
 ) -> None:
     _, course_id, lesson_id = _fail_one_lesson(stack, fake_model)
     key = f"{course_id}/{lesson_id}"
 
-    report = ops.status(target)
+    report = status(target)
     assert [k for k, _ in report.failed] == [key]
     assert "500" in dict(report.failed)[key]
     assert report.lessons["FAILED"][0] == 1
@@ -59,71 +62,71 @@ def test_a_failed_lesson_is_in_status_and_retry_failed_brings_it_back(
     assert report.queue("LessonHighQueue").depth == 0
     assert f"failed: 1\n  {key}:" in report.render()
 
-    since_now = ops.Filters(user="alice", since=ops._now() + timedelta(minutes=1))
-    for nothing in (ops.Filters(user="bob"), ops.Filters(course="0" * 32), since_now):
-        assert ops.retry_failed(target, nothing).lessons == []
-    assert ops.retry_failed(target, ops.Filters(user="alice"), dry_run=True).lessons == [key]
+    since_now = Filters(user="alice", since=utc_now() + timedelta(minutes=1))
+    for nothing in (Filters(user="bob"), Filters(course="0" * 32), since_now):
+        assert retry_failed(target, nothing).lessons == []
+    assert retry_failed(target, Filters(user="alice"), dry_run=True).lessons == [key]
     assert _status_of(course_id, lesson_id) == "FAILED"  # a dry run changes nothing
 
-    retried = ops.retry_failed(target, ops.Filters(course=course_id))
+    retried = retry_failed(target, Filters(course=course_id))
     assert retried.lessons == [key]
     assert _status_of(course_id, lesson_id) == "PENDING"
-    assert ops.status(target).queue("LessonHighQueue").visible == 1  # one job, through the dedupe lock
+    assert status(target).queue("LessonHighQueue").visible == 1  # one job, through the dedupe lock
     stack.drain("HighPriorityLessons")
     assert _status_of(course_id, lesson_id) == "GENERATED"
-    assert ops.retry_failed(target, ops.Filters()).lessons == []
+    assert retry_failed(target, Filters()).lessons == []
 
 
 def test_redrive_resets_the_failed_record_and_empties_the_dlq(
-    stack: LocalStack, fake_model: FakeOpenAI, target: ops.Target
+    stack: LocalStack, fake_model: FakeOpenAI, target: Target
 ) -> None:
     _, course_id, lesson_id = _fail_one_lesson(stack, fake_model)
     target.with_dlqs()
     stack.sqs.send_message(QueueUrl=target.queues["LessonHighDLQ"], MessageBody="not a job")
 
-    report = ops.redrive(target)
+    report = redrive(target)
     assert report.retried.lessons == [f"{course_id}/{lesson_id}"]
     assert report.kept == ["LessonHighDLQ: 'not a job'"]  # for a person to read
     assert stack.queue_depth("LessonHighDLQ") == 1
     stack.drain("HighPriorityLessons")
     assert _status_of(course_id, lesson_id) == "GENERATED"
 
-    again = ops.redrive(target)  # nothing left to reset; the junk stays
+    again = redrive(target)  # nothing left to reset; the junk stays
     assert again.retried.lessons == [] and len(again.kept) == 1
 
 
-def test_status_shows_queue_depths_and_stuck_records(stack: LocalStack, target: ops.Target) -> None:
+def test_status_shows_queue_depths_and_stuck_records(stack: LocalStack, target: Target) -> None:
     alice = User(stack, "alice")
     course = alice.ready_course()  # its first two lessons are queued at low priority
     for lesson_id in lesson_ids(course)[5:8]:
         alice.open_lesson(course["id"], lesson_id)  # high, and each prefetches the next at low
 
-    report = ops.status(target)
+    report = status(target)
     assert report.queue("LessonHighQueue").visible == 3
     assert report.queue("LessonLowQueue").depth >= 2
     assert report.queue("CourseQueue").depth == 0
     assert report.courses["READY"][0] == 1
     assert report.stuck == []  # nothing waited STUCK_AFTER_SECONDS yet
 
-    waiting = ops.status(target, stuck_after=0)
+    waiting = status(target, stuck_after=0)
     stuck = {s.key for s in waiting.stuck}
     assert {f"{course['id']}/{i}" for i in lesson_ids(course)[5:8]} <= stuck
     text = waiting.render()
     assert "LessonHighQueue" in text and "requested at high priority" in text
 
     stack.drain("HighPriorityLessons")
-    assert ops.status(target).queue("LessonHighQueue").depth == 0
+    assert status(target).queue("LessonHighQueue").depth == 0
 
 
 def test_the_command_line_takes_explicit_flags(
-    stack: LocalStack, target: ops.Target, capsys: pytest.CaptureFixture[str]
+    stack: LocalStack, target: Target, capsys: pytest.CaptureFixture[str]
 ) -> None:
     target.with_dlqs()
     flags = ["--mongo-uri", target.mongo_uri, "--mongo-db", target.mongo_db, "--sqs-endpoint", target.sqs_endpoint]
-    flags += [f"--queue-url={name}={target.queues[name]}" for name in ops.QUEUES]
-    assert ops.main(["status", *flags]) == 0
+    flags += [f"--queue-url={name}={target.queues[name]}" for name in QUEUES]
+    assert ops_main(["status", *flags]) == 0
     assert "CourseQueue" in capsys.readouterr().out
-    assert ops.main(["retry-failed", "--dry-run", "--since", "2h", *flags]) == 0
+    assert ops_main(["retry-failed", "--dry-run", "--since", "2h", *flags]) == 0
     assert "would re-queue: 0 courses, 0 lessons" in capsys.readouterr().out
 
 
@@ -131,11 +134,11 @@ def test_a_target_from_the_local_stack_state_file(
     stack: LocalStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     state = tmp_path / "stack.json"
-    state.write_text(json.dumps({"api_url": "http://127.0.0.1:1", **ops.local_state(stack)}))
+    state.write_text(json.dumps(stack.describe()))
     for name in ("MONGO_URI", "COURSE_QUEUE_URL", "LESSON_HIGH_QUEUE_URL", "LESSON_LOW_QUEUE_URL"):
         monkeypatch.delenv(name)
-    target = ops.Target.resolve(None, state_file=state)
+    target = Target.resolve(None, state_file=state)
     assert target is not None
     assert target.mongo_uri == present(stack.endpoints).mongo_uri
     assert {"CourseDLQ", "LessonHighDLQ", "LessonLowDLQ"} <= set(target.queues)  # all of them, DLQs too
-    assert ops.status(target).queue("CourseQueue").depth == 0
+    assert status(target).queue("CourseQueue").depth == 0

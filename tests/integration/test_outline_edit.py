@@ -11,8 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from flowgen import wiring
-from flowgen_dev.fake_openai import FakeOpenAI
-from flowgen_dev.stack import ApiResponse, LocalStack
+from flowgen_local.fake_openai import FakeOpenAI
+from flowgen_local.stack import ApiResponse, LocalStack
 from tests.helpers import User, lesson_ids
 
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flowgen import wiring
-from flowgen_dev.stack import LocalStack
+from flowgen_local.stack import LocalStack
 from tests.helpers import User, lesson_ids
 
 

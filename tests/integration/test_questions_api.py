@@ -13,9 +13,9 @@ from typing import Any
 
 from flowgen.prompts import QUESTION_SYSTEM
 from flowgen.questions import QUESTION_MAX_CHARS
-from flowgen_dev.fake_openai import NOTICE, QUESTION, FakeOpenAI, Faults
-from flowgen_dev.services import AwsServer
-from flowgen_dev.stack import ApiResponse, LocalStack
+from flowgen_local.fake_openai import NOTICE, QUESTION, FakeOpenAI, Faults
+from flowgen_local.services import AwsServer
+from flowgen_local.stack import ApiResponse, LocalStack
 from tests.conftest import make_stack
 from tests.helpers import User, lesson_ids
 from tests.integration.test_api_contract import _every_status_is_in_the_contract  # noqa: F401 - autouse fixture

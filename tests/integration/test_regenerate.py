@@ -13,8 +13,8 @@ import pytest
 
 from flowgen.models import INSTRUCTION_MAX_CHARS
 from flowgen.prompts import LESSON_SYSTEM
-from flowgen_dev.fake_openai import FakeOpenAI
-from flowgen_dev.stack import ApiResponse, LocalStack
+from flowgen_local.fake_openai import FakeOpenAI
+from flowgen_local.stack import ApiResponse, LocalStack
 from tests.helpers import User, lesson_ids
 
 

@@ -13,8 +13,8 @@ from flowgen.adapters.offline_model import OfflineModel
 from flowgen.adapters.openai_model import OpenAIModel
 from flowgen.content import GeneratedBlock, MarkdownBlock
 from flowgen.ports import LessonBrief
-from flowgen_dev.fake_openai import NOTICE, FakeOpenAI, Faults
-from flowgen_dev.stack import LocalStack
+from flowgen_local.fake_openai import NOTICE, FakeOpenAI, Faults
+from flowgen_local.stack import LocalStack
 from tests.helpers import User, lesson_ids
 
 BRIEF = LessonBrief("Rust", "A course", None, "Basics", "Borrowing", "What borrowing is", [], [])

@@ -5,9 +5,9 @@ budgets (template parameters per tier). One user's tier never changes another's 
 from __future__ import annotations
 
 from flowgen.adapters.jwt_verifier import TIER_CLAIM
-from flowgen_dev.fake_openai import FakeOpenAI
-from flowgen_dev.services import AwsServer
-from flowgen_dev.stack import LocalStack
+from flowgen_local.fake_openai import FakeOpenAI
+from flowgen_local.services import AwsServer
+from flowgen_local.stack import LocalStack
 from tests.conftest import make_stack
 from tests.helpers import User
 

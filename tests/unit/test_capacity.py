@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from flowgen_dev.capacity.assumptions import Lognormal, ModelProfile, Platform, Prices, UserModel
-from flowgen_dev.capacity.config import read_system
-from flowgen_dev.capacity.limiter import RateLimiter
-from flowgen_dev.capacity.report import build_report, format_report
-from flowgen_dev.capacity.simulation import Scenario, simulate
-from flowgen_dev.template import ROOT
+from flowgen_capacity.assumptions import Lognormal, ModelProfile, Platform, Prices, UserModel
+from flowgen_capacity.config import read_system
+from flowgen_capacity.limiter import RateLimiter
+from flowgen_capacity.report import build_report, format_report
+from flowgen_capacity.scenario import Scenario
+from flowgen_capacity.simulation import simulate
+from flowgen_local.template import ROOT
 
 LATENCY = 10.0
 FIXED = ModelProfile(lesson_latency=Lognormal(LATENCY, LATENCY), outline_latency=Lognormal(4.0, 4.0))

@@ -1,4 +1,4 @@
-"""The local SQS's fair queues (dev/flowgen_dev/fair_sqs.py) on moto's models in this process: the
+"""The local SQS's fair queues (dev/flowgen_local/fair_sqs.py) on moto's models in this process: the
 fair-queue rule, and costs that do not grow with the queue's depth (issue 13: behind 10,000
 queued lessons moto scanned every message several times per send and per receive, and opened
 lessons waited on that). Work is counted (messages looked at, full passes over a queue), not timed.
@@ -17,7 +17,7 @@ import pytest
 from moto.sqs import models
 from moto.sqs.exceptions import ReceiptHandleIsInvalid
 
-from flowgen_dev import fair_sqs
+from flowgen_local import fair_sqs
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from flowgen_dev.template import ROOT, load
+from flowgen_local.template import ROOT, load
 
 RAW = load().raw
 FUNCTIONS = {

@@ -11,7 +11,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from flowgen_dev.http_front import FrontServer, handler_for
+from flowgen_local.http_front import FrontServer, handler_for
 
 
 class _Writes(io.BytesIO):

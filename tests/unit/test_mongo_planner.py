@@ -1,4 +1,4 @@
-"""The MongoDB stand-in's query planner (dev/flowgen_dev/mongo_wire/indexes.py): a filter that
+"""The MongoDB stand-in's query planner (dev/flowgen_stand_in/indexes.py): a filter that
 pins `_id` is looked up by `_id` alone (issue 13: a claim's `$or` on the status gathered every
 PENDING lesson, 10,000 behind a deep backlog, on each claim)."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flowgen_dev.mongo_wire.indexes import HashIndex, Planner
+from flowgen_stand_in.indexes import HashIndex, Planner
 
 CLAIMABLE: dict[str, Any] = {"$or": [{"status": "PENDING"}, {"status": "GENERATING", "lease.expiresAt": {"$lt": 1}}]}
 

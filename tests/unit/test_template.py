@@ -24,7 +24,7 @@ from flowgen.settings import (
     LessonWorkerSettings,
     ReconcilerSettings,
 )
-from flowgen_dev.template import ROOT, load
+from flowgen_local.template import ROOT, load
 
 TEMPLATE = load()
 RAW = TEMPLATE.raw
@@ -63,7 +63,7 @@ def default(name: str) -> int:
 def transformed() -> dict[str, Any]:
     """template.yaml through samtranslator, as `sam validate` and `sam deploy` transform it (the
     same transform the local stack builds its IAM roles from)."""
-    from flowgen_dev.sam import transform_template
+    from flowgen_local.sam import transform_template
 
     os.environ.setdefault("AWS_DEFAULT_REGION", PSEUDO["AWS::Region"])
     return transform_template(ROOT / "template.yaml")

@@ -2,7 +2,7 @@ import { useState, type FormEvent } from "react";
 import { useSession } from "../auth";
 import { useTitle } from "../screen";
 
-// What the local stack's token endpoint accepts (flowgen_dev/http_front.py LOCAL_SUB). The
+// What the local stack's token endpoint accepts (dev/flowgen_local/http_front.py LOCAL_SUB). The
 // pattern attribute is compiled with the `v` flag, where `|` and `-` must be escaped in a class.
 const NAME_PATTERN = "[A-Za-z0-9_.@\\|\\-]{1,64}";
 const NAME_RULE = "1 to 64 letters, digits or . _ @ | - (no spaces)";

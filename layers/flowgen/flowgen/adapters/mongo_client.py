@@ -1,5 +1,5 @@
 """Connects to MongoDB: Atlas in production; locally and in tests a real MongoDB or the
-stand-in (`flowgen_dev.mongo_server`), which speaks the same wire protocol to the same pymongo."""
+stand-in (`flowgen_stand_in`), which speaks the same wire protocol to the same pymongo."""
 
 from __future__ import annotations
 

@@ -1,0 +1,87 @@
+"""`python -m flowgen_faults [--size ci|full] [--only NAME ...] [--markdown FILE]`: runs the
+fault scenarios one after another on one set of services (redis-server, moto, the MongoDB
+stand-in, the fake model server), prints each scenario's count line as it ends, then the table.
+Exits 1 when any scenario is not ok. `make faults` runs them all at the full size."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from flowgen_faults.harness import CI, FULL, MARKDOWN_HEADER, Counts, Services
+from flowgen_faults.scenarios import SCENARIOS
+from flowgen_local.fake_openai import FakeOpenAI
+from flowgen_local.lambda_pool import LambdaHost
+from flowgen_local.services import AwsServer, RedisServer
+from flowgen_stand_in import MongoStandIn
+
+BEGIN, END = "<!-- faults-table -->", "<!-- /faults-table -->"
+
+
+def write_table(path: Path, table: str) -> None:
+    """Replaces what lies between the markers in `path`, or writes the table alone."""
+    text = path.read_text() if path.exists() else ""
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        text = f"{head}{BEGIN}\n{table}{END}{rest.split(END, 1)[1]}"
+    else:
+        text = table
+    path.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m flowgen_faults", description=__doc__)
+    parser.add_argument("--size", choices=["ci", "full"], default="full")
+    parser.add_argument("--only", nargs="*", default=[], metavar="NAME", help=f"some of: {', '.join(SCENARIOS)}")
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        help="also write the table as markdown to this file (between its faults-table markers, if it has them)",
+    )
+    args = parser.parse_args(argv)
+    unknown = set(args.only) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"no scenario named {sorted(unknown)}")
+    size = FULL if args.size == "full" else CI
+    chosen = args.only or list(SCENARIOS)
+
+    started = time.monotonic()
+    redis_server, aws, mongo, host = RedisServer(), AwsServer(), MongoStandIn().start(), LambdaHost()
+    fake = FakeOpenAI().start()
+    services = Services(redis_server.url, aws, str(mongo.uri), host, fake)
+    results: list[Counts] = []
+    try:
+        print(Counts.HEADER, flush=True)
+        for name in chosen:
+            try:
+                counts = SCENARIOS[name](services, size)
+            except Exception as exc:
+                counts = Counts(name, problems=[f"{type(exc).__name__}: {exc}"])
+                traceback.print_exc()
+            results.append(counts)
+            print(counts.line(), flush=True)
+            for note in counts.notes:
+                print(f"    {note}", flush=True)
+            for problem in counts.problems:
+                print(f"    PROBLEM: {problem}", flush=True)
+    finally:
+        fake.stop()
+        host.stop()
+        mongo.stop()
+        aws.stop()
+        redis_server.stop()
+    elapsed = time.monotonic() - started
+    print(f"\n{Counts.HEADER}\n" + "\n".join(c.line() for c in results))
+    print(f"{sum(c.ok for c in results)} of {len(results)} scenarios ok, size {args.size}, {elapsed:.0f}s")
+    if args.markdown:
+        rows = "\n".join(c.markdown_row() for c in results)
+        stamp = f"_{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, size {args.size}, {elapsed:.0f} s_"
+        write_table(args.markdown, f"{MARKDOWN_HEADER}\n{rows}\n\n{stamp}\n")
+    return 0 if all(c.ok for c in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""The developer tools' `flowgen` commands: `local` (the stack), `token` (a bearer token for it),
+`demo` (the main job end to end) and `examples`. Each is a plugin of `flowgen_ops.cli`
+(pyproject's `flowgen.commands` entry points), imported only when it is run.
+
+A running `flowgen local` describes itself in `.flowgen/stack.json` (`LocalStack.describe`),
+which `flowgen_ops.target` reads to find it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from flowgen_local.stack import DATA_DIR, STATE_DIR, WEB_DIST, LocalStack, StackConfig
+
+STATE_FILE = STATE_DIR / "stack.json"
+
+
+def _banner(stack: LocalStack, token: str) -> str:
+    parts = "\n".join(f"  {name:<9} {what}" for name, what in stack.components.items())
+    sources = "\n".join(
+        f"  {s.name:<20} {s.queue} -> {s.function} (batch {s.batch_size}, max concurrency {s.max_concurrency})"
+        for s in stack.template.event_sources
+    )
+    built = (WEB_DIST / "index.html").is_file()
+    web = f"{stack.api_url}  (open it in a browser)" if built else "not built: run `make web`, then reload"
+    return (
+        f"FlowGen local stack (from template.yaml)\n"
+        f"  web app   {web}\n"
+        f"  API       {stack.api_url}\n{parts}\n"
+        f"event sources:\n{sources}\n"
+        f"token for 'local-user' (also: flowgen token --sub NAME):\n  {token}\n"
+        f"try:\n  curl -s -X POST {stack.api_url}/courses -H 'authorization: Bearer $TOKEN' "
+        f"-H 'content-type: application/json' -d '{{\"prompt\": \"Rust ownership for C++ programmers\"}}'\n"
+        f"Ctrl-C stops everything."
+    )
+
+
+def write_state(stack: LocalStack, path: Path = STATE_FILE) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(stack.describe()))
+
+
+def cmd_local(args: argparse.Namespace) -> int:
+    data_dir = None if args.ephemeral else Path(args.data_dir)
+    overrides = dict(item.split("=", 1) for item in args.parameter_overrides)
+    config = StackConfig.from_environment(
+        visibility_timeout=args.visibility_timeout,
+        data_dir=data_dir,
+        schedule_period=args.schedule_every,
+        parameter_overrides=overrides,
+    )
+    fake = None
+    if args.fake_model:
+        from flowgen_local.fake_openai import FakeOpenAI
+
+        fake = FakeOpenAI().start()
+        fake.faults.latency_seconds = args.fake_latency
+        config.openai_api_key, config.openai_base_url = "fake", fake.base_url
+    stack = LocalStack(config).start(pollers=True, http_port=args.port)
+    if fake:
+        stack.components["model"] = f"fake OpenAI-compatible server at {fake.base_url} (latency {args.fake_latency}s)"
+    write_state(stack)
+    print(_banner(stack, stack.token("local-user")), flush=True)
+    stopped = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopped.set())
+    stopped.wait()
+    print("\nstopping...", flush=True)
+    stack.stop()
+    if fake:
+        fake.stop()
+    STATE_FILE.unlink(missing_ok=True)
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    """Mints a token for the running `flowgen local` (its issuer is in .flowgen/stack.json)."""
+    if not STATE_FILE.exists():
+        print("no local stack is running: start one with `flowgen local`", file=sys.stderr)
+        return 1
+    from flowgen_local.idp import load_or_create_key, mint_token
+    from flowgen_local.template import load
+
+    state = json.loads(STATE_FILE.read_text())
+    key = load_or_create_key(StackConfig().key_path)
+    print(mint_token(key, state["issuer"], load().parameters["Auth0Audience"], args.sub, expires_in=args.ttl))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from flowgen_local.demo import run_demo
+
+    return run_demo(prompt=args.prompt, fake_latency=args.fake_latency)
+
+
+def cmd_examples(args: argparse.Namespace) -> int:  # noqa: ARG001 - every command takes its namespace
+    from flowgen_local.examples import write_examples
+
+    print(write_examples())
+    return 0
+
+
+def register_local(sub: Any) -> None:
+    local = sub.add_parser("local", help="run the whole system on loopback, from template.yaml")
+    local.add_argument("--port", type=int, default=3000)
+    local.add_argument(
+        "--visibility-timeout",
+        type=int,
+        default=None,
+        help="override every queue's visibility timeout (seconds) to see retries sooner",
+    )
+    local.add_argument(
+        "--data-dir",
+        default=str(DATA_DIR),
+        help="where MongoDB (the stand-in's journal) and Redis (append-only file) keep their data across restarts",
+    )
+    local.add_argument(
+        "--parameter-overrides",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="template parameters, as `sam deploy --parameter-overrides` takes them",
+    )
+    local.add_argument("--ephemeral", action="store_true", help="keep nothing: data lives and dies with the stack")
+    local.add_argument(
+        "--schedule-every",
+        type=float,
+        default=None,
+        help="run scheduled functions (the reconciler) every N seconds instead of their template rate",
+    )
+    local.add_argument(
+        "--fake-model",
+        action="store_true",
+        help="use the fake OpenAI-compatible server (latency, faults) instead of the offline model",
+    )
+    local.add_argument("--fake-latency", type=float, default=0.3)
+    local.set_defaults(run=cmd_local)
+
+
+def register_token(sub: Any) -> None:
+    token = sub.add_parser("token", help="mint a bearer token for the running local stack")
+    token.add_argument("--sub", default="local-user")
+    token.add_argument("--ttl", type=int, default=3600)
+    token.set_defaults(run=cmd_token)
+
+
+def register_demo(sub: Any) -> None:
+    demo = sub.add_parser("demo", help="create a course end to end on the local stack and show a lesson")
+    demo.add_argument("--prompt", default="Rust ownership for C++ programmers")
+    demo.add_argument(
+        "--fake-latency",
+        type=float,
+        default=0.4,
+        help="model latency of the fake server used when OPENAI_API_KEY is not set",
+    )
+    demo.set_defaults(run=cmd_demo)
+
+
+def register_examples(sub: Any) -> None:
+    examples = sub.add_parser("examples", help="regenerate docs/examples/ through the openai client and fake server")
+    examples.set_defaults(run=cmd_examples)

@@ -1,0 +1,170 @@
+"""The local Lambda service's execution host: one process per stack that forks one process per
+function instance, as Lambda gives each instance its own sandbox.
+
+The host imports the third-party libraries every function shares once (so an instance starts in
+a fraction of a second), never the functions' own code. A forked instance then clears the
+environment down to its function's variables, imports its handler module (its cold start, with
+its own module state), and serves invocations one at a time over the connection it was forked
+with. The stack stops an instance at its function's Timeout by killing the process.
+
+Run as `python -m flowgen_local.lambda_host SOCKET_PATH`; see functions.py for the other side.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import json
+import os
+import signal
+import socket
+import struct
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from flowgen_local.services import die_with_parent
+
+# Libraries whose import cost every instance would otherwise pay; none of them reads the
+# environment or opens a connection at import time.
+PRELOAD = (
+    "pydantic",
+    "aws_lambda_powertools.logging",
+    "aws_lambda_powertools.metrics",
+    "aws_lambda_powertools.event_handler",
+    "aws_lambda_powertools.utilities.batch",
+    "aws_lambda_powertools.utilities.parser",
+    "boto3",
+    "botocore.session",
+    "pymongo",
+    "redis",
+    "openai",
+    "jwt",
+    "cryptography.hazmat.primitives.asymmetric.rsa",
+    "httpx",
+)
+
+
+def send_message(sock: socket.socket, message: dict[str, Any]) -> None:
+    data = json.dumps(message, default=str).encode()
+    sock.sendall(struct.pack(">I", len(data)) + data)
+
+
+def receive_message(sock: socket.socket) -> dict[str, Any] | None:
+    header = _receive_exactly(sock, 4)
+    if header is None:
+        return None
+    (length,) = struct.unpack(">I", header)
+    body = _receive_exactly(sock, length)
+    return None if body is None else dict(json.loads(body))
+
+
+def _receive_exactly(sock: socket.socket, size: int) -> bytes | None:
+    chunks = bytearray()
+    while len(chunks) < size:
+        chunk = sock.recv(size - len(chunks))
+        if not chunk:
+            return None
+        chunks += chunk
+    return bytes(chunks)
+
+
+class InvocationContext:
+    """The Lambda context object, with the real deadline of this invocation."""
+
+    def __init__(self, function_name: str, request_id: str, deadline: float, memory_mb: int) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = memory_mb
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+        self.aws_request_id = request_id
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+        self._deadline = deadline
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.time()) * 1000))
+
+
+def _load_handler(code_uri: str, handler: str) -> Any:
+    module_name, function_name = handler.rsplit(".", 1)
+    sys.path.insert(0, code_uri)
+    spec = importlib.util.spec_from_file_location(module_name, Path(code_uri) / f"{module_name}.py")
+    assert spec and spec.loader, f"cannot load {handler} from {code_uri}"
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # as the runtime's import does: pydantic resolves names through it
+    spec.loader.exec_module(module)
+    return getattr(module, function_name)
+
+
+def _serve_instance(conn: socket.socket, spec: dict[str, Any]) -> None:
+    """The instance: its own environment, its own imports, one invocation at a time."""
+    die_with_parent()
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    os.environ.clear()
+    os.environ.update(spec["environment"])
+    os.chdir(spec["code_uri"])
+    started = time.perf_counter()
+    try:
+        handler = _load_handler(spec["code_uri"], spec["handler"])
+    except BaseException as exc:  # an init error is reported, as Lambda reports Runtime.ImportModuleError
+        send_message(conn, {"ready": False, "error": _error(exc)})
+        return
+    send_message(conn, {"ready": True, "pid": os.getpid(), "init_ms": (time.perf_counter() - started) * 1000})
+    while True:
+        request = receive_message(conn)
+        if request is None:
+            return
+        if request.get("probe") == "environment":
+            send_message(conn, {"result": dict(os.environ), "pid": os.getpid()})
+            continue
+        context = InvocationContext(
+            spec["function_name"], request["request_id"], request["deadline"], spec.get("memory_mb", 512)
+        )
+        try:
+            result = handler(request["event"], context)
+        except Exception as exc:  # a function error: the instance stays warm, as on Lambda
+            send_message(conn, {"error": _error(exc)})
+            continue
+        send_message(conn, {"result": result})
+
+
+def _error(exc: BaseException) -> dict[str, Any]:
+    return {
+        "errorType": type(exc).__name__,
+        "errorMessage": str(exc)[:2000],
+        "stackTrace": traceback.format_exception(exc)[-8:],
+    }
+
+
+def serve(socket_path: str) -> None:
+    die_with_parent()
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # instances are reaped by the kernel
+    for name in PRELOAD:
+        importlib.import_module(name)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(socket_path)
+    listener.listen(128)
+    print("ready", flush=True)
+    while True:
+        conn, _ = listener.accept()
+        spec = receive_message(conn)
+        if spec is None:
+            conn.close()
+            continue
+        if os.fork() == 0:
+            listener.close()
+            try:
+                _serve_instance(conn, spec)
+            finally:
+                with contextlib.suppress(OSError):
+                    conn.close()
+                os._exit(0)
+        conn.close()
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1])
