@@ -20,7 +20,7 @@ from flowgen_local.fake_openai import FakeOpenAI
 from flowgen_local.lambda_pool import LambdaHost
 from flowgen_local.services import AwsServer, RedisServer
 from flowgen_local.stack import NO_USER_LIMITS, LocalStack, StackConfig
-from flowgen_stand_in import MongoStandIn
+from flowgen_stand_in.launcher import MongoStandIn
 
 REAL_MONGO_URI = os.environ.get("MONGO_URI", "")
 RUNNING_WORKER_TIMEOUT = 10  # seconds: end-to-end stacks shorten the template's 120 s ...

@@ -16,7 +16,7 @@ from flowgen_faults.scenarios import SCENARIOS
 from flowgen_local.fake_openai import FakeOpenAI
 from flowgen_local.lambda_pool import LambdaHost
 from flowgen_local.services import AwsServer, RedisServer
-from flowgen_stand_in import MongoStandIn
+from flowgen_stand_in.launcher import MongoStandIn
 
 BEGIN, END = "<!-- faults-table -->", "<!-- /faults-table -->"
 

@@ -545,7 +545,7 @@ def _requested_offline(data_dir: Path, course_ids: list[str]) -> set[str]:
     """Lessons requested before the crash, read from the stand-in's journal by one of our own."""
     import pymongo
 
-    from flowgen_stand_in import MongoStandIn
+    from flowgen_stand_in.launcher import MongoStandIn
 
     server = MongoStandIn(data_dir=data_dir).start()
     try:

@@ -15,10 +15,7 @@ import re
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from flowgen_local.stack import LocalStack
+from typing import Any, Protocol
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -36,6 +33,25 @@ LOCAL_SUB = re.compile(r"^[A-Za-z0-9_.@|-]{1,64}$")
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 
 
+class GatewayResponse(Protocol):
+    status: int
+    headers: dict[str, str]
+    body: str
+
+
+class Gateway(Protocol):
+    """What the front needs of the stack behind it: its routes (API Gateway), its CORS settings
+    and its identity provider."""
+
+    @property
+    def cors(self) -> dict[str, Any]: ...
+    def request(
+        self, method: str, path: str, *, query: str, headers: dict[str, str], body: bytes | str | None
+    ) -> GatewayResponse: ...
+    def token(self, sub: str) -> str: ...
+    def jwks(self) -> dict[str, Any]: ...
+
+
 class FrontServer(ThreadingHTTPServer):
     request_queue_size = 1024
     daemon_threads = True
@@ -46,8 +62,8 @@ def _compressed(path: Path, mtime: float) -> bytes:  # noqa: ARG001 - the mtime 
     return gzip.compress(path.read_bytes(), compresslevel=6)
 
 
-def handler_for(stack: LocalStack, web_dist: Path) -> type[BaseHTTPRequestHandler]:
-    cors = stack.template.cors
+def handler_for(stack: Gateway, web_dist: Path) -> type[BaseHTTPRequestHandler]:
+    cors = stack.cors
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -101,8 +117,7 @@ def handler_for(stack: LocalStack, web_dist: Path) -> type[BaseHTTPRequestHandle
                 self._local_token()
                 return True
             if self.command == "GET" and path == "/_local/.well-known/jwks.json":
-                assert stack.idp
-                self._json(200, stack.idp.jwks())
+                self._json(200, stack.jwks())
                 return True
             static = path == "/" or path.startswith("/assets/") or path in ("/favicon.ico", "/favicon.svg")
             if self.command != "GET" or not static:

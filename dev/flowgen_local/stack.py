@@ -208,7 +208,7 @@ class LocalStack:
         if self.config.mongo_uri:
             self.components["mongo"] = f"MongoDB at {self.config.mongo_uri.split('@')[-1]} (MONGO_URI)"
             return self.config.mongo_uri
-        from flowgen_stand_in import MongoStandIn
+        from flowgen_stand_in.launcher import MongoStandIn
 
         data = self.config.data_dir / "mongo" if self.config.data_dir else None
         server = MongoStandIn(data_dir=data)
@@ -439,6 +439,14 @@ class LocalStack:
     def token(self, sub: str, **kwargs: Any) -> str:
         assert self.idp
         return self.idp.mint(sub, **kwargs)
+
+    def jwks(self) -> dict[str, Any]:
+        assert self.idp
+        return self.idp.jwks()
+
+    @property
+    def cors(self) -> dict[str, Any]:
+        return self.template.cors
 
     def request(
         self,

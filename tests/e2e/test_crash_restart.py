@@ -124,7 +124,7 @@ def _lessons_offline(state_dir: Path, course_id: str) -> list[dict[str, Any]]:
     from the stand-in's data directory by a stand-in of our own."""
     import pymongo
 
-    from flowgen_stand_in import MongoStandIn
+    from flowgen_stand_in.launcher import MongoStandIn
 
     server = MongoStandIn(data_dir=state_dir / "data" / "mongo").start()
     try:

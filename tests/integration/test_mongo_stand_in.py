@@ -19,7 +19,7 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 from pymongo.monitoring import CommandFailedEvent, CommandListener, CommandStartedEvent, CommandSucceededEvent
 
-from flowgen_stand_in import MongoStandIn
+from flowgen_stand_in.launcher import MongoStandIn
 from tests.narrow import present
 
 
