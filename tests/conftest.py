@@ -1,15 +1,20 @@
 """Shared stand-ins: one redis-server, one moto server (SQS, IAM enforced, STS), one MongoDB
-stand-in and one fake model server per session; a fresh stack (queues, roles, database,
-function instances) per test.
+stand-in and one fake model server per session (per xdist worker).
 
-`MONGO_URI` pointing at a real MongoDB runs the same suite against it (a database per test).
+Stacks (queues, roles, a database, function instances) are shared: `shared_stack(...)` returns
+the stack of those settings, started once and reset before each test that asks for it (queues
+purged, database emptied, Redis flushed: `LocalStack.reset`), its instances kept warm. Each test
+is its own users. A test that changes a stack for good (kills its Redis, its instances) makes
+its own with `make_stack` and stops it.
+
+`MONGO_URI` pointing at a real MongoDB runs the same suite against it (a database per stack).
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +45,7 @@ def redis_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def aws() -> Iterator[AwsServer]:
-    server = AwsServer()
+    server = AwsServer(purge_once_a_minute=False)  # shared stacks are reset by purging their queues
     yield server
     server.stop()
 
@@ -148,8 +153,87 @@ def make_stack(
     return stack
 
 
+class StackPool:
+    """Stacks by their settings, the `keep` most recently used alive (each holds warm function
+    instances: a few hundred MB), each with a database of its own."""
+
+    def __init__(self, redis_url: str, aws: AwsServer, mongo: str, keep: int = 3) -> None:
+        self.redis_url, self.aws, self.mongo, self.keep = redis_url, aws, mongo, keep
+        self.stacks: dict[str, LocalStack] = {}
+        self.databases: list[str] = []
+        self.started = 0
+
+    def get(self, key: str, build: Callable[[tuple[str, str]], LocalStack]) -> LocalStack:
+        stack = self.stacks.pop(key, None)
+        if stack is None:
+            while len(self.stacks) >= self.keep:
+                oldest = next(iter(self.stacks))
+                self.stacks.pop(oldest).stop()
+            database = f"flowgen_test_{uuid.uuid4().hex[:10]}"
+            self.databases.append(database)
+            stack = build((self.mongo, database))
+            self.started += 1
+        else:
+            stack.reset()
+        self.stacks[key] = stack  # the most recently used last
+        return stack
+
+    def close(self) -> None:
+        for stack in self.stacks.values():
+            stack.stop()
+        self.stacks.clear()
+        if REAL_MONGO_URI:
+            import pymongo
+
+            client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(self.mongo, serverSelectionTimeoutMS=2000)
+            for database in self.databases:
+                client.drop_database(database)
+            client.close()
+
+
+@pytest.fixture(scope="session")
+def stack_pool(redis_url: str, aws: AwsServer, mongo_server: str) -> Iterator[StackPool]:
+    pool = StackPool(redis_url, aws, mongo_server)
+    yield pool
+    pool.close()
+
+
+SharedStack = Callable[..., LocalStack]
+
+
 @pytest.fixture
-def stack(redis_url: str, aws: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI) -> Iterator[LocalStack]:
-    local = make_stack(redis_url, aws, mongo_uri, fake_model)
-    yield local
-    local.stop()
+def shared_stack(stack_pool: StackPool, fake_model: FakeOpenAI) -> SharedStack:
+    """`shared_stack(parameters, running=..., paused=..., **env)`: as `make_stack` takes them, a
+    stack of those settings reset for this test (the fake model too), its instances warm."""
+
+    def get(
+        parameters: dict[str, str] | None = None,
+        *,
+        running: bool = False,
+        paused: tuple[str, ...] = (),
+        model: FakeOpenAI | None = fake_model,
+        **env: str,
+    ) -> LocalStack:
+        params = {k: str(v) for k, v in (parameters or {}).items()}
+        key = (
+            tuple(sorted(params.items())),
+            running,
+            tuple(sorted(paused)),
+            model is not None,
+            tuple(sorted(env.items())),
+        )
+
+        def build(mongo_uri: tuple[str, str]) -> LocalStack:
+            return make_stack(
+                stack_pool.redis_url, stack_pool.aws, mongo_uri, model, params, running=running, paused=paused, **env
+            )
+
+        return stack_pool.get(repr(key), build)
+
+    return get
+
+
+@pytest.fixture
+def stack(shared_stack: SharedStack) -> LocalStack:
+    """The template's stack, pollers off (tests drain its queues), reset for this test."""
+    return shared_stack()

@@ -87,6 +87,8 @@ class EventSourceRunner:
     # ---- background polling, at most MaximumConcurrency invocations at once ----------
 
     def start(self) -> None:
+        self._stop.clear()
+        self._threads = []
         for i in range(self.spec.max_concurrency):
             thread = threading.Thread(target=self._loop, name=f"poller-{self.spec.name}-{i}", daemon=True)
             thread.start()
@@ -110,3 +112,7 @@ class EventSourceRunner:
         deadline = deadline or time.monotonic() + 5
         for thread in self._threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
+
+    @property
+    def running(self) -> bool:
+        return any(thread.is_alive() for thread in self._threads) and not self._stop.is_set()

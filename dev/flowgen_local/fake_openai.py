@@ -47,8 +47,8 @@ from pydantic import BaseModel
 
 from flowgen.adapters.offline_model import OfflineModel
 from flowgen.content import GeneratedLesson, MarkdownBlock
-from flowgen.models import Usage
 from flowgen.ports import LessonBrief, OutlineBrief, QuestionBrief
+from flowgen.records import Usage
 
 NOTICE = "_Written by the FlowGen fake model server, not a real model._"
 QUESTION = "Question"  # the `calls` key of a learner's question (a plain-text answer, no response_format)

@@ -25,6 +25,10 @@ class ScheduleRunner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
+
     def event(self) -> dict[str, Any]:
         return {"id": str(uuid.uuid4()), "source": "aws.scheduler", "detail-type": "Scheduled Event", "detail": {}}
 
@@ -46,6 +50,9 @@ class ScheduleRunner:
             self._stop.wait(max(0.0, next_run - time.monotonic()))
 
     def start(self) -> None:
+        if self._thread is not None and not self._thread.is_alive():
+            self._thread = None
+        self._stop.clear()
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name=f"schedule-{self.schedule.name}", daemon=True)
             self._thread.start()
@@ -54,3 +61,4 @@ class ScheduleRunner:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+            self._thread = None

@@ -110,9 +110,15 @@ class AwsServer:
     INITIAL_NO_AUTH_ACTION_COUNT): from then on every request must be signed by a known key and
     be allowed by that principal's policies."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, purge_once_a_minute: bool = True) -> None:
+        """`purge_once_a_minute=False`: PurgeQueue as often as asked (a test session resets shared
+        stacks between tests); AWS, and the local stack, allow one purge a minute per queue."""
         self.port = port or free_port()
-        env = {**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true"}
+        env = {
+            **os.environ,
+            "MOTO_ALLOW_NONEXISTENT_REGION": "true",
+            "MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR": str(purge_once_a_minute).lower(),
+        }
         self.process = subprocess.Popen(
             [sys.executable, "-m", "flowgen_local.fair_sqs", "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=subprocess.DEVNULL,

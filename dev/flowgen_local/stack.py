@@ -289,6 +289,50 @@ class LocalStack:
         )
         reconcile_now(target, stuck_after=0, max_receive_count=int(self.template.parameters["MaxReceiveCount"]))
 
+    def reset(self) -> None:
+        """Back to an empty system with its instances warm (tests share a stack this way): the
+        pollers and schedules pause, every queue and DLQ is purged, every collection of its
+        database emptied (indexes kept: warm instances created them once), Redis flushed, the
+        authorizer's cache and the counters cleared; then what was running runs again."""
+        running = [name for name, runner in self.runners.items() if runner.running]
+        scheduled = [schedule for schedule in self.schedules.values() if schedule.running]
+        for name in running:
+            self.runners[name].stop()
+        for schedule in scheduled:
+            schedule.stop()
+        assert self.endpoints
+        for queue in self.queues.values():
+            self.sqs.purge_queue(QueueUrl=queue.url)
+        import pymongo
+        import redis
+
+        client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(self.endpoints.mongo_uri)
+        try:
+            database = client[self.config.mongo_db]
+            for name in database.list_collection_names():
+                database[name].delete_many({})
+        finally:
+            client.close()
+        redis.Redis.from_url(self.endpoints.redis_url).flushdb()
+        with self._auth_lock:
+            self._auth_cache.clear()
+        self.api_calls.clear()
+        for pool in self.functions.values():
+            pool.stats = type(pool.stats)()
+        for runner in self.runners.values():
+            runner.invocations = 0
+        self.activate()
+        for name in running:
+            self.runners[name].start()
+        for schedule in scheduled:
+            schedule.runs, schedule.results = 0, []
+            schedule.start()
+
+    def activate(self) -> None:
+        """Points this process's own clients (tests, benchmarks, `flowgen` commands run here) at
+        this stack: its data stores and queues, with the administrator's credentials."""
+        self._set_harness_environment()
+
     def stop(self) -> None:
         for runner in self.runners.values():
             runner.signal_stop()  # every poller at once, then one shared wait

@@ -11,7 +11,7 @@ from pydantic import Json
 from flowgen import wiring
 from flowgen.deadline import Attempt
 from flowgen.generation import Generator
-from flowgen.models import CourseJob
+from flowgen.messages import CourseJob
 from flowgen.observability import logger, metrics
 from flowgen.settings import CourseWorkerSettings
 from flowgen.tracing import tracer

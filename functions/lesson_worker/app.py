@@ -13,7 +13,7 @@ from flowgen import wiring
 from flowgen.answering import QuestionAnswerer
 from flowgen.deadline import Attempt
 from flowgen.generation import Generator
-from flowgen.models import LessonJob
+from flowgen.messages import LessonJob
 from flowgen.observability import logger, metrics
 from flowgen.settings import LessonWorkerSettings
 from flowgen.tracing import tracer

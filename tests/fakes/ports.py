@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from flowgen.adapters.offline_model import OfflineModel
 from flowgen.content import GeneratedLesson, OutlineDecision, PartialOutline
 from flowgen.errors import DedupeUnavailable, DependencyUnavailable, ModelError
-from flowgen.models import CourseJob, LessonJob, Priority, Usage
+from flowgen.messages import CourseJob, LessonJob
 from flowgen.ports import LessonBrief, OnBlocks, OnOutline, OnText, OutlineBrief, QuestionBrief
+from flowgen.records import Priority, Usage
 
 
 class RecordingQueue:

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime
 
-from flowgen.progress import CompletedBy, ProgressRecord, QuizResult
+from flowgen.records import CompletedBy, ProgressRecord, QuizResult
 
 
 class MemoryProgressStore:
@@ -52,12 +52,8 @@ class MemoryProgressStore:
             self.records[key] = current.model_copy(update=fields)
             return self.records[key]
 
-    def delete_course(self, owner_id: str, course_id: str) -> None:
+    def delete_course(self, owner_id: str, course_id: str, lesson_ids: Sequence[str] | None = None) -> None:
         with self.lock:
             for key in [k for k in self.records if k[:2] == (owner_id, course_id)]:
-                del self.records[key]
-
-    def delete_lessons(self, owner_id: str, course_id: str, lesson_ids: Sequence[str]) -> None:
-        with self.lock:
-            for key in [k for k in self.records if k[:2] == (owner_id, course_id) and k[2] in lesson_ids]:
-                del self.records[key]
+                if lesson_ids is None or key[2] in lesson_ids:
+                    del self.records[key]

@@ -9,9 +9,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from flowgen.errors import DependencyUnavailable
-from flowgen.models import Lease, Usage
 from flowgen.ports import Claim
-from flowgen.questions import Question, QuestionStatus
+from flowgen.records import Lease, Question, QuestionStatus, Usage
 
 
 class MemoryQuestionStore:

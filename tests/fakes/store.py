@@ -10,8 +10,8 @@ from datetime import datetime
 
 from flowgen.content import GeneratedBlock, PartialContent, PartialOutline
 from flowgen.errors import AlreadyExists
-from flowgen.models import Course, CourseStatus, Lease, LeaseExpiry, Lesson, LessonStatus, Priority, Usage
 from flowgen.ports import Claim
+from flowgen.records import Course, CourseStatus, Lease, LeaseExpiry, Lesson, LessonStatus, Priority, Usage
 
 _VERSION_FIELDS = (
     "status",

@@ -9,7 +9,9 @@ from flowgen.clock import utcnow
 from flowgen.courses import CourseService
 from flowgen.deadline import Attempt
 from flowgen.generation import Generator, Outcome
-from flowgen.models import CreateCourseRequest, LessonJob, LessonStatus, Priority
+from flowgen.messages import LessonJob
+from flowgen.records import LessonStatus, Priority
+from flowgen.requests import CreateCourseRequest
 from flowgen.scheduling import JobScheduler
 from flowgen.settings import ApiTunables, WorkerTunables
 from tests.fakes.ports import MemoryDedupe, RecordingQueue, ScriptedModel

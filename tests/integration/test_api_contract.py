@@ -14,7 +14,7 @@ import pytest
 import redis as redis_lib
 
 from flowgen.http_input import MAX_BODY_BYTES, MAX_JSON_DEPTH
-from flowgen.models import PROMPT_MAX_CHARS
+from flowgen.text_rules import PROMPT_MAX_CHARS
 from flowgen_local.events import match_route
 from flowgen_local.fake_openai import FakeOpenAI
 from flowgen_local.services import AwsServer

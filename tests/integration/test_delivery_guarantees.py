@@ -12,8 +12,9 @@ from pymongo.collection import Collection
 
 from flowgen import wiring
 from flowgen.clock import utcnow
-from flowgen.models import Lesson, LessonJob
+from flowgen.messages import LessonJob
 from flowgen.ports import Claim
+from flowgen.records import Lesson
 from flowgen_local.fake_openai import FakeOpenAI
 from flowgen_local.stack import LocalStack
 from tests.helpers import User, lesson_ids
@@ -269,7 +270,7 @@ def test_a_stale_worker_cannot_overwrite_the_worker_that_took_over(stack: LocalS
     assert taken is not None and taken.attempts == 2  # the expired lease was re-claimed
 
     from flowgen.content import LessonContent, MarkdownBlock
-    from flowgen.models import LessonStatus
+    from flowgen.records import LessonStatus
 
     def result(text: str) -> Lesson:
         return taken.model_copy(

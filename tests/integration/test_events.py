@@ -15,9 +15,9 @@ import pytest
 from flowgen import wiring
 from flowgen.clock import utcnow
 from flowgen.content import LessonContent, MarkdownBlock
-from flowgen.models import Course, CourseStatus, Lesson, LessonStatus, ModuleOutline, Priority
 from flowgen.ports import Claim
-from flowgen.questions import AskQuestionRequest
+from flowgen.records import Course, CourseStatus, Lesson, LessonStatus, ModuleOutline, Priority
+from flowgen.requests import AskQuestionRequest
 from flowgen.settings import ApiSettings
 from flowgen_local.stack import LocalStack
 from tests.helpers import User

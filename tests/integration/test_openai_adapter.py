@@ -127,8 +127,9 @@ def test_a_trickling_server_cannot_keep_an_invocation_past_its_deadline() -> Non
     from flowgen.clock import utcnow
     from flowgen.deadline import Attempt
     from flowgen.generation import Generator
-    from flowgen.models import Course, CourseStatus, Lesson, LessonJob, LessonStatus, ModuleOutline
+    from flowgen.messages import LessonJob
     from flowgen.ports import Claim
+    from flowgen.records import Course, CourseStatus, Lesson, LessonStatus, ModuleOutline
     from flowgen.scheduling import JobScheduler
     from flowgen.settings import WorkerTunables
     from tests.fakes.ports import MemoryDedupe, RecordingQueue

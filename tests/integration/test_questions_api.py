@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from flowgen.prompts import QUESTION_SYSTEM
-from flowgen.questions import QUESTION_MAX_CHARS
+from flowgen.requests import QUESTION_MAX_CHARS
 from flowgen_local.fake_openai import NOTICE, QUESTION, FakeOpenAI, Faults
 from flowgen_local.services import AwsServer
 from flowgen_local.stack import ApiResponse, LocalStack

@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from flowgen.adapters.redis_limits import RedisRateLimiter, RedisTokenBudget
-from flowgen.models import Priority
+from flowgen.records import Priority
 
 
 @pytest.fixture

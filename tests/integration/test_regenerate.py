@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from flowgen.models import INSTRUCTION_MAX_CHARS
 from flowgen.prompts import LESSON_SYSTEM
+from flowgen.requests import INSTRUCTION_MAX_CHARS
 from flowgen_local.fake_openai import FakeOpenAI
 from flowgen_local.stack import ApiResponse, LocalStack
 from tests.helpers import User, lesson_ids

@@ -13,21 +13,14 @@ from flowgen.courses import CourseService
 from flowgen.deadline import LEASE_MARGIN_SECONDS, Attempt
 from flowgen.errors import AlreadyExists, Conflict, IdempotencyKeyReused, InvalidRequest, ModelError, NotFound
 from flowgen.generation import Generator, Outcome
-from flowgen.models import (
-    CourseDetail,
-    CourseJob,
-    CourseStatus,
-    CreateCourseRequest,
-    Lease,
-    Lesson,
-    LessonJob,
-    LessonStatus,
-    Priority,
-)
+from flowgen.messages import CourseJob, LessonJob
 from flowgen.ports import Claim
 from flowgen.reconcile import reconcile
+from flowgen.records import CourseStatus, Lease, Lesson, LessonStatus, Priority
+from flowgen.requests import CreateCourseRequest
 from flowgen.scheduling import JobScheduler, course_job_key, lesson_job_key
 from flowgen.settings import ApiTunables, ReconcilerTunables, WorkerTunables
+from flowgen.views import CourseDetail
 from tests.fakes.ports import BlockingModel, MemoryDedupe, RecordingQueue, ScriptedModel
 from tests.fakes.store import MemoryStore
 from tests.narrow import present

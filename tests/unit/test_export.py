@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from flowgen.content import CodeBlock, KeyPointsBlock, LessonContent, MarkdownBlock, QuizBlock, QuizQuestion, VideoBlock
 from flowgen.export import course_markdown, lesson_markdown
-from flowgen.models import Course, CourseStatus, Lesson, LessonStatus, ModuleOutline
+from flowgen.records import Course, CourseStatus, Lesson, LessonStatus, ModuleOutline
 from tests.markdown_export import parse
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)

@@ -29,7 +29,7 @@ def test_the_listen_backlog_takes_fifty_clients_at_once() -> None:
 
 
 def test_a_response_is_one_write_on_a_socket_without_nagle(tmp_path: Path) -> None:
-    stack: Any = SimpleNamespace(template=SimpleNamespace(cors={"AllowOrigins": ["http://app.example"]}))
+    stack: Any = SimpleNamespace(cors={"AllowOrigins": ["http://app.example"]})
     handler_class = handler_for(stack, tmp_path)
     assert handler_class.disable_nagle_algorithm is True
     handler: Any = handler_class.__new__(handler_class)  # no socket: only the response writing is exercised

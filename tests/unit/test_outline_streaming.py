@@ -18,9 +18,10 @@ from flowgen.content import MarkdownBlock, OutlineDecision, PartialContent, Part
 from flowgen.deadline import Attempt
 from flowgen.errors import ModelError
 from flowgen.generation import Generator, Outcome
-from flowgen.models import CourseStatus, CreateCourseRequest, Lesson, LessonStatus, Usage
 from flowgen.polling import expected_lesson_seconds, lesson_poll_after
 from flowgen.ports import Claim, CourseStore, OnOutline, OutlineBrief
+from flowgen.records import CourseStatus, Lesson, LessonStatus, Usage
+from flowgen.requests import CreateCourseRequest
 from flowgen.settings import WorkerTunables
 from flowgen.streaming import LeaseLost, OutlineWriter, read_outline
 from tests.fakes.mongomock_db import mongomock_database

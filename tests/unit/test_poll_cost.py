@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flowgen.clock import utcnow
-from flowgen.models import LessonStatus, Priority
+from flowgen.records import LessonStatus, Priority
 from tests.unit.test_domain import World, _ids
 
 WRITES = ("request_lessons", "mark_requeued", "insert_course", "reset_failed_lesson")

@@ -10,8 +10,10 @@ import pytest
 from flowgen.clock import utcnow
 from flowgen.content import QuizBlock
 from flowgen.errors import Conflict, InvalidRequest, NotFound
-from flowgen.models import CourseDetail, LessonStatus
-from flowgen.progress import LessonProgress, ProgressService, ProgressUpdate, QuizAnswers, pass_mark, quiz_questions
+from flowgen.progress import ProgressService, pass_mark, quiz_questions
+from flowgen.records import LessonStatus
+from flowgen.requests import ProgressUpdate, QuizAnswers
+from flowgen.views import CourseDetail, LessonProgress
 from tests.fakes.progress import MemoryProgressStore
 from tests.unit.test_domain import FIRST, World, _ids, _job
 
@@ -149,7 +151,7 @@ def test_progress_survives_regenerating_the_lesson(learner: Learner) -> None:
 def test_forgetting_a_course_drops_its_progress_only(learner: Learner) -> None:
     learner.put(learner.ids[0], completed=True)
     learner.progress.record("alice", "f" * 32, "m01-l01", utcnow(), opened=True)
-    learner.service.forget_course("alice", learner.course.id)
+    learner.progress.delete_course("alice", learner.course.id)
     assert list(learner.progress.records) == [("alice", "f" * 32, "m01-l01")]
 
 

@@ -10,9 +10,8 @@ import pytest
 
 from flowgen.adapters.mongo_questions import MongoQuestionStore
 from flowgen.clock import utcnow
-from flowgen.models import Usage
-from flowgen.ports import Claim
-from flowgen.questions import Question, QuestionStatus, QuestionStore
+from flowgen.ports import Claim, QuestionStore
+from flowgen.records import Question, QuestionStatus, Usage
 from tests.fakes.mongomock_db import mongomock_database
 from tests.fakes.questions import MemoryQuestionStore
 from tests.narrow import present

@@ -20,19 +20,15 @@ from flowgen.clock import utcnow
 from flowgen.deadline import Attempt
 from flowgen.errors import Conflict, InvalidRequest, ModelError, NotFound
 from flowgen.generation import Generator, Outcome
-from flowgen.models import CourseDetail, Lesson, LessonStatus, Priority, Usage
 from flowgen.ports import Claim, OnText, QuestionBrief
 from flowgen.prompts import QUESTION_SYSTEM, question_messages
-from flowgen.questions import (
-    QUESTION_MAX_CHARS,
-    AskQuestionRequest,
-    QuestionService,
-    QuestionStatus,
-    QuestionView,
-)
+from flowgen.questions import QuestionService
 from flowgen.reconcile import reconcile
+from flowgen.records import Lesson, LessonStatus, Priority, QuestionStatus, Usage
+from flowgen.requests import QUESTION_MAX_CHARS, AskQuestionRequest
 from flowgen.scheduling import question_job_key
 from flowgen.settings import ApiTunables, ReconcilerTunables, WorkerTunables
+from flowgen.views import CourseDetail, QuestionView
 from tests.fakes.ports import ScriptedModel
 from tests.fakes.questions import MemoryQuestionStore
 from tests.narrow import present

@@ -12,8 +12,8 @@ from flowgen.adapters.mongo_store import MongoCourseStore
 from flowgen.clock import utcnow
 from flowgen.content import LessonContent, MarkdownBlock
 from flowgen.errors import AlreadyExists
-from flowgen.models import Course, CourseStatus, Lesson, LessonStatus, LessonVersion, Priority
 from flowgen.ports import Claim, CourseStore
+from flowgen.records import Course, CourseStatus, Lesson, LessonStatus, LessonVersion, Priority
 from tests.fakes.mongomock_db import mongomock_database
 from tests.fakes.store import MemoryStore
 from tests.narrow import present

@@ -19,8 +19,8 @@ from flowgen.content import GeneratedLesson, LessonContent, MarkdownBlock
 from flowgen.deadline import Attempt
 from flowgen.errors import ModelError
 from flowgen.generation import Generator, Outcome
-from flowgen.models import LessonStatus, Usage
 from flowgen.ports import Claim, CourseStore, LessonBrief, OnBlocks
+from flowgen.records import LessonStatus, Usage
 from flowgen.settings import WorkerTunables
 from flowgen.streaming import BlockReader, LeaseLost, PartialWriter, complete_blocks
 from tests.fakes.mongomock_db import mongomock_database

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ import pytest
 
 from flowgen import wiring
 from flowgen.settings import ConfigurationError
+from flowgen_local.in_process import load_function
 from tests.fakes.ports import ScriptedModel
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,9 +42,6 @@ def test_a_handler_fails_at_cold_start_naming_the_missing_variable(
     for name in ("COURSE_QUEUE_URL", "LESSON_HIGH_QUEUE_URL", "LESSON_LOW_QUEUE_URL"):
         monkeypatch.delenv(name, raising=False)
     wiring.reset()
-    spec = importlib.util.spec_from_file_location(f"cold_{function}", ROOT / "functions" / function / "app.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
     with pytest.raises(ConfigurationError, match="COURSE_QUEUE_URL: Field required"):
-        spec.loader.exec_module(module)
+        load_function(function, {})
     wiring.reset()

@@ -15,7 +15,7 @@ import pytest
 from flowgen import wiring
 from flowgen.deadline import Attempt
 from flowgen.generation import Outcome
-from flowgen.models import LessonJob
+from flowgen.messages import LessonJob
 
 ROOT = Path(__file__).resolve().parents[2]
 

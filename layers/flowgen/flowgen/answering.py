@@ -20,10 +20,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from flowgen.deadline import Attempt
 from flowgen.export import lesson_markdown
 from flowgen.generation import Generator, Outcome
-from flowgen.models import LessonJob, Priority, Usage
+from flowgen.messages import LessonJob
 from flowgen.observability import logger, metrics
-from flowgen.ports import Claim, QuestionBrief
-from flowgen.questions import THREAD_MAX, Question, QuestionStatus, QuestionStore
+from flowgen.ports import Claim, QuestionBrief, QuestionStore
+from flowgen.questions import THREAD_MAX
+from flowgen.records import Priority, Question, QuestionStatus, Usage
 from flowgen.streaming import LeaseLost
 
 EARLIER_IN_PROMPT = 3  # answered questions of the thread the model sees with a new one

@@ -6,7 +6,7 @@ import base64
 import json
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,40 +14,40 @@ from flowgen.clock import utcnow
 from flowgen.content import PartialContent, PartialOutline
 from flowgen.errors import AlreadyExists, Conflict, IdempotencyKeyReused, InvalidRequest, NotFound
 from flowgen.export import course_markdown
-from flowgen.models import (
+from flowgen.messages import CourseJob, LessonJob
+from flowgen.observability import logger
+from flowgen.outline_plan import OutlinePlan
+from flowgen.ownership import check_course_id, owned_course, owned_lesson
+from flowgen.polling import expected_block_count, expected_lesson_seconds, lesson_poll_after
+from flowgen.ports import CourseStore, LearnerRecords
+from flowgen.records import (
     LESSON_VERSIONS_KEPT,
-    OUTLINE_MAX_LESSONS,
     Course,
-    CourseDetail,
-    CourseJob,
-    CoursePage,
     CourseStatus,
-    CourseView,
+    Lesson,
+    LessonStatus,
+    LessonVersion,
+    Priority,
+    Usage,
+)
+from flowgen.requests import (
     CreateCourseRequest,
     EditOutlineRequest,
-    Lesson,
-    LessonJob,
-    LessonProgress,
-    LessonStatus,
-    LessonSummary,
-    LessonVersion,
-    LessonVersionSummary,
-    LessonView,
-    ModuleOutline,
-    ModuleView,
-    OutlineLessonEdit,
-    Priority,
     RegenerateLessonRequest,
     SelectVersionRequest,
-    Usage,
-    is_course_id,
-    is_lesson_id,
 )
-from flowgen.observability import logger
-from flowgen.polling import expected_block_count, expected_lesson_seconds, lesson_poll_after
-from flowgen.ports import CourseStore
 from flowgen.scheduling import JobScheduler
 from flowgen.settings import ApiTunables
+from flowgen.views import (
+    CourseDetail,
+    CoursePage,
+    CourseView,
+    LessonSummary,
+    LessonVersionSummary,
+    LessonView,
+    ModuleView,
+    WritingProgress,
+)
 
 PAGE_SIZE = 20
 
@@ -57,6 +57,7 @@ class CourseService:
     store: CourseStore
     scheduler: JobScheduler
     tunables: ApiTunables
+    learner_records: Sequence[LearnerRecords] = ()  # progress, questions: they go with their lessons
 
     # ---- courses ---------------------------------------------------------------------
 
@@ -119,7 +120,7 @@ class CourseService:
         """The course; while its outline is written, what the live attempt has written so far.
         `now` decides whether that attempt's lease is still live (default: the clock's now)."""
         now = now or utcnow()
-        course = self._owned_course(owner_id, course_id)
+        course = owned_course(self.store, owner_id, course_id)
         lessons = {lesson.id: lesson for lesson in self.store.list_lessons(course_id)}
         modules = [
             ModuleView(
@@ -136,29 +137,31 @@ class CourseService:
         return detail
 
     def delete_course(self, owner_id: str, course_id: str) -> None:
-        _check_course_id(course_id)
+        """The course and its lessons, then the learner's records on it (progress, questions)."""
+        check_course_id(course_id)
         if not self.store.delete_course(owner_id, course_id):
             raise NotFound("course not found", code="course_not_found")
+        for records in self.learner_records:
+            records.delete_course(owner_id, course_id)
 
     def retry_course(self, owner_id: str, course_id: str, now: datetime) -> CourseView:
-        course = self._owned_course(owner_id, course_id)
+        course = owned_course(self.store, owner_id, course_id)
         if course.status != CourseStatus.FAILED:
             raise Conflict(f"course is {course.status.value}, only a FAILED course can be retried", code="not_failed")
         if not self.store.reset_failed_course(owner_id, course_id, now):
             raise Conflict("course changed meanwhile, reload it", code="not_failed")
-        course = self._owned_course(owner_id, course_id)
+        course = owned_course(self.store, owner_id, course_id)
         self._send_course_job(course, force=True)
         return CourseView.of(course)
 
-    def edit_outline(
-        self, owner_id: str, course_id: str, request: EditOutlineRequest, now: datetime
-    ) -> tuple[CourseDetail, list[str]]:
+    def edit_outline(self, owner_id: str, course_id: str, request: EditOutlineRequest, now: datetime) -> CourseDetail:
         """Renames, adds, removes and reorders lessons and modules in one update guarded by the
         course's version (design invariant 8): a stale edit is a 409 and writes nothing. Lessons and
         modules keep their ids (so their content and progress stay theirs); a new lesson gets an id
         no lesson of this course ever had and is written when opened, like any other. Returns the
-        course and the ids of the lessons removed (their progress is the caller's to forget)."""
-        course = self._owned_course(owner_id, course_id)
+        course; the learner's records on the lessons removed (progress, questions) go with them, so
+        no count includes a removed lesson."""
+        course = owned_course(self.store, owner_id, course_id)
         if course.status != CourseStatus.READY:
             raise Conflict(f"course is {course.status.value}: only a ready outline can be edited", code="not_ready")
         if request.version != course.version:
@@ -166,7 +169,7 @@ class CourseService:
                 f"the outline is at version {course.version} now: reload it and edit again", code="version_conflict"
             )
         existing = {lesson.id: lesson for lesson in self.store.list_lessons(course_id)}
-        plan = _OutlinePlan(course, existing)
+        plan = OutlinePlan(course, existing)
         modules, lessons = plan.apply(request)
         removed = [lesson_id for lesson_id in existing if lesson_id not in {lesson.id for lesson in lessons}]
         removed_generated = sum(existing[i].status == LessonStatus.GENERATED for i in removed)
@@ -185,11 +188,14 @@ class CourseService:
             raise Conflict("the outline changed meanwhile: reload it and edit again", code="version_conflict")
         for lesson_id in removed:  # a job still queued for one finds no record and is acknowledged
             self.scheduler.forget_lesson(course_id, lesson_id)
-        return self.get_course(owner_id, course_id, now), removed
+        if removed:
+            for records in self.learner_records:
+                records.delete_course(owner_id, course_id, removed)
+        return self.get_course(owner_id, course_id, now)
 
     def export_course(self, owner_id: str, course_id: str) -> tuple[str, str]:
         """The course as one Markdown file: (file name, text). Reads only; queues nothing."""
-        course = self._owned_course(owner_id, course_id)
+        course = owned_course(self.store, owner_id, course_id)
         lessons = [
             (self.store.get_lesson(owner_id, course_id, lesson.id) or lesson)
             if lesson.status == LessonStatus.GENERATED
@@ -207,7 +213,7 @@ class CourseService:
         A poll that changes nothing writes nothing: a lesson already requested at high priority is
         only re-checked against its dedupe key (one Redis round trip, nothing sent while its job
         lives), and lessons ahead are requested once, when they have never been requested."""
-        lesson = self._owned_lesson(owner_id, course_id, lesson_id)
+        lesson = owned_lesson(self.store, owner_id, course_id, lesson_id)
         siblings = self.store.list_lessons(course_id)
         position = next(i for i, s in enumerate(siblings) if s.id == lesson.id)
 
@@ -235,7 +241,7 @@ class CourseService:
         return view
 
     def retry_lesson(self, owner_id: str, course_id: str, lesson_id: str, now: datetime) -> LessonView:
-        lesson = self._owned_lesson(owner_id, course_id, lesson_id)
+        lesson = owned_lesson(self.store, owner_id, course_id, lesson_id)
         if lesson.status != LessonStatus.FAILED:
             raise Conflict(f"lesson is {lesson.status.value}, only a FAILED lesson can be retried", code="not_failed")
         if not self.store.reset_failed_lesson(owner_id, course_id, lesson_id, now):
@@ -250,7 +256,7 @@ class CourseService:
         lesson (the same claim, lease and commit). The version in `content` is kept in `versions`;
         progress, keyed by the lesson's id, is untouched. A lesson not written yet, or one that has
         moved on from `request.version`, is a 409."""
-        lesson = self._owned_lesson(owner_id, course_id, lesson_id)
+        lesson = owned_lesson(self.store, owner_id, course_id, lesson_id)
         if lesson.status != LessonStatus.GENERATED or lesson.content is None:
             raise Conflict(
                 f"lesson is {lesson.status.value}; only a written lesson can be regenerated", code="not_generated"
@@ -286,7 +292,7 @@ class CourseService:
     ) -> LessonView:
         """Switches the lesson back to an earlier version; the one it leaves is kept in its place.
         Not while a version is being written (409): its result would land on top."""
-        lesson = self._owned_lesson(owner_id, course_id, lesson_id)
+        lesson = owned_lesson(self.store, owner_id, course_id, lesson_id)
         if lesson.status not in (LessonStatus.GENERATED, LessonStatus.FAILED):
             raise Conflict(f"lesson is {lesson.status.value}: wait until it is written", code="being_written")
         if request.version == lesson.version and lesson.content is not None:
@@ -357,95 +363,6 @@ class CourseService:
         except Exception:
             logger.exception("course enqueue failed; the reconciler will resend", extra={"course_id": course.id})
 
-    def _owned_course(self, owner_id: str, course_id: str) -> Course:
-        _check_course_id(course_id)
-        course = self.store.get_course(owner_id, course_id)
-        if course is None:
-            raise NotFound("course not found", code="course_not_found")
-        return course
-
-    def _owned_lesson(self, owner_id: str, course_id: str, lesson_id: str) -> Lesson:
-        _check_course_id(course_id)
-        if not is_lesson_id(lesson_id):
-            raise InvalidRequest("lessonId must look like m01-l02", code="invalid_lesson_id")
-        lesson = self.store.get_lesson(owner_id, course_id, lesson_id)
-        if lesson is None:
-            raise NotFound("lesson not found", code="lesson_not_found")
-        return lesson
-
-
-@dataclass
-class _OutlinePlan:
-    """Turns an edit into the new modules and lessons, checking every id it names."""
-
-    course: Course
-    existing: dict[str, Lesson]
-
-    def apply(self, request: EditOutlineRequest) -> tuple[list[ModuleOutline], list[Lesson]]:
-        self._check(request)
-        taken = set(self.existing) | set(self.course.retired_lesson_ids)
-        taken_modules = {module.id for module in self.course.modules}
-        modules: list[ModuleOutline] = []
-        lessons: list[Lesson] = []
-        for edit in request.modules:
-            module_id = edit.id or _fresh("m{:02d}".format, taken_modules)
-            taken_modules.add(module_id)
-            for item in edit.lessons:
-                lesson_id = item.id or _fresh(f"{module_id}-l{{:02d}}".format, taken)
-                taken.add(lesson_id)
-                lessons.append(self._lesson(lesson_id, module_id, len(lessons), item))
-            modules.append(
-                ModuleOutline(id=module_id, title=edit.title, lesson_ids=[x.id for x in lessons[-len(edit.lessons) :]])
-            )
-        return modules, lessons
-
-    def _check(self, request: EditOutlineRequest) -> None:
-        named_lessons, named_modules = _named(request)
-        if _repeats(named_lessons) or _repeats(named_modules):
-            raise InvalidRequest("a lesson or module appears twice in the outline", code="duplicate_id")
-        known = set(self.existing) | {module.id for module in self.course.modules}
-        unknown = [i for i in [*named_lessons, *named_modules] if i not in known]
-        if unknown:
-            raise InvalidRequest(f"no such lesson or module in this course: {', '.join(unknown)}", code="unknown_id")
-        if sum(len(module.lessons) for module in request.modules) > OUTLINE_MAX_LESSONS:
-            raise InvalidRequest(f"an outline holds at most {OUTLINE_MAX_LESSONS} lessons", code="outline_too_large")
-
-    def _lesson(self, lesson_id: str, module_id: str, order: int, item: OutlineLessonEdit) -> Lesson:
-        """The lesson as the edit places it: an existing one keeps everything but its place,
-        title and (when given) summary; a new one is PENDING."""
-        before = self.existing.get(lesson_id)
-        summary = item.summary if item.summary is not None else (before.summary if before else "")
-        fields = {"module_id": module_id, "order": order, "title": item.title, "summary": summary}
-        if before is not None:
-            return before.model_copy(update=fields)
-        return Lesson(
-            id=lesson_id,
-            course_id=self.course.id,
-            owner_id=self.course.owner_id,
-            status=LessonStatus.PENDING,
-            module_id=module_id,
-            order=order,
-            title=item.title,
-            summary=summary,
-        )
-
-
-def _named(request: EditOutlineRequest) -> tuple[list[str], list[str]]:
-    """The lesson ids and the module ids an edit names (new ones have none)."""
-    lessons = [lesson.id for module in request.modules for lesson in module.lessons if lesson.id]
-    return lessons, [module.id for module in request.modules if module.id]
-
-
-def _repeats(ids: list[str]) -> bool:
-    return len(set(ids)) != len(ids)
-
-
-def _fresh(name: Callable[[int], str], taken: set[str]) -> str:
-    for n in range(1, 100):
-        if name(n) not in taken:
-            return name(n)
-    raise InvalidRequest("no id left for a new lesson or module here", code="outline_too_large")
-
 
 def _job_lost(lesson: Lesson, queued_before: datetime) -> bool:
     """PENDING at high priority since before `queued_before`: its message never reached a worker
@@ -472,7 +389,7 @@ def _outline_so_far(course: Course, now: datetime) -> PartialOutline | None:
     return partial.model_copy(update={"restarts": restarts})
 
 
-def _written_so_far(lesson: Lesson, now: datetime) -> tuple[PartialContent | None, LessonProgress]:
+def _written_so_far(lesson: Lesson, now: datetime) -> tuple[PartialContent | None, WritingProgress]:
     """The blocks a live attempt has written (design invariant 9: shown as partial, never as
     content); none from an attempt whose lease has run out (its successor starts clean)."""
     live = lesson.status == LessonStatus.GENERATING and lesson.lease is not None and lesson.lease.expires_at >= now
@@ -480,7 +397,7 @@ def _written_so_far(lesson: Lesson, now: datetime) -> tuple[PartialContent | Non
     ended = lesson.attempts - (1 if lesson.status == LessonStatus.GENERATING else 0)  # attempts that gave up
     restarts = max(0, ended) + (partial.restarts if partial else 0)
     written = len(partial.blocks) if partial else 0
-    return partial, LessonProgress(blocks_written=written, blocks_expected=None, restarts=restarts)
+    return partial, WritingProgress(blocks_written=written, blocks_expected=None, restarts=restarts)
 
 
 def _version(lesson: Lesson, number: int) -> LessonVersion:
@@ -523,11 +440,6 @@ def _versions(lesson: Lesson) -> list[LessonVersionSummary]:
 
 def _summary(lesson: Lesson) -> LessonSummary:
     return LessonSummary.model_validate(lesson.model_dump(include=set(LessonSummary.model_fields)))
-
-
-def _check_course_id(course_id: str) -> None:
-    if not is_course_id(course_id):
-        raise InvalidRequest("courseId must be 32 lowercase hex characters", code="invalid_course_id")
 
 
 def _encode_cursor(course: Course) -> str:

@@ -65,6 +65,12 @@ class Unauthorized(FlowgenError):
     code = "unauthorized"
 
 
+class TokenExpired(Unauthorized):
+    """A well-signed token past its `exp`: answered with a Bearer challenge, cached allow or not."""
+
+    code = "token_expired"
+
+
 class DependencyUnavailable(FlowgenError):
     """A store or queue did not answer. Callers should retry after `retry_after` seconds."""
 

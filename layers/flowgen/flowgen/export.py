@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterator, Sequence
 
 from flowgen.content import CodeBlock, KeyPointsBlock, LessonBlock, MarkdownBlock, QuizBlock, VideoBlock
-from flowgen.models import Course, Lesson, LessonStatus
+from flowgen.records import Course, Lesson, LessonStatus
 
 _HEADING = re.compile(r"^(#{1,6})(\s)")
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")

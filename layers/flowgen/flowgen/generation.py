@@ -24,18 +24,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from flowgen.content import CourseOutline, GeneratedLesson, LessonBlock, LessonContent, OutlineDecision, VideoBlock
 from flowgen.deadline import Attempt, call_with_deadline
 from flowgen.errors import ModelError
+from flowgen.ids import lesson_key
 from flowgen.limits import NoBudget, NoRateLimit, NoVideos
-from flowgen.models import (
-    Course,
-    CourseJob,
-    Lesson,
-    LessonJob,
-    LessonStatus,
-    ModuleOutline,
-    Priority,
-    Usage,
-    lesson_key,
-)
+from flowgen.messages import CourseJob, LessonJob
 from flowgen.observability import logger, metrics
 from flowgen.ports import (
     Claim,
@@ -47,6 +38,7 @@ from flowgen.ports import (
     TokenBudget,
     VideoSearch,
 )
+from flowgen.records import Course, Lesson, LessonStatus, ModuleOutline, Priority, Usage
 from flowgen.scheduling import JobScheduler
 from flowgen.settings import WorkerTunables
 from flowgen.streaming import LeaseLost, OutlineWriter, PartialWriter

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flowgen.content import VideoBlock
-from flowgen.models import Priority
+from flowgen.records import Priority
 
 
 class NoRateLimit:

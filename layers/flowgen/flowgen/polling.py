@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flowgen.content import PartialContent
-from flowgen.models import Lesson, LessonStatus
+from flowgen.records import Lesson, LessonStatus
 
 RECENT_LESSONS = 5  # the latest written lessons that make the estimate
 MIN_WAIT_SECONDS = 0.25  # sooner than this, a poll would mostly find the commit still in flight

@@ -1,4 +1,5 @@
-"""The small interfaces the domain depends on; adapters and test fakes implement them."""
+"""Every interface the domain depends on, and nothing else: adapters (flowgen.adapters) and the
+test fakes (tests/fakes) implement them. Small on purpose: a use case asks only for what it uses."""
 
 from __future__ import annotations
 
@@ -8,7 +9,18 @@ from datetime import datetime
 from typing import Protocol
 
 from flowgen.content import GeneratedBlock, GeneratedLesson, OutlineDecision, PartialOutline, VideoBlock
-from flowgen.models import Course, CourseJob, Lesson, LessonJob, LessonStatus, Priority, Usage
+from flowgen.messages import CourseJob, LessonJob
+from flowgen.records import (
+    CompletedBy,
+    Course,
+    Lesson,
+    LessonStatus,
+    Priority,
+    ProgressRecord,
+    Question,
+    QuizResult,
+    Usage,
+)
 
 
 @dataclass(frozen=True)
@@ -19,7 +31,31 @@ class Claim:
     expires_at: datetime
 
 
-class CourseStore(Protocol):
+class PartialLessonStore(Protocol):
+    def write_partial_lesson(
+        self,
+        course_id: str,
+        lesson_id: str,
+        claim: Claim,
+        blocks: Sequence[GeneratedBlock],
+        *,
+        writing: str | None,
+        restarted: bool,
+    ) -> bool:
+        """The finished blocks so far (and the markdown being written), while `claim` holds the
+        lesson (GENERATING); False when it does not. Every claim, release and commit clears them
+        (design invariant 9)."""
+        ...
+
+
+class PartialOutlineStore(Protocol):
+    def write_partial_outline(self, course_id: str, claim: Claim, outline: PartialOutline, *, restarted: bool) -> bool:
+        """Sets the outline written so far while `claim` holds the course (GENERATING); False
+        otherwise. Cleared by the next claim, and by every release and commit."""
+        ...
+
+
+class CourseStore(PartialLessonStore, PartialOutlineStore, Protocol):
     # courses
     def insert_course(self, course: Course) -> None:
         """Raises AlreadyExists when the owner already has a course with its idempotency key."""
@@ -34,11 +70,6 @@ class CourseStore(Protocol):
     def release_course(self, course_id: str, claim: Claim, error: str, *, failed: bool) -> None: ...
     def unclaim_course(self, course_id: str, claim: Claim) -> None: ...
     def refuse_course(self, course_id: str, claim: Claim, reason: str, usage: Usage) -> None: ...
-    def write_partial_outline(self, course_id: str, claim: Claim, outline: PartialOutline, *, restarted: bool) -> bool:
-        """Sets the outline written so far while `claim` holds the course (GENERATING); False
-        otherwise. Cleared by the next claim, and by every release and commit."""
-        ...
-
     def reset_failed_course(self, owner_id: str, course_id: str, now: datetime) -> bool: ...
     def add_course_usage(self, course_id: str, usage: Usage, *, lessons_generated: int) -> None: ...
     def edit_outline(
@@ -71,21 +102,6 @@ class CourseStore(Protocol):
         ...
 
     def claim_lesson(self, course_id: str, lesson_id: str, claim: Claim, now: datetime) -> Lesson | None: ...
-    def write_partial_lesson(
-        self,
-        course_id: str,
-        lesson_id: str,
-        claim: Claim,
-        blocks: Sequence[GeneratedBlock],
-        *,
-        writing: str | None,
-        restarted: bool,
-    ) -> bool:
-        """The finished blocks so far (and the markdown being written), while `claim` holds the
-        lesson (GENERATING); False when it does not. Every claim, release and commit clears them
-        (design invariant 9)."""
-        ...
-
     def commit_lesson(self, lesson: Lesson, claim: Claim, now: datetime) -> bool: ...
     def release_lesson(self, course_id: str, lesson_id: str, claim: Claim, error: str, *, failed: bool) -> None: ...
     def unclaim_lesson(self, course_id: str, lesson_id: str, claim: Claim) -> None: ...
@@ -103,6 +119,69 @@ class CourseStore(Protocol):
     def stuck_lessons(self, older_than: datetime, now: datetime, limit: int) -> list[Lesson]:
         """Requested (any priority) and PENDING since before `older_than`, or leased until before `now`."""
         ...
+
+
+class LearnerRecords(Protocol):
+    """A learner's records kept beside a course's content (progress, questions): they go with the
+    course, or with the lessons an outline edit removes."""
+
+    def delete_course(self, owner_id: str, course_id: str, lesson_ids: Sequence[str] | None = None) -> None:
+        """The owner's records on the course (only on `lesson_ids`, when given) are deleted."""
+        ...
+
+
+class ProgressStore(LearnerRecords, Protocol):
+    def get(self, owner_id: str, course_id: str, lesson_id: str) -> ProgressRecord | None: ...
+    def list_course(self, owner_id: str, course_id: str) -> list[ProgressRecord]: ...
+    def list_owner(self, owner_id: str) -> list[ProgressRecord]: ...
+    def record(
+        self,
+        owner_id: str,
+        course_id: str,
+        lesson_id: str,
+        now: datetime,
+        *,
+        opened: bool = False,
+        completed: tuple[bool, CompletedBy] | None = None,
+        quiz: QuizResult | None = None,
+    ) -> ProgressRecord:
+        """One atomic upsert: `opened` keeps the earliest time, `completed=(True, by)` keeps an
+        existing completion, `(False, _)` clears it, `quiz` replaces the stored result."""
+        ...
+
+
+class QuestionStore(LearnerRecords, Protocol):
+    def insert(self, question: Question) -> None: ...
+    def thread(self, owner_id: str, course_id: str, lesson_id: str, *, limit: int) -> list[Question]:
+        """The owner's questions on a lesson, oldest first."""
+        ...
+
+    def claim(self, question_id: str, claim: Claim, now: datetime) -> Question | None:
+        """QUEUED (or ANSWERING with an expired lease) -> ANSWERING under `claim`, in one
+        compare-and-set; an attempt starts with no partial text. None when not claimable."""
+        ...
+
+    def write_partial(self, question_id: str, claim: Claim, text: str) -> bool:
+        """The answer so far, while `claim` holds the question; False when it does not."""
+        ...
+
+    def commit(self, question_id: str, claim: Claim, answer: str, usage: Usage, now: datetime, writes: int) -> bool:
+        """ANSWERED with `answer`, only while `claim` holds it; False (nothing written) otherwise."""
+        ...
+
+    def release(self, question_id: str, claim: Claim, error: str, *, failed: bool) -> None:
+        """FAILED (or QUEUED again, for SQS's next delivery) while `claim` holds it; partial text goes."""
+        ...
+
+    def unclaim(self, question_id: str, claim: Claim) -> None:
+        """Back to QUEUED unused (rate limited): no attempt spent."""
+        ...
+
+    def stuck(self, older_than: datetime, now: datetime, limit: int) -> list[Question]:
+        """QUEUED since before `older_than`, or ANSWERING with a lease expired before `now`."""
+        ...
+
+    def mark_requeued(self, question_ids: Sequence[str], now: datetime) -> None: ...
 
 
 class JobQueue(Protocol):

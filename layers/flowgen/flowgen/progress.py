@@ -12,121 +12,20 @@ and a quiz result replaces the previous one; sending the same request twice chan
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Literal, Protocol
-
-from pydantic import ConfigDict, Field
-from pydantic.alias_generators import to_camel
 
 from flowgen.content import QuizBlock, QuizQuestion
-from flowgen.errors import Conflict, InvalidRequest, NotFound
-from flowgen.models import Course, Lesson, LessonStatus, Model, is_course_id, is_lesson_id
-from flowgen.ports import CourseStore
-
-PASS_RATIO = 0.6  # a quiz passed (at least 60 % right) completes its lesson
-
-CompletedBy = Literal["learner", "quiz"]
+from flowgen.errors import Conflict, InvalidRequest
+from flowgen.ownership import owned_course, owned_lesson
+from flowgen.ports import CourseStore, ProgressStore
+from flowgen.records import PASS_RATIO, CompletedBy, Course, Lesson, LessonStatus, ProgressRecord, QuizResult
+from flowgen.requests import ProgressUpdate
+from flowgen.views import CourseProgress, CourseProgressCount, LessonProgress, ProgressOverview
 
 
 def pass_mark(total: int) -> int:
     return math.ceil(total * PASS_RATIO)
-
-
-# ---- records and API shapes ------------------------------------------------------------
-
-
-class QuizResult(Model):
-    score: int = Field(description="Questions answered right.")
-    total: int = Field(description="Questions in the lesson's quiz.")
-    passed: bool = Field(description=f"At least {int(PASS_RATIO * 100)} % right; passing completes the lesson.")
-    answers: list[int | None] = Field(description="The option chosen for each question, in order (null: skipped).")
-    correct: list[bool] = Field(description="Whether each answer was right.")
-    lesson_version: datetime | None = Field(description="The lesson's generatedAt when the quiz was taken.")
-    taken_at: datetime
-
-
-class LessonProgress(Model):
-    lesson_id: str
-    opened_at: datetime | None = None
-    completed_at: datetime | None = None
-    completed_by: CompletedBy | None = None
-    quiz: QuizResult | None = None
-    updated_at: datetime | None = None
-
-
-class ProgressRecord(LessonProgress):
-    """As stored: one document per (ownerId, courseId, lessonId) in the `progress` collection."""
-
-    owner_id: str
-    course_id: str
-
-
-class QuizAnswers(Model):
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
-
-    answers: Annotated[list[int | None], Field(min_length=1, max_length=20)] = Field(
-        description="The chosen option's index for each question of the lesson's quiz, in order; null for none."
-    )
-
-
-class ProgressUpdate(Model):
-    """PUT body: what to record. Every field is optional; sending the same body again changes nothing."""
-
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
-
-    opened: Literal[True] | None = Field(default=None, description="The learner opened it (the first time is kept).")
-    completed: bool | None = Field(default=None, description="Mark the lesson completed (true) or not (false).")
-    quiz: QuizAnswers | None = Field(default=None, description="Answers to grade; the result replaces any earlier one.")
-
-
-class CourseProgress(Model):
-    course_id: str
-    lesson_count: int = Field(description="Lessons in the course's outline now.")
-    completed: int = Field(description="Of those, lessons completed.")
-    percent: int = Field(description="completed / lessonCount, rounded down.")
-    finished: bool = Field(description="Every lesson completed.")
-    next_lesson_id: str | None = Field(description="The first lesson, in course order, not completed yet.")
-    lessons: list[LessonProgress] = Field(description="Every lesson with any progress, in course order.")
-
-
-class CourseProgressCount(Model):
-    course_id: str
-    completed: int
-    last_opened_at: datetime | None = None
-
-
-class ProgressOverview(Model):
-    """Completed lessons per course, for the course list (its lessonCount gives the percent)."""
-
-    courses: list[CourseProgressCount]
-
-
-# ---- the port ----------------------------------------------------------------------------
-
-
-class ProgressStore(Protocol):
-    def get(self, owner_id: str, course_id: str, lesson_id: str) -> ProgressRecord | None: ...
-    def list_course(self, owner_id: str, course_id: str) -> list[ProgressRecord]: ...
-    def list_owner(self, owner_id: str) -> list[ProgressRecord]: ...
-    def record(
-        self,
-        owner_id: str,
-        course_id: str,
-        lesson_id: str,
-        now: datetime,
-        *,
-        opened: bool = False,
-        completed: tuple[bool, CompletedBy] | None = None,
-        quiz: QuizResult | None = None,
-    ) -> ProgressRecord:
-        """One atomic upsert: `opened` keeps the earliest time, `completed=(True, by)` keeps an
-        existing completion, `(False, _)` clears it, `quiz` replaces the stored result."""
-        ...
-
-    def delete_course(self, owner_id: str, course_id: str) -> None: ...
-    def delete_lessons(self, owner_id: str, course_id: str, lesson_ids: Sequence[str]) -> None: ...
 
 
 # ---- use cases ---------------------------------------------------------------------------
@@ -195,7 +94,7 @@ class ProgressService:
     def update_lesson(
         self, owner_id: str, course_id: str, lesson_id: str, update: ProgressUpdate, now: datetime
     ) -> LessonProgress:
-        lesson = self._owned_lesson(owner_id, course_id, lesson_id)
+        lesson = owned_lesson(self.courses, owner_id, course_id, lesson_id)
         quiz = grade(lesson, update.quiz.answers, now) if update.quiz is not None else None
         completed: tuple[bool, CompletedBy] | None = None
         if update.completed is not None:
@@ -208,12 +107,12 @@ class ProgressService:
         return _view(record)
 
     def lesson(self, owner_id: str, course_id: str, lesson_id: str) -> LessonProgress:
-        self._owned_lesson(owner_id, course_id, lesson_id)
+        owned_lesson(self.courses, owner_id, course_id, lesson_id)
         record = self.progress.get(owner_id, course_id, lesson_id)
         return _view(record) if record else LessonProgress(lesson_id=lesson_id)
 
     def course(self, owner_id: str, course_id: str) -> CourseProgress:
-        course = self._owned_course(owner_id, course_id)
+        course = owned_course(self.courses, owner_id, course_id)
         return _summarise(course, self.progress.list_course(owner_id, course_id))
 
     def overview(self, owner_id: str) -> ProgressOverview:
@@ -225,30 +124,3 @@ class ProgressService:
             if record.opened_at and (entry.last_opened_at is None or record.opened_at > entry.last_opened_at):
                 entry.last_opened_at = record.opened_at
         return ProgressOverview(courses=list(counts.values()))
-
-    def forget_lessons(self, owner_id: str, course_id: str, lesson_ids: Sequence[str]) -> None:
-        """After an outline edit removed them: their progress goes, so no count includes them."""
-        if lesson_ids:
-            self.progress.delete_lessons(owner_id, course_id, lesson_ids)
-
-    def forget_course(self, owner_id: str, course_id: str) -> None:
-        """After the course itself is deleted: its progress goes too."""
-        self.progress.delete_course(owner_id, course_id)
-
-    def _owned_course(self, owner_id: str, course_id: str) -> Course:
-        if not is_course_id(course_id):
-            raise InvalidRequest("courseId must be 32 lowercase hex characters", code="invalid_course_id")
-        course = self.courses.get_course(owner_id, course_id)
-        if course is None:
-            raise NotFound("course not found", code="course_not_found")
-        return course
-
-    def _owned_lesson(self, owner_id: str, course_id: str, lesson_id: str) -> Lesson:
-        if not is_course_id(course_id):
-            raise InvalidRequest("courseId must be 32 lowercase hex characters", code="invalid_course_id")
-        if not is_lesson_id(lesson_id):
-            raise InvalidRequest("lessonId must look like m01-l02", code="invalid_lesson_id")
-        lesson = self.courses.get_lesson(owner_id, course_id, lesson_id)
-        if lesson is None:
-            raise NotFound("lesson not found", code="lesson_not_found")
-        return lesson

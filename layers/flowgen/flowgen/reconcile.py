@@ -15,10 +15,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flowgen.models import CourseJob, Lease, Lesson, LessonJob, LessonStatus, Priority
+from flowgen.messages import CourseJob, LessonJob
 from flowgen.observability import logger
-from flowgen.ports import Claim, CourseStore
-from flowgen.questions import Question, QuestionStatus, QuestionStore, question_job
+from flowgen.ports import Claim, CourseStore, QuestionStore
+from flowgen.questions import question_job
+from flowgen.records import Lease, Lesson, LessonStatus, Priority, Question, QuestionStatus
 from flowgen.scheduling import JobScheduler
 from flowgen.settings import ReconcilerTunables
 

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from aws_lambda_powertools.metrics import MetricUnit
 
 from flowgen.errors import DedupeUnavailable
-from flowgen.models import CourseJob, LessonJob, Priority
+from flowgen.messages import CourseJob, LessonJob
 from flowgen.observability import logger, metrics
 from flowgen.ports import DedupeLock, JobQueue
+from flowgen.records import Priority
 
 MAX_DELAY_SECONDS = 900
 

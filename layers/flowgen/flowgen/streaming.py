@@ -16,13 +16,13 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Protocol
+from typing import Annotated
 
 from pydantic import Field, TypeAdapter, ValidationError
 from pydantic_core import from_json
 
 from flowgen.content import GeneratedBlock, OutlineModule, PartialOutline
-from flowgen.ports import Claim
+from flowgen.ports import Claim, PartialLessonStore, PartialOutlineStore
 
 _BLOCK: TypeAdapter[GeneratedBlock] = TypeAdapter(Annotated[GeneratedBlock, Field(discriminator="type")])
 _MODULE: TypeAdapter[OutlineModule] = TypeAdapter(OutlineModule)
@@ -160,21 +160,6 @@ def _closes(text: str, closers: Sequence[str]) -> bool:
     return False
 
 
-class PartialStore(Protocol):
-    def write_partial_lesson(
-        self,
-        course_id: str,
-        lesson_id: str,
-        claim: Claim,
-        blocks: Sequence[GeneratedBlock],
-        *,
-        writing: str | None,
-        restarted: bool,
-    ) -> bool:
-        """Sets the lesson's partial blocks while `claim` holds it (GENERATING); False otherwise."""
-        ...
-
-
 @dataclass
 class PartialWriter:
     """`writer(blocks, writing)` with the finished blocks so far and the markdown being written,
@@ -182,7 +167,7 @@ class PartialWriter:
     being written when it changed and `interval` has passed since the last write (the first at
     once): at most one write per interval plus one per block boundary."""
 
-    store: PartialStore
+    store: PartialLessonStore
     course_id: str
     lesson_id: str
     claim: Claim
@@ -225,12 +210,6 @@ class PartialWriter:
         """No write starts after this returns (the worker commits or releases next)."""
         with self._lock:
             self._closed = True
-
-
-class PartialOutlineStore(Protocol):
-    def write_partial_outline(self, course_id: str, claim: Claim, outline: PartialOutline, *, restarted: bool) -> bool:
-        """Sets the course's partial outline while `claim` holds it (GENERATING); False otherwise."""
-        ...
 
 
 @dataclass

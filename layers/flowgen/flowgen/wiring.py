@@ -43,11 +43,11 @@ if TYPE_CHECKING:
     from flowgen.answering import QuestionAnswerer
     from flowgen.courses import CourseService
     from flowgen.generation import Generator
-    from flowgen.models import CourseView
-    from flowgen.ports import ModelClient, RateLimiter, TokenBudget, VideoSearch
-    from flowgen.progress import ProgressService, ProgressStore
-    from flowgen.questions import QuestionService, QuestionStore
+    from flowgen.ports import ModelClient, ProgressStore, QuestionStore, RateLimiter, TokenBudget, VideoSearch
+    from flowgen.progress import ProgressService
+    from flowgen.questions import QuestionService
     from flowgen.scheduling import JobScheduler
+    from flowgen.views import CourseView
 
 _overrides: dict[str, Any] = {}
 
@@ -139,7 +139,7 @@ def sqs_client(cfg: QueueSettings | None = None) -> Any:
 def scheduler(cfg: JobSettings) -> JobScheduler:
     from flowgen.adapters.redis_dedupe import RedisDedupeLock
     from flowgen.adapters.sqs_queue import SqsJobQueue
-    from flowgen.models import Priority
+    from flowgen.records import Priority
     from flowgen.scheduling import JobScheduler
 
     queue = SqsJobQueue(
@@ -243,7 +243,7 @@ def jwt_verifier(cfg: AuthorizerSettings) -> JwtVerifier:
 def course_service(cfg: ApiSettings) -> CourseService:
     from flowgen.courses import CourseService
 
-    return CourseService(store(cfg), scheduler(cfg), cfg)
+    return CourseService(store(cfg), scheduler(cfg), cfg, learner_records=(progress_store(cfg), question_store(cfg)))
 
 
 @_overridable
@@ -265,7 +265,7 @@ def idempotent_create(cfg: ApiSettings) -> tuple[Callable[..., CourseView], Idem
     """POST /courses with an Idempotency-Key: Powertools on Redis first, MongoDB's index behind it."""
     from flowgen.adapters.idempotency import IdempotentCreate, make_idempotent
     from flowgen.clock import utcnow
-    from flowgen.models import CourseView  # at run time too: Powertools reads the class
+    from flowgen.views import CourseView
 
     def create(command: IdempotentCreate) -> CourseView:
         request, key = command.request, command.idempotency_key or None

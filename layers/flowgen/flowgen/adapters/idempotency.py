@@ -18,7 +18,9 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from flowgen.errors import DependencyUnavailable, IdempotencyKeyReused, RequestInProgress
-from flowgen.models import CourseView, CreateCourseRequest, Model
+from flowgen.requests import CreateCourseRequest
+from flowgen.schema import Model
+from flowgen.views import CourseView
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig

@@ -15,7 +15,7 @@ from pymongo.errors import DuplicateKeyError
 
 from flowgen.adapters.mongo_store import _unavailable_on_outage
 from flowgen.errors import DependencyUnavailable
-from flowgen.progress import CompletedBy, ProgressRecord, QuizResult
+from flowgen.records import CompletedBy, ProgressRecord, QuizResult
 
 
 def _record(doc: dict[str, Any]) -> ProgressRecord:
@@ -84,9 +84,8 @@ class MongoProgressStore:
         raise DependencyUnavailable("mongo")
 
     @_unavailable_on_outage
-    def delete_course(self, owner_id: str, course_id: str) -> None:
-        self.progress.delete_many({"ownerId": owner_id, "courseId": course_id})
-
-    @_unavailable_on_outage
-    def delete_lessons(self, owner_id: str, course_id: str, lesson_ids: Sequence[str]) -> None:
-        self.progress.delete_many({"ownerId": owner_id, "courseId": course_id, "lessonId": {"$in": list(lesson_ids)}})
+    def delete_course(self, owner_id: str, course_id: str, lesson_ids: Sequence[str] | None = None) -> None:
+        query: dict[str, Any] = {"ownerId": owner_id, "courseId": course_id}
+        if lesson_ids is not None:
+            query["lessonId"] = {"$in": list(lesson_ids)}
+        self.progress.delete_many(query)

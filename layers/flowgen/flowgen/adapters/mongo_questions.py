@@ -14,9 +14,8 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.database import Database
 
 from flowgen.adapters.mongo_store import _unavailable_on_outage
-from flowgen.models import Usage
 from flowgen.ports import Claim
-from flowgen.questions import Question, QuestionStatus
+from flowgen.records import Question, QuestionStatus, Usage
 
 
 def _question(doc: dict[str, Any]) -> Question:

@@ -13,8 +13,8 @@ from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 
 from flowgen.content import GeneratedBlock, PartialOutline
 from flowgen.errors import AlreadyExists, DependencyUnavailable
-from flowgen.models import Course, CourseStatus, Lesson, LessonStatus, Priority, Usage
 from flowgen.ports import Claim
+from flowgen.records import Course, CourseStatus, Lesson, LessonStatus, Priority, Usage
 
 _NO_CONTENT = {"content": 0, "partial": 0, "versions": 0}  # lists and claims need no content, partial or versions
 _VERSION_FIELDS = frozenset(

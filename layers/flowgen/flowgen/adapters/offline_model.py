@@ -20,9 +20,9 @@ from flowgen.content import (
     PartialOutline,
     QuizQuestion,
 )
-from flowgen.models import Usage
 from flowgen.ports import LessonBrief, OnBlocks, OnOutline, OnText, OutlineBrief, QuestionBrief
 from flowgen.prompts import SIZES
+from flowgen.records import Usage
 
 OFFLINE_NOTICE = "_Offline sample content: no model was called. Set OPENAI_API_KEY for real lessons._"
 _STAGES = ["Foundations", "Core ideas", "In practice", "Going deeper", "Patterns", "Mastery"]

@@ -16,10 +16,10 @@ if TYPE_CHECKING:
 
 from flowgen.content import GeneratedLesson, OutlineDecision
 from flowgen.errors import ModelError
-from flowgen.models import Usage
 from flowgen.observability import logger
 from flowgen.ports import LessonBrief, OnBlocks, OnOutline, OnText, OutlineBrief, QuestionBrief
 from flowgen.prompts import lesson_messages, outline_messages, question_messages, repair_message
+from flowgen.records import Usage
 from flowgen.streaming import BlockReader, read_outline
 
 Schema = TypeVar("Schema", bound=pydantic.BaseModel)

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 import redis
 from aws_lambda_powertools.metrics import MetricUnit
 
-from flowgen.models import Priority
 from flowgen.observability import logger, metrics
+from flowgen.records import Priority
 
 _ACQUIRE = """
 local t = redis.call('TIME')

@@ -10,7 +10,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from flowgen.errors import DependencyUnavailable
-from flowgen.models import CourseJob, LessonJob, Priority
+from flowgen.messages import CourseJob, LessonJob
+from flowgen.records import Priority
 
 
 class SqsJobQueue:

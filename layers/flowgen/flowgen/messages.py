@@ -1,0 +1,20 @@
+"""The jobs the queues carry (SQS message bodies, JSON in camelCase)."""
+
+from __future__ import annotations
+
+from flowgen.schema import Model
+
+
+class CourseJob(Model):
+    course_id: str
+    owner_id: str
+
+
+class LessonJob(Model):
+    """The lesson's priority is not here: MongoDB's record holds it (the worker reads it there).
+    With `question_id`, the job answers that question about the lesson (always high priority)."""
+
+    course_id: str
+    lesson_id: str
+    owner_id: str
+    question_id: str | None = None

@@ -1,0 +1,117 @@
+"""The API's request bodies. Unknown fields are refused (flowgen.schema.Request)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, StringConstraints
+
+from flowgen.ids import LESSON_ID_PATTERN, MODULE_ID_PATTERN
+from flowgen.records import Level
+from flowgen.schema import Request
+from flowgen.text_rules import (
+    LANGUAGE_MAX_CHARS,
+    LANGUAGE_MIN_CHARS,
+    PROMPT_MAX_CHARS,
+    Language,
+    Prompt,
+    one_visible,
+)
+
+INSTRUCTION_MAX_CHARS = 500
+QUESTION_MAX_CHARS = 1000
+OUTLINE_MAX_MODULES, OUTLINE_MAX_LESSONS_PER_MODULE, OUTLINE_MAX_LESSONS = 12, 12, 60
+
+
+class CreateCourseRequest(Request):
+    prompt: Prompt = Field(description=f"The topic to learn, 3 to {PROMPT_MAX_CHARS} characters.")
+    level: Level | None = None
+    size: Literal["short", "standard", "long"] | None = None
+    language: Language | None = Field(
+        default=None,
+        description=f'The language to write the course in, as the learner names it ("German", "Hinglish"): '
+        f"{LANGUAGE_MIN_CHARS}-{LANGUAGE_MAX_CHARS} letters, spaces, hyphens or parentheses. "
+        "Omitted: the topic's language.",
+    )
+
+
+class RegenerateLessonRequest(Request):
+    instruction: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=INSTRUCTION_MAX_CHARS),
+        AfterValidator(one_visible),
+    ] = Field(
+        description=f'What the new version should do differently ("simpler, with an analogy", "examples in Go"), '
+        f"1 to {INSTRUCTION_MAX_CHARS} characters. It reaches the model as data, never as instructions to it."
+    )
+    version: int | None = Field(
+        default=None,
+        ge=1,
+        description="The version the learner is looking at: when the lesson has moved on since, 409 (optional)",
+    )
+
+
+class SelectVersionRequest(Request):
+    version: int = Field(ge=1, le=1_000_000, description="The number of an earlier version (from `versions`)")
+
+
+OutlineTitle = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(one_visible)
+]
+
+
+class OutlineLessonEdit(Request):
+    id: Annotated[str, StringConstraints(pattern=LESSON_ID_PATTERN)] | None = Field(
+        default=None, description="An existing lesson's id (it keeps it, its content and progress); null: a new lesson"
+    )
+    title: OutlineTitle
+    summary: Annotated[str, StringConstraints(strip_whitespace=True, max_length=400)] | None = Field(
+        default=None, description="Omitted: unchanged (an empty one for a new lesson)"
+    )
+
+
+class OutlineModuleEdit(Request):
+    id: Annotated[str, StringConstraints(pattern=MODULE_ID_PATTERN)] | None = Field(
+        default=None, description="An existing module's id; null: a new module"
+    )
+    title: OutlineTitle
+    lessons: Annotated[list[OutlineLessonEdit], Field(min_length=1, max_length=OUTLINE_MAX_LESSONS_PER_MODULE)]
+
+
+class EditOutlineRequest(Request):
+    """The whole outline as it should be, in order: lessons left out are removed, lessons without
+    an id are added (and written when opened, like any other)."""
+
+    version: int = Field(ge=1, le=1_000_000_000, description="The course's `version` this edit was made on")
+    modules: Annotated[list[OutlineModuleEdit], Field(min_length=1, max_length=OUTLINE_MAX_MODULES)]
+
+
+# ---- a learner's progress ---------------------------------------------------------------
+
+
+class QuizAnswers(Request):
+    answers: Annotated[list[int | None], Field(min_length=1, max_length=20)] = Field(
+        description="The chosen option's index for each question of the lesson's quiz, in order; null for none."
+    )
+
+
+class ProgressUpdate(Request):
+    """PUT body: what to record. Every field is optional; sending the same body again changes nothing."""
+
+    opened: Literal[True] | None = Field(default=None, description="The learner opened it (the first time is kept).")
+    completed: bool | None = Field(default=None, description="Mark the lesson completed (true) or not (false).")
+    quiz: QuizAnswers | None = Field(default=None, description="Answers to grade; the result replaces any earlier one.")
+
+
+# ---- questions about a lesson ---------------------------------------------------------
+
+
+class AskQuestionRequest(Request):
+    question: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=QUESTION_MAX_CHARS),
+        AfterValidator(one_visible),
+    ] = Field(
+        description=f"The learner's question about the lesson, 1 to {QUESTION_MAX_CHARS} characters. It reaches "
+        "the model as data, never as instructions to it."
+    )

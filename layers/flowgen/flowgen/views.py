@@ -1,0 +1,229 @@
+"""What the API answers: the views of courses, lessons, a learner's progress and questions, and
+the error envelope. A view is built from records and never carries what the caller should not see."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from flowgen.content import LessonContent, PartialContent, PartialOutline
+from flowgen.records import (
+    CompletedBy,
+    Course,
+    CourseStatus,
+    LessonStatus,
+    Level,
+    Priority,
+    Question,
+    QuestionStatus,
+    QuizResult,
+    Usage,
+)
+from flowgen.schema import Model
+
+
+class LessonSummary(Model):
+    id: str
+    title: str
+    summary: str
+    order: int
+    status: LessonStatus
+    priority: Priority | None = None
+    error: str | None = None
+
+
+class ModuleView(Model):
+    id: str
+    title: str
+    lessons: list[LessonSummary]
+
+
+class CourseView(Model):
+    id: str
+    prompt: str
+    level: Level | None = None
+    size: str | None = None
+    language: str | None = None
+    status: CourseStatus
+    title: str | None = None
+    description: str | None = None
+    objectives: list[str] = []
+    lesson_count: int
+    lessons_generated: int
+    usage: Usage
+    error: str | None = None
+    version: int = Field(default=1, description="The outline's version: send it with an edit")
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, course: Course) -> CourseView:
+        return cls.model_validate(course.model_dump(include=set(cls.model_fields)))
+
+
+class CourseDetail(CourseView):
+    modules: list[ModuleView] = []
+    partial_outline: PartialOutline | None = Field(
+        default=None,
+        description="While GENERATING: the outline written so far (finished modules only). Never final; "
+        "`modules` is, once READY.",
+    )
+    retry_after: int | None = Field(default=None, description="Seconds to wait before polling again, while written")
+
+
+class CoursePage(Model):
+    items: list[CourseView]
+    next_cursor: str | None = None
+
+
+class WritingProgress(Model):
+    """How far the writing of a lesson has got, while it is not GENERATED."""
+
+    blocks_written: int = Field(description="blocks in `partial` (finished blocks only)")
+    blocks_expected: int | None = Field(
+        default=None,
+        description="about how many blocks the lesson will have: the median of the course's latest written "
+        "lessons (an estimate: the model decides); null before the course has any",
+    )
+    restarts: int = Field(
+        description="times the writing started again from nothing (a failed or lost attempt, or a repair): "
+        "blocks shown before may have gone"
+    )
+
+
+class LessonView(Model):
+    id: str
+    course_id: str
+    module_id: str
+    order: int
+    title: str
+    summary: str
+    status: LessonStatus
+    priority: Priority | None = None
+    content: LessonContent | None = None
+    partial: PartialContent | None = Field(
+        default=None, description="While GENERATING: the blocks written so far. Never final; `content` is."
+    )
+    progress: WritingProgress | None = None
+    error: str | None = None
+    requested_at: datetime | None = None
+    generated_at: datetime | None = None
+    usage: Usage
+    previous_lesson_id: str | None = None
+    next_lesson_id: str | None = None
+    retry_after: int | None = Field(
+        default=None, description="Seconds to wait before polling again, while not generated (as Retry-After)."
+    )
+    retry_after_ms: int | None = Field(
+        default=None,
+        description="The same wait in milliseconds: shorter than a second when the lesson is expected sooner",
+    )
+    version: int = Field(default=1, description="The number of the version in `content` (or being written)")
+    instruction: str | None = Field(default=None, description="The instruction this version was written with")
+    versions: list[LessonVersionSummary] = Field(
+        default=[], description="Every version kept, oldest first, the current one included (when written)"
+    )
+
+
+class LessonVersionSummary(Model):
+    number: int
+    generated_at: datetime | None = None
+    instruction: str | None = None
+    current: bool = False
+
+
+class ErrorDetail(Model):
+    field: str
+    problem: str
+
+
+class ApiError(Model):
+    code: str = Field(description="Stable, machine-readable: e.g. invalid_request, course_not_found, rate_limited.")
+    message: str = Field(description="For people; may change.")
+    details: list[ErrorDetail] | None = Field(default=None, description="Each invalid field (400 invalid_request).")
+    resets_at: datetime | None = Field(default=None, description="When a spent daily budget renews (429).")
+
+
+class ErrorResponse(Model):
+    """Every 4xx and 5xx the API answers: `{"error": {"code", "message"}}`."""
+
+    error: ApiError
+
+
+# ---- a learner's progress ---------------------------------------------------------------
+
+
+class LessonProgress(Model):
+    lesson_id: str
+    opened_at: datetime | None = None
+    completed_at: datetime | None = None
+    completed_by: CompletedBy | None = None
+    quiz: QuizResult | None = None
+    updated_at: datetime | None = None
+
+
+class CourseProgress(Model):
+    course_id: str
+    lesson_count: int = Field(description="Lessons in the course's outline now.")
+    completed: int = Field(description="Of those, lessons completed.")
+    percent: int = Field(description="completed / lessonCount, rounded down.")
+    finished: bool = Field(description="Every lesson completed.")
+    next_lesson_id: str | None = Field(description="The first lesson, in course order, not completed yet.")
+    lessons: list[LessonProgress] = Field(description="Every lesson with any progress, in course order.")
+
+
+class CourseProgressCount(Model):
+    course_id: str
+    completed: int
+    last_opened_at: datetime | None = None
+
+
+class ProgressOverview(Model):
+    """Completed lessons per course, for the course list (its lessonCount gives the percent)."""
+
+    courses: list[CourseProgressCount]
+
+
+# ---- questions about a lesson ---------------------------------------------------------
+
+
+class QuestionView(Model):
+    id: str
+    course_id: str
+    lesson_id: str
+    question: str
+    status: QuestionStatus
+    answer: str | None = Field(default=None, description="Markdown, once ANSWERED")
+    partial: str | None = Field(
+        default=None, description="While ANSWERING: the answer so far. Never final; `answer` is."
+    )
+    error: str | None = Field(default=None, description="Why, when FAILED")
+    asked_at: datetime
+    answered_at: datetime | None = None
+    usage: Usage | None = None
+
+    @classmethod
+    def of(cls, question: Question, now: datetime) -> QuestionView:
+        lease = question.lease
+        live = question.status == QuestionStatus.ANSWERING and lease is not None and lease.expires_at >= now
+        return cls(
+            id=question.id,
+            course_id=question.course_id,
+            lesson_id=question.lesson_id,
+            question=question.question,
+            status=question.status,
+            answer=question.answer if question.status == QuestionStatus.ANSWERED else None,
+            partial=(question.partial or None) if live else None,
+            error=question.error if question.status == QuestionStatus.FAILED else None,
+            asked_at=question.asked_at,
+            answered_at=question.answered_at,
+            usage=question.usage if question.status == QuestionStatus.ANSWERED else None,
+        )
+
+
+class QuestionThread(Model):
+    items: list[QuestionView] = Field(description="The caller's questions on this lesson, oldest first")
+    retry_after: int | None = Field(
+        default=None, description="Seconds to wait before polling again, while a question is queued or answered"
+    )
