@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from flowgen.models import LessonJob
+from flowgen.messages import LessonJob
 from flowgen_local.fake_openai import FakeOpenAI
 from flowgen_local.stack import NO_USER_LIMITS, LocalStack, StackConfig
 

@@ -16,7 +16,7 @@ import time
 import redis
 
 from flowgen.adapters.redis_limits import RedisRateLimiter
-from flowgen.models import Priority
+from flowgen.records import Priority
 from flowgen_local.services import RedisServer
 
 
