@@ -1,8 +1,9 @@
 import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { lazy, Suspense, useEffect, useMemo, type MouseEvent } from "react";
 import { HashRouter, Link, Route, Routes, useLocation } from "react-router-dom";
-import { ApiError, FlowgenApi } from "./api";
-import { SessionProvider, useSession } from "./auth";
+import { ApiError, FlowgenApi } from "./api/client";
+import { SessionProvider } from "./auth";
+import { useSession } from "./session";
 import type { AppConfig } from "./config";
 import { ApiContext } from "./context";
 import { NotFound } from "./components/NotFound";

@@ -1,9 +1,9 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { ApiError } from "./api";
+import { ApiError } from "./api/client";
 import { AskPanel, askErrorMessage, isBlankQuestion, questionLength, threadStatus } from "./components/AskPanel";
 import { fetched, refetch, renderScreen } from "./test-harness";
-import type { QuestionView } from "./types";
+import type { QuestionView } from "./api/types";
 
 function question(over: Partial<QuestionView>): QuestionView {
   return {

@@ -1,7 +1,7 @@
 import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { Blocks, youTubeId } from "./components/Blocks";
-import type { Block } from "./types";
+import type { Block } from "./api/types";
 
 const questions = [
   { question: "Who owns a moved value?", options: ["The source", "The destination", "Both"], answer_index: 1, explanation: "A move transfers ownership." },
@@ -89,7 +89,7 @@ describe("block renderers", () => {
 
 describe("error notices", () => {
   it("shows a 503 as a retrying state and a 4xx in the API's words", async () => {
-    const { ApiError } = await import("./api");
+    const { ApiError } = await import("./api/client");
     const { ErrorNotice } = await import("./components/Status");
     const { rerender } = render(<ErrorNotice error={new ApiError(503, "mongo_unavailable", "mongo is unavailable", 5)} />);
     expect(screen.getByRole("status")).toHaveTextContent("FlowGen is briefly unavailable; retrying in 5s");

@@ -1,4 +1,4 @@
-import { ApiError, FlowgenApi } from "./api";
+import { ApiError, FlowgenApi } from "./api/client";
 
 function respond(status: number, body: unknown, headers: Record<string, string> = {}) {
   return vi.fn().mockResolvedValue(new Response(body === null ? null : JSON.stringify(body), { status, headers }));

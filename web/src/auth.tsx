@@ -1,25 +1,9 @@
-import { createContext, lazy, Suspense, useCallback, useContext, useMemo, useState, type ReactNode } from "react";
+import { lazy, Suspense, useCallback, useMemo, useState, type ReactNode } from "react";
 import type { AppConfig } from "./config";
-
-export interface Session {
-  user: string | null;
-  ready: boolean;
-  signIn: (name?: string) => Promise<void>;
-  signOut: () => void;
-  token: () => Promise<string>;
-  mode: AppConfig["auth"]["mode"];
-}
-
-export const SessionContext = createContext<Session | null>(null);
+import { SessionContext, type Session } from "./session";
 
 // Auth0's SDK loads only where Auth0 signs people in: the local stack's first load goes without it.
 const Auth0Session = lazy(() => import("./auth0"));
-
-export function useSession(): Session {
-  const session = useContext(SessionContext);
-  if (!session) throw new Error("useSession outside <SessionProvider>");
-  return session;
-}
 
 const STORAGE_KEY = "flowgen.local-session";
 

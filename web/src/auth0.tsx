@@ -1,6 +1,6 @@
 import { Auth0Provider, useAuth0 } from "@auth0/auth0-react";
 import { useMemo, type ReactNode } from "react";
-import { SessionContext, type Session } from "./auth";
+import { SessionContext, type Session } from "./session";
 
 function Auth0Session({ children }: { children: ReactNode }) {
   const { isAuthenticated, isLoading, user, loginWithRedirect, logout, getAccessTokenSilently } = useAuth0();

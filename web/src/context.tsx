@@ -1,5 +1,5 @@
 import { createContext, useContext } from "react";
-import type { FlowgenApi } from "./api";
+import type { FlowgenApi } from "./api/client";
 
 export const ApiContext = createContext<FlowgenApi | null>(null);
 

@@ -1,5 +1,5 @@
 import { POLL, courseFingerprint, coursePollDelay, isCourseSettled, lessonPollDelay, listPollDelay, nextPollDelay, questionsPollDelay } from "./polling";
-import type { CourseDetail, LessonSummary, QuestionView } from "./types";
+import type { CourseDetail, LessonSummary, QuestionView } from "./api/types";
 
 function lesson(id: string, status: LessonSummary["status"], priority: LessonSummary["priority"] = null): LessonSummary {
   return { id, title: id, summary: "", order: 0, status, priority, error: null };
@@ -9,7 +9,7 @@ function course(status: CourseDetail["status"], lessons: LessonSummary[]): Cours
   return {
     id: "c", prompt: "p", level: null, size: null, status, title: "t", description: null, objectives: [],
     lessonCount: lessons.length, lessonsGenerated: lessons.filter((l) => l.status === "GENERATED").length,
-    usage: { promptTokens: 0, completionTokens: 0 }, error: null, createdAt: "", updatedAt: "",
+    usage: { promptTokens: 0, completionTokens: 0 }, error: null, createdAt: "", updatedAt: "", version: 1,
     modules: [{ id: "m01", title: "m", lessons }],
   };
 }
@@ -104,7 +104,7 @@ describe("polls for text being written", () => {
   });
 
   it("sees a change when a module of the outline is written", () => {
-    const partial = (n: number) => ({ title: null, description: null, objectives: [], restarts: 0, modules: Array.from({ length: n }, () => ({ title: "m", lessons: [] })) });
+    const partial = (n: number) => ({ title: null, description: null, objectives: [], restarts: 0, writes: 0, modules: Array.from({ length: n }, () => ({ title: "m", lessons: [] })) });
     const a = { ...course("GENERATING", []), partialOutline: partial(1) };
     const b = { ...course("GENERATING", []), partialOutline: partial(2) };
     expect(courseFingerprint(a)).not.toBe(courseFingerprint(b));

@@ -1,4 +1,4 @@
-import type { CourseDetail, Lesson, QuestionThread, QuestionView } from "./types";
+import type { CourseDetail, Lesson, QuestionThread, QuestionView } from "./api/types";
 
 /** Nothing visible will change on its own: no outline pending, no lesson queued or generating. */
 export function isCourseSettled(course: CourseDetail): boolean {

@@ -3,7 +3,7 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { act, render } from "@testing-library/react";
 import type { ReactElement } from "react";
 import { MemoryRouter, Route, Routes } from "react-router-dom";
-import type { FlowgenApi } from "./api";
+import type { FlowgenApi } from "./api/client";
 import { ApiContext } from "./context";
 
 export function fetched<T>(data: T, status = 200, retryAfter: number | null = null) {
@@ -27,7 +27,8 @@ export function renderScreen(element: ReactElement, { path, at, api }: { path: s
   return { ...view, client };
 }
 
-/** Refetches and lets react-query's batched notifications (a 0 ms timeout) reach the screen. */
+/** Refetches a family of queries (a key's first element in queries/keys.ts: "course", "lesson",
+ * "questions"...) and lets react-query's batched notifications (a 0 ms timeout) reach the screen. */
 export async function refetch(client: QueryClient, key: string): Promise<void> {
   await act(async () => {
     await client.refetchQueries({ queryKey: [key] });

@@ -2,7 +2,7 @@ import { screen, waitFor, within } from "@testing-library/react";
 import { CourseView } from "./pages/CourseView";
 import { LessonView } from "./pages/LessonView";
 import { fetched, refetch, renderScreen } from "./test-harness";
-import type { Block, CourseDetail, Lesson, LessonSummary } from "./types";
+import type { Block, CourseDetail, Lesson, LessonSummary } from "./api/types";
 import { closeOpenMarkdown, draftOf, outlineStatus, restartNotice, restartsSince, writingStatus } from "./writing";
 
 const intro: Block = { type: "markdown", markdown: "## Borrowing\n\nA **reference** borrows a value." };
@@ -18,6 +18,7 @@ function lesson(over: Partial<Lesson>): Lesson {
     id: "m01-l02", courseId: "c".repeat(32), moduleId: "m01", title: "Borrowing", summary: "What a borrow is", order: 1,
     status: "GENERATING", priority: "high", error: null, content: null, partial: null, progress: null,
     requestedAt: null, generatedAt: null, previousLessonId: null, nextLessonId: null, retryAfter: 1, version: 1, versions: [],
+    usage: { promptTokens: 0, completionTokens: 0 },
     ...over,
   };
 }
@@ -70,7 +71,7 @@ describe("a lesson being written (pure parts)", () => {
 
   it("names the modules of an outline so far", () => {
     expect(outlineStatus(null)).toMatch(/^Writing the outline…/);
-    const partial = { title: "T", description: null, objectives: [], modules: [{ title: "A", lessons: [] }], restarts: 0 };
+    const partial = { title: "T", description: null, objectives: [], modules: [{ title: "A", lessons: [] }], restarts: 0, writes: 0 };
     expect(outlineStatus(partial)).toBe("Writing the outline… 1 module so far. What is shown is not final yet.");
   });
 });
@@ -164,7 +165,7 @@ function course(over: Partial<CourseDetail>): CourseDetail {
   return {
     id: "c".repeat(32), prompt: "Rust ownership", level: null, size: null, status: "GENERATING", title: null, description: null,
     objectives: [], lessonCount: 0, lessonsGenerated: 0, usage: { promptTokens: 0, completionTokens: 0 }, error: null,
-    createdAt: "", updatedAt: "", modules: [], partialOutline: null, ...over,
+    createdAt: "", updatedAt: "", version: 1, modules: [], partialOutline: null, ...over,
   };
 }
 
@@ -187,6 +188,7 @@ describe("the outline as it is written", () => {
             { title: "Borrows", lessons: [{ title: "Shared", summary: "Many readers" }] },
           ],
           restarts: 0,
+          writes: 0,
         },
       }),
     );
@@ -214,7 +216,7 @@ describe("the outline as it is written", () => {
   });
 
   it("says so when the outline starts again", async () => {
-    const partial = { title: null, description: null, objectives: [], modules: [{ title: "Moves", lessons: [] }], restarts: 0 };
+    const partial = { title: null, description: null, objectives: [], modules: [{ title: "Moves", lessons: [] }], restarts: 0, writes: 0 };
     let current = fetched(course({ partialOutline: partial }));
     const api = { getCourse: vi.fn(async () => current), getCourseProgress: vi.fn() };
     const { client } = renderScreen(<CourseView />, { path: "/courses/:courseId", at: "/courses/c", api });

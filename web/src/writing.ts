@@ -1,7 +1,7 @@
 // What the reader sees while a lesson (or an outline) is still being written: the finished
 // parts so far, the text being written, and one sentence saying it is not final yet.
 import { useEffect, useState } from "react";
-import type { Block, Lesson, PartialOutline } from "./types";
+import type { Block, Lesson, PartialOutline } from "./api/types";
 
 /** The part of a lesson written so far: finished blocks, then the markdown being written. */
 export interface Draft {

@@ -1,9 +1,7 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, type FormEvent } from "react";
-import { ApiError, type Fetched } from "../api";
-import { useApi } from "../context";
-import { questionsPollDelay } from "../polling";
-import { QUESTION_MAX_CHARS, type QuestionThread, type QuestionView } from "../types";
+import { ApiError } from "../api/client";
+import { QUESTION_MAX_CHARS, type QuestionView } from "../api/types";
+import { useAskQuestion, useQuestions } from "../queries/questions";
 import { closeOpenMarkdown } from "../writing";
 import { MarkdownBlock } from "./Blocks";
 import { ErrorNotice } from "./Status";
@@ -42,7 +40,7 @@ function QuestionItem({ question }: { question: QuestionView }) {
         <span className="who">You asked</span>
         <span className="text">{question.question}</span>
       </p>
-      {question.status === "ANSWERED" && question.answer !== null ? (
+      {question.status === "ANSWERED" && question.answer != null ? (
         <div className="answer">
           <MarkdownBlock text={question.answer} />
         </div>
@@ -80,14 +78,7 @@ export function threadStatus(items: QuestionView[]): string {
 /** Ask about this lesson: the thread (oldest first), then a question box. Polls only while a
  * question waits for its answer, honouring Retry-After. */
 export function AskPanel({ courseId, lessonId }: { courseId: string; lessonId: string }) {
-  const api = useApi();
-  const client = useQueryClient();
-  const key = ["questions", courseId, lessonId];
-  const thread = useQuery({
-    queryKey: key,
-    queryFn: () => api.listQuestions(courseId, lessonId),
-    refetchInterval: (query) => (query.state.data ? questionsPollDelay(query.state.data) : false),
-  });
+  const thread = useQuestions(courseId, lessonId);
   const [text, setText] = useState("");
   const [blockedUntil, setBlockedUntil] = useState<number | null>(null);
   useEffect(() => {
@@ -95,17 +86,8 @@ export function AskPanel({ courseId, lessonId }: { courseId: string; lessonId: s
     const timer = setTimeout(() => setBlockedUntil(null), Math.max(0, blockedUntil - Date.now()));
     return () => clearTimeout(timer);
   }, [blockedUntil]);
-  const ask = useMutation({
-    mutationFn: (question: string) => api.askQuestion(courseId, lessonId, question),
-    onSuccess: ({ data }) => {
-      setText("");
-      client.setQueryData<Fetched<QuestionThread>>(key, (old) =>
-        old && !old.data.items.some((q) => q.id === data.id)
-          ? { ...old, data: { ...old.data, items: [...old.data.items, data] } }
-          : old,
-      );
-      void client.invalidateQueries({ queryKey: key });
-    },
+  const ask = useAskQuestion(courseId, lessonId, {
+    onSuccess: () => setText(""),
     onError: (error) => {
       if (error instanceof ApiError && error.status === 429 && error.retryAfter)
         setBlockedUntil(Date.now() + error.retryAfter * 1000);

@@ -1,6 +1,6 @@
 import { useEffect, useId, useState } from "react";
 import Markdown from "react-markdown";
-import type { Block, QuizQuestion, QuizResult } from "../types";
+import type { Block, QuizQuestion, QuizResult } from "../api/types";
 
 type Highlighter = typeof import("../highlight");
 let highlighter: Highlighter | null = null;

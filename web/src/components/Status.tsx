@@ -1,5 +1,5 @@
-import { ApiError } from "../api";
-import type { LessonSummary } from "../types";
+import { ApiError } from "../api/client";
+import type { LessonSummary } from "../api/types";
 
 export function lessonState(lesson: Pick<LessonSummary, "status" | "priority">): { label: string; tone: string } {
   switch (lesson.status) {

@@ -1,23 +1,19 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { lazy, Suspense, useRef, useState } from "react";
+import { lazy, Suspense, useState } from "react";
 import { Link, useParams } from "react-router-dom";
-import { useApi } from "../context";
 import { PageHeading } from "../components/Heading";
 import { NotFound } from "../components/NotFound";
 import { Badge, ErrorNotice, isMissing, lessonState } from "../components/Status";
-import { courseFingerprint, coursePollDelay, isOutlineBuilding } from "../polling";
-import { useCourseProgress } from "../progress";
+import { isOutlineBuilding } from "../polling";
+import { useCourse, useRetryCourse } from "../queries/courses";
+import { useDownloadExport } from "../queries/export";
+import { useRetryLesson } from "../queries/lessons";
+import { useCourseProgress } from "../queries/progress";
 import { useTitle } from "../screen";
-import type { CourseDetail, CourseProgress, LessonProgress, LessonSummary, PartialOutline } from "../types";
+import type { CourseDetail, CourseProgress, LessonProgress, LessonSummary, PartialOutline } from "../api/types";
 import { outlineStatus, restartNotice, useRestartsSeen } from "../writing";
 
 function LessonRow({ courseId, lesson, progress }: { courseId: string; lesson: LessonSummary; progress?: LessonProgress }) {
-  const api = useApi();
-  const client = useQueryClient();
-  const retry = useMutation({
-    mutationFn: () => api.retryLesson(courseId, lesson.id),
-    onSuccess: () => client.invalidateQueries({ queryKey: ["course", courseId] }),
-  });
+  const retry = useRetryLesson(courseId, lesson.id, "course");
   const state = lessonState(lesson);
   const done = Boolean(progress?.completedAt);
   return (
@@ -44,29 +40,6 @@ function LessonRow({ courseId, lesson, progress }: { courseId: string; lesson: L
       )}
     </li>
   );
-}
-
-export function useCourse(courseId: string) {
-  const api = useApi();
-  const unchanged = useRef({ fingerprint: "", polls: 0 });
-  return useQuery({
-    queryKey: ["course", courseId],
-    queryFn: async () => {
-      const { data } = await api.getCourse(courseId);
-      const fingerprint = courseFingerprint(data);
-      unchanged.current =
-        fingerprint === unchanged.current.fingerprint
-          ? { fingerprint, polls: unchanged.current.polls + 1 }
-          : { fingerprint, polls: 0 };
-      return data;
-    },
-    // every second while the outline is written; then slower while nothing changes; stops once
-    // settled; react-query pauses hidden tabs
-    refetchInterval: (query) => {
-      const data = query.state.data as CourseDetail | undefined;
-      return data ? coursePollDelay(data, unchanged.current.polls) : false;
-    },
-  });
 }
 
 function Progress({ course, progress }: { course: CourseDetail; progress: CourseProgress | undefined }) {
@@ -98,9 +71,7 @@ function Progress({ course, progress }: { course: CourseDetail; progress: Course
 
 /** Export as Markdown (a download) and Print (the whole course on one page, then the browser's dialog). */
 function ExportControls({ courseId, title }: { courseId: string; title: string }) {
-  const api = useApi();
-  const download = useMutation({
-    mutationFn: () => api.exportCourse(courseId),
+  const download = useDownloadExport(courseId, {
     onSuccess: ({ filename, markdown }) => {
       const url = URL.createObjectURL(new Blob([markdown], { type: "text/markdown;charset=utf-8" }));
       const link = document.createElement("a");
@@ -153,16 +124,11 @@ const OutlineEditor = lazy(() => import("./OutlineEditor").then((module) => ({ d
 
 export function CourseView() {
   const { courseId = "" } = useParams();
-  const api = useApi();
-  const client = useQueryClient();
   const course = useCourse(courseId);
   const data = course.data;
   const [editing, setEditing] = useState(false);
   const progress = useCourseProgress(courseId, Boolean(data) && !isOutlineBuilding(data ?? { status: "PENDING" }));
-  const retry = useMutation({
-    mutationFn: () => api.retryCourse(courseId),
-    onSuccess: () => client.invalidateQueries({ queryKey: ["course", courseId] }),
-  });
+  const retry = useRetryCourse(courseId);
   useTitle(data ? (data.title ?? data.partialOutline?.title ?? data.prompt) : "Course");
   const restarts = useRestartsSeen(courseId, data?.partialOutline?.restarts);
 

@@ -1,22 +1,19 @@
-import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
 import { Link } from "react-router-dom";
-import { useApi } from "../context";
 import { PageHeading } from "../components/Heading";
 import { Badge, ErrorNotice } from "../components/Status";
-import { listPollDelay } from "../polling";
-import { percentLabel, useProgressOverview } from "../progress";
+import { useCourses, useDeleteCourse } from "../queries/courses";
+import { useProgressOverview } from "../queries/progress";
 import { useTitle } from "../screen";
-import type { CourseSummary } from "../types";
+import type { CourseSummary } from "../api/types";
 
 const TONE: Record<string, string> = { READY: "ok", FAILED: "bad", REFUSED: "bad", PENDING: "busy", GENERATING: "busy" };
 
+function percentLabel(completed: number, total: number): string {
+  return total ? `${Math.floor((completed * 100) / total)}% completed` : "not started";
+}
+
 function CourseRow({ course, completed }: { course: CourseSummary; completed: number }) {
-  const api = useApi();
-  const client = useQueryClient();
-  const remove = useMutation({
-    mutationFn: () => api.deleteCourse(course.id),
-    onSuccess: () => client.invalidateQueries({ queryKey: ["courses"] }),
-  });
+  const remove = useDeleteCourse(course.id);
   const confirmDelete = () => {
     if (window.confirm(`Delete “${course.title ?? course.prompt}” and all its lessons?`)) remove.mutate();
   };
@@ -42,15 +39,7 @@ function CourseRow({ course, completed }: { course: CourseSummary; completed: nu
 }
 
 export function Courses() {
-  const api = useApi();
-  const query = useInfiniteQuery({
-    queryKey: ["courses"],
-    queryFn: ({ pageParam }) => api.listCourses(pageParam).then((r) => r.data),
-    initialPageParam: null as string | null,
-    getNextPageParam: (page) => page.nextCursor,
-    // refreshes while any course's outline is being written, stops once all are settled
-    refetchInterval: (q) => listPollDelay(q.state.data?.pages.flatMap((page) => page.items) ?? []),
-  });
+  const query = useCourses();
   const overview = useProgressOverview();
   const completed = new Map((overview.data?.courses ?? []).map((c) => [c.courseId, c.completed]));
   const courses = query.data?.pages.flatMap((page) => page.items) ?? [];

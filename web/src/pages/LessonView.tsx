@@ -1,4 +1,3 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router-dom";
 import { AskPanel } from "../components/AskPanel";
@@ -6,11 +5,10 @@ import { Blocks, type QuizProgress } from "../components/Blocks";
 import { PageHeading } from "../components/Heading";
 import { NotFound } from "../components/NotFound";
 import { ErrorNotice, isMissing } from "../components/Status";
-import { useApi } from "../context";
-import { lessonPollDelay } from "../polling";
-import { useCourseProgress, useRecordProgress } from "../progress";
+import { useLesson, useRegenerateLesson, useRetryLesson, useSelectLessonVersion } from "../queries/lessons";
+import { useCourseProgress, useRecordProgress } from "../queries/progress";
 import { useTitle } from "../screen";
-import { INSTRUCTION_MAX_CHARS, type Lesson, type QuizResult } from "../types";
+import { INSTRUCTION_MAX_CHARS, type Lesson, type LessonVersion, type QuizResult } from "../api/types";
 import { draftOf, restartNotice, useRestartsSeen, writingStatus } from "../writing";
 
 /** Who wrote it, without naming an internal model id. */
@@ -22,23 +20,9 @@ function authorship(generator: string): string {
 
 export function LessonView() {
   const { courseId = "", lessonId = "" } = useParams();
-  const api = useApi();
-  const client = useQueryClient();
-  // Opening is the signal: this GET promotes the lesson to high priority. While it is not
-  // ready the API answers 202 with Retry-After, which the polling honours.
-  // While it is written, every Retry-After (1 s): the finished blocks grow as polls arrive.
-  const lesson = useQuery({
-    queryKey: ["lesson", courseId, lessonId],
-    queryFn: () => api.openLesson(courseId, lessonId),
-    refetchInterval: (query) => {
-      const fetched = query.state.data;
-      return fetched ? lessonPollDelay(fetched) : false;
-    },
-  });
-  const retry = useMutation({
-    mutationFn: () => api.retryLesson(courseId, lessonId),
-    onSuccess: () => client.invalidateQueries({ queryKey: ["lesson", courseId, lessonId] }),
-  });
+  // opening it asks for it now (see useLesson); polled while it is written
+  const lesson = useLesson(courseId, lessonId);
+  const retry = useRetryLesson(courseId, lessonId, "lesson");
   const data = lesson.data?.data;
   const progress = useCourseProgress(courseId, Boolean(data));
   const record = useRecordProgress(courseId, lessonId);
@@ -71,7 +55,7 @@ export function LessonView() {
     );
   const quiz: QuizProgress = {
     result: mine?.quiz ?? null,
-    version: data.generatedAt,
+    version: data.generatedAt ?? null,
     submit: async (answers): Promise<QuizResult> => {
       const saved = await record.mutateAsync({ quiz: { answers } });
       return saved.quiz as QuizResult;
@@ -190,7 +174,7 @@ function Completion({
   );
 }
 
-function versionLabel(version: { number: number; generatedAt: string | null; instruction: string | null }): string {
+function versionLabel(version: LessonVersion): string {
   const when = version.generatedAt ? new Date(version.generatedAt).toLocaleString() : "being written";
   const how = version.instruction ? `“${version.instruction.length > 60 ? version.instruction.slice(0, 57) + "…" : version.instruction}”` : "first version";
   return `Version ${version.number} (${when}): ${how}`;
@@ -198,36 +182,18 @@ function versionLabel(version: { number: number; generatedAt: string | null; ins
 
 /** Rewrite the lesson with an instruction, and switch between the versions kept. Progress is kept either way. */
 function Versions({ courseId, lessonId, lesson }: { courseId: string; lessonId: string; lesson: Lesson }) {
-  const api = useApi();
-  const client = useQueryClient();
   const [instruction, setInstruction] = useState("");
   const versions = lesson.versions ?? [];
   const current = versions.find((v) => v.current)?.number ?? lesson.version ?? 1;
   const [chosen, setChosen] = useState<number | null>(null);
-  const refresh = (fetched: unknown) => {
-    client.setQueryData(["lesson", courseId, lessonId], fetched);
-    void client.invalidateQueries({ queryKey: ["course", courseId] });
-  };
-  const regenerate = useMutation({
-    mutationFn: () => api.regenerateLesson(courseId, lessonId, instruction.trim(), lesson.version),
-    onSuccess: (fetched) => {
-      setInstruction("");
-      refresh(fetched);
-    },
-  });
-  const select = useMutation({
-    mutationFn: (version: number) => api.selectLessonVersion(courseId, lessonId, version),
-    onSuccess: (fetched) => {
-      setChosen(null);
-      refresh(fetched);
-    },
-  });
+  const regenerate = useRegenerateLesson(courseId, lessonId, { onSuccess: () => setInstruction("") });
+  const select = useSelectLessonVersion(courseId, lessonId, { onSuccess: () => setChosen(null) });
   const over = instruction.length - INSTRUCTION_MAX_CHARS;
   const writing = lesson.status === "PENDING" || lesson.status === "GENERATING";
   const submit = (event: FormEvent) => {
     event.preventDefault();
     if (over > 0 || !instruction.trim() || regenerate.isPending) return;
-    regenerate.mutate();
+    regenerate.mutate({ instruction: instruction.trim(), version: lesson.version });
   };
   return (
     <section className="versions no-print" aria-label="Versions of this lesson">

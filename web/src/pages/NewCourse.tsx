@@ -1,42 +1,34 @@
-import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useRef, useState, type FormEvent } from "react";
 import { useNavigate } from "react-router-dom";
-import { useApi } from "../context";
 import { PageHeading } from "../components/Heading";
 import { ErrorNotice } from "../components/Status";
+import { useCreateCourse } from "../queries/courses";
 import { useTitle } from "../screen";
-import { LANGUAGE_PATTERN, PROMPT_MAX_CHARS } from "../types";
+import { LANGUAGE_PATTERN, PROMPT_MAX_CHARS, type CreateCourse, type Level } from "../api/types";
+
+type Size = NonNullable<CreateCourse["size"]>;
 
 export function NewCourse() {
-  const api = useApi();
-  const client = useQueryClient();
   const navigate = useNavigate();
   const [prompt, setPrompt] = useState("");
-  const [level, setLevel] = useState("");
-  const [size, setSize] = useState("");
+  const [level, setLevel] = useState<Level | "">("");
+  const [size, setSize] = useState<Size | "">("");
   const [language, setLanguage] = useState("");
   // One key per intended course: a double click or a retry after a network error sends the
   // same key, so the API returns the same course instead of creating a second one.
   const idempotencyKey = useRef(crypto.randomUUID());
 
-  const create = useMutation({
-    mutationFn: () =>
-      api.createCourse(
-        { prompt, ...(level ? { level } : {}), ...(size ? { size } : {}), ...(language.trim() ? { language: language.trim() } : {}) },
-        idempotencyKey.current,
-      ),
-    onSuccess: ({ data }) => {
-      client.setQueryData(["course", data.id], { ...data, modules: [] });
-      void client.invalidateQueries({ queryKey: ["courses"] });
-      navigate(`/courses/${data.id}`);
-    },
-  });
+  const create = useCreateCourse({ onSuccess: (course) => navigate(`/courses/${course.id}`) });
   const over = prompt.length - PROMPT_MAX_CHARS;
   useTitle("New course");
   const submit = (event: FormEvent) => {
     event.preventDefault();
     if (over > 0) return; // refused here, never cut: the learner decides what to keep
-    if (!create.isPending) create.mutate();
+    if (create.isPending) return;
+    create.mutate({
+      body: { prompt, ...(level ? { level } : {}), ...(size ? { size } : {}), ...(language.trim() ? { language: language.trim() } : {}) },
+      idempotencyKey: idempotencyKey.current,
+    });
   };
   const edit = (value: string) => {
     setPrompt(value);
@@ -65,7 +57,7 @@ export function NewCourse() {
         <div className="row">
           <label>
             Level
-            <select value={level} onChange={(e) => setLevel(e.target.value)}>
+            <select value={level} onChange={(e) => setLevel(e.target.value as Level | "")}>
               <option value="">any</option>
               <option value="beginner">beginner</option>
               <option value="intermediate">intermediate</option>
@@ -74,7 +66,7 @@ export function NewCourse() {
           </label>
           <label>
             Size
-            <select value={size} onChange={(e) => setSize(e.target.value)}>
+            <select value={size} onChange={(e) => setSize(e.target.value as Size | "")}>
               <option value="">standard</option>
               <option value="short">short</option>
               <option value="long">long</option>

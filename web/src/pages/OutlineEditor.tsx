@@ -1,9 +1,8 @@
-import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
-import { useApi } from "../context";
 import { ErrorNotice } from "../components/Status";
-import { ApiError } from "../api";
-import type { CourseDetail, OutlineEdit } from "../types";
+import { ApiError } from "../api/client";
+import { useEditOutline } from "../queries/courses";
+import type { CourseDetail, OutlineEdit } from "../api/types";
 
 interface DraftLesson {
   key: string;
@@ -41,30 +40,11 @@ function move<T>(items: T[], from: number, to: number): T[] {
 /** Rename, add, remove and reorder lessons and modules, saved as one edit guarded by the course's
  * version. Lessons keep their ids (and so their content and progress); removal asks first. */
 export function OutlineEditor({ course, onDone }: { course: CourseDetail; onDone: () => void }) {
-  const api = useApi();
-  const client = useQueryClient();
   const [modules, setModules] = useState<DraftModule[]>(() => draftOf(course));
   const [confirming, setConfirming] = useState(false);
   const kept = new Set(modules.flatMap((m) => m.lessons.map((l) => l.id)).filter(Boolean));
   const removed = course.modules.flatMap((m) => m.lessons).filter((l) => !kept.has(l.id));
-  const save = useMutation({
-    mutationFn: () => {
-      const edit: OutlineEdit = {
-        version: course.version ?? 1,
-        modules: modules.map((m) => ({
-          ...(m.id ? { id: m.id } : {}),
-          title: m.title.trim(),
-          lessons: m.lessons.map((l) => ({ ...(l.id ? { id: l.id } : {}), title: l.title.trim() })),
-        })),
-      };
-      return api.editOutline(course.id, edit);
-    },
-    onSuccess: ({ data }) => {
-      client.setQueryData(["course", course.id], data);
-      void client.invalidateQueries({ queryKey: ["progress", course.id] });
-      onDone();
-    },
-  });
+  const save = useEditOutline(course.id, { onSuccess: onDone });
   const stale = save.error instanceof ApiError && save.error.status === 409;
   const update = (index: number, change: (module: DraftModule) => DraftModule) =>
     setModules((all) => all.map((m, i) => (i === index ? change(m) : m)));
@@ -74,7 +54,15 @@ export function OutlineEditor({ course, onDone }: { course: CourseDetail; onDone
       setConfirming(true);
       return;
     }
-    save.mutate();
+    const edit: OutlineEdit = {
+      version: course.version ?? 1,
+      modules: modules.map((m) => ({
+        ...(m.id ? { id: m.id } : {}),
+        title: m.title.trim(),
+        lessons: m.lessons.map((l) => ({ ...(l.id ? { id: l.id } : {}), title: l.title.trim() })),
+      })),
+    };
+    save.mutate(edit);
   };
   return (
     <form className="outline-editor" onSubmit={submit} aria-label="Edit the outline">

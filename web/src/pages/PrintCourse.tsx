@@ -1,10 +1,9 @@
-import { useQuery } from "@tanstack/react-query";
 import Markdown from "react-markdown";
 import { Link, useParams } from "react-router-dom";
-import { useApi } from "../context";
 import { PageHeading } from "../components/Heading";
 import { NotFound } from "../components/NotFound";
 import { ErrorNotice, isMissing } from "../components/Status";
+import { useCourseExport } from "../queries/export";
 import { useTitle } from "../screen";
 
 const ANSWERS = "\n## Quiz answers\n";
@@ -13,8 +12,7 @@ const ANSWERS = "\n## Quiz answers\n";
  * rendered without raw HTML; each lesson starts a new page, the quiz answers too. */
 export function PrintCourse() {
   const { courseId = "" } = useParams();
-  const api = useApi();
-  const exported = useQuery({ queryKey: ["export", courseId], queryFn: () => api.exportCourse(courseId), staleTime: 0 });
+  const exported = useCourseExport(courseId);
   const markdown = exported.data?.markdown ?? "";
   const [firstLine, ...rest] = markdown.split("\n");
   const title = firstLine?.replace(/^# /, "") ?? "";

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from "react";
-import { useSession } from "../auth";
+import { useSession } from "../session";
 import { useTitle } from "../screen";
 
 // What the local stack's token endpoint accepts (dev/flowgen_local/http_front.py LOCAL_SUB). The

@@ -3,6 +3,8 @@ import type {
   CoursePage,
   CourseProgress,
   CourseSummary,
+  CreateCourse,
+  FieldProblem,
   Lesson,
   LessonProgress,
   OutlineEdit,
@@ -11,12 +13,6 @@ import type {
   QuestionThread,
   QuestionView,
 } from "./types";
-
-/** One invalid field, as the API names it in a 400 `invalid_request`. */
-export interface FieldProblem {
-  field: string;
-  problem: string;
-}
 
 /** An error the API answered with: status, its machine-readable code and its own words. */
 export class ApiError extends Error {
@@ -113,7 +109,7 @@ export class FlowgenApi {
     return this.request<CoursePage>("GET", `/courses?${query}`);
   }
 
-  createCourse(body: { prompt: string; level?: string; size?: string; language?: string }, idempotencyKey: string) {
+  createCourse(body: CreateCourse, idempotencyKey: string) {
     return this.request<CourseSummary>("POST", "/courses", body, { "idempotency-key": idempotencyKey });
   }
 

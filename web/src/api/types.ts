@@ -1,0 +1,66 @@
+// The API's shapes (camelCase on the wire), under the names the app uses, all derived from
+// schema.d.ts: the types openapi-typescript generates from the OpenAPI document the api serves
+// (scripts/api-types.sh). Nothing here is written by hand but the names and the limits below,
+// so a change to the API shows up as a type error where the app relies on the old shape.
+//
+// Each name is one line: when a schema is renamed in the document, only its line changes.
+import type { components } from "./schema";
+
+type Schemas = components["schemas"];
+
+export type CourseStatus = Schemas["CourseStatus"];
+export type LessonStatus = Schemas["LessonStatus"];
+export type Priority = Schemas["Priority"];
+export type Level = Schemas["Level"];
+export type Usage = Schemas["Usage"];
+
+/** A course as the list shows it (and POST /courses answers). */
+export type CourseSummary = Schemas["CourseView"];
+export type CourseDetail = Schemas["CourseDetail"];
+export type CoursePage = Schemas["CoursePage"];
+export type Module = Schemas["ModuleView"];
+export type LessonSummary = Schemas["LessonSummary"];
+/** The outline so far, as GET /courses/{id} serves it while the course is GENERATING. Never final. */
+export type PartialOutline = Schemas["PartialOutline"];
+
+export type Lesson = Schemas["LessonView"];
+export type LessonContent = Schemas["LessonContent"];
+export type Block = LessonContent["blocks"][number];
+export type QuizQuestion = Schemas["QuizQuestion"];
+/** The finished blocks of a lesson still being written, and the markdown being written now.
+ * Never final: `content` is (design invariant 9). */
+export type PartialContent = Schemas["PartialContent"];
+/** How far the writing of a lesson has got, while it is not GENERATED. */
+export type WritingProgress = Schemas["WritingProgress"];
+export type LessonVersion = Schemas["LessonVersionSummary"];
+
+// ---- requests --------------------------------------------------------------------------------
+
+export type CreateCourse = Schemas["CreateCourseRequest"];
+/** PATCH /courses/{id}/outline: the whole outline as it should be (no id: a new lesson or module). */
+export type OutlineEdit = Schemas["EditOutlineRequest"];
+export type ProgressUpdate = Schemas["ProgressUpdate"];
+/** One invalid field, as the API names it in a 400 `invalid_request`. */
+export type FieldProblem = Schemas["ErrorDetail"];
+
+// ---- progress: kept beside the content, keyed by stable lesson ids --------------------------
+
+export type CourseProgress = Schemas["CourseProgress"];
+/** A learner's progress in one lesson. */
+export type LessonProgress = Schemas["LessonProgress"];
+export type QuizResult = Schemas["QuizResult"];
+export type ProgressOverview = Schemas["ProgressOverview"];
+
+// ---- questions about a lesson ----------------------------------------------------------------
+
+export type QuestionStatus = Schemas["QuestionStatus"];
+export type QuestionView = Schemas["QuestionView"];
+export type QuestionThread = Schemas["QuestionThread"];
+
+// ---- limits, as the API checks them (the generated types carry no lengths or patterns) ------
+
+export const PROMPT_MAX_CHARS = 2000;
+export const INSTRUCTION_MAX_CHARS = 500;
+export const QUESTION_MAX_CHARS = 1000;
+/** As the API checks it: letters of any script, spaces, hyphens, parentheses; 2-40 characters. */
+export const LANGUAGE_PATTERN = "\\p{L}[\\p{L} \\(\\)\\-]{0,38}[\\p{L}\\)]";
