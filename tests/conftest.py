@@ -26,6 +26,7 @@ from flowgen_local.lambda_pool import LambdaHost
 from flowgen_local.services import AwsServer, RedisServer
 from flowgen_local.stack import NO_USER_LIMITS, LocalStack, StackConfig
 from flowgen_stand_in.launcher import MongoStandIn
+from tests.fakes.youtube import FakeYouTube
 
 REAL_MONGO_URI = os.environ.get("MONGO_URI", "")
 RUNNING_WORKER_TIMEOUT = 10  # seconds: end-to-end stacks shorten the template's 120 s ...
@@ -119,9 +120,11 @@ def make_stack(
     paused: tuple[str, ...] = (),
     template_path: Path | None = None,
     schedule_period: float | None = None,
+    visibility: int = RUNNING_VISIBILITY,
     **env: str,
 ) -> LocalStack:
-    """A fresh stack on the session's services; `parameters` override the template's.
+    """A fresh stack on the session's services; `parameters` override the template's, `env` is
+    added to every function's environment.
 
     By default the event sources do not poll (tests drain queues themselves) and a failed
     message is visible again at once (draining is sequential, so no message is ever worked on
@@ -141,12 +144,12 @@ def make_stack(
         mongo_db=db,
         openai_api_key="test-key" if fake_model else None,
         openai_base_url=fake_model.base_url if fake_model else None,
-        visibility_timeout=RUNNING_VISIBILITY if running else 0,
+        visibility_timeout=visibility if running else 0,
         parameter_overrides={**overrides, **(parameters or {})},
         template_path=template_path,
         schedule_period=schedule_period,
         extra_env={"MODEL_TIMEOUT_SECONDS": "2", "JWKS_REFRESH_COOLDOWN_SECONDS": "0.5", **env},
-    )
+    )  # env holds environment variables only: make_stack's own keywords come before it
     stack = LocalStack(config).start(pollers=False, http_port=0 if running else None)
     if running:
         stack.start_pollers(paused=paused)
@@ -203,8 +206,9 @@ SharedStack = Callable[..., LocalStack]
 
 @pytest.fixture
 def shared_stack(stack_pool: StackPool, fake_model: FakeOpenAI) -> SharedStack:
-    """`shared_stack(parameters, running=..., paused=..., **env)`: as `make_stack` takes them, a
-    stack of those settings reset for this test (the fake model too), its instances warm."""
+    """`shared_stack(parameters, running=..., paused=..., visibility=..., **env)`: as `make_stack`
+    takes them, a stack of those settings reset for this test (the fake model too), its
+    instances warm. `paused` event sources stay paused after the reset."""
 
     def get(
         parameters: dict[str, str] | None = None,
@@ -212,23 +216,20 @@ def shared_stack(stack_pool: StackPool, fake_model: FakeOpenAI) -> SharedStack:
         running: bool = False,
         paused: tuple[str, ...] = (),
         model: FakeOpenAI | None = fake_model,
+        visibility: int = RUNNING_VISIBILITY,
         **env: str,
     ) -> LocalStack:
         params = {k: str(v) for k, v in (parameters or {}).items()}
-        key = (
-            tuple(sorted(params.items())),
-            running,
-            tuple(sorted(paused)),
-            model is not None,
-            tuple(sorted(env.items())),
-        )
+        key = (sorted(params.items()), running, sorted(paused), model is not None, visibility, sorted(env.items()))
 
         def build(mongo_uri: tuple[str, str]) -> LocalStack:
-            return make_stack(
-                stack_pool.redis_url, stack_pool.aws, mongo_uri, model, params, running=running, paused=paused, **env
-            )
+            options: dict[str, Any] = {"running": running, "paused": paused, "visibility": visibility, **env}
+            return make_stack(stack_pool.redis_url, stack_pool.aws, mongo_uri, model, params, **options)
 
-        return stack_pool.get(repr(key), build)
+        stack = stack_pool.get(repr(key), build)
+        if model is not None:
+            model.reset_stats()  # after the reset: a call that ended while the stack paused is not this test's
+        return stack
 
     return get
 
@@ -237,3 +238,18 @@ def shared_stack(stack_pool: StackPool, fake_model: FakeOpenAI) -> SharedStack:
 def stack(shared_stack: SharedStack) -> LocalStack:
     """The template's stack, pollers off (tests drain its queues), reset for this test."""
     return shared_stack()
+
+
+@pytest.fixture
+def running_stack(shared_stack: SharedStack) -> LocalStack:
+    """The template's stack running as deployed (HTTP front, every event source polling, the
+    schedules), workers timing out at 10 s and per-user limits off (tests.conftest.make_stack)."""
+    return shared_stack(running=True)
+
+
+@pytest.fixture(scope="session")
+def youtube() -> Iterator[FakeYouTube]:
+    """The YouTube Data API's search on loopback, for video suggestions (set its `status`)."""
+    fake = FakeYouTube(200)
+    yield fake
+    fake.stop()

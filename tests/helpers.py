@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
 
-from flowgen_local.stack import ApiResponse, LocalStack
+from flowgen_local.stack import ApiResponse
+
+
+class Stack(Protocol):
+    """A local stack (tests/integration) or the api in process (tests/api)."""
+
+    def request(
+        self, method: str, path: str, *, query: str = "", headers: dict[str, str] | None = None, body: Any = None
+    ) -> ApiResponse: ...
+    def token(self, sub: str) -> str: ...
+    def drain(self, source: str) -> int: ...
 
 
 class User:
-    def __init__(self, stack: LocalStack, sub: str) -> None:
+    def __init__(self, stack: Stack, sub: str) -> None:
         self.stack = stack
         self.sub = sub
         self.token = stack.token(sub)
@@ -40,6 +52,29 @@ class User:
     def open_lesson(self, course_id: str, lesson_id: str) -> ApiResponse:
         return self.call("GET", f"/courses/{course_id}/lessons/{lesson_id}")
 
+    def written_lesson(self, course_id: str, lesson_id: str) -> dict[str, Any]:
+        """Opens the lesson, runs the high lane's worker until it is written, and reads it."""
+        self.open_lesson(course_id, lesson_id)
+        self.stack.drain("HighPriorityLessons")
+        response = self.open_lesson(course_id, lesson_id)
+        assert response.status == 200, response.body
+        parsed: dict[str, Any] = response.json()
+        return parsed
+
 
 def lesson_ids(course: dict[str, Any]) -> list[str]:
     return [lesson["id"] for module in course["modules"] for lesson in module["lessons"]]
+
+
+def wait_for(
+    fetch: Callable[[], Any], done: Callable[[Any], bool] = bool, timeout: float = 30, every: float = 0.05
+) -> Any:
+    """Calls `fetch` until `done` holds for what it returns (by default: it is truthy); that value.
+    Fails naming the last value after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fetch()
+        if done(value):
+            return value
+        assert time.monotonic() < deadline, f"gave up waiting after {timeout}s; last value: {value!r}"
+        time.sleep(every)

@@ -185,6 +185,11 @@ class FakeOpenAI:
             self.faults = Faults()
             self.stats = Stats()
 
+    def reset_stats(self) -> None:
+        """Counts from now on; the faults set stay."""
+        with self.lock:
+            self.stats = Stats()
+
     def set_faults(self, faults: Faults) -> None:
         with self.lock:
             self.faults = faults

@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,8 @@ class FunctionPool:
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(config.max_instances)
         self._closed = False
+        self._busy = 0
+        self._idle_again = threading.Condition(self._lock)
 
     def _acquire(self) -> Instance:
         with self._lock:
@@ -147,7 +150,7 @@ class FunctionPool:
 
     def invoke(self, event: dict[str, Any]) -> Any:
         """Runs one invocation; raises InvocationError for a function error or a timeout."""
-        with self._slots:
+        with self._slots, self._counted():
             instance = self._acquire()
             deadline = time.time() + self.config.timeout
             try:
@@ -176,6 +179,22 @@ class FunctionPool:
                     self.stats.recent_errors.append(f"{error['errorType']}: {error['errorMessage']}")
                 raise InvocationError(error["errorType"], error["errorMessage"])
             return reply.get("result")
+
+    @contextlib.contextmanager
+    def _counted(self) -> Iterator[None]:
+        with self._lock:
+            self._busy += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._busy -= 1
+                self._idle_again.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Until no invocation runs (True), or `timeout` seconds (False)."""
+        with self._lock:
+            return self._idle_again.wait_for(lambda: self._busy == 0, timeout=timeout)
 
     def probe_environment(self) -> tuple[int, dict[str, str]]:
         """(pid, os.environ) of a warm instance: what the function's code really sees."""

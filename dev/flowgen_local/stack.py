@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError
 
@@ -174,7 +175,10 @@ class LocalStack:
             )
         self.components["functions"] = "one process per instance, own environment and role, Timeout enforced"
         for source in self.template.event_sources:
-            role_sqs = self._role_session(source.function).client("sqs", endpoint_url=self.endpoints.aws_url)
+            connections = Config(max_pool_connections=max(10, source.max_concurrency))  # one per poller
+            role_sqs = self._role_session(source.function).client(
+                "sqs", endpoint_url=self.endpoints.aws_url, config=connections
+            )
             self.runners[source.name] = EventSourceRunner(
                 source, self.template.functions[source.function], self.functions[source.function], role_sqs,
                 self.queues[source.queue],
@@ -274,8 +278,10 @@ class LocalStack:
 
     def resend_stranded(self) -> None:
         """The queues are new at every start (moto keeps nothing), so every intent a previous run
-        left waiting is stranded now, not after STUCK_AFTER_SECONDS: the reconciler's use case
-        with no wait (`flowgen reconcile --stuck-after 0`), before the pollers and schedules."""
+        left waiting is stranded now, not after STUCK_AFTER_SECONDS, and every lease it left held
+        belongs to a worker that died with it: the reconciler's use case with no wait and the
+        leases released (`flowgen reconcile --stuck-after 0 --release-leases`), before the
+        pollers and schedules start."""
         from flowgen_ops.reconcile import reconcile_now
         from flowgen_ops.target import Target
 
@@ -287,7 +293,8 @@ class LocalStack:
             sqs_endpoint=self.endpoints.aws_url,
             queues={name: queue.url for name, queue in self.queues.items()},
         )
-        reconcile_now(target, stuck_after=0, max_receive_count=int(self.template.parameters["MaxReceiveCount"]))
+        receives = [queue.max_receive_count for queue in self.template.queues.values() if queue.max_receive_count]
+        reconcile_now(target, stuck_after=0, max_receive_count=min(receives, default=3), release_leases=True)
 
     def reset(self) -> None:
         """Back to an empty system with its instances warm (tests share a stack this way): the
@@ -300,6 +307,8 @@ class LocalStack:
             self.runners[name].stop()
         for schedule in scheduled:
             schedule.stop()
+        for pool in self.functions.values():  # what was invoked finishes (its Timeout at the latest)
+            pool.wait_idle(timeout=pool.config.timeout + 1)
         assert self.endpoints
         for queue in self.queues.values():
             self.sqs.purge_queue(QueueUrl=queue.url)

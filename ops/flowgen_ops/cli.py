@@ -69,7 +69,12 @@ def cmd_redrive(args: argparse.Namespace) -> int:
 def cmd_reconcile(args: argparse.Namespace) -> int:
     from flowgen_ops.reconcile import reconcile_now
 
-    result = reconcile_now(Target.resolve(args), stuck_after=args.stuck_after, max_receive_count=args.max_receive_count)
+    result = reconcile_now(
+        Target.resolve(args),
+        stuck_after=args.stuck_after,
+        max_receive_count=args.max_receive_count,
+        release_leases=args.release_leases,
+    )
     print(json.dumps(asdict(result)))
     return 0
 
@@ -95,6 +100,11 @@ def add_commands(sub: Any) -> None:
     add_target_arguments(rc)
     rc.add_argument("--stuck-after", type=int, default=DEFAULT_STUCK_AFTER, help="seconds an intent waits (300)")
     rc.add_argument("--max-receive-count", type=int, default=3, help="the template's MaxReceiveCount (3)")
+    rc.add_argument(
+        "--release-leases",
+        action="store_true",
+        help="every worker is stopped (the whole system restarted): release what they held and re-send it now",
+    )
     rc.set_defaults(run=cmd_reconcile)
 
 

@@ -19,62 +19,53 @@ from pathlib import Path
 
 import pytest
 
-from flowgen_local.fake_openai import FakeOpenAI
-from flowgen_local.services import AwsServer
-from tests.e2e.conftest import start_running_stack
+from flowgen_local.stack import LocalStack
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.e2e  # the fuzzer speaks HTTP to the running stack, from the document it serves
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))  # `make contract` runs 50 per operation and phase
 TIME_LIMIT = 170  # seconds, for the fuzzer alone
 SEED = 20261128
 
 
-def test_schemathesis_finds_no_failure(
-    redis_url: str, aws: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI, tmp_path: Path
-) -> None:
-    stack = start_running_stack(
-        redis_url, aws, mongo_uri, fake_model, UserRequestsPerMinute=0, UserCoursesPerHour=0, UserCoursesPerDay=0
+def test_schemathesis_finds_no_failure(running_stack: LocalStack, tmp_path: Path) -> None:
+    stack = running_stack  # per-user limits are off on a running stack (tests.conftest)
+    url = stack.api_url
+    command = [
+        str(Path(sys.executable).with_name("schemathesis")),
+        "--config-file",
+        str(CONFIG),
+        "run",
+        f"{url}/openapi.json",
+        "--url",
+        url,
+        "--header",
+        f"Authorization: Bearer {stack.token('fuzzer')}",
+        "--checks",
+        "all",
+        "--max-examples",
+        str(MAX_EXAMPLES),
+        "--seed",
+        str(SEED),
+        "--generation-database",
+        "none",
+        "--request-timeout",
+        "10",
+        # Hypothesis's health check on how fast it *generates* data (the language field's
+        # any-script pattern is slow to satisfy on a loaded machine): it says nothing of the API
+        "--suppress-health-check",
+        "too_slow",
+        "--report",
+        "junit",
+        "--report-dir",
+        str(tmp_path),
+    ]
+    started = time.monotonic()
+    run = subprocess.run(
+        command, capture_output=True, text=True, timeout=TIME_LIMIT, env={**os.environ, "NO_COLOR": "1"}
     )
-    try:
-        url = stack.api_url
-        command = [
-            str(Path(sys.executable).with_name("schemathesis")),
-            "--config-file",
-            str(CONFIG),
-            "run",
-            f"{url}/openapi.json",
-            "--url",
-            url,
-            "--header",
-            f"Authorization: Bearer {stack.token('fuzzer')}",
-            "--checks",
-            "all",
-            "--max-examples",
-            str(MAX_EXAMPLES),
-            "--seed",
-            str(SEED),
-            "--generation-database",
-            "none",
-            "--request-timeout",
-            "10",
-            # Hypothesis's health check on how fast it *generates* data (the language field's
-            # any-script pattern is slow to satisfy on a loaded machine): it says nothing of the API
-            "--suppress-health-check",
-            "too_slow",
-            "--report",
-            "junit",
-            "--report-dir",
-            str(tmp_path),
-        ]
-        started = time.monotonic()
-        run = subprocess.run(
-            command, capture_output=True, text=True, timeout=TIME_LIMIT, env={**os.environ, "NO_COLOR": "1"}
-        )
-        elapsed = time.monotonic() - started
-    finally:
-        stack.stop()
+    elapsed = time.monotonic() - started
     output = run.stdout + run.stderr
     summary = output[output.rfind("SUMMARY") :] if "SUMMARY" in output else output[-3000:]
     operations = re.search(r"Tested: (\d+)", summary)

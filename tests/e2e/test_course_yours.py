@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from flowgen_local.stack import LocalStack
-from tests.e2e.test_learner import no_axe_violations
-from tests.e2e.test_web import browser, sign_in, web_stack  # noqa: F401
+from tests.e2e.browser import no_axe_violations, sign_in
 from tests.helpers import User, lesson_ids
 from tests.markdown_export import parse
 
@@ -40,7 +39,7 @@ def _new_course(page: Page, prompt: str, language: str) -> str:
     return page.url.rsplit("/", 1)[-1]
 
 
-def test_language_export_and_print(web_stack: LocalStack, browser: Browser) -> None:  # noqa: F811
+def test_language_export_and_print(web_stack: LocalStack, browser: Browser) -> None:
     stack, url = web_stack, web_stack.api_url
     page = browser.new_context(viewport={"width": 1100, "height": 900}, accept_downloads=True).new_page()
     sign_in(page, url, "alice")
@@ -105,7 +104,7 @@ def test_language_export_and_print(web_stack: LocalStack, browser: Browser) -> N
     assert len(page.pdf()) > 1000  # Chromium's own Save as PDF, with the print stylesheet
 
 
-def test_regenerate_switch_versions_and_edit_the_outline(web_stack: LocalStack, browser: Browser) -> None:  # noqa: F811
+def test_regenerate_switch_versions_and_edit_the_outline(web_stack: LocalStack, browser: Browser) -> None:
     stack, url = web_stack, web_stack.api_url
     page = browser.new_context(viewport={"width": 1100, "height": 900}).new_page()
     sign_in(page, url, "alice")

@@ -7,18 +7,18 @@ from __future__ import annotations
 import pytest
 
 from flowgen_local.fake_openai import FakeOpenAI
-from flowgen_local.services import AwsServer
-from tests.e2e.conftest import start_running_stack
-from tests.e2e.test_local_stack import client, ready_course, wait_for
+from tests.conftest import SharedStack
+from tests.e2e.http_client import client, ready_course
+from tests.helpers import wait_for
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.e2e  # the low lane's pollers at their MaximumConcurrency, against a real backlog
 
 
 def test_a_second_users_background_lessons_overtake_the_first_users_backlog(
-    redis_url: str, aws: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI
+    shared_stack: SharedStack, fake_model: FakeOpenAI
 ) -> None:
     fake_model.faults.latency_seconds = 0.05
-    stack = start_running_stack(redis_url, aws, mongo_uri, fake_model, paused={"LowPriorityLessons"}, InitialLessons=24)
+    stack = shared_stack({"InitialLessons": "24"}, running=True, paused=("LowPriorityLessons",))
     try:
         alice, bob = client(stack, "alice"), client(stack, "bob")
         for i in range(9):
@@ -38,4 +38,4 @@ def test_a_second_users_background_lessons_overtake_the_first_users_backlog(
         assert alice_before < backlog / 2, f"{alice_before} of alice's {backlog} lessons went before bob's first two"
         assert stack.queue_depth("LessonLowQueue") > backlog / 3  # alice's backlog was far from drained
     finally:
-        stack.stop()
+        stack.runners["LowPriorityLessons"].stop()  # paused again for the stack's next test

@@ -6,17 +6,14 @@ A slow streaming fake model (first token, then a few hundred tokens a second) ma
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from flowgen_local.fake_openai import FakeOpenAI, Faults
-from flowgen_local.services import AwsServer
 from flowgen_local.stack import WEB_DIST, LocalStack
-from tests.e2e.conftest import start_running_stack
-from tests.e2e.test_learner import create_course, no_axe_violations
-from tests.e2e.test_web import SCREENSHOTS, browser, sign_in  # noqa: F401
+from tests.conftest import SharedStack
+from tests.e2e.browser import SCREENSHOTS, create_course, no_axe_violations, sign_in
 from tests.helpers import User, lesson_ids
 
 if TYPE_CHECKING:
@@ -51,30 +48,17 @@ SAMPLER = """
 
 
 @pytest.fixture
-def streaming_stack(
-    redis_url: str,
-    sqs_endpoint: AwsServer,
-    mongo_uri: tuple[str, str],
-    fake_model: FakeOpenAI,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[LocalStack]:
+def streaming_stack(shared_stack: SharedStack) -> LocalStack:
     """Streaming on (the default); workers may run 25 s (visibility 30 s), a model read 20 s; no
     background lessons at the outline, so the lesson opened is written while the page watches."""
-    import tests.conftest
-
     assert (WEB_DIST / "index.html").is_file(), "the web app is not built: run `make web` (make test does)"
-    monkeypatch.setattr(tests.conftest, "RUNNING_VISIBILITY", 30)
-    stack = start_running_stack(
-        redis_url,
-        sqs_endpoint,
-        mongo_uri,
-        fake_model,
-        env={"MODEL_TIMEOUT_SECONDS": "20", "STREAM_LESSONS": "true"},
-        WorkerTimeoutSeconds=25,
-        InitialLessons=0,
+    return shared_stack(
+        {"WorkerTimeoutSeconds": "25", "InitialLessons": "0"},
+        running=True,
+        visibility=30,
+        MODEL_TIMEOUT_SECONDS="20",
+        STREAM_LESSONS="true",
     )
-    yield stack
-    stack.stop()
 
 
 def _ready(user: User, course_id: str, timeout: float = 30) -> dict[str, Any]:
@@ -94,7 +78,7 @@ def _samples(page: Page) -> list[dict[str, Any]]:
 
 def test_a_lesson_shows_its_blocks_as_they_are_written_and_nothing_moves(
     streaming_stack: LocalStack,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
     fake_model: FakeOpenAI,
 ) -> None:
     stack, url = streaming_stack, streaming_stack.api_url
@@ -167,7 +151,7 @@ def test_a_lesson_shows_its_blocks_as_they_are_written_and_nothing_moves(
 
 def test_the_outline_shows_its_modules_as_they_are_written(
     streaming_stack: LocalStack,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
     fake_model: FakeOpenAI,
 ) -> None:
     stack, url = streaming_stack, streaming_stack.api_url
@@ -194,7 +178,7 @@ def test_the_outline_shows_its_modules_as_they_are_written(
 
 def test_an_answer_streams_into_the_thread(
     streaming_stack: LocalStack,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
     fake_model: FakeOpenAI,
 ) -> None:
     stack, url = streaming_stack, streaming_stack.api_url

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import jwt
@@ -18,10 +18,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from flowgen_local.fake_openai import FakeOpenAI
-from flowgen_local.services import AwsServer
 from flowgen_local.stack import ApiResponse, LocalStack
-from tests.conftest import make_stack
+from tests.conftest import SharedStack
 from tests.helpers import User
 from tests.narrow import present
 
@@ -161,14 +159,10 @@ def test_a_token_stops_working_at_its_expiry_even_while_the_authorizer_result_is
 
 
 @pytest.fixture
-def slow_refresh_stack(
-    redis_url: str, aws: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI
-) -> Iterator[LocalStack]:
+def slow_refresh_stack(shared_stack: SharedStack) -> LocalStack:
     """A 2 s JWKS refresh cooldown (30 s by default): long enough that a flood of requests
     fits inside it even on a loaded machine, short enough to wait out."""
-    local = make_stack(redis_url, aws, mongo_uri, fake_model, JWKS_REFRESH_COOLDOWN_SECONDS=str(COOLDOWN))
-    yield local
-    local.stop()
+    return shared_stack(JWKS_REFRESH_COOLDOWN_SECONDS=str(COOLDOWN))
 
 
 COOLDOWN = 2.0

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from flowgen.prompts import LESSON_SYSTEM, OUTLINE_SYSTEM
 from flowgen_local.fake_openai import FakeOpenAI
-from flowgen_local.services import AwsServer
 from flowgen_local.stack import LocalStack
-from tests.conftest import make_stack
+from tests.conftest import SharedStack
+from tests.fakes.youtube import FakeYouTube
 from tests.helpers import User, lesson_ids
 
 
@@ -46,75 +44,39 @@ def test_prompt_injection_stays_data(stack: LocalStack, fake_model: FakeOpenAI) 
 
 
 def test_the_user_budget_stops_generation_before_the_model_is_called(
-    redis_url: str, sqs_endpoint: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI
+    shared_stack: SharedStack, fake_model: FakeOpenAI
 ) -> None:
-    stack = make_stack(redis_url, sqs_endpoint, mongo_uri, fake_model, {"UserDailyTokenBudget": "2500"})
-    try:
-        alice = User(stack, "alice")
-        course = alice.ready_course()  # the outline (2 000 reserved) fits; a lesson (3 000 more) does not
-        target = lesson_ids(course)[4]
-        alice.open_lesson(course["id"], target)
-        stack.drain("HighPriorityLessons")
-        lesson = alice.open_lesson(course["id"], target).json()
-        assert lesson["status"] == "FAILED"
-        assert lesson["error"].startswith("budget: your daily budget of 2500 tokens")
-        assert fake_model.stats.calls["GeneratedLesson"] == 0
-    finally:
-        stack.stop()
-
-
-class _FakeYouTube:
-    def __init__(self, status: int) -> None:
-        self.status = status
-        self.requests: list[str] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                fake.requests.append(self.path)
-                body = json.dumps(
-                    {"items": [{"id": {"videoId": "abc123"}, "snippet": {"title": "Borrowing, visually"}}]}
-                )
-                self.send_response(fake.status)
-                self.send_header("content-type", "application/json")
-                self.end_headers()
-                self.wfile.write(body.encode() if fake.status == 200 else b'{"error": "quota"}')
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+    stack = shared_stack({"UserDailyTokenBudget": "2500"})
+    alice = User(stack, "alice")
+    course = alice.ready_course()  # the outline (2 000 reserved) fits; a lesson (3 000 more) does not
+    target = lesson_ids(course)[4]
+    alice.open_lesson(course["id"], target)
+    stack.drain("HighPriorityLessons")
+    lesson = alice.open_lesson(course["id"], target).json()
+    assert lesson["status"] == "FAILED"
+    assert lesson["error"].startswith("budget: your daily budget of 2500 tokens")
+    assert fake_model.stats.calls["GeneratedLesson"] == 0
 
 
 @pytest.mark.parametrize("status", [200, 500])
 def test_video_suggestion_is_best_effort(
-    redis_url: str, sqs_endpoint: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI, status: int
+    shared_stack: SharedStack, fake_model: FakeOpenAI, status: int, youtube: FakeYouTube
 ) -> None:
-    youtube = _FakeYouTube(status)
-    stack = make_stack(
-        redis_url, sqs_endpoint, mongo_uri, fake_model, YOUTUBE_API_KEY="yt-test", YOUTUBE_BASE_URL=youtube.url
-    )
-    try:
-        alice = User(stack, "alice")
-        course = alice.ready_course()
-        target = lesson_ids(course)[2]
-        alice.open_lesson(course["id"], target)
-        stack.drain("HighPriorityLessons")
-        lesson = alice.open_lesson(course["id"], target).json()
-        assert lesson["status"] == "GENERATED"  # a failing search never fails the lesson
-        videos = [b for b in lesson["content"]["blocks"] if b["type"] == "video"]
-        if status == 200:
-            assert videos == [
-                {"type": "video", "title": "Borrowing, visually", "url": "https://www.youtube.com/watch?v=abc123"}
-            ]
-        else:
-            assert videos == []
-        assert youtube.requests and "key=yt-test" in youtube.requests[0]
-    finally:
-        stack.stop()
-        youtube.server.shutdown()
+    youtube.status = status
+    youtube.requests.clear()
+    stack = shared_stack(YOUTUBE_API_KEY="yt-test", YOUTUBE_BASE_URL=youtube.url)
+    alice = User(stack, "alice")
+    course = alice.ready_course()
+    target = lesson_ids(course)[2]
+    alice.open_lesson(course["id"], target)
+    stack.drain("HighPriorityLessons")
+    lesson = alice.open_lesson(course["id"], target).json()
+    assert lesson["status"] == "GENERATED"  # a failing search never fails the lesson
+    videos = [b for b in lesson["content"]["blocks"] if b["type"] == "video"]
+    if status == 200:
+        assert videos == [
+            {"type": "video", "title": "Borrowing, visually", "url": "https://www.youtube.com/watch?v=abc123"}
+        ]
+    else:
+        assert videos == []
+    assert youtube.requests and "key=yt-test" in youtube.requests[0]

@@ -6,23 +6,12 @@ racing a worker's commit loses neither; a lesson removed while it is written get
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 from flowgen import wiring
 from flowgen_local.fake_openai import FakeOpenAI
 from flowgen_local.stack import ApiResponse, LocalStack
-from tests.helpers import User, lesson_ids
-
-
-def _written(stack: LocalStack, user: User, course_id: str, lesson_id: str) -> dict[str, Any]:
-    user.open_lesson(course_id, lesson_id)
-    stack.drain("HighPriorityLessons")
-    response = user.open_lesson(course_id, lesson_id)
-    assert response.status == 200, response.body
-    parsed: dict[str, Any] = response.json()
-    return parsed
+from tests.helpers import User, lesson_ids, wait_for
 
 
 def _outline(course: dict[str, Any]) -> list[dict[str, Any]]:
@@ -46,7 +35,7 @@ def test_a_reordered_course_keeps_every_generated_lesson_and_all_progress(stack:
     alice = User(stack, "alice")
     course = alice.ready_course(size="short")  # 3 modules of 2 lessons
     cid, ids = course["id"], lesson_ids(course)
-    written = {i: _written(stack, alice, cid, i) for i in (ids[0], ids[3])}
+    written = {i: alice.written_lesson(cid, i) for i in (ids[0], ids[3])}
     alice.call("PUT", f"/courses/{cid}/lessons/{ids[0]}/progress", {"opened": True, "completed": True})
     alice.call("PUT", f"/courses/{cid}/lessons/{ids[3]}/progress", {"opened": True, "completed": True})
     alice.call("PUT", f"/courses/{cid}/lessons/{ids[1]}/progress", {"completed": True})  # removed below
@@ -96,7 +85,7 @@ def test_a_reordered_course_keeps_every_generated_lesson_and_all_progress(stack:
     assert overview[0]["completed"] == 2  # the removed lesson's progress went with it
 
     # a new lesson is written when opened, like any other, and a removed id never comes back
-    added = _written(stack, alice, cid, by_title["A new lesson"]["id"])
+    added = alice.written_lesson(cid, by_title["A new lesson"]["id"])
     assert added["status"] == "GENERATED" and added["title"] == "A new lesson"
     again = _edit(
         alice, edited, [*_outline(edited)[:3], {"title": "More", "lessons": [{"title": "x"}, {"title": "y"}]}]
@@ -126,13 +115,6 @@ def test_a_stale_edit_is_a_409_and_writes_nothing(stack: LocalStack) -> None:
     assert alice.call("GET", f"/courses/{course['id']}").json()["version"] == 2
 
 
-def _wait_for(predicate: Callable[[], object], seconds: float = 15) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def _status(course_id: str, lesson_id: str) -> str | None:
     doc = wiring.store().lessons.find_one({"_id": f"{course_id}/{lesson_id}"}, {"status": 1})
     return doc["status"] if doc else None
@@ -146,7 +128,7 @@ def test_an_edit_racing_a_worker_commit_loses_neither(stack: LocalStack, fake_mo
     alice.open_lesson(cid, ids[2])
     worker = threading.Thread(target=stack.drain, args=("HighPriorityLessons",))
     worker.start()
-    _wait_for(lambda: _status(cid, ids[2]) == "GENERATING")
+    wait_for(lambda: _status(cid, ids[2]) == "GENERATING", timeout=15)
     m1, m2, m3 = _outline(course)
     modules = [{**m2, "lessons": [{"id": ids[2], "title": "Renamed while written"}, m2["lessons"][1]]}, m1, m3]
     response = _edit(alice, course, modules)
@@ -170,7 +152,7 @@ def test_a_lesson_removed_while_written_gets_nothing_back(stack: LocalStack, fak
     alice.open_lesson(cid, ids[2])
     worker = threading.Thread(target=stack.drain, args=("HighPriorityLessons",))
     worker.start()
-    _wait_for(lambda: _status(cid, ids[2]) == "GENERATING")
+    wait_for(lambda: _status(cid, ids[2]) == "GENERATING", timeout=15)
     m1, m2, m3 = _outline(course)
     assert _edit(alice, course, [m1, {**m2, "lessons": m2["lessons"][1:]}, m3]).status == 200
     worker.join()

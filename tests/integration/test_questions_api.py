@@ -12,11 +12,9 @@ import time
 from typing import Any
 
 from flowgen.prompts import QUESTION_SYSTEM
-from flowgen.requests import QUESTION_MAX_CHARS
 from flowgen_local.fake_openai import NOTICE, QUESTION, FakeOpenAI, Faults
-from flowgen_local.services import AwsServer
 from flowgen_local.stack import ApiResponse, LocalStack
-from tests.conftest import make_stack
+from tests.conftest import SharedStack
 from tests.helpers import User, lesson_ids
 from tests.integration.test_api_contract import _every_status_is_in_the_contract  # noqa: F401 - autouse fixture
 
@@ -118,48 +116,27 @@ def test_the_answer_so_far_is_visible_while_it_streams_and_never_as_the_answer(
     assert fake_model.stats.calls[QUESTION] == 1
 
 
-def test_other_users_unwritten_lessons_and_bad_questions_are_refused(stack: LocalStack) -> None:
-    alice, bob = User(stack, "alice"), User(stack, "bob")
-    cid, lid = _written(stack, alice)
-    for response in (_ask(bob, cid, lid, "why?"), bob.call("GET", _path(cid, lid))):
-        assert response.status == 404 and response.json()["error"]["code"] == "lesson_not_found"
-    not_written = lesson_ids(alice.call("GET", f"/courses/{cid}").json())[-1]
-    refused = _ask(alice, cid, not_written, "why?")
-    assert refused.status == 409 and refused.json()["error"]["code"] == "lesson_not_ready"
-    for question in ("", "   ", "\u200b", "x" * (QUESTION_MAX_CHARS + 1), None, 42):
-        invalid = _ask(alice, cid, lid, question)
-        assert invalid.status == 400, (question, invalid.body)
-        assert invalid.json()["error"]["details"][0]["field"] == "question"
-    assert _ask(alice, cid, lid, "x" * QUESTION_MAX_CHARS).status == 202
-    assert len(alice.call("GET", _path(cid, lid)).json()["items"]) == 1  # nothing refused was stored
-    assert alice.call("GET", _path(cid, "m99-l99")).status == 404
-    assert alice.call("GET", f"/courses/{cid}/lessons/lesson-1/questions").status == 400
-
-
 def test_questions_per_hour_answer_429_with_ratelimit_headers_and_store_nothing(
-    redis_url: str, aws: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI
+    shared_stack: SharedStack, fake_model: FakeOpenAI
 ) -> None:
-    local = make_stack(redis_url, aws, mongo_uri, fake_model, {"UserQuestionsPerHour": "2"})
-    try:
-        alice, bob = User(local, "alice"), User(local, "bob")
-        cid, lid = _written(local, alice)
-        # refused by the route after the limits counted them: taken back, only accepted ones count
-        not_yet = lesson_ids(alice.call("GET", f"/courses/{cid}").json())[-1]
-        assert [_ask(alice, cid, "m99-l99", "lost?").status, _ask(alice, cid, not_yet, "soon?").status] == [404, 409]
-        assert [_ask(alice, cid, lid, f"question {i}?").status for i in range(2)] == [202, 202]
-        refused = _ask(alice, cid, lid, "a third?")
-        assert refused.status == 429 and refused.json()["error"]["code"] == "rate_limited"
-        assert "questions-hour" in refused.json()["error"]["message"]
-        assert 1 <= int(refused.headers["retry-after"]) <= 3600
-        assert '"questions-hour";q=2;w=3600' in refused.headers["ratelimit-policy"]
-        assert re.search(r'"questions-hour";r=0;t=\d+', refused.headers["ratelimit"])
-        assert len(alice.call("GET", _path(cid, lid)).json()["items"]) == 2  # the refused one is not stored
-        assert local.queue_depth("LessonHighQueue") == 2
-        assert alice.call("GET", _path(cid, lid)).status == 200  # reading the thread is not asking
-        bob_cid, bob_lid = _written(local, bob)
-        assert _ask(bob, bob_cid, bob_lid, "mine?").status == 202  # another user's window is their own
-    finally:
-        local.stop()
+    local = shared_stack({"UserQuestionsPerHour": "2"})
+    alice, bob = User(local, "alice"), User(local, "bob")
+    cid, lid = _written(local, alice)
+    # refused by the route after the limits counted them: taken back, only accepted ones count
+    not_yet = lesson_ids(alice.call("GET", f"/courses/{cid}").json())[-1]
+    assert [_ask(alice, cid, "m99-l99", "lost?").status, _ask(alice, cid, not_yet, "soon?").status] == [404, 409]
+    assert [_ask(alice, cid, lid, f"question {i}?").status for i in range(2)] == [202, 202]
+    refused = _ask(alice, cid, lid, "a third?")
+    assert refused.status == 429 and refused.json()["error"]["code"] == "rate_limited"
+    assert "questions-hour" in refused.json()["error"]["message"]
+    assert 1 <= int(refused.headers["retry-after"]) <= 3600
+    assert '"questions-hour";q=2;w=3600' in refused.headers["ratelimit-policy"]
+    assert re.search(r'"questions-hour";r=0;t=\d+', refused.headers["ratelimit"])
+    assert len(alice.call("GET", _path(cid, lid)).json()["items"]) == 2  # the refused one is not stored
+    assert local.queue_depth("LessonHighQueue") == 2
+    assert alice.call("GET", _path(cid, lid)).status == 200  # reading the thread is not asking
+    bob_cid, bob_lid = _written(local, bob)
+    assert _ask(bob, bob_cid, bob_lid, "mine?").status == 202  # another user's window is their own
 
 
 def test_deleting_a_course_deletes_its_questions(stack: LocalStack) -> None:

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from flowgen.adapters.jwt_verifier import TIER_CLAIM
 from flowgen_local.fake_openai import FakeOpenAI
-from flowgen_local.services import AwsServer
 from flowgen_local.stack import LocalStack
-from tests.conftest import make_stack
+from tests.conftest import SharedStack
 from tests.helpers import User
 
 
@@ -19,38 +18,22 @@ def _user(stack: LocalStack, sub: str, tier: str | None = None) -> User:
     return user
 
 
-def test_a_tier_sets_its_users_limits(
-    redis_url: str, aws: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI
-) -> None:
+def test_a_tier_sets_its_users_limits(shared_stack: SharedStack, fake_model: FakeOpenAI) -> None:
     parameters = {"UserRequestsPerMinute": "3", "ProRequestsPerMinute": "50", "ProCoursesPerHour": "5"}
-    stack = make_stack(redis_url, aws, mongo_uri, fake_model, parameters)
-    try:
-        free, pro, unknown = _user(stack, "fran"), _user(stack, "priya", "pro"), _user(stack, "gus", "gold")
-        assert [free.call("GET", "/courses").status for _ in range(4)] == [200, 200, 200, 429]
-        assert [unknown.call("GET", "/courses").status for _ in range(4)] == [200, 200, 200, 429]  # default tier
-        answers = [pro.call("GET", "/courses") for _ in range(10)]
-        assert {a.status for a in answers} == {200}
-        assert answers[0].headers["ratelimit-policy"].startswith('"requests";q=50;w=60')
-        created = pro.call("POST", "/courses", {"prompt": "Tiers in practice"})
-        assert created.status == 202
-        assert '"courses-hour";q=5;w=3600' in created.headers["ratelimit-policy"]
-    finally:
-        stack.stop()
+    stack = shared_stack(parameters)
+    free, pro, unknown = _user(stack, "fran"), _user(stack, "priya", "pro"), _user(stack, "gus", "gold")
+    assert [free.call("GET", "/courses").status for _ in range(4)] == [200, 200, 200, 429]
+    assert [unknown.call("GET", "/courses").status for _ in range(4)] == [200, 200, 200, 429]  # default tier
+    answers = [pro.call("GET", "/courses") for _ in range(10)]
+    assert {a.status for a in answers} == {200}
+    assert answers[0].headers["ratelimit-policy"].startswith('"requests";q=50;w=60')
+    created = pro.call("POST", "/courses", {"prompt": "Tiers in practice"})
+    assert created.status == 202
+    assert '"courses-hour";q=5;w=3600' in created.headers["ratelimit-policy"]
 
 
-def test_the_default_tier_is_a_parameter(
-    redis_url: str, aws: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI
-) -> None:
-    stack = make_stack(
-        redis_url,
-        aws,
-        mongo_uri,
-        fake_model,
-        {"DefaultTier": "pro", "UserRequestsPerMinute": "2", "ProRequestsPerMinute": "9"},
-    )
-    try:
-        no_claim = _user(stack, "nadia")
-        assert no_claim.call("GET", "/courses").headers["ratelimit-policy"] == '"requests";q=9;w=60'
-        assert _user(stack, "fred", "free").call("GET", "/courses").headers["ratelimit-policy"] == '"requests";q=2;w=60'
-    finally:
-        stack.stop()
+def test_the_default_tier_is_a_parameter(shared_stack: SharedStack) -> None:
+    stack = shared_stack({"DefaultTier": "pro", "UserRequestsPerMinute": "2", "ProRequestsPerMinute": "9"})
+    no_claim = _user(stack, "nadia")
+    assert no_claim.call("GET", "/courses").headers["ratelimit-policy"] == '"requests";q=9;w=60'
+    assert _user(stack, "fred", "free").call("GET", "/courses").headers["ratelimit-policy"] == '"requests";q=2;w=60'

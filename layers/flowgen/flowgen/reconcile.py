@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flowgen.messages import CourseJob, LessonJob
 from flowgen.observability import logger
@@ -59,6 +59,31 @@ def reconcile(
     result = Reconciled(len(courses), resent, failed, *asked)
     logger.info("reconciled", extra=result.__dict__)
     return result
+
+
+def release_dead_leases(store: CourseStore, questions: QuestionStore | None, now: datetime, limit: int = 1000) -> int:
+    """After the whole system restarted (the local stack after `kill -9`), every lease still held
+    belongs to a worker that is gone: each lesson and question it held waits again now (its
+    attempt counted), instead of at its lease's end. Never while any worker may still run: a
+    live worker's commit would find its lease gone and be discarded. Returns how many."""
+    everything_before, every_lease = datetime.min.replace(tzinfo=UTC), now + timedelta(days=1)
+    released = 0
+    for lesson in store.stuck_lessons(everything_before, every_lease, limit):
+        if lesson.lease is not None:
+            claim = Claim(lesson.lease.token, lesson.lease.expires_at)
+            store.release_lesson(lesson.course_id, lesson.id, claim, _RESTARTED, failed=False)
+            released += 1
+    for question in questions.stuck(everything_before, every_lease, limit) if questions else []:
+        if questions is not None and question.lease is not None:
+            questions.release(
+                question.id, Claim(question.lease.token, question.lease.expires_at), _RESTARTED, failed=False
+            )
+            released += 1
+    logger.info("released the leases of stopped workers", extra={"released": released})
+    return released
+
+
+_RESTARTED = "the worker stopped when the system restarted; writing again"
 
 
 def _died_on_last_attempt(lesson: Lesson, max_receive_count: int) -> bool:

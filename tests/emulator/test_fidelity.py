@@ -1,5 +1,6 @@
-"""What AWS would refuse or stop, the local stack refuses or stops: IAM from the SAM-transformed
-template, each function's own environment and process, Timeout enforced, schedules run."""
+"""The emulator itself: what AWS would refuse or stop, the local stack refuses or stops (IAM from
+the SAM-transformed template, each function's own environment and process, Timeout enforced, a
+mapping AWS would refuse), and schedules run."""
 
 from __future__ import annotations
 
@@ -40,18 +41,20 @@ def _role_sqs(stack: LocalStack, function: str):  # type: ignore[no-untyped-def]
 
 
 def test_a_call_the_template_does_not_grant_is_denied(
-    redis_url: str, aws: AwsServer, mongo_uri: tuple[str, str], fake_model: FakeOpenAI, tmp_path: Path
+    stack: LocalStack,
+    redis_url: str,
+    aws: AwsServer,
+    mongo_uri: tuple[str, str],
+    fake_model: FakeOpenAI,
+    tmp_path: Path,
 ) -> None:
-    granted = make_stack(redis_url, aws, mongo_uri, fake_model)
-    try:
-        User(granted, "alice").create_course()
-        assert granted.queue_depth("CourseQueue") == 1  # the real template grants the api this send
-    finally:
-        granted.stop()
+    granted = stack
+    User(granted, "alice").create_course()
+    assert granted.queue_depth("CourseQueue") == 1  # the real template grants the api this send
 
     copy = _template_without(tmp_path, API_SENDS_COURSE_JOBS)
     try:
-        stack = make_stack(redis_url, aws, (mongo_uri[0], mongo_uri[1] + "b"), fake_model, template_path=copy)
+        stack = make_stack(redis_url, aws, mongo_uri, fake_model, template_path=copy)
     finally:
         copy.unlink()
     try:
@@ -169,3 +172,17 @@ def test_a_batch_window_never_drops_received_messages(stack: LocalStack) -> None
         QueueUrl=queue.url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     )["Attributes"]
     assert attrs == {"ApproximateNumberOfMessages": "1", "ApproximateNumberOfMessagesNotVisible": "2"}
+
+
+def test_the_stack_refuses_a_visibility_timeout_an_invocation_could_outlive(
+    redis_url: str, aws: AwsServer, mongo_uri: tuple[str, str]
+) -> None:
+    """As CreateEventSourceMapping refuses a queue whose visibility timeout is under the
+    function's timeout: a message would reappear while its first invocation still runs."""
+    stack = make_stack(redis_url, aws, mongo_uri, None)  # visibility 0 for draining; workers time out at 120 s
+    try:
+        with pytest.raises(ValueError, match="shorter than .*LessonWorkerFunction's timeout|shorter than"):
+            stack.start_pollers()
+        assert not any(runner._threads for runner in stack.runners.values())
+    finally:
+        stack.stop()

@@ -1,0 +1,39 @@
+"""Every route of template.yaml reaches a route of the api function (none falls to its 404)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.api.conftest import InProcessApi
+from tests.helpers import User
+
+
+def test_every_template_route_reaches_a_route_of_the_api(api: InProcessApi) -> None:
+    """Each route of template.yaml runs the api function's own route for it: a course nobody has
+    is that route's 404 (API Gateway's own 404 has no code), the caller's collections answer."""
+    alice = User(api, "alice")
+    lesson = "/courses/{courseId}/lessons/{lessonId}"
+    outline = {"version": 1, "modules": [{"title": "One", "lessons": [{"title": "First"}]}]}
+    bodies: dict[tuple[str, str], Any] = {
+        ("POST", "/courses"): {"prompt": "Rust"},
+        ("PUT", f"{lesson}/progress"): {},
+        ("POST", f"{lesson}/regenerate"): {"instruction": "simpler"},
+        ("POST", f"{lesson}/questions"): {"question": "why?"},
+        ("PUT", f"{lesson}/version"): {"version": 1},
+        ("PATCH", "/courses/{courseId}/outline"): outline,
+    }
+    for route in api.template.routes:
+        if route.path == "$default":
+            continue
+        path = route.path.replace("{courseId}", "0" * 32).replace("{lessonId}", "m01-l01")
+        response = alice.call(route.method, path, bodies.get((route.method, route.path)))
+        if not route.authorized:  # the contract and its UI
+            assert response.status == 200, route
+        elif "{courseId}" not in route.path:  # the caller's own collections exist for everyone
+            assert response.status == (202 if route.method == "POST" else 200), route
+        else:
+            expected = "lesson_not_found" if "{lessonId}" in route.path else "course_not_found"
+            assert response.status == 404, (route, response.body)
+            assert response.json()["error"]["code"] == expected, route
+    unmatched = alice.call("GET", "/no-such-route")
+    assert (unmatched.status, unmatched.json()["error"]["code"]) == (404, "route_not_found")  # the $default route
