@@ -8,7 +8,7 @@ BIN := $(abspath $(VENV))/bin
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help dev system-deps browser-deps web test test-fast contract lint format validate build lock bench-cold-start bench-backlog demo local faults clean
+.PHONY: help dev system-deps browser-deps web web-types test test-fast contract ops-check lint format validate build lock bench-cold-start bench-backlog bench-web-polling demo local faults clean
 
 help:
 	@echo "make demo      set up from nothing, run a course end to end on the local stack"
@@ -48,18 +48,44 @@ web/node_modules/.installed: web/package-lock.json
 web: web/node_modules/.installed
 	cd web && npm run build
 
+# The web app's API types (web/src/api/schema.d.ts), generated from the OpenAPI document the api
+# function serves; `make test` fails when they are out of date.
+web-types: dev web/node_modules/.installed
+	web/scripts/api-types.sh generate
+
+# Two pytest workers (one per core): most of the suite waits on processes and sockets. A file's
+# tests stay on one worker, so they share its stacks (tests/conftest.py).
+PYTEST := $(BIN)/pytest -q -p no:cacheprovider -n 2 --dist loadfile
+
 # the whole suite; the layer's coverage is printed, with the floor of pyproject's [tool.coverage.report]
 test: dev browser-deps web
 	cd web && npm test
-	$(BIN)/pytest -q -p no:cacheprovider --cov --cov-report=term
+	web/scripts/api-types.sh check
+	$(PYTEST) --cov --cov-report=term
 
-# coverage of the flowgen layer is printed, with the floor of pyproject's [tool.coverage.report]
+# every tier but the one that needs the whole system running (no browser, no fault scenarios)
 test-fast: dev
-	$(BIN)/pytest -q -p no:cacheprovider -m "not e2e" --cov --cov-report=term
+	$(PYTEST) -m "not e2e" --cov --cov-report=term
 
-# the contract fuzz suite alone (make test runs it too): schemathesis against a running local stack
+# the contract fuzz suite at full size, every phase (make test runs a bounded part of it)
 contract: dev
-	$(BIN)/pytest -q -p no:cacheprovider -s tests/contract
+	FUZZ_EXAMPLES=50 FUZZ_PHASES=examples,coverage,fuzzing,stateful $(BIN)/pytest -q -p no:cacheprovider -s tests/contract
+
+# The operator tool in a venv without the developer extras: its commands run, a dev command
+# names the extra it needs.
+OPS_VENV := .venv-ops
+ops-check:
+	@test -n "$(PY)" || { echo "Python 3.12 not found"; exit 1; }
+	rm -rf $(OPS_VENV) && $(PY) -m venv $(OPS_VENV)
+	$(OPS_VENV)/bin/pip install -q --upgrade pip
+	$(OPS_VENV)/bin/pip install -q -e .
+	$(OPS_VENV)/bin/flowgen status --help > /dev/null
+	$(OPS_VENV)/bin/flowgen retry-failed --help > /dev/null
+	$(OPS_VENV)/bin/flowgen redrive --help > /dev/null
+	$(OPS_VENV)/bin/flowgen reconcile --help > /dev/null
+	! $(OPS_VENV)/bin/python -c "import moto" 2> /dev/null
+	$(OPS_VENV)/bin/flowgen local 2>&1 | grep -q "needs its extra"
+	@echo "ops-check: the operator commands run without the dev extras"
 
 LINTED := layers functions ops dev tests bench
 
@@ -107,6 +133,11 @@ lock: dev
 bench-cold-start: build
 	$(BIN)/python bench/cold_start.py
 
+# The web app's polling pace with a slow model: calls a minute while a course builds and once
+# settled, per screen (Chromium; about two minutes).
+bench-web-polling: dev browser-deps web
+	$(BIN)/python bench/web_polling.py
+
 # An opened lesson's time to ready behind 0, 1,000 and 10,000 queued background lessons, as ratios
 # to the empty queues of the same run (about a minute; `.venv/bin/python bench/backlog.py --quick`).
 bench-backlog: dev
@@ -124,4 +155,4 @@ local: dev web
 	$(BIN)/flowgen local
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .mypy_cache web/node_modules web/dist
+	rm -rf $(VENV) $(OPS_VENV) .aws-sam .pytest_cache .ruff_cache .mypy_cache web/node_modules web/dist
