@@ -26,9 +26,9 @@ from flowgen_local.lambda_pool import LambdaHost
 from flowgen_local.services import AwsServer
 from flowgen_local.stack import LocalStack, StackConfig
 
-WORKER_TIMEOUT = 5
-VISIBILITY = 7
-PERIOD = 1.5
+WORKER_TIMEOUT = 8
+VISIBILITY = 12
+PERIOD = 2.0
 STUCK_AFTER = VISIBILITY
 MODEL_TIMEOUT = 2  # per read (the openai client's timeout); the whole call ends at the deadline
 LEASE_MARGIN = 30  # flowgen.deadline.LEASE_MARGIN_SECONDS: a lease outlives its invocation by this
