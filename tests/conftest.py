@@ -148,7 +148,14 @@ def make_stack(
         parameter_overrides={**overrides, **(parameters or {})},
         template_path=template_path,
         schedule_period=schedule_period,
-        extra_env={"MODEL_TIMEOUT_SECONDS": "2", "JWKS_REFRESH_COOLDOWN_SECONDS": "0.5", **env},
+        # a failed model call is retried at once where tests drain the queues themselves, after a
+        # second's backoff where the stack runs
+        extra_env={
+            "MODEL_TIMEOUT_SECONDS": "2",
+            "JWKS_REFRESH_COOLDOWN_SECONDS": "0.5",
+            "RETRY_BASE_SECONDS": "1" if running else "0",
+            **env,
+        },
     )  # env holds environment variables only: make_stack's own keywords come before it
     stack = LocalStack(config).start(pollers=False, http_port=0 if running else None)
     if running:

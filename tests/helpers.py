@@ -78,3 +78,14 @@ def wait_for(
             return value
         assert time.monotonic() < deadline, f"gave up waiting after {timeout}s; last value: {value!r}"
         time.sleep(every)
+
+
+def answer_key(owner: str, course_id: str, lesson_id: str) -> list[int]:
+    """The right option of each question of a lesson's quiz, from the store (the API serves a quiz
+    without its answers): the stack's database, or the in-process tier's fake store."""
+    from flowgen import wiring
+    from flowgen.progress import quiz_questions
+
+    lesson = wiring.store().get_lesson(owner, course_id, lesson_id)
+    assert lesson is not None
+    return [question.answer_index for question in quiz_questions(lesson)]

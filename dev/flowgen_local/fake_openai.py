@@ -24,6 +24,7 @@ the content cut into tokens of 4 characters: the first after `first_token_second
 waits as long as the stream would take, so the two compare fairly. `lesson_tokens` pads a
 lesson with markdown sections (after its first block) to about that many tokens. Faults apply
 to streams too: statuses before the stream, content faults (truncated, refusal...) in it.
+`ignore_stream` answers a streamed request with a plain JSON body, as some compatible servers do.
 
 Control it in-process (`FakeOpenAI.faults`, `.stats`) or over HTTP (`POST /_fake/faults` with
 the Faults fields as JSON, `GET /_fake/faults`, `GET /_fake/stats`, `POST /_fake/reset`) when
@@ -93,6 +94,7 @@ class Faults:
     first_token_seconds: float = 0.0  # a model's time to first token (streams and, in total, plain calls)
     tokens_per_second: float = 0.0  # 0: the whole answer at once
     lesson_tokens: int = 0  # pad lessons to about this many completion tokens (0: as the offline model writes)
+    ignore_stream: bool = False  # answer a streamed request with one plain JSON body (as some servers do)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Faults:
@@ -244,6 +246,7 @@ class FakeOpenAI:
             )
             pace = (self.faults.first_token_seconds, self.faults.tokens_per_second)
             lesson_tokens = self.faults.lesson_tokens
+            streams = not self.faults.ignore_stream
             self.stats.calls[schema] += 1
             self.stats.last_messages = request["messages"]
             if schema == "GeneratedLesson":
@@ -336,7 +339,7 @@ class FakeOpenAI:
                 "total_tokens": usage.total_tokens,
             },
         }
-        stream = bool(request.get("stream"))
+        stream = bool(request.get("stream")) and streams
         if not stream and pace[1] and content:  # as long as the same answer streamed would take
             time.sleep(pace[0] + len(_tokens_of(content)) / pace[1])
         include_usage = bool((request.get("stream_options") or {}).get("include_usage"))

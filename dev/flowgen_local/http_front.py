@@ -5,13 +5,20 @@ Tuned to hold load as API Gateway does: a deep listen backlog (Python's default 
 connections under 50 concurrent clients), TCP_NODELAY and each response written in one call
 (headers then body in two writes meet Nagle and delayed ACKs: about 40 ms per keep-alive
 request), and compressed static assets.
+
+And to read requests as a gateway must: a chunked body is decoded (a body with both a length and
+a transfer encoding is refused, so nothing after it can pass for a second request on the
+socket), a client has `HEADER_SECONDS` to send its request line and headers (then a 408), and
+every refusal the server itself makes (400, 408, 413, 414, 431, 501) is JSON like the API's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import re
+import time
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -31,6 +38,30 @@ CONTENT_TYPES = {
 _COMPRESSIBLE = {".html", ".js", ".css", ".svg", ".json", ".txt"}
 LOCAL_SUB = re.compile(r"^[A-Za-z0-9_.@|-]{1,64}$")
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+HEADER_SECONDS = 10.0  # to send the request line and the headers, however slowly (then a 408)
+IDLE_SECONDS = 30.0  # a keep-alive connection with nothing to read is closed after this
+
+
+class _HeaderDeadline:
+    """The request's reader while its head is read: each line must come before the deadline."""
+
+    def __init__(self, reader: Any, deadline: float) -> None:
+        self._reader, self._deadline = reader, deadline
+
+    def readline(self, limit: int = -1) -> bytes:
+        if time.monotonic() > self._deadline:
+            raise TimeoutError("the request's headers took too long")
+        line: bytes = self._reader.readline(limit)
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class GatewayResponse(Protocol):
@@ -68,12 +99,46 @@ def handler_for(stack: Gateway, web_dist: Path) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True
+        timeout = IDLE_SECONDS  # the socket's, per read
 
         def log_message(self, *args: Any) -> None:
             pass
 
+        def handle_one_request(self) -> None:
+            """The standard library's, with a deadline on the request's head (a client sending
+            its headers a byte at a time is answered 408 and dropped) and JSON refusals."""
+            reader = self.rfile
+            try:
+                self.raw_requestline = reader.readline(65537)
+                if not self.raw_requestline:
+                    self.close_connection = True
+                    return
+                self.rfile = _HeaderDeadline(reader, time.monotonic() + HEADER_SECONDS)  # type: ignore[assignment]
+                if len(self.raw_requestline) > 65536:
+                    self.send_error(414)
+                    return
+                parsed = self.parse_request()
+                self.rfile = reader
+                if not parsed:
+                    return
+                getattr(self, "do_" + self.command)()
+                self.wfile.flush()
+            except TimeoutError:
+                self.rfile = reader
+                self.command = self.command if hasattr(self, "command") else ""
+                with contextlib.suppress(OSError):
+                    self._json(408, {"message": "Request Timeout"})
+                self.close_connection = True
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:  # noqa: ARG002
+            """The server's own refusals (a malformed request, a line or headers too long) in JSON."""
+            phrase = self.responses.get(code, ("Error",))[0]
+            self._json(code, {"message": message or phrase})
+            self.close_connection = True
+
         def _cors_headers(self) -> dict[str, str]:
-            origin = self.headers.get("origin")
+            received = getattr(self, "headers", None)  # none yet when the request's head was refused
+            origin = received.get("origin") if received is not None else None
             allowed = cors.get("AllowOrigins", [])
             headers = {"vary": "Origin"} if allowed else {}
             if not origin or (origin not in allowed and "*" not in allowed):
@@ -143,10 +208,46 @@ def handler_for(stack: Gateway, web_dist: Path) -> type[BaseHTTPRequestHandler]:
             return True
 
         def _read_body(self) -> bytes | None:
-            length = int(self.headers.get("content-length") or 0)
-            return self.rfile.read(length) if length else None
+            encoding = (self.headers.get("transfer-encoding") or "").strip().lower()
+            if encoding and self.headers.get("content-length") is not None:
+                raise _Refused(400, "a request has a Content-Length or a Transfer-Encoding, not both")
+            if encoding:
+                if encoding != "chunked":
+                    raise _Refused(400, f"unsupported Transfer-Encoding {encoding!r}")
+                return self._read_chunked()
+            try:
+                length = int(self.headers.get("content-length") or 0)
+            except ValueError:
+                raise _Refused(400, "Content-Length is not a number") from None
+            if length > MAX_BODY_BYTES:
+                raise _Refused(413, "Request Entity Too Large")
+            return self.rfile.read(length) if length > 0 else None
+
+        def _read_chunked(self) -> bytes:
+            body = bytearray()
+            while True:
+                size_line = self.rfile.readline(1024).split(b";", 1)[0].strip()
+                try:
+                    size = int(size_line, 16)
+                except ValueError:
+                    raise _Refused(400, "a chunk's size is not hexadecimal") from None
+                if size == 0:
+                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):  # trailers
+                        pass
+                    return bytes(body)
+                if len(body) + size > MAX_BODY_BYTES:
+                    raise _Refused(413, "Request Entity Too Large")
+                body += self.rfile.read(size)
+                self.rfile.readline(3)  # the chunk's CRLF
 
         def _handle(self) -> None:
+            try:
+                self._route()
+            except _Refused as refused:
+                self._json(refused.status, {"message": str(refused)})
+                self.close_connection = True  # what follows on the socket is not read as a request
+
+        def _route(self) -> None:
             path, _, query = self.path.partition("?")
             if self._static(path):
                 return
@@ -161,12 +262,9 @@ def handler_for(stack: Gateway, web_dist: Path) -> type[BaseHTTPRequestHandler]:
                     b"",
                 )
                 return
-            if int(self.headers.get("content-length") or 0) > MAX_BODY_BYTES:
-                self._json(413, {"message": "Request Entity Too Large"})
-                self.close_connection = True
-                return
             body = self._read_body()
-            response = stack.request(self.command, path, query=query, headers=dict(self.headers.items()), body=body)
+            headers = {k: v for k, v in self.headers.items() if k.lower() != "transfer-encoding"}
+            response = stack.request(self.command, path, query=query, headers=headers, body=body)
             self._write(response.status, response.headers, response.body.encode())
 
         do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_OPTIONS = do_HEAD = _handle

@@ -19,9 +19,12 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.metrics import MetricUnit
 
 from flowgen.errors import DependencyUnavailable, FlowgenError, RateLimited, TokenExpired
+from flowgen.ids import is_course_id, is_lesson_id
 from flowgen.observability import logger, metrics
 
-VARY = {"Vary": "Origin"}  # answers differ by Origin (CORS): caches must key on it
+# On every answer: it differs by Origin (CORS), so caches key on it; and no browser may sniff a
+# JSON or Markdown body into something it would run.
+COMMON_HEADERS = {"Vary": "Origin", "X-Content-Type-Options": "nosniff"}
 _ID_ERRORS = {"course_id": "invalid_course_id", "lesson_id": "invalid_lesson_id"}
 
 
@@ -32,14 +35,14 @@ def error_response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
         body={"error": {"code": code, "message": message, **extra}},
-        headers={**VARY, **(headers or {})},
+        headers={**COMMON_HEADERS, **(headers or {})},
     )
 
 
 def error_event_response(error: FlowgenError) -> dict[str, Any]:
     """The same envelope as a Lambda proxy response, for a request refused before the resolver."""
     body = {"error": {"code": error.code, "message": error.message}}
-    headers = {"Content-Type": content_types.APPLICATION_JSON, **VARY}
+    headers = {"Content-Type": content_types.APPLICATION_JSON, **COMMON_HEADERS}
     return {"statusCode": error.status, "headers": headers, "body": json.dumps(body), "isBase64Encoded": False}
 
 
@@ -101,7 +104,11 @@ def register_error_handlers(app: APIGatewayHttpResolver, routes: Routes) -> None
         the path exists with other methods, else 404, both in the error envelope."""
         event = app.current_event
         method, path = event.http_method.upper(), event.path
-        allowed = set().union(*(methods for regex, methods in _patterns(routes) if regex.match(path)))
+        matched = [(regex.match(path), methods) for regex, methods in _patterns(routes)]
+        allowed = set().union(*(methods for match, methods in matched if match))
+        if method in allowed:  # the route exists for this method: an id held what no route takes (", \, `)
+            found = next(match for match, methods in matched if match and method in methods)
+            return _bad_id(found.groupdict())
         if allowed:
             allow = ", ".join(sorted(allowed))
             message = f"{method} is not allowed on {path}; use {allow}"
@@ -120,6 +127,15 @@ _compiled: list[tuple[re.Pattern[str], frozenset[str]]] = []
 def _patterns(routes: Routes) -> list[tuple[re.Pattern[str], frozenset[str]]]:
     if not _compiled:
         for path, methods in routes():
-            regex = re.compile("^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(path)) + "$")
+            regex = re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "$")
             _compiled.append((regex, frozenset(method.upper() for method in methods)))
     return _compiled
+
+
+def _bad_id(parameters: dict[str, str]) -> Response[Any]:
+    """A 400 naming the first id of the wrong shape, as the route's own validation would."""
+    if "course_id" in parameters and not is_course_id(parameters["course_id"]):
+        return error_response(400, "invalid_course_id", "course id has the wrong shape")
+    if "lesson_id" in parameters and not is_lesson_id(parameters["lesson_id"]):
+        return error_response(400, "invalid_lesson_id", "lesson id has the wrong shape")
+    return error_response(400, "invalid_request", "a path parameter has the wrong shape")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api_errors import VARY, error_event_response
+from api_errors import COMMON_HEADERS, error_event_response
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
@@ -18,6 +18,7 @@ from flowgen.settings import ApiSettings
 # HTTP API route keys (the template's routes, as API Gateway names them in every event)
 CREATE_COURSE = "POST /courses"
 ASK_QUESTION = "POST /courses/{courseId}/lessons/{lessonId}/questions"
+REWRITE_LESSON = "POST /courses/{courseId}/lessons/{lessonId}/regenerate"
 UNMATCHED = "$default"
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -69,28 +70,30 @@ def tier(app: APIGatewayHttpResolver, settings: ApiSettings) -> str:
     return settings.tier(claimed if isinstance(claimed, str) else None)
 
 
-def vary_origin(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    """Answers differ by Origin (CORS): caches must key on it. Errors get it from api_errors."""
+def common_headers(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """`COMMON_HEADERS` on every answer (errors get them from api_errors)."""
     response = next_middleware(app)
-    response.headers.update(VARY)
+    response.headers.update(COMMON_HEADERS)
     return response
 
 
 def user_limits(settings: ApiSettings, public_routes: frozenset[str]) -> Any:
     """The middleware of the caller's per-user limits: requests per minute on every route; courses
-    per hour, per day and the daily token budget on POST /courses; questions per hour and the
-    daily token budget on a question about a lesson. One Lua call; Redis down: allowed. A course
-    or question the route turns down (4xx) is taken back from its windows: only what is accepted
-    counts there (the request still counts against the requests window)."""
+    per hour, per day and the daily token budget on POST /courses; questions per hour, or rewrites
+    per hour, and the daily token budget on a question about a lesson or a rewrite of one. One Lua
+    call; Redis down: allowed. A course, question or rewrite the route turns down (4xx) is taken
+    back from its windows: only what is accepted counts there (the request still counts against
+    the requests window)."""
 
     def middleware(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
         route = app.current_event.route_key
         if route in public_routes or route == UNMATCHED:
             return next_middleware(app)
         owner = caller(app)
-        creating, asking = route == CREATE_COURSE, route == ASK_QUESTION
         limits = wiring.user_limits(settings, tier(app, settings))
-        decision = limits.check(owner, creating=creating, asking=asking)
+        decision = limits.check(
+            owner, creating=route == CREATE_COURSE, asking=route == ASK_QUESTION, rewriting=route == REWRITE_LESSON
+        )
         if not decision.allowed:
             headers = {**decision.headers, "Retry-After": str(decision.retry_after)}
             code = "daily_budget_exhausted" if decision.exceeded == "budget" else "rate_limited"

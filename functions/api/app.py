@@ -9,14 +9,15 @@ from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 import aws_lambda_powertools.event_handler as powertools_event_handler
-from api_contract import PUBLIC_PATHS, also, contract, document, markdown_contract
+from api_contract import PUBLIC_PATHS, also, contract, document, markdown_contract, swagger_policy
 from api_errors import register_error_handlers
-from api_guards import caller, refuse_bad_body, tier, user_limits, vary_origin
+from api_guards import caller, common_headers, refuse_bad_body, tier, user_limits
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from flowgen import wiring
+from flowgen.adapters.deadlines import invocation_deadline
 from flowgen.adapters.idempotency import IdempotentCreate
 from flowgen.clock import utcnow
 from flowgen.courses import CourseService
@@ -49,7 +50,8 @@ from flowgen.views import (
 app = APIGatewayHttpResolver(enable_validation=True)
 SETTINGS = wiring.settings(ApiSettings)  # parsed at cold start; clients are built on first use
 PUBLIC_ROUTES = frozenset(f"GET {path}" for path in PUBLIC_PATHS)  # no authorizer in template.yaml
-app.use([vary_origin, user_limits(SETTINGS, PUBLIC_ROUTES)])
+ANSWER_RESERVE_SECONDS = 2.0
+app.use([common_headers, user_limits(SETTINGS, PUBLIC_ROUTES)])
 
 
 def service() -> CourseService:
@@ -266,13 +268,16 @@ _SWAGGER_ASSETS = FilePath(powertools_event_handler.__file__).parent / "openapi"
 
 @app.get("/swagger", include_in_schema=False)
 def swagger() -> Response[Any]:
-    """Swagger UI over this document, its JS and CSS inlined from the Powertools package (no CDN)."""
+    """Swagger UI over this document, its JS and CSS inlined from the Powertools package (no CDN).
+    A pasted token is not kept in the browser, and only the page's own scripts may run."""
     spec = json.dumps(openapi_document()).replace("</", "<\\/")
     js = (_SWAGGER_ASSETS / "swagger-ui-bundle.min.js").read_text(encoding="utf-8")
     css = (_SWAGGER_ASSETS / "swagger-ui.min.css").read_text(encoding="utf-8")
     from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
 
-    return Response(200, "text/html; charset=utf-8", generate_swagger_html(spec, js, css, "", None, True))
+    page = generate_swagger_html(spec, js, css, "", None, persist_authorization=False)
+    headers = {"Content-Security-Policy": swagger_policy(page), "Cache-Control": "no-store"}
+    return Response(200, "text/html; charset=utf-8", page, headers)
 
 
 def _documented_routes() -> list[tuple[str, list[str]]]:
@@ -288,4 +293,9 @@ register_error_handlers(app, _documented_routes)
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return refuse_bad_body(event) or app.resolve(event, context)
+    refused = refuse_bad_body(event)
+    if refused:
+        return refused
+    # what the clients may take: the invocation's time, less a reserve to answer (never a kill)
+    with invocation_deadline(context.get_remaining_time_in_millis() / 1000 - ANSWER_RESERVE_SECONDS):
+        return app.resolve(event, context)

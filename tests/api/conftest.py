@@ -56,7 +56,9 @@ RUNTIME_ENVIRONMENT = {
 class Unlimited:
     """The per-user limits' port, allowing everything (the limits are tested on real Redis)."""
 
-    def check(self, owner_id: str, *, creating: bool = False, asking: bool = False) -> Decision:
+    def check(
+        self, owner_id: str, *, creating: bool = False, asking: bool = False, rewriting: bool = False
+    ) -> Decision:
         return Decision()
 
     def refund(self, decision: Decision) -> None:

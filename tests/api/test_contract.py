@@ -6,6 +6,8 @@ document telling the truth. Every answer's status must be one the document lists
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 from typing import Any
@@ -170,18 +172,45 @@ def test_a_prompt_needs_three_visible_characters(api: InProcessApi, prompt: str)
     assert User(api, "alice").call("GET", "/courses").json()["items"] == []
 
 
-def test_every_answer_varies_by_origin(api: InProcessApi) -> None:
+def test_every_answer_varies_by_origin_and_may_not_be_sniffed(api: InProcessApi) -> None:
     alice = User(api, "alice")
+    course = alice.ready_course()
     answers = [
         alice.call("GET", "/courses"),
         alice.call("POST", "/courses", {"prompt": "Rust"}),
         alice.call("GET", "/courses/not-an-id"),
         alice.call("GET", "/nope"),
         alice.call("PUT", "/courses"),
+        alice.call("GET", f"/courses/{course['id']}/export.md"),
+        alice.call("DELETE", "/courses/" + "0" * 32),
         _post_raw(api, "x", "text/plain"),
         api.request("GET", "/openapi.json"),
+        api.request("GET", "/swagger"),
     ]
     assert all(answer.headers.get("vary") == "Origin" for answer in answers), [a.headers for a in answers]
+    assert all(a.headers.get("x-content-type-options") == "nosniff" for a in answers), [a.headers for a in answers]
+
+
+@pytest.mark.parametrize("character", ['"', "\\", "`"])
+def test_an_id_holding_a_character_no_route_takes_is_a_400_not_a_405(api: InProcessApi, character: str) -> None:
+    """Powertools' routes take most characters in a path parameter but not these three: the path
+    then matched no route, and the 405 said GET was not allowed while its Allow listed GET."""
+    alice = User(api, "alice")
+    course = alice.call("GET", f"/courses/abc{character}def")
+    lesson = alice.call("GET", "/courses/" + "0" * 32 + f"/lessons/m01{character}l01")
+    assert (course.status, _error(course)["code"]) == (400, "invalid_course_id")
+    assert (lesson.status, _error(lesson)["code"]) == (400, "invalid_lesson_id")
+
+
+def test_swagger_keeps_no_token_and_runs_only_its_own_scripts(api: InProcessApi) -> None:
+    page = api.request("GET", "/swagger")
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+    scripts = re.findall(r"<script[^>]*>(.*?)</script>", page.body, flags=re.DOTALL)
+    assert scripts and all(
+        f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'" in policy for s in scripts
+    )
+    assert "persistAuthorization: false" in page.body.replace('"', "").replace("False", "false")
 
 
 def test_the_openapi_document_is_served_without_a_token_and_tells_the_truth(api: InProcessApi) -> None:

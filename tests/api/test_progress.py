@@ -6,8 +6,10 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
+from flowgen.progress import quiz_questions
 from tests.api.conftest import InProcessApi
 from tests.helpers import User, lesson_ids
+from tests.narrow import present
 
 
 def _progress(user: User, course_id: str, lesson_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -24,10 +26,20 @@ def test_a_quiz_is_graded_and_its_result_kept(api: InProcessApi) -> None:
     lesson = alice.written_lesson(course["id"], lesson_id)
     questions = [q for b in lesson["content"]["blocks"] if b["type"] == "quiz" for q in b["questions"]]
     assert 3 <= len(questions) <= 5
-    right = [q["answer_index"] for q in questions]
+    assert all(set(q) == {"question", "options"} for q in questions)  # the answers stay on the server
+    right = [q.answer_index for q in quiz_questions(present(api.store.get_lesson("alice", course["id"], lesson_id)))]
+    wrong = [(a + 1) % len(q["options"]) for a, q in zip(right, questions, strict=True)]
+
+    failed = _progress(alice, course["id"], lesson_id, {"quiz": {"answers": wrong}})["quiz"]
+    assert (failed["score"], failed["passed"], failed["solution"]) == (0, False, None)  # not given away
+    assert len(failed["feedback"]) == len(questions) and failed["tries"] == []
+    revealed = _progress(alice, course["id"], lesson_id, {"quiz": {"answers": wrong, "reveal": True}})["quiz"]
+    assert [s["answerIndex"] for s in revealed["solution"]] == right
+    assert [t["answers"] for t in revealed["tries"]] == [wrong]  # the earlier try is kept
 
     taken = _progress(alice, course["id"], lesson_id, {"quiz": {"answers": right}})
     assert taken["quiz"]["score"] == taken["quiz"]["total"] == len(questions) and taken["quiz"]["passed"]
+    assert [s["answerIndex"] for s in taken["quiz"]["solution"]] == right and len(taken["quiz"]["tries"]) == 2
     taken_on = datetime.fromisoformat(taken["quiz"]["lessonVersion"])
     assert abs(taken_on - datetime.fromisoformat(lesson["generatedAt"])) < timedelta(milliseconds=1)
     assert taken["completedBy"] == "quiz"

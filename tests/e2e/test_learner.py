@@ -16,7 +16,7 @@ from flowgen_local.fake_openai import FakeOpenAI
 from flowgen_local.stack import LocalStack
 from tests.conftest import SharedStack
 from tests.e2e.browser import AXE_RESULTS, DOCS_OUT, SCREENSHOTS, create_course, no_axe_violations, sign_in
-from tests.helpers import User, wait_for
+from tests.helpers import User, answer_key, wait_for
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -30,8 +30,7 @@ LIST_POLL = "GET /courses"
 
 
 def right_answers(stack: Any, user: str, course_id: str, lesson_id: str) -> list[int]:
-    lesson = User(stack, user).open_lesson(course_id, lesson_id).json()
-    return [q["answer_index"] for b in lesson["content"]["blocks"] if b["type"] == "quiz" for q in b["questions"]]
+    return answer_key(user, course_id, lesson_id)
 
 
 def answer_quiz(page: Page, answers: list[int]) -> None:

@@ -58,8 +58,10 @@ class MemoryQuestionStore:
             if question is None:
                 return None
             expired = question.lease is not None and question.lease.expires_at < now
+            waiting = question.retry_at is not None and question.retry_at > now
             if not (
-                question.status == QuestionStatus.QUEUED or (question.status == QuestionStatus.ANSWERING and expired)
+                (question.status == QuestionStatus.QUEUED and not waiting)
+                or (question.status == QuestionStatus.ANSWERING and expired)
             ):
                 return None
             self._update(
@@ -70,6 +72,7 @@ class MemoryQuestionStore:
                 attempts=question.attempts + 1,
                 partial=None,
                 error=None,
+                retry_at=None,
             )
             return self.questions[question_id]
 
@@ -103,13 +106,15 @@ class MemoryQuestionStore:
             self.commits.append(question_id)
             return True
 
-    def release(self, question_id: str, claim: Claim, error: str, *, failed: bool) -> None:
+    def release(
+        self, question_id: str, claim: Claim, error: str, *, failed: bool, retry_at: datetime | None = None
+    ) -> None:
         with self.lock:
             self._check()
             if self._held(question_id, claim, answering=True) is None:
                 return
             status = QuestionStatus.FAILED if failed else QuestionStatus.QUEUED
-            self._update(question_id, status=status, error=error, lease=None, partial=None)
+            self._update(question_id, status=status, error=error, lease=None, partial=None, retry_at=retry_at)
 
     def unclaim(self, question_id: str, claim: Claim) -> None:
         with self.lock:

@@ -25,6 +25,7 @@ _VERSION_FIELDS = (
     "usage",
     "error",
     "attempts",
+    "retry_at",
 )
 
 
@@ -32,8 +33,11 @@ def _lease(claim: Claim) -> Lease:
     return Lease(token=claim.token, expires_at=claim.expires_at)
 
 
-def _claimable(status: str, lease: Lease | None, free: str, busy: str, now: datetime) -> bool:
-    return status == free or (status == busy and lease is not None and lease.expires_at < now)
+def _claimable(
+    status: str, lease: Lease | None, free: str, busy: str, now: datetime, retry_at: datetime | None = None
+) -> bool:
+    waiting = retry_at is not None and retry_at > now
+    return (status == free and not waiting) or (status == busy and lease is not None and lease.expires_at < now)
 
 
 class MemoryStore:
@@ -83,7 +87,6 @@ class MemoryStore:
         expected_version: int,
         lessons: Sequence[Lesson],
         removed: Sequence[str],
-        removed_generated: int,
         now: datetime,
     ) -> bool:
         with self.lock:
@@ -98,7 +101,6 @@ class MemoryStore:
                 lesson_count=course.lesson_count,
                 version=course.version,
                 retired_lesson_ids=retired,
-                lessons_generated=stored.lessons_generated - removed_generated,
                 updated_at=now,
             )
             for lesson in lessons:
@@ -156,7 +158,7 @@ class MemoryStore:
             course = self.courses.get(course_id)
             lease = self.course_leases.get(course_id)
             if course is None or not _claimable(
-                course.status, lease, CourseStatus.PENDING, CourseStatus.GENERATING, now
+                course.status, lease, CourseStatus.PENDING, CourseStatus.GENERATING, now, course.retry_at
             ):
                 return None
             self.course_leases[course_id] = _lease(claim)
@@ -165,6 +167,7 @@ class MemoryStore:
                 status=CourseStatus.GENERATING,
                 attempts=course.attempts + 1,
                 updated_at=now,
+                retry_at=None,
                 partial_outline=None,  # an attempt starts clean (invariant 9)
             )
             return self.courses[course_id]
@@ -194,12 +197,14 @@ class MemoryStore:
             del self.course_leases[course.id]
             return True
 
-    def release_course(self, course_id: str, claim: Claim, error: str, *, failed: bool) -> None:
+    def release_course(
+        self, course_id: str, claim: Claim, error: str, *, failed: bool, retry_at: datetime | None = None
+    ) -> None:
         with self.lock:
             self._check()
             if self._holds(course_id, claim):
                 status = CourseStatus.FAILED if failed else CourseStatus.PENDING
-                self._update_course(course_id, status=status, error=error, partial_outline=None)
+                self._update_course(course_id, status=status, error=error, partial_outline=None, retry_at=retry_at)
                 del self.course_leases[course_id]
 
     def unclaim_course(self, course_id: str, claim: Claim) -> None:
@@ -234,10 +239,12 @@ class MemoryStore:
             course = self.get_course(owner_id, course_id)
             if course is None or course.status != CourseStatus.FAILED:
                 return False
-            self._update_course(course_id, status=CourseStatus.PENDING, attempts=0, error=None, updated_at=now)
+            self._update_course(
+                course_id, status=CourseStatus.PENDING, attempts=0, error=None, updated_at=now, retry_at=None
+            )
             return True
 
-    def add_course_usage(self, course_id: str, usage: Usage, *, lessons_generated: int) -> None:
+    def add_course_usage(self, course_id: str, usage: Usage) -> None:
         with self.lock:
             self._check()
             course = self.courses.get(course_id)
@@ -246,9 +253,16 @@ class MemoryStore:
                     prompt_tokens=course.usage.prompt_tokens + usage.prompt_tokens,
                     completion_tokens=course.usage.completion_tokens + usage.completion_tokens,
                 )
-                self._update_course(
-                    course_id, usage=total, lessons_generated=course.lessons_generated + lessons_generated
-                )
+                self._update_course(course_id, usage=total)
+
+    def count_generated(self, course_ids: Sequence[str]) -> dict[str, int]:
+        with self.lock:
+            self._check()
+            counts: dict[str, int] = {}
+            for (course_id, _), lesson in self.lessons.items():
+                if course_id in course_ids and lesson.status == LessonStatus.GENERATED:
+                    counts[course_id] = counts.get(course_id, 0) + 1
+            return counts
 
     # ---- lessons ---------------------------------------------------------------------
 
@@ -290,7 +304,7 @@ class MemoryStore:
             key = (course_id, lesson_id)
             lesson = self.lessons.get(key)
             if lesson is None or not _claimable(
-                lesson.status, lesson.lease, LessonStatus.PENDING, LessonStatus.GENERATING, now
+                lesson.status, lesson.lease, LessonStatus.PENDING, LessonStatus.GENERATING, now, lesson.retry_at
             ):
                 return None
             self._update_lesson(
@@ -299,6 +313,7 @@ class MemoryStore:
                 lease=_lease(claim),
                 attempts=lesson.attempts + 1,
                 updated_at=now,
+                retry_at=None,
                 partial=None,
             )
             return self.lessons[key].model_copy(update={"content": None, "partial": None, "versions": []})
@@ -352,13 +367,22 @@ class MemoryStore:
             self.lesson_commits.append(key)
             return True
 
-    def release_lesson(self, course_id: str, lesson_id: str, claim: Claim, error: str, *, failed: bool) -> None:
+    def release_lesson(
+        self,
+        course_id: str,
+        lesson_id: str,
+        claim: Claim,
+        error: str,
+        *,
+        failed: bool,
+        retry_at: datetime | None = None,
+    ) -> None:
         with self.lock:
             self._check()
             key = (course_id, lesson_id)
             if self._holds_lesson(key, claim):
                 status = LessonStatus.FAILED if failed else LessonStatus.PENDING
-                self._update_lesson(key, status=status, error=error, lease=None, partial=None)
+                self._update_lesson(key, status=status, error=error, lease=None, partial=None, retry_at=retry_at)
 
     def unclaim_lesson(self, course_id: str, lesson_id: str, claim: Claim) -> None:
         with self.lock:
@@ -381,6 +405,7 @@ class MemoryStore:
                 error=None,
                 priority=None,
                 requested_at=None,
+                retry_at=None,
             )
             return True
 

@@ -15,7 +15,7 @@ from flowgen.clock import utcnow
 from flowgen.messages import LessonJob
 from flowgen.ports import Claim
 from flowgen.records import Lesson
-from flowgen_local.fake_openai import FakeOpenAI
+from flowgen_local.fake_openai import FakeOpenAI, FaultRule
 from flowgen_local.stack import LocalStack
 from tests.helpers import User, lesson_ids
 from tests.narrow import present
@@ -92,21 +92,42 @@ def test_a_live_lease_is_respected_and_an_expired_one_is_recovered(stack: LocalS
     assert not store.commit_lesson(stale, expired, utcnow())
 
 
-def test_a_poison_message_fails_alone_in_its_batch(stack: LocalStack, fake_model: FakeOpenAI) -> None:
+def test_a_message_its_worker_cannot_read_fails_alone_in_its_batch(stack: LocalStack) -> None:
+    alice = User(stack, "alice")
+    course = alice.ready_course()  # queues the first two lessons at low priority
+    first = lesson_ids(course)[0]
+    stack.sqs.send_message(
+        QueueUrl=stack.queues["LessonLowQueue"].url, MessageBody='{"not": "a job"}', MessageGroupId="alice"
+    )
+    failed = 0
+    while (result := stack.runners["LowPriorityLessons"].poll_once()) is not None:
+        assert result.failed <= 1  # only ever the unreadable one
+        failed += result.failed
+    max_receives = stack.template.queues["LessonLowQueue"].max_receive_count
+    assert failed == max_receives and stack.queue_depth("LessonLowDLQ") == 1  # then its DLQ keeps it
+    assert alice.open_lesson(course["id"], first).json()["status"] == "GENERATED"
+
+
+def test_a_failing_model_call_is_retried_by_the_worker_and_its_neighbour_is_written(
+    stack: LocalStack, fake_model: FakeOpenAI
+) -> None:
     alice = User(stack, "alice")
     course = alice.ready_course()  # queues the first two lessons at low priority, one batch of 2
     first, second = lesson_ids(course)[:2]
-    poison_title = course["modules"][0]["lessons"][1]["title"]
-    fake_model.faults.poison_lessons = [poison_title]
+    fake_model.faults.rules = [FaultRule(match=course["modules"][0]["lessons"][1]["title"], kind="500", times=1)]
 
     result = stack.runners["LowPriorityLessons"].poll_once()
-    assert result is not None and (result.received, result.failed) == (2, 1)
+    assert result is not None and (result.received, result.failed) == (2, 0)  # handled: no redelivery
     assert alice.open_lesson(course["id"], first).json()["status"] == "GENERATED"
-    poisoned = alice.open_lesson(course["id"], second).json()
-    assert poisoned["status"] == "PENDING" and "model" in poisoned["error"]
+    waiting = alice.open_lesson(course["id"], second).json()
+    assert waiting["status"] == "PENDING" and waiting["attempts"] == 1
+    assert waiting["error"] == "The writing service had a problem and gave no answer."  # for people
+    stack.drain("LowPriorityLessons")  # its job was sent again, for after the backoff (none in these tests)
+    assert alice.open_lesson(course["id"], second).json()["status"] == "GENERATED"
+    assert fake_model.stats.lesson_titles.count(course["modules"][0]["lessons"][1]["title"]) == 2
 
 
-def test_a_job_that_keeps_failing_lands_in_its_dlq_and_can_be_retried(
+def test_a_lesson_that_keeps_failing_ends_failed_after_its_attempts_and_can_be_retried(
     stack: LocalStack, fake_model: FakeOpenAI
 ) -> None:
     alice = User(stack, "alice")
@@ -119,10 +140,14 @@ def test_a_job_that_keeps_failing_lands_in_its_dlq_and_can_be_retried(
     stack.drain("HighPriorityLessons")
     failed = alice.open_lesson(course["id"], target)
     assert failed.status == 200
-    assert failed.json()["status"] == "FAILED" and "500" in failed.json()["error"]
-    max_receives = stack.template.queues["LessonHighQueue"].max_receive_count
-    assert fake_model.stats.lesson_titles.count(title) == max_receives
-    assert stack.queue_depth("LessonHighDLQ") == 1
+    assert failed.json()["status"] == "FAILED"
+    assert (
+        failed.json()["error"]
+        == "The writing service had a problem and gave no answer. Tried 3 times; you can try again."
+    )
+    max_attempts = stack.template.queues["LessonHighQueue"].max_receive_count
+    assert fake_model.stats.lesson_titles.count(title) == max_attempts == failed.json()["attempts"]
+    assert stack.queue_depth("LessonHighDLQ") == 0  # handled by the worker: nothing for the DLQ
     assert stack.queue_depth("LessonHighQueue") == 0
 
     fake_model.faults.poison_lessons = []
@@ -143,15 +168,16 @@ def test_a_failing_outline_marks_the_course_failed_and_retry_rebuilds_it(
     course = alice.create_course()
     stack.drain("CourseJobs")
     failed = alice.call("GET", f"/courses/{course['id']}").json()
-    assert failed["status"] == "FAILED" and failed["error"]
-    assert stack.queue_depth("CourseDLQ") == 1
+    assert failed["status"] == "FAILED" and failed["attempts"] == 3
+    assert failed["error"].endswith("Tried 3 times; you can try again.") and "500" not in failed["error"]
+    assert stack.queue_depth("CourseDLQ") == 0
 
     assert alice.call("POST", f"/courses/{course['id']}/retry").status == 202
     stack.drain("CourseJobs")
     assert alice.call("GET", f"/courses/{course['id']}").json()["status"] == "READY"
 
 
-def test_a_transient_server_error_is_retried_by_redelivery(stack: LocalStack, fake_model: FakeOpenAI) -> None:
+def test_a_transient_server_error_is_retried(stack: LocalStack, fake_model: FakeOpenAI) -> None:
     alice = User(stack, "alice")
     course = alice.ready_course()
     target = lesson_ids(course)[3]

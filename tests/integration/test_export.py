@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flowgen_local.fake_openai import FakeOpenAI
 from flowgen_local.stack import LocalStack
-from tests.helpers import User, lesson_ids
+from tests.helpers import User, answer_key, lesson_ids
 from tests.markdown_export import parse
 
 
@@ -43,7 +43,9 @@ def test_the_markdown_of_a_three_module_course_reads_back_as_its_structure(
     assert list(doc.answers) == [written[ids[0]]["title"], written[ids[3]]["title"]]
     for lesson in written.values():
         quiz = next(b for b in lesson["content"]["blocks"] if b["type"] == "quiz")
+        key = answer_key("alice", course["id"], lesson["id"])
         expected = [
-            (q["question"], "ABCDEF"[q["answer_index"]], q["options"][q["answer_index"]]) for q in quiz["questions"]
+            (q["question"], "ABCDEF"[right], q["options"][right])
+            for q, right in zip(quiz["questions"], key, strict=True)
         ]
         assert doc.answers[lesson["title"]] == expected

@@ -54,7 +54,7 @@ def test_the_user_budget_stops_generation_before_the_model_is_called(
     stack.drain("HighPriorityLessons")
     lesson = alice.open_lesson(course["id"], target).json()
     assert lesson["status"] == "FAILED"
-    assert lesson["error"].startswith("budget: your daily budget of 2500 tokens")
+    assert lesson["error"].startswith("Your daily budget of 2500 tokens")
     assert fake_model.stats.calls["GeneratedLesson"] == 0
 
 

@@ -8,10 +8,11 @@ import pytest
 from openai import OpenAI
 
 from flowgen.adapters.openai_model import OpenAIModel
-from flowgen.errors import ModelError
-from flowgen.ports import OutlineBrief
+from flowgen.deadline import call_with_deadline
+from flowgen.errors import CallAbandoned, ModelError
+from flowgen.ports import LessonBrief, OutlineBrief, QuestionBrief
 from flowgen.prompts import OUTLINE_SYSTEM, outline_messages
-from flowgen_local.fake_openai import FakeOpenAI
+from flowgen_local.fake_openai import FakeOpenAI, Faults
 
 
 @pytest.fixture
@@ -126,7 +127,7 @@ def test_a_trickling_server_cannot_keep_an_invocation_past_its_deadline() -> Non
 
     from flowgen.clock import utcnow
     from flowgen.deadline import Attempt
-    from flowgen.generation import Generator
+    from flowgen.generation import Generator, Outcome
     from flowgen.messages import LessonJob
     from flowgen.ports import Claim
     from flowgen.records import Course, CourseStatus, Lesson, LessonStatus, ModuleOutline
@@ -163,12 +164,54 @@ def test_a_trickling_server_cannot_keep_an_invocation_past_its_deadline() -> Non
         )
 
         started = time.monotonic()
-        with pytest.raises(ModelError, match="deadline"):
-            generator.write_lesson(
-                LessonJob(course_id=course.id, lesson_id="m01-l01", owner_id="alice"), Attempt(1, 3.0)
-            )
+        job = LessonJob(course_id=course.id, lesson_id="m01-l01", owner_id="alice")
+        assert generator.write_lesson(job, Attempt(1, 3.0)) == Outcome.RETRYING
         assert time.monotonic() - started < 4.0
         kept = store.get_lesson("alice", course.id, "m01-l01")
         assert kept is not None and kept.status == LessonStatus.PENDING and kept.content is None
+        assert kept.error == "The writing service took too long to answer."
     finally:
         trickle.close()
+
+
+def test_a_stream_abandoned_at_the_deadline_is_closed_and_never_repaired(fake_model: FakeOpenAI) -> None:
+    """Issue 25: a lesson streamed past the invocation's deadline, then cut in half: the abandoned
+    call used to read on and pay for a repair call after the attempt had moved on. Now it stops
+    at the next chunk after the deadline, and no repair call is made."""
+    import time
+
+    fake_model.set_faults(
+        Faults(scripted=["truncated_json"], first_token_seconds=0.1, tokens_per_second=150, lesson_tokens=600)
+    )
+    model = OpenAIModel(
+        OpenAI(api_key="test", base_url=fake_model.base_url, timeout=5, max_retries=0),
+        outline_model="m",
+        lesson_model="m",
+    )
+    seen: list[int] = []
+    brief = LessonBrief("Rust", "", None, "Basics", "Borrowing", "", [], [])
+    started = time.monotonic()
+    with pytest.raises(CallAbandoned):
+        call_with_deadline(lambda: model.lesson_stream(brief, lambda blocks, _: seen.append(len(blocks))), 1.0)
+    assert time.monotonic() - started < 1.5
+    time.sleep(4.0)  # the whole answer would have taken about 2 s more, and its repair as long again
+    assert fake_model.stats.calls["GeneratedLesson"] == 1  # no repair call
+
+
+def test_a_server_that_ignores_stream_is_read_as_it_answers(fake_model: FakeOpenAI) -> None:
+    """Issue 25: an OpenAI-compatible server that answers a streamed request with one JSON body
+    left the course PENDING with "AssertionError: ". A structured stream now falls back to a plain
+    call (once: the client remembers), and an answer's stream reads the body it was given."""
+    fake_model.faults.ignore_stream = True
+    model = OpenAIModel(
+        OpenAI(api_key="test", base_url=fake_model.base_url, max_retries=0), outline_model="m", lesson_model="m"
+    )
+    brief = LessonBrief("Rust", "", None, "Basics", "Borrowing", "What borrowing is.", [], [])
+    lesson, usage = model.lesson_stream(brief, lambda blocks, writing: None)
+    assert lesson.blocks and usage.total_tokens > 0
+    assert fake_model.stats.calls["GeneratedLesson"] == 2 and not model.streams  # the stream, then one plain call
+    model.lesson_stream(brief, lambda blocks, writing: None)
+    assert fake_model.stats.calls["GeneratedLesson"] == 3  # from then on, plain calls only
+    shown: list[str] = []
+    answer, _ = model.answer_stream(QuestionBrief("Rust", "Borrowing", "text", "Why?"), shown.append)
+    assert "Why?" in answer and shown == [answer]

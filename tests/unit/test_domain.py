@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
 
 from flowgen.clock import utcnow
+from flowgen.content import GeneratedLesson
 from flowgen.courses import CourseService
 from flowgen.deadline import LEASE_MARGIN_SECONDS, Attempt
 from flowgen.errors import AlreadyExists, Conflict, IdempotencyKeyReused, InvalidRequest, ModelError, NotFound
 from flowgen.generation import Generator, Outcome
 from flowgen.messages import CourseJob, LessonJob
-from flowgen.ports import Claim
+from flowgen.ports import Claim, LessonBrief
 from flowgen.reconcile import reconcile
-from flowgen.records import CourseStatus, Lease, Lesson, LessonStatus, Priority
-from flowgen.requests import CreateCourseRequest
+from flowgen.records import CourseStatus, Lease, Lesson, LessonStatus, Priority, Usage
+from flowgen.requests import CreateCourseRequest, RegenerateLessonRequest
 from flowgen.scheduling import JobScheduler, course_job_key, lesson_job_key
 from flowgen.settings import ApiTunables, ReconcilerTunables, WorkerTunables
 from flowgen.views import CourseDetail
@@ -153,26 +155,99 @@ def test_a_used_idempotency_key_returns_the_same_course_without_redis(world: Wor
 # ---- the worker skeleton -----------------------------------------------------------------------
 
 
-def test_generation_failure_releases_then_fails_on_the_last_receive(world: World) -> None:
+def _retry_now(world: World, course_id: str, lesson_id: str) -> None:
+    """The failed attempt's backoff has run out."""
+    world.store._update_lesson((course_id, lesson_id), retry_at=utcnow() - timedelta(seconds=1))
+
+
+def _fail_for_good(world: World, course: CourseDetail, lesson_id: str) -> None:
+    """Three failed attempts, each after the previous one's backoff: the lesson is FAILED."""
+    world.model.fail_next = 3
+    for _ in range(3):
+        world.generator.write_lesson(_job(course, lesson_id), FIRST)
+        _retry_now(world, course.id, lesson_id)
+    assert present(world.store.get_lesson("alice", course.id, lesson_id)).status == LessonStatus.FAILED
+
+
+def test_a_failed_call_waits_out_a_backoff_then_the_third_failure_is_final(world: World) -> None:
+    world.generator = replace(world.generator, jitter=lambda low, high: 1.0)
     course = world.ready_course()
     target = course.modules[0].lessons[1].id
     job = _job(course, target)
     world.model.fail_next = 3
-    for receive in (1, 2):
-        with pytest.raises(ModelError):
-            world.generator.write_lesson(job, Attempt(receive, 120))
-        lesson = world.store.get_lesson("alice", course.id, target)
-        assert lesson is not None
-        assert lesson.status == LessonStatus.PENDING and lesson.lease is None and lesson.error
-    with pytest.raises(ModelError):
-        world.generator.write_lesson(job, Attempt(3, 120))
-    assert present(world.store.get_lesson("alice", course.id, target)).status == LessonStatus.FAILED
-    assert world.generator.write_lesson(job, Attempt(4, 120)) == Outcome.SKIPPED  # FAILED is not claimable
+    delays = []
+    for attempt in (1, 2):
+        started = utcnow()
+        assert world.generator.write_lesson(job, FIRST) == Outcome.RETRYING  # the message is done with
+        lesson = present(world.store.get_lesson("alice", course.id, target))
+        assert lesson.status == LessonStatus.PENDING and lesson.lease is None and lesson.attempts == attempt
+        assert lesson.error == ModelError.public  # a sentence for people, never "ModelError: ..."
+        wait = (present(lesson.retry_at) - started).total_seconds()
+        assert abs(wait - 5 * 3 ** (attempt - 1)) < 1  # 5 s, then 15 s
+        delays.append(world.queue.delays[-1])
+        assert world.queue.lesson_jobs[Priority.LOW][-1] == job  # sent again, for after the wait
+        assert world.generator.write_lesson(job, FIRST) == Outcome.SKIPPED  # an early job does nothing
+        _retry_now(world, course.id, target)
+    assert delays == [5, 15]
+    assert world.generator.write_lesson(job, FIRST) == Outcome.FAILED
+    failed = present(world.store.get_lesson("alice", course.id, target))
+    assert failed.status == LessonStatus.FAILED and failed.attempts == 3
+    assert failed.error == f"{ModelError.public.rstrip('.')}. Tried 3 times; you can try again."
+    assert world.model.lesson_calls.count(failed.title) == 3
+    assert world.generator.write_lesson(job, FIRST) == Outcome.SKIPPED  # FAILED is not claimable
 
     world.service.retry_lesson("alice", course.id, target, utcnow())
     assert world.generator.write_lesson(job, FIRST) == Outcome.DONE
     with pytest.raises(Conflict):
         world.service.retry_lesson("alice", course.id, target, utcnow())
+
+
+def test_polling_a_failed_lesson_sends_nothing_before_its_retry_time(world: World) -> None:
+    course = world.ready_course()
+    target = _ids(course)[5]
+    world.service.open_lesson("alice", course.id, target, utcnow())
+    world.model.fail_next = 1
+    assert world.generator.write_lesson(_job(course, target), FIRST) == Outcome.RETRYING
+    sent = len(world.queue.lesson_jobs[Priority.HIGH])
+    for _ in range(20):  # a page polling it, in many tabs
+        view = world.service.open_lesson("alice", course.id, target, utcnow())
+    assert len(world.queue.lesson_jobs[Priority.HIGH]) == sent
+    assert view.status == LessonStatus.PENDING and view.error == ModelError.public
+    assert (view.attempts, view.max_attempts, view.retry_at is not None) == (1, 3, True)
+
+
+def test_a_record_claimed_past_the_attempts_cap_fails_without_a_model_call(world: World) -> None:
+    """Attempts count claims on the record, however the job came (a poll's, a redelivery of a
+    worker that died): the claim after the last allowed one ends it with the last reason."""
+    course = world.ready_course()
+    target = _ids(course)[3]
+    key = (course.id, target)
+    dead = Lease(token="dead", expires_at=utcnow() - timedelta(seconds=1))
+    world.store._update_lesson(
+        key, status=LessonStatus.GENERATING, attempts=3, lease=dead, error="The writing service took too long."
+    )
+    assert world.generator.write_lesson(_job(course, target), FIRST) == Outcome.FAILED
+    lesson = present(world.store.get_lesson("alice", course.id, target))
+    assert lesson.status == LessonStatus.FAILED
+    assert lesson.error == "The writing service took too long. Tried 3 times; you can try again."
+    assert world.model.lesson_calls == []
+
+
+def test_an_outline_call_that_fails_is_retried_after_a_backoff_and_then_final(world: World) -> None:
+    course = world.service.create_course("alice", CreateCourseRequest(prompt="Rust ownership"), utcnow())
+    job = world.queue.course_jobs[-1]
+    world.model.fail_next = 3
+    for attempt in (1, 2):
+        assert world.generator.build_outline(job, FIRST) == Outcome.RETRYING
+        waiting = present(world.store.get_course("alice", course.id))
+        assert waiting.status == CourseStatus.PENDING and waiting.attempts == attempt and waiting.retry_at
+        view = world.service.get_course("alice", course.id)
+        assert (view.error, view.attempts) == (ModelError.public, attempt)
+        assert world.queue.course_jobs[-1] == job and world.queue.delays[-1] >= 4
+        world.store._update_course(course.id, retry_at=utcnow() - timedelta(seconds=1))
+    assert world.generator.build_outline(job, FIRST) == Outcome.FAILED
+    failed = present(world.store.get_course("alice", course.id))
+    assert failed.status == CourseStatus.FAILED and failed.error and "Tried 3 times" in failed.error
 
 
 def test_outline_retry_upserts_lessons_instead_of_duplicating(world: World) -> None:
@@ -200,8 +275,7 @@ def test_the_lease_ends_shortly_after_the_invocations_deadline(world: World) -> 
     seen: list[Claim] = []
     world.store.claim_lesson = _spy(world.store.claim_lesson, seen)  # type: ignore[method-assign, assignment]  # the spy takes the same arguments
     before = utcnow()
-    with pytest.raises(ModelError):
-        world.generator.write_lesson(_job(course, target), Attempt(1, remaining_seconds=42))
+    assert world.generator.write_lesson(_job(course, target), Attempt(1, remaining_seconds=42)) == Outcome.RETRYING
     (claim,) = seen
     expected = before + timedelta(seconds=42 + LEASE_MARGIN_SECONDS)
     assert abs((claim.expires_at - expected).total_seconds()) < 1
@@ -255,12 +329,12 @@ def test_a_model_call_that_outlives_the_invocation_fails_and_commits_nothing() -
     model.release.clear()  # the lesson call hangs
     target = _ids(course)[1]
     started = time.monotonic()
-    with pytest.raises(ModelError, match="deadline"):
-        world.generator.write_lesson(_job(course, target), Attempt(1, remaining_seconds=1.0))
+    assert world.generator.write_lesson(_job(course, target), Attempt(1, remaining_seconds=1.0)) == Outcome.RETRYING
     assert time.monotonic() - started < 1.5
     lesson = world.store.get_lesson("alice", course.id, target)
     assert lesson is not None
-    assert lesson.status == LessonStatus.PENDING and lesson.lease is None and "deadline" in present(lesson.error)
+    assert lesson.status == LessonStatus.PENDING and lesson.lease is None
+    assert lesson.error == "The writing service took too long to answer."  # for people; the logs say more
     model.release.set()  # the abandoned call answers late: nothing may land
     time.sleep(0.1)
     assert present(world.store.get_lesson("alice", course.id, target)).status == LessonStatus.PENDING
@@ -268,9 +342,12 @@ def test_a_model_call_that_outlives_the_invocation_fails_and_commits_nothing() -
 
 def test_no_model_call_starts_without_time_left(world: World) -> None:
     course = world.ready_course()
-    with pytest.raises(ModelError, match="no time left"):
-        world.generator.write_lesson(_job(course, _ids(course)[1]), Attempt(1, remaining_seconds=0))
+    assert world.generator.write_lesson(_job(course, _ids(course)[1]), Attempt(1, remaining_seconds=0)) == (
+        Outcome.RETRYING
+    )
     assert world.model.lesson_calls == []
+    lesson = present(world.store.get_lesson("alice", course.id, _ids(course)[1]))
+    assert lesson.error == "The writing service took too long to answer."
 
 
 # ---- nothing stuck when a job is lost (issue 12) ------------------------------------------------
@@ -282,11 +359,21 @@ def test_a_worker_that_takes_a_job_drops_its_dedupe_key(world: World) -> None:
     world.service.open_lesson("alice", course.id, target, utcnow())
     assert lesson_job_key(course.id, target, Priority.HIGH) in world.dedupe.keys
     assert course_job_key(course.id) not in world.dedupe.keys  # the outline worker dropped the course's
+    taken: list[bool] = []
+    model_lesson = world.model.lesson
+
+    def lesson(brief: LessonBrief) -> tuple[GeneratedLesson, Usage]:  # while the call runs
+        taken.append(lesson_job_key(course.id, target, Priority.HIGH) in world.dedupe.keys)
+        return model_lesson(brief)
+
+    world.model.lesson = lesson  # type: ignore[method-assign]
     world.model.fail_next = 1
-    with pytest.raises(ModelError):
-        world.generator.write_lesson(_job(course, target), FIRST)
-    assert lesson_job_key(course.id, target, Priority.HIGH) not in world.dedupe.keys
-    # so opening the released lesson sends a job at once instead of waiting out the key
+    assert world.generator.write_lesson(_job(course, target), FIRST) == Outcome.RETRYING
+    assert taken == [False]  # dropped when the job was taken
+    # then held again by the job sent for after the backoff: a poll meanwhile sends nothing
+    assert world.dedupe.ttls[lesson_job_key(course.id, target, Priority.HIGH)] >= STUCK + 4
+    assert world.queue.lesson_ids(Priority.HIGH) == [target, target]
+    _retry_now(world, course.id, target)
     world.service.open_lesson("alice", course.id, target, utcnow())
     assert world.queue.lesson_ids(Priority.HIGH) == [target, target]
 
@@ -453,13 +540,14 @@ def test_pages_end_exactly_at_the_last_course(world: World) -> None:
 def test_retrying_a_failed_course_requeues_it_past_its_key(world: World) -> None:
     course = world.service.create_course("alice", CreateCourseRequest(prompt="Rust"), utcnow())
     world.model.fail_next = 3
-    for receive in (1, 2, 3):
-        with pytest.raises(ModelError):
-            world.generator.build_outline(world.queue.course_jobs[0], Attempt(receive, 120))
+    for _ in range(3):
+        world.generator.build_outline(world.queue.course_jobs[0], FIRST)
+        world.store._update_course(course.id, retry_at=utcnow() - timedelta(seconds=1))
     assert present(world.store.get_course("alice", course.id)).status == CourseStatus.FAILED
     world.dedupe.keys.add(course_job_key(course.id))  # a key left from an earlier send
+    sent = len(world.queue.course_jobs)
     retried = world.service.retry_course("alice", course.id, utcnow())
-    assert retried.status == CourseStatus.PENDING and len(world.queue.course_jobs) == 2
+    assert retried.status == CourseStatus.PENDING and len(world.queue.course_jobs) == sent + 1
     assert world.generator.build_outline(world.queue.course_jobs[-1], FIRST) == Outcome.DONE
 
 
@@ -478,10 +566,7 @@ def test_retrying_a_failed_lesson_sends_it_at_once_and_restarts_its_clock(world:
     course = world.ready_course()
     target = _ids(course)[5]
     world.service.open_lesson("alice", course.id, target, utcnow())
-    world.model.fail_next = 3
-    for receive in (1, 2, 3):
-        with pytest.raises(ModelError):
-            world.generator.write_lesson(_job(course, target), Attempt(receive, 120))
+    _fail_for_good(world, course, target)
     world.dedupe.keys.add(lesson_job_key(course.id, target, Priority.HIGH))  # a duplicate's key
     world.queue.lesson_jobs[Priority.HIGH].clear()
     at = utcnow() + timedelta(seconds=5)
@@ -550,10 +635,7 @@ def test_the_reconciler_resends_a_course_whose_outline_worker_died(world: World)
 def test_races_between_check_and_write_are_conflicts_with_their_code(world: World) -> None:
     course = world.ready_course()
     target = _ids(course)[1]
-    world.model.fail_next = 3
-    for receive in (1, 2, 3):
-        with pytest.raises(ModelError):
-            world.generator.write_lesson(_job(course, target), Attempt(receive, 120))
+    _fail_for_good(world, course, target)
     world.store.reset_failed_lesson = lambda *_: False  # type: ignore[method-assign]  # another retry got there first
     with pytest.raises(Conflict) as lesson_race:
         world.service.retry_lesson("alice", course.id, target, utcnow())
@@ -612,3 +694,44 @@ def test_a_courses_tier_picks_its_budget_and_its_share_of_the_reserve() -> None:
     world.generator.build_outline(world.queue.course_jobs[-1], FIRST)
     assert present(world.store.get_course("fran", free.id)).tier == "free"
     assert seen == [("free", -1.0), ("", 0.5)]  # the default: free, half the reserve
+
+
+# ---- counts that say what they count; rewrites refused when asked (issue 25) --------------------
+
+
+def test_a_course_counts_each_written_lesson_once_however_often_it_was_rewritten(world: World) -> None:
+    course = world.ready_course()
+    target = _ids(course)[0]
+    assert world.generator.write_lesson(_job(course, target), FIRST) == Outcome.DONE
+    for _ in range(3):  # rewritten three times
+        world.service.regenerate_lesson(
+            "alice", course.id, target, RegenerateLessonRequest(instruction="simpler"), utcnow()
+        )
+        mid_rewrite = world.service.get_course("alice", course.id)
+        assert mid_rewrite.lessons_generated == 0  # being written again: not written now
+        assert world.generator.write_lesson(_job(course, target), FIRST) == Outcome.DONE
+    detail = world.service.get_course("alice", course.id)
+    listed = world.service.list_courses("alice", None, None).items[0]
+    assert detail.lessons_generated == listed.lessons_generated == 1 <= detail.lesson_count
+
+
+def test_a_rewrite_is_refused_when_asked_once_the_course_spent_its_budget(world: World) -> None:
+    course = world.ready_course()
+    target = _ids(course)[0]
+    assert world.generator.write_lesson(_job(course, target), FIRST) == Outcome.DONE
+    spent = present(world.store.get_course("alice", course.id)).usage.total_tokens
+    service = replace(world.service, tunables=world.service.tunables.model_copy(update={"course_token_budget": spent}))
+    with pytest.raises(Conflict) as refused:
+        service.regenerate_lesson("alice", course.id, target, RegenerateLessonRequest(instruction="again"), utcnow())
+    assert _code(refused) == "course_budget_exhausted"
+    lesson = present(world.store.get_lesson("alice", course.id, target))
+    assert lesson.status == LessonStatus.GENERATED and lesson.version == 1  # the current version stays
+
+
+def test_the_offline_model_writes_a_lesson_added_without_a_summary(world: World) -> None:
+    from flowgen.adapters.offline_model import OfflineModel
+
+    brief = LessonBrief("Rust", "", None, "Basics", "Lifetimes in traits", "", [], [])
+    lesson, _ = OfflineModel().lesson(brief)
+    points = next(block for block in lesson.blocks if block.type == "key_points")
+    assert points.points[0] == "What Lifetimes in traits is and how to use it."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from flowgen.content import CodeBlock, KeyPointsBlock, LessonContent, MarkdownBlock, QuizBlock, QuizQuestion, VideoBlock
@@ -92,3 +93,57 @@ def test_what_a_question_is_answered_from_leaves_the_video_title_out() -> None:
     text = lesson_markdown(_lesson("m01-l01", "m01", 0, "Lesson", TRICKY))
     assert "A [talk]" not in text and "A \\[talk\\]" not in text and "example.com" not in text
     assert "## Top" in text and "Which?" in text  # the model's own blocks are all there
+
+
+# ---- never HTML, nothing for a lesson without a summary (issue 25) -------------------------------
+
+
+def test_html_and_script_links_are_text_in_the_export() -> None:
+    hostile = LessonContent(
+        generator="offline",
+        blocks=[
+            MarkdownBlock(
+                type="markdown",
+                markdown='Read <img src=x onerror="alert(1)"> and [this](javascript:alert(document.cookie)) '
+                "or [that](JavaScript:void(0)) but `<div>` is code and [docs](https://example.com) a link.",
+            ),
+            CodeBlock(type="code", language="html", code="<script>alert(1)</script>\n", caption="<b>bold</b>"),
+        ],
+    )
+    course = Course(
+        id="c" * 32,
+        owner_id="alice",
+        prompt="p",
+        title="<script>alert('title')</script>",
+        description='<a href="javascript:alert(1)">click</a>',
+        status=CourseStatus.READY,
+        modules=[ModuleOutline(id="m01", title="<iframe src=x>", lesson_ids=["m01-l01"])],
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    lesson = _lesson("m01-l01", "m01", 0, "<svg onload=alert(1)>", hostile).model_copy(
+        update={"summary": "<img src=y onerror=alert(2)>"}
+    )
+    text = course_markdown(course, [lesson])
+    outside_code = "\n".join(line for line in text.split("```")[::2])  # the fenced code left out
+    assert not re.search(r"(?<!\\)<(script|img|iframe|svg|a |b>)", outside_code), text
+    assert not re.search(r"\]\(\s*javascript:", text, re.IGNORECASE) and "[this]" not in text  # no script link
+    assert "this or that" in text  # the links' text stays
+    assert "<script>alert(1)</script>" in text  # inside a fence, code is shown as it is
+    assert "`<div>`" in text and "[docs](https://example.com)" in text
+
+
+def test_a_lesson_without_a_summary_gets_no_empty_emphasis() -> None:
+    course = Course(
+        id="c" * 32,
+        owner_id="alice",
+        prompt="p",
+        title="T",
+        status=CourseStatus.READY,
+        modules=[ModuleOutline(id="m01", title="M", lesson_ids=["m01-l01"])],
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    added = _lesson("m01-l01", "m01", 0, "Added in the editor", None).model_copy(update={"summary": ""})
+    text = course_markdown(course, [added])
+    assert "**" not in text.replace("**Objectives**", "") and "\n*\n" not in text

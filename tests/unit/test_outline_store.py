@@ -78,7 +78,7 @@ def test_an_edit_lands_beside_a_commit_and_a_removed_lesson_takes_no_commit(stor
     ]
     edited = course.model_copy(update={"modules": modules, "lesson_count": 3, "version": 2})
     kept = [lessons[1].model_copy(update={"order": 0}), renamed, added]
-    stale = dict(lessons=kept, removed=["m01-l03"], removed_generated=0, now=now)
+    stale = dict(lessons=kept, removed=["m01-l03"], now=now)
     assert not store.edit_outline(edited, expected_version=2, **stale)  # type: ignore[arg-type]
     assert store.edit_outline(edited, expected_version=1, **stale)  # type: ignore[arg-type]
     assert not store.edit_outline(edited, expected_version=1, **stale)  # type: ignore[arg-type]
@@ -115,6 +115,5 @@ def test_only_a_ready_course_is_edited(store: CourseStore) -> None:
         expected_version=1,
         lessons=[],
         removed=[],
-        removed_generated=0,
         now=now,
     )

@@ -14,10 +14,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from flowgen.deadline import Attempt
+from flowgen.errors import CallAbandoned
 from flowgen.export import lesson_markdown
 from flowgen.generation import Generator, Outcome
 from flowgen.messages import LessonJob
@@ -51,8 +53,8 @@ class AnswerWriter:
 
     def __call__(self, text: str) -> None:
         with self._lock:
-            if self._closed:
-                return
+            if self._closed:  # the attempt ended: a call still streaming is told to stop
+                raise CallAbandoned(f"question {self.question_id}: the attempt has ended")
             if self._lost:
                 raise LeaseLost(self.question_id)
             now = self.monotonic()
@@ -146,6 +148,14 @@ class _QuestionWork:
     def tier(self) -> str:
         return self.question.tier
 
+    @property
+    def attempts(self) -> int:
+        return self.question.attempts
+
+    @property
+    def last_error(self) -> str | None:
+        return self.question.error
+
     def call(self) -> tuple[str, Usage]:
         if not self.gen.tunables.stream_lessons:
             return self.gen.model.answer(self.brief)
@@ -154,6 +164,12 @@ class _QuestionWork:
     def release(self, error: str, *, failed: bool) -> None:
         self.writer.close()  # a model thread abandoned at the deadline writes nothing after this
         self.answerer.questions.release(self.question.id, self.claim, error, failed=failed)
+
+    def retry_later(self, error: str, seconds: float) -> None:
+        self.writer.close()
+        retry_at = self.gen.clock() + timedelta(seconds=seconds)
+        self.answerer.questions.release(self.question.id, self.claim, error, failed=False, retry_at=retry_at)
+        self.gen.scheduler.schedule_lessons([self.job], Priority.HIGH, force=True, delay_seconds=seconds)
 
     def defer(self, seconds: float) -> None:
         self.writer.close()
@@ -166,7 +182,7 @@ class _QuestionWork:
         if not self.answerer.questions.commit(self.question.id, self.claim, result, usage, now, self.writer.writes):
             logger.warning("question lease lost, answer discarded", extra={"question_id": self.question.id})
             return Outcome.LEASE_LOST
-        self.gen.store.add_course_usage(self.course_id, usage, lessons_generated=0)
+        self.gen.store.add_course_usage(self.course_id, usage)
         metrics.add_metric(name="QuestionTokens", unit=MetricUnit.Count, value=usage.total_tokens)
         seconds = (now - self.question.asked_at).total_seconds()
         metrics.add_metric(name="TimeToAnswer", unit=MetricUnit.Seconds, value=seconds)

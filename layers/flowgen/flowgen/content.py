@@ -74,11 +74,16 @@ class QuizQuestion(_Strict):
     options: Annotated[list[Text], Field(min_length=2, max_length=6)]
     answer_index: int
     explanation: Annotated[str, Field(max_length=2000)]
+    # for each option, why it is right or wrong, without naming the right one (a learner who
+    # chose a wrong option reads its line); lessons written before it have none
+    option_feedback: Annotated[list[Annotated[str, Field(max_length=400)]], Field(max_length=6)] = []
 
     @model_validator(mode="after")
     def _answer_is_an_option(self) -> QuizQuestion:
         if not 0 <= self.answer_index < len(self.options):
             raise ValueError("answer_index must point at one of the options")
+        if self.option_feedback and len(self.option_feedback) != len(self.options):
+            raise ValueError("option_feedback has one line per option")
         return self
 
 

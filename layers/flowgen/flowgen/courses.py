@@ -46,6 +46,7 @@ from flowgen.views import (
     LessonVersionSummary,
     LessonView,
     ModuleView,
+    PartialContentView,
     WritingProgress,
 )
 
@@ -90,7 +91,7 @@ class CourseService:
         except AlreadyExists:
             return self._same_request(owner_id, idempotency_key or "", request)
         self._send_course_job(course)
-        return CourseView.of(course)
+        return CourseView.of(course, 0)
 
     def _same_request(self, owner_id: str, idempotency_key: str, request: CreateCourseRequest) -> CourseView:
         earlier = self.store.find_course_by_idempotency_key(owner_id, idempotency_key)
@@ -99,7 +100,7 @@ class CourseService:
         asked = (request.prompt, request.level, request.size, request.language)
         if (earlier.prompt, earlier.level, earlier.size, earlier.language) != asked:
             raise IdempotencyKeyReused("this Idempotency-Key was used with a different body")
-        return CourseView.of(earlier)
+        return CourseView.of(earlier, self.store.count_generated([earlier.id]).get(earlier.id, 0))
 
     def still_there(self, owner_id: str, created: CourseView) -> CourseView:
         """A create replayed from its Idempotency-Key record names a course that may have been
@@ -114,7 +115,8 @@ class CourseService:
         courses = self.store.list_courses(owner_id, limit=limit + 1, before=before)
         page, more = courses[:limit], len(courses) > limit
         next_cursor = _encode_cursor(page[-1]) if more else None
-        return CoursePage(items=[CourseView.of(c) for c in page], next_cursor=next_cursor)
+        counts = self.store.count_generated([c.id for c in page]) if page else {}
+        return CoursePage(items=[CourseView.of(c, counts.get(c.id, 0)) for c in page], next_cursor=next_cursor)
 
     def get_course(self, owner_id: str, course_id: str, now: datetime | None = None) -> CourseDetail:
         """The course; while its outline is written, what the live attempt has written so far.
@@ -130,7 +132,8 @@ class CourseService:
             )
             for module in course.modules
         ]
-        detail = CourseDetail(**CourseView.of(course).model_dump(), modules=modules)
+        written = sum(lesson.status == LessonStatus.GENERATED for lesson in lessons.values())
+        detail = CourseDetail(**CourseView.of(course, written).model_dump(), modules=modules)
         if course.status in (CourseStatus.PENDING, CourseStatus.GENERATING):
             detail.retry_after = self.tunables.poll_seconds
             detail.partial_outline = _outline_so_far(course, now)
@@ -152,7 +155,7 @@ class CourseService:
             raise Conflict("course changed meanwhile, reload it", code="not_failed")
         course = owned_course(self.store, owner_id, course_id)
         self._send_course_job(course, force=True)
-        return CourseView.of(course)
+        return CourseView.of(course, self.store.count_generated([course_id]).get(course_id, 0))
 
     def edit_outline(self, owner_id: str, course_id: str, request: EditOutlineRequest, now: datetime) -> CourseDetail:
         """Renames, adds, removes and reorders lessons and modules in one update guarded by the
@@ -172,7 +175,6 @@ class CourseService:
         plan = OutlinePlan(course, existing)
         modules, lessons = plan.apply(request)
         removed = [lesson_id for lesson_id in existing if lesson_id not in {lesson.id for lesson in lessons}]
-        removed_generated = sum(existing[i].status == LessonStatus.GENERATED for i in removed)
         edited = course.model_copy(
             update={"modules": modules, "lesson_count": len(lessons), "version": course.version + 1}
         )
@@ -181,7 +183,6 @@ class CourseService:
             expected_version=course.version,
             lessons=lessons,
             removed=removed,
-            removed_generated=removed_generated,
             now=now,
         )
         if not written:
@@ -231,12 +232,14 @@ class CourseService:
             previous_lesson_id=siblings[position - 1].id if position > 0 else None,
             next_lesson_id=siblings[position + 1].id if position + 1 < len(siblings) else None,
             versions=_versions(lesson),
+            max_attempts=self.tunables.max_receive_count,
         )
         if lesson.status in (LessonStatus.PENDING, LessonStatus.GENERATING):
-            view.partial, view.progress = _written_so_far(lesson, now)
+            partial, view.progress = _written_so_far(lesson, now)
+            view.partial = PartialContentView.model_validate(partial.model_dump()) if partial else None
             view.progress.blocks_expected = expected_block_count(siblings)
             expected = expected_lesson_seconds(siblings)
-            wait = lesson_poll_after(lesson, view.partial, now, expected, self.tunables.poll_seconds)
+            wait = lesson_poll_after(lesson, partial, now, expected, self.tunables.poll_seconds)
             view.retry_after, view.retry_after_ms = wait.header, wait.milliseconds
         return view
 
@@ -263,6 +266,13 @@ class CourseService:
             )
         if request.version is not None and request.version != lesson.version:
             raise Conflict(f"the lesson is at version {lesson.version} now, reload it", code="version_conflict")
+        budget = self.tunables.course_token_budget
+        course = owned_course(self.store, owner_id, course_id)
+        if budget and course.usage.total_tokens >= budget:  # refused now: the current version stays
+            raise Conflict(
+                f"this course has spent its budget of {budget} tokens: no lesson of it can be rewritten",
+                code="course_budget_exhausted",
+            )
         kept = _kept(lesson)
         rewritten = lesson.model_copy(
             update={
@@ -372,8 +382,10 @@ def _job_lost(lesson: Lesson, queued_before: datetime) -> bool:
 
 
 def _needs_generation(lesson: Lesson, now: datetime) -> bool:
+    """Waiting and not waiting out a failed attempt's backoff (its job is sent for that time), or
+    held by an attempt whose lease ran out."""
     if lesson.status == LessonStatus.PENDING:
-        return True
+        return lesson.retry_at is None or lesson.retry_at <= now
     lease_expired = lesson.lease is not None and lesson.lease.expires_at < now
     return lesson.status == LessonStatus.GENERATING and lease_expired
 

@@ -2,8 +2,9 @@
 
 The openai client's timeout applies to each read, so a server trickling a byte a second can
 keep a call alive for ever. The call runs in a daemon thread; past the deadline the caller
-gets a ModelError and moves on (releases its claim, commits nothing). The abandoned thread
-ends with the invocation: Lambda freezes or kills it, and its result is never read.
+gets CallAbandoned and moves on (retries later or gives up, commits nothing). The abandoned call
+is told so (`raise_if_abandoned`): the model adapter checks between a stream's chunks and before
+a repair call, so it closes its connection and pays for nothing more.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flowgen.errors import ModelError
+from flowgen.errors import CallAbandoned
+
+_abandoned: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar("abandoned", default=None)
 
 LEASE_MARGIN_SECONDS = 30.0  # a lease outlives its invocation's deadline by this much
 COMMIT_RESERVE_SECONDS = 10.0  # kept back from the model call for the commit and its writes
@@ -38,14 +41,22 @@ class Attempt:
         return self.remaining_seconds - reserve
 
 
+def raise_if_abandoned() -> None:
+    """In a call run by `call_with_deadline`: CallAbandoned once its caller has given up on it."""
+    abandoned = _abandoned.get()
+    if abandoned is not None and abandoned.is_set():
+        raise CallAbandoned("the caller gave up on this call at its deadline")
+
+
 def call_with_deadline[T](fn: Callable[[], T], seconds: float) -> T:
-    """`fn()`, or ModelError once `seconds` have passed without an answer."""
+    """`fn()`, or CallAbandoned once `seconds` have passed without an answer."""
     if seconds <= 0:
-        raise ModelError("no time left in this invocation for a model call")
+        raise CallAbandoned("no time left in this invocation for a model call")
     outcome: list[T] = []
     failure: list[BaseException] = []
-    done = threading.Event()
+    done, abandoned = threading.Event(), threading.Event()
     context = contextvars.copy_context()
+    context.run(_abandoned.set, abandoned)
 
     def run() -> None:
         try:
@@ -57,7 +68,8 @@ def call_with_deadline[T](fn: Callable[[], T], seconds: float) -> T:
 
     threading.Thread(target=run, name="model-call", daemon=True).start()
     if not done.wait(seconds):
-        raise ModelError(f"model call still running at the invocation's deadline ({seconds:.1f}s)")
+        abandoned.set()
+        raise CallAbandoned(f"model call still running at the invocation's deadline ({seconds:.1f}s)")
     if failure:
         raise failure[0]
     return outcome[0]

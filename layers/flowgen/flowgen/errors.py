@@ -106,8 +106,20 @@ class DedupeUnavailable(Exception):
 
 
 class ModelError(Exception):
-    """The model call failed or returned something unusable. Retryable by redelivery."""
+    """The model call failed or returned something unusable: retried with a backoff up to the
+    record's attempts cap. `message` is for the logs; `public` is what a learner reads."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    public = "The writing service could not write this."
+
+    def __init__(self, message: str, *, retry_after: float | None = None, public: str | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        if public:
+            self.public = public
+
+
+class CallAbandoned(ModelError):
+    """The invocation's deadline passed: the model call is given up, its stream closed, and no
+    repair call is made for it."""
+
+    public = "The writing service took too long to answer."

@@ -11,7 +11,10 @@ The structure is the file's only `#`, `##` and `###` headings, so it can be read
 
 Headings the model wrote inside a lesson are pushed three levels down (at most `######`), and
 code is fenced with a fence longer than any run of backticks in it, so lesson text never
-passes for structure. Model text is written as it came (it is Markdown already), never as HTML.
+passes for structure. Model text is written as it came (it is Markdown already), but never as
+HTML: outside code, a `<` is escaped with a backslash, so a title, a summary or a lesson that holds
+`<script>` or `<img onerror=...>` is text in any Markdown viewer, and a link to a `javascript:`,
+`vbscript:` or `data:` address keeps its text and loses its address.
 """
 
 from __future__ import annotations
@@ -25,6 +28,10 @@ from flowgen.records import Course, Lesson, LessonStatus
 _HEADING = re.compile(r"^(#{1,6})(\s)")
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 _LANGUAGE = re.compile(r"[^\w+#.-]")
+_CODE_SPAN = re.compile(r"(`+)(.*?)\1")
+_SCRIPT_LINK = re.compile(
+    r"\[([^\]]*)\]\(\s*<?\s*(?:javascript|vbscript|data)\s*:(?:[^()]|\([^()]*\))*\)", re.IGNORECASE
+)
 _NOT_WRITTEN = {
     LessonStatus.PENDING: "Not generated yet: open it in FlowGen to write it.",
     LessonStatus.GENERATING: "Being written: export again in a moment.",
@@ -69,7 +76,9 @@ def _front(course: Course) -> list[str]:
 
 
 def _lesson(heading: str, lesson: Lesson) -> list[str]:
-    out = [heading, "", f"*{_line(lesson.summary)}*", ""]
+    out = [heading, ""]
+    if lesson.summary.strip():  # a lesson added in the outline editor may have none
+        out += [f"*{_line(lesson.summary)}*", ""]
     if lesson.status != LessonStatus.GENERATED or lesson.content is None:
         return [*out, f"> {_NOT_WRITTEN.get(lesson.status, 'Not generated yet.')}", ""]
     for block in lesson.content.blocks:
@@ -125,8 +134,13 @@ def _demoted(markdown: str) -> Iterator[str]:
     fenced, still_open = _fences(lines)
     headings = [_HEADING.match(line) if not inside else None for line, inside in zip(lines, fenced, strict=True)]
     shift = 4 - min((len(h.group(1)) for h in headings if h), default=4)
-    for line, heading in zip(lines, headings, strict=True):
-        yield "#" * min(6, len(heading.group(1)) + shift) + line[len(heading.group(1)) :] if heading else line
+    for line, heading, inside in zip(lines, headings, fenced, strict=True):
+        if inside:
+            yield line
+        elif heading:
+            yield "#" * min(6, len(heading.group(1)) + shift) + _inert(line[len(heading.group(1)) :])
+        else:
+            yield _inert(line)
     if still_open is not None:  # an unclosed fence would swallow the rest of the file
         yield still_open
 
@@ -165,5 +179,21 @@ def _paragraph(text: str) -> str:
 
 
 def _line(text: str) -> str:
-    """One line of inline text: line breaks become spaces, so a title stays one heading."""
-    return " ".join(text.split())
+    """One line of inline text: line breaks become spaces, so a title stays one heading; never
+    HTML (see `_inert`)."""
+    return _inert(" ".join(text.split()))
+
+
+def _inert(line: str) -> str:
+    """A line of Markdown that no viewer reads as HTML or a script address: `<` escaped and
+    script links reduced to their text, outside code spans (whose text is shown as it is)."""
+    out, last = [], 0
+    for span in _CODE_SPAN.finditer(line):
+        out += [_escaped(line[last : span.start()]), span.group(0)]
+        last = span.end()
+    return "".join([*out, _escaped(line[last:])])
+
+
+def _escaped(text: str) -> str:
+    text = _SCRIPT_LINK.sub(lambda link: link.group(1), text)
+    return re.sub(r"(?<!\\)<", r"\\<", text)

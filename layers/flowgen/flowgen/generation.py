@@ -5,13 +5,21 @@ a claim is a compare-and-set that takes a lease, a commit only lands while that 
 Both use cases (outline, lesson) share one skeleton, `Generator._run`:
 
     claim -> admit (budget, limiter) -> call (under the invocation's deadline)
-          -> defer (rate limited) or release (failed) -> commit
+          -> defer (rate limited), retry later or give up (failed) -> commit
+
+A failed model call is retried by the worker, not by SQS's redelivery (the visibility timeout is
+12 minutes by default): the record goes back to waiting with the reason a person reads and a
+retry time (a backoff with jitter), and the job is sent again with that delay; the claim skips a
+record before its retry time. At MaxReceiveCount attempts (claims, counted on the record: a job
+sent again by a poll or a redelivery counts too) the failure is final: FAILED, with the reason,
+retryable by the learner. Whatever opens or polls it, a record gets at most that many model calls.
 
 A record's priority lives in MongoDB only: the worker reads it from the claimed record.
 """
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +32,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from flowgen.content import CourseOutline, GeneratedLesson, LessonBlock, LessonContent, OutlineDecision, VideoBlock
 from flowgen.deadline import Attempt, call_with_deadline
 from flowgen.errors import ModelError
+from flowgen.failures import SOMETHING_WENT_WRONG, gave_up, public_reason
 from flowgen.ids import lesson_key
 from flowgen.limits import NoBudget, NoRateLimit, NoVideos
 from flowgen.messages import CourseJob, LessonJob
@@ -51,6 +60,8 @@ class Outcome(StrEnum):
     DEFERRED = "deferred"  # rate limited: back on the queue with a delay, no attempt spent
     OVER_BUDGET = "over_budget"  # failed with a clear reason, no model call
     REFUSED = "refused"  # the prompt is not a learnable topic
+    RETRYING = "retrying"  # the call failed: waiting again, its job re-sent with a backoff
+    FAILED = "failed"  # the call failed on the last allowed attempt (or attempts ran out): FAILED
 
 
 class _Work[R](Protocol):
@@ -66,10 +77,21 @@ class _Work[R](Protocol):
     def estimate(self) -> int: ...
     @property
     def tier(self) -> str: ...
+    @property
+    def attempts(self) -> int:
+        """Claims of this record, this one included."""
+        ...
+
+    @property
+    def last_error(self) -> str | None: ...
 
     def call(self) -> tuple[R, Usage]: ...
     def commit(self, result: R, usage: Usage) -> Outcome: ...
     def release(self, error: str, *, failed: bool) -> None: ...
+    def retry_later(self, error: str, seconds: float) -> None:
+        """Waiting again with `error`, not claimable for `seconds`; its job sent after them."""
+        ...
+
     def defer(self, seconds: float) -> None:
         """Gives the claim back unused and sends the job again after `seconds`."""
         ...
@@ -85,6 +107,7 @@ class Generator:
     limiter: RateLimiter = field(default_factory=NoRateLimit)
     budget: TokenBudget = field(default_factory=NoBudget)
     videos: VideoSearch = field(default_factory=NoVideos)
+    jitter: Callable[[float, float], float] = random.uniform
 
     # ---- entry points ----------------------------------------------------------------
 
@@ -118,14 +141,22 @@ class Generator:
 
     def _run[R](self, work: _Work[R], attempt: Attempt) -> Outcome:
         try:
+            if work.attempts > self.tunables.max_receive_count:  # earlier attempts died or failed
+                reason = work.last_error or SOMETHING_WENT_WRONG
+                work.release(gave_up(reason, work.attempts - 1), failed=True)
+                return Outcome.FAILED
             turned_away = self._admit(work)
             if turned_away is not None:
                 return turned_away
             called = self._call(work, attempt)
             if isinstance(called, Outcome):
                 return called
-        except Exception as exc:
-            work.release(_reason(exc), failed=attempt.receive_count >= self.tunables.max_receive_count)
+        except ModelError as exc:
+            return self._failed(work, exc)
+        except Exception as exc:  # not the model's: SQS delivers the job again (and its DLQ keeps it)
+            logger.exception("work failed", extra={"course_id": work.course_id})
+            last = max(work.attempts, attempt.receive_count) >= self.tunables.max_receive_count
+            work.release(public_reason(exc), failed=last)
             raise
         result, usage = called
         try:
@@ -135,12 +166,29 @@ class Generator:
             # timeout), and a paid-for lesson must be kept before anything that may run out the clock
             self._settle(work, usage.total_tokens)
 
+    def _failed[R](self, work: _Work[R], exc: ModelError) -> Outcome:
+        """A failed model call: retried after a backoff, or final at the attempts cap."""
+        reason = public_reason(exc)
+        logger.warning("model call failed", extra={"course_id": work.course_id, "problem": str(exc)})
+        if work.attempts >= self.tunables.max_receive_count:
+            work.release(gave_up(reason, work.attempts), failed=True)
+            metrics.add_metric(name="GaveUp", unit=MetricUnit.Count, value=1)
+            return Outcome.FAILED
+        work.retry_later(reason, self.retry_delay(work.attempts))
+        metrics.add_metric(name="RetryScheduled", unit=MetricUnit.Count, value=1)
+        return Outcome.RETRYING
+
+    def retry_delay(self, attempts: int) -> float:
+        """The wait after the `attempts`-th failed attempt: the base, times 3 each time, +-20 %."""
+        base = self.tunables.retry_base_seconds * 3 ** max(0, attempts - 1)
+        return float(base * self.jitter(0.8, 1.2))
+
     def _admit[R](self, work: _Work[R]) -> Outcome | None:
         """None to go ahead; else what happened instead (failed over budget, or deferred)."""
         over = self.budget.reserve(work.owner_id, work.course_id, work.estimate, tier=work.tier)
         if over:
             metrics.add_metric(name="OverBudget", unit=MetricUnit.Count, value=1)
-            work.release(f"budget: {over}", failed=True)
+            work.release(over[:1].upper() + over[1:], failed=True)
             return Outcome.OVER_BUDGET
         wait = self.limiter.acquire(work.priority, work.estimate, reserve_share=self.tunables.reserve_share(work.tier))
         if wait > 0:
@@ -210,6 +258,14 @@ class _OutlineWork:
     def tier(self) -> str:
         return self.course.tier
 
+    @property
+    def attempts(self) -> int:
+        return self.course.attempts
+
+    @property
+    def last_error(self) -> str | None:
+        return self.course.error
+
     def call(self) -> tuple[OutlineDecision, Usage]:
         """Streamed (when enabled): the header and each finished module are written as they come."""
         course = self.course
@@ -221,6 +277,12 @@ class _OutlineWork:
     def release(self, error: str, *, failed: bool) -> None:
         self.writer.close()  # a model thread abandoned at the deadline writes nothing after this
         self.gen.store.release_course(self.course.id, self.claim, error, failed=failed)
+
+    def retry_later(self, error: str, seconds: float) -> None:
+        self.writer.close()
+        retry_at = self.gen.clock() + timedelta(seconds=seconds)
+        self.gen.store.release_course(self.course.id, self.claim, error, failed=False, retry_at=retry_at)
+        self.gen.scheduler.schedule_course(self.job, force=True, delay_seconds=seconds)
 
     def defer(self, seconds: float) -> None:
         self.writer.close()
@@ -282,6 +344,14 @@ class _LessonWork:
     def tier(self) -> str:
         return self.course_tier
 
+    @property
+    def attempts(self) -> int:
+        return self.lesson.attempts
+
+    @property
+    def last_error(self) -> str | None:
+        return self.lesson.error
+
     def call(self) -> tuple[GeneratedLesson, Usage]:
         """Streamed (when enabled): the finished blocks are written as partial content on the way."""
         if not self.gen.tunables.stream_lessons:
@@ -291,6 +361,13 @@ class _LessonWork:
     def release(self, error: str, *, failed: bool) -> None:
         self.writer.close()  # a model thread abandoned at the deadline writes nothing after this
         self.gen.store.release_lesson(self.course_id, self.lesson.id, self.claim, error, failed=failed)
+
+    def retry_later(self, error: str, seconds: float) -> None:
+        self.writer.close()
+        retry_at = self.gen.clock() + timedelta(seconds=seconds)
+        store = self.gen.store
+        store.release_lesson(self.course_id, self.lesson.id, self.claim, error, failed=False, retry_at=retry_at)
+        self.gen.scheduler.schedule_lessons([self.job], self.priority, force=True, delay_seconds=seconds)
 
     def defer(self, seconds: float) -> None:
         self.writer.close()
@@ -319,7 +396,7 @@ class _LessonWork:
         if not self.gen.store.commit_lesson(done, self.claim, now):
             logger.warning("lesson lease lost, result discarded", extra={"lesson": f"{self.course_id}/{done.id}"})
             return Outcome.LEASE_LOST
-        self.gen.store.add_course_usage(self.course_id, usage, lessons_generated=1)
+        self.gen.store.add_course_usage(self.course_id, usage)
         metrics.add_metric(name="LessonTokens", unit=MetricUnit.Count, value=usage.total_tokens)
         if self.lesson.requested_at is not None:
             seconds = (now - self.lesson.requested_at).total_seconds()
@@ -377,9 +454,3 @@ def _brief(course: Course, lesson: Lesson, siblings: list[Lesson]) -> LessonBrie
 def _seconds_since(claimed_at: datetime | None, now: datetime) -> float | None:
     """The claim set `updatedAt`, and nothing touches it until the commit."""
     return round((now - claimed_at).total_seconds(), 3) if claimed_at is not None else None
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, ModelError):
-        return f"model: {exc}"[:500]
-    return f"{type(exc).__name__}: {exc}"[:500]

@@ -65,13 +65,26 @@ class CourseStore(PartialLessonStore, PartialOutlineStore, Protocol):
     def get_course(self, owner_id: str, course_id: str) -> Course | None: ...
     def list_courses(self, owner_id: str, *, limit: int, before: tuple[datetime, str] | None) -> list[Course]: ...
     def delete_course(self, owner_id: str, course_id: str) -> bool: ...
-    def claim_course(self, course_id: str, claim: Claim, now: datetime) -> Course | None: ...
+    def claim_course(self, course_id: str, claim: Claim, now: datetime) -> Course | None:
+        """PENDING (its `retry_at` passed, if set) or GENERATING with an expired lease ->
+        GENERATING under `claim`, attempts + 1, in one compare-and-set; None when not claimable."""
+        ...
+
     def commit_outline(self, course: Course, claim: Claim, lessons: Sequence[Lesson], now: datetime) -> bool: ...
-    def release_course(self, course_id: str, claim: Claim, error: str, *, failed: bool) -> None: ...
+    def release_course(
+        self, course_id: str, claim: Claim, error: str, *, failed: bool, retry_at: datetime | None = None
+    ) -> None:
+        """FAILED, or PENDING again (not claimable before `retry_at`), while `claim` holds it."""
+        ...
+
     def unclaim_course(self, course_id: str, claim: Claim) -> None: ...
     def refuse_course(self, course_id: str, claim: Claim, reason: str, usage: Usage) -> None: ...
     def reset_failed_course(self, owner_id: str, course_id: str, now: datetime) -> bool: ...
-    def add_course_usage(self, course_id: str, usage: Usage, *, lessons_generated: int) -> None: ...
+    def add_course_usage(self, course_id: str, usage: Usage) -> None: ...
+    def count_generated(self, course_ids: Sequence[str]) -> dict[str, int]:
+        """How many of each course's lessons are GENERATED now (a course with none is left out)."""
+        ...
+
     def edit_outline(
         self,
         course: Course,
@@ -79,7 +92,6 @@ class CourseStore(PartialLessonStore, PartialOutlineStore, Protocol):
         expected_version: int,
         lessons: Sequence[Lesson],
         removed: Sequence[str],
-        removed_generated: int,
         now: datetime,
     ) -> bool:
         """Replaces a READY course's outline (`course.modules`, `lesson_count`, `version`,
@@ -101,9 +113,24 @@ class CourseStore(PartialLessonStore, PartialOutlineStore, Protocol):
         """Their jobs were sent again now: `updatedAt` restarts the stranded clock."""
         ...
 
-    def claim_lesson(self, course_id: str, lesson_id: str, claim: Claim, now: datetime) -> Lesson | None: ...
+    def claim_lesson(self, course_id: str, lesson_id: str, claim: Claim, now: datetime) -> Lesson | None:
+        """As claim_course, for a lesson."""
+        ...
+
     def commit_lesson(self, lesson: Lesson, claim: Claim, now: datetime) -> bool: ...
-    def release_lesson(self, course_id: str, lesson_id: str, claim: Claim, error: str, *, failed: bool) -> None: ...
+    def release_lesson(
+        self,
+        course_id: str,
+        lesson_id: str,
+        claim: Claim,
+        error: str,
+        *,
+        failed: bool,
+        retry_at: datetime | None = None,
+    ) -> None:
+        """FAILED, or PENDING again (not claimable before `retry_at`), while `claim` holds it."""
+        ...
+
     def unclaim_lesson(self, course_id: str, lesson_id: str, claim: Claim) -> None: ...
     def reset_failed_lesson(self, owner_id: str, course_id: str, lesson_id: str, now: datetime) -> bool: ...
     def replace_lesson_version(
@@ -157,8 +184,9 @@ class QuestionStore(LearnerRecords, Protocol):
         ...
 
     def claim(self, question_id: str, claim: Claim, now: datetime) -> Question | None:
-        """QUEUED (or ANSWERING with an expired lease) -> ANSWERING under `claim`, in one
-        compare-and-set; an attempt starts with no partial text. None when not claimable."""
+        """QUEUED (its `retry_at` passed, if set) or ANSWERING with an expired lease -> ANSWERING
+        under `claim`, in one compare-and-set; an attempt starts with no partial text. None when
+        not claimable."""
         ...
 
     def write_partial(self, question_id: str, claim: Claim, text: str) -> bool:
@@ -169,8 +197,11 @@ class QuestionStore(LearnerRecords, Protocol):
         """ANSWERED with `answer`, only while `claim` holds it; False (nothing written) otherwise."""
         ...
 
-    def release(self, question_id: str, claim: Claim, error: str, *, failed: bool) -> None:
-        """FAILED (or QUEUED again, for SQS's next delivery) while `claim` holds it; partial text goes."""
+    def release(
+        self, question_id: str, claim: Claim, error: str, *, failed: bool, retry_at: datetime | None = None
+    ) -> None:
+        """FAILED, or QUEUED again (not claimable before `retry_at`), while `claim` holds it; partial
+        text goes."""
         ...
 
     def unclaim(self, question_id: str, claim: Claim) -> None:

@@ -19,7 +19,18 @@ from flowgen.content import QuizBlock, QuizQuestion
 from flowgen.errors import Conflict, InvalidRequest
 from flowgen.ownership import owned_course, owned_lesson
 from flowgen.ports import CourseStore, ProgressStore
-from flowgen.records import PASS_RATIO, CompletedBy, Course, Lesson, LessonStatus, ProgressRecord, QuizResult
+from flowgen.records import (
+    PASS_RATIO,
+    QUIZ_TRIES_KEPT,
+    CompletedBy,
+    Course,
+    Lesson,
+    LessonStatus,
+    ProgressRecord,
+    QuizResult,
+    QuizSolution,
+    QuizTry,
+)
 from flowgen.requests import ProgressUpdate
 from flowgen.views import CourseProgress, CourseProgressCount, LessonProgress, ProgressOverview
 
@@ -37,7 +48,13 @@ def quiz_questions(lesson: Lesson) -> list[QuizQuestion]:
     return [q for block in lesson.content.blocks if isinstance(block, QuizBlock) for q in block.questions]
 
 
-def grade(lesson: Lesson, answers: list[int | None], now: datetime) -> QuizResult:
+def grade(
+    lesson: Lesson, answers: list[int | None], now: datetime, *, reveal: bool = False, before: QuizResult | None = None
+) -> QuizResult:
+    """The quiz graded against the stored lesson. A wrong answer gets the chosen option's feedback;
+    the right answers and their explanations come only once passed (or asked for, or shown
+    before on this version): the lesson as served has none. `before`: the previous result,
+    whose tries on the same version are kept."""
     questions = quiz_questions(lesson)
     if lesson.status != LessonStatus.GENERATED or not questions:
         raise Conflict("this lesson has no quiz to answer yet", code="no_quiz")
@@ -50,15 +67,35 @@ def grade(lesson: Lesson, answers: list[int | None], now: datetime) -> QuizResul
             raise InvalidRequest("an answer is not one of its question's options", code="invalid_answer")
     correct = [answer == q.answer_index for answer, q in zip(answers, questions, strict=True)]
     score = sum(correct)
+    passed = score >= pass_mark(len(questions))
+    same_version = before is not None and before.lesson_version == lesson.generated_at
+    tries = (
+        [*before.tries, QuizTry(answers=before.answers, score=before.score, taken_at=before.taken_at)]
+        if (before is not None and same_version)
+        else []
+    )
+    shown = passed or reveal or (same_version and before is not None and before.solution is not None)
     return QuizResult(
         score=score,
         total=len(questions),
-        passed=score >= pass_mark(len(questions)),
+        passed=passed,
         answers=answers,
         correct=correct,
+        feedback=[None if right else _feedback(q, a) for q, a, right in zip(questions, answers, correct, strict=True)],
+        solution=[QuizSolution(answer_index=q.answer_index, explanation=q.explanation) for q in questions]
+        if shown
+        else None,
+        tries=tries[-QUIZ_TRIES_KEPT:],
         lesson_version=lesson.generated_at,
         taken_at=now,
     )
+
+
+def _feedback(question: QuizQuestion, answer: int | None) -> str | None:
+    """Why the chosen option is wrong, when the lesson has it (without naming the right one)."""
+    if answer is None or answer >= len(question.option_feedback):
+        return None
+    return question.option_feedback[answer] or None
 
 
 def _view(record: ProgressRecord) -> LessonProgress:
@@ -95,7 +132,11 @@ class ProgressService:
         self, owner_id: str, course_id: str, lesson_id: str, update: ProgressUpdate, now: datetime
     ) -> LessonProgress:
         lesson = owned_lesson(self.courses, owner_id, course_id, lesson_id)
-        quiz = grade(lesson, update.quiz.answers, now) if update.quiz is not None else None
+        quiz = None
+        if update.quiz is not None:
+            before = self.progress.get(owner_id, course_id, lesson_id)
+            earlier = before.quiz if before is not None else None
+            quiz = grade(lesson, update.quiz.answers, now, reveal=update.quiz.reveal, before=earlier)
         completed: tuple[bool, CompletedBy] | None = None
         if update.completed is not None:
             completed = (update.completed, "learner")

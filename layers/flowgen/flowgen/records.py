@@ -80,10 +80,10 @@ class Course(Model):
     objectives: list[str] = []
     modules: list[ModuleOutline] = []
     lesson_count: int = 0
-    lessons_generated: int = 0
     usage: Usage = Usage()
-    attempts: int = 0
-    error: str | None = None
+    attempts: int = 0  # claims of the outline; at MaxReceiveCount a failure is final
+    error: str | None = None  # for people: why the latest attempt failed (flowgen.failures)
+    retry_at: datetime | None = None  # PENDING after a failed attempt: not claimed again before this
     idempotency_key: str | None = None  # the POST's Idempotency-Key, unique per owner (backstop)
     version: int = 1  # of the outline: every edit names the version it was made on (a stale one is a 409)
     retired_lesson_ids: list[str] = []  # removed by an edit: never given to a new lesson
@@ -121,12 +121,13 @@ class Lesson(Model):
     partial_writes: int = 0  # partial writes of the attempt that committed it (cost, for benchmarks)
     generation_seconds: float | None = None  # claim to commit of the attempt that wrote it (polling's estimate)
     block_count: int | None = None  # blocks the model wrote (lists carry no content; progress estimates from it)
-    attempts: int = 0
+    attempts: int = 0  # claims of this version; at MaxReceiveCount a failure is final
     requested_at: datetime | None = None
     generated_at: datetime | None = None
     updated_at: datetime | None = None  # last promoted, re-queued or claimed
     usage: Usage = Usage()
-    error: str | None = None
+    error: str | None = None  # for people: why the latest attempt failed (flowgen.failures)
+    retry_at: datetime | None = None  # PENDING after a failed attempt: not claimed again before this
     lease: Lease | None = None
     version: int = 1  # the number of the version in `content` (or being written)
     instruction: str | None = None  # the learner's instruction this version was (or is being) written with
@@ -140,12 +141,38 @@ PASS_RATIO = 0.6  # a quiz passed (at least 60 % right) completes its lesson
 CompletedBy = Literal["learner", "quiz"]
 
 
+QUIZ_TRIES_KEPT = 10
+
+
+class QuizTry(Model):
+    """One earlier try at a quiz: what was chosen and how it scored."""
+
+    answers: list[int | None]
+    score: int
+    taken_at: datetime
+
+
+class QuizSolution(Model):
+    """A question's right option and why, shown once the quiz is passed or the learner asks."""
+
+    answer_index: int
+    explanation: str
+
+
 class QuizResult(Model):
     score: int = Field(description="Questions answered right.")
     total: int = Field(description="Questions in the lesson's quiz.")
     passed: bool = Field(description=f"At least {int(PASS_RATIO * 100)} % right; passing completes the lesson.")
     answers: list[int | None] = Field(description="The option chosen for each question, in order (null: skipped).")
     correct: list[bool] = Field(description="Whether each answer was right.")
+    feedback: list[str | None] = Field(
+        default=[], description="For each wrong answer, why the chosen option is wrong (null: right, or none written)."
+    )
+    solution: list[QuizSolution] | None = Field(
+        default=None,
+        description="The right option and its explanation for each question: once passed or asked for (`reveal`)",
+    )
+    tries: list[QuizTry] = Field(default=[], description=f"Earlier tries on this version, at most {QUIZ_TRIES_KEPT}.")
     lesson_version: datetime | None = Field(description="The lesson's generatedAt when the quiz was taken.")
     taken_at: datetime
 
@@ -192,4 +219,5 @@ class Question(Model):
     updated_at: datetime | None = None  # asked, re-sent or claimed: the stranded clock
     usage: Usage = Usage()
     attempts: int = 0
+    retry_at: datetime | None = None  # QUEUED after a failed attempt: not claimed again before this
     lease: Lease | None = None

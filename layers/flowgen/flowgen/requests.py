@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 from flowgen.ids import LESSON_ID_PATTERN, MODULE_ID_PATTERN
 from flowgen.records import Level
@@ -18,6 +18,14 @@ from flowgen.text_rules import (
     one_visible,
 )
 
+
+def _a_boolean(value: object) -> object:
+    """`true` itself: a strict `Literal[True]` still takes `1` and `1.0` (they equal True)."""
+    if not isinstance(value, bool):
+        raise ValueError("Input should be a valid boolean")
+    return value
+
+
 INSTRUCTION_MAX_CHARS = 500
 QUESTION_MAX_CHARS = 1000
 OUTLINE_MAX_MODULES, OUTLINE_MAX_LESSONS_PER_MODULE, OUTLINE_MAX_LESSONS = 12, 12, 60
@@ -25,7 +33,7 @@ OUTLINE_MAX_MODULES, OUTLINE_MAX_LESSONS_PER_MODULE, OUTLINE_MAX_LESSONS = 12, 1
 
 class CreateCourseRequest(Request):
     prompt: Prompt = Field(description=f"The topic to learn, 3 to {PROMPT_MAX_CHARS} characters.")
-    level: Level | None = None
+    level: Level | None = Field(default=None, strict=False)  # one of its names: a string is how JSON says it
     size: Literal["short", "standard", "long"] | None = None
     language: Language | None = Field(
         default=None,
@@ -93,12 +101,17 @@ class QuizAnswers(Request):
     answers: Annotated[list[int | None], Field(min_length=1, max_length=20)] = Field(
         description="The chosen option's index for each question of the lesson's quiz, in order; null for none."
     )
+    reveal: bool = Field(
+        default=False, description="Show the right answers and why, even if not passed (they are shown once passed)"
+    )
 
 
 class ProgressUpdate(Request):
     """PUT body: what to record. Every field is optional; sending the same body again changes nothing."""
 
-    opened: Literal[True] | None = Field(default=None, description="The learner opened it (the first time is kept).")
+    opened: Annotated[Literal[True], BeforeValidator(_a_boolean)] | None = Field(
+        default=None, description="The learner opened it (the first time is kept)."
+    )
     completed: bool | None = Field(default=None, description="Mark the lesson completed (true) or not (false).")
     quiz: QuizAnswers | None = Field(default=None, description="Answers to grade; the result replaces any earlier one.")
 

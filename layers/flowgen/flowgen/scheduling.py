@@ -51,41 +51,45 @@ class JobScheduler:
     dedupe: DedupeLock
     dedupe_ttl_seconds: int
 
-    def _fresh(self, keys: Sequence[str]) -> list[bool]:
-        try:
-            return self.dedupe.acquire_many(keys, self.dedupe_ttl_seconds)
+    def _fresh(self, keys: Sequence[str], delay_seconds: int = 0) -> list[bool]:
+        try:  # a delayed job's key lives as long past its delay as any other's past its send
+            return self.dedupe.acquire_many(keys, self.dedupe_ttl_seconds + delay_seconds)
         except DedupeUnavailable:
             # The claim's compare-and-set still prevents duplicate generation (invariant 1).
             logger.warning("dedupe unavailable, enqueueing without it", extra={"keys": len(keys)})
             metrics.add_metric(name="DedupeUnavailable", unit=MetricUnit.Count, value=1)
             return [True] * len(keys)
 
-    def schedule_course(self, job: CourseJob, *, force: bool = False) -> bool:
-        key = course_job_key(job.course_id)
+    def schedule_course(self, job: CourseJob, *, force: bool = False, delay_seconds: float = 0) -> bool:
+        """Sends the outline's job unless one is already scheduled; `delay_seconds`: after them."""
+        key, delay = course_job_key(job.course_id), _delay(delay_seconds) if delay_seconds else 0
         if force:
             self._release([key])
-        if not self._fresh([key])[0]:
+        if not self._fresh([key], delay)[0]:
             return False
         try:
-            self.queue.send_course_jobs([job])
+            self.queue.send_course_jobs([job], delay_seconds=delay)
         except Exception:
             self._release([key])  # let the next attempt (or the reconciler) send it
             raise
         return True
 
-    def schedule_lessons(self, jobs: Sequence[LessonJob], priority: Priority, *, force: bool = False) -> int:
-        """Sends one job per lesson not already scheduled at this priority; returns how many."""
+    def schedule_lessons(
+        self, jobs: Sequence[LessonJob], priority: Priority, *, force: bool = False, delay_seconds: float = 0
+    ) -> int:
+        """Sends one job per lesson not already scheduled at this priority, after `delay_seconds`
+        when given; returns how many."""
         if not jobs:
             return 0
-        keys = [_job_key(j, priority) for j in jobs]
+        keys, delay = [_job_key(j, priority) for j in jobs], _delay(delay_seconds) if delay_seconds else 0
         if force:
             self._release(keys)
-        fresh = self._fresh(keys)
+        fresh = self._fresh(keys, delay)
         to_send = [job for job, ok in zip(jobs, fresh, strict=True) if ok]
         if not to_send:
             return 0
         try:
-            self.queue.send_lesson_jobs(to_send, priority)
+            self.queue.send_lesson_jobs(to_send, priority, delay_seconds=delay)
         except Exception:
             self._release([k for k, ok in zip(keys, fresh, strict=True) if ok])
             raise

@@ -14,6 +14,9 @@ class Model(BaseModel):
 
 
 class Request(Model):
-    """An API request body: unknown fields are refused."""
+    """An API request body: unknown fields are refused, and every field is strict (a number is
+    not a string, `0` is not `false`, `"1"` is not `1`, `1.0` is not an index)."""
 
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, defer_build=True)
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=True, defer_build=True, strict=True
+    )

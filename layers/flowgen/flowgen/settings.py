@@ -35,7 +35,9 @@ class PrefetchSettings(_Tunables):
 
 
 class RedeliverySettings(_Tunables):
-    max_receive_count: int = Field(3, ge=1, description="the queues' redrive maxReceiveCount")
+    max_receive_count: int = Field(
+        3, ge=1, description="the queues' redrive maxReceiveCount, and the attempts a record gets before it FAILS"
+    )
 
 
 class StalenessSettings(_Tunables):
@@ -69,11 +71,23 @@ class StreamingSettings(_Tunables):
     partial_write_seconds: float = Field(1.0, gt=0, description="at most one partial write per lesson this often")
 
 
-class ApiTunables(LookaheadSettings, StalenessSettings):
+class CourseBudgetSettings(_Tunables):
+    course_token_budget: int = Field(0, ge=0, description="tokens one course may spend in all (0 = none)")
+
+
+class ApiTunables(LookaheadSettings, StalenessSettings, RedeliverySettings, CourseBudgetSettings):
     """What the API's use cases take (CourseService)."""
 
 
-class WorkerTunables(RedeliverySettings, EstimateSettings, PrefetchSettings, StreamingSettings, TierShareSettings):
+class RetrySettings(_Tunables):
+    retry_base_seconds: float = Field(
+        5.0, ge=0, description="the wait after a failed model call; three times longer after each further one"
+    )
+
+
+class WorkerTunables(
+    RedeliverySettings, RetrySettings, EstimateSettings, PrefetchSettings, StreamingSettings, TierShareSettings
+):
     """What the workers' use cases take (Generator)."""
 
 
@@ -186,9 +200,14 @@ class UserLimitSettings(UserBudgetSettings):
     pro_courses_per_day: int = Field(0, ge=0)
     user_questions_per_hour: int = Field(0, ge=0, description="questions about lessons one user may ask per hour")
     pro_questions_per_hour: int = Field(0, ge=0)
+    user_rewrites_per_hour: int = Field(0, ge=0, description="lessons one user may have rewritten per hour")
+    pro_rewrites_per_hour: int = Field(0, ge=0)
 
     def questions_per_hour(self, tier: str) -> int:
         return self.pro_questions_per_hour if tier == "pro" else self.user_questions_per_hour
+
+    def rewrites_per_hour(self, tier: str) -> int:
+        return self.pro_rewrites_per_hour if tier == "pro" else self.user_rewrites_per_hour
 
     def windows(self, tier: str) -> tuple[int, int, int]:
         """(requests per minute, courses per hour, courses per day) of a tier; 0 = no limit."""

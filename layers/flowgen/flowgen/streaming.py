@@ -22,6 +22,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 from pydantic_core import from_json
 
 from flowgen.content import GeneratedBlock, OutlineModule, PartialOutline
+from flowgen.errors import CallAbandoned
 from flowgen.ports import Claim, PartialLessonStore, PartialOutlineStore
 
 _BLOCK: TypeAdapter[GeneratedBlock] = TypeAdapter(Annotated[GeneratedBlock, Field(discriminator="type")])
@@ -183,8 +184,8 @@ class PartialWriter:
 
     def __call__(self, blocks: Sequence[GeneratedBlock], writing: str = "") -> None:
         with self._lock:
-            if self._closed:
-                return
+            if self._closed:  # the attempt ended: a call still streaming is told to stop
+                raise CallAbandoned(f"{self.course_id}/{self.lesson_id}: the attempt has ended")
             if self._lost:
                 raise LeaseLost(f"{self.course_id}/{self.lesson_id}")
             restarted = len(blocks) < self.written  # the model was asked again (a repair attempt)
@@ -229,8 +230,8 @@ class OutlineWriter:
 
     def __call__(self, outline: PartialOutline | None) -> None:
         with self._lock:
-            if self._closed:
-                return
+            if self._closed:  # the attempt ended: a call still streaming is told to stop
+                raise CallAbandoned(f"{self.course_id}: the attempt has ended")
             if self._lost:
                 raise LeaseLost(self.course_id)
             shown = _finished(outline)

@@ -4,10 +4,11 @@ the error envelope. A view is built from records and never carries what the call
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from flowgen.content import LessonContent, PartialContent, PartialOutline
+from flowgen.content import CodeBlock, KeyPointsBlock, MarkdownBlock, PartialOutline, VideoBlock
 from flowgen.records import (
     CompletedBy,
     Course,
@@ -22,6 +23,41 @@ from flowgen.records import (
 )
 from flowgen.schema import Model
 
+# ---- a lesson's content as a learner gets it: a quiz without its answers ---------------------
+# Built from the stored content: what is not declared here (a quiz's answer_index, explanation
+# and option_feedback) is left out; grading answers with them (flowgen.progress).
+
+
+class _Served(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class QuizQuestionView(_Served):
+    question: str
+    options: list[str]
+
+
+class QuizBlockView(_Served):
+    type: Literal["quiz"]
+    questions: list[QuizQuestionView]
+
+
+BlockView = Annotated[
+    MarkdownBlock | CodeBlock | KeyPointsBlock | QuizBlockView | VideoBlock, Field(discriminator="type")
+]
+
+
+class LessonContentView(_Served):
+    blocks: list[BlockView]
+    generator: str
+
+
+class PartialContentView(_Served):
+    blocks: list[BlockView] = []
+    writing: str | None = Field(None, description="the text so far of a markdown block still being written")
+    writes: int = Field(0, description="partial writes so far in this attempt")
+    restarts: int = Field(0, description="times this attempt asked the model again (a repair), dropping blocks")
+
 
 class LessonSummary(Model):
     id: str
@@ -30,7 +66,9 @@ class LessonSummary(Model):
     order: int
     status: LessonStatus
     priority: Priority | None = None
-    error: str | None = None
+    error: str | None = Field(default=None, description="Why the latest attempt failed (retried while PENDING)")
+    attempts: int = 0
+    retry_at: datetime | None = None
 
 
 class ModuleView(Model):
@@ -50,16 +88,25 @@ class CourseView(Model):
     description: str | None = None
     objectives: list[str] = []
     lesson_count: int
-    lessons_generated: int
+    lessons_generated: int = Field(description="Lessons written now (each counted once, however often rewritten)")
     usage: Usage
-    error: str | None = None
+    error: str | None = Field(
+        default=None,
+        description="Why the latest attempt failed, for people: while PENDING it is being retried (see retryAt), "
+        "once FAILED it is final until retried",
+    )
+    attempts: int = Field(default=0, description="Attempts at writing the outline so far")
+    retry_at: datetime | None = Field(
+        default=None, description="While PENDING after a failed attempt: when the next attempt starts"
+    )
     version: int = Field(default=1, description="The outline's version: send it with an edit")
     created_at: datetime
     updated_at: datetime
 
     @classmethod
-    def of(cls, course: Course) -> CourseView:
-        return cls.model_validate(course.model_dump(include=set(cls.model_fields)))
+    def of(cls, course: Course, lessons_generated: int) -> CourseView:
+        fields = course.model_dump(include=set(cls.model_fields))
+        return cls.model_validate({**fields, "lessons_generated": lessons_generated})
 
 
 class CourseDetail(CourseView):
@@ -101,12 +148,21 @@ class LessonView(Model):
     summary: str
     status: LessonStatus
     priority: Priority | None = None
-    content: LessonContent | None = None
-    partial: PartialContent | None = Field(
+    content: LessonContentView | None = None
+    partial: PartialContentView | None = Field(
         default=None, description="While GENERATING: the blocks written so far. Never final; `content` is."
     )
     progress: WritingProgress | None = None
-    error: str | None = None
+    error: str | None = Field(
+        default=None,
+        description="Why the latest attempt failed, for people: while PENDING it is being retried (see retryAt), "
+        "once FAILED it is final until retried",
+    )
+    attempts: int = Field(default=0, description="Attempts at writing this version so far")
+    max_attempts: int = Field(default=3, description="Attempts before a failure is final")
+    retry_at: datetime | None = Field(
+        default=None, description="While PENDING after a failed attempt: when the next attempt starts"
+    )
     requested_at: datetime | None = None
     generated_at: datetime | None = None
     usage: Usage

@@ -209,6 +209,7 @@ def user_limits(cfg: ApiSettings, tier: str = "free") -> RedisUserLimits:
         courses_per_day=courses_per_day,
         daily_token_budget=cfg.daily_token_budget(tier),
         questions_per_hour=cfg.questions_per_hour(tier),
+        rewrites_per_hour=cfg.rewrites_per_hour(tier),
     )
 
 

@@ -297,13 +297,22 @@ export interface components {
         /** CourseDetail */
         CourseDetail: {
             /**
+             * Attempts
+             * @description Attempts at writing the outline so far
+             * @default 0
+             */
+            attempts: number;
+            /**
              * Createdat
              * Format: date-time
              */
             createdAt: string;
             /** Description */
             description?: string | null;
-            /** Error */
+            /**
+             * Error
+             * @description Why the latest attempt failed, for people: while PENDING it is being retried (see retryAt), once FAILED it is final until retried
+             */
             error?: string | null;
             /** Id */
             id: string;
@@ -311,7 +320,10 @@ export interface components {
             language?: string | null;
             /** Lessoncount */
             lessonCount: number;
-            /** Lessonsgenerated */
+            /**
+             * Lessonsgenerated
+             * @description Lessons written now (each counted once, however often rewritten)
+             */
             lessonsGenerated: number;
             level?: components["schemas"]["Level"] | null;
             /**
@@ -333,6 +345,11 @@ export interface components {
              * @description Seconds to wait before polling again, while written
              */
             retryAfter?: number | null;
+            /**
+             * Retryat
+             * @description While PENDING after a failed attempt: when the next attempt starts
+             */
+            retryAt?: string | null;
             /** Size */
             size?: string | null;
             status: components["schemas"]["CourseStatus"];
@@ -410,13 +427,22 @@ export interface components {
         /** CourseView */
         CourseView: {
             /**
+             * Attempts
+             * @description Attempts at writing the outline so far
+             * @default 0
+             */
+            attempts: number;
+            /**
              * Createdat
              * Format: date-time
              */
             createdAt: string;
             /** Description */
             description?: string | null;
-            /** Error */
+            /**
+             * Error
+             * @description Why the latest attempt failed, for people: while PENDING it is being retried (see retryAt), once FAILED it is final until retried
+             */
             error?: string | null;
             /** Id */
             id: string;
@@ -424,7 +450,10 @@ export interface components {
             language?: string | null;
             /** Lessoncount */
             lessonCount: number;
-            /** Lessonsgenerated */
+            /**
+             * Lessonsgenerated
+             * @description Lessons written now (each counted once, however often rewritten)
+             */
             lessonsGenerated: number;
             level?: components["schemas"]["Level"] | null;
             /**
@@ -434,6 +463,11 @@ export interface components {
             objectives: string[];
             /** Prompt */
             prompt: string;
+            /**
+             * Retryat
+             * @description While PENDING after a failed attempt: when the next attempt starts
+             */
+            retryAt?: string | null;
             /** Size */
             size?: string | null;
             status: components["schemas"]["CourseStatus"];
@@ -513,13 +547,10 @@ export interface components {
              */
             type: "key_points";
         };
-        /**
-         * LessonContent
-         * @description What is stored and served: the blocks plus where they came from.
-         */
-        LessonContent: {
+        /** LessonContentView */
+        LessonContentView: {
             /** Blocks */
-            blocks: (components["schemas"]["MarkdownBlock"] | components["schemas"]["CodeBlock"] | components["schemas"]["KeyPointsBlock"] | components["schemas"]["QuizBlock"] | components["schemas"]["VideoBlock"])[];
+            blocks: (components["schemas"]["MarkdownBlock"] | components["schemas"]["CodeBlock"] | components["schemas"]["KeyPointsBlock"] | components["schemas"]["QuizBlockView"] | components["schemas"]["VideoBlock"])[];
             /** Generator */
             generator: string;
         };
@@ -544,13 +575,23 @@ export interface components {
         LessonStatus: "PENDING" | "GENERATING" | "GENERATED" | "FAILED";
         /** LessonSummary */
         LessonSummary: {
-            /** Error */
+            /**
+             * Attempts
+             * @default 0
+             */
+            attempts: number;
+            /**
+             * Error
+             * @description Why the latest attempt failed (retried while PENDING)
+             */
             error?: string | null;
             /** Id */
             id: string;
             /** Order */
             order: number;
             priority?: components["schemas"]["Priority"] | null;
+            /** Retryat */
+            retryAt?: string | null;
             status: components["schemas"]["LessonStatus"];
             /** Summary */
             summary: string;
@@ -573,10 +614,19 @@ export interface components {
         };
         /** LessonView */
         LessonView: {
-            content?: components["schemas"]["LessonContent"] | null;
+            /**
+             * Attempts
+             * @description Attempts at writing this version so far
+             * @default 0
+             */
+            attempts: number;
+            content?: components["schemas"]["LessonContentView"] | null;
             /** Courseid */
             courseId: string;
-            /** Error */
+            /**
+             * Error
+             * @description Why the latest attempt failed, for people: while PENDING it is being retried (see retryAt), once FAILED it is final until retried
+             */
             error?: string | null;
             /** Generatedat */
             generatedAt?: string | null;
@@ -587,6 +637,12 @@ export interface components {
              * @description The instruction this version was written with
              */
             instruction?: string | null;
+            /**
+             * Maxattempts
+             * @description Attempts before a failure is final
+             * @default 3
+             */
+            maxAttempts: number;
             /** Moduleid */
             moduleId: string;
             /** Nextlessonid */
@@ -594,7 +650,7 @@ export interface components {
             /** Order */
             order: number;
             /** @description While GENERATING: the blocks written so far. Never final; `content` is. */
-            partial?: components["schemas"]["PartialContent"] | null;
+            partial?: components["schemas"]["PartialContentView"] | null;
             /** Previouslessonid */
             previousLessonId?: string | null;
             priority?: components["schemas"]["Priority"] | null;
@@ -611,6 +667,11 @@ export interface components {
              * @description The same wait in milliseconds: shorter than a second when the lesson is expected sooner
              */
             retryAfterMs?: number | null;
+            /**
+             * Retryat
+             * @description While PENDING after a failed attempt: when the next attempt starts
+             */
+            retryAt?: string | null;
             status: components["schemas"]["LessonStatus"];
             /** Summary */
             summary: string;
@@ -695,17 +756,13 @@ export interface components {
             /** Title */
             title: string;
         };
-        /**
-         * PartialContent
-         * @description The finished blocks of a lesson still being written (design invariant 9): served beside
-         *     a GENERATING lesson, never as its content; cleared by every claim, release and commit.
-         */
-        PartialContent: {
+        /** PartialContentView */
+        PartialContentView: {
             /**
              * Blocks
              * @default []
              */
-            blocks: (components["schemas"]["MarkdownBlock"] | components["schemas"]["CodeBlock"] | components["schemas"]["KeyPointsBlock"] | components["schemas"]["QuizBlock"] | components["schemas"]["VideoBlock"])[];
+            blocks: (components["schemas"]["MarkdownBlock"] | components["schemas"]["CodeBlock"] | components["schemas"]["KeyPointsBlock"] | components["schemas"]["QuizBlockView"] | components["schemas"]["VideoBlock"])[];
             /**
              * Restarts
              * @description times this attempt asked the model again (a repair), dropping blocks
@@ -850,26 +907,25 @@ export interface components {
              * @description The chosen option's index for each question of the lesson's quiz, in order; null for none.
              */
             answers: (number | null)[];
+            /**
+             * Reveal
+             * @description Show the right answers and why, even if not passed (they are shown once passed)
+             * @default false
+             */
+            reveal: boolean;
         };
-        /**
-         * QuizBlock
-         * @description As stored and served: lessons written before quizzes counted may hold 1 to 10 questions.
-         */
-        QuizBlock: {
+        /** QuizBlockView */
+        QuizBlockView: {
             /** Questions */
-            questions: components["schemas"]["QuizQuestion"][];
+            questions: components["schemas"]["QuizQuestionView"][];
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
             type: "quiz";
         };
-        /** QuizQuestion */
-        QuizQuestion: {
-            /** Answer Index */
-            answer_index: number;
-            /** Explanation */
-            explanation: string;
+        /** QuizQuestionView */
+        QuizQuestionView: {
             /** Options */
             options: string[];
             /** Question */
@@ -888,6 +944,12 @@ export interface components {
              */
             correct: boolean[];
             /**
+             * Feedback
+             * @description For each wrong answer, why the chosen option is wrong (null: right, or none written).
+             * @default []
+             */
+            feedback: (string | null)[];
+            /**
              * Lessonversion
              * @description The lesson's generatedAt when the quiz was taken.
              */
@@ -903,6 +965,11 @@ export interface components {
              */
             score: number;
             /**
+             * Solution
+             * @description The right option and its explanation for each question: once passed or asked for (`reveal`)
+             */
+            solution?: components["schemas"]["QuizSolution"][] | null;
+            /**
              * Takenat
              * Format: date-time
              */
@@ -912,6 +979,37 @@ export interface components {
              * @description Questions in the lesson's quiz.
              */
             total: number;
+            /**
+             * Tries
+             * @description Earlier tries on this version, at most 10.
+             * @default []
+             */
+            tries: components["schemas"]["QuizTry"][];
+        };
+        /**
+         * QuizSolution
+         * @description A question's right option and why, shown once the quiz is passed or the learner asks.
+         */
+        QuizSolution: {
+            /** Answerindex */
+            answerIndex: number;
+            /** Explanation */
+            explanation: string;
+        };
+        /**
+         * QuizTry
+         * @description One earlier try at a quiz: what was chosen and how it scored.
+         */
+        QuizTry: {
+            /** Answers */
+            answers: (number | null)[];
+            /** Score */
+            score: number;
+            /**
+             * Takenat
+             * Format: date-time
+             */
+            takenAt: string;
         };
         /** RegenerateLessonRequest */
         RegenerateLessonRequest: {

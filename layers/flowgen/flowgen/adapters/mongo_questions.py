@@ -56,7 +56,7 @@ class MongoQuestionStore:
             {
                 "_id": question_id,
                 "$or": [
-                    {"status": QuestionStatus.QUEUED.value},
+                    {"status": QuestionStatus.QUEUED.value, "retryAt": {"$not": {"$gt": now}}},
                     {"status": QuestionStatus.ANSWERING.value, "lease.expiresAt": {"$lt": now}},
                 ],
             },
@@ -67,7 +67,7 @@ class MongoQuestionStore:
                     "updatedAt": now,
                 },
                 "$inc": {"attempts": 1},
-                "$unset": {"partial": "", "error": ""},  # an attempt starts clean
+                "$unset": {"partial": "", "error": "", "retryAt": ""},  # an attempt starts clean
             },
             return_document=ReturnDocument.AFTER,
         )
@@ -100,11 +100,19 @@ class MongoQuestionStore:
         return result.modified_count == 1
 
     @_unavailable_on_outage
-    def release(self, question_id: str, claim: Claim, error: str, *, failed: bool) -> None:
+    def release(
+        self, question_id: str, claim: Claim, error: str, *, failed: bool, retry_at: datetime | None = None
+    ) -> None:
         status = QuestionStatus.FAILED if failed else QuestionStatus.QUEUED
+        fields: dict[str, Any] = {"status": status.value, "error": error}
+        gone = {"lease": "", "partial": ""}
+        if retry_at is None:
+            gone["retryAt"] = ""
+        else:
+            fields["retryAt"] = retry_at
         self.questions.update_one(
             {"_id": question_id, "status": QuestionStatus.ANSWERING.value, "lease.token": claim.token},
-            {"$set": {"status": status.value, "error": error}, "$unset": {"lease": "", "partial": ""}},
+            {"$set": fields, "$unset": gone},
         )
 
     @_unavailable_on_outage

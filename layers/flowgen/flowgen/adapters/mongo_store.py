@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -19,7 +20,7 @@ from flowgen.records import Course, CourseStatus, Lesson, LessonStatus, Priority
 _NO_CONTENT = {"content": 0, "partial": 0, "versions": 0}  # lists and claims need no content, partial or versions
 _VERSION_FIELDS = frozenset(
     {"status", "content", "version", "instruction", "versions", "priority", "requested_at", "generated_at"}
-    | {"usage", "error", "attempts"}
+    | {"usage", "error", "attempts", "retry_at"}
 )
 
 
@@ -128,7 +129,6 @@ class MongoCourseStore:
         expected_version: int,
         lessons: Sequence[Lesson],
         removed: Sequence[str],
-        removed_generated: int,
         now: datetime,
     ) -> bool:
         fields = _dump(course, include={"modules", "lesson_count", "version"})
@@ -138,7 +138,6 @@ class MongoCourseStore:
             {
                 "$set": {**fields, "updatedAt": now},
                 "$addToSet": {"retiredLessonIds": {"$each": list(removed)}},
-                "$inc": {"lessonsGenerated": -removed_generated},
             },
         )
         if result.modified_count != 1:
@@ -168,7 +167,7 @@ class MongoCourseStore:
             {
                 "$set": {"status": CourseStatus.GENERATING.value, "lease": _lease(claim), "updatedAt": now},
                 "$inc": {"attempts": 1},
-                "$unset": {"partialOutline": ""},  # an attempt starts clean (invariant 9)
+                "$unset": {"partialOutline": "", "retryAt": ""},  # an attempt starts clean (invariant 9)
             },
             projection={"lease": 0},
             return_document=ReturnDocument.AFTER,
@@ -209,12 +208,11 @@ class MongoCourseStore:
         return result.modified_count == 1
 
     @_unavailable_on_outage
-    def release_course(self, course_id: str, claim: Claim, error: str, *, failed: bool) -> None:
+    def release_course(
+        self, course_id: str, claim: Claim, error: str, *, failed: bool, retry_at: datetime | None = None
+    ) -> None:
         status = CourseStatus.FAILED if failed else CourseStatus.PENDING
-        self.courses.update_one(
-            {"_id": course_id, "lease.token": claim.token},
-            {"$set": {"status": status.value, "error": error}, "$unset": {"lease": "", "partialOutline": ""}},
-        )
+        self.courses.update_one({"_id": course_id, "lease.token": claim.token}, _released(status, error, retry_at))
 
     @_unavailable_on_outage
     def unclaim_course(self, course_id: str, claim: Claim) -> None:
@@ -254,22 +252,24 @@ class MongoCourseStore:
     def reset_failed_course(self, owner_id: str, course_id: str, now: datetime) -> bool:
         result = self.courses.update_one(
             {"_id": course_id, "ownerId": owner_id, "status": CourseStatus.FAILED.value},
-            {"$set": {"status": CourseStatus.PENDING.value, "attempts": 0, "updatedAt": now}, "$unset": {"error": ""}},
+            {
+                "$set": {"status": CourseStatus.PENDING.value, "attempts": 0, "updatedAt": now},
+                "$unset": {"error": "", "retryAt": ""},
+            },
         )
         return result.modified_count == 1
 
     @_unavailable_on_outage
-    def add_course_usage(self, course_id: str, usage: Usage, *, lessons_generated: int) -> None:
-        self.courses.update_one(
-            {"_id": course_id},
-            {
-                "$inc": {
-                    "usage.promptTokens": usage.prompt_tokens,
-                    "usage.completionTokens": usage.completion_tokens,
-                    "lessonsGenerated": lessons_generated,
-                }
-            },
+    def add_course_usage(self, course_id: str, usage: Usage) -> None:
+        increments = {"usage.promptTokens": usage.prompt_tokens, "usage.completionTokens": usage.completion_tokens}
+        self.courses.update_one({"_id": course_id}, {"$inc": increments})
+
+    @_unavailable_on_outage
+    def count_generated(self, course_ids: Sequence[str]) -> dict[str, int]:
+        found = self.lessons.find(
+            {"courseId": {"$in": list(course_ids)}, "status": LessonStatus.GENERATED.value}, {"courseId": 1, "_id": 0}
         )
+        return dict(Counter(doc["courseId"] for doc in found))
 
     # ---- lessons ---------------------------------------------------------------------
 
@@ -311,7 +311,7 @@ class MongoCourseStore:
             {
                 "$set": {"status": LessonStatus.GENERATING.value, "lease": _lease(claim), "updatedAt": now},
                 "$inc": {"attempts": 1},
-                "$unset": {"partial": ""},  # an attempt starts clean (invariant 9)
+                "$unset": {"partial": "", "retryAt": ""},  # an attempt starts clean (invariant 9)
             },
             projection=_NO_CONTENT,
             return_document=ReturnDocument.AFTER,
@@ -364,11 +364,20 @@ class MongoCourseStore:
         return result.modified_count == 1
 
     @_unavailable_on_outage
-    def release_lesson(self, course_id: str, lesson_id: str, claim: Claim, error: str, *, failed: bool) -> None:
+    def release_lesson(
+        self,
+        course_id: str,
+        lesson_id: str,
+        claim: Claim,
+        error: str,
+        *,
+        failed: bool,
+        retry_at: datetime | None = None,
+    ) -> None:
         status = LessonStatus.FAILED if failed else LessonStatus.PENDING
         self.lessons.update_one(
             {"_id": _lesson_doc_id(course_id, lesson_id), "lease.token": claim.token},
-            {"$set": {"status": status.value, "error": error}, "$unset": {"lease": "", "partial": ""}},
+            _released(status, error, retry_at),
         )
 
     @_unavailable_on_outage
@@ -389,7 +398,7 @@ class MongoCourseStore:
             {"_id": _lesson_doc_id(course_id, lesson_id), "ownerId": owner_id, "status": LessonStatus.FAILED.value},
             {
                 "$set": {"status": LessonStatus.PENDING.value, "attempts": 0, "updatedAt": now},
-                "$unset": {"error": "", "priority": "", "requestedAt": ""},
+                "$unset": {"error": "", "priority": "", "requestedAt": "", "retryAt": ""},
             },
         )
         return result.modified_count == 1
@@ -453,8 +462,23 @@ def _dump_usage(usage: Usage) -> dict[str, Any]:
 
 
 def _claimable(free: CourseStatus | LessonStatus, busy: CourseStatus | LessonStatus, now: datetime) -> dict[str, Any]:
-    """Free records, or busy ones whose holder's lease has run out (it died or timed out)."""
-    return {"$or": [{"status": free.value}, {"status": busy.value, "lease.expiresAt": {"$lt": now}}]}
+    """Free records whose retry time (after a failed attempt) has come, or busy ones whose
+    holder's lease has run out (it died or timed out)."""
+    return {
+        "$or": [
+            {"status": free.value, "retryAt": {"$not": {"$gt": now}}},
+            {"status": busy.value, "lease.expiresAt": {"$lt": now}},
+        ]
+    }
+
+
+def _released(status: CourseStatus | LessonStatus, error: str, retry_at: datetime | None) -> dict[str, Any]:
+    """The update of a release: the lease and what the attempt wrote go, a retry time is kept."""
+    update: dict[str, Any] = {"$set": {"status": status.value, "error": error}}
+    if retry_at is not None:
+        update["$set"]["retryAt"] = retry_at
+    update["$unset"] = {"lease": "", "partial": "", "partialOutline": "", **({} if retry_at else {"retryAt": ""})}
+    return update
 
 
 def _lease(claim: Claim) -> dict[str, Any]:

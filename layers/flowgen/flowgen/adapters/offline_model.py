@@ -153,15 +153,17 @@ class OfflineModel:
     def lesson(self, brief: LessonBrief) -> tuple[GeneratedLesson, Usage]:
         seed = int(hashlib.sha256(brief.lesson_title.encode()).hexdigest(), 16)
         previous = f" It builds on *{brief.previous_titles[-1]}*." if brief.previous_titles else ""
+        # a lesson added in the outline editor may have no summary: its title says what it is about
+        summary = brief.lesson_summary.strip() or f"What {brief.lesson_title} is and how to use it."
         lesson = GeneratedLesson(
             blocks=[
-                MarkdownBlock(type="markdown", markdown=_goal(brief.lesson_summary)),
+                MarkdownBlock(type="markdown", markdown=_goal(summary)),
                 MarkdownBlock(
                     type="markdown",
                     markdown=(
                         f"{self.notice}\n\n## {brief.lesson_title}\n\n"
                         f"This lesson belongs to **{brief.module_title}** in *{brief.course_title}*. "
-                        f"{brief.lesson_summary}{previous}{_asked_for(brief.language)}"
+                        f"{summary}{previous}{_asked_for(brief.language)}"
                         f"{_instructed(brief.instruction)}"
                     ),
                 ),
@@ -171,7 +173,7 @@ class OfflineModel:
                     code=f'lesson = "{brief.lesson_title}"\nprint(f"Studying {{lesson}}")\n',
                     caption="A placeholder example.",
                 ),
-                KeyPointsBlock(type="key_points", points=[brief.lesson_summary, "Practice with a small example."]),
+                KeyPointsBlock(type="key_points", points=[summary, "Practice with a small example."]),
                 GeneratedQuizBlock(type="quiz", questions=_questions(brief.lesson_title, seed)),
             ]
         )

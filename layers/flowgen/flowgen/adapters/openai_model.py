@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from openai.types.chat import ChatCompletionMessageParam
 
 from flowgen.content import GeneratedLesson, OutlineDecision
+from flowgen.deadline import raise_if_abandoned
 from flowgen.errors import ModelError
 from flowgen.observability import logger
 from flowgen.ports import LessonBrief, OnBlocks, OnOutline, OnText, OutlineBrief, QuestionBrief
@@ -37,6 +39,7 @@ class OpenAIModel:
         self.outline_model = outline_model
         self.lesson_model = lesson_model
         self.name = f"openai:{lesson_model}"
+        self.streams = True  # False once the server answered a structured stream in one body
 
     def outline(self, brief: OutlineBrief) -> tuple[OutlineDecision, Usage]:
         return self._parse(self.outline_model, outline_messages(brief), OutlineDecision)
@@ -94,7 +97,14 @@ class OpenAIModel:
                 stream_options={"include_usage": True},
             )
             with stream:
+                plain = _plain_body(stream.response)
+                if plain is not None:  # a server that does not stream answered in one body
+                    choice = (plain.get("choices") or [{}])[0]
+                    text = str((choice.get("message") or {}).get("content") or "")
+                    on_text(text)
+                    return _usable_answer(text, choice.get("finish_reason")), _usage_from(plain.get("usage"))
                 for chunk in stream:
+                    raise_if_abandoned()
                     if chunk.usage is not None:
                         counted = chunk.usage
                         usage = Usage(prompt_tokens=counted.prompt_tokens, completion_tokens=counted.completion_tokens)
@@ -114,12 +124,17 @@ class OpenAIModel:
         problem = ""
         for attempt in range(2):
             sent = messages if attempt == 0 else [*messages, repair_message(problem)]
-            if on_snapshot is None:
+            if on_snapshot is None or not self.streams:
                 parsed, usage, problem = self._once(model, sent, schema)
             else:
                 if attempt:
                     on_snapshot(None)
-                parsed, usage, problem = self._once_streamed(model, sent, schema, on_snapshot)
+                try:
+                    parsed, usage, problem = self._once_streamed(model, sent, schema, on_snapshot)
+                except _NotStreamed:  # from now on, plain calls (its plain answer was not readable here)
+                    logger.warning("the model server ignores `stream`: plain calls from now on", extra={"model": model})
+                    self.streams = False
+                    parsed, usage, problem = self._once(model, sent, schema)
             spent = Usage(
                 prompt_tokens=spent.prompt_tokens + usage.prompt_tokens,
                 completion_tokens=spent.completion_tokens + usage.completion_tokens,
@@ -127,7 +142,8 @@ class OpenAIModel:
             if parsed is not None:
                 return parsed, spent
             logger.warning("unusable model output", extra={"schema": schema.__name__, "problem": problem})
-        raise ModelError(f"unusable output after one repair attempt: {problem}")
+            raise_if_abandoned()  # no repair call for a call its caller gave up on
+        raise ModelError(f"unusable output after one repair attempt: {problem}", public=_UNUSABLE_PUBLIC)
 
     def _once(self, model: str, messages: Messages, schema: type[Schema]) -> tuple[Schema | None, Usage, str]:
         with _provider_errors():
@@ -159,6 +175,8 @@ class OpenAIModel:
                 ) as stream,
             ):
                 progress.follow(stream, on_snapshot)
+                if not progress.events:  # a server that ignores `stream` answered in one body
+                    raise _NotStreamed
                 completion = stream.get_final_completion()
         except _UNUSABLE as exc:
             return None, progress.spent(), _unusable(exc, schema)
@@ -173,9 +191,12 @@ class _Progress:
 
     usage: Usage = field(default_factory=Usage)
     snapshot: str = ""
+    events: int = 0
 
     def follow(self, stream: Iterable[Any], on_snapshot: OnSnapshot) -> None:
         for event in stream:
+            self.events += 1
+            raise_if_abandoned()  # leaving the `with` closes the connection
             if event.type == "chunk" and event.chunk.usage is not None:
                 counted = event.chunk.usage
                 self.usage = Usage(prompt_tokens=counted.prompt_tokens, completion_tokens=counted.completion_tokens)
@@ -198,9 +219,16 @@ def _provider_errors() -> Iterator[None]:
     except openai.RateLimitError as exc:
         raise ModelError("rate limited by the model provider", retry_after=_retry_after(exc)) from exc
     except openai.APIStatusError as exc:
-        raise ModelError(f"model provider answered {exc.status_code}", retry_after=_retry_after(exc)) from exc
+        raise ModelError(
+            f"model provider answered {exc.status_code}", retry_after=_retry_after(exc), public=_FAILED_PUBLIC
+        ) from exc
     except (openai.APIConnectionError, openai.APITimeoutError) as exc:
-        raise ModelError("model provider unreachable or timed out") from exc
+        raise ModelError("model provider unreachable or timed out", public=_UNREACHABLE_PUBLIC) from exc
+
+
+_FAILED_PUBLIC = "The writing service had a problem and gave no answer."
+_UNREACHABLE_PUBLIC = "The writing service could not be reached, or did not answer in time."
+_UNUSABLE_PUBLIC = "The writing service's answer could not be used, even after asking it again."
 
 
 ANSWER_MAX_CHARS = 20_000
@@ -210,11 +238,11 @@ def _usable_answer(text: str, finish_reason: str | None) -> str:
     """The answer as stored: whole (a cut or filtered one is never kept), not empty, bounded."""
     answer = text.strip()
     if finish_reason == "content_filter":
-        raise ModelError("the answer was filtered")
+        raise ModelError("the answer was filtered", public="The writing service's content filter stopped this answer.")
     if finish_reason == "length":
-        raise ModelError("the answer was cut short")
+        raise ModelError("the answer was cut short", public="The answer was cut short before it was complete.")
     if not answer:
-        raise ModelError("the model gave an empty answer")
+        raise ModelError("the model gave an empty answer", public="The writing service gave an empty answer.")
     return answer[:ANSWER_MAX_CHARS]
 
 
@@ -239,6 +267,31 @@ def _problem_of(refusal: str | None, parsed: object) -> str:
     if refusal:
         return f"the model refused: {refusal[:200]}"
     return "no structured output" if parsed is None else ""
+
+
+def _plain_body(response: Any) -> dict[str, Any] | None:
+    """The JSON body of a streamed request's answer when the server sent one body instead of
+    server-sent events (some OpenAI-compatible servers ignore `stream`); None when it streams."""
+    content_type = str(response.headers.get("content-type", ""))
+    if content_type.startswith("text/event-stream"):
+        return None
+    try:
+        body = json.loads(response.read())
+    except ValueError:
+        raise ModelError(
+            "a streamed request was answered with neither events nor JSON", public=_FAILED_PUBLIC
+        ) from None
+    logger.warning("the model server answered a streamed request in one body", extra={"type": content_type})
+    return body if isinstance(body, dict) else {}
+
+
+class _NotStreamed(Exception):
+    """A structured stream ended without a single event: the server ignored `stream`."""
+
+
+def _usage_from(counted: Any) -> Usage:
+    counted = counted if isinstance(counted, dict) else {}
+    return Usage(prompt_tokens=counted.get("prompt_tokens", 0), completion_tokens=counted.get("completion_tokens", 0))
 
 
 def _usage_of(response: Any) -> Usage:

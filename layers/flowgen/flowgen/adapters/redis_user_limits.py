@@ -87,6 +87,7 @@ class RedisUserLimits:
         courses_per_day: int,
         daily_token_budget: int,
         questions_per_hour: int = 0,
+        rewrites_per_hour: int = 0,
         prefix: str = "flowgen:userlimit",
         budget_prefix: str = "flowgen:budget",
     ) -> None:
@@ -98,18 +99,27 @@ class RedisUserLimits:
             if w.limit > 0
         ]
         self.questions = [Window("questions-hour", questions_per_hour, 3600)] if questions_per_hour > 0 else []
+        self.rewrites = [Window("rewrites-hour", rewrites_per_hour, 3600)] if rewrites_per_hour > 0 else []
         self.daily_token_budget = daily_token_budget
         self.prefix = prefix
         self.budget_prefix = budget_prefix
         self._script = client.register_script(_CHECK_AND_COUNT)
         self._refund = client.register_script(_REFUND)
 
-    def check(self, owner_id: str, *, creating: bool, asking: bool = False, now: float | None = None) -> Decision:
-        """Counts this request against the caller's windows (and, for a course or a question about
-        a lesson, checks the daily token budget), or refuses it without counting. Redis down:
-        allowed, with a metric."""
-        windows = self._windows(creating=creating, asking=asking)
-        budget = self.daily_token_budget if creating or asking else 0
+    def check(
+        self,
+        owner_id: str,
+        *,
+        creating: bool,
+        asking: bool = False,
+        rewriting: bool = False,
+        now: float | None = None,
+    ) -> Decision:
+        """Counts this request against the caller's windows (and, for a course, a question about
+        a lesson or a rewrite of one, checks the daily token budget), or refuses it without
+        counting. Redis down: allowed, with a metric."""
+        windows = self._windows(creating=creating, asking=asking, rewriting=rewriting)
+        budget = self.daily_token_budget if creating or asking or rewriting else 0
         if not windows and not budget:
             return Decision()
         now = time.time() if now is None else now
@@ -139,9 +149,10 @@ class RedisUserLimits:
             headers_if_refunded=_headers(windows, given_back, resets),
         )
 
-    def _windows(self, *, creating: bool, asking: bool) -> list[Window]:
-        """Every route's requests window, and a course's or a question's own."""
-        return self.requests + (self.courses if creating else []) + (self.questions if asking else [])
+    def _windows(self, *, creating: bool, asking: bool, rewriting: bool) -> list[Window]:
+        """Every route's requests window, and a course's, a question's or a rewrite's own."""
+        own = (self.courses if creating else []) + (self.questions if asking else [])
+        return self.requests + own + (self.rewrites if rewriting else [])
 
     def refund(self, decision: Decision) -> None:
         """Takes back the course or question a route turned down (404, 409, 422): only what is

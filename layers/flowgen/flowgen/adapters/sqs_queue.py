@@ -9,9 +9,12 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from flowgen.adapters.deadlines import bounded_call, remaining
 from flowgen.errors import DependencyUnavailable
 from flowgen.messages import CourseJob, LessonJob
 from flowgen.records import Priority
+
+SEND_SECONDS = 4.0  # a send that takes longer is given up: the intent is in MongoDB for the reconciler
 
 
 class SqsJobQueue:
@@ -38,8 +41,11 @@ class SqsJobQueue:
                 for i, job in enumerate(jobs[start : start + 10])
             ]
             try:
-                result = self.client.send_message_batch(QueueUrl=queue_url, Entries=entries)
-            except (BotoCoreError, ClientError) as exc:
+                result = bounded_call(
+                    lambda: self.client.send_message_batch(QueueUrl=queue_url, Entries=entries),  # noqa: B023 - called at once
+                    min(SEND_SECONDS, remaining(default=SEND_SECONDS)),
+                )
+            except (BotoCoreError, ClientError, TimeoutError) as exc:
                 raise DependencyUnavailable("queue") from exc
             if result.get("Failed"):
                 raise DependencyUnavailable("queue")
