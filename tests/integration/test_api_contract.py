@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import statistics
 import time
 from collections.abc import Iterator
@@ -17,7 +19,7 @@ from flowgen_local.fake_openai import FakeOpenAI
 from flowgen_local.services import AwsServer
 from flowgen_local.stack import ApiResponse, LocalStack
 from tests.conftest import SharedStack, make_stack
-from tests.helpers import User
+from tests.helpers import User, lesson_ids
 
 _OPENAPI: dict[str, Any] = {}  # the document the stack serves, fetched once
 
@@ -114,6 +116,29 @@ def test_queue_down_keeps_the_course_for_the_reconciler(shared_stack: SharedStac
     assert alice.call("GET", f"/courses/{response.json()['id']}").json()["status"] == "PENDING"
 
 
+def test_a_stalled_queue_is_a_202_within_the_deadline_not_a_500(stack: LocalStack, aws: AwsServer) -> None:
+    """Issue 25: under load, a send that stalled outlived the api's 10 s timeout (its client
+    allowed 2 attempts of 5 s reads) and API Gateway answered 500. The send is now given up in
+    time, and the intent is kept for the reconciler."""
+    alice = User(stack, "alice")
+    course = alice.ready_course()
+    lesson = lesson_ids(course)[5]
+    os.kill(aws.process.pid, signal.SIGSTOP)  # SQS stops answering (and the queues with it)
+    try:
+        started = time.monotonic()
+        created = alice.call("POST", "/courses", {"prompt": "Category theory"})
+        create_took = time.monotonic() - started
+        started = time.monotonic()
+        opened = alice.open_lesson(course["id"], lesson)  # two sends: the lesson, and the next ones
+        open_took = time.monotonic() - started
+    finally:
+        os.kill(aws.process.pid, signal.SIGCONT)
+    assert (created.status, opened.status) == (202, 202), (created.body, opened.body)
+    deadline = 10 - 2  # the api's timeout less what it keeps to answer
+    assert create_took < deadline and open_took < deadline + 1, (create_took, open_took)
+    assert alice.call("GET", f"/courses/{created.json()['id']}").json()["status"] == "PENDING"  # kept
+
+
 # ---- issue 9: nothing a client sends is a 500 ---------------------------------------------
 
 
@@ -122,9 +147,6 @@ def _post_raw(stack: LocalStack, body: bytes | str, content_type: str | None) ->
     if content_type is not None:
         headers["content-type"] = content_type
     return stack.request("POST", "/courses", headers=headers, body=body)
-
-
-# ---- the contract ---------------------------------------------------------------------------
 
 
 # ---- per-user limits ------------------------------------------------------------------------
