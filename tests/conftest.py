@@ -25,6 +25,7 @@ from flowgen_local.fake_openai import FakeOpenAI
 from flowgen_local.lambda_pool import LambdaHost
 from flowgen_local.services import AwsServer, RedisServer
 from flowgen_local.stack import NO_USER_LIMITS, LocalStack, StackConfig
+from flowgen_local.template import with_parameter_bounds
 from flowgen_stand_in.launcher import MongoStandIn
 from tests.fakes.youtube import FakeYouTube
 
@@ -32,6 +33,13 @@ REAL_MONGO_URI = os.environ.get("MONGO_URI", "")
 RUNNING_WORKER_TIMEOUT = 10  # seconds: end-to-end stacks shorten the template's 120 s ...
 RUNNING_VISIBILITY = 12
 # ... and the queues' visibility, keeping visibility > timeout as AWS requires
+
+
+def short_timeouts_template() -> Path:
+    """template.yaml with its workers' timeout allowed down to 5 s. The stack refuses a value
+    out of a parameter's bounds, as CloudFormation does (the template says at least 30 s), and
+    tests that watch a worker time out cannot wait that long."""
+    return with_parameter_bounds({"WorkerTimeoutSeconds": {"MinValue": 5}})
 
 
 @pytest.fixture(scope="session")
@@ -136,6 +144,8 @@ def make_stack(
     uri, db = mongo_uri
     # end-to-end clients poll as fast as the tests need: per-user limits are tested on their own
     overrides = {"WorkerTimeoutSeconds": str(RUNNING_WORKER_TIMEOUT), **NO_USER_LIMITS} if running else {}
+    if template_path is None and "WorkerTimeoutSeconds" in {**overrides, **(parameters or {})}:
+        template_path = short_timeouts_template()
     config = StackConfig(
         redis_url=redis_url,
         aws=aws,

@@ -1,5 +1,5 @@
 """The developer tools' `flowgen` commands: `local` (the stack), `token` (a bearer token for it),
-`demo` (the main job end to end) and `examples`. Each is a plugin of `flowgen_ops.cli`
+`logs` (a function's logs), `demo` (the main job end to end) and `examples`. Each is a plugin of `flowgen_ops.cli`
 (pyproject's `flowgen.commands` entry points), imported only when it is run.
 
 A running `flowgen local` describes itself in `.flowgen/stack.json` (`LocalStack.describe`),
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from flowgen_local.stack import DATA_DIR, STATE_DIR, WEB_DIST, LocalStack, StackConfig
+from flowgen_local.template import TemplateError
 
 STATE_FILE = STATE_DIR / "stack.json"
 
@@ -52,8 +53,11 @@ def cmd_local(args: argparse.Namespace) -> int:
     config = StackConfig.from_environment(
         visibility_timeout=args.visibility_timeout,
         data_dir=data_dir,
+        log_dir=None if data_dir else STATE_DIR / "logs",
+        console_logs=not args.quiet,
         schedule_period=args.schedule_every,
         parameter_overrides=overrides,
+        template_path=Path(args.template) if args.template else None,
     )
     fake = None
     if args.fake_model:
@@ -62,11 +66,18 @@ def cmd_local(args: argparse.Namespace) -> int:
         fake = FakeOpenAI().start()
         fake.faults.latency_seconds = args.fake_latency
         config.openai_api_key, config.openai_base_url = "fake", fake.base_url
-    stack = LocalStack(config).start(pollers=True, http_port=args.port)
+    try:
+        stack = LocalStack(config)
+    except TemplateError as refused:  # what CloudFormation would refuse, refused before anything starts
+        print(f"flowgen local: {refused}", file=sys.stderr)
+        return 2
+    stack.start(pollers=True, http_port=args.port)
     if fake:
         stack.components["model"] = f"fake OpenAI-compatible server at {fake.base_url} (latency {args.fake_latency}s)"
     write_state(stack)
     print(_banner(stack, stack.token("local-user")), flush=True)
+    for notice in stack.notices:
+        print(f"NOTE: {notice}", flush=True)
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopped.set())
@@ -90,6 +101,43 @@ def cmd_token(args: argparse.Namespace) -> int:
     state = json.loads(STATE_FILE.read_text())
     key = load_or_create_key(StackConfig().key_path)
     print(mint_token(key, state["issuer"], load().parameters["Auth0Audience"], args.sub, expires_in=args.ttl))
+    return 0
+
+
+def _log_dir(args: argparse.Namespace) -> Path:
+    if args.log_dir:
+        return Path(args.log_dir)
+    if STATE_FILE.exists() and json.loads(STATE_FILE.read_text()).get("log_dir"):
+        return Path(json.loads(STATE_FILE.read_text())["log_dir"])
+    return DATA_DIR / "logs"
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    """`sam logs` for the local stack: one function's log, or its new lines as they come."""
+    from flowgen_local.function_logs import follow, log_path, read
+
+    logs = _log_dir(args)
+    known = sorted(p.name.removesuffix(".log") for p in logs.glob("*.log"))
+    wanted = args.function or args.name
+    matches = [n for n in known if n == wanted] or [n for n in known if n.lower().startswith(str(wanted).lower())]
+    if len(matches) != 1:
+        which = "no function" if not matches else f"several functions ({', '.join(matches)})"
+        print(f"flowgen logs: {which} match {wanted!r} in {logs}; known: {', '.join(known) or 'none yet'}",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    path = log_path(logs, matches[0])
+    if not args.tail:
+        for line in read(path, text_filter=args.filter):
+            print(line)
+        return 0
+    stopped = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+
+    def show(_: str, line: str) -> None:
+        if args.filter is None or args.filter in line:
+            print(line, flush=True)
+
+    follow(lambda: {matches[0]: path}, show, stopped, from_start=False)
     return 0
 
 
@@ -128,6 +176,10 @@ def register_local(sub: Any) -> None:
         help="template parameters, as `sam deploy --parameter-overrides` takes them",
     )
     local.add_argument("--ephemeral", action="store_true", help="keep nothing: data lives and dies with the stack")
+    local.add_argument("-t", "--template", default=None, help="the template to run (default: template.yaml)")
+    local.add_argument(
+        "--quiet", action="store_true", help="do not print the functions' logs here (they stay in their files)"
+    )
     local.add_argument(
         "--schedule-every",
         type=float,
@@ -148,6 +200,16 @@ def register_token(sub: Any) -> None:
     token.add_argument("--sub", default="local-user")
     token.add_argument("--ttl", type=int, default=3600)
     token.set_defaults(run=cmd_token)
+
+
+def register_logs(sub: Any) -> None:
+    logs = sub.add_parser("logs", help="a local function's logs, as `sam logs` shows a deployed one's")
+    logs.add_argument("function", nargs="?", help="its logical id in template.yaml (ApiFunction; a prefix will do)")
+    logs.add_argument("-n", "--name", help="the same, as `sam logs -n` takes it")
+    logs.add_argument("-t", "--tail", action="store_true", help="keep printing new lines until Ctrl-C")
+    logs.add_argument("--filter", default=None, help="only lines holding this text")
+    logs.add_argument("--log-dir", default=None, help="default: the running stack's, else .flowgen/data/logs")
+    logs.set_defaults(run=cmd_logs)
 
 
 def register_demo(sub: Any) -> None:

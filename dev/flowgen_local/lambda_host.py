@@ -7,7 +7,7 @@ environment down to its function's variables, imports its handler module (its co
 its own module state), and serves invocations one at a time over the connection it was forked
 with. The stack stops an instance at its function's Timeout by killing the process.
 
-Run as `python -m flowgen_local.lambda_host SOCKET_PATH`; see functions.py for the other side.
+Run as `python -m flowgen_local.lambda_host SOCKET_PATH`; see lambda_pool.py for the other side.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ import contextlib
 import importlib
 import importlib.util
 import json
+import math
 import os
+import resource
 import signal
 import socket
 import struct
@@ -26,6 +28,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from flowgen_local.function_logs import LineWriter, LogFile
 from flowgen_local.services import die_with_parent
 
 # Libraries whose import cost every instance would otherwise pay; none of them reads the
@@ -100,20 +103,52 @@ def _load_handler(code_uri: str, handler: str) -> Any:
     return getattr(module, function_name)
 
 
+def _log_to(path: str | None) -> None:
+    """The instance's stdout and stderr go to its function's log file (a pipe could fill and
+    block every write; a file is never waited on), as Lambda sends them to CloudWatch Logs."""
+    if path is None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        return
+    log = LogFile(Path(path))
+    os.dup2(log.fileno(), 1)  # what C code or a crashing interpreter writes lands there too
+    os.dup2(log.fileno(), 2)
+    sys.stdout = LineWriter(log)
+    sys.stderr = LineWriter(log)
+
+
+def _report(request_id: str, started: float, memory_mb: int, init_ms: float | None) -> None:
+    ms = (time.perf_counter() - started) * 1000
+    used_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    init = f"\tInit Duration: {init_ms:.2f} ms" if init_ms is not None else ""
+    print(f"END RequestId: {request_id}")
+    print(
+        f"REPORT RequestId: {request_id}\tDuration: {ms:.2f} ms\tBilled Duration: {math.ceil(ms)} ms"
+        f"\tMemory Size: {memory_mb} MB\tMax Memory Used: {used_mb} MB{init}",
+        flush=True,
+    )
+
+
 def _serve_instance(conn: socket.socket, spec: dict[str, Any]) -> None:
     """The instance: its own environment, its own imports, one invocation at a time."""
     die_with_parent()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    _log_to(spec.get("log_path"))
     os.environ.clear()
     os.environ.update(spec["environment"])
     os.chdir(spec["code_uri"])
+    memory_mb = int(spec.get("memory_mb", 512))
     started = time.perf_counter()
     try:
         handler = _load_handler(spec["code_uri"], spec["handler"])
     except BaseException as exc:  # an init error is reported, as Lambda reports Runtime.ImportModuleError
+        traceback.print_exception(exc)
+        sys.stderr.flush()
         send_message(conn, {"ready": False, "error": _error(exc)})
         return
-    send_message(conn, {"ready": True, "pid": os.getpid(), "init_ms": (time.perf_counter() - started) * 1000})
+    init_ms: float | None = (time.perf_counter() - started) * 1000
+    send_message(conn, {"ready": True, "pid": os.getpid(), "init_ms": init_ms})
     while True:
         request = receive_message(conn)
         if request is None:
@@ -121,14 +156,20 @@ def _serve_instance(conn: socket.socket, spec: dict[str, Any]) -> None:
         if request.get("probe") == "environment":
             send_message(conn, {"result": dict(os.environ), "pid": os.getpid()})
             continue
-        context = InvocationContext(
-            spec["function_name"], request["request_id"], request["deadline"], spec.get("memory_mb", 512)
-        )
+        request_id = request["request_id"]
+        context = InvocationContext(spec["function_name"], request_id, request["deadline"], memory_mb)
+        print(f"START RequestId: {request_id} Version: $LATEST", flush=True)
+        invoked = time.perf_counter()
         try:
             result = handler(request["event"], context)
         except Exception as exc:  # a function error: the instance stays warm, as on Lambda
+            print(json.dumps({"requestId": request_id, **_error(exc)}))
+            _report(request_id, invoked, memory_mb, init_ms)
             send_message(conn, {"error": _error(exc)})
+            init_ms = None
             continue
+        _report(request_id, invoked, memory_mb, init_ms)
+        init_ms = None
         send_message(conn, {"result": result})
 
 
@@ -149,6 +190,8 @@ def serve(socket_path: str) -> None:
     listener.bind(socket_path)
     listener.listen(128)
     print("ready", flush=True)
+    quiet = os.open(os.devnull, os.O_WRONLY)  # nothing more for the stack to read: never a pipe to fill
+    os.dup2(quiet, 1)
     while True:
         conn, _ = listener.accept()
         spec = receive_message(conn)
@@ -167,4 +210,5 @@ def serve(socket_path: str) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1])
+    address = sys.argv[1]
+    serve("\0" + address[1:] if address.startswith("@") else address)  # @name: the abstract namespace

@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -20,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flowgen_local.function_logs import LogFile, now_stamp
 from flowgen_local.lambda_host import receive_message, send_message
 from flowgen_local.services import die_with_parent, stop_process
 
@@ -42,6 +42,7 @@ class FunctionConfig:
     environment: dict[str, str]
     memory_mb: int = 512
     max_instances: int = 10
+    log_path: Path | None = None  # where its instances' stdout and stderr go (None: nowhere)
 
 
 @dataclass
@@ -68,13 +69,14 @@ class InvocationStats:
 
 
 class LambdaHost:
-    """Starts the host process (see lambda_host.py) and asks it for new instances."""
+    """Starts the host process (see lambda_host.py) and asks it for new instances. They meet on
+    a socket in Linux's abstract namespace: it has no file, so a `kill -9` leaves nothing behind."""
 
     def __init__(self) -> None:
-        self._dir = tempfile.mkdtemp(prefix="flowgen-lambda-")
-        self.socket_path = os.path.join(self._dir, "host.sock")
+        name = f"flowgen-lambda-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self.socket_path = "\0" + name
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "flowgen_local.lambda_host", self.socket_path],
+            [sys.executable, "-m", "flowgen_local.lambda_host", "@" + name],
             stdout=subprocess.PIPE,
             preexec_fn=die_with_parent,
             start_new_session=True,  # the stack stops it in order; a Ctrl-C at the terminal reaches the stack only
@@ -94,6 +96,7 @@ class LambdaHost:
                 "handler": config.handler,
                 "environment": config.environment,
                 "memory_mb": config.memory_mb,
+                "log_path": str(config.log_path) if config.log_path else None,
             },
         )
         conn.settimeout(120)
@@ -106,9 +109,6 @@ class LambdaHost:
 
     def stop(self) -> None:
         stop_process(self.process)
-        for name in os.listdir(self._dir):
-            os.unlink(os.path.join(self._dir, name))
-        os.rmdir(self._dir)
 
 
 class FunctionPool:
@@ -125,6 +125,7 @@ class FunctionPool:
         self._closed = False
         self._busy = 0
         self._idle_again = threading.Condition(self._lock)
+        self._log = LogFile(config.log_path) if config.log_path else None
 
     def _acquire(self) -> Instance:
         with self._lock:
@@ -153,14 +154,16 @@ class FunctionPool:
         with self._slots, self._counted():
             instance = self._acquire()
             deadline = time.time() + self.config.timeout
+            request_id = str(uuid.uuid4())
             try:
-                send_message(instance.conn, {"event": event, "deadline": deadline, "request_id": str(uuid.uuid4())})
+                send_message(instance.conn, {"event": event, "deadline": deadline, "request_id": request_id})
                 instance.conn.settimeout(max(0.01, deadline - time.time()) + 0.05)
                 reply = receive_message(instance.conn)
             except TimeoutError:
                 instance.kill()  # Lambda stops the sandbox: whatever it was doing stops with it
                 with self._lock:
                     self.stats.timeouts += 1
+                self._write_log(f"{now_stamp()} {request_id} Task timed out after {self.config.timeout:.2f} seconds")
                 raise InvocationError("Sandbox.Timedout", f"Task timed out after {self.config.timeout}s") from None
             except OSError as exc:
                 instance.kill()
@@ -211,9 +214,16 @@ class FunctionPool:
         with self._lock:
             return [i.pid for i in self._idle]
 
+    def _write_log(self, line: str) -> None:
+        if self._log is not None:
+            with contextlib.suppress(OSError):
+                self._log.write(f"{line}\n".encode())
+
     def close(self) -> None:
         with self._lock:
             self._closed = True
             idle, self._idle = self._idle, []
         for instance in idle:
             instance.kill()
+        if self._log is not None:
+            self._log.close()

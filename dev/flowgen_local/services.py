@@ -61,7 +61,7 @@ class RedisServer:
     """redis-server on a loopback port. With a data directory it keeps an append-only file
     (fsync every second), so dedupe keys, limits and idempotency records survive a restart."""
 
-    def __init__(self, data_dir: Path | None = None, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path | None = None, port: int | None = None, extra_args: tuple[str, ...] = ()) -> None:
         binary = shutil.which("redis-server")
         if not binary:
             raise RuntimeError("redis-server is not installed (apt-get install redis-server) and REDIS_URL is not set")
@@ -71,7 +71,7 @@ class RedisServer:
             data_dir.mkdir(parents=True, exist_ok=True)
             persistence = ["--save", "", "--appendonly", "yes", "--appendfsync", "everysec", "--dir", str(data_dir)]
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", *persistence],
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", *persistence, *extra_args],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             preexec_fn=die_with_parent,

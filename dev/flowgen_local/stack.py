@@ -28,9 +28,11 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError
 
+from flowgen_local import dead_letters
 from flowgen_local import template as template_module
 from flowgen_local.event_source import EventSourceRunner
 from flowgen_local.events import authorizer_event, http_event, match_route
+from flowgen_local.function_logs import follow, log_path
 from flowgen_local.http_front import FrontServer, handler_for
 from flowgen_local.iam import REGION, Intrinsics, LocalIam, RoleCredentials, function_roles, role_policies
 from flowgen_local.idp import LocalIdentityProvider, load_or_create_key
@@ -69,7 +71,9 @@ class StackConfig:
     openai_api_key: str | None = None  # None: the offline generator
     openai_base_url: str | None = None
     visibility_timeout: int | None = None  # None: the template's
-    data_dir: Path | None = None  # None: nothing survives stop(); a path: MongoDB and Redis persist there
+    data_dir: Path | None = None  # None: nothing survives stop(); a path: MongoDB, Redis and the DLQs persist there
+    log_dir: Path | None = None  # the functions' log files; None: <data_dir>/logs, or nowhere without a data_dir
+    console_logs: bool = False  # also print every function's log lines, with its name (flowgen local)
     schedule_period: float | None = None  # None: each schedule's template rate
     template_path: Path | None = None
     key_path: Path = STATE_DIR / "jwt-signing-key.pem"
@@ -131,6 +135,8 @@ class LocalStack:
         self.components: dict[str, str] = {}
         self.api_calls: Counter[str] = Counter()  # by route key, for measuring clients
         self._saved_env: dict[str, str | None] = {}
+        self.notices: list[str] = []  # what people should know about this run (`flowgen status` prints them)
+        self._console_stop = threading.Event()
 
     # ---- lifecycle -----------------------------------------------------------------------
 
@@ -157,9 +163,15 @@ class LocalStack:
             prefix=f"{cfg.queue_prefix}-{self.stack_id}",
             visibility_timeout=cfg.visibility_timeout,
         )
+        if cfg.data_dir:
+            restored = dead_letters.restore(cfg.data_dir, self.sqs, self._dlq_urls())
+            if restored.notice:
+                self.notices.append(restored.notice)
+            self.components["dead letters"] = f"kept in {cfg.data_dir} across clean restarts ({restored.messages} back)"
         self._create_roles(admin)
         self._set_harness_environment()
         self._host = cfg.lambda_host or LambdaHost()
+        logs = self.log_dir
         for name, spec in self.template.functions.items():
             self.functions[name] = FunctionPool(
                 self._host,
@@ -171,8 +183,13 @@ class LocalStack:
                     environment=self.function_environment(name),
                     memory_mb=spec.memory_mb,
                     max_instances=self._instance_cap(name),
+                    log_path=log_path(logs, name) if logs else None,
                 ),
             )
+        if logs:
+            self.components["logs"] = f"a file per function in {logs} (flowgen logs FUNCTION --tail)"
+        if logs and cfg.console_logs:
+            threading.Thread(target=self._print_logs, args=(logs,), name="function-logs", daemon=True).start()
         self.components["functions"] = "one process per instance, own environment and role, Timeout enforced"
         for source in self.template.event_sources:
             connections = Config(max_pool_connections=max(10, source.max_concurrency))  # one per poller
@@ -192,6 +209,25 @@ class LocalStack:
             self._http = FrontServer(("127.0.0.1", http_port), handler_for(self, WEB_DIST))
             threading.Thread(target=self._http.serve_forever, name="local-api", daemon=True).start()
         return self
+
+    @property
+    def log_dir(self) -> Path | None:
+        cfg = self.config
+        return cfg.log_dir or (cfg.data_dir / "logs" if cfg.data_dir else None)
+
+    def _print_logs(self, logs: Path) -> None:
+        """The console of `flowgen local`: each function's lines as they are written, named.
+        A terminal that stops reading blocks this thread only, never a function."""
+        width = max(len(name) for name in self.functions)
+
+        def show(function: str, line: str) -> None:
+            print(f"{function:<{width}} | {line}", flush=True)
+
+        follow(lambda: {name: log_path(logs, name) for name in self.functions}, show, self._console_stop)
+
+    def _dlq_urls(self) -> dict[str, str]:
+        names = {q.dead_letter_queue for q in self.template.queues.values() if q.dead_letter_queue}
+        return {name: self.queues[name].url for name in sorted(names)}
 
     @property
     def aws(self) -> AwsServer:
@@ -355,6 +391,9 @@ class LocalStack:
             self._http.server_close()
         for pool in self.functions.values():
             pool.close()
+        if self.config.data_dir and self.queues:
+            dead_letters.save(self.config.data_dir, self.sqs, self._dlq_urls())
+        self._console_stop.set()
         if self._host and self._host is not self.config.lambda_host:
             self._host.stop()
         if self.idp:
@@ -391,6 +430,9 @@ class LocalStack:
             "sqs_endpoint": self.endpoints.aws_url,
             "queues": {name: queue.url for name, queue in self.queues.items()},
             "aws": {"access_key_id": admin.access_key_id, "secret_access_key": admin.secret_access_key},
+            "log_dir": str(self.log_dir) if self.log_dir else None,
+            "functions": sorted(self.functions),
+            "notices": self.notices,
         }
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,11 +136,100 @@ class Template:
         return value
 
 
+class TemplateError(ValueError):
+    """What CloudFormation would refuse before creating anything (a parameter out of bounds)."""
+
+
+def _number(value: str) -> float | None:
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def parameter_problems(declared: dict[str, dict[str, Any]], values: dict[str, str]) -> list[str]:
+    """The template's parameter constraints checked as CloudFormation checks them, in its words:
+    Type Number, MinValue, MaxValue, MinLength, MaxLength, AllowedValues, AllowedPattern (the whole
+    value must match), with ConstraintDescription in place of the rule when the template has one."""
+    problems = []
+    unknown = sorted(set(values) - set(declared))
+    if unknown:
+        problems.append(f"Parameters: [{', '.join(unknown)}] do not exist in the template")
+    for name, spec in declared.items():
+        if name not in values:
+            problems.append(f"Parameters: [{name}] must have values")
+            continue
+        value = values[name]
+        found = _parameter_problem(name, spec, value)
+        if found:
+            described = spec.get("ConstraintDescription")
+            problems.append(f"Parameter '{name}' failed to satisfy constraint: {described}" if described else found)
+    return problems
+
+
+def _parameter_problem(name: str, spec: dict[str, Any], value: str) -> str | None:
+    kind = spec.get("Type", "String")
+    if kind == "Number":
+        number = _number(value)
+        if number is None:
+            return f"Parameter '{name}' must be a number"
+        if "MinValue" in spec and number < float(spec["MinValue"]):
+            return f"Parameter '{name}' must be a number not less than {spec['MinValue']}"
+        if "MaxValue" in spec and number > float(spec["MaxValue"]):
+            return f"Parameter '{name}' must be a number not greater than {spec['MaxValue']}"
+        if "AllowedValues" in spec and number not in {float(v) for v in spec["AllowedValues"]}:
+            return f"Parameter '{name}' must be one of AllowedValues"
+        return None
+    if "MinLength" in spec and len(value) < int(spec["MinLength"]):
+        return f"Parameter '{name}' must contain at least {spec['MinLength']} characters"
+    if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
+        return f"Parameter '{name}' must contain at most {spec['MaxLength']} characters"
+    if "AllowedValues" in spec and value not in {str(v) for v in spec["AllowedValues"]}:
+        return f"Parameter '{name}' must be one of AllowedValues"
+    if "AllowedPattern" in spec and not re.fullmatch(str(spec["AllowedPattern"]), value):
+        return f"Parameter '{name}' must match pattern {spec['AllowedPattern']}"
+    return None
+
+
+def with_parameter_bounds(bounds: dict[str, dict[str, Any]], path: Path | None = None) -> Path:
+    """A copy of the template whose parameters have other bounds (e.g. a worker timeout under
+    the template's 30 s for tests that must see a timeout quickly), its code paths made
+    absolute so it can live in .flowgen/. CloudFormation would refuse the values the copy
+    allows; that is why it is a copy, named by what it relaxes, and never the template."""
+    path = path or ROOT / "template.yaml"
+    raw = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    for name, changes in bounds.items():
+        spec = raw["Parameters"][name]
+        for key, value in changes.items():
+            if value is None:
+                spec.pop(key, None)
+            else:
+                spec[key] = value
+    for resource in raw["Resources"].values():
+        props = resource.get("Properties") or {}
+        for key in ("CodeUri", "ContentUri"):
+            if isinstance(props.get(key), str):
+                props[key] = str((path.parent / props[key]).resolve())
+    tag = "-".join(f"{name}{''.join(f'.{k}{v}' for k, v in sorted(c.items()))}" for name, c in sorted(bounds.items()))
+    copy = ROOT / ".flowgen" / "templates" / f"template.{re.sub(r'[^A-Za-z0-9.-]', '', tag)}.yaml"
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    text = yaml.safe_dump(raw, sort_keys=False, width=120)
+    if not copy.exists() or copy.read_text() != text:
+        staged = copy.with_suffix(f".{os.getpid()}.tmp")
+        staged.write_text(text)
+        staged.replace(copy)  # parallel test workers may write the same copy
+    return copy
+
+
 def load(path: Path | None = None, overrides: dict[str, str] | None = None) -> Template:
     path = path or ROOT / "template.yaml"
     raw = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
-    params = {k: str(v.get("Default", "")) for k, v in raw.get("Parameters", {}).items()}
+    declared = raw.get("Parameters", {})
+    params = {k: str(v["Default"]) for k, v in declared.items() if "Default" in v}
     params.update(overrides or {})
+    problems = parameter_problems(declared, params)
+    if problems:
+        raise TemplateError(f"{path.name}: " + "; ".join(problems))
     tpl = Template(raw=raw, parameters=params, path=path)
     function_globals = raw.get("Globals", {}).get("Function", {})
     globals_env = function_globals.get("Environment", {}).get("Variables", {})

@@ -118,7 +118,12 @@ def register_error_handlers(app: APIGatewayHttpResolver, routes: Routes) -> None
     @handles(Exception)
     def _unexpected(_: Exception) -> Response[Any]:
         logger.exception("unhandled error")
-        return error_response(500, "internal_error", "something went wrong on our side; nothing you sent was lost")
+        # Whether a write happened before the failure is not known here, so the answer does not
+        # promise it (issue 28: "nothing you sent was lost" was said of requests that were stored).
+        message = (
+            "something went wrong on our side; what you sent may or may not have been saved: check before retrying"
+        )
+        return error_response(500, "internal_error", message)
 
 
 _compiled: list[tuple[re.Pattern[str], frozenset[str]]] = []

@@ -12,7 +12,7 @@ from flowgen import wiring
 from flowgen.deadline import Attempt
 from flowgen.generation import Generator
 from flowgen.messages import CourseJob
-from flowgen.observability import logger, metrics
+from flowgen.observability import batch_logger, logger, metrics
 from flowgen.settings import CourseWorkerSettings
 from flowgen.tracing import tracer
 
@@ -37,5 +37,7 @@ def record_handler(record: CourseJobRecord, lambda_context: LambdaContext) -> st
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    processor = BatchProcessor(event_type=EventType.SQS, model=CourseJobRecord)  # per invocation, never shared
+    processor = BatchProcessor(
+        event_type=EventType.SQS, model=CourseJobRecord, logger=batch_logger
+    )  # per invocation, never shared
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

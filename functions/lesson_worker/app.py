@@ -14,7 +14,7 @@ from flowgen.answering import QuestionAnswerer
 from flowgen.deadline import Attempt
 from flowgen.generation import Generator
 from flowgen.messages import LessonJob
-from flowgen.observability import logger, metrics
+from flowgen.observability import batch_logger, logger, metrics
 from flowgen.settings import LessonWorkerSettings
 from flowgen.tracing import tracer
 
@@ -48,5 +48,7 @@ def record_handler(record: LessonJobRecord, lambda_context: LambdaContext) -> st
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    processor = BatchProcessor(event_type=EventType.SQS, model=LessonJobRecord)  # per invocation, never shared
+    processor = BatchProcessor(
+        event_type=EventType.SQS, model=LessonJobRecord, logger=batch_logger
+    )  # per invocation, never shared
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

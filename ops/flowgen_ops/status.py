@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,12 +39,14 @@ class StatusReport:
     lessons: dict[str, tuple[int, float]]
     stuck: list[Stuck]
     failed: list[tuple[str, str]]  # (key, error)
+    notices: list[str] = field(default_factory=list)
 
     def queue(self, name: str) -> QueueState:
         return next(q for q in self.queues if q.name == name)
 
     def render(self) -> str:
-        lines = [f"{'queue':<16} {'visible':>8} {'in flight':>9} {'delayed':>8} {'oldest':>8}"]
+        lines = [f"NOTE: {notice}" for notice in self.notices]
+        lines.append(f"{'queue':<16} {'visible':>8} {'in flight':>9} {'delayed':>8} {'oldest':>8}")
         for q in self.queues:
             lines.append(f"{q.name:<16} {q.visible:>8} {q.in_flight:>9} {q.delayed:>8} {_age(q.oldest_seconds):>8}")
         for label, table in (("courses", self.courses), ("lessons", self.lessons)):
@@ -167,6 +169,7 @@ def status(target: Target, stuck_after: int = DEFAULT_STUCK_AFTER, limit: int = 
         lessons=_by_status(db.lessons, now),
         stuck=stuck,
         failed=failed,
+        notices=target.notices,
     )
 
 

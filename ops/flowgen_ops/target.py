@@ -38,6 +38,7 @@ class Target:
     redis_url: str = ""
     sqs_endpoint: str = ""
     queues: dict[str, str] = field(default_factory=dict)  # logical name -> URL, DLQs included once found
+    notices: list[str] = field(default_factory=list)  # what the local stack says about its run
 
     @classmethod
     def resolve(cls, args: argparse.Namespace | None = None, state_file: Path | None = None) -> Target:
@@ -65,6 +66,7 @@ class Target:
             redis_url=pick("redis_url", "redis_url", "REDIS_URL"),
             sqs_endpoint=pick("sqs_endpoint", "sqs_endpoint", "SQS_ENDPOINT_URL"),
             queues={k: v for k, v in queues.items() if v},
+            notices=[str(n) for n in state.get("notices") or []],
         )
         missing = [name for name in QUEUES if name not in target.queues]
         if not target.mongo_uri or missing:

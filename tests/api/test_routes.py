@@ -1,8 +1,11 @@
-"""Every route of template.yaml reaches a route of the api function (none falls to its 404)."""
+"""Every route of template.yaml reaches a route of the api function (none falls to its 404), and
+what a route that fails unexpectedly answers."""
 
 from __future__ import annotations
 
 from typing import Any
+
+import pytest
 
 from tests.api.conftest import InProcessApi
 from tests.helpers import User
@@ -37,3 +40,20 @@ def test_every_template_route_reaches_a_route_of_the_api(api: InProcessApi) -> N
             assert response.json()["error"]["code"] == expected, route
     unmatched = alice.call("GET", "/no-such-route")
     assert (unmatched.status, unmatched.json()["error"]["code"]) == (404, "route_not_found")  # the $default route
+
+
+def test_an_unexpected_failure_is_a_500_that_promises_nothing_it_cannot_know(
+    api: InProcessApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 28: a 500 said "nothing you sent was lost" of requests that had been stored."""
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug, after the course was stored")
+
+    monkeypatch.setattr(api.store, "list_courses", broken)
+    answer = User(api, "alice").call("GET", "/courses")
+    assert answer.status == 500
+    error = answer.json()["error"]
+    assert error["code"] == "internal_error" and "lost" not in error["message"]
+    assert "may or may not have been saved" in error["message"] and "RuntimeError" not in answer.body
+    api.answered.clear()  # a 500 is never in the document: it is what this test makes on purpose

@@ -4,10 +4,12 @@ crash and every requested lesson are there (design invariant 5: MongoDB holds ev
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ import httpx
 import pytest
 
 from flowgen_local.services import free_port
+from tests.conftest import short_timeouts_template
 
 pytestmark = pytest.mark.e2e
 
@@ -44,7 +47,8 @@ class LocalProcess:
         for key in ("MONGO_URI", "REDIS_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
             env.pop(key, None)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "flowgen_ops.cli", "local", "--port", str(port), "--fake-model",
+            [sys.executable, "-m", "flowgen_ops.cli", "local", "--port", str(port), "--fake-model", "--quiet",
+             "--template", str(short_timeouts_template()),
              "--fake-latency", "1.5", "--schedule-every", "2", "--parameter-overrides", "WorkerTimeoutSeconds=8",
              "LessonLowMaxConcurrency=2", "UserRequestsPerMinute=0", "--visibility-timeout", "30"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
@@ -77,6 +81,7 @@ def _lessons(api: httpx.Client, course_id: str) -> list[dict[str, Any]]:
 def test_kill_9_mid_generation_then_restart_finishes_every_requested_lesson(tmp_path: Path) -> None:
     state_dir = tmp_path
     port = free_port()
+    temporary = set(Path(tempfile.gettempdir()).glob("flowgen-*"))
     base = f"http://127.0.0.1:{port}"
     first = LocalProcess(state_dir, port)
     try:
@@ -99,6 +104,7 @@ def test_kill_9_mid_generation_then_restart_finishes_every_requested_lesson(tmp_
     time.sleep(1.0)
     survivors = {pid for pid in children if _alive(pid)}
     assert not survivors, f"processes outlived the stack: {survivors}"
+    assert set(Path(tempfile.gettempdir()).glob("flowgen-*")) <= temporary  # nothing left behind
 
     requested = {(c, lesson["id"]) for c in ids for lesson in _lessons_offline(state_dir, c)} | set(opened)
     assert len(requested) >= 2 * len(ids)  # each outline queued its first lessons, plus the opened ones
@@ -107,6 +113,8 @@ def test_kill_9_mid_generation_then_restart_finishes_every_requested_lesson(tmp_
         api = httpx.Client(base_url=base, headers={"authorization": f"Bearer {token}"}, timeout=10)
         listed = {c["id"] for c in api.get("/courses").json()["items"]}
         assert set(ids) <= listed  # the token minted before the crash still works; the courses survived
+        notices = json.loads((state_dir / "stack.json").read_text())["notices"]
+        assert any("without saving its dead-letter queues" in n for n in notices)  # `flowgen status` says it
         deadline = time.monotonic() + 120
         while True:
             states = {(c, lesson["id"]): lesson["status"] for c in ids for lesson in _lessons(api, c)}

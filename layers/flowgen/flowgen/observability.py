@@ -4,7 +4,16 @@ The tracer lives in flowgen.tracing: building Powertools' Tracer loads the X-Ray
 0.8 s of imports), which the workers pay at init and the api and authorizer do not pay at all;
 their invocations are still traced by Lambda's active tracing (template: Tracing: Active)."""
 
+import logging
+from typing import cast
+
 from aws_lambda_powertools import Logger, Metrics
 
 logger = Logger()
 metrics = Metrics()
+
+# Powertools' batch processor logs a record it could not process (an unreadable body among them)
+# only at DEBUG unless given a logger; with ours, each is a WARNING with its traceback, so a
+# message on its way to a DLQ leaves a line in the function's log. Its parameter is typed
+# logging.Logger, which Powertools' Logger serves by delegation.
+batch_logger = cast(logging.Logger, logger)
