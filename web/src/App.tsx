@@ -1,12 +1,15 @@
 import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { lazy, Suspense, useEffect, useMemo, type MouseEvent } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, type MouseEvent } from "react";
 import { HashRouter, Link, Route, Routes, useLocation } from "react-router-dom";
 import { ApiError, FlowgenApi } from "./api/client";
 import { SessionProvider } from "./auth";
-import { useSession } from "./session";
+import { clearSessionEnded, markSessionEnded, useSession } from "./session";
 import type { AppConfig } from "./config";
-import { ApiContext } from "./context";
+import { ApiContext, OutboxContext } from "./context";
 import { NotFound } from "./components/NotFound";
+import { OutboxNotice } from "./components/OutboxNotice";
+import { Outbox } from "./outbox";
+import { useOutboxSender } from "./queries/outbox";
 import { CourseView } from "./pages/CourseView";
 import { Courses } from "./pages/Courses";
 import { NewCourse } from "./pages/NewCourse";
@@ -45,12 +48,25 @@ function retryDelay(attempt: number, error: unknown): number {
   return Math.min(30_000, 1000 * 2 ** attempt);
 }
 
+/** Sends what waits on this device (mounted once, inside the providers it needs). */
+function OutboxSender({ onSessionEnded }: { onSessionEnded: () => void }) {
+  useOutboxSender(onSessionEnded);
+  return null;
+}
+
 function SignedIn({ config }: { config: AppConfig }) {
   const session = useSession();
+  // what the learner sent and could not reach the API, and drafts: this user's, on this device
+  const outbox = useMemo(() => new Outbox(session.user ?? ""), [session.user]);
+  useEffect(() => clearSessionEnded(), []);
+  // an expired or refused session goes back to sign in, saying so, wherever it is noticed
+  const endSession = useCallback(() => {
+    markSessionEnded({ user: session.user ?? "", kept: outbox.pending().some((item) => !item.failed) });
+    session.signOut();
+  }, [outbox, session]);
   const client = useMemo(() => {
-    // an expired or refused session goes back to sign in, wherever it is noticed
     const onError = (error: unknown) => {
-      if (error instanceof ApiError && error.isAuth) session.signOut();
+      if (error instanceof ApiError && error.isAuth) endSession();
     };
     return new QueryClient({
       queryCache: new QueryCache({ onError }),
@@ -65,44 +81,48 @@ function SignedIn({ config }: { config: AppConfig }) {
         },
       },
     });
-  }, [session]);
+  }, [endSession]);
   const api = useMemo(() => new FlowgenApi(config.apiUrl, session.token), [config.apiUrl, session.token]);
   return (
     <QueryClientProvider client={client}>
       <ApiContext.Provider value={api}>
-        <SkipLink />
-        <RouteFocus />
-        <header className="top no-print">
-          <Link to="/" className="brand">
-            FlowGen
-          </Link>
-          <span className="who">{session.user}</span>
-          <button type="button" className="link" onClick={session.signOut}>
-            Sign out
-          </button>
-        </header>
-        <Routes>
-          <Route path="/" element={<Courses />} />
-          <Route path="/new" element={<NewCourse />} />
-          <Route path="/courses/:courseId" element={<CourseView />} />
-          <Route
-            path="/courses/:courseId/lessons/:lessonId"
-            element={
-              <Suspense fallback={<main id="main" className="lesson"><p>Loading…</p></main>}>
-                <LessonView />
-              </Suspense>
-            }
-          />
-          <Route
-            path="/courses/:courseId/print"
-            element={
-              <Suspense fallback={<main id="main"><p>Loading…</p></main>}>
-                <PrintCourse />
-              </Suspense>
-            }
-          />
-          <Route path="*" element={<NotFound />} />
-        </Routes>
+        <OutboxContext.Provider value={outbox}>
+          <OutboxSender onSessionEnded={endSession} />
+          <SkipLink />
+          <RouteFocus />
+          <header className="top no-print">
+            <Link to="/" className="brand">
+              FlowGen
+            </Link>
+            <span className="who">{session.user}</span>
+            <button type="button" className="link" onClick={session.signOut}>
+              Sign out
+            </button>
+          </header>
+          <OutboxNotice />
+          <Routes>
+            <Route path="/" element={<Courses />} />
+            <Route path="/new" element={<NewCourse />} />
+            <Route path="/courses/:courseId" element={<CourseView />} />
+            <Route
+              path="/courses/:courseId/lessons/:lessonId"
+              element={
+                <Suspense fallback={<main id="main" className="lesson"><p>Loading…</p></main>}>
+                  <LessonView />
+                </Suspense>
+              }
+            />
+            <Route
+              path="/courses/:courseId/print"
+              element={
+                <Suspense fallback={<main id="main"><p>Loading…</p></main>}>
+                  <PrintCourse />
+                </Suspense>
+              }
+            />
+            <Route path="*" element={<NotFound />} />
+          </Routes>
+        </OutboxContext.Provider>
       </ApiContext.Provider>
     </QueryClientProvider>
   );

@@ -1,52 +1,14 @@
 import { render, screen, waitFor } from "@testing-library/react";
-import userEvent from "@testing-library/user-event";
 import { Blocks, youTubeId } from "./components/Blocks";
 import type { Block } from "./api/types";
 
+// as the API serves a quiz: the questions and their options, never the answers
 const questions = [
-  { question: "Who owns a moved value?", options: ["The source", "The destination", "Both"], answer_index: 1, explanation: "A move transfers ownership." },
-  { question: "How many owners?", options: ["One", "Two"], answer_index: 0, explanation: "Exactly one." },
-  { question: "Borrowing copies?", options: ["Yes", "No"], answer_index: 1, explanation: "It refers." },
+  { question: "Who owns a moved value?", options: ["The source", "The destination", "Both"] },
+  { question: "How many owners?", options: ["One", "Two"] },
+  { question: "Borrowing copies?", options: ["Yes", "No"] },
 ];
 const quiz: Block = { type: "quiz", questions };
-
-describe("quiz", () => {
-  it("scores every answer at the end, names the right ones, and lets you try again", async () => {
-    render(<Blocks blocks={[quiz]} />);
-    const check = screen.getByRole("button", { name: "Check my answers" });
-    expect(check).toBeDisabled(); // every question needs an answer
-    await userEvent.click(screen.getByLabelText("The source"));
-    await userEvent.click(screen.getByLabelText("One"));
-    await userEvent.click(screen.getByLabelText("No"));
-    await userEvent.click(check);
-    expect(screen.getByRole("status")).toHaveTextContent("You scored 2 of 3. Passed");
-    expect(screen.getByText(/Not quite: the answer is “The destination”. A move transfers ownership./)).toBeInTheDocument();
-    await userEvent.click(screen.getByRole("button", { name: "Try again" }));
-    expect(screen.getByRole("button", { name: "Check my answers" })).toBeDisabled();
-  });
-
-  it("shows a stored result when you come back, and sends answers to be kept", async () => {
-    const stored = { score: 0, total: 3, passed: false, answers: [0, 1, 0], correct: [false, false, false], lessonVersion: "2026-11-28T01:00:00Z", takenAt: "" };
-    const submit = vi.fn().mockResolvedValue({ ...stored, score: 3, passed: true, correct: [true, true, true], answers: [1, 0, 1] });
-    render(<Blocks blocks={[quiz]} quiz={{ result: stored, version: "2026-11-28T01:00:00.000Z", submit }} />);
-    expect(screen.getByRole("status")).toHaveTextContent("You scored 0 of 3.");
-    expect(screen.getByLabelText("The source")).toBeChecked();
-    await userEvent.click(screen.getByRole("button", { name: "Try again" }));
-    await userEvent.click(screen.getByLabelText("The destination"));
-    await userEvent.click(screen.getByLabelText("One"));
-    await userEvent.click(screen.getByLabelText("No"));
-    await userEvent.click(screen.getByRole("button", { name: "Check my answers" }));
-    expect(submit).toHaveBeenCalledWith([1, 0, 1]);
-    expect(await screen.findByRole("status")).toHaveTextContent("You scored 3 of 3. Passed");
-  });
-
-  it("says so when the stored result was taken on an earlier version", () => {
-    const stored = { score: 2, total: 3, passed: true, answers: [1, 0, 0], correct: [true, true, false], lessonVersion: "2026-11-27T00:00:00Z", takenAt: "" };
-    render(<Blocks blocks={[quiz]} quiz={{ result: stored, version: "2026-11-28T01:00:00Z", submit: vi.fn() }} />);
-    expect(screen.getByText("You scored 2 of 3 on an earlier version of this lesson.")).toBeInTheDocument();
-    expect(screen.getByRole("button", { name: "Check my answers" })).toBeDisabled();
-  });
-});
 
 describe("block renderers", () => {
   it("renders every block type", async () => {

@@ -25,14 +25,25 @@ interface Auth0Props {
   children: ReactNode;
 }
 
-/** Loaded on demand (React.lazy) by SessionProvider when the config says Auth0. */
+/**
+ * Loaded on demand (React.lazy) by SessionProvider when the config says Auth0.
+ *
+ * Sessions survive a reload without third-party cookies (issue 21): refresh-token rotation
+ * (`useRefreshTokens`; the SDK asks for `offline_access`), the tokens kept in localStorage so a
+ * reload finds them, and no fallback to the hidden-iframe silent sign-in that browsers blocking
+ * third-party cookies refuse (`useRefreshTokensFallback: false`): a refresh that fails means
+ * signing in again, said as such (api/client.ts maps it to a 401). The Auth0 application must
+ * allow refresh-token rotation.
+ */
 export default function Auth0Root({ domain, clientId, audience, children }: Auth0Props) {
   return (
     <Auth0Provider
       domain={domain}
       clientId={clientId}
       authorizationParams={{ audience, redirect_uri: window.location.origin }}
-      cacheLocation="memory"
+      useRefreshTokens
+      useRefreshTokensFallback={false}
+      cacheLocation="localstorage"
     >
       <Auth0Session>{children}</Auth0Session>
     </Auth0Provider>

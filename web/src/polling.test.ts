@@ -2,14 +2,14 @@ import { POLL, courseFingerprint, coursePollDelay, isCourseSettled, lessonPollDe
 import type { CourseDetail, LessonSummary, QuestionView } from "./api/types";
 
 function lesson(id: string, status: LessonSummary["status"], priority: LessonSummary["priority"] = null): LessonSummary {
-  return { id, title: id, summary: "", order: 0, status, priority, error: null };
+  return { id, title: id, summary: "", order: 0, status, priority, error: null, attempts: 0 };
 }
 
 function course(status: CourseDetail["status"], lessons: LessonSummary[]): CourseDetail {
   return {
     id: "c", prompt: "p", level: null, size: null, status, title: "t", description: null, objectives: [],
     lessonCount: lessons.length, lessonsGenerated: lessons.filter((l) => l.status === "GENERATED").length,
-    usage: { promptTokens: 0, completionTokens: 0 }, error: null, createdAt: "", updatedAt: "", version: 1,
+    usage: { promptTokens: 0, completionTokens: 0 }, error: null, attempts: 0, createdAt: "", updatedAt: "", version: 1,
     modules: [{ id: "m01", title: "m", lessons }],
   };
 }

@@ -1,7 +1,7 @@
 // What every screen does on arrival: name itself in the tab (document.title) and, after a
 // navigation, move focus to its heading once, so a screen reader hears where it landed.
 // A heading that re-renders (a lesson becoming ready) never pulls focus back.
-import { useEffect } from "react";
+import { useCallback, useEffect, useMemo, useRef } from "react";
 
 let focusPending = false;
 
@@ -24,4 +24,23 @@ export function focusHeading(element: HTMLElement | null): void {
     focusPending = false;
     element.focus();
   }
+}
+
+/**
+ * Focus for what replaces the control just used (a result after "Check my answers", a status
+ * after "Show this version"): `request()` before the change, then the element given `ref` gets
+ * focus when it mounts (key it by state so each state mounts its own), never the page's body.
+ */
+export function useFocusNext(): { request: () => void; ref: (element: HTMLElement | null) => void } {
+  const pending = useRef(false);
+  const request = useCallback(() => {
+    pending.current = true;
+  }, []);
+  const ref = useCallback((element: HTMLElement | null) => {
+    if (element && pending.current) {
+      pending.current = false;
+      element.focus();
+    }
+  }, []);
+  return useMemo(() => ({ request, ref }), [request, ref]);
 }

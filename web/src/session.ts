@@ -20,3 +20,39 @@ export function useSession(): Session {
   if (!session) throw new Error("useSession outside <SessionProvider>");
   return session;
 }
+
+// Why the sign-in screen shows: the session ended (a 401) rather than a sign-out, who was signed
+// in, and whether what they sent is kept for later. Kept in sessionStorage, so it survives
+// Auth0's redirects in this tab; cleared once signed in.
+const ENDED_KEY = "flowgen.session-ended";
+
+export interface EndedSession {
+  user: string;
+  /** What the learner sent is kept on this device, to send once signed in again. */
+  kept: boolean;
+}
+
+export function markSessionEnded(ended: EndedSession): void {
+  try {
+    sessionStorage.setItem(ENDED_KEY, JSON.stringify(ended));
+  } catch {
+    // storage refused: the sign-in screen says nothing more
+  }
+}
+
+export function sessionEnded(): EndedSession | null {
+  try {
+    const value = JSON.parse(sessionStorage.getItem(ENDED_KEY) ?? "null") as Partial<EndedSession> | null;
+    return value && typeof value === "object" ? { user: String(value.user ?? ""), kept: value.kept === true } : null;
+  } catch {
+    return null;
+  }
+}
+
+export function clearSessionEnded(): void {
+  try {
+    sessionStorage.removeItem(ENDED_KEY);
+  } catch {
+    // nothing kept
+  }
+}

@@ -10,13 +10,13 @@ const code: Block = { type: "code", language: "rust", code: "let r = &s;", capti
 const points: Block = { type: "key_points", points: ["One owner", "Many readers"] };
 const quizBlock: Block = {
   type: "quiz",
-  questions: [{ question: "Does a borrow copy?", options: ["Yes", "No"], answer_index: 1, explanation: "It refers." }],
+  questions: [{ question: "Does a borrow copy?", options: ["Yes", "No"] }],
 };
 
 function lesson(over: Partial<Lesson>): Lesson {
   return {
     id: "m01-l02", courseId: "c".repeat(32), moduleId: "m01", title: "Borrowing", summary: "What a borrow is", order: 1,
-    status: "GENERATING", priority: "high", error: null, content: null, partial: null, progress: null,
+    status: "GENERATING", priority: "high", error: null, attempts: 1, maxAttempts: 3, content: null, partial: null, progress: null,
     requestedAt: null, generatedAt: null, previousLessonId: null, nextLessonId: null, retryAfter: 1, version: 1, versions: [],
     usage: { promptTokens: 0, completionTokens: 0 },
     ...over,
@@ -158,13 +158,13 @@ describe("the lesson view while it is written", () => {
 });
 
 function summary(id: string, status: LessonSummary["status"] = "PENDING"): LessonSummary {
-  return { id, title: `Lesson ${id}`, summary: "s", order: 0, status, priority: null, error: null };
+  return { id, title: `Lesson ${id}`, summary: "s", order: 0, status, priority: null, error: null, attempts: 0 };
 }
 
 function course(over: Partial<CourseDetail>): CourseDetail {
   return {
     id: "c".repeat(32), prompt: "Rust ownership", level: null, size: null, status: "GENERATING", title: null, description: null,
-    objectives: [], lessonCount: 0, lessonsGenerated: 0, usage: { promptTokens: 0, completionTokens: 0 }, error: null,
+    objectives: [], lessonCount: 0, lessonsGenerated: 0, usage: { promptTokens: 0, completionTokens: 0 }, error: null, attempts: 0,
     createdAt: "", updatedAt: "", version: 1, modules: [], partialOutline: null, ...over,
   };
 }

@@ -81,7 +81,9 @@ export function outlineStatus(partial: PartialOutline | null | undefined): strin
 export function useRestartsSeen(key: string, now: number | undefined): number {
   const [seen, setSeen] = useState<{ key: string; restarts: number } | null>(null);
   useEffect(() => {
-    if (now !== undefined && seen?.key !== key) setSeen({ key, restarts: now });
+    // a new baseline for another version, or when the count went down (a failed lesson retried
+    // starts its count again): restarts are counted from there
+    if (now !== undefined && (seen?.key !== key || now < seen.restarts)) setSeen({ key, restarts: now });
   }, [key, now, seen]);
   return seen?.key === key ? restartsSince(seen.restarts, now) : 0;
 }

@@ -54,12 +54,23 @@ function retryAfterOf(response: Response): number | null {
   return Number.isFinite(seconds) && seconds >= 0 ? seconds : null;
 }
 
+/** What the learner is told when the session ended (a 401, wherever it is noticed). */
+export const SESSION_ENDED = "Your session ended; sign in again to continue.";
+
 export class FlowgenApi {
+  private readonly answered = new Set<(status: number) => void>();
+
   constructor(
     private readonly baseUrl: string,
     private readonly token: TokenSource,
     private readonly onCall: (path: string) => void = () => {},
   ) {}
+
+  /** Called with each answer's status, once the API has answered a call; returns the unsubscribe. */
+  onAnswer(listener: (status: number) => void): () => void {
+    this.answered.add(listener);
+    return () => this.answered.delete(listener);
+  }
 
   private async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Fetched<T>> {
     const { status, text, retryAfter } = await this.send(method, path, body, headers);
@@ -74,12 +85,19 @@ export class FlowgenApi {
     headers: Record<string, string> = {},
   ): Promise<{ status: number; text: string; retryAfter: number | null; response: Response }> {
     this.onCall(path);
+    let token: string;
+    try {
+      token = await this.token();
+    } catch {
+      // no token to be had without signing in again (Auth0: the refresh token expired or was revoked)
+      throw new ApiError(401, "token_expired", SESSION_ENDED);
+    }
     let response: Response;
     try {
       response = await fetch(`${this.baseUrl}${path}`, {
         method,
         headers: {
-          authorization: `Bearer ${await this.token()}`,
+          authorization: `Bearer ${token}`,
           ...(body === undefined ? {} : { "content-type": "application/json" }),
           ...headers,
         },
@@ -88,6 +106,8 @@ export class FlowgenApi {
     } catch {
       throw new ApiError(0, "network", "FlowGen cannot be reached right now.");
     }
+    // the API answered (whatever it said): the connection works, what waits on this device can go
+    for (const listener of this.answered) listener(response.status);
     const retryAfter = retryAfterOf(response);
     const text = await response.text();
     let json = null;

@@ -24,12 +24,13 @@ export type LessonSummary = Schemas["LessonSummary"];
 export type PartialOutline = Schemas["PartialOutline"];
 
 export type Lesson = Schemas["LessonView"];
-export type LessonContent = Schemas["LessonContent"];
+/** A written lesson as a learner gets it: a quiz's questions come without their answers. */
+export type LessonContent = Schemas["LessonContentView"];
 export type Block = LessonContent["blocks"][number];
-export type QuizQuestion = Schemas["QuizQuestion"];
+export type QuizQuestion = Schemas["QuizQuestionView"];
 /** The finished blocks of a lesson still being written, and the markdown being written now.
  * Never final: `content` is (design invariant 9). */
-export type PartialContent = Schemas["PartialContent"];
+export type PartialContent = Schemas["PartialContentView"];
 /** How far the writing of a lesson has got, while it is not GENERATED. */
 export type WritingProgress = Schemas["WritingProgress"];
 export type LessonVersion = Schemas["LessonVersionSummary"];
@@ -40,6 +41,8 @@ export type CreateCourse = Schemas["CreateCourseRequest"];
 /** PATCH /courses/{id}/outline: the whole outline as it should be (no id: a new lesson or module). */
 export type OutlineEdit = Schemas["EditOutlineRequest"];
 export type ProgressUpdate = Schemas["ProgressUpdate"];
+/** A quiz's answers to grade; `reveal` asks for the solution before passing. */
+export type QuizAnswers = Schemas["QuizAnswers"];
 /** One invalid field, as the API names it in a 400 `invalid_request`. */
 export type FieldProblem = Schemas["ErrorDetail"];
 
@@ -49,6 +52,8 @@ export type CourseProgress = Schemas["CourseProgress"];
 /** A learner's progress in one lesson. */
 export type LessonProgress = Schemas["LessonProgress"];
 export type QuizResult = Schemas["QuizResult"];
+/** A question's right option and why: in a result once passed or revealed. */
+export type QuizSolution = Schemas["QuizSolution"];
 export type ProgressOverview = Schemas["ProgressOverview"];
 
 // ---- questions about a lesson ----------------------------------------------------------------

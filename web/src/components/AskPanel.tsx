@@ -1,6 +1,8 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { ApiError } from "../api/client";
 import { QUESTION_MAX_CHARS, type QuestionView } from "../api/types";
+import { useOutbox, usePending } from "../context";
+import { draftKey, SAVED_ON_DEVICE, type PendingQuestion } from "../outbox";
 import { useAskQuestion, useQuestions } from "../queries/questions";
 import { closeOpenMarkdown } from "../writing";
 import { MarkdownBlock } from "./Blocks";
@@ -62,9 +64,32 @@ function QuestionItem({ question }: { question: QuestionView }) {
   );
 }
 
+/** A question kept on this device: waiting to be sent, or refused by the API (and why). */
+function KeptItem({ question, onDismiss }: { question: PendingQuestion; onDismiss: () => void }) {
+  return (
+    <li className="qa kept">
+      <p className="question">
+        <span className="who">You asked</span>
+        <span className="text">{question.question}</span>
+      </p>
+      {question.failed ? (
+        <p className="notice error">
+          Not sent: {question.failed}{" "}
+          <button type="button" className="link" onClick={onDismiss}>
+            Dismiss
+          </button>
+        </p>
+      ) : (
+        <p className="notice retrying">{SAVED_ON_DEVICE}</p>
+      )}
+    </li>
+  );
+}
+
 /** One live sentence for the whole thread: it changes when a question starts or stops being
  * answered, never with each word of the answer. */
-export function threadStatus(items: QuestionView[]): string {
+export function threadStatus(items: QuestionView[], kept: PendingQuestion[] = []): string {
+  if (kept.some((q) => !q.failed)) return `Your question is ${SAVED_ON_DEVICE.charAt(0).toLowerCase()}${SAVED_ON_DEVICE.slice(1)}`;
   const answering = items.filter((q) => q.status === "ANSWERING").length;
   const queued = items.filter((q) => q.status === "QUEUED").length;
   if (answering) return "Still answering your question…";
@@ -79,7 +104,17 @@ export function threadStatus(items: QuestionView[]): string {
  * question waits for its answer, honouring Retry-After. */
 export function AskPanel({ courseId, lessonId }: { courseId: string; lessonId: string }) {
   const thread = useQuestions(courseId, lessonId);
-  const [text, setText] = useState("");
+  const outbox = useOutbox();
+  const draft = draftKey(courseId, lessonId, "question");
+  const kept = usePending().filter(
+    (p): p is PendingQuestion => p.kind === "question" && p.courseId === courseId && p.lessonId === lessonId,
+  );
+  // what was typed and not sent survives a reload or an expired session
+  const [text, setTextState] = useState(() => outbox.draft<string>(draft) ?? "");
+  const setText = (value: string) => {
+    setTextState(value);
+    outbox.setDraft(draft, value);
+  };
   const [blockedUntil, setBlockedUntil] = useState<number | null>(null);
   useEffect(() => {
     if (blockedUntil === null) return;
@@ -110,17 +145,20 @@ export function AskPanel({ courseId, lessonId }: { courseId: string; lessonId: s
     <section className="ask no-print" aria-labelledby="ask-heading">
       <h2 id="ask-heading">Ask about this lesson</h2>
       {thread.error ? <ErrorNotice error={thread.error} /> : null}
-      {items.length > 0 ? (
+      {items.length > 0 || kept.length > 0 ? (
         <ol className="thread" aria-label="Questions and answers">
           {items.map((question) => (
             <QuestionItem key={question.id} question={question} />
+          ))}
+          {kept.map((question) => (
+            <KeptItem key={question.id} question={question} onDismiss={() => outbox.remove(question)} />
           ))}
         </ol>
       ) : thread.data ? (
         <p className="hint">Nothing asked yet. Answers are written by an AI model from this lesson.</p>
       ) : null}
       <p role="status" aria-live="polite" className="visually-hidden">
-        {threadStatus(items)}
+        {threadStatus(items, kept)}
       </p>
       <form onSubmit={submit}>
         <label htmlFor="question">Your question</label>

@@ -1,6 +1,9 @@
 import { useEffect, useId, useState } from "react";
 import Markdown from "react-markdown";
-import type { Block, QuizQuestion, QuizResult } from "../api/types";
+import type { Block, QuizQuestion, QuizResult, QuizSolution } from "../api/types";
+import { SAVED_ON_DEVICE, type PendingQuiz } from "../outbox";
+import type { QuizOutcome } from "../queries/progress";
+import { useFocusNext } from "../screen";
 
 type Highlighter = typeof import("../highlight");
 let highlighter: Highlighter | null = null;
@@ -132,35 +135,54 @@ export function KeyPoints({ points }: { points: string[] }) {
   );
 }
 
+/** How one question came out: from the last check (kept while its answer is unchanged). */
+interface Mark {
+  right: boolean;
+  /** Why the chosen option is wrong, when the lesson has it. */
+  feedback: string | null;
+  /** The right option and why: once passed or revealed. */
+  solution: QuizSolution | null;
+}
+
 function Question({
   question,
   index,
   chosen,
   onChoose,
-  verdict,
+  locked,
+  mark,
 }: {
   question: QuizQuestion;
   index: number;
   chosen: number | null;
   onChoose: (option: number) => void;
-  verdict: boolean | null;
+  locked: boolean;
+  mark: Mark | null;
 }) {
   const name = useId();
+  const answer = mark?.solution?.answerIndex ?? null;
   return (
-    <fieldset className="question" disabled={verdict !== null}>
+    <fieldset className={mark ? `question ${mark.right ? "right" : "wrong"}` : "question"} disabled={locked}>
       <legend>
         {index + 1}. {question.question}
       </legend>
-      {question.options.map((option, i) => (
-        <label key={i} className={verdict !== null && i === question.answer_index ? "option right" : "option"}>
-          <input type="radio" name={name} value={i} checked={chosen === i} onChange={() => onChoose(i)} />
-          {option}
-        </label>
-      ))}
-      {verdict !== null && (
-        <p className={verdict ? "verdict right" : "verdict wrong"}>
-          {verdict ? "Correct." : `Not quite: the answer is “${question.options[question.answer_index]}”.`}{" "}
-          {question.explanation}
+      {question.options.map((option, i) => {
+        const mine = mark !== null && chosen === i;
+        const classes = ["option", mine ? (mark.right ? "chosen right" : "chosen wrong") : "", answer === i && !mine ? "answer" : ""];
+        return (
+          <label key={i} className={classes.filter(Boolean).join(" ")}>
+            <input type="radio" name={name} value={i} checked={chosen === i} onChange={() => onChoose(i)} />
+            <span className="option-text">{option}</span>
+            {mine && <span className="tag">{mark.right ? "✓ Your answer" : "✗ Your answer"}</span>}
+            {answer === i && !mine && <span className="tag">Right answer</span>}
+          </label>
+        );
+      })}
+      {mark && (
+        <p className={mark.right ? "verdict right" : "verdict wrong"}>
+          {mark.right ? "Correct." : mark.feedback ? `Not quite: ${mark.feedback}` : "Not quite."}
+          {!mark.right && mark.solution ? ` The answer is “${question.options[mark.solution.answerIndex]}”.` : ""}
+          {mark.solution?.explanation ? ` ${mark.solution.explanation}` : ""}
         </p>
       )}
     </fieldset>
@@ -172,52 +194,105 @@ export interface QuizProgress {
   result: QuizResult | null;
   /** The lesson version shown now; a result taken on another version is shown as such. */
   version: string | null;
-  /** Sends the answers to be graded and kept; resolves to the stored result. */
-  submit: (answers: (number | null)[]) => Promise<QuizResult>;
+  /** Sends the answers to be graded and kept (`reveal`: with the right answers, before passing):
+   * the result, or the answers kept on this device to send later (offline). */
+  submit: (answers: (number | null)[], reveal: boolean) => Promise<QuizOutcome>;
+  /** Answers kept on this device for this quiz: waiting to be sent, or refused (`failed`). */
+  pending?: PendingQuiz | null;
+  /** Forgets answers the API refused (once the learner has read why). */
+  dismiss?: () => void;
+  /** Answers chosen and not sent yet (kept across a reload or an expired session), and keeping them. */
+  draft?: (number | null)[] | null;
+  saveDraft?: (answers: (number | null)[]) => void;
 }
 
-function localResult(questions: QuizQuestion[], answers: (number | null)[]): QuizResult {
-  const correct = questions.map((q, i) => answers[i] === q.answer_index);
-  const score = correct.filter(Boolean).length;
-  return {
-    score, total: questions.length, passed: score >= Math.ceil(questions.length * 0.6), answers, correct,
-    lessonVersion: null, takenAt: new Date().toISOString(),
-  };
+function scoreSentence(result: QuizResult): string {
+  const scored = `You scored ${result.score} of ${result.total}.`;
+  if (result.passed) return `${scored} Passed: this lesson counts as completed.`;
+  const need = `Get ${Math.ceil(result.total * 0.6)} right to pass`;
+  return result.solution ? `${scored} ${need}. The right answers are marked.` : `${scored} ${need}: try again, or show the answers.`;
 }
 
+/**
+ * The quiz: the API grades it (the lesson as served has no answers). A wrong answer is marked with
+ * why the chosen option is wrong; "Try again" keeps the answers to change; "Show the answers" (or
+ * passing) reveals the right ones with their explanations. Offline, the answers are kept on this
+ * device and sent later. After each step focus goes to what it produced, never the page's body.
+ */
 export function Quiz({ questions, progress, draft = false }: { questions: QuizQuestion[]; progress?: QuizProgress; draft?: boolean }) {
   const stored = progress?.result ?? null;
   const sameVersion = !stored || !progress?.version || !stored.lessonVersion || sameInstant(stored.lessonVersion, progress.version);
   const usable = stored && sameVersion && stored.total === questions.length ? stored : null;
-  const [answers, setAnswers] = useState<(number | null)[]>(() => usable?.answers ?? questions.map(() => null));
+  const pending = progress?.pending ?? null;
+  const fits = (answers: (number | null)[] | null | undefined) => (answers && answers.length === questions.length ? answers : null);
+  const kept = fits(pending && !pending.failed ? pending.answers : null);
+  const drafted = fits(progress?.draft);
+  const [answers, setAnswers] = useState<(number | null)[]>(() => kept ?? drafted ?? usable?.answers ?? questions.map(() => null));
   const [result, setResult] = useState<QuizResult | null>(usable);
+  // checked: the result is shown, the form locked; else the learner is answering (again)
+  const [checked, setChecked] = useState(!kept && !drafted && usable !== null);
+  const [waiting, setWaiting] = useState(kept !== null); // kept on this device, to be sent
   const [sending, setSending] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const [seeded, setSeeded] = useState(usable !== null);
+  const focus = useFocusNext();
+  const untouched = !checked && result === null && answers.every((a) => a === null);
   useEffect(() => {
-    // the stored result arrived after the quiz was drawn (progress loads beside the lesson)
-    if (usable && !seeded) {
-      setSeeded(true);
+    // a stored result arrived: after the quiz was drawn (progress loads beside the lesson), or sent
+    // from this device once back online
+    if (!usable || usable.takenAt === result?.takenAt) return;
+    if (untouched || (waiting && !pending)) {
       setResult(usable);
       setAnswers(usable.answers);
+      setChecked(true);
+      setWaiting(false);
     }
-  }, [usable, seeded]);
+  }, [usable, result, untouched, waiting, pending]);
+  useEffect(() => {
+    if (pending?.failed) setWaiting(false);
+  }, [pending?.failed]);
+
   const complete = answers.every((a) => a !== null);
-  const submit = async () => {
+  const choose = (i: number, option: number) => {
+    const next = answers.map((a, j) => (j === i ? option : a));
+    setAnswers(next);
+    progress?.saveDraft?.(next);
+  };
+  const send = async (reveal: boolean) => {
+    if (!progress) return;
+    const sent = reveal && result ? result.answers : answers;
     setSending(true);
     setError(null);
+    focus.request();
     try {
-      setResult(progress ? await progress.submit(answers) : localResult(questions, answers));
+      const outcome = await progress.submit(sent, reveal);
+      if ("result" in outcome) {
+        setResult(outcome.result);
+        setAnswers(outcome.result.answers);
+        setChecked(true);
+        setWaiting(false);
+      } else {
+        setWaiting(true);
+      }
     } catch (e) {
-      setError((e as Error).message || "Your answers could not be saved; try again.");
+      setError((e as Error).message || "Your answers could not be checked; try again.");
     } finally {
       setSending(false);
     }
   };
-  const retake = () => {
-    setResult(null);
-    setAnswers(questions.map(() => null));
+  const tryAgain = () => {
+    focus.request();
+    setChecked(false); // the answers stay, to change the ones marked wrong
   };
+  // each question's mark: the last check's, while its answer is the one checked
+  const markOf = (i: number): Mark | null => {
+    if (!result || waiting || result.answers[i] !== answers[i]) return null;
+    return {
+      right: result.correct[i] ?? false,
+      feedback: result.feedback?.[i] ?? null,
+      solution: checked ? (result.solution?.[i] ?? null) : null,
+    };
+  };
+  const earlier = result?.tries ?? [];
   return (
     <section className="block quiz" aria-label="Quiz">
       <h3>Check yourself</h3>
@@ -232,23 +307,42 @@ export function Quiz({ questions, progress, draft = false }: { questions: QuizQu
           question={question}
           index={i}
           chosen={answers[i] ?? null}
-          onChoose={(option) => setAnswers((prev) => prev.map((a, j) => (j === i ? option : a)))}
-          verdict={result ? (result.correct[i] ?? false) : null}
+          onChoose={(option) => choose(i, option)}
+          locked={checked || sending}
+          mark={markOf(i)}
         />
       ))}
-      {result ? (
+      {checked && result ? (
         <div className="quiz-result">
-          <p role="status" className={result.passed ? "score right" : "score wrong"}>
-            You scored {result.score} of {result.total}.{" "}
-            {result.passed ? "Passed: this lesson counts as completed." : `Get ${Math.ceil(result.total * 0.6)} right to pass.`}
+          <p role="status" tabIndex={-1} ref={focus.ref} key={`score-${result.takenAt}`} className={result.passed ? "score right" : "score wrong"}>
+            {scoreSentence(result)}
           </p>
-          <button type="button" className="secondary" onClick={retake}>
-            Try again
-          </button>
+          <div className="quiz-actions">
+            <button type="button" className="secondary" onClick={tryAgain} disabled={sending}>
+              Try again
+            </button>
+            {!result.passed && !result.solution && (
+              <button type="button" className="secondary" onClick={() => void send(true)} disabled={sending}>
+                {sending ? "Asking…" : "Show the answers"}
+              </button>
+            )}
+          </div>
+          {earlier.length > 0 && (
+            <p className="hint">Your earlier tries: {earlier.map((t) => `${t.score} of ${result.total}`).join(", ")}.</p>
+          )}
         </div>
       ) : (
         <div className="quiz-result">
-          <button type="button" disabled={draft || !complete || sending} onClick={() => void submit()}>
+          {waiting ? (
+            <p role="status" tabIndex={-1} ref={focus.ref} key="kept" className="notice retrying">
+              {SAVED_ON_DEVICE}
+            </p>
+          ) : result && !draft ? (
+            <p role="status" tabIndex={-1} ref={focus.ref} key="again" className="hint">
+              Your answers are kept: change {result.passed ? "any of them" : "the ones marked “Not quite”"}, then check again.
+            </p>
+          ) : null}
+          <button type="button" disabled={draft || !progress || !complete || sending} onClick={() => void send(false)}>
             {sending ? "Checking…" : "Check my answers"}
           </button>
           {draft ? (
@@ -256,12 +350,27 @@ export function Quiz({ questions, progress, draft = false }: { questions: QuizQu
           ) : (
             !complete && <span className="hint"> Answer every question to see your score.</span>
           )}
-          {error && (
-            <p role="alert" className="notice error">
-              {error}
-            </p>
-          )}
         </div>
+      )}
+      {pending?.failed && (
+        <div role="alert" className="notice error">
+          <p>
+            Your answers saved on this device were not sent: {pending.failed}
+            {progress?.dismiss && (
+              <>
+                {" "}
+                <button type="button" className="link" onClick={progress.dismiss}>
+                  Dismiss
+                </button>
+              </>
+            )}
+          </p>
+        </div>
+      )}
+      {error && (
+        <p role="alert" tabIndex={-1} ref={focus.ref} className="notice error">
+          {error}
+        </p>
       )}
     </section>
   );

@@ -1,7 +1,8 @@
 import { ApiError } from "../api/client";
 import type { LessonSummary } from "../api/types";
 
-export function lessonState(lesson: Pick<LessonSummary, "status" | "priority">): { label: string; tone: string } {
+export function lessonState(lesson: Pick<LessonSummary, "status" | "priority" | "error">): { label: string; tone: string } {
+  if (lesson.status === "PENDING" && lesson.error) return { label: "retrying", tone: "busy" }; // a failed attempt
   switch (lesson.status) {
     case "GENERATED":
       return { label: "ready", tone: "ok" };

@@ -1,19 +1,22 @@
-import { lazy, Suspense, useState } from "react";
+import { lazy, Suspense, useRef, useState } from "react";
 import { Link, useParams } from "react-router-dom";
 import { PageHeading } from "../components/Heading";
 import { NotFound } from "../components/NotFound";
+import { FailedNotice, RetryingNotice } from "../components/Failure";
 import { Badge, ErrorNotice, isMissing, lessonState } from "../components/Status";
+import { isRetrying, retryingSentence } from "../failures";
 import { isOutlineBuilding } from "../polling";
 import { useCourse, useRetryCourse } from "../queries/courses";
 import { useDownloadExport } from "../queries/export";
 import { useRetryLesson } from "../queries/lessons";
 import { useCourseProgress } from "../queries/progress";
-import { useTitle } from "../screen";
+import { useFocusNext, useTitle } from "../screen";
 import type { CourseDetail, CourseProgress, LessonProgress, LessonSummary, PartialOutline } from "../api/types";
 import { outlineStatus, restartNotice, useRestartsSeen } from "../writing";
 
 function LessonRow({ courseId, lesson, progress }: { courseId: string; lesson: LessonSummary; progress?: LessonProgress }) {
   const retry = useRetryLesson(courseId, lesson.id, "course");
+  const link = useRef<HTMLAnchorElement>(null);
   const state = lessonState(lesson);
   const done = Boolean(progress?.completedAt);
   return (
@@ -21,7 +24,9 @@ function LessonRow({ courseId, lesson, progress }: { courseId: string; lesson: L
       <span className="check" aria-hidden="true">
         {done ? "✓" : ""}
       </span>
-      <Link to={`/courses/${courseId}/lessons/${lesson.id}`}>{lesson.title}</Link>
+      <Link to={`/courses/${courseId}/lessons/${lesson.id}`} ref={link}>
+        {lesson.title}
+      </Link>
       {done && <Badge label="completed" tone="done" />}
       {progress?.quiz && (
         <span className="quiz-score">
@@ -30,13 +35,16 @@ function LessonRow({ courseId, lesson, progress }: { courseId: string; lesson: L
       )}
       <Badge {...state} />
       <p className="summary">{lesson.summary}</p>
+      {isRetrying(lesson) && <RetryingNotice subject="lesson" item={lesson} live={false} />}
       {lesson.status === "FAILED" && (
-        <p className="notice error">
-          {lesson.error}{" "}
-          <button type="button" onClick={() => retry.mutate()} disabled={retry.isPending}>
-            Retry
-          </button>
-        </p>
+        <FailedNotice
+          subject="lesson"
+          item={lesson}
+          onRetry={() => retry.mutate(undefined, { onSuccess: () => link.current?.focus() })}
+          busy={retry.isPending}
+          error={retry.error}
+          label={`Retry “${lesson.title}”`}
+        />
       )}
     </li>
   );
@@ -129,6 +137,7 @@ export function CourseView() {
   const [editing, setEditing] = useState(false);
   const progress = useCourseProgress(courseId, Boolean(data) && !isOutlineBuilding(data ?? { status: "PENDING" }));
   const retry = useRetryCourse(courseId);
+  const retried = useFocusNext();
   useTitle(data ? (data.title ?? data.partialOutline?.title ?? data.prompt) : "Course");
   const restarts = useRestartsSeen(courseId, data?.partialOutline?.restarts);
 
@@ -149,7 +158,9 @@ export function CourseView() {
   const title = data.title ?? partial?.title ?? data.prompt;
   const description = data.description ?? partial?.description ?? null;
   const objectives = data.objectives.length > 0 ? data.objectives : (partial?.objectives ?? []);
-  const restarted = building ? restartNotice(restarts, "outline") : null;
+  // a failed attempt's restart is said by the failure, not counted as the writing starting again
+  const restarted = building && !data.error ? restartNotice(restarts, "outline") : null;
+  const failedAttempt = data.status === "GENERATING" ? retryingSentence("outline", data, Date.now()) : null;
   const byLesson = new Map((progress.data?.lessons ?? []).map((p) => [p.lessonId, p]));
   return (
     <main id="main">
@@ -165,8 +176,13 @@ export function CourseView() {
         </p>
       )}
       {data.status === "READY" && <ExportControls courseId={courseId} title={data.title ?? data.prompt} />}
-      {building && (
-        <div role="status" className="notice building">
+      {building && data.status === "PENDING" && isRetrying(data) ? (
+        <div tabIndex={-1} ref={retried.ref} key="retrying">
+          <RetryingNotice subject="outline" item={data} />
+        </div>
+      ) : building ? (
+        <div role="status" className="notice building" tabIndex={-1} ref={retried.ref} key="building">
+          {failedAttempt && <p className="failed-attempt">{failedAttempt}</p>}
           <p>
             <span className="spinner" aria-hidden="true" /> {outlineStatus(partial)}
             {partial?.modules.length ? " Its lessons can be opened once it is finished." : ""}
@@ -174,15 +190,20 @@ export function CourseView() {
           {restarted && <p className="restarted">{restarted}</p>}
           <progress className="working" aria-label="Writing the outline" />
         </div>
-      )}
+      ) : null}
       {data.status === "REFUSED" && <p className="notice error">This prompt cannot become a course: {data.error}</p>}
       {data.status === "FAILED" && (
-        <p className="notice error">
-          The outline failed: {data.error}{" "}
-          <button type="button" onClick={() => retry.mutate()}>
-            Retry
-          </button>
-        </p>
+        <FailedNotice
+          subject="outline"
+          item={data}
+          onRetry={() => {
+            retried.request();
+            retry.mutate();
+          }}
+          busy={retry.isPending}
+          error={retry.error}
+          alert
+        />
       )}
       <Progress course={data} progress={progress.data} />
       {objectives.length > 0 && (

@@ -4,11 +4,15 @@ import { AskPanel } from "../components/AskPanel";
 import { Blocks, type QuizProgress } from "../components/Blocks";
 import { PageHeading } from "../components/Heading";
 import { NotFound } from "../components/NotFound";
+import { FailedNotice, RetryingNotice } from "../components/Failure";
 import { ErrorNotice, isMissing } from "../components/Status";
+import { useOutbox, usePending } from "../context";
+import { isRetrying, retryingSentence } from "../failures";
+import { draftKey, type PendingQuiz } from "../outbox";
 import { useLesson, useRegenerateLesson, useRetryLesson, useSelectLessonVersion } from "../queries/lessons";
-import { useCourseProgress, useRecordProgress } from "../queries/progress";
-import { useTitle } from "../screen";
-import { INSTRUCTION_MAX_CHARS, type Lesson, type LessonVersion, type QuizResult } from "../api/types";
+import { useCourseProgress, useRecordProgress, useSubmitQuiz } from "../queries/progress";
+import { useFocusNext, useTitle } from "../screen";
+import { INSTRUCTION_MAX_CHARS, type Lesson, type LessonVersion } from "../api/types";
 import { draftOf, restartNotice, useRestartsSeen, writingStatus } from "../writing";
 
 /** Who wrote it, without naming an internal model id. */
@@ -22,11 +26,15 @@ export function LessonView() {
   const { courseId = "", lessonId = "" } = useParams();
   // opening it asks for it now (see useLesson); polled while it is written
   const lesson = useLesson(courseId, lessonId);
-  const retry = useRetryLesson(courseId, lessonId, "lesson");
+  const retryLesson = useRetryLesson(courseId, lessonId, "lesson");
   const data = lesson.data?.data;
   const progress = useCourseProgress(courseId, Boolean(data));
   const record = useRecordProgress(courseId, lessonId);
+  const submitQuiz = useSubmitQuiz(courseId, lessonId);
+  const outbox = useOutbox();
+  const pending = usePending().find((p): p is PendingQuiz => p.kind === "quiz" && p.courseId === courseId && p.lessonId === lessonId);
   const mine = progress.data?.lessons.find((p) => p.lessonId === lessonId);
+  const retried = useFocusNext();
 
   // opened: recorded once per visit (idempotent on the API: the first time is kept)
   const opened = useRef("");
@@ -53,13 +61,19 @@ export function LessonView() {
         {lesson.error ? <ErrorNotice error={lesson.error} /> : <p>Loading…</p>}
       </main>
     );
+  const quizDraft = draftKey(courseId, lessonId, "quiz");
   const quiz: QuizProgress = {
     result: mine?.quiz ?? null,
     version: data.generatedAt ?? null,
-    submit: async (answers): Promise<QuizResult> => {
-      const saved = await record.mutateAsync({ quiz: { answers } });
-      return saved.quiz as QuizResult;
-    },
+    submit: (answers, reveal) => submitQuiz.mutateAsync({ answers, reveal }),
+    pending: pending ?? null,
+    dismiss: () => pending && outbox.remove(pending),
+    draft: outbox.draft<(number | null)[]>(quizDraft),
+    saveDraft: (answers) => outbox.setDraft(quizDraft, answers),
+  };
+  const retry = () => {
+    retried.request();
+    retryLesson.mutate();
   };
   const done = Boolean(mine?.completedAt);
   const written = data.status === "GENERATED" ? data.content : null;
@@ -89,18 +103,13 @@ export function LessonView() {
               <p className="hint authorship">{authorship(written.generator)}</p>
             </>
           ) : (
-            <Writing lesson={data} restarts={restarts} />
+            <Writing lesson={data} restarts={restarts} focusRef={retried.ref} />
           )}
         </article>
       ) : data.status === "FAILED" ? (
-        <p className="notice error">
-          This lesson could not be written: {data.error}{" "}
-          <button type="button" onClick={() => retry.mutate()} disabled={retry.isPending}>
-            Retry
-          </button>
-        </p>
+        <FailedNotice subject="lesson" item={data} onRetry={retry} busy={retryLesson.isPending} error={retryLesson.error} alert />
       ) : (
-        <Writing lesson={data} restarts={restarts} />
+        <Writing lesson={data} restarts={restarts} focusRef={retried.ref} />
       )}
       {written && <AskPanel courseId={courseId} lessonId={lessonId} />}
       {(data.status === "GENERATED" || (data.versions?.length ?? 0) > 1) && (
@@ -125,12 +134,24 @@ export function LessonView() {
 }
 
 /** Says the lesson is still being written: one live status, after the blocks (kept in view at
- * the bottom of the window), changing once per finished block, never with each word. */
-function Writing({ lesson, restarts }: { lesson: Lesson; restarts: number }) {
+ * the bottom of the window), changing once per finished block, never with each word. After a
+ * failed attempt: what failed, and when and which attempt comes next (never "started again" as
+ * if it were progress). `focusRef`: gets focus after Retry. */
+function Writing({ lesson, restarts, focusRef }: { lesson: Lesson; restarts: number; focusRef?: (element: HTMLElement | null) => void }) {
   const expected = lesson.progress?.blocksExpected ?? null;
-  const restarted = restartNotice(restarts, "lesson");
+  if (lesson.status === "PENDING" && isRetrying(lesson)) {
+    return (
+      <div className="writing-status" tabIndex={-1} ref={focusRef} key="retrying">
+        <RetryingNotice subject="lesson" item={lesson} />
+      </div>
+    );
+  }
+  // a failed attempt's restart is said by the failure, not counted as the writing starting again
+  const restarted = lesson.error ? null : restartNotice(restarts, "lesson");
+  const failed = lesson.status === "GENERATING" ? retryingSentence("lesson", lesson, Date.now()) : null;
   return (
-    <div role="status" className="notice building writing-status" aria-live="polite">
+    <div role="status" className="notice building writing-status" aria-live="polite" tabIndex={-1} ref={focusRef} key="writing">
+      {failed && <p className="failed-attempt">{failed}</p>}
       <p>
         <span className="spinner" aria-hidden="true" /> {writingStatus(lesson)}
         {lesson.partial?.blocks.length || lesson.partial?.writing ? " What is shown is not final yet." : ""}
@@ -186,8 +207,15 @@ function Versions({ courseId, lessonId, lesson }: { courseId: string; lessonId: 
   const versions = lesson.versions ?? [];
   const current = versions.find((v) => v.current)?.number ?? lesson.version ?? 1;
   const [chosen, setChosen] = useState<number | null>(null);
+  const [switched, setSwitched] = useState<number | null>(null);
+  const shown = useFocusNext();
   const regenerate = useRegenerateLesson(courseId, lessonId, { onSuccess: () => setInstruction("") });
-  const select = useSelectLessonVersion(courseId, lessonId, { onSuccess: () => setChosen(null) });
+  const select = useSelectLessonVersion(courseId, lessonId, {
+    onSuccess: () => {
+      setSwitched(chosen);
+      setChosen(null);
+    },
+  });
   const over = instruction.length - INSTRUCTION_MAX_CHARS;
   const writing = lesson.status === "PENDING" || lesson.status === "GENERATING";
   const submit = (event: FormEvent) => {
@@ -240,10 +268,19 @@ function Versions({ courseId, lessonId, lesson }: { courseId: string; lessonId: 
             type="button"
             className="secondary"
             disabled={writing || select.isPending || chosen === null || chosen === current}
-            onClick={() => chosen !== null && select.mutate(chosen)}
+            onClick={() => {
+              if (chosen === null) return;
+              shown.request(); // the button is disabled once it is shown: focus goes to what it did
+              select.mutate(chosen);
+            }}
           >
             Show this version
           </button>
+          {switched !== null && (
+            <p role="status" className="hint switched" tabIndex={-1} ref={shown.ref} key={`shown-${switched}-${lesson.version}`}>
+              Version {switched} is shown above. Your progress is kept.
+            </p>
+          )}
           {writing && <p className="hint">A new version is being written; you can switch once it is ready.</p>}
           {select.error && <ErrorNotice error={select.error} />}
         </div>

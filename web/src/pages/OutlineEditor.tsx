@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { ErrorNotice } from "../components/Status";
 import { ApiError } from "../api/client";
 import { useEditOutline } from "../queries/courses";
@@ -42,6 +42,16 @@ function move<T>(items: T[], from: number, to: number): T[] {
 export function OutlineEditor({ course, onDone }: { course: CourseDetail; onDone: () => void }) {
   const [modules, setModules] = useState<DraftModule[]>(() => draftOf(course));
   const [confirming, setConfirming] = useState(false);
+  // the row just added: its title field gets focus (and its placeholder title selected), so what
+  // is typed next names it, rather than pressing "Add" again with each space
+  const [added, setAdded] = useState<string | null>(null);
+  useEffect(() => {
+    if (added === null) return;
+    const field = document.getElementById(added) as HTMLInputElement | null;
+    field?.focus();
+    field?.select();
+    setAdded(null);
+  }, [added]);
   const kept = new Set(modules.flatMap((m) => m.lessons.map((l) => l.id)).filter(Boolean));
   const removed = course.modules.flatMap((m) => m.lessons).filter((l) => !kept.has(l.id));
   const save = useEditOutline(course.id, { onSuccess: onDone });
@@ -133,7 +143,11 @@ export function OutlineEditor({ course, onDone }: { course: CourseDetail; onDone
           <button
             type="button"
             className="link"
-            onClick={() => update(m, (x) => ({ ...x, lessons: [...x.lessons, { key: newKey(), title: "New lesson", generated: false }] }))}
+            onClick={() => {
+              const key = newKey();
+              update(m, (x) => ({ ...x, lessons: [...x.lessons, { key, title: "New lesson", generated: false }] }));
+              setAdded(`lesson-${key}`);
+            }}
           >
             Add a lesson to module {m + 1}
           </button>
@@ -142,7 +156,11 @@ export function OutlineEditor({ course, onDone }: { course: CourseDetail; onDone
       <button
         type="button"
         className="link"
-        onClick={() => setModules((all) => [...all, { key: newKey(), title: "New module", lessons: [{ key: newKey(), title: "New lesson", generated: false }] }])}
+        onClick={() => {
+          const key = newKey();
+          setModules((all) => [...all, { key, title: "New module", lessons: [{ key: newKey(), title: "New lesson", generated: false }] }]);
+          setAdded(`module-${key}`);
+        }}
       >
         Add a module
       </button>

@@ -1,6 +1,18 @@
 import { useState, type FormEvent } from "react";
-import { useSession } from "../session";
+import { SESSION_ENDED } from "../api/client";
+import { sessionEnded, useSession, type EndedSession } from "../session";
 import { useTitle } from "../screen";
+
+/** Why the learner is here again, when the session ended (a 401) rather than a sign-out. */
+function SessionEnded({ ended }: { ended: EndedSession | null }) {
+  if (!ended) return null;
+  return (
+    <div role="alert" className="notice retrying session-ended">
+      <p>{SESSION_ENDED}</p>
+      {ended.kept && <p>What you sent meanwhile is saved on this device; it will be sent once you have signed in.</p>}
+    </div>
+  );
+}
 
 // What the local stack's token endpoint accepts (dev/flowgen_local/http_front.py LOCAL_SUB). The
 // pattern attribute is compiled with the `v` flag, where `|` and `-` must be escaped in a class.
@@ -9,7 +21,8 @@ const NAME_RULE = "1 to 64 letters, digits or . _ @ | - (no spaces)";
 
 export function SignIn() {
   const session = useSession();
-  const [name, setName] = useState("");
+  const [ended] = useState(sessionEnded);
+  const [name, setName] = useState(() => ended?.user ?? "");
   const [error, setError] = useState<string | null>(null);
   useTitle("Sign in");
 
@@ -17,6 +30,7 @@ export function SignIn() {
     return (
       <main id="main" className="narrow">
         <h1>FlowGen</h1>
+        <SessionEnded ended={ended} />
         <p>Courses on any topic, written while you read.</p>
         <button type="button" onClick={() => void session.signIn()}>
           Sign in
@@ -35,6 +49,7 @@ export function SignIn() {
   return (
     <main id="main" className="narrow">
       <h1>FlowGen</h1>
+      <SessionEnded ended={ended} />
       <p>Local stack: sign in with any name; each name is a separate user with their own courses.</p>
       <form onSubmit={submit}>
         <label htmlFor="user-name">User name</label>

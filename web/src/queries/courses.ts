@@ -72,7 +72,11 @@ export function useRetryCourse(courseId: string) {
   const client = useQueryClient();
   return useMutation({
     mutationFn: () => api.retryCourse(courseId),
-    onSuccess: () => client.invalidateQueries({ queryKey: keys.course(courseId) }),
+    onSuccess: () =>
+      Promise.all([
+        client.invalidateQueries({ queryKey: keys.course(courseId) }),
+        client.invalidateQueries({ queryKey: keys.courses() }),
+      ]),
   });
 }
 
