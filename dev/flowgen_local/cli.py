@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from flowgen_local.stack import DATA_DIR, STATE_DIR, WEB_DIST, LocalStack, StackConfig
-from flowgen_local.template import TemplateError
+from flowgen_local.template import ROOT, TemplateError
 
 STATE_FILE = STATE_DIR / "stack.json"
 
@@ -43,8 +43,13 @@ def _banner(stack: LocalStack, token: str) -> str:
 
 
 def write_state(stack: LocalStack, path: Path = STATE_FILE) -> None:
+    """stack.json for the operator tools; env.json (host.docker.internal, for `sam local invoke`
+    in Docker and for `flowgen invoke`) and env.loopback.json (127.0.0.1, for a container on the
+    host's network) pointing every function at this stack."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(stack.describe()))
+    (path.parent / "env.json").write_text(json.dumps(stack.sam_env_vars(), indent=2))
+    (path.parent / "env.loopback.json").write_text(json.dumps(stack.sam_env_vars("127.0.0.1"), indent=2))
 
 
 def cmd_local(args: argparse.Namespace) -> int:
@@ -91,7 +96,8 @@ def cmd_local(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    """Mints a token for the running `flowgen local` (its issuer is in .flowgen/stack.json)."""
+    """Mints a token for the running `flowgen local` (its issuer is in .flowgen/stack.json); with
+    --authorizer-event, the authorizer's event carrying it (for `flowgen invoke AuthorizerFunction`)."""
     if not STATE_FILE.exists():
         print("no local stack is running: start one with `flowgen local`", file=sys.stderr)
         return 1
@@ -100,8 +106,54 @@ def cmd_token(args: argparse.Namespace) -> int:
 
     state = json.loads(STATE_FILE.read_text())
     key = load_or_create_key(StackConfig().key_path)
-    print(mint_token(key, state["issuer"], load().parameters["Auth0Audience"], args.sub, expires_in=args.ttl))
+    token = mint_token(key, state["issuer"], load().parameters["Auth0Audience"], args.sub, expires_in=args.ttl)
+    if not args.authorizer_event:
+        print(token)
+        return 0
+    from flowgen_local.events import authorizer_event, http_event
+    from flowgen_local.template import Route
+
+    route = Route("GET", "/courses", "ApiFunction")
+    request = http_event("GET", "/courses", route=route, headers={"authorization": f"Bearer {token}"})
+    print(json.dumps(authorizer_event(request, [f"Bearer {token}"]), indent=2))
     return 0
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    """Writes events/ from template.yaml's routes, queues and schedules (see sample_events)."""
+    from flowgen_local.sample_events import SAMPLE_COURSE, SAMPLE_LESSON, SAMPLE_SUB, write_events
+
+    outline = None
+    if args.course:
+        outline = _course_outline(args.course, args.sub)
+    written = write_events(
+        Path(args.out),
+        course=args.course or SAMPLE_COURSE,
+        lesson=args.lesson or SAMPLE_LESSON,
+        sub=args.sub or SAMPLE_SUB,
+        outline=outline,
+    )
+    print(f"wrote {len(written)} events to {args.out}")
+    return 0
+
+
+def _course_outline(course_id: str, sub: str | None) -> dict[str, Any]:
+    """The course's outline as the running stack's API answers it (for an outline edit event)."""
+    import urllib.request
+
+    state = json.loads(STATE_FILE.read_text()) if STATE_FILE.exists() else {}
+    if not state.get("api_url"):
+        raise SystemExit("flowgen events --course needs a running `flowgen local` to read the course from")
+    from flowgen_local.idp import load_or_create_key, mint_token
+    from flowgen_local.template import load
+
+    key = load_or_create_key(StackConfig().key_path)
+    token = mint_token(key, state["issuer"], load().parameters["Auth0Audience"], sub or "local-user")
+    request = urllib.request.Request(  # noqa: S310 - the local stack's own http URL
+        f"{state['api_url']}/courses/{course_id}", headers={"authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - the local stack's own http URL
+        return dict(json.loads(answer.read()))
 
 
 def _log_dir(args: argparse.Namespace) -> Path:
@@ -199,7 +251,17 @@ def register_token(sub: Any) -> None:
     token = sub.add_parser("token", help="mint a bearer token for the running local stack")
     token.add_argument("--sub", default="local-user")
     token.add_argument("--ttl", type=int, default=3600)
+    token.add_argument("--authorizer-event", action="store_true", help="print the authorizer's event carrying it")
     token.set_defaults(run=cmd_token)
+
+
+def register_events(sub: Any) -> None:
+    events = sub.add_parser("events", help="write events/ (one per route, queue and schedule) from template.yaml")
+    events.add_argument("--out", default=str(ROOT / "events"))
+    events.add_argument("--course", default=None, help="a real course's id (default: a sample id)")
+    events.add_argument("--lesson", default=None, help="a real lesson's id (default: m02-l01)")
+    events.add_argument("--sub", default=None, help="the caller (default: auth0|sample-user)")
+    events.set_defaults(run=cmd_events)
 
 
 def register_logs(sub: Any) -> None:

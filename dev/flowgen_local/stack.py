@@ -435,6 +435,19 @@ class LocalStack:
             "notices": self.notices,
         }
 
+    def sam_env_vars(self, host: str = "host.docker.internal") -> dict[str, dict[str, str]]:
+        """An env.json for `sam local invoke` (and `flowgen invoke`): each function's variables as
+        this stack gives them, limited to those the template declares (SAM sets no others), the
+        loopback address written as `host` (a container reaches the machine by that name). A
+        secret's name the stack replaced by a plain value is emptied, so nothing reads a secret."""
+        variables: dict[str, dict[str, str]] = {}
+        for name, spec in self.template.functions.items():
+            local = self.function_environment(name)
+            declared = {key: local[key] for key in spec.environment if key in local}
+            declared.update({key: "" for key in spec.environment if key.endswith("_SECRET") and key not in local})
+            variables[name] = {k: v.replace("127.0.0.1", host) for k, v in declared.items()}
+        return variables
+
     @property
     def api_url(self) -> str:
         assert self._http, "started without an HTTP port"

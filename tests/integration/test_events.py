@@ -1,10 +1,15 @@
-"""The committed sample events (the ones `sam local invoke -e` takes) run through their handlers,
-each against the data it is about, with the one outcome that event should produce; and every
-route in template.yaml reaches a route of the api function."""
+"""The committed sample events (the ones `sam local invoke -e` takes) run through `flowgen invoke`,
+each against the data it is about, with the one outcome that event should produce: the function
+resolved by the SAM CLI's own code (its code, handler, timeout, and the environment `sam local
+invoke --env-vars env.json` would give it, env.json being what the local stack writes) and run
+in the stack's Lambda host. The events are what `flowgen events` generates from template.yaml."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -18,7 +23,16 @@ from flowgen.content import LessonContent, MarkdownBlock
 from flowgen.ports import Claim
 from flowgen.records import Course, CourseStatus, Lesson, LessonStatus, ModuleOutline, Priority
 from flowgen.requests import AskQuestionRequest
-from flowgen.settings import ApiSettings
+from flowgen.settings import (
+    ApiSettings,
+    AuthorizerSettings,
+    EnvSettings,
+    CourseWorkerSettings,
+    LessonWorkerSettings,
+    ReconcilerSettings,
+)
+from flowgen_local.invoke import invoke, on_this_machine, resolve_function
+from flowgen_local.sample_events import write_events
 from flowgen_local.stack import LocalStack
 from tests.narrow import present
 
@@ -180,8 +194,43 @@ def check_list_questions(stack: LocalStack, result: dict[str, Any]) -> None:
     assert [(q["question"], q["status"]) for q in items] == [("What does a move leave behind?", "QUEUED")]
 
 
-def check_authorizer(stack: LocalStack, result: dict[str, Any]) -> None:
-    assert result == {"isAuthorized": False}  # the sample token is not signed by the local issuer
+def check_edit_outline(stack: LocalStack, result: dict[str, Any]) -> None:
+    assert result["statusCode"] == 200, result
+    titles = [lesson["title"] for m in _body(result)["modules"] for lesson in m["lessons"]]
+    assert titles[0] == "Ownership, from first principles" and titles[1:] == ["Lesson 1.2", "Lesson 2.1", "Lesson 2.2"]
+
+
+def check_export(stack: LocalStack, result: dict[str, Any]) -> None:
+    assert result["statusCode"] == 200 and result["headers"]["Content-Type"].startswith("text/markdown")
+    assert "Ownership moves." in result["body"]
+
+
+def check_regenerate(stack: LocalStack, result: dict[str, Any]) -> None:
+    assert result["statusCode"] == 202, result
+    assert stack.queue_depth("LessonHighQueue") == 1
+
+
+def check_select_version(stack: LocalStack, result: dict[str, Any]) -> None:
+    assert result["statusCode"] == 200, result
+    assert _body(result)["version"] == 1
+
+
+def check_record_progress(stack: LocalStack, result: dict[str, Any]) -> None:
+    assert result["statusCode"] == 200, result
+    assert _body(result)["completedAt"] is not None and _body(result)["openedAt"] is not None
+
+
+def check_course_progress(stack: LocalStack, result: dict[str, Any]) -> None:
+    assert result["statusCode"] == 200, result
+    assert _body(result)["courseId"] == SAMPLE_COURSE
+
+
+def check_all_progress(stack: LocalStack, result: dict[str, Any]) -> None:
+    assert result["statusCode"] == 200, result
+
+
+def check_unmatched(stack: LocalStack, result: dict[str, Any]) -> None:
+    assert result["statusCode"] == 404 and _body(result)["error"]["code"] == "route_not_found"
 
 
 def check_course_worker(stack: LocalStack, result: dict[str, Any]) -> None:
@@ -216,7 +265,14 @@ CASES: dict[str, tuple[str, Callable[[], None], Callable[[Any, Any], None]]] = {
     "api_retry_lesson": ("ApiFunction", _seed_failed_lesson, check_retry_lesson),
     "api_ask_question": ("ApiFunction", _seed_written_lesson, check_ask_question),
     "api_list_questions": ("ApiFunction", _seed_question, check_list_questions),
-    "authorizer": ("AuthorizerFunction", lambda: None, check_authorizer),
+    "api_edit_outline": ("ApiFunction", _seed_course, check_edit_outline),
+    "api_export_course": ("ApiFunction", _seed_written_lesson, check_export),
+    "api_regenerate_lesson": ("ApiFunction", _seed_written_lesson, check_regenerate),
+    "api_select_version": ("ApiFunction", _seed_written_lesson, check_select_version),
+    "api_record_progress": ("ApiFunction", _seed_written_lesson, check_record_progress),
+    "api_course_progress": ("ApiFunction", _seed_written_lesson, check_course_progress),
+    "api_all_progress": ("ApiFunction", _seed_course, check_all_progress),
+    "api_unmatched_route": ("ApiFunction", lambda: None, check_unmatched),
     "course_worker": ("CourseWorkerFunction", lambda: _seed_course(CourseStatus.PENDING), check_course_worker),
     "lesson_worker_high": (
         "LessonWorkerFunction",
@@ -240,17 +296,85 @@ def test_there_is_a_case_for_every_sample_event() -> None:
     assert {p.stem for p in EVENTS.glob("*.json")} == set(CASES)
 
 
+def test_the_committed_events_are_what_flowgen_events_writes(tmp_path: Path) -> None:
+    written = write_events(tmp_path)
+    assert {p.name: json.loads(p.read_text()) for p in written} == {
+        p.name: json.loads(p.read_text()) for p in EVENTS.glob("*.json")
+    }  # regenerate with `flowgen events` after changing a route
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_sample_event_produces_its_outcome(stack: LocalStack, name: str) -> None:
+def test_sample_event_produces_its_outcome_through_flowgen_invoke(stack: LocalStack, name: str) -> None:
     function, seed, check = CASES[name]
     seed()
-    check(stack, stack.invoke(function, _event(name)))
+    env_json = stack.sam_env_vars()  # what `flowgen local` writes to .flowgen/env.json
+    result = invoke(function, _event(name), env_vars=env_json, host=stack._host)
+    check(stack, result.payload)
 
 
-def _expected(method: str, path: str) -> tuple[int, str | None]:
-    """What the api function answers a route for a course nobody has (status, error code)."""
-    if "{courseId}" not in path:
-        return (202 if method == "POST" else 200), None
-    if method == "PUT" or (method == "POST" and not path.endswith("/retry")):
-        return 400, "invalid_request"  # its body is validated before anything is looked up
-    return 404, "lesson_not_found" if "{lessonId}" in path else "course_not_found"
+SETTINGS_OF: dict[str, type[EnvSettings]] = {
+    "ApiFunction": ApiSettings,
+    "CourseWorkerFunction": CourseWorkerSettings,
+    "LessonWorkerFunction": LessonWorkerSettings,
+    "ReconcilerFunction": ReconcilerSettings,
+    "AuthorizerFunction": AuthorizerSettings,
+}
+
+
+@pytest.mark.parametrize("function", sorted(SETTINGS_OF))
+def test_sam_resolves_from_env_json_every_variable_the_function_needs(
+    stack: LocalStack, function: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SAM's --env-vars sets only what the template declares (aws-sam-cli issues 6145, 1553): the
+    function's settings, read from SAM's environment alone, point at this stack, not at AWS."""
+    assert function in stack.template.functions
+    resolved = on_this_machine(resolve_function(function, env_vars=stack.sam_env_vars()).environment)
+    monkeypatch.setattr(os, "environ", {})  # nothing but what SAM resolved
+    settings = SETTINGS_OF[function].model_validate(resolved).model_dump()
+    assert stack.endpoints
+    expected = {
+        "mongo_uri": stack.endpoints.mongo_uri,
+        "redis_url": stack.endpoints.redis_url,
+        "sqs_endpoint_url": stack.endpoints.aws_url,
+        "course_queue_url": stack.queues["CourseQueue"].url,
+        "lesson_high_queue_url": stack.queues["LessonHighQueue"].url,
+        "mongo_uri_secret": "",
+        "redis_url_secret": "",
+        "openai_api_key_secret": "",
+        "jwks_url": stack.function_environment(function).get("JWKS_URL"),
+    }
+    checked = {key: value for key, value in expected.items() if key in settings}
+    assert checked and {key: settings[key] for key in checked} == checked
+
+
+def test_flowgen_invoke_prints_the_response_on_stdout_and_the_logs_on_stderr(stack: LocalStack, tmp_path: Path) -> None:
+    env_file = tmp_path / "env.json"
+    env_file.write_text(json.dumps(stack.sam_env_vars()))
+    _seed_course()
+    done = subprocess.run(
+        [sys.executable, "-m", "flowgen_ops.cli", "invoke", "ApiFunction", "-e", str(EVENTS / "api_list_courses.json"),
+         "--env-vars", str(env_file)],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "FLOWGEN_STATE_DIR": str(tmp_path)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    response = json.loads(done.stdout)
+    assert response["statusCode"] == 200 and SAMPLE_COURSE in response["body"]
+    assert "START RequestId:" in done.stderr and "REPORT RequestId:" in done.stderr
+
+
+def test_the_authorizer_event_flowgen_token_makes_is_allowed(stack: LocalStack, tmp_path: Path) -> None:
+    state = tmp_path / "stack.json"
+    state.write_text(json.dumps(stack.describe()))
+    (tmp_path / "jwt-signing-key.pem").write_bytes(stack.config.key_path.read_bytes())  # the stack's issuer key
+    env = {**os.environ, "FLOWGEN_STATE_DIR": str(tmp_path)}
+    made = subprocess.run(
+        [sys.executable, "-m", "flowgen_ops.cli", "token", "--sub", "alice", "--authorizer-event"],
+        capture_output=True, text=True, timeout=60, env=env, check=True,
+    )  # fmt: skip
+    result = invoke("AuthorizerFunction", json.loads(made.stdout), env_vars=stack.sam_env_vars(), host=stack._host)
+    assert result.payload["isAuthorized"] is True and result.payload["context"]["sub"] == "alice"
+    forged = json.loads(made.stdout)
+    forged["identitySource"] = [forged["identitySource"][0][:-4] + "AAAA"]
+    forged["headers"]["authorization"] = forged["identitySource"][0]
+    denied = invoke("AuthorizerFunction", forged, env_vars=stack.sam_env_vars(), host=stack._host)
+    assert denied.payload == {"isAuthorized": False}
