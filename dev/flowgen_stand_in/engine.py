@@ -221,6 +221,10 @@ class Engine:
     def __init__(self, *, use_indexes: bool = True) -> None:
         self.lock = threading.Lock()
         self.use_indexes = use_indexes
+        self.reset()
+
+    def reset(self) -> None:
+        """Forgets every database: the state before anything was loaded (see `Journal.reload`)."""
         self._store = _TrackedServerStore()
         client: Any = mongomock.MongoClient(_store=self._store)
         client._server_version = SERVER_VERSION

@@ -22,7 +22,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from flowgen_stand_in.server import READY_PREFIX
+from flowgen_stand_in.server import FAILED_PREFIX, READY_PREFIX
+
+
+class StandInFailed(RuntimeError):
+    """The stand-in refused to start, and said why (a damaged journal, a data directory in use)."""
 
 
 class MongoStandIn:
@@ -32,10 +36,13 @@ class MongoStandIn:
     `kill()`) keeps the port, so clients' URIs stay valid.
     """
 
-    def __init__(self, data_dir: Path | None = None, port: int | None = None, *, scan: bool = False) -> None:
+    def __init__(
+        self, data_dir: Path | None = None, port: int | None = None, *, scan: bool = False, test_commands: bool = False
+    ) -> None:
         self.data_dir = data_dir
         self.port = port
         self.scan = scan  # every query scans, as mongomock does: the baseline for benchmarks
+        self.test_commands = test_commands  # configureFailPoint (flowgenDiskFull): see flowgen_stand_in.commands
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -53,6 +60,8 @@ class MongoStandIn:
             command += ["--data-dir", str(self.data_dir)]
         if self.scan:
             command.append("--scan")
+        if self.test_commands:
+            command.append("--enable-test-commands")
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, start_new_session=True)  # the owner stops it
         try:
             self.port = self._wait_ready(self.process, time.monotonic() + timeout)
@@ -107,6 +116,9 @@ class MongoStandIn:
                     raise RuntimeError(f"the MongoDB stand-in exited during start (code {process.wait()})")
                 line += chunk
         text = line.decode().strip()
+        if text.startswith(FAILED_PREFIX):
+            process.wait()
+            raise StandInFailed(text)
         if not text.startswith(READY_PREFIX):
             raise RuntimeError(f"unexpected output from the MongoDB stand-in: {text!r}")
         return int(text.removeprefix(READY_PREFIX))

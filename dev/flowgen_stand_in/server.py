@@ -1,4 +1,8 @@
-"""The stand-in's process: a threaded TCP server on 127.0.0.1 speaking the wire protocol."""
+"""The stand-in's process: a threaded TCP server on 127.0.0.1 speaking the wire protocol.
+
+It prints `READY_PREFIX` and its port once it answers, or `FAILED_PREFIX` and why it cannot
+start (a damaged journal, a data directory in use) and exits; `MongoStandIn` reads either.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +19,15 @@ from types import FrameType
 
 from flowgen_stand_in.commands import Commands
 from flowgen_stand_in.engine import Engine
-from flowgen_stand_in.journal import DataDirInUse, Journal
+from flowgen_stand_in.journal import DataDirInUse, Disk, Journal, JournalDamaged, JournalWriteFailed
 from flowgen_stand_in.protocol import OP_MSG, ProtocolError, legacy_reply, msg_reply, read_request
 from flowgen_stand_in.replies import error_reply
 
 log = logging.getLogger("flowgen_stand_in")
 
 READY_PREFIX = "mongo stand-in ready on port "
+FAILED_PREFIX = "mongo stand-in cannot start: "
+DISK_BYTES_ENV = "FLOWGEN_STAND_IN_DISK_BYTES"  # test hook: the bytes the data directory's disk holds
 _PR_SET_PDEATHSIG = 1
 
 
@@ -69,14 +75,18 @@ class WireServer(socketserver.ThreadingTCPServer):
         return int(self.server_address[1])
 
 
-def open_engine(data_dir: Path | None, *, use_indexes: bool = True) -> Commands:
+def open_engine(
+    data_dir: Path | None, *, use_indexes: bool = True, test_commands: bool = False, disk_bytes: int | None = None
+) -> Commands:
+    """The engine, loaded from `data_dir` when given. `disk_bytes` (a test hook) is a budget of
+    bytes the disk holds: past it, writes fail with ENOSPC; it turns the test commands on."""
     engine = Engine(use_indexes=use_indexes)
     journal = None
     if data_dir is not None:
-        journal = Journal(data_dir)
+        journal = Journal(data_dir, disk=Disk(disk_bytes))
         replayed = journal.open(engine)
         log.info("loaded %d records from %s", replayed, data_dir)
-    return Commands(engine, journal)
+    return Commands(engine, journal, test_commands=test_commands or disk_bytes is not None)
 
 
 def die_with_parent(parent: int | None) -> None:
@@ -93,21 +103,43 @@ def die_with_parent(parent: int | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m flowgen_stand_in", description=__doc__)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["repair"]:
+        from flowgen_stand_in.repair import main as repair
+
+        sys.exit(repair(argv[1:]))
+    parser = argparse.ArgumentParser(
+        prog="python -m flowgen_stand_in",
+        description=__doc__,
+        epilog="`python -m flowgen_stand_in repair DATA_DIR` repairs a damaged journal (see --help there).",
+    )
     parser.add_argument("--port", type=int, default=27017, help="0 picks a free port (printed when ready)")
     parser.add_argument("--data-dir", type=Path, default=None, help="persist here; without it, data is in memory")
     parser.add_argument("--scan", action="store_true", help="every query scans, as mongomock does (for benchmarks)")
     parser.add_argument(
         "--outlive-parent", action="store_true", help="keep running when the parent exits (by-hand use)"
     )
+    parser.add_argument(
+        "--enable-test-commands",
+        action="store_true",
+        help="answer configureFailPoint (the flowgenDiskFull fail point), as MongoDB's enableTestCommands",
+    )
     parser.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)  # set by MongoStandIn
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="mongo stand-in: %(message)s")
     if not args.outlive_parent:
         die_with_parent(args.parent_pid)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past a file size limit, a write fails (EFBIG) rather than kill us
+    disk_bytes = os.environ.get(DISK_BYTES_ENV)
     try:
-        commands = open_engine(args.data_dir, use_indexes=not args.scan)
-    except DataDirInUse as exc:
+        commands = open_engine(
+            args.data_dir,
+            use_indexes=not args.scan,
+            test_commands=args.enable_test_commands,
+            disk_bytes=int(disk_bytes) if disk_bytes else None,
+        )
+    except (DataDirInUse, JournalDamaged, JournalWriteFailed) as exc:
+        print(FAILED_PREFIX + " ".join(str(exc).split()), flush=True)
         sys.exit(f"mongo stand-in: {exc}")
     server = WireServer(args.port, commands)
 

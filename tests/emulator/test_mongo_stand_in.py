@@ -19,6 +19,7 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 from pymongo.monitoring import CommandFailedEvent, CommandListener, CommandStartedEvent, CommandSucceededEvent
 
+from flowgen_stand_in import frames
 from flowgen_stand_in.launcher import MongoStandIn
 from tests.narrow import present
 
@@ -366,8 +367,8 @@ def test_data_survives_kill_9_and_restart(tmp_path: Path) -> None:
 
         courses.update_one({"_id": "c3"}, {"$set": {"status": "FAILED"}})
         server.kill()
-        with open(tmp_path / "mongo" / "journal.bson", "ab") as journal:
-            journal.write(b"\x40\x00\x00\x00\x02op")  # a record torn by the kill
+        with open(tmp_path / "mongo" / "journal.bson", "ab") as journal:  # a record torn by the kill
+            journal.write(frames.encode([{"op": "put", "db": "flowgen", "c": "courses", "doc": {"_id": "c4"}}])[:20])
         server.start()
         assert present(courses.find_one({"_id": "c3"}))["status"] == "FAILED"
         assert courses.count_documents({"status": {"$exists": True}}) == 3
