@@ -1,7 +1,8 @@
 """`python -m flowgen_faults [--size ci|full] [--only NAME ...] [--markdown FILE]`: runs the
 fault scenarios one after another on one set of services (redis-server, moto, the MongoDB
 stand-in, the fake model server), prints each scenario's count line as it ends, then the table.
-Exits 1 when any scenario is not ok. `make faults` runs them all at the full size."""
+Exits 1 when any scenario is not ok. `make faults` runs them all at the full size. With
+`--only`, `--markdown` replaces the rows of the scenarios run and keeps the others."""
 
 from __future__ import annotations
 
@@ -30,6 +31,30 @@ def write_table(path: Path, table: str) -> None:
     else:
         text = table
     path.write_text(text)
+
+
+def current_table(path: Path) -> str:
+    text = path.read_text() if path.exists() else ""
+    if BEGIN in text and END in text:
+        return text.split(BEGIN, 1)[1].split(END, 1)[0]
+    return ""
+
+
+def merged(old: str, rows: list[str], stamp: str) -> str:
+    """The table `old` with `rows` in place of its rows of the same scenarios (the others kept,
+    new scenarios at the end) and `stamp` after its own (in place of one for the same scenarios)."""
+    kept: dict[str, str] = {}
+    stamps: list[str] = []
+    for line in old.splitlines()[2:]:  # past the header and its separator
+        if line.startswith("| "):
+            kept[line.split("|")[1].strip()] = line
+        elif line.startswith("_"):
+            stamps.append(line)
+    for row in rows:
+        kept[row.split("|")[1].strip()] = row
+    names = stamp.rsplit(": ", 1)[-1]
+    stamps = [s for s in stamps if ": " not in s or s.rsplit(": ", 1)[-1] != names]
+    return f"{MARKDOWN_HEADER}\n" + "\n".join(kept.values()) + "\n\n" + "\n".join([*stamps, stamp]) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,9 +102,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{Counts.HEADER}\n" + "\n".join(c.line() for c in results))
     print(f"{sum(c.ok for c in results)} of {len(results)} scenarios ok, size {args.size}, {elapsed:.0f}s")
     if args.markdown:
-        rows = "\n".join(c.markdown_row() for c in results)
-        stamp = f"_{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, size {args.size}, {elapsed:.0f} s_"
-        write_table(args.markdown, f"{MARKDOWN_HEADER}\n{rows}\n\n{stamp}\n")
+        rows = [c.markdown_row() for c in results]
+        stamp = f"_{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, size {args.size}, {elapsed:.0f} s"
+        if args.only:
+            table = merged(current_table(args.markdown), rows, f"{stamp}: {', '.join(chosen)}_")
+        else:
+            table = f"{MARKDOWN_HEADER}\n" + "\n".join(rows) + f"\n\n{stamp}_\n"
+        write_table(args.markdown, table)
     return 0 if all(c.ok for c in results) else 1
 
 

@@ -10,12 +10,17 @@ runs every `PERIOD` and counts a job lost after `STUCK_AFTER`.
 
 from __future__ import annotations
 
+import os
+import re
+import signal
+import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import pymongo
@@ -24,7 +29,7 @@ import redis
 from flowgen_local.fake_openai import FakeOpenAI, Faults
 from flowgen_local.lambda_pool import LambdaHost
 from flowgen_local.services import AwsServer
-from flowgen_local.stack import LocalStack, StackConfig
+from flowgen_local.stack import NO_USER_LIMITS, LocalStack, StackConfig
 
 WORKER_TIMEOUT = 8
 VISIBILITY = 12
@@ -50,10 +55,21 @@ class Size:
     courses: int = 1
     opened: int = 3  # lessons opened per course (each prefetches the next two at low priority)
     course_size: str = "short"
+    # the issue-25 scenarios' CI variants: a 1 s retry backoff instead of the template's 5 s (the
+    # count of calls does not depend on it), one SQS stall instead of six, fewer phases
+    quick: bool = False
 
 
-CI = Size(courses=1, opened=2, course_size="short")
+CI = Size(courses=1, opened=2, course_size="short", quick=True)
 FULL = Size(courses=3, opened=5, course_size="standard")
+
+# every per-user limit and budget lifted, for scenarios whose clients ask much on purpose
+NO_LIMITS = {
+    **NO_USER_LIMITS,
+    **{f"{tier}{limit}": "0" for tier in ("User", "Pro") for limit in ("QuestionsPerHour", "RewritesPerHour")},
+    **{f"{tier}DailyTokenBudget": "0" for tier in ("User", "Pro")},
+    "CourseTokenBudget": "0",
+}
 
 
 @dataclass
@@ -79,40 +95,67 @@ class Counts:
     courses_lost: int = 0
     courses_duplicated: int = 0
     seconds: float = 0.0
+    server_errors: int = 0  # answers >= 500 the scenario's clients got (counted where it calls the API under a fault)
+    measured: dict[str, tuple[float | int | str, str]] = field(default_factory=dict)  # a scenario's own: value, unit
     notes: list[str] = field(default_factory=list)  # what explains a count
     problems: list[str] = field(default_factory=list)  # a scenario's own checks that failed
 
     @property
     def ok(self) -> bool:
         accounted = self.requested == self.generated + self.failed_retryable
-        clean = not (self.stuck or self.duplicate_calls or self.courses_lost or self.courses_duplicated)
+        clean = not (
+            self.stuck or self.duplicate_calls or self.courses_lost or self.courses_duplicated or self.server_errors
+        )
         return accounted and clean and self.requested > 0 and not self.problems
+
+    def measure(self, name: str, value: float | int | str, unit: str = "") -> None:
+        self.measured[name] = (value, unit)
+
+    def value(self, name: str) -> float | int | str:
+        return self.measured[name][0]
+
+    @property
+    def measured_text(self) -> str:
+        shown = {k: (f"{v:.1f}" if isinstance(v, float) else str(v)) + unit for k, (v, unit) in self.measured.items()}
+        return "; ".join(f"{k} {v}" for k, v in shown.items())
 
     HEADER = (
         f"{'scenario':<24} {'requested':>9} {'generated':>9} {'failed-retryable':>16} {'stuck':>5} "
-        f"{'dup-calls':>9} {'courses-lost':>12} {'courses-dup':>11} {'seconds':>7}  result"
+        f"{'dup-calls':>9} {'courses-lost':>12} {'courses-dup':>11} {'5xx':>4} {'seconds':>7}  result"
     )
 
     def line(self) -> str:
+        measured = f"  ({self.measured_text})" if self.measured else ""
         return (
             f"{self.scenario:<24} {self.requested:>9} {self.generated:>9} {self.failed_retryable:>16} "
             f"{self.stuck:>5} {self.duplicate_calls:>9} {self.courses_lost:>12} {self.courses_duplicated:>11} "
-            f"{self.seconds:>7.0f}  {'ok' if self.ok else 'FAIL'}"
+            f"{self.server_errors:>4} {self.seconds:>7.0f}  {'ok' if self.ok else 'FAIL'}{measured}"
         )
 
     def markdown_row(self) -> str:
         cells = [
             self.scenario, self.requested, self.generated, self.failed_retryable, self.stuck, self.duplicate_calls,
-            self.courses_lost, self.courses_duplicated, f"{self.seconds:.0f}", "ok" if self.ok else "FAIL",
+            self.courses_lost, self.courses_duplicated, self.server_errors, f"{self.seconds:.0f}",
+            "ok" if self.ok else "FAIL", self.measured_text,
         ]  # fmt: skip
         return "| " + " | ".join(str(c) for c in cells) + " |"
 
 
 MARKDOWN_HEADER = (
     "| scenario | requested | generated | failed, retryable | stuck | duplicate successful calls "
-    "| courses lost | courses duplicated | seconds | result |\n"
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+    "| courses lost | courses duplicated | 5xx | seconds | result | measured |\n"
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"
 )
+
+
+def short_timeouts_template() -> Path | None:
+    """template.yaml with its workers' timeout allowed down to 5 s, for the scenarios' 8 s: a
+    stack that checks parameters refuses a value out of its bounds, as CloudFormation does (the
+    template says at least 30 s). None where the local stack does not check them."""
+    from flowgen_local import template
+
+    relax = getattr(template, "with_parameter_bounds", None)
+    return Path(relax({"WorkerTimeoutSeconds": {"MinValue": 5}})) if relax else None
 
 
 def start_stack(
@@ -137,6 +180,7 @@ def start_stack(
         openai_base_url=services.fake.base_url,
         visibility_timeout=VISIBILITY,
         schedule_period=PERIOD,
+        template_path=short_timeouts_template(),
         parameter_overrides={
             "WorkerTimeoutSeconds": str(WORKER_TIMEOUT),
             "LessonHighMaxConcurrency": "4",
@@ -342,9 +386,11 @@ def finish(
     *,
     owner: str,
     settle_timeout: float,
+    paid: Counter[str] | None = None,
 ) -> Counts:
     """Waits for the scenario to settle, then retries what FAILED (faults cleared) as a user
-    would, and fills in the counts."""
+    would, and fills in the counts. `paid`: keys the scenario itself asked to be written more
+    than once (a rewrite, a question asked twice), with how many full answers each may get."""
     if not watch.settle(settle_timeout):
         counts.notes.append(f"not settled after {settle_timeout:.0f}s")
     counts.requested = len(watch.requested)
@@ -375,8 +421,9 @@ def finish(
     prompts = Counter(watch.owner_prompts(owner))
     counts.courses_duplicated = sum(n - 1 for n in prompts.values() if n > 1)
     succeeded = Counter(fake_stats().get("succeeded", []))
-    duplicates = {k: n for k, n in succeeded.items() if n > 1}
-    counts.duplicate_calls = sum(n - 1 for n in duplicates.values())
+    allowed = paid or Counter()
+    duplicates = {k: n - max(1, allowed[k]) for k, n in succeeded.items() if n > max(1, allowed[k])}
+    counts.duplicate_calls = sum(duplicates.values())
     if duplicates:
         counts.notes.append(f"paid twice: {sorted(duplicates)[:5]}")
     stuck_courses = [c for c, s in courses.items() if s not in TERMINAL_COURSE]
@@ -393,3 +440,130 @@ def faults_set(fake: FakeOpenAI, faults: Faults) -> Iterator[None]:
         yield
     finally:
         fake.set_faults(Faults())
+
+
+# ---- what the issue-25 scenarios watch -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call the fake model server received."""
+
+    at: float  # time.monotonic()
+    key: str  # the fake's key: "course title :: lesson title", "outline :: topic", "question :: ..."
+    streamed: bool  # the request asked for a stream
+    repair: bool  # the request carried a repair message (more than the system and user messages)
+
+
+class CallLog:
+    """Every call the fake model server receives while it is installed, with its time: the fake
+    counts calls by key but not when, nor whether a call was streamed or a repair."""
+
+    def __init__(self, fake: FakeOpenAI) -> None:
+        self.fake = fake
+        self.calls: list[Call] = []
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> CallLog:
+        respond = self.fake.respond
+
+        def logged(request: dict[str, Any]) -> Any:
+            answer = respond(request)
+            call = Call(time.monotonic(), answer.key or _key_of(request), bool(request.get("stream")),
+                        len(request.get("messages", [])) > 2)  # fmt: skip
+            with self._lock:
+                self.calls.append(call)
+            return answer
+
+        self.fake.respond = logged  # type: ignore[method-assign]  # the handler calls fake.respond
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        del self.fake.respond  # the class's own again
+
+    def of(self, key: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.key == key]
+
+
+def _key_of(request: dict[str, Any]) -> str:
+    """The fake's key of a request whose answer carries none (a fault answered before the body)."""
+    import json
+
+    for message in request.get("messages", []):
+        if message.get("role") == "user":
+            try:
+                payload = json.loads(message["content"])
+            except (TypeError, ValueError):
+                continue
+            if isinstance(payload, dict):
+                if "lesson" in payload:
+                    return f"{payload.get('course', '')} :: {payload['lesson']}"
+                if "question" in payload:
+                    return f"question :: {payload['question']}"
+                return f"outline :: {payload.get('topic', '')}"
+    return ""
+
+
+class Staller:
+    """Freezes a process (SIGSTOP) and lets it run again (SIGCONT) in cycles, in a thread of its
+    own: each cycle is (seconds stopped, seconds running). Always leaves it running."""
+
+    def __init__(self, pid: int, cycles: list[tuple[float, float]]) -> None:
+        self.pid = pid
+        self.cycles = cycles
+        self.stopped_seconds = 0.0
+        self.stops = 0
+        self._quit = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="staller", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            for stopped, running in self.cycles:
+                if self._quit.is_set():
+                    return
+                os.kill(self.pid, signal.SIGSTOP)
+                self.stops += 1
+                started = time.monotonic()
+                self._quit.wait(stopped)
+                os.kill(self.pid, signal.SIGCONT)
+                self.stopped_seconds += time.monotonic() - started
+                self._quit.wait(running)
+        finally:
+            os.kill(self.pid, signal.SIGCONT)
+
+    def __enter__(self) -> Staller:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._quit.set()
+        self._thread.join()
+        os.kill(self.pid, signal.SIGCONT)
+
+    def wait(self) -> None:
+        """Until every cycle has run."""
+        self._thread.join()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+
+# What a learner must never read in a failure's reason: a status code, the old "model: ..."
+# prefix, an exception's class name, a trace, the provider's name.
+_INTERNALS = re.compile(
+    r"\b[45]\d\d\b|\bmodel:|\b[A-Za-z]*(?:Error|Exception)\b|\b[A-Z]\w*[a-z](?:Abandoned|Unavailable|Timeout)\b"
+)
+_INTERNAL_WORDS = ("traceback", "openai", "stack trace")
+
+
+def unreadable(reason: str | None) -> str | None:
+    """Why a failure's reason is not one a person reads, or None when it is."""
+    if not reason or not reason.strip():
+        return "no reason"
+    found = _INTERNALS.search(reason)
+    if found:
+        return f"shows {found.group(0)!r}"
+    word = next((w for w in _INTERNAL_WORDS if w in reason.lower()), None)
+    return f"shows {word!r}" if word else None

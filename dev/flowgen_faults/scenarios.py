@@ -13,12 +13,25 @@ its `Counts` (see harness.finish for what ends a scenario).
     stranded          jobs purged from every queue while their records are PENDING
     worker-timeout    a worker frozen mid-call is killed at its Timeout (lease still held)
     stack-killed      `flowgen local` SIGKILLed mid-generation, restarted on its data directory
+
+Issue 25 (no failure looks like waiting, no 500 under load):
+
+    model-failing-polled   a lesson (and an outline) that always fails, polled by 2-3 tabs every
+                           1-2 s: at most MaxReceiveCount model calls, the failure visible in the
+                           API within 30 s, FAILED with a reason a person reads
+    sqs-stalled            SQS SIGSTOPped 6 s / running 4 s in cycles under clients on every route
+                           that queues work: no 5xx, every accepted intent written in the end
+    trickle-past-deadline  a stream trickling past the worker's deadline, then cut mid-JSON: the
+                           abandoned call pays for no other call; the retry writes the lesson
+    stream-ignored         streamed requests answered in one plain body: plain calls, READY,
+                           GENERATED and ANSWERED the first time
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -27,14 +40,16 @@ import threading
 import time
 import traceback
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from flowgen_faults.harness import (
+    NO_LIMITS,
     PERIOD,
     STUCK_BOUND,
     STUCK_BOUND_KILLED,
@@ -43,11 +58,14 @@ from flowgen_faults.harness import (
     VISIBILITY,
     WORKER_TIMEOUT,
     Api,
+    Call,
+    CallLog,
     Counts,
     HttpApi,
     Services,
     Size,
     StackApi,
+    Staller,
     Watch,
     create_courses,
     finish,
@@ -56,6 +74,7 @@ from flowgen_faults.harness import (
     ready,
     spread,
     start_stack,
+    unreadable,
     wait_until,
 )
 from flowgen_local.fake_openai import FaultRule, Faults
@@ -83,11 +102,11 @@ class Run:
         self.watch.course_ids.extend(ids)
         return [ready(self.api, i) for i in ids]
 
-    def finish(self, settle: float = SETTLE) -> Counts:
+    def finish(self, settle: float = SETTLE, paid: Counter[str] | None = None) -> Counts:
         fake = self.services.fake
         finish(
             self.counts, self.watch, self.api, fake.stats.as_dict, lambda: fake.set_faults(Faults()),
-            owner=self.owner, settle_timeout=settle,
+            owner=self.owner, settle_timeout=settle, paid=paid,
         )  # fmt: skip
         self.counts.seconds = time.monotonic() - self.started
         if not self.counts.ok:
@@ -561,6 +580,441 @@ def _requested_offline(data_dir: Path, course_ids: list[str]) -> set[str]:
         server.stop()
 
 
+# ---- issue 25: no failure looks like waiting, no 500 under load ----------------------------
+
+POLL_EVERY = (1.0, 2.0)  # a page's poll: seconds between two GETs (uniform)
+VISIBLE_WITHIN = 30.0  # a failure shows through the API this soon after its first failed call
+LINGER = {True: 2.0, False: 5.0}  # by Size.quick: pollers go on this long after FAILED (it costs nothing more)
+
+
+def _retry_env(size: Size) -> dict[str, str]:
+    """The CI variants retry after 1 s, then 3 s; the full ones after the template's 5 s, then 15 s."""
+    return {"RETRY_BASE_SECONDS": "1"} if size.quick else {}
+
+
+def _max_attempts(stack: LocalStack) -> int:
+    return max(q.max_receive_count for q in stack.template.queues.values() if q.max_receive_count)
+
+
+@dataclass
+class Polled:
+    """A record a page polls (a lesson, or a course for its outline) and what its pollers saw."""
+
+    path: str
+    key: str  # its calls' key at the fake model server
+    statuses: Counter[int] = field(default_factory=Counter)
+    slowest: float = 0.0  # seconds, the slowest poll
+    visible_at: float | None = None  # first poll showing an error and an attempt
+    failed_at: float | None = None
+    reason: str | None = None
+    attempts: int = 0
+
+
+def _poll(api: Api, target: Polled, until: float, linger: float, seed: int, lock: threading.Lock) -> None:
+    """One tab's polling: a GET every 1-2 s until `linger` seconds after FAILED, or `until`."""
+    rng = random.Random(seed)
+    while time.monotonic() < until:
+        started = time.monotonic()
+        status, body = api.call("GET", target.path)
+        now = time.monotonic()
+        with lock:
+            target.statuses[status] += 1
+            target.slowest = max(target.slowest, now - started)
+            if status < 300 and isinstance(body, dict):
+                if body.get("error") and body.get("attempts", 0) >= 1 and target.visible_at is None:
+                    target.visible_at = now
+                if body.get("status") == "FAILED":
+                    target.failed_at = target.failed_at or now
+                    target.reason, target.attempts = body.get("error"), body.get("attempts", 0)
+            if target.failed_at is not None and now - target.failed_at > linger:
+                return
+        time.sleep(rng.uniform(*POLL_EVERY))
+
+
+def model_failing_polled(services: Services, size: Size) -> Counts:
+    """A lesson whose every model call fails (500), open in two or three tabs that each poll it
+    every 1-2 s, and a course whose outline always fails, polled the same way. However often they
+    are polled, each gets at most MaxReceiveCount model calls; the failure shows in the API
+    (`error`, `attempts`) within 30 s of the first failed call, and each ends FAILED with a reason a
+    person reads, then comes back when retried."""
+    name = "model-failing-polled"
+    prompt = f"{name} failing outline {uuid.uuid4().hex[:6]}"
+    faults = Faults(rules=[FaultRule(f"outline :: {prompt}", "500", times=None)])
+    # a dozen tabs of one user poll faster than its 120 requests a minute: its 429s would hide
+    # what this counts (the limits have tests of their own)
+    parameters = {**NO_LIMITS, "InitialLessons": "0"}
+    with (
+        running(name, services, faults=faults, parameters=parameters, env=_retry_env(size)) as run,
+        CallLog(services.fake) as log,
+    ):
+        cap = _max_attempts(run.stack)
+        courses = run.courses(size)
+        status, body = run.api.call("POST", "/courses", {"prompt": prompt, "size": size.course_size})
+        if status != 202:
+            raise AssertionError(f"POST /courses answered {status}: {body}")
+        run.watch.course_ids.append(body["id"])
+        targets = [Polled(f"/courses/{body['id']}", f"outline :: {prompt}")]
+        for course in courses:
+            lesson = lessons_of(course)[-1]  # the last: nothing after it is prefetched
+            key = f"{course['title']} :: {lesson['title']}"
+            with services.fake.lock:
+                services.fake.faults.rules.append(FaultRule(key, "500", times=None))
+            targets.append(Polled(f"/courses/{course['id']}/lessons/{lesson['id']}", key))
+        tabs = 2 if size.quick else 3
+        until = time.monotonic() + (45 if size.quick else 120)
+        lock = threading.Lock()
+        pollers = [
+            threading.Thread(
+                target=_poll, args=(run.api, target, until, LINGER[size.quick], i * 10 + tab, lock), daemon=True
+            )
+            for i, target in enumerate(targets)
+            for tab in range(tabs)
+        ]
+        for poller in pollers:
+            poller.start()
+        for poller in pollers:
+            poller.join()
+        counts = run.counts
+        visible, failed, calls = [], [], []
+        for target in targets:
+            made = log.of(target.key)
+            calls.append(len(made))
+            counts.server_errors += sum(n for status, n in target.statuses.items() if status >= 500)
+            what = target.path.split("/", 3)[-1]
+            if len(made) > cap:
+                counts.problems.append(f"{what}: {len(made)} model calls, over the cap of {cap}")
+            if not made:
+                counts.problems.append(f"{what}: no model call")
+                continue
+            if target.visible_at is None:
+                counts.problems.append(f"{what}: its failure never showed through the API")
+            else:
+                visible.append(target.visible_at - made[0].at)
+            timeline = ", ".join(_call_text(c, made[0].at) for c in made)
+            seen = {
+                "visible": target.visible_at and target.visible_at - made[0].at,
+                "FAILED": target.failed_at and target.failed_at - made[0].at,
+            }
+            counts.notes.append(
+                f"{what}: calls {timeline}; "
+                + ", ".join(f"{k} at +{v:.1f}s" if v is not None else f"never {k}" for k, v in seen.items())
+            )
+            if target.failed_at is None:
+                counts.problems.append(f"{what}: not FAILED after polling")
+            else:
+                failed.append(target.failed_at - made[0].at)
+                problem = unreadable(target.reason)
+                if problem:
+                    counts.problems.append(f"{what}: its reason {problem}: {target.reason!r}")
+        if visible and max(visible) > VISIBLE_WITHIN:
+            counts.problems.append(f"a failure took {max(visible):.0f}s to show (over {VISIBLE_WITHIN:.0f}s)")
+        counts.measure("most model calls for a failing record", max(calls))
+        counts.measure("cap", cap)
+        if visible:
+            counts.measure("to visible", max(visible), " s")
+        if failed:
+            counts.measure("to FAILED", max(failed), " s")
+        polls: Counter[int] = sum((t.statuses for t in targets), Counter())
+        counts.measure("polls", sum(polls.values()))
+        counts.measure("slowest poll", max(t.slowest for t in targets), " s")
+        counts.notes.append(f"polls by status: {dict(sorted(polls.items()))}")
+        reasons = {t.reason for t in targets if t.reason}
+        counts.notes.append(f"model calls per failing record: {calls}; reasons shown: {sorted(reasons)}")
+        return run.finish()
+
+
+TRICKLE_CUT = 8.5  # the stream is cut here: past the 7.2 s a call may take in an 8 s invocation
+# seconds per byte: "events" delivers its first chunk (236 bytes) by about 4.7 s, then nothing
+# more before the cut (the next chunk would end at about 9.1 s); "silent" delivers no whole chunk
+TRICKLES = {"events": 0.02, "silent": 1.0}
+
+
+def trickle_past_deadline(services: Services, size: Size) -> Counts:
+    """An opened lesson's stream trickles past the worker's deadline and is then cut, leaving
+    half a JSON answer. The worker gave the call up at its deadline and retried it; the abandoned
+    call pays for nothing more when its stream ends (no repair call, no other call), and the
+    lesson ends GENERATED by the retry. Two ways of trickling, one after the other: a stream that
+    delivered a chunk before the deadline ("events"), and one that delivered none ("silent"; not
+    in the CI variant)."""
+    name = "trickle-past-deadline"
+    phases = ["events"] if size.quick else ["events", "silent"]
+    with (
+        running(name, services, parameters={"InitialLessons": "0"}, env=_retry_env(size)) as run,
+        CallLog(services.fake) as log,
+    ):
+        courses = run.courses(size)
+        per_course = 2 if len(courses) == 1 else 1
+        extra: dict[str, int] = {}
+        repairs = 0
+        for phase in phases:
+            run.watch.poll()  # lessons not asked for yet (an earlier phase prefetched some)
+            targets: list[tuple[dict[str, Any], dict[str, Any], str]] = []
+            for course in courses:
+                pool = [x for x in lessons_of(course) if f"{course['id']}/{x['id']}" not in run.watch.requested]
+                for lesson_id in spread(pool, per_course):
+                    lesson = next(item for item in pool if item["id"] == lesson_id)
+                    targets.append((course, lesson, f"{course['title']} :: {lesson['title']}"))
+            with services.fake.lock:
+                services.fake.faults.trickle_seconds = TRICKLE_CUT
+                services.fake.faults.trickle_interval_seconds = TRICKLES[phase]
+                services.fake.faults.rules += [FaultRule(key, "trickle", times=1) for _, _, key in targets]
+            for course, lesson, _ in targets:
+                run.api.call("GET", f"/courses/{course['id']}/lessons/{lesson['id']}")
+
+            def written(wanted: list[tuple[dict[str, Any], dict[str, Any], str]] = targets) -> bool:
+                docs = run.watch.db.lessons.find(
+                    {
+                        "courseId": {"$in": [c["id"] for c, _, _ in wanted]},
+                        "id": {"$in": [x["id"] for _, x, _ in wanted]},
+                    },
+                    {"status": 1},
+                )
+                first = [log.of(key)[:1] for _, _, key in wanted]
+                cut = all(f and time.monotonic() - f[0].at > TRICKLE_CUT + 1 for f in first)
+                return cut and all(d["status"] in TERMINAL_LESSON for d in docs)
+
+            with suppress(TimeoutError):
+                wait_until(written, bool, 90)
+            for course, lesson, key in targets:
+                doc = run.watch.db.lessons.find_one({"courseId": course["id"], "id": lesson["id"]}, {"attempts": 1})
+                attempts = int((doc or {}).get("attempts", 0))
+                made = log.of(key)
+                if not made:
+                    run.counts.problems.append(f"{phase} {lesson['id']}: never called")
+                    continue
+                repairs += sum(c.repair for c in made)
+                after = len(made) - 1  # calls after the trickled one
+                extra[f"{phase}/{course['id']}/{lesson['id']}"] = max(0, after - max(0, attempts - 1))
+                timeline = ", ".join(_call_text(c, made[0].at) for c in made)
+                run.counts.notes.append(
+                    f"{phase} {lesson['id']}: {len(made)} calls for {attempts} attempts ({timeline})"
+                )
+        counts = run.finish()
+        by_phase = {p: sum(n for k, n in extra.items() if k.startswith(f"{p}/")) for p in phases}
+        for phase, n in by_phase.items():
+            counts.measure(f"calls paid after abandonment ({phase})", n)
+            if n:
+                counts.problems.append(f"{n} model calls made by abandoned attempts ({phase})")
+        counts.measure("repair calls", repairs)
+        return counts
+
+
+def _call_text(call: Call, since: float) -> str:
+    return f"+{call.at - since:.1f}s {'stream' if call.streamed else 'plain'}{' repair' if call.repair else ''}"
+
+
+def stream_ignored(services: Services, size: Size) -> Counts:
+    """The model server answers every streamed request with one plain JSON body (as some
+    OpenAI-compatible servers do): outlines, lessons and a question per course fall back to
+    plain calls and finish the first time (READY, GENERATED, ANSWERED), none FAILED."""
+    name = "stream-ignored"
+    faults = Faults(ignore_stream=True)
+    with (
+        running(name, services, faults=faults, parameters={"InitialLessons": "0"}) as run,
+        CallLog(services.fake) as log,
+    ):
+        courses = run.courses(size)
+        counts = run.counts
+        not_ready = [c["id"] for c in courses if c["status"] != "READY"]
+        if not_ready:
+            counts.problems.append(f"courses not READY: {not_ready}")
+        opened = [(course, open_lessons(run.api, course, size.opened)) for course in courses]
+        run.watch.settle(SETTLE)
+        failed = run.watch.failed()
+        if failed:
+            counts.problems.append(f"lessons FAILED with the stream ignored: {failed}")
+        asked: list[tuple[str, str]] = []
+        for course, lesson_ids in opened:
+            path = f"/courses/{course['id']}/lessons/{lesson_ids[0]}/questions"
+            question = f"What is the point of {course['id'][:6]}?"  # a question's key at the fake is its text
+            status, body = run.api.call("POST", path, {"question": question})
+            if status != 202:
+                counts.problems.append(f"POST question answered {status}: {body}")
+                continue
+            asked.append((path, body["id"]))
+        answers = _answered(run.api, asked, timeout=60)
+        if answers.get("FAILED") or len(asked) != answers.get("ANSWERED", 0):
+            counts.problems.append(f"questions: {dict(answers)} of {len(asked)}")
+        counts = run.finish()
+        streamed = sum(1 for c in log.calls if c.streamed)
+        counts.measure("calls", len(log.calls))
+        counts.measure("streamed asks answered in one body", streamed)
+        counts.measure("questions answered", f"{answers.get('ANSWERED', 0)}/{len(asked)}")
+        return counts
+
+
+def _answered(api: Api, asked: list[tuple[str, str]], timeout: float) -> Counter[str]:
+    """The statuses of the questions asked, once none is pending (or at `timeout`)."""
+
+    def statuses() -> Counter[str]:
+        found: Counter[str] = Counter()
+        for path, question_id in asked:
+            _, thread = api.call("GET", path)
+            items = {q["id"]: q["status"] for q in (thread or {}).get("items", [])}
+            found[items.get(question_id, "MISSING")] += 1
+        return found
+
+    with suppress(TimeoutError):
+        return wait_until(statuses, lambda s: not (s.get("QUEUED") or s.get("ANSWERING")), timeout, every=1.0)
+    return statuses()
+
+
+STALL = (6.0, 4.0)  # SQS (moto's server) SIGSTOPped this long, then running this long: one cycle
+STALLS = {True: [(6.0, 1.0)], False: [STALL] * 6}  # by Size.quick: the CI variant stops once
+
+
+@dataclass
+class Traffic:
+    """What the clients asked during the stalls and what they were answered."""
+
+    statuses: Counter[tuple[str, int]] = field(default_factory=Counter)  # (route, status)
+    slowest: float = 0.0
+    courses: list[str] = field(default_factory=list)  # accepted (202)
+    opened: list[str] = field(default_factory=list)  # "course/lesson", answered 202
+    rewrites: Counter[str] = field(default_factory=Counter)  # fake key -> rewrites accepted
+    questions: list[tuple[str, str]] = field(default_factory=list)  # (thread path, question id)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, route: str, status: int, seconds: float) -> None:
+        with self.lock:
+            self.statuses[route, status] += 1
+            self.slowest = max(self.slowest, seconds)
+
+    @property
+    def server_errors(self) -> int:
+        return sum(n for (_, status), n in self.statuses.items() if status >= 500)
+
+
+def _client(
+    run: Run, traffic: Traffic, written: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]],
+    unopened: list[tuple[str, str]], staller: Staller, seed: int, max_courses: int,
+) -> None:  # fmt: skip
+    """One user's tab: in turn opens a lesson not asked for yet, asks a question, has a lesson
+    rewritten and creates a course (at most `max_courses`), 0.5-1.5 s apart, while SQS stalls."""
+    rng = random.Random(seed)
+    created = 0
+    turn = seed
+    while staller.running:
+        course, asked_on, rewritten = written[turn % len(written)]
+        route = ("open", "question", "rewrite", "create")[turn % 4]
+        turn += 1
+        started = time.monotonic()
+        if route == "open":
+            with traffic.lock:
+                target = unopened.pop(0) if unopened else None
+            if target is None:
+                continue
+            status, _ = run.api.call("GET", f"/courses/{target[0]}/lessons/{target[1]}")
+            if status == 202:
+                with traffic.lock:
+                    traffic.opened.append(f"{target[0]}/{target[1]}")
+        elif route == "question":
+            path = f"/courses/{course['id']}/lessons/{asked_on['id']}/questions"
+            status, body = run.api.call("POST", path, {"question": f"sqs-stalled question {seed}-{turn}?"})
+            if status == 202:
+                with traffic.lock:
+                    traffic.questions.append((path, body["id"]))
+        elif route == "rewrite":
+            path = f"/courses/{course['id']}/lessons/{rewritten['id']}/regenerate"
+            status, _ = run.api.call("POST", path, {"instruction": f"simpler, take {turn}"})
+            if status == 202:
+                with traffic.lock:
+                    traffic.rewrites[f"{course['title']} :: {rewritten['title']}"] += 1
+        else:
+            if created >= max_courses:
+                continue
+            created += 1
+            status, body = run.api.call("POST", "/courses", {"prompt": f"sqs-stalled {seed}-{turn}", "size": "short"})
+            if status == 202:
+                with traffic.lock:
+                    traffic.courses.append(body["id"])
+                    run.watch.course_ids.append(body["id"])
+        traffic.record(route, status, time.monotonic() - started)
+        time.sleep(rng.uniform(0.5, 1.5))
+
+
+def sqs_stalled(services: Services, size: Size) -> Counts:
+    """SQS stalls (moto's server SIGSTOPped 6 s, then running 4 s; six cycles, one in CI) while
+    three or four users open lessons not asked for yet, ask questions, have lessons rewritten and
+    create courses: every route that queues work. The api gives a send up after 4 s and keeps the
+    intent: no answer is a 5xx, and every intent it accepted is written in the end (the stack's
+    reconciler sends it again)."""
+    name = "sqs-stalled"
+    with running(
+        name, services, faults=Faults(latency_seconds=0.2), parameters={**NO_LIMITS, "InitialLessons": "0"}
+    ) as run:
+        courses = run.courses(size)
+        written = []
+        for course in courses:  # a lesson to ask about and one to rewrite, written before the stalls
+            lessons = lessons_of(course)
+            for lesson in lessons[:2]:
+                run.api.call("GET", f"/courses/{course['id']}/lessons/{lesson['id']}")
+            written.append((course, lessons[0], lessons[1]))
+        for course, *pair in written:
+            for lesson in pair:
+                _written(run.api, f"/courses/{course['id']}/lessons/{lesson['id']}")
+        run.watch.poll()
+        unopened = [  # every third: opening one prefetches the next two (LESSON_LOOKAHEAD)
+            (course["id"], lesson["id"])
+            for course in courses
+            for lesson in [x for x in lessons_of(course) if f"{course['id']}/{x['id']}" not in run.watch.requested][::3]
+        ]
+        traffic = Traffic()
+        clients = 3 if size.quick else 4
+        with Staller(services.aws.process.pid, STALLS[size.quick]) as staller:
+            threads = [
+                threading.Thread(
+                    target=_client, args=(run, traffic, written, unopened, staller, i, 1 if size.quick else 3),
+                    daemon=True,
+                )
+                for i in range(clients)
+            ]  # fmt: skip
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        stalled = staller.stopped_seconds
+        counts = run.counts
+        counts.server_errors = traffic.server_errors
+        answers = _answered(run.api, traffic.questions, timeout=SETTLE)
+        counts = run.finish(paid=Counter({key: 1 + n for key, n in traffic.rewrites.items()}))
+        if answers.get("ANSWERED", 0) != len(traffic.questions):
+            counts.problems.append(f"accepted questions not answered: {dict(answers)} of {len(traffic.questions)}")
+        for course, _, rewritten in written:
+            _, lesson = run.api.call("GET", f"/courses/{course['id']}/lessons/{rewritten['id']}")
+            accepted = traffic.rewrites[f"{course['title']} :: {rewritten['title']}"]
+            if lesson["status"] != "GENERATED" or lesson.get("version", 1) != 1 + accepted:
+                counts.problems.append(
+                    f"{rewritten['id']}: {lesson['status']} version {lesson.get('version')} after {accepted} rewrites"
+                )
+        statuses = statuses_text(traffic.statuses)
+        counts.measure("requests", sum(traffic.statuses.values()))
+        counts.measure("by status", statuses)
+        counts.measure("slowest", traffic.slowest, " s")
+        counts.measure("SQS stopped", stalled, " s")
+        counts.notes.append(
+            f"accepted: {len(traffic.courses)} courses, {len(traffic.opened)} opens, "
+            f"{sum(traffic.rewrites.values())} rewrites, {len(traffic.questions)} questions; "
+            f"by route: {dict(sorted(traffic.statuses.items()))}"
+        )
+        return counts
+
+
+def _written(api: Api, path: str, timeout: float = 60) -> None:
+    def status() -> str:
+        return str(api.call("GET", path)[1]["status"])
+
+    wait_until(status, lambda s: s == "GENERATED", timeout)
+
+
+def statuses_text(statuses: Counter[tuple[str, int]]) -> str:
+    """ "202 x31, 409 x4" from (route, status) counts."""
+    by_status: Counter[int] = Counter()
+    for (_, status), n in statuses.items():
+        by_status[status] += n
+    return ", ".join(f"{status} x{n}" for status, n in sorted(by_status.items()))
+
+
 MODEL_KINDS = ("500", "429", "truncated_json", "invalid_json", "hang", "trickle")
 
 SCENARIOS: dict[str, Scenario] = {
@@ -573,4 +1027,8 @@ SCENARIOS: dict[str, Scenario] = {
     "stranded": stranded,
     "worker-timeout": worker_timeout,
     "stack-killed": stack_killed,
+    "model-failing-polled": model_failing_polled,
+    "sqs-stalled": sqs_stalled,
+    "trickle-past-deadline": trickle_past_deadline,
+    "stream-ignored": stream_ignored,
 }
