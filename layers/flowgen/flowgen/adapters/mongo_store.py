@@ -10,7 +10,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.database import Database
-from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure, PyMongoError
 
 from flowgen.content import GeneratedBlock, PartialOutline
 from flowgen.errors import AlreadyExists, DependencyUnavailable
@@ -24,6 +24,13 @@ _VERSION_FIELDS = frozenset(
 )
 
 
+# Server errors that say "not now" rather than "not this": the disk is full (MongoDB's disk
+# space monitor; the local stand-in on ENOSPC) or the write could not reach storage. The write
+# changed nothing, so the client is told to try again (503), not that something broke (500).
+_UNAVAILABLE_CODES = frozenset({14031, 39})  # OutOfDiskSpace, FileStreamFailed
+DISK_RETRY_AFTER_SECONDS = 30
+
+
 def _unavailable_on_outage[T](fn: Callable[..., T]) -> Callable[..., T]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> T:
@@ -31,6 +38,12 @@ def _unavailable_on_outage[T](fn: Callable[..., T]) -> Callable[..., T]:
             return fn(*args, **kwargs)
         except ConnectionFailure as exc:
             raise DependencyUnavailable("mongo") from exc
+        except OperationFailure as exc:
+            if exc.code in _UNAVAILABLE_CODES:
+                raise DependencyUnavailable("mongo", retry_after=DISK_RETRY_AFTER_SECONDS) from exc
+            if getattr(exc, "timeout", False):
+                raise DependencyUnavailable("mongo") from exc
+            raise
         except PyMongoError as exc:
             if getattr(exc, "timeout", False):
                 raise DependencyUnavailable("mongo") from exc
@@ -86,6 +99,23 @@ class MongoCourseStore:
             self.courses.insert_one(doc)
         except DuplicateKeyError as exc:
             raise AlreadyExists(f"course with idempotency key {course.idempotency_key!r}") from exc
+
+    @_unavailable_on_outage
+    def insert_copy(self, course: Course, lessons: Sequence[Lesson]) -> None:
+        """Lessons first: the course's insert is what makes them visible, so a failure in between
+        leaves nothing anyone sees (and a duplicate key takes its lessons back)."""
+        docs = []
+        for lesson in lessons:
+            doc = _dump(lesson)
+            doc["_id"] = _lesson_doc_id(lesson.course_id, lesson.id)
+            docs.append(doc)
+        if docs:
+            self.lessons.insert_many(docs, ordered=False)
+        try:
+            self.insert_course(course)
+        except AlreadyExists:
+            self.lessons.delete_many({"courseId": course.id, "ownerId": course.owner_id})
+            raise
 
     @_unavailable_on_outage
     def find_course_by_idempotency_key(self, owner_id: str, idempotency_key: str) -> Course | None:
