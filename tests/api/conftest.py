@@ -40,6 +40,7 @@ from flowgen_local.template import Template, load
 from tests.fakes.ports import MemoryDedupe, RecordingQueue
 from tests.fakes.progress import MemoryProgressStore
 from tests.fakes.questions import MemoryQuestionStore
+from tests.fakes.shares import MemoryShareStore
 from tests.fakes.store import MemoryStore
 
 ATTEMPT = Attempt(receive_count=1, remaining_seconds=60)
@@ -75,6 +76,7 @@ class InProcessApi:
     store: MemoryStore = field(default_factory=MemoryStore)
     progress: MemoryProgressStore = field(default_factory=MemoryProgressStore)
     questions: MemoryQuestionStore = field(default_factory=MemoryQuestionStore)
+    shares: MemoryShareStore = field(default_factory=MemoryShareStore)
     queue: RecordingQueue = field(default_factory=RecordingQueue)
     dedupe: MemoryDedupe = field(default_factory=MemoryDedupe)
 
@@ -192,8 +194,10 @@ def api(api_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[InP
         store=stub.store,
         progress_store=stub.progress,
         question_store=stub.questions,
+        share_store=stub.shares,
         scheduler=stub.scheduler,
         user_limits=Unlimited(),
+        address_limits=Unlimited(),
     )
     yield stub
     wiring.reset()

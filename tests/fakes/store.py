@@ -80,6 +80,13 @@ class MemoryStore:
                 raise AlreadyExists(key)
             self.courses[course.id] = course.model_copy(deep=True)
 
+    def insert_copy(self, course: Course, lessons: Sequence[Lesson]) -> None:
+        with self.lock:
+            self._check()
+            self.insert_course(course)  # raises AlreadyExists before any lesson is written
+            for lesson in lessons:
+                self.lessons[(lesson.course_id, lesson.id)] = lesson.model_copy(deep=True)
+
     def edit_outline(
         self,
         course: Course,

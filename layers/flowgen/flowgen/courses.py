@@ -19,7 +19,7 @@ from flowgen.observability import logger
 from flowgen.outline_plan import OutlinePlan
 from flowgen.ownership import check_course_id, owned_course, owned_lesson
 from flowgen.polling import expected_block_count, expected_lesson_seconds, lesson_poll_after
-from flowgen.ports import CourseStore, LearnerRecords
+from flowgen.ports import CourseStore, LearnerRecords, ShareLinks
 from flowgen.records import (
     LESSON_VERSIONS_KEPT,
     Course,
@@ -58,7 +58,8 @@ class CourseService:
     store: CourseStore
     scheduler: JobScheduler
     tunables: ApiTunables
-    learner_records: Sequence[LearnerRecords] = ()  # progress, questions: they go with their lessons
+    learner_records: Sequence[LearnerRecords] = ()  # progress, questions, a share link: they go with the course
+    shares: ShareLinks | None = None  # the course view says whether it is shared, and its link
 
     # ---- courses ---------------------------------------------------------------------
 
@@ -134,6 +135,7 @@ class CourseService:
         ]
         written = sum(lesson.status == LessonStatus.GENERATED for lesson in lessons.values())
         detail = CourseDetail(**CourseView.of(course, written).model_dump(), modules=modules)
+        detail.share = self.shares.link(owner_id, course_id) if self.shares else None
         if course.status in (CourseStatus.PENDING, CourseStatus.GENERATING):
             detail.retry_after = self.tunables.poll_seconds
             detail.partial_outline = _outline_so_far(course, now)

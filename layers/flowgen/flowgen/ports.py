@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from flowgen.content import GeneratedBlock, GeneratedLesson, OutlineDecision, PartialOutline, VideoBlock
 from flowgen.messages import CourseJob, LessonJob
@@ -19,8 +19,12 @@ from flowgen.records import (
     ProgressRecord,
     Question,
     QuizResult,
+    Share,
     Usage,
 )
+
+if TYPE_CHECKING:
+    from flowgen.views import ShareView
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,12 @@ class CourseStore(PartialLessonStore, PartialOutlineStore, Protocol):
         module, order, title and summary (new ones are inserted PENDING) and the `removed` lessons'
         records go, so a worker writing one commits nothing (its conditional update finds none).
         A lesson's content, status and lease are never touched: a worker's commit and an edit both land."""
+        ...
+
+    def insert_copy(self, course: Course, lessons: Sequence[Lesson]) -> None:
+        """A course made whole at once (a fork): its lessons, then the course, which makes them
+        visible. Raises AlreadyExists (and leaves nothing) when the owner already has a course
+        with its idempotency key."""
         ...
 
     # lessons
@@ -213,6 +223,30 @@ class QuestionStore(LearnerRecords, Protocol):
         ...
 
     def mark_requeued(self, question_ids: Sequence[str], now: datetime) -> None: ...
+
+
+class ShareStore(LearnerRecords, Protocol):
+    """Share links (the `shares` collection): one per shared course. `delete_course` revokes."""
+
+    def create(self, share: Share) -> Share:
+        """Inserts `share` unless its course has one already; the course's live share either way
+        (one link per course, whoever asks at once)."""
+        ...
+
+    def replace(self, current: Share, new: Share) -> bool:
+        """`new` in place of `current` while `current` is still the course's share; False otherwise."""
+        ...
+
+    def get(self, owner_id: str, course_id: str) -> Share | None: ...
+    def find(self, token_hash: str) -> Share | None:
+        """The share whose token has this SHA-256 (a unique index): the only read a link's viewer causes."""
+        ...
+
+
+class ShareLinks(Protocol):
+    def link(self, owner_id: str, course_id: str) -> ShareView | None:
+        """The owner's course's live share link, for the course view; None when it is not shared."""
+        ...
 
 
 class JobQueue(Protocol):

@@ -89,6 +89,7 @@ class Course(Model):
     retired_lesson_ids: list[str] = []  # removed by an edit: never given to a new lesson
     partial_outline: PartialOutline | None = None  # written so far by the latest attempt (cleared by the next)
     lease: LeaseExpiry | None = None  # read by get_course only: a dead attempt's partial outline is not shown
+    forked_from: str | None = None  # a fork's original course (kept, never shown: views allow-list their fields)
     created_at: datetime
     updated_at: datetime
 
@@ -221,3 +222,18 @@ class Question(Model):
     attempts: int = 0
     retry_at: datetime | None = None  # QUEUED after a failed attempt: not claimed again before this
     lease: Lease | None = None
+
+
+# ---- share links (the `shares` collection: one live link per course, design invariant 11) -----
+
+
+class Share(Model):
+    """A course's live share link, one document per shared course. The token is never stored: only
+    its SHA-256 (the viewer's lookup) and the random nonce it is derived from under the server's
+    key (flowgen.sharing), so the owner is shown the same link again. Revoking deletes it."""
+
+    course_id: str
+    owner_id: str
+    token_hash: str
+    nonce: str
+    created_at: datetime

@@ -216,6 +216,22 @@ class UserLimitSettings(UserBudgetSettings):
         return self.user_requests_per_minute, self.user_courses_per_hour, self.user_courses_per_day
 
 
+class ShareSettings(EnvSettings):
+    """Share links (flowgen.sharing): the server key their tokens are derived from, where the web
+    app shows them, and the per-address limit of the routes that need no sign-in."""
+
+    share_key: str = Field("", description="The key share-link tokens are derived from (local runs)")
+    share_key_secret: str = Field("", description="Secrets Manager name holding the key (production)")
+    web_url: str = Field("", description="The web app's address, which share links point at (empty: relative links)")
+    shared_requests_per_minute_per_address: int = Field(
+        0, ge=0, description="Requests a minute one source address may make to the shared routes (0 = no limit)"
+    )
+
+    @property
+    def sharing_configured(self) -> bool:
+        return bool(self.share_key or self.share_key_secret)
+
+
 class VideoSettings(EnvSettings):
     youtube_api_key: str = Field("", description="Empty and no secret: lessons get no video suggestion")
     youtube_api_key_secret: str = ""
@@ -232,7 +248,7 @@ class AuthSettings(EnvSettings):
 # ---- one model per function ---------------------------------------------------------------
 
 
-class ApiSettings(MongoSettings, JobSettings, UserLimitSettings, ApiTunables):
+class ApiSettings(MongoSettings, JobSettings, UserLimitSettings, ApiTunables, ShareSettings):
     idempotency_ttl_seconds: int = 3600
 
 

@@ -19,6 +19,7 @@ from flowgen.records import (
     Question,
     QuestionStatus,
     QuizResult,
+    QuizSolution,
     Usage,
 )
 from flowgen.schema import Model
@@ -117,6 +118,7 @@ class CourseDetail(CourseView):
         "`modules` is, once READY.",
     )
     retry_after: int | None = Field(default=None, description="Seconds to wait before polling again, while written")
+    share: ShareView | None = Field(default=None, description="The course's live share link; null: not shared")
 
 
 class CoursePage(Model):
@@ -282,4 +284,80 @@ class QuestionThread(Model):
     items: list[QuestionView] = Field(description="The caller's questions on this lesson, oldest first")
     retry_after: int | None = Field(
         default=None, description="Seconds to wait before polling again, while a question is queued or answered"
+    )
+
+
+# ---- share links and the shared view (design invariant 11: an explicit allow-list) ----------
+# What a link's viewer gets is built field by field from these models: never the owner, the
+# prompt, progress, questions, instructions, versions, usage, attempts or timestamps.
+
+
+class ShareView(Model):
+    """A course's share link, for its owner."""
+
+    token: str | None = Field(
+        description="The link's token (256 bits). Null only when the link was made under an earlier server key: "
+        "it still works, and sharing again replaces it with a new one (the old one then stops working)"
+    )
+    url: str | None = Field(description="The link to send: the web app's page of the shared course")
+    created_at: datetime
+
+
+SharedLessonStatus = Literal["GENERATED", "PENDING"]
+
+
+class SharedLessonSummary(Model):
+    id: str
+    title: str
+    summary: str
+    order: int
+    status: SharedLessonStatus = Field(description="GENERATED: written, readable; PENDING: not written yet")
+
+
+class SharedModuleView(Model):
+    id: str
+    title: str
+    lessons: list[SharedLessonSummary]
+
+
+class SharedCourseView(Model):
+    """A shared course as anyone with its link sees it."""
+
+    title: str | None = None
+    description: str | None = None
+    language: str | None = None
+    level: Level | None = None
+    objectives: list[str] = []
+    lesson_count: int
+    lessons_written: int = Field(description="Lessons written now, readable at the link")
+    modules: list[SharedModuleView]
+
+
+class SharedLessonView(Model):
+    """A lesson of a shared course: its content once written (the quiz without its answers)."""
+
+    id: str
+    module_id: str
+    order: int
+    title: str
+    summary: str
+    status: SharedLessonStatus = Field(
+        description="PENDING: not written yet; a viewer never starts its writing (its owner's reading does)"
+    )
+    content: LessonContentView | None = None
+    previous_lesson_id: str | None = None
+    next_lesson_id: str | None = None
+
+
+class QuizGrade(Model):
+    """A quiz graded for a viewer of a shared course: nothing is recorded."""
+
+    score: int
+    total: int
+    passed: bool
+    answers: list[int | None]
+    correct: list[bool]
+    feedback: list[str | None] = []
+    solution: list[QuizSolution] | None = Field(
+        default=None, description="Each question's right option and why: once passed or asked for (`reveal`)"
     )

@@ -39,14 +39,24 @@ if TYPE_CHECKING:
 
     from flowgen.adapters.jwt_verifier import JwtVerifier
     from flowgen.adapters.mongo_store import MongoCourseStore
+    from flowgen.adapters.redis_address_limits import RedisAddressLimits
     from flowgen.adapters.redis_user_limits import RedisUserLimits
     from flowgen.answering import QuestionAnswerer
     from flowgen.courses import CourseService
     from flowgen.generation import Generator
-    from flowgen.ports import ModelClient, ProgressStore, QuestionStore, RateLimiter, TokenBudget, VideoSearch
+    from flowgen.ports import (
+        ModelClient,
+        ProgressStore,
+        QuestionStore,
+        RateLimiter,
+        ShareStore,
+        TokenBudget,
+        VideoSearch,
+    )
     from flowgen.progress import ProgressService
     from flowgen.questions import QuestionService
     from flowgen.scheduling import JobScheduler
+    from flowgen.sharing import ShareService
     from flowgen.views import CourseView
 
 _overrides: dict[str, Any] = {}
@@ -112,6 +122,16 @@ def question_store(cfg: MongoSettings | None = None) -> QuestionStore:
     questions = MongoQuestionStore(store(cfg or settings(MongoSettings)).courses.database)
     questions.ensure_indexes()
     return questions
+
+
+@_overridable
+def share_store(cfg: MongoSettings | None = None) -> ShareStore:
+    """Share links, in their own collection of the course store's database."""
+    from flowgen.adapters.mongo_shares import MongoShareStore
+
+    shares = MongoShareStore(store(cfg or settings(MongoSettings)).courses.database)
+    shares.ensure_indexes()
+    return shares
 
 
 @_overridable
@@ -214,6 +234,14 @@ def user_limits(cfg: ApiSettings, tier: str = "free") -> RedisUserLimits:
 
 
 @_overridable
+def address_limits(cfg: ApiSettings) -> RedisAddressLimits:
+    """The per-source-address limit of the routes that need no sign-in (the shared view)."""
+    from flowgen.adapters.redis_address_limits import RedisAddressLimits
+
+    return RedisAddressLimits(redis_client(cfg), requests_per_minute=cfg.shared_requests_per_minute_per_address)
+
+
+@_overridable
 def videos(cfg: VideoSettings) -> VideoSearch:
     from flowgen.limits import NoVideos
 
@@ -244,7 +272,18 @@ def jwt_verifier(cfg: AuthorizerSettings) -> JwtVerifier:
 def course_service(cfg: ApiSettings) -> CourseService:
     from flowgen.courses import CourseService
 
-    return CourseService(store(cfg), scheduler(cfg), cfg, learner_records=(progress_store(cfg), question_store(cfg)))
+    records = (progress_store(cfg), question_store(cfg), share_store(cfg))  # a course's share goes with it
+    links = share_service(cfg) if cfg.sharing_configured else None
+    return CourseService(store(cfg), scheduler(cfg), cfg, learner_records=records, shares=links)
+
+
+@_overridable
+def share_service(cfg: ApiSettings) -> ShareService:
+    """Share links: their tokens derived under the server key (SHARE_KEY, or its secret)."""
+    from flowgen.sharing import ShareService, ShareTokens
+
+    key = resolve_secret(cfg.share_key, cfg.share_key_secret)
+    return ShareService(store(cfg), share_store(cfg), ShareTokens(key), web_url=cfg.web_url)
 
 
 @_overridable
@@ -323,6 +362,7 @@ _FACTORIES: dict[str, Callable[..., Any]] = {
         store,
         progress_store,
         question_store,
+        share_store,
         redis_client,
         sqs_client,
         scheduler,
@@ -330,11 +370,13 @@ _FACTORIES: dict[str, Callable[..., Any]] = {
         limiter,
         budget,
         user_limits,
+        address_limits,
         videos,
         jwt_verifier,
         course_service,
         progress_service,
         question_service,
+        share_service,
         idempotent_create,
         course_generator,
         lesson_generator,
