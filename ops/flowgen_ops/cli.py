@@ -1,8 +1,8 @@
 """`flowgen`: the operator's commands here, the developer tools' as plugins.
 
-`status`, `retry-failed` and `redrive` are this package's and import nothing of the local stack,
-the planner or the fault harness. Every other command (`local`, `token`, `demo`, `capacity`,
-`invoke`, ...) is registered by its own package under the `flowgen.commands` entry points
+`status`, `retry-failed`, `redrive`, `reconcile`, `preflight` and `smoke` are this package's and
+import nothing of the local stack, the planner or the fault harness. Every other command (`local`,
+`token`, `demo`, `capacity`, `invoke`, ...) is registered by its own package under the `flowgen.commands` entry points
 (pyproject.toml) and imported only when it is the command being run, so an operator's venv
 without the dev extras runs the operator's commands and names the extra a dev command needs.
 """
@@ -15,6 +15,7 @@ import sys
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
 from typing import Any
 
 from flowgen_ops.target import DEFAULT_STUCK_AFTER, QUEUES, Target, utc_now
@@ -79,6 +80,68 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_preflight(args: argparse.Namespace) -> int:
+    from flowgen_ops.preflight import Options, preflight
+
+    options = Options(
+        template=args.template,
+        samconfig=args.config_file,
+        config_env=args.config_env,
+        region=args.region or "",
+        stack_name=args.stack_name or "",
+        parameter_overrides=args.parameter_overrides,
+        api_concurrency=args.api_concurrency,
+        jwks_url=args.jwks_url or "",
+    )
+    return 0 if all(check.ok for check in preflight(options)) else 1
+
+
+def cmd_smoke(args: argparse.Namespace) -> int:
+    import os
+
+    from flowgen_ops.smoke import Options, smoke
+
+    token = args.token or os.environ.get("FLOWGEN_TOKEN", "")
+    if not token:
+        raise SystemExit("flowgen smoke: pass --token or set FLOWGEN_TOKEN (an access token for the API's audience)")
+    return smoke(Options(api_url=args.api_url, token=token, prompt=args.prompt, timeout=args.timeout))
+
+
+def add_deploy_commands(sub: Any) -> None:
+    """`preflight` before a deploy, `smoke` after it (docs/deploy.md)."""
+    from flowgen_ops.preflight import DEFAULT_API_CONCURRENCY, default_path
+    from flowgen_ops.smoke import DEFAULT_PROMPT, DEFAULT_TIMEOUT
+
+    pf = sub.add_parser("preflight", help="before `sam deploy`: credentials, region, secrets, concurrency, Auth0 JWKS")
+    pf.add_argument("--region", help="the stack's region (default: samconfig.toml's, else the environment's)")
+    pf.add_argument("--stack-name", help="as sam takes it (default: samconfig.toml's)")
+    pf.add_argument(
+        "--parameter-overrides",
+        nargs="+",
+        metavar="KEY=VALUE",
+        help="template parameters, as `sam deploy --parameter-overrides` takes them (default: samconfig.toml's)",
+    )
+    pf.add_argument("--template", "-t", type=Path, default=default_path("template.yaml"), help="%(default)s")
+    pf.add_argument("--config-file", type=Path, default=default_path("samconfig.toml"), help="%(default)s")
+    pf.add_argument("--config-env", default="default", help="the samconfig.toml environment (%(default)s)")
+    pf.add_argument(
+        "--api-concurrency",
+        type=int,
+        default=DEFAULT_API_CONCURRENCY,
+        help="concurrent api and authorizer invocations to plan for, beside the workers' (%(default)s)",
+    )
+    pf.add_argument("--jwks-url", help="check this JWKS instead of https://{Auth0Domain}/.well-known/jwks.json")
+    pf.set_defaults(run=cmd_preflight)
+    sm = sub.add_parser("smoke", help="after a deploy: create a course, its outline, a lesson, read it, delete it")
+    sm.add_argument("--api-url", required=True, help="the stack's ApiUrl output")
+    sm.add_argument("--token", help="an access token for the API (default: FLOWGEN_TOKEN)")
+    sm.add_argument("--prompt", default=DEFAULT_PROMPT, help="the course's topic (%(default)r)")
+    sm.add_argument(
+        "--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds to wait for the outline, and for the lesson"
+    )
+    sm.set_defaults(run=cmd_smoke)
+
+
 def add_commands(sub: Any) -> None:
     """Registers the operator's commands on the `flowgen` command's subparsers."""
     st = sub.add_parser("status", help="queues and DLQs (depth, oldest message), records by status, the stuck ones")
@@ -106,6 +169,7 @@ def add_commands(sub: Any) -> None:
         help="every worker is stopped (the whole system restarted): release what they held and re-send it now",
     )
     rc.set_defaults(run=cmd_reconcile)
+    add_deploy_commands(sub)
 
 
 def _plugins() -> dict[str, EntryPoint]:
