@@ -457,7 +457,7 @@ def checks(ctx: Context) -> Iterator[Check]:
     yield check_region(ctx)
     yield check_parameters(ctx)
     for name, run in _aws_checks(ctx):
-        yield run() if ctx.credentials_ok else Check(name, False, "not checked: the credentials do not resolve")
+        yield run() if ctx.credentials_ok else Check(name, False, "not checked: the credentials check failed")
     yield check_jwks(ctx)
 
 
