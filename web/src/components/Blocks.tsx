@@ -173,8 +173,8 @@ function Question({
           <label key={i} className={classes.filter(Boolean).join(" ")}>
             <input type="radio" name={name} value={i} checked={chosen === i} onChange={() => onChoose(i)} />
             <span className="option-text">{option}</span>
-            {mine && <span className="tag">{mark.right ? "✓ Your answer" : "✗ Your answer"}</span>}
-            {answer === i && !mine && <span className="tag">Right answer</span>}
+            {mine && <> <span className="tag">{mark.right ? "✓ Your answer" : "✗ Your answer"}</span></>}
+            {answer === i && !mine && <> <span className="tag">Right answer</span></>}
           </label>
         );
       })}

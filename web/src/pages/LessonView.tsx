@@ -15,6 +15,16 @@ import { useFocusNext, useTitle } from "../screen";
 import { INSTRUCTION_MAX_CHARS, type Lesson, type LessonVersion } from "../api/types";
 import { draftOf, restartNotice, useRestartsSeen, writingStatus } from "../writing";
 
+/** A quiz's answers chosen and not sent yet, for the version they were chosen on. */
+interface QuizDraft {
+  version: string | null;
+  answers: (number | null)[];
+}
+
+function draftFor(draft: QuizDraft | null, version: string | null | undefined): (number | null)[] | null {
+  return draft && Array.isArray(draft.answers) && draft.version === (version ?? null) ? draft.answers : null;
+}
+
 /** Who wrote it, without naming an internal model id. */
 function authorship(generator: string): string {
   return generator === "offline"
@@ -68,8 +78,9 @@ export function LessonView() {
     submit: (answers, reveal) => submitQuiz.mutateAsync({ answers, reveal }),
     pending: pending ?? null,
     dismiss: () => pending && outbox.remove(pending),
-    draft: outbox.draft<(number | null)[]>(quizDraft),
-    saveDraft: (answers) => outbox.setDraft(quizDraft, answers),
+    // answers chosen on this version and not sent yet (another version's are not restored)
+    draft: draftFor(outbox.draft<QuizDraft>(quizDraft), data.generatedAt),
+    saveDraft: (answers) => outbox.setDraft(quizDraft, { version: data.generatedAt ?? null, answers } satisfies QuizDraft),
   };
   const retry = () => {
     retried.request();
