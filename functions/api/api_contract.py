@@ -126,7 +126,7 @@ def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
             responses = operation.get("responses", {})
             if responses.get("422", {}).get("description") == "Validation Error":
                 del responses["422"]
-            if path in PUBLIC_PATHS:
+            if path in PUBLIC_PATHS or operation.pop("x-flowgen-public", False):  # routes_share.PUBLIC
                 operation["security"] = []
     for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         doc.get("components", {}).get("schemas", {}).pop(name, None)

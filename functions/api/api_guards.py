@@ -8,6 +8,7 @@ from typing import Any
 from api_errors import COMMON_HEADERS, error_event_response
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from flowgen import wiring
 from flowgen.clock import utcnow
@@ -17,10 +18,13 @@ from flowgen.settings import ApiSettings
 
 # HTTP API route keys (the template's routes, as API Gateway names them in every event)
 CREATE_COURSE = "POST /courses"
+FORK_COURSE = "POST /shared/{token}/fork"  # a fork is a course of the caller's: the course limits apply
+CREATING = frozenset({CREATE_COURSE, FORK_COURSE})
 ASK_QUESTION = "POST /courses/{courseId}/lessons/{lessonId}/questions"
 REWRITE_LESSON = "POST /courses/{courseId}/lessons/{lessonId}/regenerate"
 UNMATCHED = "$default"
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+HttpApp = APIGatewayHttpResolver | APIGatewayHttpRouter  # the app, or a router it includes
 
 
 def refuse_bad_body(event: dict[str, Any]) -> dict[str, Any] | None:
@@ -40,13 +44,13 @@ def refuse_bad_body(event: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def _authorizer_context(app: APIGatewayHttpResolver) -> dict[str, Any]:
+def _authorizer_context(app: HttpApp) -> dict[str, Any]:
     authorizer = app.current_event.request_context.authorizer
     context: dict[str, Any] = (authorizer.get_lambda or {}) if authorizer else {}
     return context
 
 
-def caller(app: APIGatewayHttpResolver) -> str:
+def caller(app: HttpApp) -> str:
     """The caller's sub, from the authorizer's context. The authorizer's allow is cached for
     ReauthorizeEvery and it leaves expiry to this check, so a token stops working at its `exp`
     to the second, cached or not (docs/decisions.md, 2026-11-28). No `exp`: refused."""
@@ -63,7 +67,7 @@ def caller(app: APIGatewayHttpResolver) -> str:
     return str(sub)
 
 
-def tier(app: APIGatewayHttpResolver, settings: ApiSettings) -> str:
+def tier(app: HttpApp, settings: ApiSettings) -> str:
     """The caller's tier, from the token's namespaced claim the authorizer passes on; a token
     without it (or with an unknown tier) has the default tier."""
     claimed = _authorizer_context(app).get("tier")
@@ -92,7 +96,7 @@ def user_limits(settings: ApiSettings, public_routes: frozenset[str]) -> Any:
         owner = caller(app)
         limits = wiring.user_limits(settings, tier(app, settings))
         decision = limits.check(
-            owner, creating=route == CREATE_COURSE, asking=route == ASK_QUESTION, rewriting=route == REWRITE_LESSON
+            owner, creating=route in CREATING, asking=route == ASK_QUESTION, rewriting=route == REWRITE_LESSON
         )
         if not decision.allowed:
             headers = {**decision.headers, "Retry-After": str(decision.retry_after)}
