@@ -24,13 +24,17 @@ def test_every_template_route_reaches_a_route_of_the_api(api: InProcessApi) -> N
         ("POST", f"{lesson}/questions"): {"question": "why?"},
         ("PUT", f"{lesson}/version"): {"version": 1},
         ("PATCH", "/courses/{courseId}/outline"): outline,
+        ("POST", "/shared/{token}/lessons/{lessonId}/quiz"): {"answers": [0]},
     }
     for route in api.template.routes:
         if route.path == "$default":
             continue
         path = route.path.replace("{courseId}", "0" * 32).replace("{lessonId}", "m01-l01")
+        path = path.replace("{token}", "A" * 43)  # a share link's shape, shared by nobody
         response = alice.call(route.method, path, bodies.get((route.method, route.path)))
-        if not route.authorized:  # the contract and its UI
+        if "{token}" in route.path:  # the shared view and fork: the link's one 404
+            assert (response.status, response.json()["error"]["code"]) == (404, "share_not_found"), route
+        elif not route.authorized:  # the contract and its UI
             assert response.status == 200, route
         elif "{courseId}" not in route.path:  # the caller's own collections exist for everyone
             assert response.status == (202 if route.method == "POST" else 200), route
