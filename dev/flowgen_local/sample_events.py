@@ -24,6 +24,7 @@ from flowgen_local.template import Route, Template, load
 SAMPLE_COURSE = "0123456789abcdef0123456789abcdef"
 SAMPLE_LESSON = "m02-l01"
 SAMPLE_SUB = "auth0|sample-user"
+SAMPLE_TOKEN = "sAmPLe-sHaRE-LiNk-t0ken-0123456789abcdefghi"  # noqa: S105 - a share link's shape, shared by no one
 FIXED_EPOCH = 1795608000  # 2026-11-25T12:00:00Z
 FIXED_TIME = "25/Nov/2026:12:00:00 +0000"
 
@@ -61,6 +62,9 @@ ROUTE_EXAMPLES: dict[str, tuple[str, dict[str, Any] | None, str]] = {
     ),
     "GET /courses/{courseId}/progress": ("api_course_progress", None, ""),
     "GET /progress": ("api_all_progress", None, ""),
+    "POST /courses/{courseId}/share": ("api_share_course", None, ""),
+    "DELETE /courses/{courseId}/share": ("api_stop_sharing", None, ""),
+    "POST /shared/{token}/fork": ("api_fork_shared_course", None, ""),
     "$default": ("api_unmatched_route", None, ""),
 }
 WORKER_EVENTS = {  # file stem -> (function, queue, job)
@@ -102,7 +106,8 @@ def _outline_edit(outline: dict[str, Any] | None) -> dict[str, Any]:
 def _path(route: Route, course: str, lesson: str) -> tuple[str, dict[str, str]]:
     if route.path == "$default":
         return "/no/such/route", {}
-    params = {k: v for k, v in (("courseId", course), ("lessonId", lesson)) if "{" + k + "}" in route.path}
+    values = (("courseId", course), ("lessonId", lesson), ("token", SAMPLE_TOKEN))
+    params = {k: v for k, v in values if "{" + k + "}" in route.path}
     return route.path.format(**params), params
 
 
