@@ -1,6 +1,7 @@
 // Sends what waits on this device (src/outbox.ts): when the app starts signed in (after an
-// expired session, say), when the browser is back online, and after the next call the API
-// answered. Each is sent once; a refusal is kept with its reason for the learner to read.
+// expired session, say), when the browser is back online, after the next call the API answered,
+// and every 30 s while something waits. Each is sent once; a refusal is kept with its reason
+// for the learner to read.
 import { useQueryClient, type QueryClient } from "@tanstack/react-query";
 import { useEffect } from "react";
 import { ApiError, type FlowgenApi } from "../api/client";
@@ -13,6 +14,8 @@ import { showAsked } from "./questions";
 
 /** After a try that could not get through, the next answered call sends again no sooner than this. */
 const RESEND_AFTER_MS = 5000;
+/** Without an answered call or an `online` event, what waits is tried again this often. */
+const AGAIN_EVERY_MS = 30_000;
 
 /** Sends one; false when it could not get through (the rest waits too). */
 async function sendOne(api: FlowgenApi, outbox: Outbox, client: QueryClient, item: Pending, onSessionEnded: () => void): Promise<boolean> {
@@ -68,9 +71,12 @@ export function useOutboxSender(onSessionEnded: () => void): void {
     const off = api.onAnswer((status) => {
       if (status < 400) void send(false);
     });
+    // and now and then, on a screen that polls nothing (a written lesson) while the API was down
+    const timer = setInterval(() => void send(false), AGAIN_EVERY_MS);
     void send(true);
     return () => {
       window.removeEventListener("online", online);
+      clearInterval(timer);
       off();
     };
   }, [api, outbox, client, onSessionEnded]);
