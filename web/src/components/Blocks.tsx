@@ -204,11 +204,13 @@ export interface QuizProgress {
   /** Answers chosen and not sent yet (kept across a reload or an expired session), and keeping them. */
   draft?: (number | null)[] | null;
   saveDraft?: (answers: (number | null)[]) => void;
+  /** False where nothing is kept (a shared course read without an account): passing completes nothing. */
+  recorded?: boolean;
 }
 
-function scoreSentence(result: QuizResult): string {
+function scoreSentence(result: QuizResult, recorded = true): string {
   const scored = `You scored ${result.score} of ${result.total}.`;
-  if (result.passed) return `${scored} Passed: this lesson counts as completed.`;
+  if (result.passed) return recorded ? `${scored} Passed: this lesson counts as completed.` : `${scored} Passed.`;
   const need = `Get ${Math.ceil(result.total * 0.6)} right to pass`;
   return result.solution ? `${scored} ${need}. The right answers are marked.` : `${scored} ${need}: try again, or show the answers.`;
 }
@@ -315,7 +317,7 @@ export function Quiz({ questions, progress, draft = false }: { questions: QuizQu
       {checked && result ? (
         <div className="quiz-result">
           <p role="status" tabIndex={-1} ref={focus.ref} key={`score-${result.takenAt}`} className={result.passed ? "score right" : "score wrong"}>
-            {scoreSentence(result)}
+            {scoreSentence(result, progress?.recorded)}
           </p>
           <div className="quiz-actions">
             <button type="button" className="secondary" onClick={tryAgain} disabled={sending}>
