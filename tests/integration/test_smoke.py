@@ -14,6 +14,7 @@ from flowgen_ops.cli import main as ops_main
 from tests.conftest import SharedStack
 from tests.helpers import User
 
+pytestmark = pytest.mark.e2e  # over HTTP, with the stack's pollers and schedules running (not in `make test-fast`)
 STEPS = ("create", "outline", "open", "lesson", "read", "delete")
 
 
