@@ -8,7 +8,7 @@ BIN := $(abspath $(VENV))/bin
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help dev system-deps browser-deps web web-types test test-fast contract ops-check lint format validate build lock bench-cold-start bench-backlog bench-web-polling bench-slow-sqs demo local faults clean
+.PHONY: help dev system-deps browser-deps web web-types test test-fast contract ops-check lint format validate build lock bench-cold-start bench-backlog bench-web-polling bench-slow-sqs demo local faults soak clean
 
 help:
 	@echo "make demo      set up from nothing, run a course end to end on the local stack"
@@ -152,6 +152,12 @@ bench-slow-sqs: dev
 # table and writes it into docs/faults.md. A bounded part runs in `make test` (tests/faults/).
 faults: dev
 	$(BIN)/python -m flowgen_faults --size full --markdown docs/faults.md
+
+# flowgen local for 20 minutes under steady traffic with model faults, then kill -9 and a restart:
+# no stall, memory and open files bounded, every requested lesson terminal, no acknowledged write
+# lost (docs/faults.md, The soak). A 30-second part runs in `make test` (tests/faults/test_soak.py).
+soak: dev
+	$(BIN)/python -m flowgen_faults.soak --minutes $(or $(MINUTES),20) --json .flowgen/soak.json
 
 demo: dev
 	$(BIN)/flowgen demo
