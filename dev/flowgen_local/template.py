@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from flowgen_local.iam import Intrinsics
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -221,11 +223,18 @@ def with_parameter_bounds(bounds: dict[str, dict[str, Any]], path: Path | None =
     return copy
 
 
+# Parameters the local stack sets as a developer's own deploy would, before any override: the
+# vite dev server (`npm run dev`) is an origin CORS allows here; in AWS FrontendOrigin defaults to
+# none, so a deployment allows only its CloudFront app.
+LOCAL_PARAMETERS = {"FrontendOrigin": "http://localhost:5173"}
+
+
 def load(path: Path | None = None, overrides: dict[str, str] | None = None) -> Template:
     path = path or ROOT / "template.yaml"
     raw = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
     declared = raw.get("Parameters", {})
     params = {k: str(v["Default"]) for k, v in declared.items() if "Default" in v}
+    params.update({k: v for k, v in LOCAL_PARAMETERS.items() if k in declared})
     params.update(overrides or {})
     problems = parameter_problems(declared, params)
     if problems:
@@ -283,5 +292,6 @@ def load(path: Path | None = None, overrides: dict[str, str] | None = None) -> T
                 spec = auth["Authorizers"][default]
                 tpl.authorizer_function = spec["FunctionArn"]["Fn::GetAtt"][0]
                 tpl.authorizer_cache_seconds = int(spec.get("Identity", {}).get("ReauthorizeEvery", 0))
-            tpl.cors = tpl.resolve(props.get("CorsConfiguration", {}))
+            # Fn::If and AWS::NoValue as CloudFormation evaluates them (an origin given or none)
+            tpl.cors = Intrinsics(raw, params, {}).resolve(props.get("CorsConfiguration", {}))
     return tpl
