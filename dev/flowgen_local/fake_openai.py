@@ -381,7 +381,9 @@ def _padded(lesson: GeneratedLesson, usage: Usage, tokens: int) -> tuple[Generat
         text = f"### Part {n + 1}\n\n" + ("This section of the fake lesson stands in for real prose. " * 12)
         sections.append(MarkdownBlock(type="markdown", markdown=text[: max(40, min(600, missing)) - 40]))
         missing -= len(sections[-1].model_dump_json()) + 1
-    padded = GeneratedLesson(blocks=[lesson.blocks[0], *sections, *lesson.blocks[1:]])
+    shift = len(sections)  # the cards still point at the blocks they came from
+    cards = [card.model_copy(update={"block": card.block + shift if card.block else 0}) for card in lesson.flashcards]
+    padded = GeneratedLesson(blocks=[lesson.blocks[0], *sections, *lesson.blocks[1:]], flashcards=cards)
     spent = Usage(prompt_tokens=usage.prompt_tokens, completion_tokens=len(_tokens_of(padded.model_dump_json())))
     return padded, spent
 

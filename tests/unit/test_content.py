@@ -56,8 +56,9 @@ def test_quiz_answer_must_point_at_an_option() -> None:
     ],
 )
 def test_invalid_lessons_are_rejected(blocks: list[dict[str, str]]) -> None:
+    cards = [{"front": f"Card {n}?", "back": "An answer.", "block": 0} for n in range(3)]  # valid ones
     with pytest.raises(ValidationError):
-        GeneratedLesson.model_validate({"blocks": blocks})
+        GeneratedLesson.model_validate({"blocks": blocks, "flashcards": cards})
 
 
 def test_stored_content_accepts_videos_but_only_https() -> None:
@@ -84,5 +85,5 @@ def test_committed_examples_match_the_schemas() -> None:
     course = json.loads((examples / "course.json").read_text())
     lesson = json.loads((examples / "lesson.json").read_text())
     assert OutlineDecision.model_validate({k: course[k] for k in ("learnable", "refusal_reason", "course")}).learnable
-    assert GeneratedLesson.model_validate({"blocks": lesson["blocks"]}).blocks
+    assert GeneratedLesson.model_validate({"blocks": lesson["blocks"], "flashcards": lesson["flashcards"]}).blocks
     assert course["usage"]["promptTokens"] > 0 and lesson["usage"]["completionTokens"] > 0

@@ -111,20 +111,40 @@ class VideoBlock(_Strict):
     url: Annotated[str, Field(pattern=r"^https://")]
 
 
+class Flashcard(_Strict):
+    """A card for spaced review (issue 23), written with its lesson and grounded in it: `block` is
+    the index of the lesson's block it comes from. Its id is derived from its front (flowgen.cards),
+    so a rewritten lesson that keeps a card keeps its review history."""
+
+    front: Annotated[str, Field(min_length=1, max_length=300)]
+    back: Annotated[str, Field(min_length=1, max_length=600)]
+    block: int
+
+
+FLASHCARDS_MIN, FLASHCARDS_MAX = 3, 8
+
 GeneratedBlock = MarkdownBlock | CodeBlock | KeyPointsBlock | GeneratedQuizBlock
 StoredBlock = MarkdownBlock | CodeBlock | KeyPointsBlock | QuizBlock | VideoBlock
 LessonBlock = Annotated[StoredBlock, Field(discriminator="type")]
 
 
 class GeneratedLesson(_Strict):
-    """The structured output of the lesson call: one quiz, of 3 to 5 questions."""
+    """The structured output of the lesson call: one quiz, of 3 to 5 questions, and 3 to 8
+    flashcards, each pointing at one of the blocks (after them: the model writes in this order)."""
 
     blocks: Annotated[list[GeneratedBlock], Field(min_length=1, max_length=20)]
+    flashcards: Annotated[list[Flashcard], Field(min_length=FLASHCARDS_MIN, max_length=FLASHCARDS_MAX)]
 
     @model_validator(mode="after")
     def _one_quiz(self) -> GeneratedLesson:
         if sum(isinstance(block, QuizBlock) for block in self.blocks) != 1:
             raise ValueError("a lesson has exactly one quiz block")
+        return self
+
+    @model_validator(mode="after")
+    def _cards_from_blocks(self) -> GeneratedLesson:
+        if any(not 0 <= card.block < len(self.blocks) for card in self.flashcards):
+            raise ValueError("a flashcard's block must be the index of one of the lesson's blocks")
         return self
 
 
@@ -133,6 +153,7 @@ class LessonContent(BaseModel):
 
     blocks: list[LessonBlock]
     generator: str  # "openai:<model>" or "offline": offline content is labelled as such
+    flashcards: list[Flashcard] = []  # the lesson's cards (none in lessons written before them)
 
 
 class PartialContent(BaseModel):

@@ -381,7 +381,7 @@ class _LessonWork:
         if video is not None:
             blocks.append(video)
         now = self.gen.clock()
-        content = LessonContent(blocks=blocks, generator=self.gen.model.name)
+        content = LessonContent(blocks=blocks, generator=self.gen.model.name, flashcards=result.flashcards)
         done = self.lesson.model_copy(
             update={
                 "content": content,

@@ -12,6 +12,7 @@ deadline. The final commit, not this, validates the whole lesson and makes it GE
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -47,10 +48,13 @@ class BlockReader:
 
     def read(self, snapshot: str) -> tuple[list[GeneratedBlock], str]:
         text = snapshot.strip()
-        raw = _raw_blocks(text)
+        partial = _partial_json(text)
+        raw = _raw_blocks(partial)
         if raw is None:
             return list(self._finished), ""
-        done = len(raw) if _closes_last_block(text) else len(raw) - 1
+        # every block is finished once the array is closed (the model goes on to the flashcards)
+        closed = (isinstance(partial, dict) and len(partial) > 1) or _moved_past_blocks(text)
+        done = len(raw) if closed or _closes_last_block(text) else len(raw) - 1
         if len(self._finished) > done:  # a new text (a repair): start again
             self._finished, self._broken = [], False
         self._validate(raw[len(self._finished) : done])
@@ -135,10 +139,25 @@ def _partial_json(text: str) -> object:
         return None
 
 
-def _raw_blocks(text: str) -> list[object] | None:
-    partial = _partial_json(text)
+def _raw_blocks(partial: object) -> list[object] | None:
     raw = partial.get("blocks") if isinstance(partial, dict) else None
     return raw if isinstance(raw, list) and raw else None
+
+
+_NEXT_KEY_SO_FAR = re.compile(r',\s*(?:"(?:[^"\\]|\\.)*"?\s*:?\s*)?$')
+
+
+def _moved_past_blocks(text: str) -> bool:
+    """`{"blocks": [...], "flashc`: the array is closed and the next key is being written (a
+    string cut inside a block never passes: what is left is not whole JSON)."""
+    head = _NEXT_KEY_SO_FAR.sub("", text)
+    if head == text:
+        return False
+    try:
+        from_json(head + "}")
+    except ValueError:
+        return False
+    return True
 
 
 def _closes_last_block(text: str) -> bool:

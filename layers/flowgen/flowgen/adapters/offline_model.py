@@ -10,6 +10,7 @@ import re
 from flowgen.content import (
     CodeBlock,
     CourseOutline,
+    Flashcard,
     GeneratedLesson,
     GeneratedQuizBlock,
     KeyPointsBlock,
@@ -64,6 +65,26 @@ def _questions(title: str, seed: int) -> list[QuizQuestion]:
             )
         )
     return questions
+
+
+def _flashcards(brief: LessonBrief, summary: str, questions: list[QuizQuestion], quiz_block: int) -> list[Flashcard]:
+    """One card per quiz question (from the quiz block), and one from the lesson's goal (block 0).
+    A version written with an instruction has a card about the instruction instead of the goal
+    card: a rewrite keeps the quiz cards (their ids, so their history) and retires the goal card."""
+    title = brief.lesson_title
+    if brief.instruction:
+        first = Flashcard(
+            front=f"What was this version of '{title}' asked to do differently?",
+            back=json.dumps(brief.instruction, ensure_ascii=False),
+            block=1,
+        )
+    else:
+        first = Flashcard(front=f"What will you be able to do after '{title}'?", back=summary, block=0)
+    from_quiz = [
+        Flashcard(front=q.question, back=f"{q.options[q.answer_index]}. {q.explanation}", block=quiz_block)
+        for q in questions
+    ]
+    return [first, *from_quiz]
 
 
 def not_learnable(topic: str) -> str:
@@ -155,6 +176,7 @@ class OfflineModel:
         previous = f" It builds on *{brief.previous_titles[-1]}*." if brief.previous_titles else ""
         # a lesson added in the outline editor may have no summary: its title says what it is about
         summary = brief.lesson_summary.strip() or f"What {brief.lesson_title} is and how to use it."
+        questions = _questions(brief.lesson_title, seed)
         lesson = GeneratedLesson(
             blocks=[
                 MarkdownBlock(type="markdown", markdown=_goal(summary)),
@@ -174,8 +196,9 @@ class OfflineModel:
                     caption="A placeholder example.",
                 ),
                 KeyPointsBlock(type="key_points", points=[summary, "Practice with a small example."]),
-                GeneratedQuizBlock(type="quiz", questions=_questions(brief.lesson_title, seed)),
-            ]
+                GeneratedQuizBlock(type="quiz", questions=questions),
+            ],
+            flashcards=_flashcards(brief, summary, questions, quiz_block=4),
         )
         return lesson, Usage(
             prompt_tokens=_tokens(brief.lesson_title, brief.course_title) + 120,
