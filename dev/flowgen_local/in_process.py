@@ -25,6 +25,7 @@ PLACEHOLDER_API_ENVIRONMENT = {
     "COURSE_QUEUE_URL": "http://127.0.0.1:1/000000000000/course",
     "LESSON_HIGH_QUEUE_URL": "http://127.0.0.1:1/000000000000/lesson-high",
     "LESSON_LOW_QUEUE_URL": "http://127.0.0.1:1/000000000000/lesson-low",
+    "SHARE_KEY": "in-process-placeholder-share-link-key-not-a-secret",
 }
 
 

@@ -15,6 +15,8 @@ from api_guards import caller, common_headers, refuse_bad_body, tier, user_limit
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
+from routes_share import PUBLIC_ROUTE_KEYS as SHARED_PUBLIC_ROUTES
+from routes_share import router as share_router
 
 from flowgen import wiring
 from flowgen.adapters.deadlines import invocation_deadline
@@ -49,9 +51,10 @@ from flowgen.views import (
 
 app = APIGatewayHttpResolver(enable_validation=True)
 SETTINGS = wiring.settings(ApiSettings)  # parsed at cold start; clients are built on first use
-PUBLIC_ROUTES = frozenset(f"GET {path}" for path in PUBLIC_PATHS)  # no authorizer in template.yaml
+PUBLIC_ROUTES = frozenset(f"GET {path}" for path in PUBLIC_PATHS) | SHARED_PUBLIC_ROUTES  # no authorizer
 ANSWER_RESERVE_SECONDS = 2.0
 app.use([common_headers, user_limits(SETTINGS, PUBLIC_ROUTES)])
+app.include_router(share_router)  # share links (issue 22): routes_share.py
 
 
 def service() -> CourseService:

@@ -1,6 +1,7 @@
 import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { lazy, Suspense, useCallback, useEffect, useMemo, type MouseEvent } from "react";
 import { HashRouter, Link, Route, Routes, useLocation } from "react-router-dom";
+import { ForkAfterSignIn } from "./components/ForkAfterSignIn";
 import { ApiError, FlowgenApi } from "./api/client";
 import { SessionProvider } from "./auth";
 import { clearSessionEnded, markSessionEnded, useSession } from "./session";
@@ -19,6 +20,8 @@ import { requestHeadingFocus } from "./screen";
 // The lesson screen (markdown, and highlighting after it) loads on demand, not on first load.
 const LessonView = lazy(() => import("./pages/LessonView").then((module) => ({ default: module.LessonView })));
 const PrintCourse = lazy(() => import("./pages/PrintCourse").then((module) => ({ default: module.PrintCourse })));
+// A share link's screens (#/shared/<token>): anyone's, signed in or not, loaded when opened.
+const SharedScreens = lazy(() => import("./pages/Shared"));
 
 /** After every navigation (and on arrival once signed in) the new screen's heading gets focus. */
 function RouteFocus() {
@@ -100,6 +103,7 @@ function SignedIn({ config }: { config: AppConfig }) {
             </button>
           </header>
           <OutboxNotice />
+          <ForkAfterSignIn />
           <Routes>
             <Route path="/" element={<Courses />} />
             <Route path="/new" element={<NewCourse />} />
@@ -130,7 +134,16 @@ function SignedIn({ config }: { config: AppConfig }) {
 
 function Gate({ config }: { config: AppConfig }) {
   const session = useSession();
+  const { pathname } = useLocation();
   if (!session.ready) return <p>Loading…</p>;
+  if (pathname.startsWith("/shared/")) {
+    return (
+      <Suspense fallback={<p>Loading…</p>}>
+        <RouteFocus />
+        <SharedScreens config={config} />
+      </Suspense>
+    );
+  }
   return session.user ? <SignedIn key={session.user} config={config} /> : <SignIn />;
 }
 

@@ -12,6 +12,7 @@ import type {
   ProgressUpdate,
   QuestionThread,
   QuestionView,
+  ShareLink,
 } from "./types";
 
 /** An error the API answered with: status, its machine-readable code and its own words. */
@@ -200,5 +201,22 @@ export class FlowgenApi {
 
   getProgressOverview() {
     return this.request<ProgressOverview>("GET", "/progress");
+  }
+
+  /** The course's share link (201): its one live link, made now or the one it has. */
+  shareCourse(courseId: string) {
+    return this.request<ShareLink>("POST", `/courses/${courseId}/share`);
+  }
+
+  /** The link stops working at once. */
+  stopSharing(courseId: string) {
+    return this.request<null>("DELETE", `/courses/${courseId}/share`);
+  }
+
+  /** A shared course made the caller's own (202): the same key for the same intent makes one. */
+  forkShared(token: string, idempotencyKey: string) {
+    return this.request<CourseSummary>("POST", `/shared/${encodeURIComponent(token)}/fork`, undefined, {
+      "idempotency-key": idempotencyKey,
+    });
   }
 }

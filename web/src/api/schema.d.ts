@@ -211,6 +211,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/courses/{course_id}/share": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Share a course by link: 201 with its one live link (asking again answers the same link) */
+        post: operations["share_course_courses__course_id__share_post"];
+        /** Stop sharing a course: its link stops working at once */
+        delete: operations["stop_sharing_courses__course_id__share_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/openapi.json": {
         parameters: {
             query?: never;
@@ -239,6 +257,74 @@ export interface paths {
         get: operations["get_progress_overview_progress_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/shared/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A shared course, as anyone with its link sees it (no sign-in) */
+        get: operations["shared_course_shared__token__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/shared/{token}/fork": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Make a shared course your own: a copy with its written lessons, the rest written as you open them */
+        post: operations["fork_course_shared__token__fork_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/shared/{token}/lessons/{lesson_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A lesson of a shared course: written, or said not to be (reading never starts its writing) */
+        get: operations["shared_lesson_shared__token__lessons__lesson_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/shared/{token}/lessons/{lesson_id}/quiz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Check answers to a shared lesson's quiz (no sign-in): graded, nothing recorded */
+        post: operations["check_shared_quiz_shared__token__lessons__lesson_id__quiz_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -350,6 +436,8 @@ export interface components {
              * @description While PENDING after a failed attempt: when the next attempt starts
              */
             retryAt?: string | null;
+            /** @description The course's live share link; null: not shared */
+            share?: components["schemas"]["ShareView"] | null;
             /** Size */
             size?: string | null;
             status: components["schemas"]["CourseStatus"];
@@ -924,6 +1012,32 @@ export interface components {
              */
             type: "quiz";
         };
+        /**
+         * QuizGrade
+         * @description A quiz graded for a viewer of a shared course: nothing is recorded.
+         */
+        QuizGrade: {
+            /** Answers */
+            answers: (number | null)[];
+            /** Correct */
+            correct: boolean[];
+            /**
+             * Feedback
+             * @default []
+             */
+            feedback: (string | null)[];
+            /** Passed */
+            passed: boolean;
+            /** Score */
+            score: number;
+            /**
+             * Solution
+             * @description Each question's right option and why: once passed or asked for (`reveal`)
+             */
+            solution?: components["schemas"]["QuizSolution"][] | null;
+            /** Total */
+            total: number;
+        };
         /** QuizQuestionView */
         QuizQuestionView: {
             /** Options */
@@ -1031,6 +1145,107 @@ export interface components {
              * @description The number of an earlier version (from `versions`)
              */
             version: number;
+        };
+        /**
+         * ShareView
+         * @description A course's share link, for its owner.
+         */
+        ShareView: {
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /**
+             * Token
+             * @description The link's token (256 bits). Null only when the link was made under an earlier server key: it still works, and sharing again replaces it with a new one (the old one then stops working)
+             */
+            token: string | null;
+            /**
+             * Url
+             * @description The link to send: the web app's page of the shared course
+             */
+            url: string | null;
+        };
+        /**
+         * SharedCourseView
+         * @description A shared course as anyone with its link sees it.
+         */
+        SharedCourseView: {
+            /** Description */
+            description?: string | null;
+            /** Language */
+            language?: string | null;
+            /** Lessoncount */
+            lessonCount: number;
+            /**
+             * Lessonswritten
+             * @description Lessons written now, readable at the link
+             */
+            lessonsWritten: number;
+            level?: components["schemas"]["Level"] | null;
+            /** Modules */
+            modules: components["schemas"]["SharedModuleView"][];
+            /**
+             * Objectives
+             * @default []
+             */
+            objectives: string[];
+            /** Title */
+            title?: string | null;
+        };
+        /** SharedLessonSummary */
+        SharedLessonSummary: {
+            /** Id */
+            id: string;
+            /** Order */
+            order: number;
+            /**
+             * Status
+             * @description GENERATED: written, readable; PENDING: not written yet
+             * @enum {string}
+             */
+            status: "GENERATED" | "PENDING";
+            /** Summary */
+            summary: string;
+            /** Title */
+            title: string;
+        };
+        /**
+         * SharedLessonView
+         * @description A lesson of a shared course: its content once written (the quiz without its answers).
+         */
+        SharedLessonView: {
+            content?: components["schemas"]["LessonContentView"] | null;
+            /** Id */
+            id: string;
+            /** Moduleid */
+            moduleId: string;
+            /** Nextlessonid */
+            nextLessonId?: string | null;
+            /** Order */
+            order: number;
+            /** Previouslessonid */
+            previousLessonId?: string | null;
+            /**
+             * Status
+             * @description PENDING: not written yet; a viewer never starts its writing (its owner's reading does)
+             * @enum {string}
+             */
+            status: "GENERATED" | "PENDING";
+            /** Summary */
+            summary: string;
+            /** Title */
+            title: string;
+        };
+        /** SharedModuleView */
+        SharedModuleView: {
+            /** Id */
+            id: string;
+            /** Lessons */
+            lessons: components["schemas"]["SharedLessonSummary"][];
+            /** Title */
+            title: string;
         };
         /** Usage */
         Usage: {
@@ -2768,6 +2983,205 @@ export interface operations {
             };
         };
     };
+    share_course_courses__course_id__share_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 32 lowercase hex characters */
+                course_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShareView"];
+                };
+            };
+            /** @description Invalid request: a field, an id, a cursor, invalid UTF-8 or JSON nested too deep (`details` names fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing Authorization header (API Gateway) or an expired token (`token_expired`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description The authorizer denied the token (bad signature, issuer, audience...): API Gateway's own answer */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description No such course or lesson for this caller (another user's course is a 404 too) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The course or lesson is not in a state that allows this (e.g. retry of a course that did not fail, a question about a lesson not written yet: `lesson_not_ready`), or a request with this Idempotency-Key is still in progress */
+            409: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A per-user limit (`rate_limited`: requests a minute, courses or questions an hour...) or the daily token budget (`daily_budget_exhausted`, with `resetsAt`) */
+            429: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description MongoDB (or, with an Idempotency-Key, Redis) is unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    stop_sharing_courses__course_id__share_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 32 lowercase hex characters */
+                course_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request: a field, an id, a cursor, invalid UTF-8 or JSON nested too deep (`details` names fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing Authorization header (API Gateway) or an expired token (`token_expired`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description The authorizer denied the token (bad signature, issuer, audience...): API Gateway's own answer */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description No such course or lesson for this caller (another user's course is a 404 too) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A per-user limit (`rate_limited`: requests a minute, courses or questions an hour...) or the daily token budget (`daily_budget_exhausted`, with `resetsAt`) */
+            429: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description MongoDB (or, with an Idempotency-Key, Redis) is unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     get_openapi_openapi_json_get: {
         parameters: {
             query?: never;
@@ -2838,6 +3252,392 @@ export interface operations {
                 };
             };
             /** @description A per-user limit (`rate_limited`: requests a minute, courses or questions an hour...) or the daily token budget (`daily_budget_exhausted`, with `resetsAt`) */
+            429: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description MongoDB (or, with an Idempotency-Key, Redis) is unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    shared_course_shared__token__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A share link's token: 43 base64url characters */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SharedCourseView"];
+                };
+            };
+            /** @description Invalid request: a field, an id, a cursor, invalid UTF-8 or JSON nested too deep (`details` names fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No share at this link (unknown, revoked or its course deleted: one answer, `share_not_found`), or no such lesson in the shared course (`lesson_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests from this address (`rate_limited`, per-address window), or API Gateway's route throttle */
+            429: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description MongoDB (or, with an Idempotency-Key, Redis) is unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    fork_course_shared__token__fork_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retried fork return the course the first one made */
+                "idempotency-key"?: string | null;
+            };
+            path: {
+                /** @description A share link's token: 43 base64url characters */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CourseView"];
+                };
+            };
+            /** @description Invalid request: a field, an id, a cursor, invalid UTF-8 or JSON nested too deep (`details` names fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing Authorization header (API Gateway) or an expired token (`token_expired`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description The authorizer denied the token (bad signature, issuer, audience...): API Gateway's own answer */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description No such course or lesson for this caller (another user's course is a 404 too) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The course or lesson is not in a state that allows this (e.g. retry of a course that did not fail, a question about a lesson not written yet: `lesson_not_ready`), or a request with this Idempotency-Key is still in progress */
+            409: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description This Idempotency-Key was used with a different body (`idempotency_key_reused`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A per-user limit (`rate_limited`: requests a minute, courses or questions an hour...) or the daily token budget (`daily_budget_exhausted`, with `resetsAt`) */
+            429: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description MongoDB (or, with an Idempotency-Key, Redis) is unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    shared_lesson_shared__token__lessons__lesson_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A share link's token: 43 base64url characters */
+                token: string;
+                /** @description `mNN-lNN`: module and lesson position */
+                lesson_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SharedLessonView"];
+                };
+            };
+            /** @description Invalid request: a field, an id, a cursor, invalid UTF-8 or JSON nested too deep (`details` names fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No share at this link (unknown, revoked or its course deleted: one answer, `share_not_found`), or no such lesson in the shared course (`lesson_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests from this address (`rate_limited`, per-address window), or API Gateway's route throttle */
+            429: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description MongoDB (or, with an Idempotency-Key, Redis) is unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    check_shared_quiz_shared__token__lessons__lesson_id__quiz_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A share link's token: 43 base64url characters */
+                token: string;
+                /** @description `mNN-lNN`: module and lesson position */
+                lesson_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QuizAnswers"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuizGrade"];
+                };
+            };
+            /** @description Invalid request: a field, an id, a cursor, invalid UTF-8 or JSON nested too deep (`details` names fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No share at this link (unknown, revoked or its course deleted: one answer, `share_not_found`), or no such lesson in the shared course (`lesson_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The course or lesson is not in a state that allows this (e.g. retry of a course that did not fail, a question about a lesson not written yet: `lesson_not_ready`), or a request with this Idempotency-Key is still in progress */
+            409: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is larger than 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description The body is not application/json (UTF-8) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests from this address (`rate_limited`, per-address window), or API Gateway's route throttle */
             429: {
                 headers: {
                     /** @description What is left of each policy and when it resets (IETF draft) */

@@ -62,6 +62,18 @@ export type QuestionStatus = Schemas["QuestionStatus"];
 export type QuestionView = Schemas["QuestionView"];
 export type QuestionThread = Schemas["QuestionThread"];
 
+// ---- share links (issue 22): the owner's link, and what anyone with it sees ---------------------
+
+/** A course's live share link (`token` and `url` null: made under an earlier server key). */
+export type ShareLink = Schemas["ShareView"];
+/** A shared course as anyone with its link sees it: an allow-list, nothing of its owner. */
+export type SharedCourse = Schemas["SharedCourseView"];
+export type SharedModule = Schemas["SharedModuleView"];
+export type SharedLessonSummary = Schemas["SharedLessonSummary"];
+export type SharedLesson = Schemas["SharedLessonView"];
+/** A shared quiz checked: graded, nothing recorded. */
+export type QuizGrade = Schemas["QuizGrade"];
+
 // ---- limits, as the API checks them (the generated types carry no lengths or patterns) ------
 
 export const PROMPT_MAX_CHARS = 2000;

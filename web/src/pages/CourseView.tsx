@@ -3,6 +3,7 @@ import { Link, useParams } from "react-router-dom";
 import { PageHeading } from "../components/Heading";
 import { NotFound } from "../components/NotFound";
 import { FailedNotice, RetryingNotice } from "../components/Failure";
+import { ShareControl } from "../components/ShareControl";
 import { Badge, ErrorNotice, isMissing, lessonState } from "../components/Status";
 import { isRetrying, retryingSentence } from "../failures";
 import { isOutlineBuilding } from "../polling";
@@ -176,6 +177,7 @@ export function CourseView() {
         </p>
       )}
       {data.status === "READY" && <ExportControls courseId={courseId} title={data.title ?? data.prompt} />}
+      {data.status === "READY" && <ShareControl course={data} />}
       {building && data.status === "PENDING" && isRetrying(data) ? (
         <div tabIndex={-1} ref={retried.ref} key="retrying">
           <RetryingNotice subject="outline" item={data} />
