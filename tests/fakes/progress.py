@@ -7,7 +7,7 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime
 
-from flowgen.records import CompletedBy, ProgressRecord, QuizResult
+from flowgen.records import CompletedBy, ProgressRecord, QuizResult, ReadingPosition
 
 
 class MemoryProgressStore:
@@ -34,6 +34,7 @@ class MemoryProgressStore:
         opened: bool = False,
         completed: tuple[bool, CompletedBy] | None = None,
         quiz: QuizResult | None = None,
+        position: ReadingPosition | None = None,
     ) -> ProgressRecord:
         key = (owner_id, course_id, lesson_id)
         with self.lock:
@@ -49,6 +50,9 @@ class MemoryProgressStore:
                 fields["completed_by"] = by if done else None
             if quiz is not None:
                 fields["quiz"] = quiz
+            if position is not None:
+                fields["position"] = position
+                fields["position_at"] = now
             self.records[key] = current.model_copy(update=fields)
             return self.records[key]
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from flowgen.content import GeneratedBlock, PartialContent, PartialOutline
 from flowgen.errors import AlreadyExists
 from flowgen.ports import Claim
+from flowgen.reading import reading_minutes
 from flowgen.records import Course, CourseStatus, Lease, LeaseExpiry, Lesson, LessonStatus, Priority, Usage
 
 _VERSION_FIELDS = (
@@ -365,6 +366,7 @@ class MemoryStore:
                 partial_writes=lesson.partial_writes,
                 generation_seconds=lesson.generation_seconds,
                 block_count=lesson.block_count,
+                reading_minutes=reading_minutes(lesson.content),
                 status=LessonStatus.GENERATED,
                 lease=None,
                 error=None,
@@ -424,6 +426,7 @@ class MemoryStore:
             if stored is None or stored.status not in statuses or stored.version != expected_version:
                 return False
             fields = {name: getattr(lesson, name) for name in _VERSION_FIELDS}
+            fields["reading_minutes"] = reading_minutes(lesson.content)
             self._update_lesson((lesson.course_id, lesson.id), **fields, updated_at=now, partial=None, lease=None)
             return True
 

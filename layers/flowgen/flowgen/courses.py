@@ -20,6 +20,7 @@ from flowgen.outline_plan import OutlinePlan
 from flowgen.ownership import check_course_id, owned_course, owned_lesson
 from flowgen.polling import expected_block_count, expected_lesson_seconds, lesson_poll_after
 from flowgen.ports import CourseStore, LearnerRecords, ShareLinks
+from flowgen.reading import reading_minutes
 from flowgen.records import (
     LESSON_VERSIONS_KEPT,
     Course,
@@ -229,12 +230,14 @@ class CourseService:
         ]
         self._schedule(course_id, owner_id, ahead, Priority.LOW, now)
 
+        computed = {"partial", "progress", "versions", "reading_minutes"}
         view = LessonView(
-            **lesson.model_dump(include=set(LessonView.model_fields) - {"partial", "progress", "versions"}),
+            **lesson.model_dump(include=set(LessonView.model_fields) - computed),
             previous_lesson_id=siblings[position - 1].id if position > 0 else None,
             next_lesson_id=siblings[position + 1].id if position + 1 < len(siblings) else None,
             versions=_versions(lesson),
             max_attempts=self.tunables.max_receive_count,
+            reading_minutes=reading_minutes(lesson.content),
         )
         if lesson.status in (LessonStatus.PENDING, LessonStatus.GENERATING):
             partial, view.progress = _written_so_far(lesson, now)

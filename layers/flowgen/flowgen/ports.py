@@ -19,6 +19,7 @@ from flowgen.records import (
     ProgressRecord,
     Question,
     QuizResult,
+    ReadingPosition,
     Share,
     Usage,
 )
@@ -181,9 +182,11 @@ class ProgressStore(LearnerRecords, Protocol):
         opened: bool = False,
         completed: tuple[bool, CompletedBy] | None = None,
         quiz: QuizResult | None = None,
+        position: ReadingPosition | None = None,
     ) -> ProgressRecord:
         """One atomic upsert: `opened` keeps the earliest time, `completed=(True, by)` keeps an
-        existing completion, `(False, _)` clears it, `quiz` replaces the stored result."""
+        existing completion, `(False, _)` clears it, `quiz` replaces the stored result, `position`
+        replaces the reading position (with `positionAt`)."""
         ...
 
 

@@ -30,6 +30,7 @@ from flowgen.records import (
     QuizResult,
     QuizSolution,
     QuizTry,
+    ReadingPosition,
 )
 from flowgen.requests import ProgressUpdate
 from flowgen.views import CourseProgress, CourseProgressCount, LessonProgress, ProgressOverview
@@ -112,6 +113,9 @@ def _summarise(course: Course, found: list[ProgressRecord]) -> CourseProgress:
     records = {r.lesson_id: r for r in found}
     done = _completed(found) & set(order)
     unfinished = [lesson_id for lesson_id in order if lesson_id not in done]
+    read = [(r.position_at, r.lesson_id) for r in found if r.position_at is not None and r.lesson_id in order]
+    last = max(read)[1] if read else None
+    in_progress = last if last is not None and last not in done else None
     return CourseProgress(
         course_id=course.id,
         lesson_count=len(order),
@@ -119,6 +123,7 @@ def _summarise(course: Course, found: list[ProgressRecord]) -> CourseProgress:
         percent=len(done) * 100 // max(len(order), 1),
         finished=bool(order) and not unfinished,
         next_lesson_id=unfinished[0] if unfinished else None,
+        resume_lesson_id=in_progress or (unfinished[0] if unfinished else None),
         lessons=[_view(records[i]) for i in order if i in records],
     )
 
@@ -142,8 +147,16 @@ class ProgressService:
             completed = (update.completed, "learner")
         elif quiz is not None and quiz.passed:
             completed = (True, "quiz")
+        position = ReadingPosition.model_validate(update.position.model_dump()) if update.position else None
         record = self.progress.record(
-            owner_id, course_id, lesson_id, now, opened=bool(update.opened), completed=completed, quiz=quiz
+            owner_id,
+            course_id,
+            lesson_id,
+            now,
+            opened=bool(update.opened),
+            completed=completed,
+            quiz=quiz,
+            position=position,
         )
         return _view(record)
 

@@ -122,6 +122,7 @@ class Lesson(Model):
     partial_writes: int = 0  # partial writes of the attempt that committed it (cost, for benchmarks)
     generation_seconds: float | None = None  # claim to commit of the attempt that wrote it (polling's estimate)
     block_count: int | None = None  # blocks the model wrote (lists carry no content; progress estimates from it)
+    reading_minutes: int | None = None  # of the version in `content` (flowgen.reading), stored for lists
     attempts: int = 0  # claims of this version; at MaxReceiveCount a failure is final
     requested_at: datetime | None = None
     generated_at: datetime | None = None
@@ -178,6 +179,13 @@ class QuizResult(Model):
     taken_at: datetime
 
 
+class ReadingPosition(Model):
+    """Where the learner was in a lesson: the block at the top of the window and how far into it."""
+
+    block: int = Field(description="Index of the lesson's block at the top of the window.")
+    percent: int = Field(description="How far into that block, 0 to 100.")
+
+
 class ProgressRecord(Model):
     """One document per (ownerId, courseId, lessonId) in the `progress` collection."""
 
@@ -188,6 +196,8 @@ class ProgressRecord(Model):
     completed_at: datetime | None = None
     completed_by: CompletedBy | None = None
     quiz: QuizResult | None = None
+    position: ReadingPosition | None = None  # the last reading position (follows the learner across devices)
+    position_at: datetime | None = None  # when it was recorded: the lesson read last is the one in progress
     updated_at: datetime | None = None
 
 

@@ -106,6 +106,16 @@ class QuizAnswers(Request):
     )
 
 
+READING_POSITION_MAX_BLOCK = 99
+
+
+class ReadingPositionUpdate(Request):
+    block: int = Field(
+        ge=0, le=READING_POSITION_MAX_BLOCK, description="Index of the lesson's block at the top of the window."
+    )
+    percent: int = Field(ge=0, le=100, description="How far into that block, 0 to 100.")
+
+
 class ProgressUpdate(Request):
     """PUT body: what to record. Every field is optional; sending the same body again changes nothing."""
 
@@ -114,6 +124,11 @@ class ProgressUpdate(Request):
     )
     completed: bool | None = Field(default=None, description="Mark the lesson completed (true) or not (false).")
     quiz: QuizAnswers | None = Field(default=None, description="Answers to grade; the result replaces any earlier one.")
+    position: ReadingPositionUpdate | None = Field(
+        default=None,
+        description="Where the learner is reading (replaces the last one): resumed on any device, and the lesson "
+        "read last is the course's `resumeLessonId`.",
+    )
 
 
 # ---- questions about a lesson ---------------------------------------------------------

@@ -20,6 +20,7 @@ from flowgen.records import (
     QuestionStatus,
     QuizResult,
     QuizSolution,
+    ReadingPosition,
     Usage,
 )
 from flowgen.schema import Model
@@ -70,6 +71,9 @@ class LessonSummary(Model):
     error: str | None = Field(default=None, description="Why the latest attempt failed (retried while PENDING)")
     attempts: int = 0
     retry_at: datetime | None = None
+    reading_minutes: int | None = Field(
+        default=None, description="Estimated minutes to read and do it (flowgen.reading); null: not written yet"
+    )
 
 
 class ModuleView(Model):
@@ -170,6 +174,9 @@ class LessonView(Model):
     usage: Usage
     previous_lesson_id: str | None = None
     next_lesson_id: str | None = None
+    reading_minutes: int | None = Field(
+        default=None, description="Estimated minutes to read the version in `content` and do its quiz (flowgen.reading)"
+    )
     retry_after: int | None = Field(
         default=None, description="Seconds to wait before polling again, while not generated (as Retry-After)."
     )
@@ -218,6 +225,8 @@ class LessonProgress(Model):
     completed_at: datetime | None = None
     completed_by: CompletedBy | None = None
     quiz: QuizResult | None = None
+    position: ReadingPosition | None = Field(default=None, description="Where the learner was reading, last.")
+    position_at: datetime | None = None
     updated_at: datetime | None = None
 
 
@@ -228,6 +237,11 @@ class CourseProgress(Model):
     percent: int = Field(description="completed / lessonCount, rounded down.")
     finished: bool = Field(description="Every lesson completed.")
     next_lesson_id: str | None = Field(description="The first lesson, in course order, not completed yet.")
+    resume_lesson_id: str | None = Field(
+        default=None,
+        description="Where Continue goes: the lesson read last (latest `positionAt`) if it is not completed, "
+        "else `nextLessonId`.",
+    )
     lessons: list[LessonProgress] = Field(description="Every lesson with any progress, in course order.")
 
 

@@ -497,6 +497,11 @@ export interface components {
              * @description completed / lessonCount, rounded down.
              */
             percent: number;
+            /**
+             * Resumelessonid
+             * @description Where Continue goes: the lesson read last (latest `positionAt`) if it is not completed, else `nextLessonId`.
+             */
+            resumeLessonId?: string | null;
         };
         /** CourseProgressCount */
         CourseProgressCount: {
@@ -652,6 +657,10 @@ export interface components {
             lessonId: string;
             /** Openedat */
             openedAt?: string | null;
+            /** @description Where the learner was reading, last. */
+            position?: components["schemas"]["ReadingPosition"] | null;
+            /** Positionat */
+            positionAt?: string | null;
             quiz?: components["schemas"]["QuizResult"] | null;
             /** Updatedat */
             updatedAt?: string | null;
@@ -678,6 +687,11 @@ export interface components {
             /** Order */
             order: number;
             priority?: components["schemas"]["Priority"] | null;
+            /**
+             * Readingminutes
+             * @description Estimated minutes to read and do it (flowgen.reading); null: not written yet
+             */
+            readingMinutes?: number | null;
             /** Retryat */
             retryAt?: string | null;
             status: components["schemas"]["LessonStatus"];
@@ -743,6 +757,11 @@ export interface components {
             previousLessonId?: string | null;
             priority?: components["schemas"]["Priority"] | null;
             progress?: components["schemas"]["WritingProgress"] | null;
+            /**
+             * Readingminutes
+             * @description Estimated minutes to read the version in `content` and do its quiz (flowgen.reading)
+             */
+            readingMinutes?: number | null;
             /** Requestedat */
             requestedAt?: string | null;
             /**
@@ -932,6 +951,8 @@ export interface components {
              * @description The learner opened it (the first time is kept).
              */
             opened?: true | null;
+            /** @description Where the learner is reading (replaces the last one): resumed on any device, and the lesson read last is the course's `resumeLessonId`. */
+            position?: components["schemas"]["ReadingPositionUpdate"] | null;
             /** @description Answers to grade; the result replaces any earlier one. */
             quiz?: components["schemas"]["QuizAnswers"] | null;
         };
@@ -1124,6 +1145,35 @@ export interface components {
              * Format: date-time
              */
             takenAt: string;
+        };
+        /**
+         * ReadingPosition
+         * @description Where the learner was in a lesson: the block at the top of the window and how far into it.
+         */
+        ReadingPosition: {
+            /**
+             * Block
+             * @description Index of the lesson's block at the top of the window.
+             */
+            block: number;
+            /**
+             * Percent
+             * @description How far into that block, 0 to 100.
+             */
+            percent: number;
+        };
+        /** ReadingPositionUpdate */
+        ReadingPositionUpdate: {
+            /**
+             * Block
+             * @description Index of the lesson's block at the top of the window.
+             */
+            block: number;
+            /**
+             * Percent
+             * @description How far into that block, 0 to 100.
+             */
+            percent: number;
         };
         /** RegenerateLessonRequest */
         RegenerateLessonRequest: {

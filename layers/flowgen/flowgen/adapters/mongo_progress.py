@@ -15,7 +15,7 @@ from pymongo.errors import DuplicateKeyError
 
 from flowgen.adapters.mongo_store import _unavailable_on_outage
 from flowgen.errors import DependencyUnavailable
-from flowgen.records import CompletedBy, ProgressRecord, QuizResult
+from flowgen.records import CompletedBy, ProgressRecord, QuizResult, ReadingPosition
 
 
 def _record(doc: dict[str, Any]) -> ProgressRecord:
@@ -59,6 +59,7 @@ class MongoProgressStore:
         opened: bool = False,
         completed: tuple[bool, CompletedBy] | None = None,
         quiz: QuizResult | None = None,
+        position: ReadingPosition | None = None,
     ) -> ProgressRecord:
         key = {"ownerId": owner_id, "courseId": course_id, "lessonId": lesson_id}
         update: dict[str, Any] = {"$set": {"updatedAt": now}}  # an upsert inserts the key's fields
@@ -73,6 +74,9 @@ class MongoProgressStore:
                 update["$unset"] = {"completedAt": "", "completedBy": ""}
         if quiz is not None:
             update["$set"]["quiz"] = quiz.model_dump(by_alias=True, mode="python")
+        if position is not None:
+            update["$set"]["position"] = position.model_dump(by_alias=True, mode="python")
+            update["$set"]["positionAt"] = now
         for attempt in range(2):  # two first writes at once: one inserts, the retried other updates
             try:
                 doc = self.progress.find_one_and_update(key, update, upsert=True, return_document=ReturnDocument.AFTER)

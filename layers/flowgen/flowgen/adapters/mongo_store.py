@@ -15,6 +15,7 @@ from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailur
 from flowgen.content import GeneratedBlock, PartialOutline
 from flowgen.errors import AlreadyExists, DependencyUnavailable
 from flowgen.ports import Claim
+from flowgen.reading import reading_minutes
 from flowgen.records import Course, CourseStatus, Lesson, LessonStatus, Priority, Usage
 
 _NO_CONTENT = {"content": 0, "partial": 0, "versions": 0}  # lists and claims need no content, partial or versions
@@ -380,6 +381,7 @@ class MongoCourseStore:
         fields = _dump(
             lesson, include={"content", "usage", "generated_at", "partial_writes", "generation_seconds", "block_count"}
         )
+        fields["readingMinutes"] = reading_minutes(lesson.content)  # lists carry no content
         result = self.lessons.update_one(
             {
                 "_id": _lesson_doc_id(lesson.course_id, lesson.id),
@@ -440,6 +442,10 @@ class MongoCourseStore:
         fields = _dump(lesson, include=set(_VERSION_FIELDS))
         every = lesson.model_dump(by_alias=True, include=set(_VERSION_FIELDS))
         unset = {name: "" for name in every if name not in fields}
+        if (minutes := reading_minutes(lesson.content)) is not None:
+            fields["readingMinutes"] = minutes
+        else:
+            unset["readingMinutes"] = ""
         version: Any = expected_version if expected_version != 1 else {"$in": [1, None]}  # before versions: 1
         result = self.lessons.update_one(
             {
