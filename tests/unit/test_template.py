@@ -42,6 +42,7 @@ SECRET_OR_VALUE = {
     ("REDIS_URL", "REDIS_URL_SECRET"),
     ("OPENAI_API_KEY", "OPENAI_API_KEY_SECRET"),
     ("YOUTUBE_API_KEY", "YOUTUBE_API_KEY_SECRET"),
+    ("SHARE_KEY", "SHARE_KEY_SECRET"),
 }
 PSEUDO = {
     "AWS::Partition": "aws",
@@ -337,6 +338,31 @@ def test_http_api_uses_a_cached_request_authorizer_and_throttles() -> None:
     rate = int(evaluate(api["DefaultRouteSettings"]["ThrottlingRateLimit"]))
     burst = int(evaluate(api["DefaultRouteSettings"]["ThrottlingBurstLimit"]))
     assert 0 < rate <= burst
+
+
+def test_only_what_a_share_link_opens_and_the_contract_need_no_token_each_throttled_on_its_own() -> None:
+    """Issue 22: the shared course, its lessons and a viewer's quiz have no authorizer, so each has
+    its own API Gateway throttle below the default; sharing, stopping and forking are signed in."""
+    public = {(route.method, route.path) for route in TEMPLATE.routes if not route.authorized}
+    shared = {
+        ("GET", "/shared/{token}"),
+        ("GET", "/shared/{token}/lessons/{lessonId}"),
+        ("POST", "/shared/{token}/lessons/{lessonId}/quiz"),
+    }
+    assert public == shared | {("GET", "/openapi.json"), ("GET", "/swagger")}
+    signed_in = {("POST", "/courses/{courseId}/share"), ("DELETE", "/courses/{courseId}/share")}
+    signed_in.add(("POST", "/shared/{token}/fork"))
+    assert signed_in <= {(route.method, route.path) for route in TEMPLATE.routes if route.authorized}
+    api = RESOURCES["HttpApi"]["Properties"]["DefaultRouteSettings"]
+    for event in RESOURCES["ApiFunction"]["Properties"]["Events"].values():
+        props = event["Properties"]
+        if (props.get("Method"), props.get("Path")) in shared:
+            rate = int(evaluate(props["RouteSettings"]["ThrottlingRateLimit"]))
+            burst = int(evaluate(props["RouteSettings"]["ThrottlingBurstLimit"]))
+            assert 0 < rate <= burst and rate < int(evaluate(api["ThrottlingRateLimit"])), props["Path"]
+    environment = TEMPLATE.functions["ApiFunction"].environment
+    assert int(str(evaluate(environment["SHARED_REQUESTS_PER_MINUTE_PER_ADDRESS"]))) > 0  # on by default
+    assert "WEB_URL" in environment and DEFAULTS["ShareKeySecretName"]
 
 
 def test_every_route_is_served_by_the_api_function_which_checks_expiry() -> None:
