@@ -271,3 +271,16 @@ Autolyse the flour and water for forty minutes before adding the starter and the
 Bake in a preheated Dutch oven at 250 degrees for twenty minutes with the lid on, then twenty
 more without it.
 """
+
+
+# Questions on the guide, worded as a learner would ask them: (question, heading of the answer).
+GUIDE_QUESTIONS = [
+    ("How often do I need to feed my starter?", "Sourdough field guide > Starter"),
+    (
+        "How can I tell whether the starter is healthy and active?",
+        "Sourdough field guide > Starter > Signs of a healthy starter",
+    ),
+    ("How long should the flour and water rest before the salt goes in?", "Sourdough field guide > Dough"),
+    ("What temperature is the oven for baking the loaf?", "Sourdough field guide > Baking"),
+    ("What microbes live in a starter?", "Sourdough field guide > Starter"),
+]
