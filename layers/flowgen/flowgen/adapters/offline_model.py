@@ -45,6 +45,14 @@ _QUESTIONS = [
     ("What should follow '{title}'?", "Practice", ["Nothing", "Forgetting it"]),
     ("Who benefits from '{title}'?", "Anyone learning the topic", ["No one", "Only experts"]),
 ]
+# why each wrong option above is wrong (without naming the right one), in the same order
+_WHY_WRONG = [
+    ["Few ideas are wrong everywhere: look at when it helps.", "The lesson shows cases where it is needed."],
+    ["Skipping ahead leaves you without a plan: start earlier.", "A guess is not a step you can check."],
+    ["Remembering a name is not using the idea.", "Errors are how you find what you misunderstood."],
+    ["An idea not used fades quickly.", "Forgetting is what comes without the next step."],
+    ["The lesson is written for someone: think of who.", "It is not limited to people who already know it."],
+]
 
 
 def _questions(title: str, seed: int) -> list[QuizQuestion]:
@@ -56,12 +64,15 @@ def _questions(title: str, seed: int) -> list[QuizQuestion]:
         answer = (seed >> (2 * k)) % 3
         options = [*wrong]
         options.insert(answer, right)
+        feedback = [*_WHY_WRONG[k]]
+        feedback.insert(answer, "Right: this is what the lesson says.")
         questions.append(
             QuizQuestion(
                 question=text.format(title=title),
                 options=options,
                 answer_index=answer,
                 explanation=f"Offline quiz: {right.lower()}.",
+                option_feedback=feedback,
             )
         )
     return questions
