@@ -41,6 +41,7 @@ class Message:
     high: bool
     sent_at: float
     receives: int = 0
+    deferrals: int = 0  # times the limiter sent this job back (the job carries it, as LessonJob does)
 
 
 @dataclass

@@ -147,6 +147,10 @@ def _limits(sim: Simulation, tokens_day: float) -> list[Limit]:
     if s.tokens_per_minute:
         peak = max(c.tokens_per_minute.values(), default=0)
         note = f"deferred: {c.deferrals_high} high, {c.deferrals_low} low"
+        if c.resends_per_deferred_job:
+            resends = sorted(c.resends_per_deferred_job)
+            p95 = resends[min(len(resends) - 1, int(0.95 * len(resends)))]
+            note += f"; re-sends per deferred job: p95 {p95}, max {resends[-1]} ({len(resends)} jobs)"
         limits.append(Limit("model tokens per minute", str(s.tokens_per_minute), peak / s.tokens_per_minute, note))
     if s.api_rate_limit:
         peak_rps = max(c.api_per_second.values(), default=0)

@@ -10,7 +10,8 @@ What it follows, step by step, as the code and AWS do it:
   to 5 when the queue is empty); every invocation also needs one of the account's concurrency;
 - a worker handles its batch's records one after another: a record whose lesson is already
   generated or claimed is skipped; otherwise it claims it, asks the rate limiter (deferring the
-  job by re-sending it with a delay when limited), calls the model and commits;
+  job by re-sending it with a delay when limited, longer and jittered with each deferral of the
+  job, as `flowgen.scheduling.deferral_delay` does), calls the model and commits;
 - a failed call (an error, or a latency past the model timeout) leaves the message to reappear
   after the visibility timeout; the last receive marks the record FAILED; an invocation that
   outlives the function's timeout fails its whole batch;
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import simpy
@@ -43,6 +45,14 @@ from flowgen_capacity.limiter import RateLimiter
 from flowgen_capacity.scenario import Scenario
 
 MAX_DELAY_SECONDS = 900
+DEFERRAL_GROWTH = {False: 4.0, True: 1.0}  # low, high: as flowgen.scheduling.DEFERRAL_GROWTH
+DEFERRAL_JITTER = {False: (0.5, 1.5), True: (1.0, 1.0)}
+
+
+def deferral_delay(wait: float, deferrals: int, high: bool, uniform: Callable[[float, float], float]) -> float:
+    """flowgen.scheduling.deferral_delay (a test holds the two equal)."""
+    grown = max(wait, 1.0) * DEFERRAL_GROWTH[high] ** max(0, deferrals)
+    return float(min(MAX_DELAY_SECONDS, max(wait, grown * uniform(*DEFERRAL_JITTER[high]))))
 
 
 @dataclass
@@ -55,6 +65,7 @@ class Counters:
     output_tokens: int = 0
     deferrals_high: int = 0
     deferrals_low: int = 0
+    resends_per_deferred_job: list[int] = field(default_factory=list)  # when it ran (or was skipped)
     api_requests: int = 0
     authorizer_invocations: int = 0
     sessions: int = 0
@@ -68,6 +79,7 @@ class Simulation:
         self.scenario = scenario
         self.env = simpy.Environment()
         self.rng = random.Random(scenario.seed)
+        self.jitter = random.Random(scenario.seed + 1)  # the deferrals' own: the users' draws stay as they were
         s = scenario.system
         self.limiter = RateLimiter(s.requests_per_minute, s.tokens_per_minute, s.high_reserve)
         self.account = Account(self, scenario.platform.account_concurrency)
@@ -263,9 +275,11 @@ class Simulation:
         is_course = isinstance(target, Course)
         if isinstance(target, Course):
             if target.status != PENDING:
+                self._deferred_done(message)
                 return "ok"
             target.status = GENERATING
         elif not target.claimable(env.now):
+            self._deferred_done(message)
             return "ok"
         else:
             target.status, target.lease_until = GENERATING, deadline  # the lease ends with the invocation
@@ -278,9 +292,11 @@ class Simulation:
                     self.counters.deferrals_high += 1
                 else:
                     self.counters.deferrals_low += 1
-            delay = max(1, min(MAX_DELAY_SECONDS, math.ceil(wait)))
-            self.lanes[lane.queue].queue.send([Message(target, message.high, env.now)], delay=delay)
+            delay = deferral_delay(wait, message.deferrals, message.high, self.jitter.uniform)
+            again = Message(target, message.high, env.now, deferrals=message.deferrals + 1)
+            self.lanes[lane.queue].queue.send([again], delay=max(1, min(MAX_DELAY_SECONDS, math.ceil(delay))))
             return "ok"
+        self._deferred_done(message)
         latency = (mp.outline_latency if is_course else mp.lesson_latency).sample(self.rng)
         errored = latency > s.model_timeout or (mp.error_rate > 0 and self.rng.random() < mp.error_rate)
         spent = min(latency, s.model_timeout) + p.record_overhead_seconds
@@ -307,6 +323,11 @@ class Simulation:
             first = target.lessons[: s.initial_lessons]
             self._prefetch([n for n in first if n.status == PENDING and "low" not in n.sent])
         return "ok"
+
+    def _deferred_done(self, message: Message) -> None:
+        """A deferred job taken at last (or found done by another): how often it was re-sent."""
+        if message.deferrals and self.in_window(self.env.now):
+            self.counters.resends_per_deferred_job.append(message.deferrals)
 
     def _finish(self, target: Course | Lesson) -> None:
         if isinstance(target, Lesson) and target.sent:

@@ -8,6 +8,7 @@ from flowgen.schema import Model
 class CourseJob(Model):
     course_id: str
     owner_id: str
+    deferrals: int = 0  # times the rate limiter sent it back (each waits longer: scheduling.deferral_delay)
 
 
 class LessonJob(Model):
@@ -18,3 +19,4 @@ class LessonJob(Model):
     lesson_id: str
     owner_id: str
     question_id: str | None = None
+    deferrals: int = 0  # times the rate limiter sent it back (each waits longer: scheduling.deferral_delay)

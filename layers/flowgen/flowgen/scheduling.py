@@ -1,15 +1,24 @@
-"""Dedupe-then-enqueue (design invariant 2).
+"""Dedupe-then-enqueue (design invariant 2), and deferral with backoff.
 
 A dedupe key never outlives the job it guards: the worker that takes (or finishes) a job drops
 its key, and the key's TTL is the age at which a queued job counts as lost
 (`STUCK_AFTER_SECONDS`), so a lost message cannot block a re-send for longer than that.
+
+A job the rate limiter turns away is re-sent with a delay (`deferral_delay`). The limiter's wait
+is when the bucket would hold enough for this one job; every job turned away in the same second
+gets about the same wait, so without more they all come back together, one of them runs and the
+rest are turned away again (about one re-send a second per deferred job, issue 27). The job
+carries how often it was deferred, and each deferral of a background (low-priority) job waits
+four times longer, with jitter that spreads a herd over the interval; an opened lesson's job
+keeps the limiter's wait (its learner is waiting).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -20,6 +29,23 @@ from flowgen.ports import DedupeLock, JobQueue
 from flowgen.records import Priority
 
 MAX_DELAY_SECONDS = 900
+# Each deferral of a background job waits 4x longer (from at least a second), jittered over half
+# to one and a half times that. An opened lesson keeps its place: its learner is waiting, and any
+# delay past the limiter's wait leaves the provider's capacity unused while opened lessons wait
+# (the planner, every open cold behind 30 requests a minute: p99 194 s as is, 350 s with x1-1.25
+# jitter, 534 s growing x1.5), so its delay stays the wait (whole seconds up, at least one).
+DEFERRAL_GROWTH = {Priority.LOW: 4.0, Priority.HIGH: 1.0}
+DEFERRAL_JITTER = {Priority.LOW: (0.5, 1.5), Priority.HIGH: (1.0, 1.0)}  # never below the limiter's wait
+
+
+def deferral_delay(
+    wait: float, deferrals: int, priority: Priority, jitter: Callable[[float, float], float] = random.uniform
+) -> float:
+    """Seconds before a job deferred `deferrals` times already is sent again, when the limiter
+    says the tokens it needs come in `wait` seconds: at least that, and growing with each
+    deferral (from at least a second), jittered so deferred jobs do not all return at once."""
+    grown = max(wait, 1.0) * DEFERRAL_GROWTH[priority] ** max(0, deferrals)
+    return float(min(MAX_DELAY_SECONDS, max(wait, grown * jitter(*DEFERRAL_JITTER[priority]))))
 
 
 def _delay(seconds: float) -> int:
@@ -50,6 +76,7 @@ class JobScheduler:
     queue: JobQueue
     dedupe: DedupeLock
     dedupe_ttl_seconds: int
+    jitter: Callable[[float, float], float] = field(default=random.uniform)
 
     def _fresh(self, keys: Sequence[str], delay_seconds: int = 0) -> list[bool]:
         try:  # a delayed job's key lives as long past its delay as any other's past its send
@@ -97,12 +124,17 @@ class JobScheduler:
         return len(to_send)
 
     def defer_lesson(self, job: LessonJob, priority: Priority, seconds: float) -> None:
-        """Back on its queue after `seconds` (SQS allows up to 15 minutes), bypassing dedupe:
-        the job is already accounted for, and a new message resets its receive count."""
-        self.queue.send_lesson_jobs([job], priority, delay_seconds=_delay(seconds))
+        """Back on its queue after at least `seconds` (the limiter's wait; longer with each
+        deferral of this job, see `deferral_delay`), bypassing dedupe: the job is already
+        accounted for, and a new message resets its receive count."""
+        delay = deferral_delay(seconds, job.deferrals, priority, self.jitter)
+        again = job.model_copy(update={"deferrals": job.deferrals + 1})
+        self.queue.send_lesson_jobs([again], priority, delay_seconds=_delay(delay))
 
     def defer_course(self, job: CourseJob, seconds: float) -> None:
-        self.queue.send_course_jobs([job], delay_seconds=_delay(seconds))
+        delay = deferral_delay(seconds, job.deferrals, Priority.HIGH, self.jitter)  # a learner waits on it
+        again = job.model_copy(update={"deferrals": job.deferrals + 1})
+        self.queue.send_course_jobs([again], delay_seconds=_delay(delay))
 
     def forget_lesson(self, course_id: str, lesson_id: str) -> None:
         """Drops the lesson's dedupe keys: its job was taken or finished, or it is retried."""
