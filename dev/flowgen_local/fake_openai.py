@@ -25,6 +25,7 @@ waits as long as the stream would take, so the two compare fairly. `lesson_token
 lesson with markdown sections (after its first block) to about that many tokens. Faults apply
 to streams too: statuses before the stream, content faults (truncated, refusal...) in it.
 `ignore_stream` answers a streamed request with a plain JSON body, as some compatible servers do.
+Usage counts the request's prompt tokens from its size (`prompt_tokens`: 4 characters a token).
 
 Control it in-process (`FakeOpenAI.faults`, `.stats`) or over HTTP (`POST /_fake/faults` with
 the Faults fields as JSON, `GET /_fake/faults`, `GET /_fake/stats`, `POST /_fake/reset`) when
@@ -303,6 +304,7 @@ class FakeOpenAI:
             )
         else:
             return Answer(400, _error("invalid_request_error", f"unknown response_format {schema!r}"))
+        usage = Usage(prompt_tokens=prompt_tokens(request), completion_tokens=usage.completion_tokens)
         if isinstance(result, GeneratedLesson) and lesson_tokens:
             result, usage = _padded(result, usage, lesson_tokens)
         full = result if isinstance(result, str) else result.model_dump_json()
@@ -365,6 +367,17 @@ class FakeOpenAI:
             except OSError:  # the client gave up (its deadline)
                 return False
         return True
+
+
+def prompt_tokens(request: dict[str, Any]) -> int:
+    """What the request costs in prompt tokens, as a provider counts it: the messages' text and
+    the response format's schema (sent to the model too) at 4 characters a token, plus 3 a
+    message and 3 to prime the answer (OpenAI's count for chat formatting). The offline model's
+    own estimate counts only a few fields of the brief, an eighth of a real request (issue 27)."""
+    chars = sum(len(m.get("content") or "") for m in request.get("messages", []) if isinstance(m.get("content"), str))
+    if "response_format" in request:
+        chars += len(json.dumps(request["response_format"], separators=(",", ":")))
+    return -(-chars // 4) + 3 * len(request.get("messages", [])) + 3
 
 
 def _tokens_of(content: str) -> list[str]:
