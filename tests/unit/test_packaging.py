@@ -154,7 +154,7 @@ def test_a_worker_builds_its_model_client_at_init_not_on_its_first_job(function:
     code = (
         "import sys, flowgen.adapters.mongo_store\n"
         "from flowgen import wiring\n"
-        "wiring.override(store=object())\n"
+        "wiring.override(store=object(), review_store=object())\n"
         "import app\n"
         "print('openai' in sys.modules, type(app.generator.model).__name__)"
     )

@@ -31,7 +31,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from flowgen.content import CourseOutline, GeneratedLesson, LessonBlock, LessonContent, OutlineDecision, VideoBlock
 from flowgen.deadline import Attempt, call_with_deadline
-from flowgen.errors import ModelError
+from flowgen.errors import DependencyUnavailable, ModelError
 from flowgen.failures import SOMETHING_WENT_WRONG, gave_up, public_reason
 from flowgen.ids import lesson_key
 from flowgen.limits import NoBudget, NoRateLimit, NoVideos
@@ -44,10 +44,12 @@ from flowgen.ports import (
     ModelClient,
     OutlineBrief,
     RateLimiter,
+    ReviewStore,
     TokenBudget,
     VideoSearch,
 )
 from flowgen.records import Course, Lesson, LessonStatus, ModuleOutline, Priority, Usage
+from flowgen.reviews import sync_lesson_cards
 from flowgen.scheduling import JobScheduler
 from flowgen.settings import WorkerTunables
 from flowgen.streaming import LeaseLost, OutlineWriter, PartialWriter
@@ -107,6 +109,7 @@ class Generator:
     limiter: RateLimiter = field(default_factory=NoRateLimit)
     budget: TokenBudget = field(default_factory=NoBudget)
     videos: VideoSearch = field(default_factory=NoVideos)
+    cards: ReviewStore | None = None  # the lesson's flashcards join the learner's review (issue 23)
     jitter: Callable[[float, float], float] = random.uniform
 
     # ---- entry points ----------------------------------------------------------------
@@ -397,12 +400,23 @@ class _LessonWork:
             logger.warning("lesson lease lost, result discarded", extra={"lesson": f"{self.course_id}/{done.id}"})
             return Outcome.LEASE_LOST
         self.gen.store.add_course_usage(self.course_id, usage)
+        self._sync_cards(result, now)
         metrics.add_metric(name="LessonTokens", unit=MetricUnit.Count, value=usage.total_tokens)
         if self.lesson.requested_at is not None:
             seconds = (now - self.lesson.requested_at).total_seconds()
             name = f"TimeToLesson{self.priority.value.title()}"
             metrics.add_metric(name=name, unit=MetricUnit.Seconds, value=seconds)
         return Outcome.DONE
+
+    def _sync_cards(self, result: GeneratedLesson, now: datetime) -> None:
+        """After the commit: the lesson is written whether or not this lands; a course's cards
+        are synced again from its lessons when the learner next asks for them (ReviewService)."""
+        if self.gen.cards is None:
+            return
+        try:
+            sync_lesson_cards(self.gen.cards, self.owner_id, self.course_id, self.lesson.id, result.flashcards, now)
+        except DependencyUnavailable:
+            logger.warning("flashcards not synced", extra={"lesson": f"{self.course_id}/{self.lesson.id}"})
 
 
 def _outlined(course: Course, outline: CourseOutline, usage: Usage) -> tuple[Course, list[Lesson]]:

@@ -25,6 +25,7 @@ from flowgen.records import (
 )
 
 if TYPE_CHECKING:
+    from flowgen.cards import ReviewCard, ReviewEntry
     from flowgen.views import ShareView
 
 
@@ -244,6 +245,38 @@ class ShareStore(LearnerRecords, Protocol):
     def find(self, token_hash: str) -> Share | None:
         """The share whose token has this SHA-256 (a unique index): the only read a link's viewer causes."""
         ...
+
+
+class ReviewStore(LearnerRecords, Protocol):
+    """Flashcards under review (issue 23): the `cards` collection (FSRS state per card, due cards
+    by one indexed query on (ownerId, due)) and the `reviews` log. Every read is owner-scoped."""
+
+    def sync_lesson(self, owner_id: str, course_id: str, lesson_id: str, cards: Sequence[ReviewCard]) -> None:
+        """The lesson's cards are now `cards` (new ones, as `flowgen.cards.new_card` makes them):
+        a card already stored keeps its review state (and comes back if it was retired), its text
+        follows the new version; the lesson's other cards are retired."""
+        ...
+
+    def get(self, owner_id: str, card_id: str) -> ReviewCard | None: ...
+    def due(self, owner_id: str, now: datetime, limit: int, course_id: str | None = None) -> list[ReviewCard]:
+        """Live cards due by `now`, oldest due first (ties by id), at most `limit`."""
+        ...
+
+    def count_due(self, owner_id: str, now: datetime, course_id: str | None = None) -> int: ...
+    def list_course(self, owner_id: str, course_id: str) -> list[ReviewCard]:
+        """Every card of the course, retired ones included, by lesson then id."""
+        ...
+
+    def apply_review(self, before: ReviewCard, after: ReviewCard) -> bool:
+        """`after` in place of `before` while the card still has `before.reps` reviews (compare-and-set)."""
+        ...
+
+    def log_review(self, entry: ReviewEntry) -> None:
+        """Appends to the log; an entry with an idempotency key already logged is ignored."""
+        ...
+
+    def find_review(self, owner_id: str, idempotency_key: str) -> ReviewEntry | None: ...
+    def history(self, owner_id: str, card_id: str) -> list[ReviewEntry]: ...
 
 
 class ShareLinks(Protocol):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flowgen.content import QuizBlock, QuizQuestion
 from flowgen.errors import Conflict, InvalidRequest
@@ -34,6 +35,9 @@ from flowgen.records import (
 )
 from flowgen.requests import ProgressUpdate
 from flowgen.views import CourseProgress, CourseProgressCount, LessonProgress, ProgressOverview
+
+if TYPE_CHECKING:
+    from flowgen.reviews import ReviewService
 
 
 def pass_mark(total: int) -> int:
@@ -132,6 +136,7 @@ def _summarise(course: Course, found: list[ProgressRecord]) -> CourseProgress:
 class ProgressService:
     courses: CourseStore
     progress: ProgressStore
+    reviews: ReviewService | None = None  # the course view's flashcard mastery (issue 23)
 
     def update_lesson(
         self, owner_id: str, course_id: str, lesson_id: str, update: ProgressUpdate, now: datetime
@@ -165,9 +170,12 @@ class ProgressService:
         record = self.progress.get(owner_id, course_id, lesson_id)
         return _view(record) if record else LessonProgress(lesson_id=lesson_id)
 
-    def course(self, owner_id: str, course_id: str) -> CourseProgress:
+    def course(self, owner_id: str, course_id: str, now: datetime | None = None) -> CourseProgress:
         course = owned_course(self.courses, owner_id, course_id)
-        return _summarise(course, self.progress.list_course(owner_id, course_id))
+        summary = _summarise(course, self.progress.list_course(owner_id, course_id))
+        if self.reviews is not None and now is not None:
+            summary.mastery = self.reviews.mastery(course, now)
+        return summary
 
     def overview(self, owner_id: str) -> ProgressOverview:
         counts: dict[str, CourseProgressCount] = {}

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from flowgen.cards import CourseMastery
 from flowgen.content import CodeBlock, KeyPointsBlock, MarkdownBlock, PartialOutline, VideoBlock
 from flowgen.records import (
     CompletedBy,
@@ -243,6 +244,11 @@ class CourseProgress(Model):
         "else `nextLessonId`.",
     )
     lessons: list[LessonProgress] = Field(description="Every lesson with any progress, in course order.")
+    mastery: CourseMastery | None = Field(
+        default=None,
+        description="Flashcards (issue 23): per lesson and for the course, how many are learned and when the next "
+        "review is due",
+    )
 
 
 class CourseProgressCount(Model):

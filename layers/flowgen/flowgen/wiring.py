@@ -49,12 +49,14 @@ if TYPE_CHECKING:
         ProgressStore,
         QuestionStore,
         RateLimiter,
+        ReviewStore,
         ShareStore,
         TokenBudget,
         VideoSearch,
     )
     from flowgen.progress import ProgressService
     from flowgen.questions import QuestionService
+    from flowgen.reviews import ReviewService
     from flowgen.scheduling import JobScheduler
     from flowgen.sharing import ShareService
     from flowgen.views import CourseView
@@ -132,6 +134,16 @@ def share_store(cfg: MongoSettings | None = None) -> ShareStore:
     shares = MongoShareStore(store(cfg or settings(MongoSettings)).courses.database)
     shares.ensure_indexes()
     return shares
+
+
+@_overridable
+def review_store(cfg: MongoSettings | None = None) -> ReviewStore:
+    """Flashcards under review and their log (issue 23), in the course store's database."""
+    from flowgen.adapters.mongo_reviews import MongoReviewStore
+
+    reviews = MongoReviewStore(store(cfg or settings(MongoSettings)).courses.database)
+    reviews.ensure_indexes()
+    return reviews
 
 
 @_overridable
@@ -272,7 +284,8 @@ def jwt_verifier(cfg: AuthorizerSettings) -> JwtVerifier:
 def course_service(cfg: ApiSettings) -> CourseService:
     from flowgen.courses import CourseService
 
-    records = (progress_store(cfg), question_store(cfg), share_store(cfg))  # a course's share goes with it
+    # a course's share and its cards go with it
+    records = (progress_store(cfg), question_store(cfg), share_store(cfg), review_store(cfg))
     links = share_service(cfg) if cfg.sharing_configured else None
     return CourseService(store(cfg), scheduler(cfg), cfg, learner_records=records, shares=links)
 
@@ -290,7 +303,14 @@ def share_service(cfg: ApiSettings) -> ShareService:
 def progress_service(cfg: ApiSettings) -> ProgressService:
     from flowgen.progress import ProgressService
 
-    return ProgressService(store(cfg), progress_store(cfg))
+    return ProgressService(store(cfg), progress_store(cfg), reviews=review_service(cfg))
+
+
+@_overridable
+def review_service(cfg: ApiSettings) -> ReviewService:
+    from flowgen.reviews import ReviewService
+
+    return ReviewService(store(cfg), review_store(cfg))
 
 
 @_overridable
@@ -317,7 +337,9 @@ def idempotent_create(cfg: ApiSettings) -> tuple[Callable[..., CourseView], Idem
     return make_idempotent(create, redis_client(cfg), cfg.idempotency_ttl_seconds)
 
 
-def _generator(cfg: CourseWorkerSettings | LessonWorkerSettings, found: VideoSearch | None) -> Generator:
+def _generator(
+    cfg: CourseWorkerSettings | LessonWorkerSettings, found: VideoSearch | None, cards: ReviewStore | None = None
+) -> Generator:
     from flowgen.clock import utcnow
     from flowgen.generation import Generator
     from flowgen.limits import NoVideos
@@ -331,6 +353,7 @@ def _generator(cfg: CourseWorkerSettings | LessonWorkerSettings, found: VideoSea
         limiter=limiter(cfg, cfg),
         budget=budget(cfg, cfg),
         videos=found or NoVideos(),
+        cards=cards,
     )
 
 
@@ -341,7 +364,7 @@ def course_generator(cfg: CourseWorkerSettings) -> Generator:
 
 @_overridable
 def lesson_generator(cfg: LessonWorkerSettings) -> Generator:
-    return _generator(cfg, videos(cfg))
+    return _generator(cfg, videos(cfg), review_store(cfg))  # a lesson's cards join its learner's review
 
 
 @_overridable
@@ -363,6 +386,7 @@ _FACTORIES: dict[str, Callable[..., Any]] = {
         progress_store,
         question_store,
         share_store,
+        review_store,
         redis_client,
         sqs_client,
         scheduler,
@@ -377,6 +401,7 @@ _FACTORIES: dict[str, Callable[..., Any]] = {
         progress_service,
         question_service,
         share_service,
+        review_service,
         idempotent_create,
         course_generator,
         lesson_generator,
