@@ -232,6 +232,19 @@ class ShareSettings(EnvSettings):
         return bool(self.share_key or self.share_key_secret)
 
 
+class SourceSettings(EnvSettings):
+    """A learner's sources (issue 24, flowgen.library): the private bucket their files are in and
+    the limits on them."""
+
+    sources_bucket: str = Field("", description="The private S3 bucket of learners' sources")
+    s3_endpoint_url: str = Field("", description="Only for local stacks (moto server)")
+    source_max_bytes: int = Field(20 * 1024 * 1024, ge=1, description="the largest file a source may be")
+    source_max_pages: int = Field(300, ge=1, description="the most pages a PDF source may have")
+    user_source_storage_bytes: int = Field(
+        200 * 1024 * 1024, ge=0, description="the bytes of sources one user may keep (every source counts)"
+    )
+
+
 class VideoSettings(EnvSettings):
     youtube_api_key: str = Field("", description="Empty and no secret: lessons get no video suggestion")
     youtube_api_key_secret: str = ""
@@ -258,6 +271,10 @@ class CourseWorkerSettings(MongoSettings, JobSettings, ModelSettings, LimitSetti
 
 class LessonWorkerSettings(MongoSettings, JobSettings, ModelSettings, LimitSettings, WorkerTunables, VideoSettings):
     pass
+
+
+class SourceWorkerSettings(MongoSettings, SourceSettings, RedeliverySettings):
+    """The ingestion worker (functions/source_worker): S3's events in, chunks out."""
 
 
 class ReconcilerSettings(MongoSettings, JobSettings, ReconcilerTunables):

@@ -29,6 +29,8 @@ from flowgen.settings import (
     QueueSettings,
     ReconcilerSettings,
     RedisSettings,
+    SourceSettings,
+    SourceWorkerSettings,
     VideoSettings,
     load,
     resolve_secret,
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
     from flowgen.answering import QuestionAnswerer
     from flowgen.courses import CourseService
     from flowgen.generation import Generator
+    from flowgen.library import SourceObjects, SourceService, SourceStore
     from flowgen.ports import (
         ModelClient,
         ProgressStore,
@@ -375,6 +378,45 @@ def question_answerer(cfg: LessonWorkerSettings) -> QuestionAnswerer:
     return QuestionAnswerer(lesson_generator(cfg), question_store(cfg))
 
 
+@_overridable
+def source_store(cfg: MongoSettings | None = None) -> SourceStore:
+    """Learners' sources and their chunks, in collections of the course store's database."""
+    from flowgen.adapters.mongo_sources import MongoSourceStore
+
+    sources = MongoSourceStore(store(cfg or settings(MongoSettings)).courses.database)
+    sources.ensure_indexes()
+    return sources
+
+
+@_overridable
+def source_objects(cfg: SourceSettings) -> SourceObjects:
+    """The sources bucket; SigV4, so a presigned POST's policy is signed as S3 requires."""
+    import boto3
+    from botocore.config import Config
+
+    from flowgen.adapters.s3_objects import S3SourceObjects
+
+    bounded = Config(
+        signature_version="s3v4", connect_timeout=2, read_timeout=10, retries={"mode": "standard", "max_attempts": 3}
+    )
+    client = boto3.client("s3", endpoint_url=cfg.s3_endpoint_url or None, config=bounded)
+    return S3SourceObjects(client, cfg.sources_bucket)
+
+
+@_overridable
+def source_service(cfg: SourceWorkerSettings) -> SourceService:
+    """The ingestion worker's (ingest); the API's routes take it once ApiSettings has SourceSettings."""
+    from flowgen.library import LibrarySettings, SourceService
+
+    limits = LibrarySettings(
+        max_file_bytes=cfg.source_max_bytes,
+        max_pages=cfg.source_max_pages,
+        storage_quota_bytes=cfg.user_source_storage_bytes,
+        max_attempts=cfg.max_receive_count,  # a file whose every delivery died is poisoned
+    )
+    return SourceService(source_store(cfg), source_objects(cfg), limits)
+
+
 def reconciler_parts(cfg: ReconcilerSettings) -> tuple[MongoCourseStore, JobScheduler]:
     return store(cfg), scheduler(cfg)
 
@@ -387,6 +429,8 @@ _FACTORIES: dict[str, Callable[..., Any]] = {
         question_store,
         share_store,
         review_store,
+        source_store,
+        source_objects,
         redis_client,
         sqs_client,
         scheduler,
@@ -402,6 +446,7 @@ _FACTORIES: dict[str, Callable[..., Any]] = {
         question_service,
         share_service,
         review_service,
+        source_service,
         idempotent_create,
         course_generator,
         lesson_generator,
