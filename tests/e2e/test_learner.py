@@ -114,8 +114,8 @@ def test_progress_continue_quiz_and_another_user(web_stack: LocalStack, browser:
     page.reload()
     expect(page.get_by_text("2 of 12 lessons completed (16%)")).to_be_visible(timeout=10_000)
     rows = page.locator(".lesson-row")
-    expect(rows.nth(0).locator(".badge.done")).to_have_text("completed")
-    expect(rows.nth(1).locator(".badge.done")).to_have_text("completed")
+    expect(rows.nth(0).locator(".badge.done")).to_have_text("read")
+    expect(rows.nth(1).locator(".badge.done")).to_have_text("read")
     expect(rows.nth(2).locator(".badge.done")).to_have_count(0)
     expect(page.get_by_text(re.compile(r"\d+ of 12 lessons written so far"))).to_be_visible()  # distinct from progress
     no_axe_violations(page, "course (with progress)")

@@ -66,10 +66,10 @@ def test_create_watch_read_and_isolation(web_stack: LocalStack, browser: Browser
 
     # back on the course page: statuses live, polling stops once nothing is queued or generating
     page.get_by_role("link", name="Back to the course").click()
-    expect(page.locator(".lesson-row").nth(9).locator(".badge").last).to_have_text("ready")  # its status
+    expect(page.locator(".lesson-row").nth(9).locator(".badge").last).to_have_text("ready to read")  # its status
     page.wait_for_function(
         "() => [...document.querySelectorAll('.lesson-row .badge')]"
-        ".every(b => !['queued', 'generating'].includes(b.textContent))",
+        ".every(b => b.textContent !== 'being written')",
         timeout=30_000,
     )
 
@@ -105,7 +105,7 @@ def test_course_view_polls_no_faster_than_every_two_seconds_and_stops_when_settl
     outline_polls = len(polls)  # every second while the outline was written (its own pace)
     page.wait_for_function(
         "() => [...document.querySelectorAll('.lesson-row .badge')]"
-        ".every(b => !['queued', 'generating'].includes(b.textContent))",
+        ".every(b => b.textContent !== 'being written')",
         timeout=60_000,
     )
 

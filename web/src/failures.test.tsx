@@ -183,7 +183,7 @@ describe("the course screen when writing fails", () => {
     const { container } = renderScreen(<CourseView />, { path: "/courses/:courseId", at: "/courses/c", api });
     await screen.findByRole("link", { name: "Lesson m01-l02" });
     const rows = container.querySelectorAll(".lesson-row");
-    expect(within(rows[1] as HTMLElement).getByText("retrying")).toHaveClass("badge");
+    expect(within(rows[1] as HTMLElement).getByText("being written")).toHaveClass("badge"); // the learner's words (issue 26)
     expect(rows[1]).toHaveTextContent(/Writing this lesson failed: The writing service could not write this\. Trying again in [89] s \(attempt 2\)\./);
     expect(rows[2]).toHaveTextContent("Writing this lesson failed: The writing service could not write this. Tried 3 times; you can try again.");
     await user.click(screen.getByRole("button", { name: "Retry “Lesson m01-l03”" }));

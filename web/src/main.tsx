@@ -3,6 +3,7 @@ import { createRoot } from "react-dom/client";
 import { App } from "./App";
 import { loadConfig, NOT_CONFIGURED } from "./config";
 import "./styles.css";
+import "./reading.css";
 
 /** A site without a usable config.json (away from loopback): an error page, never a sign-in. */
 function NotConfigured() {

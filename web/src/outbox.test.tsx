@@ -142,13 +142,13 @@ describe("a quiz checked offline, on the lesson screen", () => {
     const api = lessonApi();
     const { outbox } = renderScreen(<LessonView />, { path: "/courses/:courseId/lessons/:lessonId", at: "/courses/c/lessons/m01-l02", api, outbox: new Outbox("alice"), sender: true });
     const quiz = await screen.findByRole("region", { name: "Quiz" });
-    await waitFor(() => expect(api.putProgress).toHaveBeenCalled()); // opened
+    await waitFor(() => expect(api.putProgress).toHaveBeenCalledTimes(2)); // opened, and the reading position's start
     const online = goOffline();
     await user.click(within(quiz).getByRole("radio", { name: "No" }));
     await user.click(within(quiz).getByRole("button", { name: "Check my answers" }));
     expect(await within(quiz).findByRole("status")).toHaveTextContent("Saved on this device; it will be sent when you are back online.");
     expect(within(quiz).queryByText("Checking…")).toBeNull();
-    expect(api.putProgress).toHaveBeenCalledTimes(1); // nothing tried while offline
+    expect(api.putProgress).toHaveBeenCalledTimes(2); // nothing tried while offline
     expect((outbox.pending()[0] as PendingQuiz).answers).toEqual([1]);
     expect(JSON.parse(localStorage.getItem("flowgen.outbox.alice")!).pending[0]).toMatchObject({ courseId: "c", lessonId: "m01-l02", answers: [1] });
 

@@ -1,5 +1,6 @@
 import { useEffect, useId, useState } from "react";
 import Markdown from "react-markdown";
+import { Link } from "react-router-dom";
 import type { Block, QuizQuestion, QuizResult, QuizSolution } from "../api/types";
 import { SAVED_ON_DEVICE, type PendingQuiz } from "../outbox";
 import type { QuizOutcome } from "../queries/progress";
@@ -206,6 +207,8 @@ export interface QuizProgress {
   saveDraft?: (answers: (number | null)[]) => void;
   /** False where nothing is kept (a shared course read without an account): passing completes nothing. */
   recorded?: boolean;
+  /** The next step, offered right after a passed (or revealed) result: the next lesson, or the course. */
+  next?: { href: string; label: string } | null;
 }
 
 function scoreSentence(result: QuizResult, recorded = true): string {
@@ -331,6 +334,13 @@ export function Quiz({ questions, progress, draft = false }: { questions: QuizQu
           </div>
           {earlier.length > 0 && (
             <p className="hint">Your earlier tries: {earlier.map((t) => `${t.score} of ${result.total}`).join(", ")}.</p>
+          )}
+          {progress?.next && (result.passed || result.solution) && (
+            <p className="quiz-next">
+              <Link className="button" to={progress.next.href}>
+                {progress.next.label}
+              </Link>
+            </p>
           )}
         </div>
       ) : (

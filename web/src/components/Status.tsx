@@ -1,17 +1,23 @@
 import { ApiError } from "../api/client";
 import type { LessonSummary } from "../api/types";
 
-export function lessonState(lesson: Pick<LessonSummary, "status" | "priority" | "error">): { label: string; tone: string } {
-  if (lesson.status === "PENDING" && lesson.error) return { label: "retrying", tone: "busy" }; // a failed attempt
+/** A lesson's state in the learner's words (issue 26): whether it is written, and whether they
+ * have read it, never the system's queue states ("queued", "generating") or "not started" for
+ * "not written yet". A failed attempt being retried is still being written (its notice says more). */
+export function lessonState(
+  lesson: Pick<LessonSummary, "status" | "priority" | "error">,
+  read = false,
+): { label: string; tone: string } {
+  if (read) return { label: "read", tone: "done" };
   switch (lesson.status) {
     case "GENERATED":
-      return { label: "ready", tone: "ok" };
+      return { label: "ready to read", tone: "ok" };
     case "GENERATING":
-      return { label: "generating", tone: "busy" };
+      return { label: "being written", tone: "busy" };
     case "FAILED":
-      return { label: "failed", tone: "bad" };
+      return { label: "could not be written", tone: "bad" };
     default:
-      return lesson.priority ? { label: "queued", tone: "busy" } : { label: "not started", tone: "idle" };
+      return lesson.priority || lesson.error ? { label: "being written", tone: "busy" } : { label: "not written yet", tone: "idle" };
   }
 }
 

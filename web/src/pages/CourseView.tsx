@@ -14,12 +14,13 @@ import { useCourseProgress } from "../queries/progress";
 import { useFocusNext, useTitle } from "../screen";
 import type { CourseDetail, CourseProgress, LessonProgress, LessonSummary, PartialOutline } from "../api/types";
 import { outlineStatus, restartNotice, useRestartsSeen } from "../writing";
+import { duration, minutesLeft } from "../pace";
 
 function LessonRow({ courseId, lesson, progress }: { courseId: string; lesson: LessonSummary; progress?: LessonProgress }) {
   const retry = useRetryLesson(courseId, lesson.id, "course");
   const link = useRef<HTMLAnchorElement>(null);
-  const state = lessonState(lesson);
   const done = Boolean(progress?.completedAt);
+  const state = lessonState(lesson, done);
   return (
     <li className={done ? "lesson-row done" : "lesson-row"}>
       <span className="check" aria-hidden="true">
@@ -28,12 +29,12 @@ function LessonRow({ courseId, lesson, progress }: { courseId: string; lesson: L
       <Link to={`/courses/${courseId}/lessons/${lesson.id}`} ref={link}>
         {lesson.title}
       </Link>
-      {done && <Badge label="completed" tone="done" />}
       {progress?.quiz && (
         <span className="quiz-score">
           Quiz {progress.quiz.score}/{progress.quiz.total}
         </span>
       )}
+      {typeof lesson.readingMinutes === "number" && <span className="reading-time">{duration(lesson.readingMinutes)}</span>}
       <Badge {...state} />
       <p className="summary">{lesson.summary}</p>
       {isRetrying(lesson) && <RetryingNotice subject="lesson" item={lesson} live={false} />}
@@ -54,7 +55,10 @@ function LessonRow({ courseId, lesson, progress }: { courseId: string; lesson: L
 function Progress({ course, progress }: { course: CourseDetail; progress: CourseProgress | undefined }) {
   if (!progress || course.lessonCount === 0) return null;
   const first = course.modules[0]?.lessons[0]?.id;
-  const next = progress.nextLessonId;
+  // Continue opens the lesson in progress (read last, not completed), else the next one
+  const next = progress.resumeLessonId ?? progress.nextLessonId;
+  const left = minutesLeft(course, progress);
+  const resumeTitle = course.modules.flatMap((m) => m.lessons).find((l) => l.id === next)?.title;
   return (
     <section className="learner-progress" aria-label="Your progress">
       <div className="progress-line">
@@ -62,6 +66,7 @@ function Progress({ course, progress }: { course: CourseDetail; progress: Course
         <span>
           {progress.completed} of {progress.lessonCount} lessons completed ({progress.percent}%)
         </span>
+        {left !== null && !progress.finished && <span className="time-left">About {duration(left)} of reading left</span>}
       </div>
       {progress.finished ? (
         <p className="notice finished" role="status">
@@ -69,9 +74,12 @@ function Progress({ course, progress }: { course: CourseDetail; progress: Course
         </p>
       ) : (
         next && (
-          <Link className="button continue" to={`/courses/${course.id}/lessons/${next}`}>
-            {progress.completed === 0 && progress.lessons.length === 0 ? "Start the course" : "Continue"}
-          </Link>
+          <p className="continue-line">
+            <Link className="button continue" to={`/courses/${course.id}/lessons/${next}`}>
+              {progress.completed === 0 && progress.lessons.length === 0 ? "Start the course" : "Continue"}
+            </Link>
+            {resumeTitle && progress.lessons.length > 0 && <span className="hint"> {resumeTitle}</span>}
+          </p>
         )
       )}
     </section>

@@ -11,6 +11,9 @@ import { isRetrying, retryingSentence } from "../failures";
 import { draftKey, type PendingQuiz } from "../outbox";
 import { useLesson, useRegenerateLesson, useRetryLesson, useSelectLessonVersion } from "../queries/lessons";
 import { useCourseProgress, useRecordProgress, useSubmitQuiz } from "../queries/progress";
+import { useCourseOutline } from "../queries/courses";
+import { duration, placeOf } from "../pace";
+import { useReadingPosition } from "../resume";
 import { useFocusNext, useTitle } from "../screen";
 import { INSTRUCTION_MAX_CHARS, type Lesson, type LessonVersion } from "../api/types";
 import { draftOf, restartNotice, useRestartsSeen, writingStatus } from "../writing";
@@ -45,6 +48,19 @@ export function LessonView() {
   const pending = usePending().find((p): p is PendingQuiz => p.kind === "quiz" && p.courseId === courseId && p.lessonId === lessonId);
   const mine = progress.data?.lessons.find((p) => p.lessonId === lessonId);
   const retried = useFocusNext();
+  const course = useCourseOutline(courseId);
+  const place = course.data ? placeOf(course.data, lessonId) : null;
+  const article = useRef<HTMLElement>(null);
+  const savePosition = useRecordProgress(courseId, lessonId);
+  const written = data?.status === "GENERATED" ? data.content : null;
+  // a visit: this lesson, this version; the position is restored once per visit
+  const resumed = useReadingPosition(
+    article,
+    `${lessonId}:${data?.version ?? 1}`,
+    Boolean(written),
+    progress.data ? (mine ?? null) : undefined,
+    (position) => savePosition.mutate({ position }),
+  );
 
   // opened: recorded once per visit (idempotent on the API: the first time is kept)
   const opened = useRef("");
@@ -72,6 +88,7 @@ export function LessonView() {
       </main>
     );
   const quizDraft = draftKey(courseId, lessonId, "quiz");
+  const nextHref = data.nextLessonId ? `/courses/${courseId}/lessons/${data.nextLessonId}` : null;
   const quiz: QuizProgress = {
     result: mine?.quiz ?? null,
     version: data.generatedAt ?? null,
@@ -81,13 +98,14 @@ export function LessonView() {
     // answers chosen on this version and not sent yet (another version's are not restored)
     draft: draftFor(outbox.draft<QuizDraft>(quizDraft), data.generatedAt),
     saveDraft: (answers) => outbox.setDraft(quizDraft, { version: data.generatedAt ?? null, answers } satisfies QuizDraft),
+    // the next step, right after the result (not below Ask and Rewrite)
+    next: nextHref ? { href: nextHref, label: "Next lesson →" } : { href: `/courses/${courseId}`, label: "Back to the course" },
   };
   const retry = () => {
     retried.request();
     retryLesson.mutate();
   };
   const done = Boolean(mine?.completedAt);
-  const written = data.status === "GENERATED" ? data.content : null;
   const draft = written ? null : draftOf(data);
   const shown = written ? written.blocks : (draft?.blocks ?? []);
   // One <article> for the draft and the final lesson, the same <Blocks> (same key) inside: the
@@ -96,11 +114,30 @@ export function LessonView() {
   return (
     <main id="main" className="lesson">
       {crumbs}
+      {place && (
+        <p className="place">
+          <span>
+            Lesson {place.number} of {place.total}
+          </span>
+          <span>
+            Module {place.moduleNumber} of {place.moduleCount}: {place.moduleTitle}
+          </span>
+          {typeof data.readingMinutes === "number" && <span>{duration(data.readingMinutes)} read</span>}
+        </p>
+      )}
       <PageHeading>{data.title}</PageHeading>
       <p className="lead">{data.summary}</p>
+      {resumed && (
+        <p role="status" className="resumed-note">
+          Picked up where you left off.{" "}
+          <button type="button" className="link" onClick={() => window.scrollTo({ top: 0 })}>
+            Back to the top
+          </button>
+        </p>
+      )}
       {lesson.error && <ErrorNotice error={lesson.error} />}
       {written || (draft && (draft.blocks.length > 0 || draft.writing)) ? (
-        <article className={written ? "lesson-body" : "lesson-body draft"}>
+        <article className={written ? "lesson-body" : "lesson-body draft"} ref={article}>
           <Blocks
             key={`${lessonId}:v${data.version ?? 1}`}
             blocks={shown}

@@ -42,6 +42,18 @@ export function useCourse(courseId: string) {
   });
 }
 
+/** The course as a lesson's page needs it (its place and module): read once, shared with the
+ * course page's cache, never polled from here. */
+export function useCourseOutline(courseId: string) {
+  const api = useApi();
+  return useQuery({
+    queryKey: keys.course(courseId),
+    queryFn: () => api.getCourse(courseId).then((r) => r.data),
+    staleTime: 60_000,
+    retry: false,
+  });
+}
+
 /** Creates a course (the same idempotency key for the same intended course: one course however
  * often it is sent) and shows it at once, before its outline is written. */
 export function useCreateCourse({ onSuccess }: { onSuccess?: (course: CourseSummary) => void } = {}) {
