@@ -8,7 +8,7 @@ BIN := $(abspath $(VENV))/bin
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help dev system-deps browser-deps web web-types test test-fast contract ops-check lint format validate build lock bench-cold-start bench-backlog bench-web-polling bench-slow-sqs demo local faults soak clean
+.PHONY: help dev system-deps browser-deps web web-types test test-fast contract ops-check lint format validate build lock bench-cold-start bench-backlog bench-web-polling bench-slow-sqs demo local faults soak deploy-rehearsal clean
 
 help:
 	@echo "make demo      set up from nothing, run a course end to end on the local stack"
@@ -158,6 +158,12 @@ faults: dev
 # lost (docs/faults.md, The soak). A 30-second part runs in `make test` (tests/faults/test_soak.py).
 soak: dev
 	$(BIN)/python -m flowgen_faults.soak --minutes $(or $(MINUTES),20) --json .flowgen/soak.json
+
+# sam build, sam deploy and sam delete of template.yaml against moto's server on loopback, and the
+# teardown commands of docs/alarms-and-teardown.md (about five minutes); prints what moto created,
+# what it cannot, and each step's error. No AWS account is used.
+deploy-rehearsal: dev
+	PATH="$(BIN):$$PATH" $(BIN)/python dev/deploy_rehearsal.py
 
 demo: dev
 	$(BIN)/flowgen demo
