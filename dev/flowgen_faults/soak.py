@@ -21,6 +21,7 @@ each lesson seen GENERATED still GENERATED.
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import json
 import os
@@ -131,6 +132,14 @@ def _tree(pid: int) -> list[int]:
     return found
 
 
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a container's init may be slow to reap, or never reap)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def measure(pid: int, started: float) -> Sample:
     """Memory as PSS (each page shared by forked instances counted once, in shares), so the sum
     over the tree is what the tree holds."""
@@ -162,23 +171,31 @@ class LocalStackProcess:
         )  # fmt: skip
         assert self.process.stdout is not None
         deadline = time.monotonic() + 120
+        said: collections.deque[str] = collections.deque(maxlen=30)  # what it said, for the error
         for line in self.process.stdout:
+            said.append(line)
             if "Ctrl-C stops everything" in line:
                 threading.Thread(target=self._drain, daemon=True).start()
                 return
             if time.monotonic() > deadline:
                 break
         self.kill()
-        raise RuntimeError("flowgen local did not come up")
+        raise RuntimeError("flowgen local did not come up; it said:\n" + "".join(said))
 
     def _drain(self) -> None:
         for _ in self.process.stdout or ():
             pass
 
     def crash(self) -> None:
-        """SIGKILL to `flowgen local` alone: its children die with it (PR_SET_PDEATHSIG)."""
+        """SIGKILL to `flowgen local` alone: its children die with it (PR_SET_PDEATHSIG), though not
+        at once on a busy machine; the restart waits for the last of them, as a person would see
+        the old stack gone before starting a new one on its data."""
+        members = _tree(self.process.pid)
         self.process.send_signal(signal.SIGKILL)
         self.process.wait()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and any(_running(m) for m in members[1:]):
+            time.sleep(0.2)
 
     def kill(self) -> None:
         for member in reversed(_tree(self.process.pid)):

@@ -5,12 +5,16 @@ The tracer lives in flowgen.tracing: building Powertools' Tracer loads the X-Ray
 their invocations are still traced by Lambda's active tracing (template: Tracing: Active)."""
 
 import logging
+import os
 from typing import cast
 
 from aws_lambda_powertools import Logger, Metrics
 
 logger = Logger()
-metrics = Metrics()
+# The template sets the namespace for every function; a process it does not start (`flowgen
+# local` re-sending stranded jobs, `flowgen reconcile`) would otherwise fail on its 100th metric,
+# when Powertools serialises the full set and finds no namespace.
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "FlowGen")
 
 # Powertools' batch processor logs a record it could not process (an unreadable body among them)
 # only at DEBUG unless given a logger; with ours, each is a WARNING with its traceback, so a
