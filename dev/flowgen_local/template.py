@@ -74,6 +74,14 @@ class QueueSpec:
 
 
 @dataclass(frozen=True)
+class BucketSpec:
+    """A bucket and the queues S3 tells of new objects: (queue logical id, events, key prefix)."""
+
+    name: str
+    notifications: tuple[tuple[str, tuple[str, ...], str], ...] = ()
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     name: str
     code_uri: Path
@@ -110,6 +118,7 @@ class Template:
     parameters: dict[str, str]
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
     queues: dict[str, QueueSpec] = field(default_factory=dict)
+    buckets: dict[str, BucketSpec] = field(default_factory=dict)
     routes: list[Route] = field(default_factory=list)
     event_sources: list[EventSource] = field(default_factory=list)
     schedules: list[Schedule] = field(default_factory=list)
@@ -229,6 +238,15 @@ def with_parameter_bounds(bounds: dict[str, dict[str, Any]], path: Path | None =
 LOCAL_PARAMETERS = {"FrontendOrigin": "http://localhost:5173"}
 
 
+def _notifications(props: dict[str, Any]) -> tuple[tuple[str, tuple[str, ...], str], ...]:
+    found = []
+    for config in props.get("NotificationConfiguration", {}).get("QueueConfigurations", []):
+        rules = config.get("Filter", {}).get("S3Key", {}).get("Rules", [])
+        prefix = next((str(r["Value"]) for r in rules if str(r["Name"]).lower() == "prefix"), "")
+        found.append((config["Queue"]["Fn::GetAtt"][0], (str(config["Event"]),), prefix))
+    return tuple(found)
+
+
 def load(path: Path | None = None, overrides: dict[str, str] | None = None) -> Template:
     path = path or ROOT / "template.yaml"
     raw = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
@@ -253,6 +271,8 @@ def load(path: Path | None = None, overrides: dict[str, str] | None = None) -> T
                 dead_letter_queue=redrive["deadLetterTargetArn"]["Fn::GetAtt"][0] if redrive else None,
                 max_receive_count=int(tpl.resolve(redrive["maxReceiveCount"])) if redrive else None,
             )
+        elif res["Type"] == "AWS::S3::Bucket":
+            tpl.buckets[name] = BucketSpec(name, _notifications(props))
         elif res["Type"] == "AWS::Serverless::Function":
             env = {**globals_env, **props.get("Environment", {}).get("Variables", {})}
             tpl.functions[name] = FunctionSpec(
