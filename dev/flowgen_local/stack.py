@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import threading
 import time
 import uuid
@@ -55,10 +56,31 @@ warnings.filterwarnings("ignore", message="No application metrics to publish")
 # Parameter overrides for a stack where one user makes every request (a benchmark, an end-to-end
 # test): the per-user request and course limits of both tiers (docs/api.md) would turn it away.
 NO_USER_LIMITS = {
-    f"{tier}{limit}": "0"
-    for tier in ("User", "Pro")
-    for limit in ("RequestsPerMinute", "CoursesPerHour", "CoursesPerDay")
+    **{
+        f"{tier}{limit}": "0"
+        for tier in ("User", "Pro")
+        for limit in ("RequestsPerMinute", "CoursesPerHour", "CoursesPerDay")
+    },
+    "SharedRequestsPerMinutePerAddress": "0",  # every browser of a test is 127.0.0.1
 }
+
+
+def load_or_create_share_key(path: Path) -> str:
+    """The local stack's share-link key (SHARE_KEY, a Secrets Manager secret in AWS), kept beside
+    the token-signing key so that links outlive a restart; made once, readable by its owner only."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another stack made it meanwhile
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as file:
+        file.write(key + "\n")
+    return key
 
 
 @dataclass
@@ -122,6 +144,8 @@ class LocalStack:
         self.stack_id = uuid.uuid4().hex[:8]
         self._services: list[Any] = []
         self._http: FrontServer | None = None
+        self._web_url = ""  # the HTTP front's address, where it serves the web app (WEB_URL)
+        self._share_key_value = ""  # SHARE_KEY, read or made on first use
         self._host: LambdaHost | None = None
         self.idp: LocalIdentityProvider | None = None
         self.endpoints: Endpoints | None = None
@@ -171,6 +195,27 @@ class LocalStack:
         self._create_roles(admin)
         self._set_harness_environment()
         self._host = cfg.lambda_host or LambdaHost()
+        # bound before the functions are configured: the api's share links point at its address
+        front = FrontServer(("127.0.0.1", http_port), handler_for(self, WEB_DIST)) if http_port is not None else None
+        if front is not None:
+            self._web_url = f"http://127.0.0.1:{front.server_address[1]}"
+        try:
+            self._configure_functions()
+        except BaseException:
+            if front is not None:
+                front.server_close()
+            raise
+        if pollers:
+            self.start_pollers()
+        if front is not None:
+            self._http = front
+            threading.Thread(target=self._http.serve_forever, name="local-api", daemon=True).start()
+        return self
+
+    def _configure_functions(self) -> None:
+        """Each function's pool, event sources and schedules, as the template declares them."""
+        assert self._host and self.endpoints
+        cfg = self.config
         logs = self.log_dir
         for name, spec in self.template.functions.items():
             self.functions[name] = FunctionPool(
@@ -203,12 +248,6 @@ class LocalStack:
         for schedule in self.template.schedules:
             period = cfg.schedule_period or schedule.period_seconds
             self.schedules[schedule.name] = ScheduleRunner(schedule, self.functions[schedule.function], period)
-        if pollers:
-            self.start_pollers()
-        if http_port is not None:
-            self._http = FrontServer(("127.0.0.1", http_port), handler_for(self, WEB_DIST))
-            threading.Thread(target=self._http.serve_forever, name="local-api", daemon=True).start()
-        return self
 
     @property
     def log_dir(self) -> Path | None:
@@ -467,6 +506,7 @@ class LocalStack:
             ("REDIS_URL_SECRET", "REDIS_URL"): self.endpoints.redis_url,
             ("OPENAI_API_KEY_SECRET", "OPENAI_API_KEY"): cfg.openai_api_key or "",
             ("YOUTUBE_API_KEY_SECRET", "YOUTUBE_API_KEY"): "",
+            ("SHARE_KEY_SECRET", "SHARE_KEY"): self._share_key(),
         }
         for (secret, plain), value in local.items():
             if secret in env or plain in env:
@@ -474,6 +514,8 @@ class LocalStack:
                 env[plain] = value
         if "MONGO_URI" in env:
             env["MONGO_DB"] = cfg.mongo_db
+        if "WEB_URL" in env:  # the distribution's address in AWS; here the front that serves the app
+            env["WEB_URL"] = self._web_url
         if "OPENAI_BASE_URL" in env:
             env["OPENAI_BASE_URL"] = cfg.openai_base_url or ""
         if "JWKS_URL" in env:
@@ -499,6 +541,11 @@ class LocalStack:
             }
         )
         return env
+
+    def _share_key(self) -> str:
+        if not self._share_key_value:
+            self._share_key_value = load_or_create_share_key(self.config.key_path.with_name("share-link-key"))
+        return self._share_key_value
 
     def _setenv(self, key: str, value: str) -> None:
         self._saved_env.setdefault(key, os.environ.get(key))
