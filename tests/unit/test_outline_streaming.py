@@ -272,9 +272,10 @@ def test_retry_after_follows_what_the_lesson_is_doing() -> None:
     block = MarkdownBlock(type="markdown", markdown="After this lesson...")
     flowing = _lesson(LessonStatus.GENERATING, 3, partial=PartialContent(writes=3, blocks=[block]))
     assert wait(flowing, 15) == (1, 1000)  # then content lands about once a second
-    assert wait(_lesson(LessonStatus.GENERATING, 1), 15) == (1, None)  # a long call, nothing shown yet
+    assert wait(_lesson(LessonStatus.GENERATING, 1), 15) == (1, 500)  # just claimed: first words any moment
+    assert wait(_lesson(LessonStatus.GENERATING, 3), 15) == (1, None)  # a long call, nothing shown yet
     assert wait(_lesson(LessonStatus.GENERATING, 20), 15) == (1, None)  # overdue
-    assert wait(_lesson(LessonStatus.GENERATING, 0.1), None) == (1, None)  # no estimate yet
+    assert wait(_lesson(LessonStatus.GENERATING, 3), None) == (1, None)  # no estimate yet
     dead = _lesson(LessonStatus.GENERATING, 3, partial=PartialContent(writes=2, writing="Af"))
     assert lesson_poll_after(dead, None, now, 15, 1).milliseconds is None  # a dead attempt's text says nothing
 

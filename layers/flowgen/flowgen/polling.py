@@ -10,7 +10,12 @@ polls. The answer follows what the record is doing:
 - being written, nothing shown yet: the interval, or sooner when the expected end is sooner;
 - the expected end comes from recent model latencies: the claim-to-commit times of the lessons
   this course has already had written (same model, same course, same size of lesson);
-- waiting in the queue: the interval (an opened lesson is claimed within about a poll).
+- waiting in the queue: the interval (an opened lesson is claimed within about a poll);
+- just opened or just claimed, nothing shown yet (the first `FIRST_WORDS_WINDOW_SECONDS`): every
+  `FIRST_WORDS_POLL_SECONDS`, exact. The first words come one model's time to first token after
+  the claim, and a poll told "a second" found the lesson claimed and empty and saw words written
+  0.1 s later a second after (first words 1.16 s after the model's first token, issue 27); this
+  costs about two more polls per opened lesson, only in the window where the first words land.
 
 `Retry-After` is whole seconds (RFC 9110), so the API also gives the exact wait in milliseconds
 (`retryAfterMs`) for clients that can use it.
@@ -25,11 +30,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flowgen.content import PartialContent
-from flowgen.records import Lesson, LessonStatus
+from flowgen.records import Lesson, LessonStatus, Priority
 
 RECENT_LESSONS = 5  # the latest written lessons that make the estimate
 MIN_WAIT_SECONDS = 0.25  # sooner than this, a poll would mostly find the commit still in flight
 MARGIN_SECONDS = 0.1  # the commit and the read after the expected end
+FIRST_WORDS_WINDOW_SECONDS = 2.0  # after an open or a claim: when a streaming model's first words land
+FIRST_WORDS_POLL_SECONDS = 0.5  # how often a client looks in that window
 
 
 @dataclass(frozen=True)
@@ -73,10 +80,22 @@ def lesson_poll_after(
     or written with nothing to show and no end in sight, the wait is not exact: a client may
     back off (a lesson deferred by the provider's rate limit can wait minutes)."""
     if lesson.status != LessonStatus.GENERATING:
+        opened_now = lesson.status == LessonStatus.PENDING and lesson.priority == Priority.HIGH
+        waiting_out = lesson.retry_at is not None and lesson.retry_at > now  # a backoff: not soon
+        if opened_now and not waiting_out and _within_first_words(lesson.updated_at, now):
+            return PollAfter(min(interval, FIRST_WORDS_POLL_SECONDS))  # claimed within a fraction of it
         return PollAfter(interval, exact=False)
     if live is not None and live.writes > 0:
         return PollAfter(interval if live.blocks else interval / 2)
-    return _until_expected_end(lesson.updated_at, now, expected, interval)
+    until_end = _until_expected_end(lesson.updated_at, now, expected, interval)
+    if _within_first_words(lesson.updated_at, now):
+        return PollAfter(min(until_end.seconds, interval, FIRST_WORDS_POLL_SECONDS))
+    return until_end
+
+
+def _within_first_words(since: datetime | None, now: datetime) -> bool:
+    """Within the window after `since` (a moment before it too: the worker's clock is not ours)."""
+    return since is not None and (now - since).total_seconds() < FIRST_WORDS_WINDOW_SECONDS
 
 
 def _until_expected_end(
