@@ -181,10 +181,11 @@ def test_another_users_source_is_a_404_everywhere() -> None:
     service, _, objects = _service()
     upload = service.register("alice", _request(), utcnow())
     objects.put(object_key(upload.id), b"x")
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as shown:
         service.get("bob", upload.id)
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as deleted:
         service.delete("bob", upload.id)
+    assert shown.value.code == deleted.value.code == "source_not_found"
     assert service.list("bob").items == []
     assert object_key(upload.id) in objects.objects
     assert service.get("alice", upload.id).id == upload.id

@@ -244,7 +244,7 @@ class SourceService:
     def get(self, owner_id: str, source_id: str) -> SourceView:
         source = self.store.get_source(owner_id, source_id)
         if source is None:
-            raise NotFound("no such source")
+            raise NotFound("no such source", code="source_not_found")
         return SourceView.of(source)
 
     def list(self, owner_id: str) -> SourceList:
@@ -259,7 +259,7 @@ class SourceService:
         """The record and chunks first (the owner sees it gone at once), then the file."""
         source = self.store.delete_source(owner_id, source_id)
         if source is None:
-            raise NotFound("no such source")
+            raise NotFound("no such source", code="source_not_found")
         self.objects.delete(source.object_key)
 
     # ---- the ingestion worker's use case ----------------------------------------------------
