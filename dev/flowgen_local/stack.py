@@ -31,6 +31,7 @@ from botocore.parsers import ResponseParserError
 
 from flowgen_local import dead_letters
 from flowgen_local import template as template_module
+from flowgen_local.buckets import LocalBucket, bucket_refs, create_buckets
 from flowgen_local.event_source import EventSourceRunner
 from flowgen_local.events import authorizer_event, http_event, match_route
 from flowgen_local.function_logs import follow, log_path
@@ -150,6 +151,7 @@ class LocalStack:
         self.idp: LocalIdentityProvider | None = None
         self.endpoints: Endpoints | None = None
         self.queues: dict[str, LocalQueue] = {}
+        self.buckets: dict[str, LocalBucket] = {}  # made at every start, empty: moto keeps nothing
         self.functions: dict[str, FunctionPool] = {}
         self.credentials: dict[str, RoleCredentials] = {}
         self.runners: dict[str, EventSourceRunner] = {}
@@ -187,6 +189,8 @@ class LocalStack:
             prefix=f"{cfg.queue_prefix}-{self.stack_id}",
             visibility_timeout=cfg.visibility_timeout,
         )
+        self.s3 = admin.client("s3", endpoint_url=self.endpoints.aws_url)
+        self.buckets = create_buckets(self.s3, self.template, self.queues, prefix=f"{cfg.queue_prefix}-{self.stack_id}")
         if cfg.data_dir:
             restored = dead_letters.restore(cfg.data_dir, self.sqs, self._dlq_urls())
             if restored.notice:
@@ -300,12 +304,12 @@ class LocalStack:
     def _start_aws(self) -> str:
         if self.config.aws is None:
             self._services.append(AwsServer())
-        self.components["aws"] = f"moto server (SQS, IAM enforced, STS) on {self.aws.url}"
+        self.components["aws"] = f"moto server (SQS, S3, IAM enforced, STS) on {self.aws.url}"
         return self.aws.url
 
     def _create_roles(self, admin: Any) -> None:
         transformed = transform_template(self.template.path, self.config.parameter_overrides)
-        attributes = queue_refs(self.queues)
+        attributes = {**queue_refs(self.queues), **bucket_refs(self.buckets)}
         attributes.update({f"{name}.Arn": f"arn:aws:lambda:{REGION}:123456789012:function:{name}" for name in
                            self.template.functions})  # fmt: skip
         intrinsics = Intrinsics(transformed, self.template.parameters, attributes)
@@ -500,7 +504,8 @@ class LocalStack:
         and secret names replaced by local values, the runtime's variables and its role."""
         assert self.endpoints and self.idp
         cfg, spec = self.config, self.template.functions[function]
-        env = {k: str(v) for k, v in self.template.resolve(spec.environment, queue_refs(self.queues)).items()}
+        refs = {**queue_refs(self.queues), **bucket_refs(self.buckets)}
+        env = {k: str(v) for k, v in self.template.resolve(spec.environment, refs).items()}
         local = {
             ("MONGO_URI_SECRET", "MONGO_URI"): self.endpoints.mongo_uri,
             ("REDIS_URL_SECRET", "REDIS_URL"): self.endpoints.redis_url,
@@ -522,6 +527,8 @@ class LocalStack:
             env.update({"JWKS_URL": self.idp.jwks_url, "JWT_ISSUER": LOCAL_ISSUER})
         if any(key.endswith("_QUEUE_URL") for key in env):
             env.update({"SQS_ENDPOINT_URL": self.endpoints.aws_url, "AWS_ENDPOINT_URL_SQS": self.endpoints.aws_url})
+        if "S3_ENDPOINT_URL" in env:  # the sources bucket (issue 24) on moto's S3
+            env["S3_ENDPOINT_URL"] = self.endpoints.aws_url
         env.update(
             {
                 "AWS_REGION": REGION,
