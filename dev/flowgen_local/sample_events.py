@@ -23,6 +23,7 @@ from flowgen_local.template import Route, Template, load
 
 SAMPLE_COURSE = "0123456789abcdef0123456789abcdef"
 SAMPLE_LESSON = "m02-l01"
+SAMPLE_CARD = "0123456789abcdef01234567"  # a flashcard id's shape (issue 23)
 SAMPLE_SUB = "auth0|sample-user"
 SAMPLE_TOKEN = "sAmPLe-sHaRE-LiNk-t0ken-0123456789abcdefghi"  # noqa: S105 - a share link's shape, shared by no one
 FIXED_EPOCH = 1795608000  # 2026-11-25T12:00:00Z
@@ -65,6 +66,9 @@ ROUTE_EXAMPLES: dict[str, tuple[str, dict[str, Any] | None, str]] = {
     "POST /courses/{courseId}/share": ("api_share_course", None, ""),
     "DELETE /courses/{courseId}/share": ("api_stop_sharing", None, ""),
     "POST /shared/{token}/fork": ("api_fork_shared_course", None, ""),
+    "GET /reviews/due": ("api_due_cards", None, "limit=20"),
+    "POST /reviews/{cardId}": ("api_review_card", {"rating": "good"}, ""),
+    "GET /courses/{courseId}/cards.csv": ("api_export_cards", None, ""),
     "$default": ("api_unmatched_route", None, ""),
 }
 WORKER_EVENTS = {  # file stem -> (function, queue, job)
@@ -106,7 +110,7 @@ def _outline_edit(outline: dict[str, Any] | None) -> dict[str, Any]:
 def _path(route: Route, course: str, lesson: str) -> tuple[str, dict[str, str]]:
     if route.path == "$default":
         return "/no/such/route", {}
-    values = (("courseId", course), ("lessonId", lesson), ("token", SAMPLE_TOKEN))
+    values = (("courseId", course), ("lessonId", lesson), ("token", SAMPLE_TOKEN), ("cardId", SAMPLE_CARD))
     params = {k: v for k, v in values if "{" + k + "}" in route.path}
     return route.path.format(**params), params
 

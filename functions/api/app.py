@@ -15,6 +15,7 @@ from api_guards import caller, common_headers, refuse_bad_body, tier, user_limit
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
+from routes_reviews import router as reviews_router
 from routes_share import PUBLIC_ROUTE_KEYS as SHARED_PUBLIC_ROUTES
 from routes_share import router as share_router
 
@@ -55,6 +56,7 @@ PUBLIC_ROUTES = frozenset(f"GET {path}" for path in PUBLIC_PATHS) | SHARED_PUBLI
 ANSWER_RESERVE_SECONDS = 2.0
 app.use([common_headers, user_limits(SETTINGS, PUBLIC_ROUTES)])
 app.include_router(share_router)  # share links (issue 22): routes_share.py
+app.include_router(reviews_router)  # flashcards and spaced review (issue 23): routes_reviews.py
 
 
 def service() -> CourseService:
@@ -235,11 +237,11 @@ def put_lesson_progress(course_id: CourseId, lesson_id: LessonId, body: Progress
 
 @app.get(
     "/courses/<course_id>/progress",
-    summary="The caller's progress through a course: percent, next lesson, quiz results",
+    summary="The caller's progress through a course: percent, next lesson, quiz results, flashcard mastery",
     responses=contract(200, CourseProgress, 404),
 )
 def get_course_progress(course_id: CourseId) -> Response[Any]:
-    return _json(200, progress().course(caller(app), course_id))
+    return _json(200, progress().course(caller(app), course_id, utcnow()))
 
 
 @app.get(

@@ -40,6 +40,7 @@ from flowgen_local.template import Template, load
 from tests.fakes.ports import MemoryDedupe, RecordingQueue
 from tests.fakes.progress import MemoryProgressStore
 from tests.fakes.questions import MemoryQuestionStore
+from tests.fakes.reviews import MemoryReviewStore
 from tests.fakes.shares import MemoryShareStore
 from tests.fakes.store import MemoryStore
 
@@ -77,6 +78,7 @@ class InProcessApi:
     progress: MemoryProgressStore = field(default_factory=MemoryProgressStore)
     questions: MemoryQuestionStore = field(default_factory=MemoryQuestionStore)
     shares: MemoryShareStore = field(default_factory=MemoryShareStore)
+    reviews: MemoryReviewStore = field(default_factory=MemoryReviewStore)
     queue: RecordingQueue = field(default_factory=RecordingQueue)
     dedupe: MemoryDedupe = field(default_factory=MemoryDedupe)
 
@@ -85,7 +87,9 @@ class InProcessApi:
     def __post_init__(self) -> None:
         settings = self.settings
         self.scheduler = JobScheduler(self.queue, self.dedupe, dedupe_ttl_seconds=settings.stuck_after_seconds)
-        self.generator = Generator(self.store, self.scheduler, OfflineModel(), WorkerTunables(), utcnow)
+        self.generator = Generator(
+            self.store, self.scheduler, OfflineModel(), WorkerTunables(), utcnow, cards=self.reviews
+        )
         self.answerer = QuestionAnswerer(self.generator, self.questions)
 
     def token(self, sub: str, *, tier: str | None = None, expires_in: int = 3600) -> str:
@@ -195,6 +199,7 @@ def api(api_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[InP
         progress_store=stub.progress,
         question_store=stub.questions,
         share_store=stub.shares,
+        review_store=stub.reviews,
         scheduler=stub.scheduler,
         user_limits=Unlimited(),
         address_limits=Unlimited(),

@@ -25,14 +25,18 @@ def test_every_template_route_reaches_a_route_of_the_api(api: InProcessApi) -> N
         ("PUT", f"{lesson}/version"): {"version": 1},
         ("PATCH", "/courses/{courseId}/outline"): outline,
         ("POST", "/shared/{token}/lessons/{lessonId}/quiz"): {"answers": [0]},
+        ("POST", "/reviews/{cardId}"): {"rating": "good"},
     }
     for route in api.template.routes:
         if route.path == "$default":
             continue
         path = route.path.replace("{courseId}", "0" * 32).replace("{lessonId}", "m01-l01")
         path = path.replace("{token}", "A" * 43)  # a share link's shape, shared by nobody
+        path = path.replace("{cardId}", "0" * 24)  # a flashcard's shape, nobody's
         response = alice.call(route.method, path, bodies.get((route.method, route.path)))
-        if "{token}" in route.path:  # the shared view and fork: the link's one 404
+        if "{cardId}" in route.path:
+            assert (response.status, response.json()["error"]["code"]) == (404, "card_not_found"), route
+        elif "{token}" in route.path:  # the shared view and fork: the link's one 404
             assert (response.status, response.json()["error"]["code"]) == (404, "share_not_found"), route
         elif not route.authorized:  # the contract and its UI
             assert response.status == 200, route
