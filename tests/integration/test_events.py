@@ -21,13 +21,13 @@ from flowgen import wiring
 from flowgen.clock import utcnow
 from flowgen.content import LessonContent, MarkdownBlock
 from flowgen.ports import Claim
-from flowgen.records import Course, CourseStatus, Lesson, LessonStatus, ModuleOutline, Priority
+from flowgen.records import Course, CourseStatus, Lesson, LessonStatus, ModuleOutline, Priority, Share
 from flowgen.requests import AskQuestionRequest
 from flowgen.settings import (
     ApiSettings,
     AuthorizerSettings,
-    EnvSettings,
     CourseWorkerSettings,
+    EnvSettings,
     LessonWorkerSettings,
     ReconcilerSettings,
 )
@@ -121,6 +121,15 @@ def _seed_requested(priority: Priority) -> Callable[[], None]:
         wiring.store().request_lessons(SAMPLE_COURSE, [SAMPLE_LESSON], priority, utcnow())
 
     return seed
+
+
+def _seed_shared_course() -> None:
+    """The sample course shared: its link as the share store holds it (a hash and a nonce)."""
+    _seed_course()
+    share = Share(
+        course_id=SAMPLE_COURSE, owner_id=SAMPLE_USER, token_hash="0" * 64, nonce="seeded", created_at=utcnow()
+    )
+    wiring.share_store().create(share)
 
 
 def _body(result: dict[str, Any]) -> Any:
@@ -229,6 +238,26 @@ def check_all_progress(stack: LocalStack, result: dict[str, Any]) -> None:
     assert result["statusCode"] == 200, result
 
 
+def check_share(stack: LocalStack, result: dict[str, Any]) -> None:
+    assert result["statusCode"] == 201, result
+    body = _body(result)
+    assert set(body) == {"token", "url", "createdAt"} and body["url"].endswith(f"/#/shared/{body['token']}")
+    share = present(wiring.share_store().get(SAMPLE_USER, SAMPLE_COURSE))
+    assert body["token"] not in share.model_dump_json()  # its hash is kept, never the token
+
+
+def check_stop_sharing(stack: LocalStack, result: dict[str, Any]) -> None:
+    assert result["statusCode"] == 204 and result["body"] == ""
+    assert wiring.share_store().get(SAMPLE_USER, SAMPLE_COURSE) is None
+
+
+def check_fork(stack: LocalStack, result: dict[str, Any]) -> None:
+    """The sample token has a link's shape, but nobody shared it: the one answer of a dead link."""
+    assert result["statusCode"] == 404 and _body(result)["error"]["code"] == "share_not_found"
+    courses = wiring.store().list_courses(SAMPLE_USER, limit=10, before=None)
+    assert [course.id for course in courses] == [SAMPLE_COURSE]  # no fork was made
+
+
 def check_unmatched(stack: LocalStack, result: dict[str, Any]) -> None:
     assert result["statusCode"] == 404 and _body(result)["error"]["code"] == "route_not_found"
 
@@ -272,6 +301,9 @@ CASES: dict[str, tuple[str, Callable[[], None], Callable[[Any, Any], None]]] = {
     "api_record_progress": ("ApiFunction", _seed_written_lesson, check_record_progress),
     "api_course_progress": ("ApiFunction", _seed_written_lesson, check_course_progress),
     "api_all_progress": ("ApiFunction", _seed_course, check_all_progress),
+    "api_share_course": ("ApiFunction", _seed_course, check_share),
+    "api_stop_sharing": ("ApiFunction", _seed_shared_course, check_stop_sharing),
+    "api_fork_shared_course": ("ApiFunction", _seed_course, check_fork),
     "api_unmatched_route": ("ApiFunction", lambda: None, check_unmatched),
     "course_worker": ("CourseWorkerFunction", lambda: _seed_course(CourseStatus.PENDING), check_course_worker),
     "lesson_worker_high": (
@@ -341,6 +373,7 @@ def test_sam_resolves_from_env_json_every_variable_the_function_needs(
         "mongo_uri_secret": "",
         "redis_url_secret": "",
         "openai_api_key_secret": "",
+        "share_key_secret": "",
         "jwks_url": stack.function_environment(function).get("JWKS_URL"),
     }
     checked = {key: value for key, value in expected.items() if key in settings}
