@@ -52,10 +52,20 @@ def _card(
 
 
 def test_a_cards_id_follows_its_front_as_read_not_as_typed() -> None:
-    same = card_id(C1, "m01-l01", "What is  a borrow?")
-    assert same == card_id(C1, "m01-l01", "what is a borrow") == card_id(C1, "m01-l01", " WHAT IS A BORROW ?\n")
-    assert same != card_id(C1, "m01-l02", "What is a borrow?") != card_id(C2, "m01-l01", "What is a borrow?")
-    assert same != card_id(C1, "m01-l01", "What is a move?")
+    same = card_id("alice", C1, "m01-l01", "What is  a borrow?")
+    assert (
+        same
+        == card_id("alice", C1, "m01-l01", "what is a borrow")
+        == card_id("alice", C1, "m01-l01", " WHAT IS A BORROW ?\n")
+    )
+    assert (
+        same
+        != card_id("alice", C1, "m01-l02", "What is a borrow?")
+        != card_id("alice", C2, "m01-l01", "What is a borrow?")
+    )
+    assert (
+        same != card_id("alice", C1, "m01-l01", "What is a move?") != card_id("bob", C1, "m01-l01", "What is a borrow?")
+    )
 
 
 # ---- the store's contract: the fake and MongoDB ---------------------------------------------------

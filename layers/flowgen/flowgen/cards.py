@@ -1,7 +1,7 @@
 """Flashcards under spaced review (issue 23, design invariant 13): stable ids, the stored review
 state, and scheduling by FSRS through the `fsrs` package (the scheduler Anki uses).
 
-A card's id is derived from its course, its lesson and its front as a reader sees it (Unicode
+A card's id is derived from its owner, its course, its lesson and its front as a reader sees it (Unicode
 NFKC, case folded, whitespace collapsed, trailing punctuation dropped), so a rewritten lesson that
 keeps a card keeps its id and with it the card's review history; the cards a rewrite drops are
 retired (kept, never due), and come back with their history if a later version has them again.
@@ -31,9 +31,10 @@ def normalised_front(front: str) -> str:
     return re.sub(r"[\s.?!:;,]+$", "", text)
 
 
-def card_id(course_id: str, lesson_id: str, front: str) -> str:
-    """24 hex characters: the same card of the same lesson has the same id in every version."""
-    key = f"{course_id}\x1f{lesson_id}\x1f{normalised_front(front)}"
+def card_id(owner_id: str, course_id: str, lesson_id: str, front: str) -> str:
+    """24 hex characters: the same card of the same lesson has the same id in every version (the
+    owner too, so no two learners' cards can ever share an `_id`)."""
+    key = f"{owner_id}\x1f{course_id}\x1f{lesson_id}\x1f{normalised_front(front)}"
     return hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
@@ -143,7 +144,7 @@ def next_state(fsrs_state: dict[str, Any], rating: ReviewRating, now: datetime) 
 
 
 def new_card(owner_id: str, course_id: str, lesson_id: str, card: Flashcard, now: datetime) -> ReviewCard:
-    cid = card_id(course_id, lesson_id, card.front)
+    cid = card_id(owner_id, course_id, lesson_id, card.front)
     return ReviewCard(
         id=cid,
         owner_id=owner_id,
