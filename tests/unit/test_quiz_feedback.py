@@ -26,8 +26,8 @@ def test_the_offline_model_writes_why_each_option_is_right_or_wrong(learner: Lea
         assert len(question.option_feedback) == len(question.options)
         right = question.options[question.answer_index]
         for i, line in enumerate(question.option_feedback):
-            assert line and right not in line  # a wrong option's line never names the right one
-            assert line.startswith("Right") == (i == question.answer_index)
+            assert right not in line  # a wrong option's line never names the right one
+            assert bool(line) == (i != question.answer_index)  # the right one's says nothing more
     assert "option_feedback" in LESSON_SYSTEM  # the model is asked for it too
 
 
@@ -39,7 +39,7 @@ def test_a_wrong_answer_teaches_then_another_try_is_kept(learner: Learner) -> No
     failed = learner.put(lesson_id, quiz={"answers": wrong})
     assert failed.quiz is not None and not failed.quiz.passed
     assert failed.quiz.solution is None  # not revealed: the learner may try again first
-    assert all(f and not f.startswith("Right") for f in failed.quiz.feedback)  # why each choice is wrong
+    assert all(failed.quiz.feedback)  # why each choice is wrong
 
     passed = learner.put(lesson_id, quiz={"answers": right})
     assert passed.quiz is not None and passed.quiz.passed and passed.quiz.solution is not None

@@ -45,13 +45,14 @@ _QUESTIONS = [
     ("What should follow '{title}'?", "Practice", ["Nothing", "Forgetting it"]),
     ("Who benefits from '{title}'?", "Anyone learning the topic", ["No one", "Only experts"]),
 ]
-# why each wrong option above is wrong (without naming the right one), in the same order
+# why each wrong option above is wrong (without naming the right one), in the same order; short:
+# a lesson's stream is read whole at each step (flowgen.streaming), so its length costs twice
 _WHY_WRONG = [
-    ["Few ideas are wrong everywhere: look at when it helps.", "The lesson shows cases where it is needed."],
-    ["Skipping ahead leaves you without a plan: start earlier.", "A guess is not a step you can check."],
-    ["Remembering a name is not using the idea.", "Errors are how you find what you misunderstood."],
-    ["An idea not used fades quickly.", "Forgetting is what comes without the next step."],
-    ["The lesson is written for someone: think of who.", "It is not limited to people who already know it."],
+    ["Few ideas are always wrong.", "The lesson shows where it is needed."],
+    ["Skipping ahead leaves no plan.", "A guess cannot be checked."],
+    ["A name is not the idea.", "Errors show what you missed."],
+    ["Unused ideas fade.", "Forgetting needs no step."],
+    ["It is written for someone.", "Not only for experts."],
 ]
 
 
@@ -65,7 +66,7 @@ def _questions(title: str, seed: int) -> list[QuizQuestion]:
         options = [*wrong]
         options.insert(answer, right)
         feedback = [*_WHY_WRONG[k]]
-        feedback.insert(answer, "Right: this is what the lesson says.")
+        feedback.insert(answer, "")  # the right option: "Correct." and the explanation say it
         questions.append(
             QuizQuestion(
                 question=text.format(title=title),
