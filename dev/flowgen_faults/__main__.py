@@ -45,7 +45,9 @@ def merged(old: str, rows: list[str], stamp: str) -> str:
     new scenarios at the end) and `stamp` after its own (in place of one for the same scenarios)."""
     kept: dict[str, str] = {}
     stamps: list[str] = []
-    for line in old.splitlines()[2:]:  # past the header and its separator
+    for line in old.splitlines():
+        if line.startswith("| scenario |") or line.startswith("| --- |"):
+            continue  # a header and its separator, of this table's columns or an earlier table's
         if line.startswith("| "):
             kept[line.split("|")[1].strip()] = line
         elif line.startswith("_"):

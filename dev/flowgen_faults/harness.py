@@ -30,6 +30,7 @@ from flowgen_local.fake_openai import FakeOpenAI, Faults
 from flowgen_local.lambda_pool import LambdaHost
 from flowgen_local.services import AwsServer
 from flowgen_local.stack import NO_USER_LIMITS, LocalStack, StackConfig
+from flowgen_local.template import with_parameter_bounds
 
 WORKER_TIMEOUT = 8
 VISIBILITY = 12
@@ -148,14 +149,11 @@ MARKDOWN_HEADER = (
 )
 
 
-def short_timeouts_template() -> Path | None:
-    """template.yaml with its workers' timeout allowed down to 5 s, for the scenarios' 8 s: a
-    stack that checks parameters refuses a value out of its bounds, as CloudFormation does (the
-    template says at least 30 s). None where the local stack does not check them."""
-    from flowgen_local import template
-
-    relax = getattr(template, "with_parameter_bounds", None)
-    return Path(relax({"WorkerTimeoutSeconds": {"MinValue": 5}})) if relax else None
+def short_timeouts_template() -> Path:
+    """template.yaml with its workers' timeout allowed down to 5 s, for the scenarios' 8 s: the
+    local stack checks parameters as CloudFormation does and refuses a value out of its bounds
+    (the template says at least 30 s)."""
+    return with_parameter_bounds({"WorkerTimeoutSeconds": {"MinValue": 5}})
 
 
 def start_stack(
@@ -514,6 +512,8 @@ class Staller:
         self.cycles = cycles
         self.stopped_seconds = 0.0
         self.stops = 0
+        self.stopped = threading.Event()  # set while the process is stopped
+        self.stopped_at: list[float] = []  # time.monotonic() of each stop
         self._quit = threading.Event()
         self._thread = threading.Thread(target=self._run, name="staller", daemon=True)
 
@@ -523,14 +523,18 @@ class Staller:
                 if self._quit.is_set():
                     return
                 os.kill(self.pid, signal.SIGSTOP)
+                self.stopped.set()
                 self.stops += 1
                 started = time.monotonic()
+                self.stopped_at.append(started)
                 self._quit.wait(stopped)
                 os.kill(self.pid, signal.SIGCONT)
+                self.stopped.clear()
                 self.stopped_seconds += time.monotonic() - started
                 self._quit.wait(running)
         finally:
             os.kill(self.pid, signal.SIGCONT)
+            self.stopped.clear()
 
     def __enter__(self) -> Staller:
         self._thread.start()

@@ -860,7 +860,7 @@ def _answered(api: Api, asked: list[tuple[str, str]], timeout: float) -> Counter
 
 
 STALL = (6.0, 4.0)  # SQS (moto's server) SIGSTOPped this long, then running this long: one cycle
-STALLS = {True: [(6.0, 1.0)], False: [STALL] * 6}  # by Size.quick: the CI variant stops once
+STALLS = {True: [(6.0, 2.0)], False: [STALL] * 6}  # by Size.quick: the CI variant stops once
 
 
 @dataclass
@@ -868,6 +868,7 @@ class Traffic:
     """What the clients asked during the stalls and what they were answered."""
 
     statuses: Counter[tuple[str, int]] = field(default_factory=Counter)  # (route, status)
+    during_stalls: int = 0  # requests sent while SQS was stopped
     slowest: float = 0.0
     courses: list[str] = field(default_factory=list)  # accepted (202)
     opened: list[str] = field(default_factory=list)  # "course/lesson", answered 202
@@ -875,9 +876,10 @@ class Traffic:
     questions: list[tuple[str, str]] = field(default_factory=list)  # (thread path, question id)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def record(self, route: str, status: int, seconds: float) -> None:
+    def record(self, route: str, status: int, seconds: float, stalled: bool) -> None:
         with self.lock:
             self.statuses[route, status] += 1
+            self.during_stalls += stalled
             self.slowest = max(self.slowest, seconds)
 
     @property
@@ -898,7 +900,7 @@ def _client(
         course, asked_on, rewritten = written[turn % len(written)]
         route = ("open", "question", "rewrite", "create")[turn % 4]
         turn += 1
-        started = time.monotonic()
+        started, stalled = time.monotonic(), staller.stopped.is_set()
         if route == "open":
             with traffic.lock:
                 target = unopened.pop(0) if unopened else None
@@ -929,7 +931,7 @@ def _client(
                 with traffic.lock:
                     traffic.courses.append(body["id"])
                     run.watch.course_ids.append(body["id"])
-        traffic.record(route, status, time.monotonic() - started)
+        traffic.record(route, status, time.monotonic() - started, stalled)
         time.sleep(rng.uniform(0.5, 1.5))
 
 
@@ -940,9 +942,12 @@ def sqs_stalled(services: Services, size: Size) -> Counts:
     intent: no answer is a 5xx, and every intent it accepted is written in the end (the stack's
     reconciler sends it again)."""
     name = "sqs-stalled"
-    with running(
-        name, services, faults=Faults(latency_seconds=0.2), parameters={**NO_LIMITS, "InitialLessons": "0"}
-    ) as run:
+    with (
+        running(
+            name, services, faults=Faults(latency_seconds=0.2), parameters={**NO_LIMITS, "InitialLessons": "0"}
+        ) as run,
+        CallLog(services.fake) as log,
+    ):
         courses = run.courses(size)
         written = []
         for course in courses:  # a lesson to ask about and one to rewrite, written before the stalls
@@ -977,7 +982,8 @@ def sqs_stalled(services: Services, size: Size) -> Counts:
         counts = run.counts
         counts.server_errors = traffic.server_errors
         answers = _answered(run.api, traffic.questions, timeout=SETTLE)
-        counts = run.finish(paid=Counter({key: 1 + n for key, n in traffic.rewrites.items()}))
+        paid = Counter({key: 1 + n for key, n in traffic.rewrites.items()})
+        counts = run.finish(paid=paid)
         if answers.get("ANSWERED", 0) != len(traffic.questions):
             counts.problems.append(f"accepted questions not answered: {dict(answers)} of {len(traffic.questions)}")
         for course, _, rewritten in written:
@@ -987,8 +993,15 @@ def sqs_stalled(services: Services, size: Size) -> Counts:
                 counts.problems.append(
                     f"{rewritten['id']}: {lesson['status']} version {lesson.get('version')} after {accepted} rewrites"
                 )
+        for key, n in Counter(c.key for c in log.calls).items():  # when each call of a record paid twice came
+            if n > max(1, paid[key]):
+                made = log.of(key)
+                stops = ", ".join(f"+{at - made[0].at:.1f}s" for at in staller.stopped_at)
+                calls = ", ".join(_call_text(c, made[0].at) for c in made)
+                counts.notes.append(f"{key}: {n} calls ({calls}); SQS stopped at {stops}")
         statuses = statuses_text(traffic.statuses)
         counts.measure("requests", sum(traffic.statuses.values()))
+        counts.measure("sent while SQS stopped", traffic.during_stalls)
         counts.measure("by status", statuses)
         counts.measure("slowest", traffic.slowest, " s")
         counts.measure("SQS stopped", stalled, " s")
