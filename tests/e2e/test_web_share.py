@@ -23,7 +23,7 @@ playwright = pytest.importorskip("playwright.sync_api")
 expect = playwright.expect
 
 NO_SCROLL = "() => document.documentElement.scrollWidth <= window.innerWidth"
-PHONE = {"width": 390, "height": 844}
+PHONE_WIDTH, PHONE_HEIGHT = 390, 844
 
 
 def _share_link(owner: Page) -> str:
@@ -56,7 +56,7 @@ def test_share_read_signed_out_revoke_and_make_it_yours(
     owner.screenshot(path=str(SCREENSHOTS / "course-shared.png"))
 
     # a second browser, nobody signed in, on a phone: the course, its written lesson, no account
-    viewer_context = browser.new_context(viewport=PHONE)
+    viewer_context = browser.new_context(viewport={"width": PHONE_WIDTH, "height": PHONE_HEIGHT})
     viewer = viewer_context.new_page()
     viewer.goto(link)
     expect(viewer.get_by_role("heading", level=1)).to_have_text(course_title)
