@@ -120,11 +120,13 @@ def test_regenerate_switch_versions_and_edit_the_outline(web_stack: LocalStack, 
     first_text = article.locator(".markdown").first.inner_text()
 
     # rewrite it with an instruction: the lesson is written again, the first version kept
-    versions = page.get_by_role("region", name="Versions of this lesson")
+    rewrite = page.get_by_role("region", name="Make it yours")
     no_axe_violations(page, "lesson (versions)")
-    versions.get_by_label("Rewrite this lesson: what should change?").fill("Simpler, with an analogy")
-    versions.get_by_role("button", name="Rewrite the lesson").click()
+    rewrite.get_by_label("Rewrite this lesson: what should change?").fill("Simpler, with an analogy")
+    rewrite.get_by_role("button", name="Rewrite the lesson").click()
+    expect(page.locator("article.lesson-body")).to_be_visible()  # the lesson stays while its new version is written
     expect(article.get_by_text("Instruction asked for")).to_be_visible(timeout=20_000)
+    versions = page.get_by_role("region", name="Versions of this lesson")  # near the top
     expect(page.get_by_text("✓ Completed.")).to_be_visible()  # progress kept
     switch = versions.get_by_label("Version")
     expect(switch.locator("option")).to_have_count(2)

@@ -144,7 +144,7 @@ def test_delete_with_confirmation_and_expired_session(web_stack: LocalStack, bro
     # the session expires: the next call is refused and the app goes back to sign in
     expired = web_stack.token("erin", expires_in=-60)
     page.evaluate(
-        "token => sessionStorage.setItem('flowgen.local-session', JSON.stringify({user: 'erin', token}))", expired
+        "token => localStorage.setItem('flowgen.local-session', JSON.stringify({user: 'erin', token}))", expired
     )
     page.reload()
     expect(page.get_by_label("User name")).to_be_visible()

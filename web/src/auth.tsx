@@ -7,10 +7,12 @@ const Auth0Session = lazy(() => import("./auth0"));
 
 const STORAGE_KEY = "flowgen.local-session";
 
-/** Local stack only: a user name exchanged for a token by the stack's identity provider. */
+/** Local stack only: a user name exchanged for a token by the stack's identity provider. Kept in
+ * localStorage, so every tab of this browser is signed in (an expired token ends the session as
+ * anywhere: the app asks to sign in again). */
 function LocalSession({ tokenUrl, children }: { tokenUrl: string; children: ReactNode }) {
   const [stored, setStored] = useState<{ user: string; token: string } | null>(() => {
-    const raw = sessionStorage.getItem(STORAGE_KEY);
+    const raw = localStorage.getItem(STORAGE_KEY);
     return raw ? JSON.parse(raw) : null;
   });
   const signIn = useCallback(
@@ -23,13 +25,13 @@ function LocalSession({ tokenUrl, children }: { tokenUrl: string; children: Reac
       if (!response.ok) throw new Error("That name was refused: use 1 to 64 letters, digits or . _ @ | - (no spaces).");
       const { token } = (await response.json()) as { token: string };
       const value = { user: name ?? "", token };
-      sessionStorage.setItem(STORAGE_KEY, JSON.stringify(value));
+      localStorage.setItem(STORAGE_KEY, JSON.stringify(value));
       setStored(value);
     },
     [tokenUrl],
   );
   const signOut = useCallback(() => {
-    sessionStorage.removeItem(STORAGE_KEY);
+    localStorage.removeItem(STORAGE_KEY);
     setStored(null);
   }, []);
   const value = useMemo<Session>(

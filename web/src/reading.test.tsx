@@ -185,3 +185,85 @@ describe("a lesson's place and the reading position", () => {
     expect(within(document.body).getByRole("heading", { level: 1 })).toHaveTextContent("Borrowing");
   });
 });
+
+describe("rewriting and switching versions", () => {
+  beforeEach(() => {
+    window.scrollTo = vi.fn() as unknown as typeof window.scrollTo;
+  });
+
+  const versions = [
+    { number: 1, generatedAt: "2026-11-28T01:00:00Z", instruction: null, current: false },
+    { number: 2, generatedAt: null, instruction: "Simpler", current: true },
+  ];
+
+  it("keeps the lesson read so far on screen while its new version is written, then replaces it in place", async () => {
+    let current = fetched(written());
+    const api = {
+      openLesson: vi.fn(async () => current),
+      getCourse: vi.fn(async () => fetched(OUTLINE)),
+      putProgress: vi.fn(async (_c: string, lessonId: string) => fetched({ lessonId })),
+      getCourseProgress: vi.fn(async () => fetched(progressOf())),
+      regenerateLesson: vi.fn(async () => fetched(written({ status: "PENDING", content: null, version: 2, versions }), 202, 1)),
+    };
+    const user = userEvent.setup();
+    const { client, container } = renderScreen(<LessonView />, { path: "/courses/:courseId/lessons/:lessonId", at: `/courses/${ID}/lessons/m02-l01`, api });
+    await screen.findByText("Second");
+    current = fetched(written({ status: "PENDING", content: null, version: 2, versions }), 202, 1);
+    await user.type(screen.getByLabelText("Rewrite this lesson: what should change?"), "Simpler");
+    await user.click(screen.getByRole("button", { name: "Rewrite the lesson" }));
+    await refetchLesson(client);
+    expect(await screen.findByText(/Version 2 is being written with your instruction\. You are reading version 1/)).toBeInTheDocument();
+    expect(screen.getByText("Second")).toBeInTheDocument(); // the old version, not an empty page
+    expect(container.querySelector("article.lesson-body:not(.draft)")).not.toBeNull();
+
+    const done = [{ ...versions[0] }, { ...versions[1], generatedAt: "2026-11-29T01:00:00Z" }];
+    current = fetched(written({ version: 2, versions: done, content: { generator: "offline", blocks: [{ type: "markdown", markdown: "Simpler now" }] } }));
+    await refetchLesson(client);
+    expect(await screen.findByText("Simpler now")).toBeInTheDocument();
+    expect(screen.queryByText("Second")).toBeNull();
+  });
+
+  it("switches near the top, says which version is shown and moves focus there", async () => {
+    const both = [
+      { number: 1, generatedAt: "2026-11-28T01:00:00Z", instruction: null, current: false },
+      { number: 2, generatedAt: "2026-11-29T01:00:00Z", instruction: "Simpler", current: true },
+    ];
+    const api = {
+      openLesson: vi.fn(async () => fetched(written({ version: 2, versions: both }))),
+      getCourse: vi.fn(async () => fetched(OUTLINE)),
+      putProgress: vi.fn(async (_c: string, lessonId: string) => fetched({ lessonId })),
+      getCourseProgress: vi.fn(async () => fetched(progressOf())),
+      selectLessonVersion: vi.fn(async () => fetched(written({ version: 1, versions: both.map((v) => ({ ...v, current: v.number === 1 })) }))),
+    };
+    const user = userEvent.setup();
+    renderScreen(<LessonView />, { path: "/courses/:courseId/lessons/:lessonId", at: `/courses/${ID}/lessons/m02-l01`, api });
+    const region = await screen.findByRole("region", { name: "Versions of this lesson" });
+    const article = document.querySelector("article.lesson-body")!;
+    expect(region.compareDocumentPosition(article) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy(); // above the lesson
+    await user.selectOptions(within(region).getByLabelText("Version"), "1");
+    await user.click(within(region).getByRole("button", { name: "Show this version" }));
+    const said = await within(region).findByRole("status");
+    expect(said).toHaveTextContent("Now showing version 1 (the first version). Your progress is kept.");
+    await waitFor(() => expect(within(region).getByRole("status")).toHaveFocus()); // not the page's body
+  });
+
+  it("a lesson not found offers the way back to its course", async () => {
+    const { ApiError } = await import("./api/client");
+    const api = {
+      openLesson: vi.fn(async () => {
+        throw new ApiError(404, "lesson_not_found", "lesson not found");
+      }),
+      getCourse: vi.fn(async () => fetched(OUTLINE)),
+      getCourseProgress: vi.fn(async () => fetched(progressOf())),
+    };
+    renderScreen(<LessonView />, { path: "/courses/:courseId/lessons/:lessonId", at: `/courses/${ID}/lessons/m09-l09`, api });
+    expect(await screen.findByRole("heading", { name: "Lesson not found" })).toBeInTheDocument();
+    expect(await screen.findByRole("link", { name: "Back to the course" })).toHaveAttribute("href", `/courses/${ID}`);
+    expect(screen.getByRole("link", { name: "Back to my courses" })).toBeInTheDocument();
+  });
+});
+
+async function refetchLesson(client: import("@tanstack/react-query").QueryClient) {
+  const { refetch } = await import("./test-harness");
+  await refetch(client, "lesson");
+}

@@ -61,7 +61,7 @@ afterEach(() => {
 
 describe("an expired session", () => {
   it("goes to sign in saying why, with the name filled in", async () => {
-    sessionStorage.setItem("flowgen.local-session", JSON.stringify({ user: "erin", token: "old" }));
+    localStorage.setItem("flowgen.local-session", JSON.stringify({ user: "erin", token: "old" }));
     stack("old");
     render(<App config={CONFIG} />);
     const alert = await screen.findByRole("alert");
@@ -70,7 +70,7 @@ describe("an expired session", () => {
   });
 
   it("says nothing of the kind after signing out", async () => {
-    sessionStorage.setItem("flowgen.local-session", JSON.stringify({ user: "erin", token: "good" }));
+    localStorage.setItem("flowgen.local-session", JSON.stringify({ user: "erin", token: "good" }));
     stack("old");
     const user = userEvent.setup();
     render(<App config={CONFIG} />);
@@ -81,7 +81,7 @@ describe("an expired session", () => {
   });
 
   it("keeps the question just asked, and sends it once the learner has signed in again", async () => {
-    sessionStorage.setItem("flowgen.local-session", JSON.stringify({ user: "erin", token: "good" }));
+    localStorage.setItem("flowgen.local-session", JSON.stringify({ user: "erin", token: "good" }));
     window.location.hash = `#/courses/${COURSE}/lessons/m01-l02`;
     const { calls, state } = stack("old");
     const user = userEvent.setup();

@@ -3,7 +3,7 @@ import { useTitle } from "../screen";
 import { PageHeading } from "./Heading";
 
 /** A friendly dead end with a way back: an unknown route, or a course or lesson that is not there. */
-export function NotFound({ what = "Page" }: { what?: string }) {
+export function NotFound({ what = "Page", courseId }: { what?: string; courseId?: string }) {
   useTitle(`${what} not found`);
   return (
     <main id="main">
@@ -11,7 +11,13 @@ export function NotFound({ what = "Page" }: { what?: string }) {
       <p>
         This link does not lead to anything of yours: it may be mistyped, deleted, or another user's.
       </p>
-      <p>
+      <p className="not-found-links">
+        {courseId && (
+          <>
+            <Link to={`/courses/${courseId}`}>Back to the course</Link>
+            {" · "}
+          </>
+        )}
         <Link to="/">Back to my courses</Link>
       </p>
     </main>

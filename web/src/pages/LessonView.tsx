@@ -15,7 +15,7 @@ import { useCourseOutline } from "../queries/courses";
 import { duration, placeOf } from "../pace";
 import { useReadingPosition } from "../resume";
 import { useFocusNext, useTitle } from "../screen";
-import { INSTRUCTION_MAX_CHARS, type Lesson, type LessonVersion } from "../api/types";
+import { INSTRUCTION_MAX_CHARS, type Lesson, type LessonContent, type LessonVersion } from "../api/types";
 import { draftOf, restartNotice, useRestartsSeen, writingStatus } from "../writing";
 
 /** A quiz's answers chosen and not sent yet, for the version they were chosen on. */
@@ -53,10 +53,15 @@ export function LessonView() {
   const article = useRef<HTMLElement>(null);
   const savePosition = useRecordProgress(courseId, lessonId);
   const written = data?.status === "GENERATED" ? data.content : null;
-  // a visit: this lesson, this version; the position is restored once per visit
+  // the version last shown written: kept on screen while a rewrite of it is written
+  const [before, setBefore] = useState<{ lessonId: string; version: number; content: LessonContent } | null>(null);
+  useEffect(() => {
+    if (data?.status === "GENERATED" && data.content) setBefore({ lessonId: data.id, version: data.version ?? 1, content: data.content });
+  }, [data]);
+  // restored once per visit of the lesson: a rewrite or a version switch replaces the text in place
   const resumed = useReadingPosition(
     article,
-    `${lessonId}:${data?.version ?? 1}`,
+    lessonId,
     Boolean(written),
     progress.data ? (mine ?? null) : undefined,
     (position) => savePosition.mutate({ position }),
@@ -73,7 +78,8 @@ export function LessonView() {
   useTitle(data?.title ?? "Lesson");
   const restarts = useRestartsSeen(`${lessonId}:${data?.version ?? 1}`, data?.progress?.restarts);
 
-  if (isMissing(lesson.error)) return <NotFound what="Lesson" />;
+  // a lesson removed from a course it is still in: the way back to that course (a missing course says so itself)
+  if (isMissing(lesson.error)) return <NotFound what="Lesson" courseId={course.data ? courseId : undefined} />;
   const crumbs = (
     <p className="crumbs">
       <Link to={`/courses/${courseId}`}>Back to the course</Link>
@@ -106,14 +112,21 @@ export function LessonView() {
     retryLesson.mutate();
   };
   const done = Boolean(mine?.completedAt);
-  const draft = written ? null : draftOf(data);
-  const shown = written ? written.blocks : (draft?.blocks ?? []);
+  // a rewrite being written: the version read until now stays, in place, until the new one is ready
+  const rewriting =
+    !written && before?.lessonId === lessonId && (data.status === "PENDING" || data.status === "GENERATING") && (data.version ?? 1) > before.version
+      ? before
+      : null;
+  const draft = written || rewriting ? null : draftOf(data);
+  const shown = written ? written.blocks : rewriting ? rewriting.content.blocks : (draft?.blocks ?? []);
   // One <article> for the draft and the final lesson, the same <Blocks> (same key) inside: the
   // final content replaces the draft in place, so what was read does not move. Everything that
   // differs (the status; completion and authorship) comes after the blocks.
   return (
     <main id="main" className="lesson">
       {crumbs}
+      <PageHeading>{data.title}</PageHeading>
+      {/* after the heading: the heading keeps its place (and the focus it got on arrival) */}
       {place && (
         <p className="place">
           <span>
@@ -125,7 +138,6 @@ export function LessonView() {
           {typeof data.readingMinutes === "number" && <span>{duration(data.readingMinutes)} read</span>}
         </p>
       )}
-      <PageHeading>{data.title}</PageHeading>
       <p className="lead">{data.summary}</p>
       {resumed && (
         <p role="status" className="resumed-note">
@@ -135,11 +147,18 @@ export function LessonView() {
           </button>
         </p>
       )}
+      {(data.versions?.length ?? 0) > 1 && <VersionSwitch courseId={courseId} lessonId={lessonId} lesson={data} />}
       {lesson.error && <ErrorNotice error={lesson.error} />}
-      {written || (draft && (draft.blocks.length > 0 || draft.writing)) ? (
-        <article className={written ? "lesson-body" : "lesson-body draft"} ref={article}>
+      {rewriting && (
+        <p className="notice building rewriting-note">
+          Version {data.version ?? 1} is being written with your instruction. You are reading version {rewriting.version} until it
+          is ready.
+        </p>
+      )}
+      {written || rewriting || (draft && (draft.blocks.length > 0 || draft.writing)) ? (
+        <article className={written || rewriting ? "lesson-body" : "lesson-body draft"} ref={article}>
           <Blocks
-            key={`${lessonId}:v${data.version ?? 1}`}
+            key={`${lessonId}:v${rewriting ? rewriting.version : (data.version ?? 1)}`}
             blocks={shown}
             quiz={written ? quiz : undefined}
             writing={draft?.writing ?? null}
@@ -160,8 +179,8 @@ export function LessonView() {
         <Writing lesson={data} restarts={restarts} focusRef={retried.ref} />
       )}
       {written && <AskPanel courseId={courseId} lessonId={lessonId} />}
-      {(data.status === "GENERATED" || (data.versions?.length ?? 0) > 1) && (
-        <Versions courseId={courseId} lessonId={lessonId} lesson={data} />
+      {(data.status === "GENERATED" || rewriting) && (
+        <Rewrite courseId={courseId} lessonId={lessonId} lesson={data} />
       )}
       <nav className="pager" aria-label="Lessons">
         {data.previousLessonId ? (
@@ -249,32 +268,24 @@ function versionLabel(version: LessonVersion): string {
   return `Version ${version.number} (${when}): ${how}`;
 }
 
-/** Rewrite the lesson with an instruction, and switch between the versions kept. Progress is kept either way. */
-function Versions({ courseId, lessonId, lesson }: { courseId: string; lessonId: string; lesson: Lesson }) {
+/** Rewrite the lesson with an instruction (at the end of the lesson: what to change is known once
+ * read). The version shown stays readable, in place, while the new one is written. */
+function Rewrite({ courseId, lessonId, lesson }: { courseId: string; lessonId: string; lesson: Lesson }) {
   const [instruction, setInstruction] = useState("");
-  const versions = lesson.versions ?? [];
-  const current = versions.find((v) => v.current)?.number ?? lesson.version ?? 1;
-  const [chosen, setChosen] = useState<number | null>(null);
-  const [switched, setSwitched] = useState<number | null>(null);
-  const shown = useFocusNext();
+  const asked = useFocusNext();
   const regenerate = useRegenerateLesson(courseId, lessonId, { onSuccess: () => setInstruction("") });
-  const select = useSelectLessonVersion(courseId, lessonId, {
-    onSuccess: () => {
-      setSwitched(chosen);
-      setChosen(null);
-    },
-  });
   const over = instruction.length - INSTRUCTION_MAX_CHARS;
-  const writing = lesson.status === "PENDING" || lesson.status === "GENERATING";
   const submit = (event: FormEvent) => {
     event.preventDefault();
     if (over > 0 || !instruction.trim() || regenerate.isPending) return;
+    asked.request();
     regenerate.mutate({ instruction: instruction.trim(), version: lesson.version });
   };
+  const writing = lesson.status === "PENDING" || lesson.status === "GENERATING";
   return (
-    <section className="versions no-print" aria-label="Versions of this lesson">
+    <section className="versions no-print" aria-label="Make it yours">
       <h2>Make it yours</h2>
-      {lesson.status === "GENERATED" && (
+      {lesson.status === "GENERATED" ? (
         <form onSubmit={submit}>
           <label htmlFor="instruction">Rewrite this lesson: what should change?</label>
           <textarea
@@ -295,44 +306,70 @@ function Versions({ courseId, lessonId, lesson }: { courseId: string; lessonId: 
           </button>
           {regenerate.error && <ErrorNotice error={regenerate.error} />}
         </form>
+      ) : writing ? (
+        <p className="hint" tabIndex={-1} ref={asked.ref}>
+          Version {lesson.version ?? 1} is being written; the lesson above stays as it was until it is ready, then
+          replaces it in place.
+        </p>
+      ) : null}
+    </section>
+  );
+}
+
+/** Switch between the versions kept, near the top: which one is shown, the others with their
+ * instruction and time; switching says what it did (focus goes there). Progress is kept. */
+function VersionSwitch({ courseId, lessonId, lesson }: { courseId: string; lessonId: string; lesson: Lesson }) {
+  const versions = lesson.versions ?? [];
+  const current = versions.find((v) => v.current)?.number ?? lesson.version ?? 1;
+  const [chosen, setChosen] = useState<number | null>(null);
+  const [switched, setSwitched] = useState<number | null>(null);
+  const switches = useRef(0); // keys the status: one mount per switch, whatever re-renders follow
+  const shown = useFocusNext();
+  const select = useSelectLessonVersion(courseId, lessonId, {
+    onSuccess: () => {
+      switches.current += 1;
+      setSwitched(chosen);
+      setChosen(null);
+    },
+  });
+  const writing = lesson.status === "PENDING" || lesson.status === "GENERATING";
+  const label = versions.find((v) => v.number === switched);
+  return (
+    <section className="version-switch no-print" aria-label="Versions of this lesson">
+      <label htmlFor="version">Version</label>
+      <select
+        id="version"
+        value={chosen ?? current}
+        disabled={writing || select.isPending}
+        onChange={(e) => setChosen(Number(e.target.value))}
+      >
+        {versions.map((v) => (
+          <option key={v.number} value={v.number}>
+            {versionLabel(v)}
+            {v.current ? " (shown)" : ""}
+          </option>
+        ))}
+      </select>
+      <button
+        type="button"
+        className="secondary"
+        disabled={writing || select.isPending || chosen === null || chosen === current}
+        onClick={() => {
+          if (chosen === null) return;
+          shown.request(); // the button is disabled once it is shown: focus goes to what it did
+          select.mutate(chosen);
+        }}
+      >
+        Show this version
+      </button>
+      {switched !== null && (
+        <p role="status" className="notice finished switched" tabIndex={-1} ref={shown.ref} key={`shown-${switches.current}`}>
+          Now showing version {switched}
+          {label?.instruction ? ` (“${label.instruction}”)` : label ? " (the first version)" : ""}. Your progress is kept.
+        </p>
       )}
-      {versions.length > 1 && (
-        <div className="version-switch">
-          <label htmlFor="version">Version</label>
-          <select
-            id="version"
-            value={chosen ?? current}
-            disabled={writing || select.isPending}
-            onChange={(e) => setChosen(Number(e.target.value))}
-          >
-            {versions.map((v) => (
-              <option key={v.number} value={v.number}>
-                {versionLabel(v)}
-                {v.current ? " (shown)" : ""}
-              </option>
-            ))}
-          </select>
-          <button
-            type="button"
-            className="secondary"
-            disabled={writing || select.isPending || chosen === null || chosen === current}
-            onClick={() => {
-              if (chosen === null) return;
-              shown.request(); // the button is disabled once it is shown: focus goes to what it did
-              select.mutate(chosen);
-            }}
-          >
-            Show this version
-          </button>
-          {switched !== null && (
-            <p role="status" className="hint switched" tabIndex={-1} ref={shown.ref} key={`shown-${switched}-${lesson.version}`}>
-              Version {switched} is shown above. Your progress is kept.
-            </p>
-          )}
-          {writing && <p className="hint">A new version is being written; you can switch once it is ready.</p>}
-          {select.error && <ErrorNotice error={select.error} />}
-        </div>
-      )}
+      {writing && <p className="hint">A new version is being written; you can switch once it is ready.</p>}
+      {select.error && <ErrorNotice error={select.error} />}
     </section>
   );
 }

@@ -8,6 +8,14 @@ import { LANGUAGE_PATTERN, PROMPT_MAX_CHARS, type CreateCourse, type Level } fro
 
 type Size = NonNullable<CreateCourse["size"]>;
 
+/** Topics a new learner can start from (a click puts one in the box, to send or change). */
+const EXAMPLES = [
+  "Rust ownership for C++ programmers",
+  "Statistics for A/B tests, with Python",
+  "Photosynthesis for a curious 12-year-old",
+  "Negotiating a salary offer",
+];
+
 export function NewCourse() {
   const navigate = useNavigate();
   const [prompt, setPrompt] = useState("");
@@ -54,6 +62,14 @@ export function NewCourse() {
           {prompt.length}/{PROMPT_MAX_CHARS} characters
           {over > 0 && `: ${over} too many. Shorten it to create the course.`}
         </p>
+        <div className="examples" role="group" aria-label="Example topics">
+          <span className="hint">For example:</span>
+          {EXAMPLES.map((example) => (
+            <button key={example} type="button" className="chip" onClick={() => edit(example)}>
+              {example}
+            </button>
+          ))}
+        </div>
         <div className="row">
           <label>
             Level
@@ -66,13 +82,16 @@ export function NewCourse() {
           </label>
           <label>
             Size
-            <select value={size} onChange={(e) => setSize(e.target.value as Size | "")}>
-              <option value="">standard</option>
-              <option value="short">short</option>
-              <option value="long">long</option>
+            <select value={size} onChange={(e) => setSize(e.target.value as Size | "")} aria-describedby="size-hint">
+              <option value="">standard: 4 modules, 12 lessons</option>
+              <option value="short">short: 3 modules, 6 lessons</option>
+              <option value="long">long: 6 modules, 24 lessons</option>
             </select>
           </label>
         </div>
+        <p id="size-hint" className="hint">
+          A lesson takes about 5 to 10 minutes to read, with its quiz. Lessons are written when you open them.
+        </p>
         <label htmlFor="language">Language (optional)</label>
         <input
           id="language"

@@ -167,8 +167,8 @@ export function OutlineEditor({ course, onDone }: { course: CourseDetail; onDone
       {confirming && removed.length > 0 && (
         <div className="notice error" role="alert">
           <p>
-            Remove {removed.length === 1 ? "this lesson" : `these ${removed.length} lessons`}: {removed.map((l) => `“${l.title}”`).join(", ")}? Their
-            content goes and cannot be brought back.
+            Remove {removed.length === 1 ? "this lesson" : `these ${removed.length} lessons`}: {removed.map((l) => `“${l.title}”`).join(", ")}? What
+            was written for {removed.length === 1 ? "it" : "them"} will be deleted and cannot be brought back.
           </p>
         </div>
       )}
