@@ -49,13 +49,10 @@ def render_lesson(lesson: dict[str, Any]) -> str:
         elif kind == "key_points":
             out += ["Key points:"] + [f"  * {p}" for p in block["points"]]
         elif kind == "quiz":
-            out += ["Quiz:"]
+            out += ["Quiz:"]  # served without its answers (the API grades a submitted answer)
             for i, q in enumerate(block["questions"], 1):
                 out += [f"  {i}. {q['question']}"]
-                out += [
-                    f"     {'*' if j == q['answer_index'] else ' '} {chr(97 + j)}) {o}"
-                    for j, o in enumerate(q["options"])
-                ]
+                out += [f"       {chr(97 + j)}) {o}" for j, o in enumerate(q["options"])]
         elif kind == "video":
             out += [f"Video: {block['title']} <{block['url']}>"]
         out.append("")
