@@ -6,6 +6,8 @@ PY ?= $(shell for p in python3.12 $$(ls -d /root/.pyenv/versions/3.12*/bin/pytho
 VENV := .venv
 BIN := $(abspath $(VENV))/bin
 export SAM_CLI_TELEMETRY := 0
+# For the local stack and moto, when your shell names no region. A deployment's region is yours:
+# export AWS_REGION and AWS_DEFAULT_REGION both, and samconfig.toml's (docs/deploy.md, One region).
 export AWS_DEFAULT_REGION ?= us-east-1
 
 .PHONY: help dev system-deps browser-deps web web-types test test-fast contract ops-check lint format validate build lock bench-cold-start bench-backlog bench-web-polling bench-slow-sqs mutation demo local faults soak deploy-rehearsal clean
