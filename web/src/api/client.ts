@@ -4,6 +4,7 @@ import type {
   CourseProgress,
   CourseSummary,
   CreateCourse,
+  DueCards,
   FieldProblem,
   Lesson,
   LessonProgress,
@@ -12,6 +13,8 @@ import type {
   ProgressUpdate,
   QuestionThread,
   QuestionView,
+  ReviewCard,
+  ReviewRating,
   ShareLink,
 } from "./types";
 
@@ -201,6 +204,24 @@ export class FlowgenApi {
 
   getProgressOverview() {
     return this.request<ProgressOverview>("GET", "/progress");
+  }
+
+  /** The caller's due flashcards, oldest due first, and how many are due in all (issue 23). */
+  dueCards(limit = 20, courseId?: string) {
+    const query = new URLSearchParams({ limit: String(limit), ...(courseId ? { courseId } : {}) });
+    return this.request<DueCards>("GET", `/reviews/due?${query}`);
+  }
+
+  /** A review (FSRS on the server): the same key for the same review reviews once. */
+  reviewCard(cardId: string, rating: ReviewRating, idempotencyKey: string) {
+    return this.request<ReviewCard>("POST", `/reviews/${cardId}`, { rating }, { "idempotency-key": idempotencyKey });
+  }
+
+  /** The course's cards as a CSV Anki imports. */
+  async exportCards(courseId: string): Promise<{ filename: string; csv: string }> {
+    const { text, response } = await this.send("GET", `/courses/${courseId}/cards.csv`);
+    const named = /filename="([^"]+)"/.exec(response.headers.get("content-disposition") ?? "");
+    return { filename: named?.[1] ?? "flowgen-cards.csv", csv: text };
   }
 
   /** The course's share link (201): its one live link, made now or the one it has. */

@@ -40,6 +40,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/courses/{course_id}/cards.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A course's flashcards as a CSV Anki imports (front, back, tags) */
+        get: operations["export_cards_courses__course_id__cards_csv_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/courses/{course_id}/export.md": {
         parameters: {
             query?: never;
@@ -184,7 +201,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's progress through a course: percent, next lesson, quiz results */
+        /** The caller's progress through a course: percent, next lesson, quiz results, flashcard mastery */
         get: operations["get_course_progress_courses__course_id__progress_get"];
         put?: never;
         post?: never;
@@ -257,6 +274,40 @@ export interface paths {
         get: operations["get_progress_overview_progress_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/reviews/due": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's due flashcards, oldest due first, and how many are due in all (one course with courseId) */
+        get: operations["due_cards_reviews_due_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/reviews/{card_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Review a flashcard (again, hard, good or easy): answers the card with its next due time (FSRS) */
+        post: operations["review_card_reviews__card_id__post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -366,6 +417,42 @@ export interface components {
              */
             question: string;
         };
+        /**
+         * CardState
+         * @enum {string}
+         */
+        CardState: "new" | "learning" | "review" | "relearning";
+        /** CardView */
+        CardView: {
+            /** Back */
+            back: string;
+            /** Courseid */
+            courseId: string;
+            /**
+             * Due
+             * Format: date-time
+             * @description When the card is next due (FSRS, without fuzzing)
+             */
+            due: string;
+            /**
+             * Front
+             * @description Plain text (the model's): render as text, never as HTML
+             */
+            front: string;
+            /** Id */
+            id: string;
+            /** Lastreviewedat */
+            lastReviewedAt?: string | null;
+            /** Lessonid */
+            lessonId: string;
+            /**
+             * Reps
+             * @description Reviews so far
+             */
+            reps: number;
+            /** @description `new` until its first review; `review` once learned */
+            state: components["schemas"]["CardState"];
+        };
         /** CodeBlock */
         CodeBlock: {
             /** Caption */
@@ -456,6 +543,22 @@ export interface components {
              */
             version: number;
         };
+        /** CourseMastery */
+        CourseMastery: {
+            /** Cards */
+            cards: number;
+            /** Due */
+            due: number;
+            /** Learned */
+            learned: number;
+            /**
+             * Lessons
+             * @description Every lesson with cards, in course order
+             */
+            lessons: components["schemas"]["LessonMastery"][];
+            /** Nextdueat */
+            nextDueAt?: string | null;
+        };
         /** CoursePage */
         CoursePage: {
             /** Items */
@@ -487,6 +590,8 @@ export interface components {
              * @description Every lesson with any progress, in course order.
              */
             lessons: components["schemas"]["LessonProgress"][];
+            /** @description Flashcards (issue 23): per lesson and for the course, how many are learned and when the next review is due */
+            mastery?: components["schemas"]["CourseMastery"] | null;
             /**
              * Nextlessonid
              * @description The first lesson, in course order, not completed yet.
@@ -595,6 +700,19 @@ export interface components {
             /** Size */
             size?: ("short" | "standard" | "long") | null;
         };
+        /** DueCards */
+        DueCards: {
+            /**
+             * Cards
+             * @description The caller's due cards, oldest due first, at most `limit`
+             */
+            cards: components["schemas"]["CardView"][];
+            /**
+             * Due
+             * @description How many are due in all (this course's, with `courseId`)
+             */
+            due: number;
+        };
         /**
          * EditOutlineRequest
          * @description The whole outline as it should be, in order: lessons left out are removed, lessons without
@@ -646,6 +764,31 @@ export interface components {
             blocks: (components["schemas"]["MarkdownBlock"] | components["schemas"]["CodeBlock"] | components["schemas"]["KeyPointsBlock"] | components["schemas"]["QuizBlockView"] | components["schemas"]["VideoBlock"])[];
             /** Generator */
             generator: string;
+        };
+        /** LessonMastery */
+        LessonMastery: {
+            /**
+             * Cards
+             * @description The lesson's live cards
+             */
+            cards: number;
+            /**
+             * Due
+             * @description Of those, cards due now
+             */
+            due: number;
+            /**
+             * Learned
+             * @description Of those, cards in FSRS's review state (graduated from learning)
+             */
+            learned: number;
+            /** Lessonid */
+            lessonId: string;
+            /**
+             * Nextdueat
+             * @description When its next card is due
+             */
+            nextDueAt?: string | null;
         };
         /** LessonProgress */
         LessonProgress: {
@@ -1188,6 +1331,16 @@ export interface components {
              */
             version?: number | null;
         };
+        /**
+         * ReviewRating
+         * @enum {string}
+         */
+        ReviewRating: "again" | "hard" | "good" | "easy";
+        /** ReviewRequest */
+        ReviewRequest: {
+            /** @description again | hard | good | easy (Anki's 1-4) */
+            rating: components["schemas"]["ReviewRating"];
+        };
         /** SelectVersionRequest */
         SelectVersionRequest: {
             /**
@@ -1687,6 +1840,101 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Invalid request: a field, an id, a cursor, invalid UTF-8 or JSON nested too deep (`details` names fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing Authorization header (API Gateway) or an expired token (`token_expired`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description The authorizer denied the token (bad signature, issuer, audience...): API Gateway's own answer */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description No such course or lesson for this caller (another user's course is a 404 too) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A per-user limit (`rate_limited`: requests a minute, courses or questions an hour...) or the daily token budget (`daily_budget_exhausted`, with `resetsAt`) */
+            429: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description MongoDB (or, with an Idempotency-Key, Redis) is unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    export_cards_courses__course_id__cards_csv_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 32 lowercase hex characters */
+                course_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The course's live cards as CSV (UTF-8) with Anki's file headers: front, back, tags (space-separated) */
+            200: {
+                headers: {
+                    /** @description attachment; filename="flowgen-cards-<course-id>.csv" */
+                    "Content-Disposition"?: string;
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
             };
             /** @description Invalid request: a field, an id, a cursor, invalid UTF-8 or JSON nested too deep (`details` names fields) */
             400: {
@@ -3299,6 +3547,243 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description A per-user limit (`rate_limited`: requests a minute, courses or questions an hour...) or the daily token budget (`daily_budget_exhausted`, with `resetsAt`) */
+            429: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description MongoDB (or, with an Idempotency-Key, Redis) is unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    due_cards_reviews_due_get: {
+        parameters: {
+            query?: {
+                /** @description At most this many cards */
+                limit?: number;
+                /** @description Only this course's cards */
+                courseId?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DueCards"];
+                };
+            };
+            /** @description Invalid request: a field, an id, a cursor, invalid UTF-8 or JSON nested too deep (`details` names fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing Authorization header (API Gateway) or an expired token (`token_expired`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description The authorizer denied the token (bad signature, issuer, audience...): API Gateway's own answer */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description No such course or lesson for this caller (another user's course is a 404 too) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A per-user limit (`rate_limited`: requests a minute, courses or questions an hour...) or the daily token budget (`daily_budget_exhausted`, with `resetsAt`) */
+            429: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description MongoDB (or, with an Idempotency-Key, Redis) is unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    review_card_reviews__card_id__post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retried review answer what the first one did instead of reviewing twice */
+                "idempotency-key"?: string | null;
+            };
+            path: {
+                /** @description 24 lowercase hex characters */
+                card_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CardView"];
+                };
+            };
+            /** @description Invalid request: a field, an id, a cursor, invalid UTF-8 or JSON nested too deep (`details` names fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing Authorization header (API Gateway) or an expired token (`token_expired`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description The authorizer denied the token (bad signature, issuer, audience...): API Gateway's own answer */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description No such course or lesson for this caller (another user's course is a 404 too) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The course or lesson is not in a state that allows this (e.g. retry of a course that did not fail, a question about a lesson not written yet: `lesson_not_ready`), or a request with this Idempotency-Key is still in progress */
+            409: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is larger than 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description The body is not application/json (UTF-8) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description This Idempotency-Key was used with a different body (`idempotency_key_reused`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description A per-user limit (`rate_limited`: requests a minute, courses or questions an hour...) or the daily token budget (`daily_budget_exhausted`, with `resetsAt`) */

@@ -81,3 +81,9 @@ export const INSTRUCTION_MAX_CHARS = 500;
 export const QUESTION_MAX_CHARS = 1000;
 /** As the API checks it: letters of any script, spaces, hyphens, parentheses; 2-40 characters. */
 export const LANGUAGE_PATTERN = "\\p{L}[\\p{L} \\(\\)\\-]{0,38}[\\p{L}\\)]";
+
+/** Flashcards under spaced review (issue 23): a card as the due list and a review answer it. */
+export type ReviewCard = Schemas["CardView"];
+export type DueCards = Schemas["DueCards"];
+export type ReviewRating = Schemas["ReviewRequest"]["rating"];
+export type CourseMastery = Schemas["CourseMastery"];

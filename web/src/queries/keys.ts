@@ -24,4 +24,7 @@ export const keys = {
   progressOverview: () => [...keys.progress(), "overview"] as const,
   /** The learner's progress in one course. */
   courseProgress: (courseId: string) => [...keys.progress(), "course", courseId] as const,
+  /** Every flashcard query: the due lists (all courses, or one). A review refreshes them and progress. */
+  reviews: () => ["reviews"] as const,
+  dueCards: (courseId?: string) => [...keys.reviews(), "due", courseId ?? "all"] as const,
 };
