@@ -2,7 +2,8 @@ import { screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
 import type { FlowgenApi } from "./api/client";
-import type { DueCards, ReviewCard } from "./api/types";
+import type { CourseDetail, CourseMastery, DueCards, ReviewCard } from "./api/types";
+import { DueBanner, Mastery } from "./components/Mastery";
 import { dueIn, Review } from "./pages/Review";
 import { fetched, renderScreen } from "./test-harness";
 
@@ -79,5 +80,30 @@ describe("the review screen", () => {
     expect(dueIn("2026-12-01T09:10:00Z", now)).toBe("in 10 minutes");
     expect(dueIn("2026-12-04T09:00:00Z", now)).toBe("in 3 days");
     expect(dueIn("2026-12-01T08:00:00Z", now)).toBe("now");
+  });
+});
+
+describe("flashcards in the course list and the course page", () => {
+  it("My courses says how many cards are due and links to the review", async () => {
+    const { api } = fakeApi([card(1), card(2), card(3)]);
+    renderScreen(<DueBanner />, { path: "/", at: "/", api });
+    expect(await screen.findByText(/3 cards due for review/, {}, { timeout: 5000 })).toBeInTheDocument();
+    expect(screen.getByRole("link", { name: "Review now" })).toHaveAttribute("href", "/review");
+  });
+
+  it("a course shows its mastery, the cards to review and the export", async () => {
+    const course = { id: "c".repeat(32) } as CourseDetail;
+    const mastery: CourseMastery = {
+      cards: 6,
+      learned: 2,
+      due: 3,
+      nextDueAt: "2026-12-01T09:00:00Z",
+      lessons: [{ lessonId: "m01-l01", cards: 6, learned: 2, due: 3, nextDueAt: "2026-12-01T09:00:00Z" }],
+    };
+    renderScreen(<Mastery course={course} mastery={mastery} />, { path: "/", at: "/", api: {} });
+    expect(screen.getByRole("region", { name: "Flashcards" })).toHaveTextContent("2 of 6 cards learned, 3 due now");
+    expect(screen.getByRole("progressbar", { name: "Flashcards learned" })).toHaveAttribute("value", "2");
+    expect(screen.getByRole("link", { name: "Review 3 cards" })).toHaveAttribute("href", `/review?course=${course.id}`);
+    expect(screen.getByRole("button", { name: "Export cards for Anki (CSV)" })).toBeInTheDocument();
   });
 });

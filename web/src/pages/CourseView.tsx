@@ -3,6 +3,7 @@ import { Link, useParams } from "react-router-dom";
 import { PageHeading } from "../components/Heading";
 import { NotFound } from "../components/NotFound";
 import { FailedNotice, RetryingNotice } from "../components/Failure";
+import { Mastery } from "../components/Mastery";
 import { ShareControl } from "../components/ShareControl";
 import { Badge, ErrorNotice, isMissing, lessonState } from "../components/Status";
 import { isRetrying, retryingSentence } from "../failures";
@@ -216,6 +217,7 @@ export function CourseView() {
         />
       )}
       <Progress course={data} progress={progress.data} />
+      <Mastery course={data} mastery={progress.data?.mastery} />
       {objectives.length > 0 && (
         <section aria-label="Objectives">
           <h2>You will be able to</h2>

@@ -2,6 +2,7 @@ import { useRef } from "react";
 import { Link } from "react-router-dom";
 import { PageHeading } from "../components/Heading";
 import { FailedNotice, RetryingNotice } from "../components/Failure";
+import { DueBanner } from "../components/Mastery";
 import { Badge, ErrorNotice } from "../components/Status";
 import { isRetrying } from "../failures";
 import { useCourses, useDeleteCourse, useRetryCourse } from "../queries/courses";
@@ -79,6 +80,7 @@ export function Courses() {
           New course
         </Link>
       </div>
+      <DueBanner />
       {query.error && <ErrorNotice error={query.error} />}
       {query.isPending ? (
         <p>Loading…</p>
