@@ -341,6 +341,9 @@ def install() -> None:
 
 def main() -> None:
     install()
+    from flowgen_local import s3_post
+
+    s3_post.install()  # browser POST uploads checked as S3 checks them (issue 24)
     from moto.server import main as moto_main
 
     moto_main(sys.argv[1:])

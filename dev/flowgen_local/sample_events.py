@@ -25,6 +25,7 @@ SAMPLE_COURSE = "0123456789abcdef0123456789abcdef"
 SAMPLE_LESSON = "m02-l01"
 SAMPLE_CARD = "0123456789abcdef01234567"  # a flashcard id's shape (issue 23)
 SAMPLE_SUB = "auth0|sample-user"
+SAMPLE_SOURCE = "fedcba9876543210fedcba9876543210"  # a source id's shape (issue 24)
 SAMPLE_TOKEN = "sAmPLe-sHaRE-LiNk-t0ken-0123456789abcdefghi"  # noqa: S105 - a share link's shape, shared by no one
 FIXED_EPOCH = 1795608000  # 2026-11-25T12:00:00Z
 FIXED_TIME = "25/Nov/2026:12:00:00 +0000"
@@ -69,6 +70,14 @@ ROUTE_EXAMPLES: dict[str, tuple[str, dict[str, Any] | None, str]] = {
     "GET /reviews/due": ("api_due_cards", None, "limit=20"),
     "POST /reviews/{cardId}": ("api_review_card", {"rating": "good"}, ""),
     "GET /courses/{courseId}/cards.csv": ("api_export_cards", None, ""),
+    "POST /sources": (
+        "api_create_source",
+        {"filename": "lecture-3.pdf", "contentType": "application/pdf", "size": 482133},
+        "",
+    ),
+    "GET /sources": ("api_list_sources", None, ""),
+    "GET /sources/{sourceId}": ("api_get_source", None, ""),
+    "DELETE /sources/{sourceId}": ("api_delete_source", None, ""),
     "$default": ("api_unmatched_route", None, ""),
 }
 WORKER_EVENTS = {  # file stem -> (function, queue, job)
@@ -110,7 +119,13 @@ def _outline_edit(outline: dict[str, Any] | None) -> dict[str, Any]:
 def _path(route: Route, course: str, lesson: str) -> tuple[str, dict[str, str]]:
     if route.path == "$default":
         return "/no/such/route", {}
-    values = (("courseId", course), ("lessonId", lesson), ("token", SAMPLE_TOKEN), ("cardId", SAMPLE_CARD))
+    values = (
+        ("courseId", course),
+        ("lessonId", lesson),
+        ("token", SAMPLE_TOKEN),
+        ("sourceId", SAMPLE_SOURCE),
+        ("cardId", SAMPLE_CARD),
+    )
     params = {k: v for k, v in values if "{" + k + "}" in route.path}
     return route.path.format(**params), params
 
@@ -162,6 +177,39 @@ def sqs_event(queue: str, body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def s3_object_created(source: str) -> dict[str, Any]:
+    """What S3 sends the ingest queue when a source's file is uploaded through its form."""
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": "us-east-1",
+                "eventTime": "2026-11-25T12:00:00.000Z",
+                "eventName": "ObjectCreated:Post",
+                "userIdentity": {"principalId": "AWS:AROAEXAMPLE:ApiFunction"},
+                "requestParameters": {"sourceIPAddress": "203.0.113.7"},
+                "responseElements": {"x-amz-request-id": "C3D13FE58DE4C810", "x-amz-id-2": "FMyUVURIY8"},
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "configurationId": "ingest",
+                    "bucket": {
+                        "name": "flowgen-sources",
+                        "ownerIdentity": {"principalId": "A3NL1KOZZKExample"},
+                        "arn": "arn:aws:s3:::flowgen-sources",
+                    },
+                    "object": {
+                        "key": f"sources%2F{source}",
+                        "size": 482133,
+                        "eTag": "d41d8cd98f00b204",
+                        "sequencer": "0A1B",
+                    },
+                },
+            }
+        ]
+    }
+
+
 def scheduled_event() -> dict[str, Any]:
     return {
         "version": "0",
@@ -197,6 +245,8 @@ def sample_events(
     for stem, (function, queue, job) in WORKER_EVENTS.items():
         body = {k: v.format(course=course, lesson=lesson, sub=sub) for k, v in job.items()}
         events[stem] = (function, sqs_event(queue, body))
+    if "SourceWorkerFunction" in template.functions:  # S3's event for an uploaded source, on its queue
+        events["source_worker"] = ("SourceWorkerFunction", sqs_event("IngestQueue", s3_object_created(SAMPLE_SOURCE)))
     for schedule in template.schedules:
         events["reconciler"] = (schedule.function, scheduled_event())
     return events

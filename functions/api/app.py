@@ -18,6 +18,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from routes_reviews import router as reviews_router
 from routes_share import PUBLIC_ROUTE_KEYS as SHARED_PUBLIC_ROUTES
 from routes_share import router as share_router
+from routes_sources import router as sources_router
 
 from flowgen import wiring
 from flowgen.adapters.deadlines import invocation_deadline
@@ -56,6 +57,7 @@ PUBLIC_ROUTES = frozenset(f"GET {path}" for path in PUBLIC_PATHS) | SHARED_PUBLI
 ANSWER_RESERVE_SECONDS = 2.0
 app.use([common_headers, user_limits(SETTINGS, PUBLIC_ROUTES)])
 app.include_router(share_router)  # share links (issue 22): routes_share.py
+app.include_router(sources_router)  # a learner's sources (issue 24): routes_sources.py
 app.include_router(reviews_router)  # flashcards and spaced review (issue 23): routes_reviews.py
 
 

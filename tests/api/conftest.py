@@ -29,6 +29,7 @@ from flowgen.answering import QuestionAnswerer
 from flowgen.clock import utcnow
 from flowgen.deadline import Attempt
 from flowgen.generation import Generator
+from flowgen.library import LibrarySettings, SourceService
 from flowgen.messages import CourseJob, LessonJob
 from flowgen.records import Priority
 from flowgen.scheduling import JobScheduler
@@ -42,6 +43,7 @@ from tests.fakes.progress import MemoryProgressStore
 from tests.fakes.questions import MemoryQuestionStore
 from tests.fakes.reviews import MemoryReviewStore
 from tests.fakes.shares import MemoryShareStore
+from tests.fakes.sources import MemoryObjects, MemorySourceStore
 from tests.fakes.store import MemoryStore
 
 ATTEMPT = Attempt(receive_count=1, remaining_seconds=60)
@@ -91,6 +93,8 @@ class InProcessApi:
             self.store, self.scheduler, OfflineModel(), WorkerTunables(), utcnow, cards=self.reviews
         )
         self.answerer = QuestionAnswerer(self.generator, self.questions)
+        self.sources, self.objects = MemorySourceStore(), MemoryObjects()  # a learner's sources (issue 24)
+        self.library = SourceService(self.sources, self.objects, LibrarySettings())
 
     def token(self, sub: str, *, tier: str | None = None, expires_in: int = 3600) -> str:
         return f"test:{sub}:{tier or ''}:{int(time.time()) + expires_in}"
@@ -203,6 +207,7 @@ def api(api_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[InP
         scheduler=stub.scheduler,
         user_limits=Unlimited(),
         address_limits=Unlimited(),
+        source_service=stub.library,
     )
     yield stub
     wiring.reset()

@@ -26,6 +26,7 @@ def test_every_template_route_reaches_a_route_of_the_api(api: InProcessApi) -> N
         ("PATCH", "/courses/{courseId}/outline"): outline,
         ("POST", "/shared/{token}/lessons/{lessonId}/quiz"): {"answers": [0]},
         ("POST", "/reviews/{cardId}"): {"rating": "good"},
+        ("POST", "/sources"): {"filename": "notes.md", "contentType": "text/markdown", "size": 10},
     }
     for route in api.template.routes:
         if route.path == "$default":
@@ -33,9 +34,14 @@ def test_every_template_route_reaches_a_route_of_the_api(api: InProcessApi) -> N
         path = route.path.replace("{courseId}", "0" * 32).replace("{lessonId}", "m01-l01")
         path = path.replace("{token}", "A" * 43)  # a share link's shape, shared by nobody
         path = path.replace("{cardId}", "0" * 24)  # a flashcard's shape, nobody's
+        path = path.replace("{sourceId}", "0" * 32)  # a source's shape, nobody's
         response = alice.call(route.method, path, bodies.get((route.method, route.path)))
         if "{cardId}" in route.path:
             assert (response.status, response.json()["error"]["code"]) == (404, "card_not_found"), route
+        elif "{sourceId}" in route.path:
+            assert (response.status, response.json()["error"]["code"]) == (404, "source_not_found"), route
+        elif route.key == "POST /sources":  # registered: 201 with its upload form
+            assert response.status == 201, (route, response.body)
         elif "{token}" in route.path:  # the shared view and fork: the link's one 404
             assert (response.status, response.json()["error"]["code"]) == (404, "share_not_found"), route
         elif not route.authorized:  # the contract and its UI

@@ -20,6 +20,7 @@ import pytest
 from flowgen import wiring
 from flowgen.clock import utcnow
 from flowgen.content import LessonContent, MarkdownBlock
+from flowgen.library import Source, SourceStatus
 from flowgen.ports import Claim
 from flowgen.records import Course, CourseStatus, Lesson, LessonStatus, ModuleOutline, Priority, Share
 from flowgen.requests import AskQuestionRequest
@@ -30,6 +31,7 @@ from flowgen.settings import (
     EnvSettings,
     LessonWorkerSettings,
     ReconcilerSettings,
+    SourceWorkerSettings,
 )
 from flowgen_local.invoke import invoke, on_this_machine, resolve_function
 from flowgen_local.sample_events import write_events
@@ -283,6 +285,56 @@ def check_reconciler(stack: LocalStack, result: dict[str, Any]) -> None:
     assert stack.queue_depth("CourseQueue") == 1
 
 
+SAMPLE_SOURCE = "fedcba9876543210fedcba9876543210"
+
+
+def _seed_source() -> None:
+    """The sample source, registered and waiting for its file (issue 24)."""
+    now = utcnow()
+    wiring.source_store().insert_source(
+        Source(
+            id=SAMPLE_SOURCE,
+            owner_id=SAMPLE_USER,
+            filename="lecture-3.pdf",
+            content_type="application/pdf",
+            size=482133,
+            status=SourceStatus.UPLOADING,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
+def check_create_source(stack: LocalStack, result: dict[str, Any]) -> None:
+    assert result["statusCode"] == 201, result
+    body = _body(result)
+    assert body["status"] == "UPLOADING" and body["filename"] == "lecture-3.pdf"
+    assert body["upload"]["url"].startswith(stack.endpoints.aws_url)  # type: ignore[union-attr]  # moto's S3
+    assert body["upload"]["fields"]["key"] == f"sources/{body['id']}"
+
+
+def check_list_sources(stack: LocalStack, result: dict[str, Any]) -> None:
+    assert result["statusCode"] == 200, result
+    assert [s["id"] for s in _body(result)["items"]] == [SAMPLE_SOURCE]
+
+
+def check_get_source(stack: LocalStack, result: dict[str, Any]) -> None:
+    assert result["statusCode"] == 200 and _body(result)["status"] == "UPLOADING", result
+
+
+def check_delete_source(stack: LocalStack, result: dict[str, Any]) -> None:
+    assert result["statusCode"] == 204, result
+    assert wiring.source_store().find_source(SAMPLE_SOURCE) is None
+
+
+def check_source_worker(stack: LocalStack, result: dict[str, Any]) -> None:
+    """S3's event for a file that is not in the bucket: read under the worker's role (a denied
+    read would fail the record instead), the source ends FAILED with the reason."""
+    assert result == {"batchItemFailures": []}
+    source = present(wiring.source_store().find_source(SAMPLE_SOURCE))
+    assert source.status == SourceStatus.FAILED and source.error is not None and source.error.code == "missing"
+
+
 # event -> (function, what to seed first, what must follow)
 CASES: dict[str, tuple[str, Callable[[], None], Callable[[Any, Any], None]]] = {
     "api_create_course": ("ApiFunction", lambda: None, check_create),
@@ -316,6 +368,11 @@ CASES: dict[str, tuple[str, Callable[[], None], Callable[[Any, Any], None]]] = {
         _seed_requested(Priority.LOW),
         check_lesson_worker,
     ),
+    "api_create_source": ("ApiFunction", lambda: None, check_create_source),
+    "api_list_sources": ("ApiFunction", _seed_source, check_list_sources),
+    "api_get_source": ("ApiFunction", _seed_source, check_get_source),
+    "api_delete_source": ("ApiFunction", _seed_source, check_delete_source),
+    "source_worker": ("SourceWorkerFunction", _seed_source, check_source_worker),
     "reconciler": (
         "ReconcilerFunction",
         lambda: _seed_course(CourseStatus.PENDING, age=timedelta(hours=1)),
@@ -350,6 +407,7 @@ SETTINGS_OF: dict[str, type[EnvSettings]] = {
     "LessonWorkerFunction": LessonWorkerSettings,
     "ReconcilerFunction": ReconcilerSettings,
     "AuthorizerFunction": AuthorizerSettings,
+    "SourceWorkerFunction": SourceWorkerSettings,
 }
 
 
@@ -368,6 +426,8 @@ def test_sam_resolves_from_env_json_every_variable_the_function_needs(
         "mongo_uri": stack.endpoints.mongo_uri,
         "redis_url": stack.endpoints.redis_url,
         "sqs_endpoint_url": stack.endpoints.aws_url,
+        "s3_endpoint_url": stack.endpoints.aws_url,
+        "sources_bucket": stack.buckets["SourcesBucket"].name,
         "course_queue_url": stack.queues["CourseQueue"].url,
         "lesson_high_queue_url": stack.queues["LessonHighQueue"].url,
         "mongo_uri_secret": "",

@@ -23,6 +23,7 @@ from flowgen.settings import (
     CourseWorkerSettings,
     LessonWorkerSettings,
     ReconcilerSettings,
+    SourceWorkerSettings,
 )
 from flowgen_local.template import ROOT, load
 
@@ -35,6 +36,7 @@ SETTINGS: dict[str, type[BaseModel]] = {
     "CourseWorkerFunction": CourseWorkerSettings,
     "LessonWorkerFunction": LessonWorkerSettings,
     "ReconcilerFunction": ReconcilerSettings,
+    "SourceWorkerFunction": SourceWorkerSettings,
 }
 RUNTIME_VARIABLES = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
 SECRET_OR_VALUE = {
@@ -237,8 +239,10 @@ def test_worker_timeout_and_visibility_are_parameters_and_no_lease_is_configured
 
 def test_event_sources_report_partial_failures_and_cap_concurrency() -> None:
     sources = {s.name: s for s in TEMPLATE.event_sources}
-    assert set(sources) == {"CourseJobs", "HighPriorityLessons", "LowPriorityLessons"}
+    assert set(sources) == {"CourseJobs", "HighPriorityLessons", "LowPriorityLessons", "SourceUploads"}
     assert all(s.report_item_failures for s in sources.values())
+    uploads = sources["SourceUploads"]  # issue 24: one file an invocation, a few at once
+    assert (uploads.function, uploads.batch_size) == ("SourceWorkerFunction", 1) and 1 <= uploads.max_concurrency <= 5
     high, low = sources["HighPriorityLessons"], sources["LowPriorityLessons"]
     assert high.batch_size == 1
     assert high.function == low.function == "LessonWorkerFunction"
@@ -258,7 +262,36 @@ def test_every_worker_may_defer_a_job_to_the_queue_it_came_from() -> None:
     """generation.py re-sends a rate-limited job to its own queue with DelaySeconds; without
     this grant every deferral is AccessDenied on AWS and the job drifts to its DLQ."""
     for source in TEMPLATE.event_sources:
+        if source.name == "SourceUploads":  # S3's events are not jobs: a source is never deferred
+            assert send_targets(source.function) == set()
+            continue
         assert source.queue in send_targets(source.function), (source.function, source.queue)
+
+
+def test_least_privilege_on_the_sources_bucket() -> None:
+    """Issue 24: the api signs upload forms (PutObject) and deletes; the ingestion worker only
+    reads; both only under sources/; no other function touches the bucket. S3 alone may send to
+    the ingest queue, for this bucket of this account."""
+    inside, outside = "SourcesBucket.Arn/sources/0123", "SourcesBucket.Arn/other/0123"
+    assert allowed("ApiFunction", "s3:PutObject", inside) and allowed("ApiFunction", "s3:DeleteObject", inside)
+    assert not allowed("ApiFunction", "s3:GetObject", inside)
+    assert allowed("SourceWorkerFunction", "s3:GetObject", inside)
+    assert not any(allowed("SourceWorkerFunction", a, inside) for a in ("s3:PutObject", "s3:DeleteObject"))
+    for function in TEMPLATE.functions:
+        assert not any(allowed(function, a, outside) for a in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"))
+        if function not in ("ApiFunction", "SourceWorkerFunction"):
+            assert not any(a.startswith("s3:") for s in role_statements(function) for a in s["Action"]), function
+    bucket = RESOURCES["SourcesBucket"]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    (notification,) = bucket["NotificationConfiguration"]["QueueConfigurations"]
+    assert notification["Queue"] == {"Fn::GetAtt": ["IngestQueue", "Arn"]}
+    assert notification["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "sources/"}]
+    (statement,) = RESOURCES["IngestQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "s3.amazonaws.com"} and statement["Action"] == "sqs:SendMessage"
+    assert str(evaluate(statement["Condition"]["ArnEquals"]["aws:SourceArn"])).endswith(
+        str(evaluate(bucket["BucketName"]))
+    )
 
 
 def test_every_queue_is_encrypted_at_rest() -> None:

@@ -37,8 +37,15 @@ from flowgen_local.template import ROOT, parameter_problems
 
 PSEUDO = {"AWS::Region": "eu-west-1", "AWS::AccountId": "123456789012", "AWS::Partition": "aws"}
 WORK_QUEUES = {"CourseQueue", "LessonHighQueue", "LessonLowQueue"}
-DLQS = {"CourseDLQ", "LessonHighDLQ", "LessonLowDLQ"}
-FUNCTIONS = {"AuthorizerFunction", "ApiFunction", "CourseWorkerFunction", "LessonWorkerFunction", "ReconcilerFunction"}
+DLQS = {"CourseDLQ", "LessonHighDLQ", "LessonLowDLQ", "IngestDLQ"}
+FUNCTIONS = {
+    "AuthorizerFunction",
+    "ApiFunction",
+    "CourseWorkerFunction",
+    "LessonWorkerFunction",
+    "ReconcilerFunction",
+    "SourceWorkerFunction",
+}
 LOG_METRICS = "FlowGen/Logs"
 
 # What AWS publishes, by namespace: the metric names used here and the dimensions of each.
@@ -615,7 +622,8 @@ def test_the_web_bucket_is_retained_and_nothing_else() -> None:
         for name, r in resources().items()
         if "Retain" in (r.get("DeletionPolicy"), r.get("UpdateReplacePolicy")) or r.get("DeletionPolicy") == "Snapshot"
     }
-    assert retained == {"WebBucket"}
+    # and learners' own files (issue 24): never removed by a stack update or delete
+    assert retained == {"WebBucket", "SourcesBucket"}
     for name, group in of_type("AWS::Logs::LogGroup").items():
         assert "LogGroupName" in group["Properties"] and group.get("DeletionPolicy") == "Delete", name
 

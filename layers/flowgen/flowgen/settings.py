@@ -261,7 +261,7 @@ class AuthSettings(EnvSettings):
 # ---- one model per function ---------------------------------------------------------------
 
 
-class ApiSettings(MongoSettings, JobSettings, UserLimitSettings, ApiTunables, ShareSettings):
+class ApiSettings(MongoSettings, JobSettings, UserLimitSettings, ApiTunables, ShareSettings, SourceSettings):
     idempotency_ttl_seconds: int = 3600
 
 

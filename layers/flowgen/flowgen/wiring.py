@@ -404,8 +404,8 @@ def source_objects(cfg: SourceSettings) -> SourceObjects:
 
 
 @_overridable
-def source_service(cfg: SourceWorkerSettings) -> SourceService:
-    """The ingestion worker's (ingest); the API's routes take it once ApiSettings has SourceSettings."""
+def source_service(cfg: ApiSettings | SourceWorkerSettings) -> SourceService:
+    """The API's (register, list, show, delete) and the ingestion worker's (ingest)."""
     from flowgen.library import LibrarySettings, SourceService
 
     limits = LibrarySettings(
