@@ -35,6 +35,9 @@ SEED = 20261128
 def test_schemathesis_finds_no_failure(running_stack: LocalStack, tmp_path: Path) -> None:
     stack = running_stack  # per-user limits are off on a running stack (tests.conftest)
     url = stack.api_url
+    # the document is made on an instance's first request for it; schemathesis waits 10 s for it,
+    # as long as the function's timeout, which a cold start and the document can take on a loaded machine
+    assert stack.request("GET", "/openapi.json").status == 200
     command = [
         str(Path(sys.executable).with_name("schemathesis")),
         "--config-file",
