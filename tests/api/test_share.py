@@ -190,11 +190,18 @@ def test_revoked_unknown_and_deleted_links_are_one_404_on_every_shared_route(api
 def test_malformed_tokens_are_refused_before_any_lookup(api: InProcessApi) -> None:
     _, course, token = _shared_course(api)
     lesson_id = lesson_ids(course)[0]
+    bob = User(api, "bob")
     for malformed in (token[:-1], token + "A", "x" * 43 + "!", "%2e%2e", "a" * 200):
-        for method, path in (("GET", f"/shared/{malformed}"), ("GET", f"/shared/{malformed}/lessons/{lesson_id}")):
-            answer = _anonymous(api, method, path)
+        answers = [
+            _anonymous(api, "GET", f"/shared/{malformed}"),
+            _anonymous(api, "GET", f"/shared/{malformed}/lessons/{lesson_id}"),
+            _anonymous(api, "POST", f"/shared/{malformed}/lessons/{lesson_id}/quiz", {"answers": [0]}),
+            bob.call("POST", f"/shared/{malformed}/fork"),
+        ]
+        for answer in answers:
             assert answer.status == 400 and "alice" not in answer.body, (malformed, answer.body)
     assert api.shares.lookups == 0
+    assert bob.call("GET", "/courses").json()["items"] == []
 
 
 def test_a_token_shows_its_own_course_only(api: InProcessApi) -> None:
@@ -212,10 +219,14 @@ def test_a_token_shows_its_own_course_only(api: InProcessApi) -> None:
 def test_a_thousand_random_tokens_are_all_404_and_dead_links_take_as_long_as_unknown_ones(api: InProcessApi) -> None:
     alice, course, token = _shared_course(api)
     alice.call("DELETE", f"/courses/{course['id']}/share")
+    window = CountingAddresses(limit=1000)  # a window of 1,000: every guess inside it, the next one past it
+    wiring.override(address_limits=window)
     started = time.perf_counter()
     statuses = {_anonymous(api, "GET", f"/shared/{secrets.token_urlsafe(32)}").status for _ in range(1000)}
     elapsed = time.perf_counter() - started
-    assert statuses == {404}
+    assert statuses == {404} and window.seen == {"127.0.0.1": 1000}
+    assert _anonymous(api, "GET", f"/shared/{secrets.token_urlsafe(32)}").status == 429
+    wiring.override(address_limits=CountingAddresses(limit=10**6))
     assert elapsed < 60, elapsed
     revoked: list[float] = []
     unknown: list[float] = []
