@@ -109,6 +109,18 @@ def _seed_written_lesson() -> None:
     assert store.commit_lesson(written, claim, utcnow())
 
 
+def _seed_card() -> None:
+    """The sample course with one flashcard due for the sample user (issue 23)."""
+    from flowgen.cards import new_card
+    from flowgen.content import Flashcard
+
+    _seed_course()
+    card = Flashcard(front="What does a move leave behind?", back="A moved-from value.", block=0)
+    wiring.review_store().sync_lesson(
+        SAMPLE_USER, SAMPLE_COURSE, SAMPLE_LESSON, [new_card(SAMPLE_USER, SAMPLE_COURSE, SAMPLE_LESSON, card, utcnow())]
+    )
+
+
 def _seed_question() -> None:
     _seed_written_lesson()
     question = AskQuestionRequest(question="What does a move leave behind?")
@@ -253,6 +265,23 @@ def check_stop_sharing(stack: LocalStack, result: dict[str, Any]) -> None:
     assert wiring.share_store().get(SAMPLE_USER, SAMPLE_COURSE) is None
 
 
+def check_due_cards(stack: LocalStack, result: dict[str, Any]) -> None:
+    assert result["statusCode"] == 200, result
+    body = _body(result)
+    assert body["due"] == 1 and [c["front"] for c in body["cards"]] == ["What does a move leave behind?"]
+
+
+def check_review_card(stack: LocalStack, result: dict[str, Any]) -> None:
+    """The sample card id has a card's shape, but no card of the sample user has it: a 404."""
+    assert result["statusCode"] == 404 and _body(result)["error"]["code"] == "card_not_found", result
+    assert wiring.review_store().count_due(SAMPLE_USER, utcnow()) == 1  # nothing was reviewed
+
+
+def check_export_cards(stack: LocalStack, result: dict[str, Any]) -> None:
+    assert result["statusCode"] == 200 and result["headers"]["Content-Type"].startswith("text/csv"), result
+    assert "\nWhat does a move leave behind?,A moved-from value.,flowgen::" in result["body"]
+
+
 def check_fork(stack: LocalStack, result: dict[str, Any]) -> None:
     """The sample token has a link's shape, but nobody shared it: the one answer of a dead link."""
     assert result["statusCode"] == 404 and _body(result)["error"]["code"] == "share_not_found"
@@ -356,6 +385,9 @@ CASES: dict[str, tuple[str, Callable[[], None], Callable[[Any, Any], None]]] = {
     "api_share_course": ("ApiFunction", _seed_course, check_share),
     "api_stop_sharing": ("ApiFunction", _seed_shared_course, check_stop_sharing),
     "api_fork_shared_course": ("ApiFunction", _seed_course, check_fork),
+    "api_due_cards": ("ApiFunction", _seed_card, check_due_cards),
+    "api_review_card": ("ApiFunction", _seed_card, check_review_card),
+    "api_export_cards": ("ApiFunction", _seed_card, check_export_cards),
     "api_unmatched_route": ("ApiFunction", lambda: None, check_unmatched),
     "course_worker": ("CourseWorkerFunction", lambda: _seed_course(CourseStatus.PENDING), check_course_worker),
     "lesson_worker_high": (
