@@ -9,8 +9,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from flowgen_local.stack import LocalStack
+from flowgen_local.fake_openai import FakeOpenAI
+from flowgen_local.stack import WEB_DIST, LocalStack
+from tests.conftest import SharedStack
 from tests.e2e.browser import SCREENSHOTS, create_course, no_axe_violations, sign_in
+from tests.fakes.youtube import FakeYouTube
 from tests.helpers import User, answer_key
 
 if TYPE_CHECKING:
@@ -21,6 +24,19 @@ playwright = pytest.importorskip("playwright.sync_api")
 expect = playwright.expect
 
 WRITTEN = "article.lesson-body:not(.draft)"
+
+
+@pytest.fixture
+def web_stack(shared_stack: SharedStack, fake_model: FakeOpenAI, youtube: FakeYouTube) -> LocalStack:
+    """The web stack with a model timeout of 8 s, not 2: these tests read what is written, on a
+    shared machine whose load can stretch a lesson's streamed parse past 2 s (failure screens
+    are tested in test_web_failures)."""
+    assert (WEB_DIST / "index.html").is_file(), "the web app is not built: run `make web` (make test does)"
+    fake_model.faults.latency_seconds = 0.4
+    youtube.status = 200
+    return shared_stack(
+        running=True, YOUTUBE_API_KEY="yt-test", YOUTUBE_BASE_URL=youtube.url, MODEL_TIMEOUT_SECONDS="8"
+    )
 
 
 def _answer(page: Page, answers: list[int]) -> None:
@@ -117,4 +133,69 @@ def test_place_pace_resume_and_a_quiz_that_teaches(web_stack: LocalStack, browse
     expect(other.get_by_role("status").filter(has_text="Picked up where you left off.")).to_be_visible()
     assert _scroll_top(other) > 100
     other.context.close()
+    context.close()
+
+
+@pytest.mark.parametrize("width", [1100, 390])
+def test_rewrite_in_place_versions_and_dark_mode(web_stack: LocalStack, browser: Browser, width: int) -> None:
+    """A rewrite keeps the lesson on screen and the reader where they were; the version switcher is
+    near the top and says what it did; the dark theme follows the system, a toggle overrides it,
+    and axe finds nothing in either theme."""
+    url = web_stack.api_url
+    user = f"writer{width}"
+    context = browser.new_context(viewport={"width": width, "height": 800}, color_scheme="dark")
+    page = context.new_page()
+    sign_in(page, url, user)
+    assert page.evaluate("() => getComputedStyle(document.documentElement).backgroundColor") == "rgb(17, 20, 26)"  # the system's dark
+    no_axe_violations(page, f"my courses, dark ({width} px)")
+    course_id = create_course(page, "Rust ownership for C++ programmers")
+    start = page.get_by_role("link", name="Start the course")
+    expect(start).to_be_visible(timeout=20_000)
+    no_axe_violations(page, f"course, dark ({width} px)")
+    start.click()
+    article = page.locator(WRITTEN)
+    expect(article).to_be_visible(timeout=20_000)
+    expect(page.locator("code .hljs-string").first).to_be_visible()
+    no_axe_violations(page, f"lesson, dark ({width} px)")
+    page.screenshot(path=str(SCREENSHOTS / f"reading-dark-{width}.png"))
+
+    # the toggle: light on a dark system, kept across a reload; axe again
+    toggle = page.get_by_role("button", name="Dark theme")
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "false")
+    assert page.evaluate("() => getComputedStyle(document.documentElement).backgroundColor") == "rgb(247, 248, 251)"
+    page.reload()
+    expect(article).to_be_visible(timeout=20_000)
+    expect(page.get_by_role("button", name="Dark theme")).to_have_attribute("aria-pressed", "false")
+    no_axe_violations(page, f"lesson, light on a dark system ({width} px)")
+    page.get_by_role("button", name="Dark theme").click()  # the system's again
+
+    # read down to the rewrite form, rewrite: the lesson stays, the reader stays
+    lesson_id = page.url.rsplit("/", 1)[-1]
+    first_text = article.locator(".markdown").nth(1).inner_text()
+    rewrite = page.get_by_role("region", name="Make it yours")
+    rewrite.get_by_label("Rewrite this lesson: what should change?").fill("Simpler, with an analogy")
+    rewrite.scroll_into_view_if_needed()
+    before = _scroll_top(page)
+    rewrite.get_by_role("button", name="Rewrite the lesson").click()
+    expect(page.get_by_text(re.compile(r"Version 2 is being written with your instruction"))).to_be_visible()
+    expect(article).to_contain_text(first_text)  # the lesson read so far, not an empty page
+    assert abs(_scroll_top(page) - before) < 200, (before, _scroll_top(page))
+    no_axe_violations(page, f"lesson, rewriting, dark ({width} px)")
+    expect(article.get_by_text("Instruction asked for")).to_be_visible(timeout=40_000)
+    assert _scroll_top(page) > 300  # not sent back to the top
+
+    # the switcher near the top: says which version it shows, and takes focus
+    versions = page.get_by_role("region", name="Versions of this lesson")
+    assert versions.bounding_box()["y"] < article.bounding_box()["y"]  # type: ignore[index]
+    versions.get_by_label("Version").select_option("1")
+    versions.get_by_role("button", name="Show this version").click()
+    said = versions.get_by_role("status")
+    expect(said).to_have_text("Now showing version 1 (the first version). Your progress is kept.")
+    expect(said).to_be_focused()
+    expect(article.get_by_text("Instruction asked for")).to_have_count(0)
+    no_axe_violations(page, f"lesson, version switched, dark ({width} px)")
+    page.screenshot(path=str(SCREENSHOTS / f"reading-versions-dark-{width}.png"))
+    assert User(web_stack, user).call("GET", f"/courses/{course_id}/lessons/{lesson_id}").json()["version"] == 1
     context.close()

@@ -16,6 +16,7 @@ import { Courses } from "./pages/Courses";
 import { NewCourse } from "./pages/NewCourse";
 import { SignIn } from "./pages/SignIn";
 import { requestHeadingFocus } from "./screen";
+import { ThemeToggle } from "./theme";
 
 // The lesson screen (markdown, and highlighting after it) loads on demand, not on first load.
 const LessonView = lazy(() => import("./pages/LessonView").then((module) => ({ default: module.LessonView })));
@@ -98,6 +99,7 @@ function SignedIn({ config }: { config: AppConfig }) {
               FlowGen
             </Link>
             <span className="who">{session.user}</span>
+            <ThemeToggle />
             <button type="button" className="link" onClick={session.signOut}>
               Sign out
             </button>

@@ -4,6 +4,8 @@ import { App } from "./App";
 import { loadConfig, NOT_CONFIGURED } from "./config";
 import "./styles.css";
 import "./reading.css";
+import "./theme.css";
+import { applyTheme, storedTheme } from "./theme";
 
 /** A site without a usable config.json (away from loopback): an error page, never a sign-in. */
 function NotConfigured() {
@@ -18,6 +20,7 @@ function NotConfigured() {
   );
 }
 
+applyTheme(storedTheme()); // before the first paint: no flash of the other theme
 const root = createRoot(document.getElementById("root")!);
 try {
   const config = await loadConfig();

@@ -164,10 +164,11 @@ export function LessonView() {
             writing={draft?.writing ?? null}
             draft={!written}
           />
-          {written ? (
+          {written || rewriting ? (
             <>
+              {rewriting && <Writing lesson={data} restarts={restarts} />}
               <Completion done={done} by={mine?.completedBy ?? null} busy={record.isPending} onChange={(completed) => record.mutate({ completed })} />
-              <p className="hint authorship">{authorship(written.generator)}</p>
+              <p className="hint authorship">{authorship((written ?? rewriting!.content).generator)}</p>
             </>
           ) : (
             <Writing lesson={data} restarts={restarts} focusRef={retried.ref} />
@@ -178,7 +179,7 @@ export function LessonView() {
       ) : (
         <Writing lesson={data} restarts={restarts} focusRef={retried.ref} />
       )}
-      {written && <AskPanel courseId={courseId} lessonId={lessonId} />}
+      {(written || rewriting) && <AskPanel courseId={courseId} lessonId={lessonId} />}
       {(data.status === "GENERATED" || rewriting) && (
         <Rewrite courseId={courseId} lessonId={lessonId} lesson={data} />
       )}
