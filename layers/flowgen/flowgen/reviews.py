@@ -76,25 +76,33 @@ class ReviewService:
         self, owner_id: str, card_id: str, rating: ReviewRating, now: datetime, idempotency_key: str | None = None
     ) -> ReviewCard:
         _check_card_id(card_id)
-        if idempotency_key:
-            earlier = self._replay(owner_id, card_id, rating, idempotency_key)
-            if earlier is not None:
-                return earlier
+        earlier = self._replay(owner_id, card_id, rating, idempotency_key) if idempotency_key else None
+        if earlier is not None:
+            return earlier
         for _ in range(_ATTEMPTS):
-            card = self.cards.get(owner_id, card_id)
-            if card is None or card.retired:
-                raise _card_not_found()
-            if idempotency_key and card.last_review and card.last_review.idempotency_key == idempotency_key:
-                self._log(card)  # the card was written, its log entry was not: write it now
-                return card
-            after = reviewed(card, rating, now, idempotency_key or None)
-            if self.cards.apply_review(card, after):
-                self._log(after)
-                return after
+            done = self._try_review(owner_id, card_id, rating, now, idempotency_key or None)
+            if done is not None:
+                return done
         raise Conflict("the card was reviewed at the same time elsewhere; try again", code="review_conflict")
 
-    def _replay(self, owner_id: str, card_id: str, rating: ReviewRating, key: str) -> ReviewCard | None:
-        entry = self.cards.find_review(owner_id, key)
+    def _try_review(
+        self, owner_id: str, card_id: str, rating: ReviewRating, now: datetime, key: str | None
+    ) -> ReviewCard | None:
+        """The card after this review, or None when another review landed first (try again)."""
+        card = self.cards.get(owner_id, card_id)
+        if card is None or card.retired:
+            raise _card_not_found()
+        if key and card.last_review and card.last_review.idempotency_key == key:
+            self._log(card)  # the card was written, its log entry was not: write it now
+            return card
+        after = reviewed(card, rating, now, key)
+        if not self.cards.apply_review(card, after):
+            return None
+        self._log(after)
+        return after
+
+    def _replay(self, owner_id: str, card_id: str, rating: ReviewRating, key: str | None) -> ReviewCard | None:
+        entry = self.cards.find_review(owner_id, key) if key else None
         if entry is None:
             return None
         if entry.card_id != card_id or entry.rating != rating:
@@ -127,30 +135,26 @@ class ReviewService:
         forked with its written lessons, or a sync that failed after its lesson's commit)."""
         stored = self.cards.list_course(course.owner_id, course.id)
         have = {card.lesson_id for card in stored}
-        synced = False
-        for listed in self.courses.list_lessons(course.id):  # listed without content
-            if listed.status != LessonStatus.GENERATED or listed.id in have:
-                continue
-            lesson = self.courses.get_lesson(course.owner_id, course.id, listed.id)
-            content = lesson.content if lesson is not None else None
-            if content is not None and content.flashcards:  # lessons written before cards have none
-                sync_lesson_cards(self.cards, course.owner_id, course.id, listed.id, content.flashcards, now)
-                synced = True
-        return self.cards.list_course(course.owner_id, course.id) if synced else stored
+        missing = [
+            listed.id
+            for listed in self.courses.list_lessons(course.id)  # listed without content
+            if listed.status == LessonStatus.GENERATED and listed.id not in have
+        ]
+        synced = [self._sync_from_lesson(course, lesson_id, now) for lesson_id in missing]
+        return self.cards.list_course(course.owner_id, course.id) if any(synced) else stored
+
+    def _sync_from_lesson(self, course: Course, lesson_id: str, now: datetime) -> bool:
+        lesson = self.courses.get_lesson(course.owner_id, course.id, lesson_id)
+        content = lesson.content if lesson is not None else None
+        if content is None or not content.flashcards:  # lessons written before cards have none
+            return False
+        sync_lesson_cards(self.cards, course.owner_id, course.id, lesson_id, content.flashcards, now)
+        return True
 
     def mastery(self, course: Course, now: datetime) -> CourseMastery:
-        live = [card for card in self.ensure_course_cards(course, now) if not card.retired]
-        order = [lesson_id for module in course.modules for lesson_id in module.lesson_ids]
-        by_lesson = [_lesson_mastery(i, [c for c in live if c.lesson_id == i], now) for i in order]
-        lessons = [entry for entry in by_lesson if entry.cards]
-        upcoming = [entry.next_due_at for entry in lessons if entry.next_due_at is not None]
-        return CourseMastery(
-            cards=sum(entry.cards for entry in lessons),
-            learned=sum(entry.learned for entry in lessons),
-            due=sum(entry.due for entry in lessons),
-            next_due_at=min(upcoming, default=None),
-            lessons=lessons,
-        )
+        by_lesson = _live_by_lesson(self.ensure_course_cards(course, now))
+        lessons = [_lesson_mastery(i, by_lesson[i], now) for i in _course_order(course) if i in by_lesson]
+        return _course_mastery(lessons)
 
     def course_mastery(self, owner_id: str, course_id: str, now: datetime) -> CourseMastery:
         return self.mastery(owned_course(self.courses, owner_id, course_id), now)
@@ -160,9 +164,8 @@ class ReviewService:
         separated, plain text, the columns named, the third one tags) so it maps them itself; tags
         are space-separated: the course's title and the lesson's id (spaces made underscores)."""
         course = owned_course(self.courses, owner_id, course_id)
-        live = [card for card in self.ensure_course_cards(course, now) if not card.retired]
-        order = {lesson_id: n for n, lesson_id in enumerate(i for m in course.modules for i in m.lesson_ids)}
-        live.sort(key=lambda c: (order.get(c.lesson_id, len(order)), c.id))
+        by_lesson = _live_by_lesson(self.ensure_course_cards(course, now))
+        live = [card for lesson_id in _course_order(course) for card in by_lesson.get(lesson_id, [])]
         course_tag = "flowgen::" + "_".join((course.title or course.id).split())
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
@@ -172,11 +175,37 @@ class ReviewService:
         return out.getvalue()
 
 
+def _course_order(course: Course) -> list[str]:
+    return [lesson_id for module in course.modules for lesson_id in module.lesson_ids]
+
+
+def _live_by_lesson(cards: list[ReviewCard]) -> dict[str, list[ReviewCard]]:
+    """Live cards by lesson, each lesson's by id (a lesson removed from the outline is left out)."""
+    grouped: dict[str, list[ReviewCard]] = {}
+    for card in sorted(cards, key=lambda c: c.id):
+        if not card.retired:
+            grouped.setdefault(card.lesson_id, []).append(card)
+    return grouped
+
+
+def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None or (b is not None and b < a) else a
+
+
+def _course_mastery(lessons: list[LessonMastery]) -> CourseMastery:
+    total = CourseMastery(cards=0, learned=0, due=0, lessons=lessons)
+    for entry in lessons:
+        total.cards += entry.cards
+        total.learned += entry.learned
+        total.due += entry.due
+        total.next_due_at = _earliest(total.next_due_at, entry.next_due_at)
+    return total
+
+
 def _lesson_mastery(lesson_id: str, cards: list[ReviewCard], now: datetime) -> LessonMastery:
-    return LessonMastery(
-        lesson_id=lesson_id,
-        cards=len(cards),
-        learned=sum(1 for card in cards if card.state == CardState.REVIEW),
-        due=sum(1 for card in cards if card.fsrs_due <= now),
-        next_due_at=min((card.fsrs_due for card in cards), default=None),
-    )
+    entry = LessonMastery(lesson_id=lesson_id, cards=len(cards), learned=0, due=0)
+    for card in cards:
+        entry.learned += card.state == CardState.REVIEW
+        entry.due += card.fsrs_due <= now
+        entry.next_due_at = _earliest(entry.next_due_at, card.fsrs_due)
+    return entry
