@@ -126,7 +126,7 @@ def test_the_report_prints_every_part_and_costs_scale_with_users() -> None:
     rs, rl = build_report(small), build_report(large)
     text = format_report(rl, large)
 
-    for part in ("an opened lesson", "an outline", "LessonHighQueue", "binds", "tokens per user per day", "total"):
+    for part in ("an opened lesson", "an outline", "LessonHighQueue", "bind", "tokens per user per day", "total"):
         assert part in text
     tokens = {r.users: sum(c.usd for c in r.costs if c.line.startswith("Model")) for r in (rs, rl)}
     assert 3.0 < tokens[4_000] / tokens[1_000] < 5.0
