@@ -14,6 +14,7 @@ import { useOutboxSender } from "./queries/outbox";
 import { CourseView } from "./pages/CourseView";
 import { Courses } from "./pages/Courses";
 import { NewCourse } from "./pages/NewCourse";
+import { Review } from "./pages/Review";
 import { SignIn } from "./pages/SignIn";
 import { requestHeadingFocus } from "./screen";
 import { ThemeToggle } from "./theme";
@@ -109,6 +110,7 @@ function SignedIn({ config }: { config: AppConfig }) {
           <Routes>
             <Route path="/" element={<Courses />} />
             <Route path="/new" element={<NewCourse />} />
+            <Route path="/review" element={<Review />} />
             <Route path="/courses/:courseId" element={<CourseView />} />
             <Route
               path="/courses/:courseId/lessons/:lessonId"
