@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from flowgen_local.stack import LocalStack
+from tests.helpers import User, wait_for
 
 pytestmark = pytest.mark.e2e  # the fuzzer speaks HTTP to the running stack, from the document it serves
 
@@ -32,12 +33,26 @@ TIME_LIMIT = 170  # seconds, for the fuzzer alone
 SEED = 20261128
 
 
+def _live_share_token(stack: LocalStack) -> str:
+    """A shared course whose first lesson is written: the share-link routes' token for the run
+    (schemathesis.toml), so they are fuzzed past the 404 of a link nobody shared."""
+    owner = User(stack, "sharer")
+    course_id = owner.create_course("Rust ownership for C++ programmers")["id"]
+    wait_for(lambda: owner.call("GET", f"/courses/{course_id}").json()["status"] == "READY", timeout=60, every=0.5)
+    wait_for(lambda: owner.open_lesson(course_id, "m01-l01").status == 200, timeout=60, every=0.5)
+    shared = owner.call("POST", f"/courses/{course_id}/share")
+    assert shared.status == 201, shared.body
+    token: str = shared.json()["token"]
+    return token
+
+
 def test_schemathesis_finds_no_failure(running_stack: LocalStack, tmp_path: Path) -> None:
     stack = running_stack  # per-user limits are off on a running stack (tests.conftest)
     url = stack.api_url
     # the document is made on an instance's first request for it; schemathesis waits 10 s for it,
     # as long as the function's timeout, which a cold start and the document can take on a loaded machine
     assert stack.request("GET", "/openapi.json").status == 200
+    share_token = _live_share_token(stack)
     command = [
         str(Path(sys.executable).with_name("schemathesis")),
         "--config-file",
@@ -71,7 +86,11 @@ def test_schemathesis_finds_no_failure(running_stack: LocalStack, tmp_path: Path
     ]
     started = time.monotonic()
     run = subprocess.run(
-        command, capture_output=True, text=True, timeout=TIME_LIMIT, env={**os.environ, "NO_COLOR": "1"}
+        command,
+        capture_output=True,
+        text=True,
+        timeout=TIME_LIMIT,
+        env={**os.environ, "NO_COLOR": "1", "FLOWGEN_FUZZ_SHARE_TOKEN": share_token},
     )
     elapsed = time.monotonic() - started
     output = run.stdout + run.stderr
