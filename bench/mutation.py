@@ -24,6 +24,7 @@ core). mutmut's own exclusion, `# pragma: no mutate`, is honoured in the copied 
     .venv/bin/python bench/mutation.py                      # all modules
     .venv/bin/python bench/mutation.py scheduling reconcile # some of them
     .venv/bin/python bench/mutation.py --survivors          # and the diff of every surviving mutant
+    .venv/bin/python bench/mutation.py courses --only '*_mutmut_*[05]'  # a fifth of the mutants (fnmatch)
     .venv/bin/python bench/mutation.py --keep .flowgen/mutation  # keep the copy, then there:
                                                             #   ../../.venv/bin/mutmut browse
 """
@@ -58,6 +59,7 @@ FLOOR = 80.0
 # World of test_domain); mutmut narrows each mutant's run to the tests that reached its function
 TEST_FILES = [
     "test_scheduling.py",
+    "test_deferral.py",
     "test_reconcile.py",
     "test_course_service.py",
     "test_domain.py",
@@ -85,7 +87,7 @@ class Score:
 
     @property
     def total(self) -> int:
-        return sum(n for status, n in self.statuses.items() if status != "skipped")
+        return sum(n for status, n in self.statuses.items() if status not in {"skipped", "not run"})
 
     @property
     def killed(self) -> int:
@@ -154,8 +156,8 @@ def mutmut_command() -> str:
     return str(TOOL_VENV / "bin" / "mutmut")
 
 
-def run_mutmut(work: Path, max_children: int, quiet: bool) -> None:
-    command = [mutmut_command(), "run", "--max-children", str(max_children)]
+def run_mutmut(work: Path, max_children: int, quiet: bool, only: list[str]) -> None:
+    command = [mutmut_command(), "run", "--max-children", str(max_children), *only]
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     with open(work / "mutmut.log", "w") as log:
         result = subprocess.run(command, cwd=work, env=env, stdout=log if quiet else None, stderr=subprocess.STDOUT)
@@ -169,8 +171,11 @@ def scores(work: Path, modules: list[str]) -> list[Score]:
     found = []
     for module in modules:
         meta = json.loads((work / "mutants" / "src" / "flowgen" / f"{module}.py.meta").read_text())
-        statuses = {name: STATUS.get(code, "suspicious") for name, code in meta["exit_code_by_key"].items()}
-        survivors = sorted(name for name, status in statuses.items() if status not in KILLED | {"skipped"})
+        statuses = {  # None: not run (left out by --only, or the run was stopped)
+            name: "not run" if code is None else STATUS.get(code, "suspicious")
+            for name, code in meta["exit_code_by_key"].items()
+        }
+        survivors = sorted(name for name, status in statuses.items() if status not in KILLED | {"skipped", "not run"})
         found.append(Score(module, Counter(statuses.values()), survivors))
     return found
 
@@ -203,6 +208,10 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="lay the copy out here (emptied first) and keep it")
     parser.add_argument("--survivors", action="store_true", help="print the diff of every surviving mutant")
     parser.add_argument("--quiet", action="store_true", help="mutmut's progress to <copy>/mutmut.log only")
+    parser.add_argument(
+        "--only", action="append", default=[], metavar="PATTERN",
+        help="only the mutants whose name matches (fnmatch; '*_mutmut_*[05]': a fifth); the others count as not run",
+    )  # fmt: skip
     args = parser.parse_args()
     modules = args.modules or list(MODULES)
     if unknown := set(modules) - set(MODULES):
@@ -215,7 +224,7 @@ def main() -> None:
         work = Path(tempfile.mkdtemp(prefix="flowgen-mutation-"))
     started = time.monotonic()
     lay_out(work, modules)
-    run_mutmut(work, args.max_children, args.quiet)  # on failure the copy stays, for its log
+    run_mutmut(work, args.max_children, args.quiet, args.only)  # on failure the copy stays, for its log
     found = scores(work, modules)
     passed = report(found, time.monotonic() - started)
     if args.survivors:  # a few seconds a mutant: the table first
