@@ -90,7 +90,7 @@ def test_another_users_source_is_a_404_on_every_route(api: InProcessApi, library
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [
-        ({"contentType": "image/png"}, 415, "unsupported_source_type"),
+        ({"contentType": "image/png"}, 400, "invalid_request"),  # the schema's enum
         ({"size": 2 * MB + 1}, 413, "source_too_large"),
         ({"size": 0}, 400, "invalid_request"),
         ({"filename": ""}, 400, "invalid_request"),

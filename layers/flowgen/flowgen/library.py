@@ -15,15 +15,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Literal, Protocol
 
 from pydantic import Field
 
-from flowgen.errors import Conflict, NotFound, PayloadTooLarge, UnsupportedMediaType
+from flowgen.errors import Conflict, NotFound, PayloadTooLarge
 from flowgen.ports import Claim
 from flowgen.records import Lease
 from flowgen.schema import Model, Request
-from flowgen.sources import CONTENT_TYPES, MB, Chunk, ExtractionLimits, UnreadableSource, extract
+from flowgen.sources import MB, Chunk, ExtractionLimits, UnreadableSource, extract
 
 SOURCE_ID_PATTERN = r"^[0-9a-f]{32}$"
 OBJECT_PREFIX = "sources/"
@@ -87,9 +87,12 @@ def source_id_of(key: str) -> str | None:
 # ---- requests and views --------------------------------------------------------------------
 
 
+SourceType = Literal["application/pdf", "text/markdown", "text/plain"]  # sources.CONTENT_TYPES
+
+
 class CreateSourceRequest(Request):
     filename: str = Field(min_length=1, max_length=200, description="shown to its owner; the type comes from the bytes")
-    content_type: str = Field(max_length=100, description="application/pdf, text/markdown or text/plain")
+    content_type: SourceType = Field(description="what the file is; checked again against its bytes")
     size: int = Field(ge=1, description="the file's exact size in bytes; the upload must match it")
 
 
@@ -208,11 +211,6 @@ class SourceService:
         self.settings = settings
 
     def register(self, owner_id: str, request: CreateSourceRequest, now: datetime) -> SourceUpload:
-        if request.content_type not in CONTENT_TYPES:
-            raise UnsupportedMediaType(
-                "a source is a PDF (application/pdf), Markdown (text/markdown) or plain text (text/plain)",
-                code="unsupported_source_type",
-            )
         if request.size > self.settings.max_file_bytes:
             raise PayloadTooLarge(
                 f"a source is at most {self.settings.max_file_bytes // MB} MB", code="source_too_large"
