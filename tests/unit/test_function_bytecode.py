@@ -67,6 +67,7 @@ def test_every_function_builds_with_the_shared_makefile_outside_its_code() -> No
         "CourseWorkerFunction",
         "LessonWorkerFunction",
         "ReconcilerFunction",
+        "SourceWorkerFunction",  # issue 24: a learner's sources, ingested
     }
     assert RAW["Globals"]["Function"]["Runtime"] == "python3.12"
     for name, code in FUNCTIONS.items():
