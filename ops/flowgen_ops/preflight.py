@@ -15,7 +15,7 @@ Each check prints `ok` or `FAIL` with one line saying why; any FAIL exits 1. The
   for deletion, is a plain string (what `flowgen.settings.resolve_secret` reads) and parses;
 - **concurrency**: the account's unreserved Lambda concurrency covers the sum of the template's
   event sources' `ScalingConfig.MaximumConcurrency` plus the api's expected concurrency
-  (new accounts have 10; the template's defaults need 27 for the workers alone);
+  (new accounts have 10; the template's defaults need 39 for the workers alone);
 - **auth0 jwks**: `https://{Auth0Domain}/.well-known/jwks.json` answers with RSA signing keys.
 
 Parameters are resolved as `sam deploy` resolves them: the template's defaults, then

@@ -229,11 +229,11 @@ def test_a_plain_redis_url_passes_with_a_warning(secrets: Any, run: Run) -> None
 
 
 def test_a_new_accounts_concurrency_quota_does_not_cover_the_templates_defaults(secrets: Any, run: Run) -> None:
-    """The template's defaults need 27 worker instances; a new account has 10 in all."""
+    """The template's defaults need 39 worker instances; a new account has 10 in all."""
     checks, out = run(quota=AccountConcurrency(10, 10), parameter_overrides=["Auth0Domain=tenant.eu.auth0.com"])
     assert _failed(checks) == ["lambda concurrency"]
     reason = checks["lambda concurrency"].reason
-    assert "need 27 (CourseJobs 5 + HighPriorityLessons 20 + LowPriorityLessons 2) + the api 3 = 30" in reason
+    assert "need 39 (CourseJobs 5 + HighPriorityLessons 20 + LowPriorityLessons 12 + SourceUploads 2) + the api 3 = 42" in reason
     assert "L-B99A9384" in reason and "account limit 10" in reason
     assert "FAIL  lambda concurrency: account limit 10" in out
 
