@@ -109,13 +109,13 @@ def test_regenerate_switch_versions_and_edit_the_outline(web_stack: LocalStack, 
     page = browser.new_context(viewport={"width": 1100, "height": 900}).new_page()
     sign_in(page, url, "alice")
     course_id = _new_course(page, "Rust ownership for C++ programmers", "German")
-    start = page.get_by_role("link", name="Start the course")
+    start = page.get_by_role("link", name="Kurs beginnen")  # a German course: a German interface (issue 26)
     expect(start).to_be_visible(timeout=20_000)
     start.click()
     article = page.locator("article.lesson-body:not(.draft)")  # written, not a draft
     expect(article).to_be_visible(timeout=20_000)
-    page.get_by_role("button", name="Mark as completed").click()
-    expect(page.get_by_text("✓ Completed.")).to_be_visible()
+    page.get_by_role("button", name="Als abgeschlossen markieren").click()
+    expect(page.get_by_text("✓ Abgeschlossen.")).to_be_visible()
     lesson_id = page.url.rsplit("/", 1)[-1]
     first_text = article.locator(".markdown").first.inner_text()
 
@@ -127,7 +127,7 @@ def test_regenerate_switch_versions_and_edit_the_outline(web_stack: LocalStack, 
     expect(page.locator("article.lesson-body")).to_be_visible()  # the lesson stays while its new version is written
     expect(article.get_by_text("Instruction asked for")).to_be_visible(timeout=20_000)
     versions = page.get_by_role("region", name="Versions of this lesson")  # near the top
-    expect(page.get_by_text("✓ Completed.")).to_be_visible()  # progress kept
+    expect(page.get_by_text("✓ Abgeschlossen.")).to_be_visible()  # progress kept
     switch = versions.get_by_label("Version")
     expect(switch.locator("option")).to_have_count(2)
     expect(switch).to_have_value("2")
@@ -141,7 +141,7 @@ def test_regenerate_switch_versions_and_edit_the_outline(web_stack: LocalStack, 
     expect(article.get_by_text("Instruction asked for")).to_have_count(0)
 
     # edit the outline: rename a lesson, move the first lesson down, add one, remove one (asked first)
-    page.get_by_role("link", name="Back to the course").click()
+    page.get_by_role("link", name="Zurück zum Kurs").click()
     page.get_by_role("button", name="Edit the outline").click()
     editor = page.get_by_role("form", name="Edit the outline")
     expect(editor).to_be_visible()
@@ -167,4 +167,4 @@ def test_regenerate_switch_versions_and_edit_the_outline(web_stack: LocalStack, 
     assert titles[3] not in now_titles and "New lesson" in now_titles
     expect(page.get_by_role("link", name="Renamed in the browser")).to_be_visible()
     row = page.locator(".lesson-row").nth(1)
-    expect(row.locator(".badge.done")).to_have_text("read")  # progress followed the lesson
+    expect(row.locator(".badge.done")).to_have_text("gelesen")  # progress followed the lesson

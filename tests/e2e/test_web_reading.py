@@ -199,3 +199,34 @@ def test_rewrite_in_place_versions_and_dark_mode(web_stack: LocalStack, browser:
     page.screenshot(path=str(SCREENSHOTS / f"reading-versions-dark-{width}.png"))
     assert User(web_stack, user).call("GET", f"/courses/{course_id}/lessons/{lesson_id}").json()["version"] == 1
     context.close()
+
+
+@pytest.mark.parametrize("width", [1100, 390])
+def test_a_german_course_has_a_german_interface(web_stack: LocalStack, browser: Browser, width: int) -> None:
+    """The interface follows the course's language (German here; English stays for the list)."""
+    url = web_stack.api_url
+    page = browser.new_context(viewport={"width": width, "height": 800}).new_page()
+    sign_in(page, url, f"leser{width}")
+    page.get_by_role("link", name="New course").click()
+    page.get_by_role("button", name="Rust ownership for C++ programmers").click()  # an example topic fills the box
+    expect(page.get_by_label("What do you want to learn?")).to_have_value("Rust ownership for C++ programmers")
+    page.get_by_label("Language (optional)").fill("German")
+    page.get_by_role("button", name="Create course").click()
+    start = page.get_by_role("link", name="Kurs beginnen")
+    expect(start).to_be_visible(timeout=20_000)
+    expect(page.locator("main")).to_have_attribute("lang", "de")
+    expect(page.get_by_text(re.compile(r"0 von 12 Lektionen abgeschlossen"))).to_be_visible()
+    no_axe_violations(page, f"course in German ({width} px)")
+    start.click()
+    expect(page.locator(WRITTEN)).to_be_visible(timeout=20_000)
+    expect(page.locator(".place")).to_contain_text("Lektion 1 von 12")
+    quiz = page.get_by_role("region", name="Quiz")
+    expect(quiz.get_by_role("heading", name="Teste dich")).to_be_visible()
+    expect(quiz.get_by_role("button", name="Antworten prüfen")).to_be_visible()
+    expect(page.get_by_role("button", name="Als abgeschlossen markieren")).to_be_visible()
+    no_axe_violations(page, f"lesson in German ({width} px)")
+    page.screenshot(path=str(SCREENSHOTS / f"reading-german-{width}.png"))
+    page.get_by_role("link", name="Zurück zum Kurs").click()
+    page.get_by_role("link", name="Meine Kurse").click()
+    expect(page.get_by_role("heading", name="My courses")).to_be_visible()  # the list stays in English
+    page.context.close()

@@ -3,6 +3,7 @@
 // flowgen.reading: see docs/api.md); a lesson not written yet counts as the mean of the written
 // ones, ASSUMED_MINUTES while none is.
 import type { CourseDetail, CourseProgress } from "./api/types";
+import { ENGLISH_T, type Translator } from "./i18n";
 
 export const ASSUMED_MINUTES = 6;
 
@@ -35,10 +36,10 @@ export function minutesLeft(course: Pick<CourseDetail, "modules">, progress: Pic
   return lessons.filter((l) => !done.has(l.id)).reduce((sum, l) => sum + (l.readingMinutes ?? assumed), 0);
 }
 
-/** "45 min", "1 h 20 min". */
-export function duration(minutes: number): string {
-  if (minutes < 60) return `${minutes} min`;
+/** "45 min", "1 h 20 min", in the interface's language (i18n). */
+export function duration(minutes: number, t: Translator["t"] = ENGLISH_T): string {
+  if (minutes < 60) return t("time.minutes", { m: minutes });
   const h = Math.floor(minutes / 60);
   const m = minutes % 60;
-  return m ? `${h} h ${m} min` : `${h} h`;
+  return m ? t("time.hoursMinutes", { h, m }) : t("time.hours", { h });
 }

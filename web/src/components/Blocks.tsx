@@ -5,6 +5,7 @@ import type { Block, QuizQuestion, QuizResult, QuizSolution } from "../api/types
 import { SAVED_ON_DEVICE, type PendingQuiz } from "../outbox";
 import type { QuizOutcome } from "../queries/progress";
 import { useFocusNext } from "../screen";
+import { useT, type Translator } from "../i18n";
 
 type Highlighter = typeof import("../highlight");
 let highlighter: Highlighter | null = null;
@@ -124,9 +125,10 @@ export function CodeBlock({ language, code, caption }: { language: string; code:
 }
 
 export function KeyPoints({ points }: { points: string[] }) {
+  const { t } = useT();
   return (
-    <section className="block key-points" aria-label="Key points">
-      <h3>Key points</h3>
+    <section className="block key-points" aria-label={t("blocks.keyPoints")}>
+      <h3>{t("blocks.keyPoints")}</h3>
       <ul>
         {points.map((point, i) => (
           <li key={i}>{point}</li>
@@ -161,6 +163,7 @@ function Question({
   mark: Mark | null;
 }) {
   const name = useId();
+  const { t } = useT();
   const answer = mark?.solution?.answerIndex ?? null;
   return (
     <fieldset className={mark ? `question ${mark.right ? "right" : "wrong"}` : "question"} disabled={locked}>
@@ -174,15 +177,15 @@ function Question({
           <label key={i} className={classes.filter(Boolean).join(" ")}>
             <input type="radio" name={name} value={i} checked={chosen === i} onChange={() => onChoose(i)} />
             <span className="option-text">{option}</span>
-            {mine && <> <span className="tag">{mark.right ? "✓ Your answer" : "✗ Your answer"}</span></>}
-            {answer === i && !mine && <> <span className="tag">Right answer</span></>}
+            {mine && <> <span className="tag">{mark.right ? t("quiz.yourAnswerRight") : t("quiz.yourAnswerWrong")}</span></>}
+            {answer === i && !mine && <> <span className="tag">{t("quiz.rightAnswer")}</span></>}
           </label>
         );
       })}
       {mark && (
         <p className={mark.right ? "verdict right" : "verdict wrong"}>
-          {mark.right ? "Correct." : mark.feedback ? `Not quite: ${mark.feedback}` : "Not quite."}
-          {!mark.right && mark.solution ? ` The answer is “${question.options[mark.solution.answerIndex]}”.` : ""}
+          {mark.right ? t("quiz.correct") : mark.feedback ? t("quiz.notQuiteWhy", { why: mark.feedback }) : t("quiz.notQuite")}
+          {!mark.right && mark.solution ? ` ${t("quiz.answerIs", { answer: question.options[mark.solution.answerIndex] })}` : ""}
           {mark.solution?.explanation ? ` ${mark.solution.explanation}` : ""}
         </p>
       )}
@@ -211,11 +214,11 @@ export interface QuizProgress {
   next?: { href: string; label: string } | null;
 }
 
-function scoreSentence(result: QuizResult, recorded = true): string {
-  const scored = `You scored ${result.score} of ${result.total}.`;
-  if (result.passed) return recorded ? `${scored} Passed: this lesson counts as completed.` : `${scored} Passed.`;
-  const need = `Get ${Math.ceil(result.total * 0.6)} right to pass`;
-  return result.solution ? `${scored} ${need}. The right answers are marked.` : `${scored} ${need}: try again, or show the answers.`;
+function scoreSentence(result: QuizResult, recorded: boolean, t: Translator["t"]): string {
+  const scored = t("quiz.scored", { score: result.score, total: result.total });
+  if (result.passed) return `${scored} ${recorded ? t("quiz.passedRecorded") : t("quiz.passed")}`;
+  const need = Math.ceil(result.total * 0.6);
+  return `${scored} ${result.solution ? t("quiz.needMarked", { need }) : t("quiz.needTry", { need })}`;
 }
 
 /**
@@ -240,6 +243,7 @@ export function Quiz({ questions, progress, draft = false }: { questions: QuizQu
   const [sending, setSending] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const focus = useFocusNext();
+  const { t } = useT();
   const untouched = !checked && result === null && answers.every((a) => a === null);
   useEffect(() => {
     // a stored result arrived: after the quiz was drawn (progress loads beside the lesson), or sent
@@ -299,8 +303,8 @@ export function Quiz({ questions, progress, draft = false }: { questions: QuizQu
   };
   const earlier = result?.tries ?? [];
   return (
-    <section className="block quiz" aria-label="Quiz">
-      <h3>Check yourself</h3>
+    <section className="block quiz" aria-label={t("quiz.region")}>
+      <h3>{t("quiz.title")}</h3>
       {stored && !sameVersion && (
         <p className="hint">
           You scored {stored.score} of {stored.total} on an earlier version of this lesson.
@@ -320,20 +324,20 @@ export function Quiz({ questions, progress, draft = false }: { questions: QuizQu
       {checked && result ? (
         <div className="quiz-result">
           <p role="status" tabIndex={-1} ref={focus.ref} key={`score-${result.takenAt}`} className={result.passed ? "score right" : "score wrong"}>
-            {scoreSentence(result, progress?.recorded)}
+            {scoreSentence(result, progress?.recorded ?? true, t)}
           </p>
           <div className="quiz-actions">
             <button type="button" className="secondary" onClick={tryAgain} disabled={sending}>
-              Try again
+              {t("quiz.tryAgain")}
             </button>
             {!result.passed && !result.solution && (
               <button type="button" className="secondary" onClick={() => void send(true)} disabled={sending}>
-                {sending ? "Asking…" : "Show the answers"}
+                {sending ? t("quiz.asking") : t("quiz.showAnswers")}
               </button>
             )}
           </div>
           {earlier.length > 0 && (
-            <p className="hint">Your earlier tries: {earlier.map((t) => `${t.score} of ${result.total}`).join(", ")}.</p>
+            <p className="hint">{t("quiz.earlier", { tries: earlier.map((e) => t("quiz.triesItem", { score: e.score, total: result.total })).join(", ") })}</p>
           )}
           {progress?.next && (result.passed || result.solution) && (
             <p className="quiz-next">
@@ -351,16 +355,16 @@ export function Quiz({ questions, progress, draft = false }: { questions: QuizQu
             </p>
           ) : result && !draft ? (
             <p role="status" tabIndex={-1} ref={focus.ref} key="again" className="hint">
-              Your answers are kept: change {result.passed ? "any of them" : "the ones marked “Not quite”"}, then check again.
+              {result.passed ? t("quiz.keptChangeAny") : t("quiz.keptChange")}
             </p>
           ) : null}
           <button type="button" disabled={draft || !progress || !complete || sending} onClick={() => void send(false)}>
-            {sending ? "Checking…" : "Check my answers"}
+            {sending ? t("quiz.checking") : t("quiz.check")}
           </button>
           {draft ? (
             <span className="hint"> You can check your answers once the lesson is written.</span>
           ) : (
-            !complete && <span className="hint"> Answer every question to see your score.</span>
+            !complete && <span className="hint"> {t("quiz.answerAll")}</span>
           )}
         </div>
       )}
@@ -406,9 +410,10 @@ export function youTubeId(url: string): string | null {
 
 export function Video({ title, url }: { title: string; url: string }) {
   const id = youTubeId(url);
+  const { t } = useT();
   return (
-    <section className="block video" aria-label="Suggested video">
-      <h3>Suggested video</h3>
+    <section className="block video" aria-label={t("blocks.video")}>
+      <h3>{t("blocks.video")}</h3>
       {id ? (
         <iframe
           src={`https://www.youtube-nocookie.com/embed/${encodeURIComponent(id)}`}

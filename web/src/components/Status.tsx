@@ -1,5 +1,6 @@
 import { ApiError } from "../api/client";
 import type { LessonSummary } from "../api/types";
+import { ENGLISH_T, type Translator } from "../i18n";
 
 /** A lesson's state in the learner's words (issue 26): whether it is written, and whether they
  * have read it, never the system's queue states ("queued", "generating") or "not started" for
@@ -7,17 +8,20 @@ import type { LessonSummary } from "../api/types";
 export function lessonState(
   lesson: Pick<LessonSummary, "status" | "priority" | "error">,
   read = false,
+  t: Translator["t"] = ENGLISH_T,
 ): { label: string; tone: string } {
-  if (read) return { label: "read", tone: "done" };
+  if (read) return { label: t("status.read"), tone: "done" };
   switch (lesson.status) {
     case "GENERATED":
-      return { label: "ready to read", tone: "ok" };
+      return { label: t("status.ready"), tone: "ok" };
     case "GENERATING":
-      return { label: "being written", tone: "busy" };
+      return { label: t("status.beingWritten"), tone: "busy" };
     case "FAILED":
-      return { label: "could not be written", tone: "bad" };
+      return { label: t("status.failed"), tone: "bad" };
     default:
-      return lesson.priority || lesson.error ? { label: "being written", tone: "busy" } : { label: "not written yet", tone: "idle" };
+      return lesson.priority || lesson.error
+        ? { label: t("status.beingWritten"), tone: "busy" }
+        : { label: t("status.notWritten"), tone: "idle" };
   }
 }
 

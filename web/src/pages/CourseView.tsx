@@ -8,7 +8,8 @@ import { ShareControl } from "../components/ShareControl";
 import { Badge, ErrorNotice, isMissing, lessonState } from "../components/Status";
 import { isRetrying, retryingSentence } from "../failures";
 import { isOutlineBuilding } from "../polling";
-import { useCourse, useRetryCourse } from "../queries/courses";
+import { useCourse, useCourseOutline, useRetryCourse } from "../queries/courses";
+import { CourseLanguage, useT } from "../i18n";
 import { useDownloadExport } from "../queries/export";
 import { useRetryLesson } from "../queries/lessons";
 import { useCourseProgress } from "../queries/progress";
@@ -20,8 +21,9 @@ import { duration, minutesLeft } from "../pace";
 function LessonRow({ courseId, lesson, progress }: { courseId: string; lesson: LessonSummary; progress?: LessonProgress }) {
   const retry = useRetryLesson(courseId, lesson.id, "course");
   const link = useRef<HTMLAnchorElement>(null);
+  const { t } = useT();
   const done = Boolean(progress?.completedAt);
-  const state = lessonState(lesson, done);
+  const state = lessonState(lesson, done, t);
   return (
     <li className={done ? "lesson-row done" : "lesson-row"}>
       <span className="check" aria-hidden="true">
@@ -35,7 +37,7 @@ function LessonRow({ courseId, lesson, progress }: { courseId: string; lesson: L
           Quiz {progress.quiz.score}/{progress.quiz.total}
         </span>
       )}
-      {typeof lesson.readingMinutes === "number" && <span className="reading-time">{duration(lesson.readingMinutes)}</span>}
+      {typeof lesson.readingMinutes === "number" && <span className="reading-time">{duration(lesson.readingMinutes, t)}</span>}
       <Badge {...state} />
       <p className="summary">{lesson.summary}</p>
       {isRetrying(lesson) && <RetryingNotice subject="lesson" item={lesson} live={false} />}
@@ -54,6 +56,7 @@ function LessonRow({ courseId, lesson, progress }: { courseId: string; lesson: L
 }
 
 function Progress({ course, progress }: { course: CourseDetail; progress: CourseProgress | undefined }) {
+  const { t } = useT();
   if (!progress || course.lessonCount === 0) return null;
   const first = course.modules[0]?.lessons[0]?.id;
   // Continue opens the lesson in progress (read last, not completed), else the next one
@@ -61,23 +64,21 @@ function Progress({ course, progress }: { course: CourseDetail; progress: Course
   const left = minutesLeft(course, progress);
   const resumeTitle = course.modules.flatMap((m) => m.lessons).find((l) => l.id === next)?.title;
   return (
-    <section className="learner-progress" aria-label="Your progress">
+    <section className="learner-progress" aria-label={t("course.yourProgress")}>
       <div className="progress-line">
-        <progress max={progress.lessonCount} value={progress.completed} aria-label="Lessons completed" />
-        <span>
-          {progress.completed} of {progress.lessonCount} lessons completed ({progress.percent}%)
-        </span>
-        {left !== null && !progress.finished && <span className="time-left">About {duration(left)} of reading left</span>}
+        <progress max={progress.lessonCount} value={progress.completed} aria-label={t("course.lessonsCompleted")} />
+        <span>{t("course.completedCount", { done: progress.completed, total: progress.lessonCount, percent: progress.percent })}</span>
+        {left !== null && !progress.finished && <span className="time-left">{t("course.timeLeft", { time: duration(left, t) })}</span>}
       </div>
       {progress.finished ? (
         <p className="notice finished" role="status">
-          You finished this course. {first && <Link to={`/courses/${course.id}/lessons/${first}`}>Review it from the start</Link>}
+          {t("course.finished")} {first && <Link to={`/courses/${course.id}/lessons/${first}`}>{t("course.reviewFromStart")}</Link>}
         </p>
       ) : (
         next && (
           <p className="continue-line">
             <Link className="button continue" to={`/courses/${course.id}/lessons/${next}`}>
-              {progress.completed === 0 && progress.lessons.length === 0 ? "Start the course" : "Continue"}
+              {progress.completed === 0 && progress.lessons.length === 0 ? t("course.start") : t("course.continue")}
             </Link>
             {resumeTitle && progress.lessons.length > 0 && <span className="hint"> {resumeTitle}</span>}
           </p>
@@ -140,8 +141,21 @@ function DraftOutline({ partial }: { partial: PartialOutline }) {
 // The outline editor loads when asked for, not on first load.
 const OutlineEditor = lazy(() => import("./OutlineEditor").then((module) => ({ default: module.OutlineEditor })));
 
+/** The course in its language's interface (i18n): the outline is read from the cache (the screen
+ * polls it), the catalogue loaded when the language is not English. */
 export function CourseView() {
   const { courseId = "" } = useParams();
+  const outline = useCourseOutline(courseId);
+  return (
+    <CourseLanguage language={outline.data?.language}>
+      <CourseScreen />
+    </CourseLanguage>
+  );
+}
+
+function CourseScreen() {
+  const { courseId = "" } = useParams();
+  const { t, lang } = useT();
   const course = useCourse(courseId);
   const data = course.data;
   const [editing, setEditing] = useState(false);
@@ -156,7 +170,7 @@ export function CourseView() {
     return (
       <main id="main">
         <p className="crumbs">
-          <Link to="/">My courses</Link>
+          <Link to="/">{t("nav.myCourses")}</Link>
         </p>
         <PageHeading>Course</PageHeading>
         {course.error ? <ErrorNotice error={course.error} /> : <p>Loading…</p>}
@@ -173,16 +187,16 @@ export function CourseView() {
   const failedAttempt = data.status === "GENERATING" ? retryingSentence("outline", data, Date.now()) : null;
   const byLesson = new Map((progress.data?.lessons ?? []).map((p) => [p.lessonId, p]));
   return (
-    <main id="main">
+    <main id="main" lang={lang}>
       <p className="crumbs no-print">
-        <Link to="/">My courses</Link>
+        <Link to="/">{t("nav.myCourses")}</Link>
       </p>
       <PageHeading>{title}</PageHeading>
       {course.error && <ErrorNotice error={course.error} />}
       {description && <p className="lead">{description}</p>}
       {data.language && (
         <p className="course-language">
-          Written in <strong>{data.language}</strong>
+          {t("course.writtenIn")} <strong>{data.language}</strong>
         </p>
       )}
       {data.status === "READY" && <ExportControls courseId={courseId} title={data.title ?? data.prompt} />}
@@ -220,7 +234,7 @@ export function CourseView() {
       <Mastery course={data} mastery={progress.data?.mastery} />
       {objectives.length > 0 && (
         <section aria-label="Objectives">
-          <h2>You will be able to</h2>
+          <h2>{t("course.objectives")}</h2>
           <ul>
             {objectives.map((objective, i) => (
               <li key={i}>{objective}</li>
@@ -229,10 +243,7 @@ export function CourseView() {
         </section>
       )}
       {data.lessonCount > 0 && (
-        <p className="progress">
-          {data.lessonsGenerated} of {data.lessonCount} lessons written so far. Lessons are written when you open them
-          (and the next few in the background).
-        </p>
+        <p className="progress">{t("course.writtenSoFar", { written: data.lessonsGenerated, total: data.lessonCount })}</p>
       )}
       {data.status === "READY" && !editing && (
         <button type="button" className="secondary no-print" onClick={() => setEditing(true)}>

@@ -12,6 +12,7 @@ import { draftKey, type PendingQuiz } from "../outbox";
 import { useLesson, useRegenerateLesson, useRetryLesson, useSelectLessonVersion } from "../queries/lessons";
 import { useCourseProgress, useRecordProgress, useSubmitQuiz } from "../queries/progress";
 import { useCourseOutline } from "../queries/courses";
+import { CourseLanguage, useT } from "../i18n";
 import { duration, placeOf } from "../pace";
 import { useReadingPosition } from "../resume";
 import { useFocusNext, useTitle } from "../screen";
@@ -35,8 +36,20 @@ function authorship(generator: string): string {
     : "Written by an AI model for you: check anything important against a second source.";
 }
 
+/** The lesson in its course's language's interface (i18n). */
 export function LessonView() {
+  const { courseId = "" } = useParams();
+  const outline = useCourseOutline(courseId);
+  return (
+    <CourseLanguage language={outline.data?.language}>
+      <LessonScreen />
+    </CourseLanguage>
+  );
+}
+
+function LessonScreen() {
   const { courseId = "", lessonId = "" } = useParams();
+  const { t, lang } = useT();
   // opening it asks for it now (see useLesson); polled while it is written
   const lesson = useLesson(courseId, lessonId);
   const retryLesson = useRetryLesson(courseId, lessonId, "lesson");
@@ -82,7 +95,7 @@ export function LessonView() {
   if (isMissing(lesson.error)) return <NotFound what="Lesson" courseId={course.data ? courseId : undefined} />;
   const crumbs = (
     <p className="crumbs">
-      <Link to={`/courses/${courseId}`}>Back to the course</Link>
+      <Link to={`/courses/${courseId}`}>{t("lesson.back")}</Link>
     </p>
   );
   if (!data)
@@ -105,7 +118,7 @@ export function LessonView() {
     draft: draftFor(outbox.draft<QuizDraft>(quizDraft), data.generatedAt),
     saveDraft: (answers) => outbox.setDraft(quizDraft, { version: data.generatedAt ?? null, answers } satisfies QuizDraft),
     // the next step, right after the result (not below Ask and Rewrite)
-    next: nextHref ? { href: nextHref, label: "Next lesson →" } : { href: `/courses/${courseId}`, label: "Back to the course" },
+    next: nextHref ? { href: nextHref, label: t("lesson.next") } : { href: `/courses/${courseId}`, label: t("lesson.back") },
   };
   const retry = () => {
     retried.request();
@@ -123,37 +136,30 @@ export function LessonView() {
   // final content replaces the draft in place, so what was read does not move. Everything that
   // differs (the status; completion and authorship) comes after the blocks.
   return (
-    <main id="main" className="lesson">
+    <main id="main" className="lesson" lang={lang}>
       {crumbs}
       <PageHeading>{data.title}</PageHeading>
       {/* after the heading: the heading keeps its place (and the focus it got on arrival) */}
       {place && (
         <p className="place">
-          <span>
-            Lesson {place.number} of {place.total}
-          </span>
-          <span>
-            Module {place.moduleNumber} of {place.moduleCount}: {place.moduleTitle}
-          </span>
-          {typeof data.readingMinutes === "number" && <span>{duration(data.readingMinutes)} read</span>}
+          <span>{t("lesson.place", { n: place.number, total: place.total })}</span>
+          <span>{t("lesson.module", { n: place.moduleNumber, total: place.moduleCount, title: place.moduleTitle })}</span>
+          {typeof data.readingMinutes === "number" && <span>{t("lesson.readTime", { time: duration(data.readingMinutes, t) })}</span>}
         </p>
       )}
       <p className="lead">{data.summary}</p>
       {resumed && (
         <p role="status" className="resumed-note">
-          Picked up where you left off.{" "}
+          {t("lesson.resumed")}{" "}
           <button type="button" className="link" onClick={() => window.scrollTo({ top: 0 })}>
-            Back to the top
+            {t("lesson.backToTop")}
           </button>
         </p>
       )}
       {(data.versions?.length ?? 0) > 1 && <VersionSwitch courseId={courseId} lessonId={lessonId} lesson={data} />}
       {lesson.error && <ErrorNotice error={lesson.error} />}
       {rewriting && (
-        <p className="notice building rewriting-note">
-          Version {data.version ?? 1} is being written with your instruction. You are reading version {rewriting.version} until it
-          is ready.
-        </p>
+        <p className="notice building rewriting-note">{t("lesson.rewriting", { next: data.version ?? 1, shown: rewriting.version })}</p>
       )}
       {written || rewriting || (draft && (draft.blocks.length > 0 || draft.writing)) ? (
         <article className={written || rewriting ? "lesson-body" : "lesson-body draft"} ref={article}>
@@ -183,17 +189,17 @@ export function LessonView() {
       {(data.status === "GENERATED" || rewriting) && (
         <Rewrite courseId={courseId} lessonId={lessonId} lesson={data} />
       )}
-      <nav className="pager" aria-label="Lessons">
+      <nav className="pager" aria-label={t("lesson.lessons")}>
         {data.previousLessonId ? (
           <Link to={`/courses/${courseId}/lessons/${data.previousLessonId}`} rel="prev">
-            ← Previous lesson
+            {t("lesson.previous")}
           </Link>
         ) : (
           <span />
         )}
         {data.nextLessonId && (
           <Link to={`/courses/${courseId}/lessons/${data.nextLessonId}`} rel="next">
-            Next lesson →
+            {t("lesson.next")}
           </Link>
         )}
       </nav>
@@ -245,26 +251,27 @@ function Completion({
   busy: boolean;
   onChange: (completed: boolean) => void;
 }) {
+  const { t } = useT();
   return (
     <div className="completion">
       {done ? (
         <>
-          <p className="done-note">✓ Completed{by === "quiz" ? " (you passed its quiz)" : ""}.</p>
+          <p className="done-note">{by === "quiz" ? t("lesson.completedByQuiz") : t("lesson.completed")}</p>
           <button type="button" className="secondary" disabled={busy} onClick={() => onChange(false)}>
-            Mark as not completed
+            {t("lesson.markNotCompleted")}
           </button>
         </>
       ) : (
         <button type="button" disabled={busy} onClick={() => onChange(true)}>
-          Mark as completed
+          {t("lesson.markCompleted")}
         </button>
       )}
     </div>
   );
 }
 
-function versionLabel(version: LessonVersion): string {
-  const when = version.generatedAt ? new Date(version.generatedAt).toLocaleString() : "being written";
+function versionLabel(version: LessonVersion, date: (iso: string) => string): string {
+  const when = version.generatedAt ? date(version.generatedAt) : "being written"; // Intl, in the course's language
   const how = version.instruction ? `“${version.instruction.length > 60 ? version.instruction.slice(0, 57) + "…" : version.instruction}”` : "first version";
   return `Version ${version.number} (${when}): ${how}`;
 }
@@ -320,6 +327,7 @@ function Rewrite({ courseId, lessonId, lesson }: { courseId: string; lessonId: s
 /** Switch between the versions kept, near the top: which one is shown, the others with their
  * instruction and time; switching says what it did (focus goes there). Progress is kept. */
 function VersionSwitch({ courseId, lessonId, lesson }: { courseId: string; lessonId: string; lesson: Lesson }) {
+  const { date } = useT();
   const versions = lesson.versions ?? [];
   const current = versions.find((v) => v.current)?.number ?? lesson.version ?? 1;
   const [chosen, setChosen] = useState<number | null>(null);
@@ -346,7 +354,7 @@ function VersionSwitch({ courseId, lessonId, lesson }: { courseId: string; lesso
       >
         {versions.map((v) => (
           <option key={v.number} value={v.number}>
-            {versionLabel(v)}
+            {versionLabel(v, date)}
             {v.current ? " (shown)" : ""}
           </option>
         ))}
