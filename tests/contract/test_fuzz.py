@@ -34,12 +34,14 @@ SEED = 20261128
 
 
 def _live_share_token(stack: LocalStack) -> str:
-    """A shared course whose first lesson is written: the share-link routes' token for the run
-    (schemathesis.toml), so they are fuzzed past the 404 of a link nobody shared."""
+    """A shared course, its first lesson opened (written by the time the fuzzer reads it, most
+    often): the share-link routes' token for the run (schemathesis.toml), so they are fuzzed past
+    the 404 of a link nobody shared. Its writing is not awaited: on a loaded machine the model's
+    2 s timeout may fail it, and a lesson not written is a route's answer too (200 PENDING, 409)."""
     owner = User(stack, "sharer")
     course_id = owner.create_course("Rust ownership for C++ programmers")["id"]
     wait_for(lambda: owner.call("GET", f"/courses/{course_id}").json()["status"] == "READY", timeout=60, every=0.5)
-    wait_for(lambda: owner.open_lesson(course_id, "m01-l01").status == 200, timeout=60, every=0.5)
+    assert owner.open_lesson(course_id, "m01-l01").status in (200, 202)
     shared = owner.call("POST", f"/courses/{course_id}/share")
     assert shared.status == 201, shared.body
     token: str = shared.json()["token"]
