@@ -15,6 +15,7 @@ from api_guards import caller, common_headers, refuse_bad_body, tier, user_limit
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
+from routes_progress import router as progress_router
 from routes_reviews import router as reviews_router
 from routes_share import PUBLIC_ROUTE_KEYS as SHARED_PUBLIC_ROUTES
 from routes_share import router as share_router
@@ -27,13 +28,11 @@ from flowgen.clock import utcnow
 from flowgen.courses import CourseService
 from flowgen.ids import COURSE_ID_PATTERN, LESSON_ID_PATTERN
 from flowgen.observability import logger, metrics
-from flowgen.progress import ProgressService
 from flowgen.questions import QuestionService
 from flowgen.requests import (
     AskQuestionRequest,
     CreateCourseRequest,
     EditOutlineRequest,
-    ProgressUpdate,
     RegenerateLessonRequest,
     SelectVersionRequest,
 )
@@ -42,11 +41,8 @@ from flowgen.settings import ApiSettings
 from flowgen.views import (
     CourseDetail,
     CoursePage,
-    CourseProgress,
     CourseView,
-    LessonProgress,
     LessonView,
-    ProgressOverview,
     QuestionThread,
     QuestionView,
 )
@@ -63,10 +59,6 @@ app.include_router(reviews_router)  # flashcards and spaced review (issue 23): r
 
 def service() -> CourseService:
     return wiring.course_service(SETTINGS)
-
-
-def progress() -> ProgressService:
-    return wiring.progress_service(SETTINGS)
 
 
 def questions() -> QuestionService:
@@ -225,34 +217,8 @@ def list_questions(course_id: CourseId, lesson_id: LessonId) -> Response[Any]:
     return _json(200, thread, headers)
 
 
-# ---- progress: beside the content, keyed by stable lesson ids (design invariant 8) ----------
-
-
-@app.put(
-    "/courses/<course_id>/lessons/<lesson_id>/progress",
-    summary="Record a lesson opened, completed (or not) and a quiz's answers (graded here); idempotent",
-    responses=contract(200, LessonProgress, 404, 409, 413, 415),
-)
-def put_lesson_progress(course_id: CourseId, lesson_id: LessonId, body: ProgressUpdate) -> Response[Any]:
-    return _json(200, progress().update_lesson(caller(app), course_id, lesson_id, body, utcnow()))
-
-
-@app.get(
-    "/courses/<course_id>/progress",
-    summary="The caller's progress through a course: percent, next lesson, quiz results, flashcard mastery",
-    responses=contract(200, CourseProgress, 404),
-)
-def get_course_progress(course_id: CourseId) -> Response[Any]:
-    return _json(200, progress().course(caller(app), course_id, utcnow()))
-
-
-@app.get(
-    "/progress",
-    summary="Lessons completed per course, for the course list",
-    responses=contract(200, ProgressOverview),
-)
-def get_progress_overview() -> Response[Any]:
-    return _json(200, progress().overview(caller(app)))
+# progress (design invariant 8): routes_progress.py, included here to keep the document's order
+app.include_router(progress_router)
 
 
 # ---- the document and its UI (no authorizer) ----------------------------------------------
