@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from api_contract import contract
+from api_errors import error_response
 from api_guards import caller
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
@@ -20,6 +21,7 @@ from flowgen.ids import COURSE_ID_PATTERN
 from flowgen.reviews import DUE_LIMIT_MAX, ReviewService
 from flowgen.schema import Model
 from flowgen.settings import ApiSettings
+from flowgen.views import ErrorResponse
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # Powertools leaves it untyped
 SETTINGS = wiring.settings(ApiSettings)  # the api's one settings object (cached)
@@ -73,10 +75,28 @@ def due_cards(
     return _json(200, reviews().due(caller(router), utcnow(), limit, course_id))
 
 
+@router.post("/reviews/due", include_in_schema=False)
+def post_due_cards() -> Response[Any]:
+    """`POST /reviews/due` reaches API Gateway's `POST /reviews/{cardId}` route (`due` is not a
+    card id): the method is what is wrong, so the answer is the 405 any other method gets."""
+    message = "POST is not allowed on /reviews/due; use GET"
+    return error_response(405, "method_not_allowed", message, {"Allow": "GET"})
+
+
+def review_contract() -> dict[int, Any]:
+    responses = contract(200, CardView, 404, 409, 413, 415, 422)
+    responses[405] = {
+        "description": "`POST /reviews/due`: `due` is not a card (`method_not_allowed`, `Allow: GET`)",
+        "headers": {"Allow": {"description": "GET", "schema": {"type": "string"}}},
+        "content": {"application/json": {"model": ErrorResponse}},
+    }
+    return responses
+
+
 @router.post(
     "/reviews/<card_id>",
     summary="Review a flashcard (again, hard, good or easy): answers the card with its next due time (FSRS)",
-    responses=contract(200, CardView, 404, 409, 413, 415, 422),
+    responses=review_contract(),
 )
 def review_card(card_id: CardId, body: ReviewRequest, idempotency_key: IdempotencyKey = None) -> Response[Any]:
     card = reviews().review(caller(router), card_id, body.rating, utcnow(), idempotency_key)

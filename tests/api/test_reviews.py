@@ -95,6 +95,14 @@ def test_bad_review_input_is_a_clear_4xx(api: InProcessApi) -> None:
     assert bad_id.status in (400, 404) and bad_id.json()["error"]["code"]
 
 
+def test_posting_to_the_due_list_is_a_405_not_a_bad_card_id(api: InProcessApi) -> None:
+    """Found by the contract fuzzer: POST /reviews/due reaches POST /reviews/{cardId} (a 400 for
+    the id `due`); the method is what is wrong, as for any other method on the path."""
+    response = User(api, "alice").call("POST", "/reviews/due", {"rating": "good"})
+    assert (response.status, response.json()["error"]["code"]) == (405, "method_not_allowed")
+    assert response.headers["allow"] == "GET"
+
+
 def test_the_course_progress_shows_mastery_and_the_csv_has_the_cards(api: InProcessApi) -> None:
     alice, course_id, lesson_id = _learner(api)
     cards = _due(alice)["cards"]

@@ -382,6 +382,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sources": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's sources, newest first, and their storage */
+        get: operations["list_sources_sources_get"];
+        put?: never;
+        /** Register a source (PDF, Markdown or plain text): 201 with a presigned S3 POST for exactly this file */
+        post: operations["create_source_sources_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sources/{source_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A source's status: UPLOADING, INGESTING, READY (pages, chunks) or FAILED (a reason) */
+        get: operations["get_source_sources__source_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete a source: its file and its passages */
+        delete: operations["delete_source_sources__source_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -699,6 +735,25 @@ export interface components {
             prompt: string;
             /** Size */
             size?: ("short" | "standard" | "long") | null;
+        };
+        /** CreateSourceRequest */
+        CreateSourceRequest: {
+            /**
+             * Contenttype
+             * @description what the file is; checked again against its bytes
+             * @enum {string}
+             */
+            contentType: "application/pdf" | "text/markdown" | "text/plain";
+            /**
+             * Filename
+             * @description shown to its owner; the type comes from the bytes
+             */
+            filename: string;
+            /**
+             * Size
+             * @description the file's exact size in bytes; the upload must match it
+             */
+            size: number;
         };
         /** DueCards */
         DueCards: {
@@ -1449,6 +1504,89 @@ export interface components {
             lessons: components["schemas"]["SharedLessonSummary"][];
             /** Title */
             title: string;
+        };
+        /** SourceError */
+        SourceError: {
+            /** Code */
+            code: string;
+            /** Reason */
+            reason: string;
+        };
+        /** SourceList */
+        SourceList: {
+            /** Items */
+            items: components["schemas"]["SourceView"][];
+            /** Quotabytes */
+            quotaBytes: number;
+            /** Storedbytes */
+            storedBytes: number;
+        };
+        /**
+         * SourceStatus
+         * @enum {string}
+         */
+        SourceStatus: "UPLOADING" | "INGESTING" | "READY" | "FAILED";
+        /** SourceUpload */
+        SourceUpload: {
+            /** Chunkcount */
+            chunkCount?: number | null;
+            /** Contenttype */
+            contentType: string;
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            error?: components["schemas"]["SourceError"] | null;
+            /** Filename */
+            filename: string;
+            /** Id */
+            id: string;
+            /** Pages */
+            pages?: number | null;
+            /** Size */
+            size: number;
+            status: components["schemas"]["SourceStatus"];
+            upload: components["schemas"]["UploadForm"];
+        };
+        /** SourceView */
+        SourceView: {
+            /** Chunkcount */
+            chunkCount?: number | null;
+            /** Contenttype */
+            contentType: string;
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            error?: components["schemas"]["SourceError"] | null;
+            /** Filename */
+            filename: string;
+            /** Id */
+            id: string;
+            /** Pages */
+            pages?: number | null;
+            /** Size */
+            size: number;
+            status: components["schemas"]["SourceStatus"];
+        };
+        /**
+         * UploadForm
+         * @description A presigned S3 POST: send `fields` then the file as multipart/form-data to `url`.
+         */
+        UploadForm: {
+            /**
+             * Expiresat
+             * Format: date-time
+             */
+            expiresAt: string;
+            /** Fields */
+            fields: {
+                [key: string]: string;
+            };
+            /** Url */
+            url: string;
         };
         /** Usage */
         Usage: {
@@ -3744,6 +3882,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description `POST /reviews/due`: `due` is not a card (`method_not_allowed`, `Allow: GET`) */
+            405: {
+                headers: {
+                    /** @description GET */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description The course or lesson is not in a state that allows this (e.g. retry of a course that did not fail, a question about a lesson not written yet: `lesson_not_ready`), or a request with this Idempotency-Key is still in progress */
             409: {
                 headers: {
@@ -4173,6 +4322,389 @@ export interface operations {
                 };
             };
             /** @description Too many requests from this address (`rate_limited`, per-address window), or API Gateway's route throttle */
+            429: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description MongoDB (or, with an Idempotency-Key, Redis) is unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_sources_sources_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SourceList"];
+                };
+            };
+            /** @description Invalid request: a field, an id, a cursor, invalid UTF-8 or JSON nested too deep (`details` names fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing Authorization header (API Gateway) or an expired token (`token_expired`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description The authorizer denied the token (bad signature, issuer, audience...): API Gateway's own answer */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description A per-user limit (`rate_limited`: requests a minute, courses or questions an hour...) or the daily token budget (`daily_budget_exhausted`, with `resetsAt`) */
+            429: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description MongoDB (or, with an Idempotency-Key, Redis) is unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    create_source_sources_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateSourceRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SourceUpload"];
+                };
+            };
+            /** @description Invalid request: a field, an id, a cursor, invalid UTF-8 or JSON nested too deep (`details` names fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing Authorization header (API Gateway) or an expired token (`token_expired`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description The authorizer denied the token (bad signature, issuer, audience...): API Gateway's own answer */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description The course or lesson is not in a state that allows this (e.g. retry of a course that did not fail, a question about a lesson not written yet: `lesson_not_ready`), or a request with this Idempotency-Key is still in progress */
+            409: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is larger than 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description The body is not application/json (UTF-8) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A per-user limit (`rate_limited`: requests a minute, courses or questions an hour...) or the daily token budget (`daily_budget_exhausted`, with `resetsAt`) */
+            429: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description MongoDB (or, with an Idempotency-Key, Redis) is unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_source_sources__source_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 32 lowercase hex characters */
+                source_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SourceView"];
+                };
+            };
+            /** @description Invalid request: a field, an id, a cursor, invalid UTF-8 or JSON nested too deep (`details` names fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing Authorization header (API Gateway) or an expired token (`token_expired`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description The authorizer denied the token (bad signature, issuer, audience...): API Gateway's own answer */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description No such course or lesson for this caller (another user's course is a 404 too) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A per-user limit (`rate_limited`: requests a minute, courses or questions an hour...) or the daily token budget (`daily_budget_exhausted`, with `resetsAt`) */
+            429: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description MongoDB (or, with an Idempotency-Key, Redis) is unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    delete_source_sources__source_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 32 lowercase hex characters */
+                source_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request: a field, an id, a cursor, invalid UTF-8 or JSON nested too deep (`details` names fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing Authorization header (API Gateway) or an expired token (`token_expired`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description The authorizer denied the token (bad signature, issuer, audience...): API Gateway's own answer */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description No such course or lesson for this caller (another user's course is a 404 too) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A per-user limit (`rate_limited`: requests a minute, courses or questions an hour...) or the daily token budget (`daily_budget_exhausted`, with `resetsAt`) */
             429: {
                 headers: {
                     /** @description What is left of each policy and when it resets (IETF draft) */
