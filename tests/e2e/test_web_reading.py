@@ -82,7 +82,7 @@ def test_place_pace_resume_and_a_quiz_that_teaches(web_stack: LocalStack, browse
     expect(quiz.get_by_role("status")).to_be_focused()
     expect(quiz.locator(".verdict.wrong").first).to_contain_text("Not quite: ")
     assert "Right answer" not in quiz.inner_text()  # not revealed before another try
-    expect(quiz.get_by_role("link", name="Next lesson →")).to_have_count(0)
+    expect(quiz.get_by_role("link", name="On to the next lesson")).to_have_count(0)
     no_axe_violations(page, f"lesson, quiz failed ({width} px)")
     quiz.get_by_role("button", name="Try again").click()
     for question, answer in zip(quiz.locator("fieldset").all(), right, strict=True):
@@ -90,7 +90,7 @@ def test_place_pace_resume_and_a_quiz_that_teaches(web_stack: LocalStack, browse
     quiz.get_by_role("button", name="Check my answers").click()
     expect(quiz.get_by_role("status")).to_contain_text("Passed")
     expect(quiz.get_by_text(re.compile(r"Your earlier tries: 0 of \d"))).to_be_visible()  # the failed try is kept
-    next_step = quiz.get_by_role("link", name="Next lesson →")
+    next_step = quiz.get_by_role("link", name="On to the next lesson")
     expect(next_step).to_be_visible()  # right after the result, not below Ask and Rewrite
     page.screenshot(path=str(SCREENSHOTS / f"reading-quiz-{width}.png"))
     next_step.click()

@@ -110,7 +110,7 @@ describe("the next step right after the quiz", () => {
       result: null,
       version: "2026-11-28T01:00:00Z",
       submit: async (answers) => ({ result: graded(answers), saved: { lessonId: "m01-l01" } }),
-      next: { href: "/courses/c/lessons/m01-l02", label: "Next lesson →" },
+      next: { href: "/courses/c/lessons/m01-l02", label: "On to the next lesson" },
     };
     render(
       <MemoryRouter>
@@ -120,11 +120,11 @@ describe("the next step right after the quiz", () => {
     await user.click(screen.getByRole("radio", { name: "No" }));
     await user.click(screen.getByRole("button", { name: "Check my answers" }));
     expect(await screen.findByText("Not quite: Two owners would free it twice.")).toBeInTheDocument();
-    expect(screen.queryByRole("link", { name: "Next lesson →" })).toBeNull();
+    expect(screen.queryByRole("link", { name: "On to the next lesson" })).toBeNull();
     await user.click(screen.getByRole("button", { name: "Try again" }));
     await user.click(screen.getByRole("radio", { name: /Yes/ }));
     await user.click(screen.getByRole("button", { name: "Check my answers" }));
-    const next = await screen.findByRole("link", { name: "Next lesson →" });
+    const next = await screen.findByRole("link", { name: "On to the next lesson" });
     expect(next).toHaveAttribute("href", "/courses/c/lessons/m01-l02");
     // right after the result: the quiz's own last element, before anything else on the page
     expect(next.closest(".quiz-result")).toBe(screen.getByRole("status").closest(".quiz-result"));

@@ -118,7 +118,8 @@ function LessonScreen() {
     draft: draftFor(outbox.draft<QuizDraft>(quizDraft), data.generatedAt),
     saveDraft: (answers) => outbox.setDraft(quizDraft, { version: data.generatedAt ?? null, answers } satisfies QuizDraft),
     // the next step, right after the result (not below Ask and Rewrite)
-    next: nextHref ? { href: nextHref, label: t("lesson.next") } : { href: `/courses/${courseId}`, label: t("lesson.back") },
+    // named apart from the pager's "Next lesson →" and the crumb's "Back to the course"
+    next: nextHref ? { href: nextHref, label: t("quiz.nextStep") } : { href: `/courses/${courseId}`, label: t("quiz.backStep") },
   };
   const retry = () => {
     retried.request();
