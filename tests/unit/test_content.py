@@ -7,18 +7,8 @@ from pydantic import ValidationError
 
 from flowgen.adapters.offline_model import OFFLINE_NOTICE, OfflineModel
 from flowgen.content import CourseOutline, GeneratedLesson, LessonContent, MarkdownBlock, OutlineDecision, QuizQuestion
-from flowgen.ports import LessonBrief, OutlineBrief
-
-BRIEF = LessonBrief(
-    course_title="Rust ownership",
-    course_description="d",
-    level="beginner",
-    module_title="Borrowing",
-    lesson_title="Mutable borrows",
-    lesson_summary="One writer at a time.",
-    previous_titles=["Moves"],
-    next_titles=["Lifetimes"],
-)
+from flowgen.ports import OutlineBrief
+from tests.fakes.records import BRIEF
 
 
 def test_offline_model_produces_every_generated_block_type_and_labels_itself() -> None:

@@ -11,59 +11,25 @@ import pytest
 
 from flowgen.clock import utcnow
 from flowgen.content import GeneratedLesson
-from flowgen.courses import CourseService
 from flowgen.deadline import LEASE_MARGIN_SECONDS, Attempt
 from flowgen.errors import AlreadyExists, Conflict, IdempotencyKeyReused, InvalidRequest, ModelError, NotFound
-from flowgen.generation import Generator, Outcome
-from flowgen.messages import CourseJob, LessonJob
+from flowgen.generation import Outcome
+from flowgen.messages import CourseJob
 from flowgen.ports import Claim, LessonBrief
 from flowgen.reconcile import reconcile
 from flowgen.records import CourseStatus, Lease, Lesson, LessonStatus, Priority, Usage
 from flowgen.requests import CreateCourseRequest, RegenerateLessonRequest
-from flowgen.scheduling import JobScheduler, course_job_key, lesson_job_key
-from flowgen.settings import ApiTunables, ReconcilerTunables, WorkerTunables
+from flowgen.scheduling import course_job_key, lesson_job_key
+from flowgen.settings import ReconcilerTunables
 from flowgen.views import CourseDetail
-from tests.fakes.ports import BlockingModel, MemoryDedupe, RecordingQueue, ScriptedModel
-from tests.fakes.store import MemoryStore
+from tests.fakes.ports import BlockingModel
+from tests.fakes.world import FIRST, STUCK, World, ids_of, job_for
 from tests.narrow import present
-
-STUCK = 300
-FIRST = Attempt(receive_count=1, remaining_seconds=120)
-
-
-class World:
-    def __init__(self, model: ScriptedModel | None = None) -> None:
-        self.store, self.queue, self.dedupe = MemoryStore(), RecordingQueue(), MemoryDedupe()
-        self.model = model or ScriptedModel()
-        self.scheduler = JobScheduler(self.queue, self.dedupe, dedupe_ttl_seconds=STUCK)
-        self.service = CourseService(
-            self.store, self.scheduler, ApiTunables(lesson_lookahead=2, stuck_after_seconds=STUCK)
-        )
-        tunables = WorkerTunables(initial_lessons=1, max_receive_count=3)
-        self.generator = Generator(self.store, self.scheduler, self.model, tunables, utcnow)
-
-    def ready_course(self, owner: str = "alice") -> CourseDetail:
-        course = self.service.create_course(owner, CreateCourseRequest(prompt="Rust ownership"), utcnow())
-        assert self.generator.build_outline(self.queue.course_jobs[-1], FIRST) == Outcome.DONE
-        return self.service.get_course(owner, course.id)
-
-    def reconcile(self, now: datetime) -> tuple[int, int, int]:
-        tunables = ReconcilerTunables(stuck_after_seconds=STUCK, max_receive_count=3)
-        result = reconcile(self.store, self.scheduler, tunables, now)
-        return result.courses_resent, result.lessons_resent, result.lessons_failed
 
 
 @pytest.fixture
 def world() -> World:
     return World()
-
-
-def _ids(course: CourseDetail) -> list[str]:
-    return [lesson.id for m in course.modules for lesson in m.lessons]
-
-
-def _job(course: CourseDetail, lesson_id: str, owner: str = "alice") -> LessonJob:
-    return LessonJob(course_id=course.id, lesson_id=lesson_id, owner_id=owner)
 
 
 # ---- API use cases ---------------------------------------------------------------------------
@@ -94,7 +60,7 @@ def test_dedupe_outage_still_enqueues(world: World) -> None:
 
 def test_opening_a_lesson_promotes_it_and_prefetches_the_next_ones(world: World) -> None:
     course = world.ready_course()
-    ids = _ids(course)
+    ids = ids_of(course)
     view = world.service.open_lesson("alice", course.id, ids[5], utcnow())
     assert view.retry_after == 1 and view.priority == Priority.HIGH
     assert world.queue.lesson_ids(Priority.HIGH) == [ids[5]]
@@ -105,7 +71,7 @@ def test_opening_a_lesson_promotes_it_and_prefetches_the_next_ones(world: World)
 
 def test_a_thousand_opens_send_one_job(world: World) -> None:
     course = world.ready_course()
-    target = _ids(course)[3]
+    target = ids_of(course)[3]
     for _ in range(1000):
         world.service.open_lesson("alice", course.id, target, utcnow())
     assert world.queue.lesson_ids(Priority.HIGH) == [target]
@@ -164,7 +130,7 @@ def _fail_for_good(world: World, course: CourseDetail, lesson_id: str) -> None:
     """Three failed attempts, each after the previous one's backoff: the lesson is FAILED."""
     world.model.fail_next = 3
     for _ in range(3):
-        world.generator.write_lesson(_job(course, lesson_id), FIRST)
+        world.generator.write_lesson(job_for(course, lesson_id), FIRST)
         _retry_now(world, course.id, lesson_id)
     assert present(world.store.get_lesson("alice", course.id, lesson_id)).status == LessonStatus.FAILED
 
@@ -173,7 +139,7 @@ def test_a_failed_call_waits_out_a_backoff_then_the_third_failure_is_final(world
     world.generator = replace(world.generator, jitter=lambda low, high: 1.0)
     course = world.ready_course()
     target = course.modules[0].lessons[1].id
-    job = _job(course, target)
+    job = job_for(course, target)
     world.model.fail_next = 3
     delays = []
     for attempt in (1, 2):
@@ -204,10 +170,10 @@ def test_a_failed_call_waits_out_a_backoff_then_the_third_failure_is_final(world
 
 def test_polling_a_failed_lesson_sends_nothing_before_its_retry_time(world: World) -> None:
     course = world.ready_course()
-    target = _ids(course)[5]
+    target = ids_of(course)[5]
     world.service.open_lesson("alice", course.id, target, utcnow())
     world.model.fail_next = 1
-    assert world.generator.write_lesson(_job(course, target), FIRST) == Outcome.RETRYING
+    assert world.generator.write_lesson(job_for(course, target), FIRST) == Outcome.RETRYING
     sent = len(world.queue.lesson_jobs[Priority.HIGH])
     for _ in range(20):  # a page polling it, in many tabs
         view = world.service.open_lesson("alice", course.id, target, utcnow())
@@ -220,13 +186,13 @@ def test_a_record_claimed_past_the_attempts_cap_fails_without_a_model_call(world
     """Attempts count claims on the record, however the job came (a poll's, a redelivery of a
     worker that died): the claim after the last allowed one ends it with the last reason."""
     course = world.ready_course()
-    target = _ids(course)[3]
+    target = ids_of(course)[3]
     key = (course.id, target)
     dead = Lease(token="dead", expires_at=utcnow() - timedelta(seconds=1))
     world.store._update_lesson(
         key, status=LessonStatus.GENERATING, attempts=3, lease=dead, error="The writing service took too long."
     )
-    assert world.generator.write_lesson(_job(course, target), FIRST) == Outcome.FAILED
+    assert world.generator.write_lesson(job_for(course, target), FIRST) == Outcome.FAILED
     lesson = present(world.store.get_lesson("alice", course.id, target))
     assert lesson.status == LessonStatus.FAILED
     assert lesson.error == "The writing service took too long. Tried 3 times; you can try again."
@@ -270,12 +236,12 @@ def _expired_lease() -> Lease:
 
 def test_the_lease_ends_shortly_after_the_invocations_deadline(world: World) -> None:
     course = world.ready_course()
-    target = _ids(course)[2]
+    target = ids_of(course)[2]
     world.model.fail_next = 1  # keep the claim visible: the failed attempt leaves it released...
     seen: list[Claim] = []
     world.store.claim_lesson = _spy(world.store.claim_lesson, seen)  # type: ignore[method-assign, assignment]  # the spy takes the same arguments
     before = utcnow()
-    assert world.generator.write_lesson(_job(course, target), Attempt(1, remaining_seconds=42)) == Outcome.RETRYING
+    assert world.generator.write_lesson(job_for(course, target), Attempt(1, remaining_seconds=42)) == Outcome.RETRYING
     (claim,) = seen
     expected = before + timedelta(seconds=42 + LEASE_MARGIN_SECONDS)
     assert abs((claim.expires_at - expected).total_seconds()) < 1
@@ -293,7 +259,7 @@ def _spy(
 
 def test_the_worker_trusts_the_records_priority_not_the_queue_message(world: World) -> None:
     course = world.ready_course()
-    target = _ids(course)[0]  # prefetched at low priority by the outline
+    target = ids_of(course)[0]  # prefetched at low priority by the outline
     world.service.open_lesson("alice", course.id, target, utcnow())  # then opened: high in MongoDB
     asked: list[Priority] = []
 
@@ -302,16 +268,16 @@ def test_the_worker_trusts_the_records_priority_not_the_queue_message(world: Wor
         return 0.0
 
     world.generator.limiter.acquire = acquire  # type: ignore[method-assign]
-    assert world.generator.write_lesson(_job(course, target), FIRST) == Outcome.DONE  # delivered on the low queue
+    assert world.generator.write_lesson(job_for(course, target), FIRST) == Outcome.DONE  # delivered on the low queue
     assert asked == [Priority.HIGH]
 
 
 def test_rate_limited_work_is_deferred_on_the_records_priority_without_spending_an_attempt(world: World) -> None:
     course = world.ready_course()
-    target = _ids(course)[4]
+    target = ids_of(course)[4]
     world.service.open_lesson("alice", course.id, target, utcnow())
     world.generator.limiter.acquire = lambda priority, tokens, **_: 7.2  # type: ignore[method-assign]
-    assert world.generator.write_lesson(_job(course, target), FIRST) == Outcome.DEFERRED
+    assert world.generator.write_lesson(job_for(course, target), FIRST) == Outcome.DEFERRED
     lesson = world.store.get_lesson("alice", course.id, target)
     assert lesson is not None
     assert lesson.status == LessonStatus.PENDING and lesson.attempts == 0 and lesson.lease is None
@@ -327,9 +293,9 @@ def test_a_model_call_that_outlives_the_invocation_fails_and_commits_nothing() -
     model.release.set()  # the outline answers at once
     course = world.ready_course()
     model.release.clear()  # the lesson call hangs
-    target = _ids(course)[1]
+    target = ids_of(course)[1]
     started = time.monotonic()
-    assert world.generator.write_lesson(_job(course, target), Attempt(1, remaining_seconds=1.0)) == Outcome.RETRYING
+    assert world.generator.write_lesson(job_for(course, target), Attempt(1, remaining_seconds=1.0)) == Outcome.RETRYING
     assert time.monotonic() - started < 1.5
     lesson = world.store.get_lesson("alice", course.id, target)
     assert lesson is not None
@@ -342,11 +308,11 @@ def test_a_model_call_that_outlives_the_invocation_fails_and_commits_nothing() -
 
 def test_no_model_call_starts_without_time_left(world: World) -> None:
     course = world.ready_course()
-    assert world.generator.write_lesson(_job(course, _ids(course)[1]), Attempt(1, remaining_seconds=0)) == (
+    assert world.generator.write_lesson(job_for(course, ids_of(course)[1]), Attempt(1, remaining_seconds=0)) == (
         Outcome.RETRYING
     )
     assert world.model.lesson_calls == []
-    lesson = present(world.store.get_lesson("alice", course.id, _ids(course)[1]))
+    lesson = present(world.store.get_lesson("alice", course.id, ids_of(course)[1]))
     assert lesson.error == "The writing service took too long to answer."
 
 
@@ -355,7 +321,7 @@ def test_no_model_call_starts_without_time_left(world: World) -> None:
 
 def test_a_worker_that_takes_a_job_drops_its_dedupe_key(world: World) -> None:
     course = world.ready_course()
-    target = _ids(course)[3]
+    target = ids_of(course)[3]
     world.service.open_lesson("alice", course.id, target, utcnow())
     assert lesson_job_key(course.id, target, Priority.HIGH) in world.dedupe.keys
     assert course_job_key(course.id) not in world.dedupe.keys  # the outline worker dropped the course's
@@ -368,7 +334,7 @@ def test_a_worker_that_takes_a_job_drops_its_dedupe_key(world: World) -> None:
 
     world.model.lesson = lesson  # type: ignore[method-assign]
     world.model.fail_next = 1
-    assert world.generator.write_lesson(_job(course, target), FIRST) == Outcome.RETRYING
+    assert world.generator.write_lesson(job_for(course, target), FIRST) == Outcome.RETRYING
     assert taken == [False]  # dropped when the job was taken
     # then held again by the job sent for after the backoff: a poll meanwhile sends nothing
     assert world.dedupe.ttls[lesson_job_key(course.id, target, Priority.HIGH)] >= STUCK + 4
@@ -380,17 +346,17 @@ def test_a_worker_that_takes_a_job_drops_its_dedupe_key(world: World) -> None:
 
 def test_a_skipped_job_drops_its_dedupe_key_too(world: World) -> None:
     course = world.ready_course()
-    target = _ids(course)[3]
+    target = ids_of(course)[3]
     world.service.open_lesson("alice", course.id, target, utcnow())
-    assert world.generator.write_lesson(_job(course, target), FIRST) == Outcome.DONE
+    assert world.generator.write_lesson(job_for(course, target), FIRST) == Outcome.DONE
     world.dedupe.keys.add(lesson_job_key(course.id, target, Priority.HIGH))  # a duplicate's key
-    assert world.generator.write_lesson(_job(course, target), FIRST) == Outcome.SKIPPED
+    assert world.generator.write_lesson(job_for(course, target), FIRST) == Outcome.SKIPPED
     assert lesson_job_key(course.id, target, Priority.HIGH) not in world.dedupe.keys
 
 
 def test_opening_a_lesson_whose_job_was_lost_sends_it_again(world: World) -> None:
     course = world.ready_course()
-    target = _ids(course)[6]
+    target = ids_of(course)[6]
     opened = utcnow()
     world.service.open_lesson("alice", course.id, target, opened)
     world.queue.lesson_jobs[Priority.HIGH].clear()  # the message is lost; its dedupe key is still there
@@ -407,7 +373,7 @@ def test_opening_a_lesson_whose_job_was_lost_sends_it_again(world: World) -> Non
 
 def test_the_reconciler_resends_stranded_lessons_at_both_priorities(world: World) -> None:
     course = world.ready_course()
-    ids = _ids(course)
+    ids = ids_of(course)
     world.service.open_lesson("alice", course.id, ids[5], utcnow())  # high, plus lookahead 6 and 7 low
     world.queue.lesson_jobs = {Priority.HIGH: [], Priority.LOW: []}  # SQS lost everything
     assert world.reconcile(utcnow()) == (0, 0, 0)  # nothing is stranded yet
@@ -423,7 +389,7 @@ def test_the_reconciler_resends_stranded_lessons_at_both_priorities(world: World
 
 def test_the_reconciler_reclaims_an_expired_lease_and_fails_the_last_attempt(world: World) -> None:
     course = world.ready_course()
-    ids = _ids(course)
+    ids = ids_of(course)
     now = utcnow()
     world.service.open_lesson("alice", course.id, ids[2], now)
     world.service.open_lesson("alice", course.id, ids[3], now)
@@ -435,7 +401,7 @@ def test_the_reconciler_reclaims_an_expired_lease_and_fails_the_last_attempt(wor
     assert world.reconcile(utcnow() + timedelta(seconds=1)) == (0, 1, 1)
     assert world.queue.lesson_ids(Priority.HIGH) == [ids[2]]
     assert present(world.store.get_lesson("alice", course.id, ids[3])).status == LessonStatus.FAILED
-    assert world.generator.write_lesson(_job(course, ids[2]), FIRST) == Outcome.DONE
+    assert world.generator.write_lesson(job_for(course, ids[2]), FIRST) == Outcome.DONE
 
 
 def test_the_reconciler_resends_a_course_whose_job_was_lost(world: World) -> None:
@@ -454,7 +420,7 @@ def _code(caught: pytest.ExceptionInfo[Exception]) -> str:
 
 def test_every_refusal_has_its_code(world: World) -> None:
     course = world.ready_course()
-    lesson_id = _ids(course)[0]
+    lesson_id = ids_of(course)[0]
     cases: list[tuple[Callable[[], object], str]] = [
         (lambda: world.service.get_course("alice", "../etc"), "invalid_course_id"),
         (lambda: world.service.get_course("alice", "f" * 32), "course_not_found"),
@@ -484,7 +450,7 @@ def test_a_course_keeps_what_was_asked_and_each_course_gets_its_own_job(world: W
 
 def test_a_lesson_knows_its_neighbours(world: World) -> None:
     course = world.ready_course()
-    ids = _ids(course)
+    ids = ids_of(course)
     first = world.service.open_lesson("alice", course.id, ids[0], utcnow())
     second = world.service.open_lesson("alice", course.id, ids[1], utcnow())
     middle = world.service.open_lesson("alice", course.id, ids[4], utcnow())
@@ -500,9 +466,9 @@ def test_a_lesson_knows_its_neighbours(world: World) -> None:
 
 def test_lookahead_skips_lessons_already_done_or_already_high(world: World) -> None:
     course = world.ready_course()
-    ids = _ids(course)
+    ids = ids_of(course)
     world.service.open_lesson("alice", course.id, ids[3], utcnow())  # high, prefetches 4 and 5
-    assert world.generator.write_lesson(_job(course, ids[4]), FIRST) == Outcome.DONE
+    assert world.generator.write_lesson(job_for(course, ids[4]), FIRST) == Outcome.DONE
     world.queue.lesson_jobs = {Priority.HIGH: [], Priority.LOW: []}
     world.dedupe.keys.clear()
     world.service.open_lesson("alice", course.id, ids[2], utcnow())  # next: 3 (high), 4 (generated)
@@ -511,7 +477,7 @@ def test_lookahead_skips_lessons_already_done_or_already_high(world: World) -> N
 
 def test_opening_a_generating_lesson_sends_it_again_only_once_its_lease_expired(world: World) -> None:
     course = world.ready_course()
-    target = _ids(course)[2]
+    target = ids_of(course)[2]
 
     world.service.open_lesson("alice", course.id, target, utcnow())
     world.queue.lesson_jobs[Priority.HIGH].clear()
@@ -564,7 +530,7 @@ def test_deleting_a_course_deletes_its_lessons_and_only_for_its_owner(world: Wor
 
 def test_retrying_a_failed_lesson_sends_it_at_once_and_restarts_its_clock(world: World) -> None:
     course = world.ready_course()
-    target = _ids(course)[5]
+    target = ids_of(course)[5]
     world.service.open_lesson("alice", course.id, target, utcnow())
     _fail_for_good(world, course, target)
     world.dedupe.keys.add(lesson_job_key(course.id, target, Priority.HIGH))  # a duplicate's key
@@ -577,7 +543,7 @@ def test_retrying_a_failed_lesson_sends_it_at_once_and_restarts_its_clock(world:
 
 def test_the_scheduler_reports_what_it_sent(world: World) -> None:
     course = world.ready_course()
-    jobs = [_job(course, i) for i in _ids(course)[3:6]]
+    jobs = [job_for(course, i) for i in ids_of(course)[3:6]]
     assert world.scheduler.schedule_lessons([], Priority.LOW) == 0
     assert world.scheduler.schedule_lessons(jobs, Priority.LOW) == 3
     assert world.scheduler.schedule_lessons(jobs, Priority.LOW) == 0  # deduped
@@ -591,18 +557,18 @@ def test_the_scheduler_reports_what_it_sent(world: World) -> None:
 
 def test_a_failed_lesson_send_releases_only_the_keys_it_took(world: World) -> None:
     course = world.ready_course()
-    ids = _ids(course)
-    world.scheduler.schedule_lessons([_job(course, ids[3])], Priority.LOW)
+    ids = ids_of(course)
+    world.scheduler.schedule_lessons([job_for(course, ids[3])], Priority.LOW)
     world.queue.down = True
     with pytest.raises(Exception, match="unavailable"):
-        world.scheduler.schedule_lessons([_job(course, i) for i in ids[3:5]], Priority.LOW)
+        world.scheduler.schedule_lessons([job_for(course, i) for i in ids[3:5]], Priority.LOW)
     assert lesson_job_key(course.id, ids[3], Priority.LOW) in world.dedupe.keys  # its job was sent earlier
     assert lesson_job_key(course.id, ids[4], Priority.LOW) not in world.dedupe.keys  # so the next try sends
 
 
 def test_the_reconciler_counts_fails_and_keeps_to_its_limit(world: World) -> None:
     course = world.ready_course()
-    ids = _ids(course)
+    ids = ids_of(course)
     now = utcnow()
     dead = Attempt(receive_count=1, remaining_seconds=-LEASE_MARGIN_SECONDS - 1)
     for target in ids[2:4]:
@@ -634,7 +600,7 @@ def test_the_reconciler_resends_a_course_whose_outline_worker_died(world: World)
 
 def test_races_between_check_and_write_are_conflicts_with_their_code(world: World) -> None:
     course = world.ready_course()
-    target = _ids(course)[1]
+    target = ids_of(course)[1]
     _fail_for_good(world, course, target)
     world.store.reset_failed_lesson = lambda *_: False  # type: ignore[method-assign]  # another retry got there first
     with pytest.raises(Conflict) as lesson_race:
@@ -701,15 +667,15 @@ def test_a_courses_tier_picks_its_budget_and_its_share_of_the_reserve() -> None:
 
 def test_a_course_counts_each_written_lesson_once_however_often_it_was_rewritten(world: World) -> None:
     course = world.ready_course()
-    target = _ids(course)[0]
-    assert world.generator.write_lesson(_job(course, target), FIRST) == Outcome.DONE
+    target = ids_of(course)[0]
+    assert world.generator.write_lesson(job_for(course, target), FIRST) == Outcome.DONE
     for _ in range(3):  # rewritten three times
         world.service.regenerate_lesson(
             "alice", course.id, target, RegenerateLessonRequest(instruction="simpler"), utcnow()
         )
         mid_rewrite = world.service.get_course("alice", course.id)
         assert mid_rewrite.lessons_generated == 0  # being written again: not written now
-        assert world.generator.write_lesson(_job(course, target), FIRST) == Outcome.DONE
+        assert world.generator.write_lesson(job_for(course, target), FIRST) == Outcome.DONE
     detail = world.service.get_course("alice", course.id)
     listed = world.service.list_courses("alice", None, None).items[0]
     assert detail.lessons_generated == listed.lessons_generated == 1 <= detail.lesson_count
@@ -717,8 +683,8 @@ def test_a_course_counts_each_written_lesson_once_however_often_it_was_rewritten
 
 def test_a_rewrite_is_refused_when_asked_once_the_course_spent_its_budget(world: World) -> None:
     course = world.ready_course()
-    target = _ids(course)[0]
-    assert world.generator.write_lesson(_job(course, target), FIRST) == Outcome.DONE
+    target = ids_of(course)[0]
+    assert world.generator.write_lesson(job_for(course, target), FIRST) == Outcome.DONE
     spent = present(world.store.get_course("alice", course.id)).usage.total_tokens
     service = replace(world.service, tunables=world.service.tunables.model_copy(update={"course_token_budget": spent}))
     with pytest.raises(Conflict) as refused:

@@ -12,9 +12,9 @@ from flowgen.generation import Outcome
 from flowgen.records import Usage
 from flowgen.streaming import BlockReader
 from flowgen_local.fake_openai import _padded
+from tests.fakes.records import BRIEF
+from tests.fakes.world import FIRST, World, ids_of, job_for
 from tests.narrow import present
-from tests.unit.test_content import BRIEF
-from tests.unit.test_domain import FIRST, World, _ids, _job
 
 
 def _lesson() -> GeneratedLesson:
@@ -83,8 +83,8 @@ def test_the_reader_sees_every_block_finished_once_the_model_writes_the_cards() 
 def test_a_written_lesson_stores_its_cards() -> None:
     world = World()
     course = world.ready_course()
-    target = _ids(course)[0]
-    assert world.generator.write_lesson(_job(course, target), FIRST) == Outcome.DONE
+    target = ids_of(course)[0]
+    assert world.generator.write_lesson(job_for(course, target), FIRST) == Outcome.DONE
     stored = present(present(world.store.get_lesson("alice", course.id, target)).content)
     assert FLASHCARDS_MIN <= len(stored.flashcards) <= FLASHCARDS_MAX
     quiz = next(block for block in stored.blocks if block.type == "quiz")

@@ -26,10 +26,10 @@ from flowgen.settings import WorkerTunables
 from flowgen.streaming import LeaseLost, OutlineWriter, read_outline
 from tests.fakes.mongomock_db import mongomock_database
 from tests.fakes.ports import ScriptedModel
+from tests.fakes.records import new_course
 from tests.fakes.store import MemoryStore
+from tests.fakes.world import FIRST, World, job_for
 from tests.narrow import present
-from tests.unit.test_domain import FIRST, World, _job
-from tests.unit.test_store_contract import _course
 
 BRIEF = OutlineBrief(prompt="Rust ownership", level=None, size=None, language=None)
 
@@ -197,7 +197,7 @@ def any_store(request: pytest.FixtureRequest) -> CourseStore:
 
 @pytest.mark.parametrize("end", ["release", "unclaim", "reclaim", "commit", "refuse"])
 def test_a_partial_outline_lands_under_the_lease_and_every_end_clears_it(any_store: CourseStore, end: str) -> None:
-    course = _course()
+    course = new_course()
     any_store.insert_course(course)
     claim = Claim("t1", utcnow() + timedelta(minutes=5))
     assert any_store.claim_course(course.id, claim, utcnow()) is not None
@@ -296,7 +296,7 @@ def test_blocks_expected_comes_from_the_course_s_written_lessons() -> None:
     ids = [lesson.id for m in course.modules for lesson in m.lessons]
     before = world.service.open_lesson("alice", course.id, ids[1], utcnow())
     assert present(before.progress).blocks_expected is None  # nothing written yet: unknown
-    assert world.generator.write_lesson(_job(course, ids[0]), FIRST) == Outcome.DONE
+    assert world.generator.write_lesson(job_for(course, ids[0]), FIRST) == Outcome.DONE
     written = world.store.lessons[(course.id, ids[0])]
     assert written.block_count == len(present(written.content).blocks) >= 4
     after = world.service.open_lesson("alice", course.id, ids[2], utcnow())

@@ -7,7 +7,7 @@ from typing import Any
 
 from flowgen.clock import utcnow
 from flowgen.records import LessonStatus, Priority
-from tests.unit.test_domain import World, _ids
+from tests.fakes.world import World, ids_of
 
 WRITES = ("request_lessons", "mark_requeued", "insert_course", "reset_failed_lesson")
 
@@ -34,7 +34,7 @@ class CountingStore:
 def test_polling_an_unchanged_lesson_writes_and_sends_nothing() -> None:
     world = World()
     course = world.ready_course()
-    target = _ids(course)[5]
+    target = ids_of(course)[5]
     counting = CountingStore(world.store)
     object.__setattr__(world.service, "store", counting)
 

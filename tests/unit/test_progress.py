@@ -10,34 +10,10 @@ import pytest
 from flowgen.clock import utcnow
 from flowgen.content import QuizBlock
 from flowgen.errors import Conflict, InvalidRequest, NotFound
-from flowgen.progress import ProgressService, pass_mark, quiz_questions
+from flowgen.progress import pass_mark
 from flowgen.records import LessonStatus
-from flowgen.requests import ProgressUpdate, QuizAnswers
-from flowgen.views import CourseDetail, LessonProgress
-from tests.fakes.progress import MemoryProgressStore
-from tests.unit.test_domain import FIRST, World, _ids, _job
-
-
-class Learner:
-    def __init__(self) -> None:
-        self.world = World()
-        self.progress = MemoryProgressStore()
-        self.service = ProgressService(self.world.store, self.progress)
-        self.course: CourseDetail = self.world.ready_course()
-        self.ids = _ids(self.course)
-
-    def generate(self, lesson_id: str) -> None:
-        self.world.service.open_lesson("alice", self.course.id, lesson_id, utcnow())
-        self.world.generator.write_lesson(_job(self.course, lesson_id), FIRST)
-
-    def right_answers(self, lesson_id: str) -> list[int | None]:
-        lesson = self.world.store.get_lesson("alice", self.course.id, lesson_id)
-        assert lesson is not None
-        return [q.answer_index for q in quiz_questions(lesson)]
-
-    def put(self, lesson_id: str, owner: str = "alice", **fields: object) -> LessonProgress:
-        update = ProgressUpdate.model_validate(fields)
-        return self.service.update_lesson(owner, self.course.id, lesson_id, update, utcnow())
+from flowgen.requests import QuizAnswers
+from tests.fakes.world import Learner
 
 
 @pytest.fixture

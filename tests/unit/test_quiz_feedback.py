@@ -8,7 +8,7 @@ import pytest
 from flowgen.adapters.offline_model import OfflineModel
 from flowgen.progress import quiz_questions
 from flowgen.prompts import LESSON_SYSTEM
-from tests.unit.test_progress import Learner
+from tests.fakes.world import Learner
 
 
 @pytest.fixture

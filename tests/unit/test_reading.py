@@ -11,7 +11,7 @@ from flowgen.content import CodeBlock, KeyPointsBlock, LessonContent, MarkdownBl
 from flowgen.errors import NotFound
 from flowgen.reading import reading_minutes, reading_seconds
 from flowgen.requests import ProgressUpdate
-from tests.unit.test_progress import Learner
+from tests.fakes.world import Learner
 
 
 @pytest.fixture

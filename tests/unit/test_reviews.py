@@ -24,8 +24,8 @@ from flowgen.requests import RegenerateLessonRequest
 from flowgen.reviews import ReviewService
 from tests.fakes.mongomock_db import mongomock_database
 from tests.fakes.reviews import MemoryReviewStore
+from tests.fakes.world import FIRST, World, ids_of, job_for
 from tests.narrow import present
-from tests.unit.test_domain import FIRST, World, _ids, _job
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=utcnow().tzinfo)
 C1, C2 = "a" * 32, "b" * 32
@@ -142,8 +142,8 @@ def test_the_log_keeps_one_entry_per_idempotency_key_and_goes_with_the_course(ca
 
 def _written(world: World) -> tuple[str, str, ReviewService]:
     course = world.ready_course()
-    target = _ids(course)[0]
-    assert world.generator.write_lesson(_job(course, target), FIRST) == Outcome.DONE
+    target = ids_of(course)[0]
+    assert world.generator.write_lesson(job_for(course, target), FIRST) == Outcome.DONE
     return course.id, target, ReviewService(world.store, world.generator.cards)  # type: ignore[arg-type]
 
 
@@ -237,7 +237,7 @@ def test_a_rewritten_lesson_keeps_the_history_of_the_cards_it_keeps(world: World
     request = RegenerateLessonRequest(instruction="use a different example")
     world.service.regenerate_lesson("alice", course_id, lesson_id, request, utcnow())
     assert (
-        world.generator.write_lesson(_job(world.service.get_course("alice", course_id), lesson_id), FIRST)
+        world.generator.write_lesson(job_for(world.service.get_course("alice", course_id), lesson_id), FIRST)
         == Outcome.DONE
     )
     after = {c.front: c for c in reviews.cards.list_course("alice", course_id)}

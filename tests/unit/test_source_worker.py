@@ -16,8 +16,8 @@ from flowgen import wiring
 from flowgen.clock import utcnow
 from flowgen.library import CreateSourceRequest, LibrarySettings, SourceService, SourceStatus, object_key
 from flowgen_local.documents import handbook_pages, pdf_bytes
+from tests.fakes.lambda_context import Context
 from tests.fakes.sources import MemoryObjects, MemorySourceStore
-from tests.unit.test_worker_handlers import Context
 
 ROOT = Path(__file__).resolve().parents[2]
 

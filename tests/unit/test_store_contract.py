@@ -3,7 +3,6 @@ in-memory fake the domain tests use, so the fake cannot drift from the real thin
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -13,8 +12,9 @@ from flowgen.clock import utcnow
 from flowgen.content import LessonContent, MarkdownBlock
 from flowgen.errors import AlreadyExists
 from flowgen.ports import Claim, CourseStore
-from flowgen.records import Course, CourseStatus, Lesson, LessonStatus, LessonVersion, Priority
+from flowgen.records import LessonStatus, LessonVersion, Priority
 from tests.fakes.mongomock_db import mongomock_database
+from tests.fakes.records import new_course, outlined_course
 from tests.fakes.store import MemoryStore
 from tests.narrow import present
 
@@ -30,55 +30,20 @@ def store(request: pytest.FixtureRequest) -> CourseStore:
     return MemoryStore() if request.param == "memory" else _mongo()
 
 
-def _course(owner: str = "alice", key: str | None = None, prompt: str = "Rust") -> Course:
-    now = utcnow()
-    return Course(
-        id=uuid.uuid4().hex,
-        owner_id=owner,
-        prompt=prompt,
-        status=CourseStatus.PENDING,
-        idempotency_key=key,
-        created_at=now,
-        updated_at=now,
-    )
-
-
-def _outlined(store: CourseStore, lessons: int = 3) -> Course:
-    course = _course()
-    store.insert_course(course)
-    claim = Claim("outline", utcnow() + timedelta(minutes=1))
-    assert store.claim_course(course.id, claim, utcnow()) is not None
-    rows = [
-        Lesson(
-            id=f"m01-l{i + 1:02d}",
-            course_id=course.id,
-            module_id="m01",
-            owner_id="alice",
-            order=i,
-            title=f"lesson {i}",
-            summary="",
-            status=LessonStatus.PENDING,
-        )
-        for i in range(lessons)
-    ]
-    assert store.commit_outline(course, claim, rows, utcnow())
-    return course
-
-
 def test_idempotency_keys_are_unique_per_owner(store: CourseStore) -> None:
-    first = _course(key="k")
+    first = new_course(key="k")
     store.insert_course(first)
     with pytest.raises(AlreadyExists):
-        store.insert_course(_course(key="k", prompt="other"))
-    store.insert_course(_course(owner="bob", key="k"))
-    store.insert_course(_course())  # courses without a key never collide
-    store.insert_course(_course())
+        store.insert_course(new_course(key="k", prompt="other"))
+    store.insert_course(new_course(owner="bob", key="k"))
+    store.insert_course(new_course())  # courses without a key never collide
+    store.insert_course(new_course())
     found = store.find_course_by_idempotency_key("alice", "k")
     assert found is not None and found.id == first.id
 
 
 def test_a_claim_is_a_compare_and_set_and_only_its_holder_commits(store: CourseStore) -> None:
-    course = _outlined(store)
+    course = outlined_course(store)
     now = utcnow()
     live = Claim("a", now + timedelta(minutes=1))
     assert store.claim_lesson(course.id, "m01-l01", live, now) is not None
@@ -93,7 +58,7 @@ def test_a_claim_is_a_compare_and_set_and_only_its_holder_commits(store: CourseS
 
 
 def test_requests_keep_high_priority_and_the_first_open_time(store: CourseStore) -> None:
-    course = _outlined(store)
+    course = outlined_course(store)
     first, later = utcnow(), utcnow() + timedelta(seconds=30)
     store.request_lessons(course.id, ["m01-l02"], Priority.HIGH, first)
     store.request_lessons(course.id, ["m01-l02"], Priority.LOW, later)  # a lookahead must not downgrade it
@@ -104,7 +69,7 @@ def test_requests_keep_high_priority_and_the_first_open_time(store: CourseStore)
 
 
 def test_stranded_lessons_are_requested_ones_of_either_priority_or_expired_leases(store: CourseStore) -> None:
-    course = _outlined(store, lessons=4)
+    course = outlined_course(store, lessons=4)
     then = utcnow()
     store.request_lessons(course.id, ["m01-l01"], Priority.HIGH, then)
     store.request_lessons(course.id, ["m01-l02"], Priority.LOW, then)
@@ -117,7 +82,7 @@ def test_stranded_lessons_are_requested_ones_of_either_priority_or_expired_lease
 
 
 def test_a_rate_limited_claim_is_given_back_without_spending_an_attempt(store: CourseStore) -> None:
-    course = _outlined(store)
+    course = outlined_course(store)
     claim = Claim("a", utcnow() + timedelta(minutes=1))
     store.claim_lesson(course.id, "m01-l01", claim, utcnow())
     store.unclaim_lesson(course.id, "m01-l01", claim)
@@ -127,7 +92,7 @@ def test_a_rate_limited_claim_is_given_back_without_spending_an_attempt(store: C
 
 
 def test_a_lesson_version_is_replaced_only_from_the_expected_version_and_status(store: CourseStore) -> None:
-    course = _outlined(store)
+    course = outlined_course(store)
     claim = Claim("lesson", utcnow() + timedelta(minutes=1))
     lesson = store.claim_lesson(course.id, "m01-l01", claim, utcnow())
     assert lesson is not None

@@ -25,10 +25,10 @@ from flowgen.settings import WorkerTunables
 from flowgen.streaming import BlockReader, LeaseLost, PartialWriter, complete_blocks
 from tests.fakes.mongomock_db import mongomock_database
 from tests.fakes.ports import ScriptedModel
+from tests.fakes.records import outlined_course
 from tests.fakes.store import MemoryStore
+from tests.fakes.world import FIRST, World, ids_of, job_for
 from tests.narrow import present
-from tests.unit.test_domain import FIRST, World, _ids, _job
-from tests.unit.test_store_contract import _outlined
 
 
 class StreamingModel(ScriptedModel):
@@ -116,7 +116,7 @@ def _leased() -> tuple[MemoryStore, str, str, Claim]:
     world = World()
     store = world.store
     course = world.ready_course()
-    lesson_id = _ids(course)[2]
+    lesson_id = ids_of(course)[2]
     claim = Claim(token="t1", expires_at=utcnow() + timedelta(minutes=5))
     assert store.claim_lesson(course.id, lesson_id, claim, utcnow()) is not None
     return store, course.id, lesson_id, claim
@@ -204,9 +204,9 @@ def test_a_streamed_lesson_shows_its_blocks_as_partial_then_commits_once() -> No
     model = StreamingModel(between=look)
     world = _world(model, partial_write_seconds=0.001)
     course = world.ready_course()
-    target = _ids(course)[3]
+    target = ids_of(course)[3]
     world.service.open_lesson("alice", course.id, target, utcnow())
-    assert world.generator.write_lesson(_job(course, target), FIRST) == Outcome.DONE
+    assert world.generator.write_lesson(job_for(course, target), FIRST) == Outcome.DONE
 
     assert views, "the model never streamed"
     for view in views:  # while it is written: GENERATING, partial blocks, no content
@@ -227,8 +227,8 @@ def test_streaming_off_calls_the_model_plainly_and_writes_nothing_partial() -> N
     model = StreamingModel()
     world = _world(model, stream_lessons=False)
     course = world.ready_course()
-    target = _ids(course)[1]
-    assert world.generator.write_lesson(_job(course, target), FIRST) == Outcome.DONE
+    target = ids_of(course)[1]
+    assert world.generator.write_lesson(job_for(course, target), FIRST) == Outcome.DONE
     assert model.streamed == 0 and world.store.partial_writes == []
     assert world.store.lesson_commits == [(course.id, target)]
 
@@ -237,9 +237,9 @@ def test_a_stream_cut_mid_way_leaves_nothing_partial_and_the_next_attempt_restar
     model = StreamingModel(fail_after=2)
     world = _world(model, partial_write_seconds=0.001)
     course = world.ready_course()
-    target = _ids(course)[4]
+    target = ids_of(course)[4]
     world.service.open_lesson("alice", course.id, target, utcnow())
-    assert world.generator.write_lesson(_job(course, target), Attempt(1, 120)) == Outcome.RETRYING
+    assert world.generator.write_lesson(job_for(course, target), Attempt(1, 120)) == Outcome.RETRYING
     assert world.store.partial_writes, "the first attempt wrote partial blocks"
     lesson = world.store.lessons[(course.id, target)]
     assert lesson.status == LessonStatus.PENDING and lesson.partial is None  # nothing left behind
@@ -249,7 +249,7 @@ def test_a_stream_cut_mid_way_leaves_nothing_partial_and_the_next_attempt_restar
     seen = []
     model.between = lambda n: seen.append(world.service.open_lesson("alice", course.id, target, utcnow()))
     world.store._update_lesson((course.id, target), retry_at=utcnow() - timedelta(seconds=1))  # its backoff passed
-    assert world.generator.write_lesson(_job(course, target), Attempt(2, 120)) == Outcome.DONE
+    assert world.generator.write_lesson(job_for(course, target), Attempt(2, 120)) == Outcome.DONE
     assert present(seen[0].progress).blocks_written == 1  # the second attempt started from nothing
     assert all(present(v.progress).restarts == 1 for v in seen)
     assert world.store.lesson_commits == [(course.id, target)]
@@ -268,8 +268,8 @@ def test_a_worker_that_loses_its_lease_mid_stream_stops_and_commits_nothing() ->
     model = StreamingModel(between=steal)
     world = _world(model, partial_write_seconds=0.001)
     course = world.ready_course()
-    target = _ids(course)[2]
-    assert world.generator.write_lesson(_job(course, target), FIRST) == Outcome.LEASE_LOST
+    target = ids_of(course)[2]
+    assert world.generator.write_lesson(job_for(course, target), FIRST) == Outcome.LEASE_LOST
     lesson = world.store.lessons[(course.id, target)]
     assert lesson.status == LessonStatus.GENERATING and present(lesson.lease).token == "other"
     assert lesson.partial is None  # the stale worker wrote nothing over the new attempt
@@ -293,8 +293,8 @@ def test_a_model_thread_abandoned_at_the_deadline_writes_nothing_afterwards() ->
 
     world = _world(Slow(), partial_write_seconds=0.001)
     course = world.ready_course()
-    target = _ids(course)[1]
-    assert world.generator.write_lesson(_job(course, target), Attempt(1, remaining_seconds=0.3)) == Outcome.RETRYING
+    target = ids_of(course)[1]
+    assert world.generator.write_lesson(job_for(course, target), Attempt(1, remaining_seconds=0.3)) == Outcome.RETRYING
     go_on.set()
     assert done.wait(5)
     lesson = world.store.lessons[(course.id, target)]
@@ -316,7 +316,7 @@ def any_store(request: pytest.FixtureRequest) -> CourseStore:
 
 
 def _claimed(store: CourseStore) -> tuple[str, str, Claim]:
-    course = _outlined(store)
+    course = outlined_course(store)
     claim = Claim("t1", utcnow() + timedelta(minutes=5))
     assert store.claim_lesson(course.id, "m01-l01", claim, utcnow()) is not None
     return course.id, "m01-l01", claim

@@ -16,22 +16,9 @@ from flowgen import wiring
 from flowgen.deadline import Attempt
 from flowgen.generation import Outcome
 from flowgen.messages import LessonJob
+from tests.fakes.lambda_context import Context
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class Context:
-    function_name = "LessonWorkerFunction"
-    function_version = "$LATEST"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:LessonWorkerFunction"
-    aws_request_id = "test"
-
-    def __init__(self, remaining_ms: int = 90_000) -> None:
-        self.remaining_ms = remaining_ms
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
 
 
 class GatedGenerator:
