@@ -105,6 +105,10 @@ def register_error_handlers(app: APIGatewayHttpResolver, routes: Routes) -> None
         event = app.current_event
         method, path = event.http_method.upper(), event.path
         matched = [(regex.match(path), methods) for regex, methods in _patterns(routes)]
+        # as API Gateway matches: a path's literal segments before a parameter (/reviews/due is
+        # not /reviews/{cardId}), so only the most specific matching paths say what is allowed
+        literal = max((_literal_segments(match) for match, _ in matched if match), default=0)
+        matched = [(match, methods) for match, methods in matched if match and _literal_segments(match) == literal]
         allowed = set().union(*(methods for match, methods in matched if match))
         if method in allowed:  # the route exists for this method: an id held what no route takes (", \, `)
             found = next(match for match, methods in matched if match and method in methods)
@@ -135,6 +139,11 @@ def _patterns(routes: Routes) -> list[tuple[re.Pattern[str], frozenset[str]]]:
             regex = re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "$")
             _compiled.append((regex, frozenset(method.upper() for method in methods)))
     return _compiled
+
+
+def _literal_segments(match: re.Match[str]) -> int:
+    # each parameter is a "/" and a "(?P<name>[^/]+)" in the pattern: neither is a literal segment
+    return match.re.pattern.count("/") - 2 * len(match.groupdict())
 
 
 def _bad_id(parameters: dict[str, str]) -> Response[Any]:

@@ -101,6 +101,8 @@ def test_posting_to_the_due_list_is_a_405_not_a_bad_card_id(api: InProcessApi) -
     response = User(api, "alice").call("POST", "/reviews/due", {"rating": "good"})
     assert (response.status, response.json()["error"]["code"]) == (405, "method_not_allowed")
     assert response.headers["allow"] == "GET"
+    other = User(api, "alice").call("PUT", "/reviews/due", {"rating": "good"})  # $default: the same Allow
+    assert (other.status, other.headers["allow"]) == (405, "GET")  # not POST: /reviews/due is no card
 
 
 def test_the_course_progress_shows_mastery_and_the_csv_has_the_cards(api: InProcessApi) -> None:
