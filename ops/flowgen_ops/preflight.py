@@ -11,7 +11,7 @@ Each check prints `ok` or `FAIL` with one line saying why; any FAIL exits 1. The
 - **parameters**: every override names a template parameter (CloudFormation refuses others);
 - **stack**: a stack of that name is absent (it will be created) or in a state a deploy can update;
 - **secrets**: each secret the template's parameters name (MongoUriSecretName, RedisUrlSecretName,
-  OpenAIKeySecretName, and YouTubeKeySecretName when set) exists in the region, is not scheduled
+  OpenAIKeySecretName, ShareKeySecretName, and YouTubeKeySecretName when set) exists in the region, is not scheduled
   for deletion, is a plain string (what `flowgen.settings.resolve_secret` reads) and parses;
 - **concurrency**: the account's unreserved Lambda concurrency covers the sum of the template's
   event sources' `ScalingConfig.MaximumConcurrency` plus the api's expected concurrency
@@ -42,7 +42,14 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[2]  # the repository, for an editable install
 DEFAULT_API_CONCURRENCY = 10
 QUOTA_CODE = "L-B99A9384"  # Service Quotas: AWS Lambda, "Concurrent executions"
-SECRET_PARAMETERS = ("MongoUriSecretName", "RedisUrlSecretName", "OpenAIKeySecretName", "YouTubeKeySecretName")
+SECRET_PARAMETERS = (
+    "MongoUriSecretName",
+    "RedisUrlSecretName",
+    "OpenAIKeySecretName",
+    "ShareKeySecretName",
+    "YouTubeKeySecretName",
+)
+SHARE_KEY_MIN_CHARACTERS = 32  # the HMAC key of share-link tokens: 32 random bytes or more
 OPTIONAL_SECRETS = {"YouTubeKeySecretName"}  # empty: no video suggestions
 SCHEMES = {
     "MongoUriSecretName": ("mongodb://", "mongodb+srv://"),
@@ -322,6 +329,8 @@ def _secret_problem(parameter: str, value: str) -> str | None:
         return "still holds a placeholder (… or <…>) copied from an example"
     if value.startswith("{"):
         return "holds JSON (a key/value secret): the functions read the plain string; store the value itself"
+    if parameter == "ShareKeySecretName" and len(value) < SHARE_KEY_MIN_CHARACTERS:
+        return f"is shorter than {SHARE_KEY_MIN_CHARACTERS} characters: make one with `openssl rand -base64 48`"
     schemes = SCHEMES.get(parameter)
     if schemes and not value.startswith(schemes):
         return f"does not start with {' or '.join(schemes)}"

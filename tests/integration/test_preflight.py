@@ -40,8 +40,9 @@ GOOD_SECRETS = {
     "flowgen/mongo-uri": "mongodb+srv://flowgen:pw@cluster0.abcde.mongodb.net/?retryWrites=true&w=majority",
     "flowgen/redis-url": "rediss://default:pw@eu1-nice-cat-12345.upstash.io:6379",
     "flowgen/openai-api-key": "sk-test-0123456789",
+    "flowgen/share-key": "c2hhcmUtbGluayBrZXkgb2YgdGhlIHByZWZsaWdodCB0ZXN0cywgNDggYnl0ZXMgbG9uZw",
 }
-SMALL = ["CourseMaxConcurrency=2", "LessonHighMaxConcurrency=3", "LessonLowMaxConcurrency=2"]  # 7 in all
+SMALL = ["CourseMaxConcurrency=2", "LessonHighMaxConcurrency=3", "LessonLowMaxConcurrency=2"]  # 9 with the ingest 2
 PLENTY = AccountConcurrency(1000, 1000)
 KEY = {"kty": "RSA", "kid": "tenant-key-1", "use": "sig", "alg": "RS256", "n": "sXch", "e": "AQAB"}
 
@@ -97,7 +98,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def secrets(aws: None) -> Any:
-    """The three secrets the template names, well formed, in the stack's region."""
+    """The four secrets the template names, well formed, in the stack's region."""
     client = boto3.client("secretsmanager", region_name=REGION)
     for name, value in GOOD_SECRETS.items():
         client.create_secret(Name=name, SecretString=value)
@@ -143,7 +144,7 @@ def _failed(checks: dict[str, Check]) -> list[str]:
 
 
 def test_a_ready_account_passes_every_check(secrets: Any, run: Run) -> None:
-    checks, out = run(quota=AccountConcurrency(10, 10))
+    checks, out = run(quota=AccountConcurrency(12, 12))
     assert _failed(checks) == [], out
     assert "account 123456789012" in checks["credentials"].reason
     assert checks["region"].reason == f"{REGION} (from samconfig.toml); samconfig.toml, AWS_DEFAULT_REGION say the same"
@@ -152,8 +153,8 @@ def test_a_ready_account_passes_every_check(secrets: Any, run: Run) -> None:
     assert "a rediss:// URL" in checks["secret RedisUrlSecretName"].reason
     assert "secret YouTubeKeySecretName" not in checks  # empty by default: no video suggestions
     concurrency = checks["lambda concurrency"].reason  # the numbers, as the template's events resolve them
-    assert "account limit 10, 0 reserved by functions, 10 unreserved" in concurrency
-    assert "need 7 (CourseJobs 2 + HighPriorityLessons 3 + LowPriorityLessons 2) + the api 3 = 10" in concurrency
+    assert "account limit 12, 0 reserved by functions, 12 unreserved" in concurrency
+    assert "need 9 (CourseJobs 2 + HighPriorityLessons 3 + LowPriorityLessons 2 + SourceUploads 2) + the api 3 = 12" in concurrency
     assert "1 RSA signing key (tenant-key-1)" in checks["auth0 jwks"].reason
     assert out.endswith("preflight: ready to deploy\n")
     for secret in GOOD_SECRETS.values():
@@ -167,7 +168,7 @@ def test_a_missing_secret_is_named_with_the_command_that_creates_it(secrets: Any
     reason = checks["secret RedisUrlSecretName"].reason
     assert f"flowgen/redis-url does not exist in {REGION}" in reason
     assert f"aws secretsmanager create-secret --region {REGION} --name flowgen/redis-url" in reason
-    assert "FAIL  secret RedisUrlSecretName" in out and "1 of 9 checks failed" in out
+    assert "FAIL  secret RedisUrlSecretName" in out and "1 of 10 checks failed" in out
 
 
 def test_the_secret_names_come_from_the_parameter_overrides(secrets: Any, run: Run) -> None:
@@ -199,6 +200,7 @@ def test_a_secret_scheduled_for_deletion_is_told_how_to_restore(secrets: Any, ru
         ("flowgen/redis-url", "rediss://default:pw@eu1.upstash.io:6379\n", "has leading or trailing whitespace"),
         ("flowgen/openai-api-key", " ", "has leading or trailing whitespace"),  # AWS refuses an empty one
         ("flowgen/openai-api-key", "sk-…", "still holds a placeholder"),
+        ("flowgen/share-key", "short-share-key", "is shorter than 32 characters"),  # a guessable HMAC key
         ("flowgen/mongo-uri", "mongodb+srv://<user>:<password>@cluster0.x.mongodb.net", "still holds a placeholder"),
     ],
 )
@@ -333,7 +335,7 @@ def test_region_given_unlike_samconfig_is_a_mismatch_and_the_secrets_are_found_e
     """Secrets created in the shell's region, the stack deployed by samconfig.toml to another."""
     monkeypatch.setenv("AWS_DEFAULT_REGION", OTHER_REGION)
     checks, _ = run(region=OTHER_REGION)
-    secret_checks = [f"secret {p}" for p in ("MongoUriSecretName", "RedisUrlSecretName", "OpenAIKeySecretName")]
+    secret_checks = [f"secret {p}" for p in ("MongoUriSecretName", "RedisUrlSecretName", "OpenAIKeySecretName", "ShareKeySecretName")]
     assert _failed(checks) == ["region", *secret_checks]
     assert f"samconfig.toml deploys to {REGION}" in checks["region"].reason
     assert f"does not exist in {OTHER_REGION}; it is in {REGION}" in checks["secret MongoUriSecretName"].reason
@@ -362,6 +364,7 @@ def test_no_credentials_fail_and_nothing_else_in_aws_is_claimed(
         "secret MongoUriSecretName",
         "secret RedisUrlSecretName",
         "secret OpenAIKeySecretName",
+        "secret ShareKeySecretName",
         "lambda concurrency",
     }
     assert checks["auth0 jwks"].ok  # not an AWS check
@@ -416,13 +419,13 @@ def test_the_command_exits_1_on_a_failure_and_0_when_ready(
     """Through `flowgen preflight` and its flags (the default quota reader patched: moto has none)."""
     import flowgen_ops.preflight as module
 
-    monkeypatch.setattr(module, "lambda_account_concurrency", lambda session, region: AccountConcurrency(50, 50))
+    monkeypatch.setattr(module, "lambda_account_concurrency", lambda session, region: AccountConcurrency(60, 60))
     flags = ["preflight", "--config-file", str(samconfig(tmp_path)), "--jwks-url", jwks.url, "--region", REGION]
     flags += ["--stack-name", "flowgen-test", "--parameter-overrides", "Auth0Domain=tenant.eu.auth0.com"]
     assert ops_main(flags) == 0
     out = capsys.readouterr().out
     assert f"preflight: stack flowgen-test in {REGION}" in out and "ok    stack flowgen-test" in out
-    assert "+ the api 10 = 37" in out  # --api-concurrency's default
+    assert "+ the api 10 = 49" in out  # --api-concurrency's default
 
-    assert ops_main([*flags, "--api-concurrency", "30"]) == 1
+    assert ops_main([*flags, "--api-concurrency", "30"]) == 1  # 39 + 30 > 60
     assert "FAIL  lambda concurrency" in capsys.readouterr().out
