@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from flowgen.records import LessonStatus
 from flowgen_local.fake_openai import FakeOpenAI
 from flowgen_local.stack import LocalStack
 from tests.conftest import SharedStack
@@ -58,9 +59,9 @@ def test_create_watch_read_and_isolation(web_stack: LocalStack, browser: Browser
     quiz.get_by_role("button", name="Check my answers").click()
     expect(quiz.get_by_role("status")).to_have_text(re.compile(r"^You scored \d of [345]\."))
 
-    # the next lesson was prefetched by the lookahead: it opens ready, without a wait
+    # the next lesson was prefetched by the lookahead: once written, it opens ready, without a wait
     next_link = page.get_by_role("link", name="Next lesson →")
-    time.sleep(1.5)
+    wait_for(lambda: lesson_statuses(web_stack)[10], lambda status: status == LessonStatus.GENERATED, timeout=20)
     next_link.click()
     expect(page.locator("article .markdown h2")).to_have_text(lessons_titles(web_stack)[10], timeout=10_000)
 
@@ -68,8 +69,7 @@ def test_create_watch_read_and_isolation(web_stack: LocalStack, browser: Browser
     page.get_by_role("link", name="Back to the course").click()
     expect(page.locator(".lesson-row").nth(9).locator(".badge").last).to_have_text("ready to read")  # its status
     page.wait_for_function(
-        "() => [...document.querySelectorAll('.lesson-row .badge')]"
-        ".every(b => b.textContent !== 'being written')",
+        "() => [...document.querySelectorAll('.lesson-row .badge')].every(b => b.textContent !== 'being written')",
         timeout=30_000,
     )
 
@@ -104,8 +104,7 @@ def test_course_view_polls_no_faster_than_every_two_seconds_and_stops_when_settl
     page.locator(".lesson-row").first.wait_for(timeout=20_000)
     outline_polls = len(polls)  # every second while the outline was written (its own pace)
     page.wait_for_function(
-        "() => [...document.querySelectorAll('.lesson-row .badge')]"
-        ".every(b => b.textContent !== 'being written')",
+        "() => [...document.querySelectorAll('.lesson-row .badge')].every(b => b.textContent !== 'being written')",
         timeout=60_000,
     )
 
@@ -162,6 +161,13 @@ def test_phone_sized_screen_and_keyboard(web_stack: LocalStack, browser: Browser
     focused = page.evaluate("() => document.activeElement.textContent")
     assert focused == "New course"  # and on in reading order
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def lesson_statuses(stack: LocalStack) -> list[LessonStatus]:
+    from flowgen import wiring
+
+    course_id = web_stack_course_ids(stack)[0]
+    return [lesson.status for lesson in wiring.store().list_lessons(course_id)]
 
 
 def lessons_titles(stack: LocalStack) -> list[str]:

@@ -60,7 +60,8 @@ def test_place_pace_resume_and_a_quiz_that_teaches(web_stack: LocalStack, browse
     course_id = create_course(page, "Rust ownership for C++ programmers")
     start = page.get_by_role("link", name="Start the course")
     expect(start).to_be_visible(timeout=20_000)
-    expect(page.locator(".lesson-row .badge").first).to_have_text(re.compile("^(not written yet|being written|ready to read)$"))
+    words = re.compile("^(not written yet|being written|ready to read)$")  # the learner's words
+    expect(page.locator(".lesson-row .badge").first).to_have_text(words)
     expect(page.get_by_text(re.compile(r"About \d+ (min|h)"))).to_be_visible()  # time left, before any is read
     no_axe_violations(page, f"course, with time left ({width} px)")
 
@@ -112,7 +113,8 @@ def test_place_pace_resume_and_a_quiz_that_teaches(web_stack: LocalStack, browse
     kept = position()
     debug = page.evaluate(
         "() => [window.scrollY, document.documentElement.scrollHeight, "
-        "[...document.querySelectorAll('article.lesson-body > .block')].map(b => Math.round(b.getBoundingClientRect().top))]"
+        "[...document.querySelectorAll('article.lesson-body > .block')]"
+        ".map(b => Math.round(b.getBoundingClientRect().top))]"
     )
     assert kept is not None and kept["block"] >= 2, (kept, debug)
     before = _scroll_top(page)
@@ -146,7 +148,8 @@ def test_rewrite_in_place_versions_and_dark_mode(web_stack: LocalStack, browser:
     context = browser.new_context(viewport={"width": width, "height": 800}, color_scheme="dark")
     page = context.new_page()
     sign_in(page, url, user)
-    assert page.evaluate("() => getComputedStyle(document.documentElement).backgroundColor") == "rgb(17, 20, 26)"  # the system's dark
+    background = "() => getComputedStyle(document.documentElement).backgroundColor"
+    assert page.evaluate(background) == "rgb(17, 20, 26)"  # the system's dark
     no_axe_violations(page, f"my courses, dark ({width} px)")
     course_id = create_course(page, "Rust ownership for C++ programmers")
     start = page.get_by_role("link", name="Start the course")
@@ -164,7 +167,7 @@ def test_rewrite_in_place_versions_and_dark_mode(web_stack: LocalStack, browser:
     expect(toggle).to_have_attribute("aria-pressed", "true")
     toggle.click()
     expect(toggle).to_have_attribute("aria-pressed", "false")
-    assert page.evaluate("() => getComputedStyle(document.documentElement).backgroundColor") == "rgb(247, 248, 251)"
+    assert page.evaluate(background) == "rgb(247, 248, 251)"
     page.reload()
     expect(article).to_be_visible(timeout=20_000)
     expect(page.get_by_role("button", name="Dark theme")).to_have_attribute("aria-pressed", "false")
