@@ -154,7 +154,10 @@ def test_a_ready_account_passes_every_check(secrets: Any, run: Run) -> None:
     assert "secret YouTubeKeySecretName" not in checks  # empty by default: no video suggestions
     concurrency = checks["lambda concurrency"].reason  # the numbers, as the template's events resolve them
     assert "account limit 12, 0 reserved by functions, 12 unreserved" in concurrency
-    assert "need 9 (CourseJobs 2 + HighPriorityLessons 3 + LowPriorityLessons 2 + SourceUploads 2) + the api 3 = 12" in concurrency
+    assert (
+        "need 9 (CourseJobs 2 + HighPriorityLessons 3 + LowPriorityLessons 2 + SourceUploads 2) + the api 3 = 12"
+        in concurrency
+    )
     assert "1 RSA signing key (tenant-key-1)" in checks["auth0 jwks"].reason
     assert out.endswith("preflight: ready to deploy\n")
     for secret in GOOD_SECRETS.values():
@@ -235,7 +238,10 @@ def test_a_new_accounts_concurrency_quota_does_not_cover_the_templates_defaults(
     checks, out = run(quota=AccountConcurrency(10, 10), parameter_overrides=["Auth0Domain=tenant.eu.auth0.com"])
     assert _failed(checks) == ["lambda concurrency"]
     reason = checks["lambda concurrency"].reason
-    assert "need 39 (CourseJobs 5 + HighPriorityLessons 20 + LowPriorityLessons 12 + SourceUploads 2) + the api 3 = 42" in reason
+    assert (
+        "need 39 (CourseJobs 5 + HighPriorityLessons 20 + LowPriorityLessons 12 + SourceUploads 2) + the api 3 = 42"
+        in reason
+    )
     assert "L-B99A9384" in reason and "account limit 10" in reason
     assert "FAIL  lambda concurrency: account limit 10" in out
 
@@ -335,7 +341,9 @@ def test_region_given_unlike_samconfig_is_a_mismatch_and_the_secrets_are_found_e
     """Secrets created in the shell's region, the stack deployed by samconfig.toml to another."""
     monkeypatch.setenv("AWS_DEFAULT_REGION", OTHER_REGION)
     checks, _ = run(region=OTHER_REGION)
-    secret_checks = [f"secret {p}" for p in ("MongoUriSecretName", "RedisUrlSecretName", "OpenAIKeySecretName", "ShareKeySecretName")]
+    secret_checks = [
+        f"secret {p}" for p in ("MongoUriSecretName", "RedisUrlSecretName", "OpenAIKeySecretName", "ShareKeySecretName")
+    ]
     assert _failed(checks) == ["region", *secret_checks]
     assert f"samconfig.toml deploys to {REGION}" in checks["region"].reason
     assert f"does not exist in {OTHER_REGION}; it is in {REGION}" in checks["secret MongoUriSecretName"].reason
