@@ -16,8 +16,8 @@ the issue's defects would break:
 
 Each scenario takes 20-40 s on its own stack (about 2 min for the four), so they carry the
 `faults` mark: `make faults` runs them, `make test` leaves them out (tests/integration and
-tests/unit hold the fast tests of each fix). Two defects the scenarios found are pinned below at
-the adapter level (xfail, strict), each reproduced with the fake model server alone: those run in
+tests/unit hold the fast tests of each fix). Two defects the scenarios found, since fixed, are
+tested below at the adapter level, each reproduced with the fake model server alone: those run in
 `make test`."""
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def test_a_server_ignoring_stream_still_writes_everything_the_first_time(service
     assert counts.requested == counts.generated > 0, _explain(counts)
 
 
-# ---- defects found, pinned at the adapter (no stack) -------------------------------------------
+# ---- defects found, fixed, tested at the adapter (no stack) -------------------------------------
 
 
 @pytest.fixture
@@ -117,12 +117,6 @@ BRIEF = LessonBrief(
 )  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stream-ignored: a structured stream answered in one plain body is read as no stream "
-    "(_NotStreamed) and asked again as a plain call: the first lesson or outline of each warm "
-    "worker instance is paid twice",
-)
 def test_a_stream_answered_in_one_body_is_paid_once(fake: FakeOpenAI) -> None:
     fake.set_faults(Faults(ignore_stream=True))
     lesson, _ = _model(fake).lesson_stream(BRIEF, lambda blocks, writing: None)
@@ -130,12 +124,6 @@ def test_a_stream_answered_in_one_body_is_paid_once(fake: FakeOpenAI) -> None:
     assert fake.stats.total_calls == 1, fake.stats.succeeded
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="trickle-past-deadline (silent): a stream abandoned at the deadline before its first "
-    "chunk ends with no event, is taken for a server that ignores `stream`, and the abandoned "
-    "call falls back to a plain call (paid, its answer thrown away; and the instance stops streaming)",
-)
 def test_an_abandoned_stream_that_delivered_nothing_makes_no_other_call(fake: FakeOpenAI) -> None:
     fake.set_faults(
         Faults(trickle_seconds=2, trickle_interval_seconds=1.0, rules=[FaultRule("Rust :: Ownership", "trickle")])

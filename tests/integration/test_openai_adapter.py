@@ -200,8 +200,9 @@ def test_a_stream_abandoned_at_the_deadline_is_closed_and_never_repaired(fake_mo
 
 def test_a_server_that_ignores_stream_is_read_as_it_answers(fake_model: FakeOpenAI) -> None:
     """Issue 25: an OpenAI-compatible server that answers a streamed request with one JSON body
-    left the course PENDING with "AssertionError: ". A structured stream now falls back to a plain
-    call (once: the client remembers), and an answer's stream reads the body it was given."""
+    left the course PENDING with "AssertionError: ". A structured stream reads the body it was
+    given (paid once, not asked again), the client then makes plain calls, and an answer's stream
+    reads the body it was given."""
     fake_model.faults.ignore_stream = True
     model = OpenAIModel(
         OpenAI(api_key="test", base_url=fake_model.base_url, max_retries=0), outline_model="m", lesson_model="m"
@@ -209,9 +210,9 @@ def test_a_server_that_ignores_stream_is_read_as_it_answers(fake_model: FakeOpen
     brief = LessonBrief("Rust", "", None, "Basics", "Borrowing", "What borrowing is.", [], [])
     lesson, usage = model.lesson_stream(brief, lambda blocks, writing: None)
     assert lesson.blocks and usage.total_tokens > 0
-    assert fake_model.stats.calls["GeneratedLesson"] == 2 and not model.streams  # the stream, then one plain call
+    assert fake_model.stats.calls["GeneratedLesson"] == 1 and not model.streams  # the stream's body, read
     model.lesson_stream(brief, lambda blocks, writing: None)
-    assert fake_model.stats.calls["GeneratedLesson"] == 3  # from then on, plain calls only
+    assert fake_model.stats.calls["GeneratedLesson"] == 2  # from then on, plain calls only
     shown: list[str] = []
     answer, _ = model.answer_stream(QuestionBrief("Rust", "Borrowing", "text", "Why?"), shown.append)
     assert "Why?" in answer and shown == [answer]

@@ -129,12 +129,7 @@ class OpenAIModel:
             else:
                 if attempt:
                     on_snapshot(None)
-                try:
-                    parsed, usage, problem = self._once_streamed(model, sent, schema, on_snapshot)
-                except _NotStreamed:  # from now on, plain calls (its plain answer was not readable here)
-                    logger.warning("the model server ignores `stream`: plain calls from now on", extra={"model": model})
-                    self.streams = False
-                    parsed, usage, problem = self._once(model, sent, schema)
+                parsed, usage, problem = self._once_streamed(model, sent, schema, on_snapshot)
             spent = Usage(
                 prompt_tokens=spent.prompt_tokens + usage.prompt_tokens,
                 completion_tokens=spent.completion_tokens + usage.completion_tokens,
@@ -174,9 +169,16 @@ class OpenAIModel:
                     stream_options={"include_usage": True},
                 ) as stream,
             ):
+                # the SDK's stream keeps its httpx response private; read before any iteration
+                plain = _plain_body(stream._response)
+                if plain is not None:  # a server that ignores `stream`: its answer is this body, paid once
+                    logger.warning("the model server ignores `stream`: plain calls from now on", extra={"model": model})
+                    self.streams = False
+                    return _read_body(plain, schema, on_snapshot)
                 progress.follow(stream, on_snapshot)
-                if not progress.events:  # a server that ignores `stream` answered in one body
-                    raise _NotStreamed
+                raise_if_abandoned()  # cut at the deadline, perhaps before any event: no other call
+                if not progress.events:
+                    raise ModelError("the model stream ended before its first event", public=_FAILED_PUBLIC)
                 completion = stream.get_final_completion()
         except _UNUSABLE as exc:
             return None, progress.spent(), _unusable(exc, schema)
@@ -285,8 +287,28 @@ def _plain_body(response: Any) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else {}
 
 
-class _NotStreamed(Exception):
-    """A structured stream ended without a single event: the server ignored `stream`."""
+def _read_body[Parsed: pydantic.BaseModel](
+    body: dict[str, Any], schema: type[Parsed], on_snapshot: OnSnapshot
+) -> tuple[Parsed | None, Usage, str]:
+    """A structured answer sent as one JSON body (a completion), read as `_once` reads it: a cut,
+    filtered or refused answer, or one off the schema, is a problem for the repair attempt."""
+    usage = _usage_from(body.get("usage"))
+    choices = body.get("choices")
+    choice = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
+    message: dict[str, Any] = choice["message"] if isinstance(choice.get("message"), dict) else {}
+    content = str(message.get("content") or "")
+    if content:
+        on_snapshot(content)
+    if choice.get("finish_reason") == "length":
+        return None, usage, "the answer was cut short"
+    if choice.get("finish_reason") == "content_filter":
+        return None, usage, "the answer was filtered"
+    if message.get("refusal"):
+        return None, usage, _problem_of(str(message["refusal"]), None)
+    try:
+        return schema.model_validate_json(content), usage, ""
+    except pydantic.ValidationError as exc:
+        return None, usage, _unusable(exc, schema)
 
 
 def _usage_from(counted: Any) -> Usage:
