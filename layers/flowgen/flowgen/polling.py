@@ -80,17 +80,28 @@ def lesson_poll_after(
     or written with nothing to show and no end in sight, the wait is not exact: a client may
     back off (a lesson deferred by the provider's rate limit can wait minutes)."""
     if lesson.status != LessonStatus.GENERATING:
-        opened_now = lesson.status == LessonStatus.PENDING and lesson.priority == Priority.HIGH
-        waiting_out = lesson.retry_at is not None and lesson.retry_at > now  # a backoff: not soon
-        if opened_now and not waiting_out and _within_first_words(lesson.updated_at, now):
-            return PollAfter(min(interval, FIRST_WORDS_POLL_SECONDS))  # claimed within a fraction of it
-        return PollAfter(interval, exact=False)
+        return _queued_poll_after(lesson, now, interval)
     if live is not None and live.writes > 0:
         return PollAfter(interval if live.blocks else interval / 2)
     until_end = _until_expected_end(lesson.updated_at, now, expected, interval)
     if _within_first_words(lesson.updated_at, now):
         return PollAfter(min(until_end.seconds, interval, FIRST_WORDS_POLL_SECONDS))
     return until_end
+
+
+def _queued_poll_after(lesson: Lesson, now: datetime, interval: float) -> PollAfter:
+    """A lesson not being written: just opened (and not backing off), every first-words poll,
+    as it is claimed within a fraction of the interval; otherwise the interval, not exact."""
+    if _just_opened(lesson, now) and _within_first_words(lesson.updated_at, now):
+        return PollAfter(min(interval, FIRST_WORDS_POLL_SECONDS))  # claimed within a fraction of it
+    return PollAfter(interval, exact=False)
+
+
+def _just_opened(lesson: Lesson, now: datetime) -> bool:
+    """Pending at high priority (opened) and not waiting out a backoff (which is not soon)."""
+    opened_now = lesson.status == LessonStatus.PENDING and lesson.priority == Priority.HIGH
+    waiting_out = lesson.retry_at is not None and lesson.retry_at > now
+    return opened_now and not waiting_out
 
 
 def _within_first_words(since: datetime | None, now: datetime) -> bool:
