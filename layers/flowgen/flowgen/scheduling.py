@@ -64,6 +64,11 @@ def question_job_key(question_id: str) -> str:
     return f"flowgen:job:question:{question_id}:{Priority.HIGH.value}"
 
 
+def _kept[T](items: Sequence[T], fresh: Sequence[bool]) -> list[T]:
+    """The items whose dedupe key was fresh (acquired now), in order."""
+    return [item for item, ok in zip(items, fresh, strict=True) if ok]
+
+
 def _job_key(job: LessonJob, priority: Priority) -> str:
     """A question about a lesson is its own job: its key never holds the lesson's back."""
     if job.question_id is not None:
@@ -112,16 +117,20 @@ class JobScheduler:
         if force:
             self._release(keys)
         fresh = self._fresh(keys, delay)
-        to_send = [job for job, ok in zip(jobs, fresh, strict=True) if ok]
+        to_send, held = _kept(jobs, fresh), _kept(keys, fresh)
         if not to_send:
             return 0
-        try:
-            self.queue.send_lesson_jobs(to_send, priority, delay_seconds=delay)
-        except Exception:
-            self._release([k for k, ok in zip(keys, fresh, strict=True) if ok])
-            raise
-        metrics.add_metric(name=f"LessonJobs{priority.value.title()}", unit=MetricUnit.Count, value=len(to_send))
+        self._send_lessons(to_send, held, priority, delay)
         return len(to_send)
+
+    def _send_lessons(self, jobs: Sequence[LessonJob], keys: Sequence[str], priority: Priority, delay: int) -> None:
+        """Sends jobs whose dedupe `keys` are held; a failed send releases them."""
+        try:
+            self.queue.send_lesson_jobs(jobs, priority, delay_seconds=delay)
+        except Exception:
+            self._release(keys)  # let the next attempt (or the reconciler) send them
+            raise
+        metrics.add_metric(name=f"LessonJobs{priority.value.title()}", unit=MetricUnit.Count, value=len(jobs))
 
     def defer_lesson(self, job: LessonJob, priority: Priority, seconds: float) -> None:
         """Back on its queue after at least `seconds` (the limiter's wait; longer with each
