@@ -127,18 +127,20 @@ class RedisUserLimits:
         counted = self._count(owner_id, keys, windows, budget, now)
         if counted is None:
             return Decision()
+        return self._decide(windows, keys, counted, budget, now)
+
+    def _decide(
+        self, windows: list[Window], keys: list[str], counted: tuple[int, list[int]], budget: int, now: float
+    ) -> Decision:
+        """The script's answer as a decision: accepted, or refused by a window or the budget."""
         denied, counts = counted
         resets = [_until_next(now, w.seconds) for w in windows]
         if denied == 0:
             return self._accepted(windows, keys, counts, resets)
         headers = _headers(windows, counts, resets)
         if denied == len(windows) + 1:
-            reset = _until_next(now, 86400)
-            message = f"your daily budget of {budget} tokens is used up; it renews at midnight UTC, in {reset} seconds"
-            return Decision(False, reset, "budget", message, headers)
-        window, reset = windows[denied - 1], resets[denied - 1]
-        message = f"limit of {window.limit} per {_span(window.seconds)} reached ({window.name}); retry in {reset} s"
-        return Decision(False, reset, window.name, message, headers)
+            return _budget_refused(budget, now, headers)
+        return _window_refused(windows[denied - 1], resets[denied - 1], headers)
 
     def _accepted(self, windows: list[Window], keys: list[str], counts: list[int], resets: list[int]) -> Decision:
         own = [i for i, w in enumerate(windows) if w not in self.requests]
@@ -182,6 +184,19 @@ class RedisUserLimits:
             metrics.add_metric(name="UserLimitsUnavailable", unit=MetricUnit.Count, value=1)
             return None
         return denied, counts
+
+
+def _budget_refused(budget: int, now: float, headers: dict[str, str]) -> Decision:
+    """Refused by the daily token budget: retry when the UTC day turns."""
+    reset = _until_next(now, 86400)
+    message = f"your daily budget of {budget} tokens is used up; it renews at midnight UTC, in {reset} seconds"
+    return Decision(False, reset, "budget", message, headers)
+
+
+def _window_refused(window: Window, reset: int, headers: dict[str, str]) -> Decision:
+    """Refused by `window`, full until it ends in `reset` seconds."""
+    message = f"limit of {window.limit} per {_span(window.seconds)} reached ({window.name}); retry in {reset} s"
+    return Decision(False, reset, window.name, message, headers)
 
 
 def _until_next(now: float, seconds: int) -> int:
