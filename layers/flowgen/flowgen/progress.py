@@ -60,26 +60,12 @@ def grade(
     the right answers and their explanations come only once passed (or asked for, or shown
     before on this version): the lesson as served has none. `before`: the previous result,
     whose tries on the same version are kept."""
-    questions = quiz_questions(lesson)
-    if lesson.status != LessonStatus.GENERATED or not questions:
-        raise Conflict("this lesson has no quiz to answer yet", code="no_quiz")
-    if len(answers) != len(questions):
-        raise InvalidRequest(
-            f"the quiz has {len(questions)} questions; send one answer for each", code="wrong_answer_count"
-        )
-    for answer, question in zip(answers, questions, strict=True):
-        if answer is not None and not 0 <= answer < len(question.options):
-            raise InvalidRequest("an answer is not one of its question's options", code="invalid_answer")
+    questions = _quiz(lesson)
+    _check_answers(questions, answers)
     correct = [answer == q.answer_index for answer, q in zip(answers, questions, strict=True)]
     score = sum(correct)
     passed = score >= pass_mark(len(questions))
-    same_version = before is not None and before.lesson_version == lesson.generated_at
-    tries = (
-        [*before.tries, QuizTry(answers=before.answers, score=before.score, taken_at=before.taken_at)]
-        if (before is not None and same_version)
-        else []
-    )
-    shown = passed or reveal or (same_version and before is not None and before.solution is not None)
+    earlier = before if before is not None and before.lesson_version == lesson.generated_at else None
     return QuizResult(
         score=score,
         total=len(questions),
@@ -87,13 +73,47 @@ def grade(
         answers=answers,
         correct=correct,
         feedback=[None if right else _feedback(q, a) for q, a, right in zip(questions, answers, correct, strict=True)],
-        solution=[QuizSolution(answer_index=q.answer_index, explanation=q.explanation) for q in questions]
-        if shown
-        else None,
-        tries=tries[-QUIZ_TRIES_KEPT:],
+        solution=_solution(questions) if passed or reveal or _solution_shown(earlier) else None,
+        tries=_tries(earlier),
         lesson_version=lesson.generated_at,
         taken_at=now,
     )
+
+
+def _quiz(lesson: Lesson) -> list[QuizQuestion]:
+    """The lesson's questions; a lesson not written yet, or without a quiz, has none to answer."""
+    questions = quiz_questions(lesson)
+    if lesson.status != LessonStatus.GENERATED or not questions:
+        raise Conflict("this lesson has no quiz to answer yet", code="no_quiz")
+    return questions
+
+
+def _check_answers(questions: list[QuizQuestion], answers: list[int | None]) -> None:
+    """One answer per question, each unanswered (None) or one of its question's options."""
+    if len(answers) != len(questions):
+        raise InvalidRequest(
+            f"the quiz has {len(questions)} questions; send one answer for each", code="wrong_answer_count"
+        )
+    for answer, question in zip(answers, questions, strict=True):
+        if answer is not None and not 0 <= answer < len(question.options):
+            raise InvalidRequest("an answer is not one of its question's options", code="invalid_answer")
+
+
+def _solution(questions: list[QuizQuestion]) -> list[QuizSolution]:
+    return [QuizSolution(answer_index=q.answer_index, explanation=q.explanation) for q in questions]
+
+
+def _solution_shown(earlier: QuizResult | None) -> bool:
+    """Whether the previous result on this version already showed the solution."""
+    return earlier is not None and earlier.solution is not None
+
+
+def _tries(earlier: QuizResult | None) -> list[QuizTry]:
+    """The tries kept: the previous result's on this version, and that result itself, the latest last."""
+    if earlier is None:
+        return []
+    kept = [*earlier.tries, QuizTry(answers=earlier.answers, score=earlier.score, taken_at=earlier.taken_at)]
+    return kept[-QUIZ_TRIES_KEPT:]
 
 
 def _feedback(question: QuizQuestion, answer: int | None) -> str | None:
@@ -111,25 +131,39 @@ def _completed(found: list[ProgressRecord]) -> set[str]:
     return {r.lesson_id for r in found if r.completed_at}
 
 
+def _outline_order(course: Course) -> list[str]:
+    return [lesson_id for module in course.modules for lesson_id in module.lesson_ids]
+
+
 def _summarise(course: Course, found: list[ProgressRecord]) -> CourseProgress:
     """Counts only lessons in the outline now: progress on a lesson since removed is kept, unused."""
-    order = [lesson_id for module in course.modules for lesson_id in module.lesson_ids]
-    records = {r.lesson_id: r for r in found}
+    order = _outline_order(course)
     done = _completed(found) & set(order)
     unfinished = [lesson_id for lesson_id in order if lesson_id not in done]
-    read = [(r.position_at, r.lesson_id) for r in found if r.position_at is not None and r.lesson_id in order]
-    last = max(read)[1] if read else None
-    in_progress = last if last is not None and last not in done else None
+    next_lesson_id = unfinished[0] if unfinished else None
     return CourseProgress(
         course_id=course.id,
         lesson_count=len(order),
         completed=len(done),
         percent=len(done) * 100 // max(len(order), 1),
         finished=bool(order) and not unfinished,
-        next_lesson_id=unfinished[0] if unfinished else None,
-        resume_lesson_id=in_progress or (unfinished[0] if unfinished else None),
-        lessons=[_view(records[i]) for i in order if i in records],
+        next_lesson_id=next_lesson_id,
+        resume_lesson_id=_in_progress(found, order, done) or next_lesson_id,
+        lessons=_views(found, order),
     )
+
+
+def _views(found: list[ProgressRecord], order: list[str]) -> list[LessonProgress]:
+    """The progress on the outline's lessons that have any, in outline order."""
+    records = {r.lesson_id: r for r in found}
+    return [_view(records[i]) for i in order if i in records]
+
+
+def _in_progress(found: list[ProgressRecord], order: list[str], done: set[str]) -> str | None:
+    """The lesson in the outline read last, unless it is completed."""
+    read = [(r.position_at, r.lesson_id) for r in found if r.position_at is not None and r.lesson_id in order]
+    last = max(read)[1] if read else None
+    return last if last is not None and last not in done else None
 
 
 @dataclass(frozen=True)
