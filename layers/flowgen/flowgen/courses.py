@@ -168,12 +168,7 @@ class CourseService:
         course; the learner's records on the lessons removed (progress, questions) go with them, so
         no count includes a removed lesson."""
         course = owned_course(self.store, owner_id, course_id)
-        if course.status != CourseStatus.READY:
-            raise Conflict(f"course is {course.status.value}: only a ready outline can be edited", code="not_ready")
-        if request.version != course.version:
-            raise Conflict(
-                f"the outline is at version {course.version} now: reload it and edit again", code="version_conflict"
-            )
+        _check_editable(course, request)
         existing = {lesson.id: lesson for lesson in self.store.list_lessons(course_id)}
         plan = OutlinePlan(course, existing)
         modules, lessons = plan.apply(request)
@@ -190,12 +185,17 @@ class CourseService:
         )
         if not written:
             raise Conflict("the outline changed meanwhile: reload it and edit again", code="version_conflict")
-        for lesson_id in removed:  # a job still queued for one finds no record and is acknowledged
+        self._forget_removed(owner_id, course_id, removed)
+        return self.get_course(owner_id, course_id, now)
+
+    def _forget_removed(self, owner_id: str, course_id: str, removed: list[str]) -> None:
+        """The lessons an outline edit removed leave nothing behind: their jobs are forgotten (one
+        still queued finds no record and is acknowledged), and the learner's records on them go."""
+        for lesson_id in removed:
             self.scheduler.forget_lesson(course_id, lesson_id)
         if removed:
             for records in self.learner_records:
                 records.delete_course(owner_id, course_id, removed)
-        return self.get_course(owner_id, course_id, now)
 
     def export_course(self, owner_id: str, course_id: str) -> tuple[str, str]:
         """The course as one Markdown file: (file name, text). Reads only; queues nothing."""
@@ -223,11 +223,7 @@ class CourseService:
 
         if _needs_generation(lesson, now):
             lesson = self._request(lesson, now)
-        ahead = [
-            s
-            for s in siblings[position + 1 : position + 1 + self.tunables.lesson_lookahead]
-            if s.status == LessonStatus.PENDING and s.priority is None
-        ]
+        ahead = _never_requested(siblings[position + 1 : position + 1 + self.tunables.lesson_lookahead])
         self._schedule(course_id, owner_id, ahead, Priority.LOW, now)
 
         computed = {"partial", "progress", "versions", "reading_minutes"}
@@ -240,13 +236,17 @@ class CourseService:
             reading_minutes=reading_minutes(lesson.content),
         )
         if lesson.status in (LessonStatus.PENDING, LessonStatus.GENERATING):
-            partial, view.progress = _written_so_far(lesson, now)
-            view.partial = PartialContentView.model_validate(partial.model_dump()) if partial else None
-            view.progress.blocks_expected = expected_block_count(siblings)
-            expected = expected_lesson_seconds(siblings)
-            wait = lesson_poll_after(lesson, partial, now, expected, self.tunables.poll_seconds)
-            view.retry_after, view.retry_after_ms = wait.header, wait.milliseconds
+            self._show_writing(view, lesson, siblings, now)
         return view
+
+    def _show_writing(self, view: LessonView, lesson: Lesson, siblings: list[Lesson], now: datetime) -> None:
+        """A lesson not written yet: what is written so far, how far along it is, and when to poll again."""
+        partial, view.progress = _written_so_far(lesson, now)
+        view.partial = PartialContentView.model_validate(partial.model_dump()) if partial else None
+        view.progress.blocks_expected = expected_block_count(siblings)
+        expected = expected_lesson_seconds(siblings)
+        wait = lesson_poll_after(lesson, partial, now, expected, self.tunables.poll_seconds)
+        view.retry_after, view.retry_after_ms = wait.header, wait.milliseconds
 
     def retry_lesson(self, owner_id: str, course_id: str, lesson_id: str, now: datetime) -> LessonView:
         lesson = owned_lesson(self.store, owner_id, course_id, lesson_id)
@@ -384,6 +384,21 @@ def _job_lost(lesson: Lesson, queued_before: datetime) -> bool:
     (purged, expired, or deleted by a worker that then failed), so nothing else will send it."""
     waiting = lesson.status == LessonStatus.PENDING and lesson.priority == Priority.HIGH
     return waiting and lesson.updated_at is not None and lesson.updated_at < queued_before
+
+
+def _check_editable(course: Course, request: EditOutlineRequest) -> None:
+    """Only a ready outline is edited, and only from the version it is at now (else a 409)."""
+    if course.status != CourseStatus.READY:
+        raise Conflict(f"course is {course.status.value}: only a ready outline can be edited", code="not_ready")
+    if request.version != course.version:
+        raise Conflict(
+            f"the outline is at version {course.version} now: reload it and edit again", code="version_conflict"
+        )
+
+
+def _never_requested(lessons: list[Lesson]) -> list[Lesson]:
+    """The lessons still PENDING that were never requested (no priority yet)."""
+    return [s for s in lessons if s.status == LessonStatus.PENDING and s.priority is None]
 
 
 def _needs_generation(lesson: Lesson, now: datetime) -> bool:
