@@ -88,7 +88,6 @@ class OpenAIModel:
 
     def answer_stream(self, brief: QuestionBrief, on_text: OnText) -> tuple[str, Usage]:
         """The answer streamed: `on_text` gets the text so far after each delta."""
-        text, finish, usage = "", None, Usage()
         with _provider_errors():
             stream = self.client.chat.completions.create(
                 model=self.lesson_model,
@@ -99,20 +98,8 @@ class OpenAIModel:
             with stream:
                 plain = _plain_body(stream.response)
                 if plain is not None:  # a server that does not stream answered in one body
-                    choice = (plain.get("choices") or [{}])[0]
-                    text = str((choice.get("message") or {}).get("content") or "")
-                    on_text(text)
-                    return _usable_answer(text, choice.get("finish_reason")), _usage_from(plain.get("usage"))
-                for chunk in stream:
-                    raise_if_abandoned()
-                    if chunk.usage is not None:
-                        counted = chunk.usage
-                        usage = Usage(prompt_tokens=counted.prompt_tokens, completion_tokens=counted.completion_tokens)
-                    for choice in chunk.choices:
-                        finish = choice.finish_reason or finish
-                        if choice.delta.content:
-                            text += choice.delta.content
-                            on_text(text)
+                    return _plain_answer(plain, on_text)
+                text, finish, usage = _follow_answer(stream, on_text)
         if not usage.total_tokens:  # a stream cut before its usage chunk was still paid for
             usage = Usage(completion_tokens=len(text) // 4)
         return _usable_answer(text, finish), usage
@@ -293,22 +280,63 @@ def _read_body[Parsed: pydantic.BaseModel](
     """A structured answer sent as one JSON body (a completion), read as `_once` reads it: a cut,
     filtered or refused answer, or one off the schema, is a problem for the repair attempt."""
     usage = _usage_from(body.get("usage"))
-    choices = body.get("choices")
-    choice = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
-    message: dict[str, Any] = choice["message"] if isinstance(choice.get("message"), dict) else {}
+    choice, message = _first_choice(body)
     content = str(message.get("content") or "")
     if content:
         on_snapshot(content)
-    if choice.get("finish_reason") == "length":
-        return None, usage, "the answer was cut short"
-    if choice.get("finish_reason") == "content_filter":
-        return None, usage, "the answer was filtered"
-    if message.get("refusal"):
-        return None, usage, _problem_of(str(message["refusal"]), None)
+    problem = _body_problem(choice, message)
+    if problem:
+        return None, usage, problem
     try:
         return schema.model_validate_json(content), usage, ""
     except pydantic.ValidationError as exc:
         return None, usage, _unusable(exc, schema)
+
+
+def _first_choice(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A completion body's first choice and its message; empty where the body lacks them."""
+    choices = body.get("choices")
+    choice = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
+    message: dict[str, Any] = choice["message"] if isinstance(choice.get("message"), dict) else {}
+    return choice, message
+
+
+# A structured answer's finish reasons that make it unusable (`_unusable` says the same of the SDK's errors).
+_FINISH_PROBLEMS = {"length": "the answer was cut short", "content_filter": "the answer was filtered"}
+
+
+def _body_problem(choice: dict[str, Any], message: dict[str, Any]) -> str:
+    """Why a one-body answer is unusable before its schema is checked (cut, filtered, refused); "" if not."""
+    finished = _FINISH_PROBLEMS.get(str(choice.get("finish_reason")))
+    if finished:
+        return finished
+    refusal = message.get("refusal")
+    return _problem_of(str(refusal), None) if refusal else ""
+
+
+def _plain_answer(body: dict[str, Any], on_text: OnText) -> tuple[str, Usage]:
+    """A question's answer sent as one JSON body by a server that does not stream."""
+    choice = (body.get("choices") or [{}])[0]
+    text = str((choice.get("message") or {}).get("content") or "")
+    on_text(text)
+    return _usable_answer(text, choice.get("finish_reason")), _usage_from(body.get("usage"))
+
+
+def _follow_answer(stream: Iterable[Any], on_text: OnText) -> tuple[str, str | None, Usage]:
+    """An answer's chunks: the text so far to `on_text` after each delta; the text, the last
+    finish reason given, and the usage once a chunk says it."""
+    text, finish, usage = "", None, Usage()
+    for chunk in stream:
+        raise_if_abandoned()
+        if chunk.usage is not None:
+            counted = chunk.usage
+            usage = Usage(prompt_tokens=counted.prompt_tokens, completion_tokens=counted.completion_tokens)
+        for choice in chunk.choices:
+            finish = choice.finish_reason or finish
+            if choice.delta.content:
+                text += choice.delta.content
+                on_text(text)
+    return text, finish, usage
 
 
 def _usage_from(counted: Any) -> Usage:
