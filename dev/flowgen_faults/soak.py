@@ -166,7 +166,8 @@ class LocalStackProcess:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "flowgen_ops.cli", "local", "--port", str(port), "--quiet", "--template",
              str(template), "--schedule-every", "5", "--visibility-timeout", "60", "--parameter-overrides",
-             "WorkerTimeoutSeconds=10", "UserRequestsPerMinute=0", "UserCoursesPerHour=0", "UserCoursesPerDay=0"],
+             "WorkerTimeoutSeconds=10", "UserRequestsPerMinute=0", "UserCoursesPerHour=0", "UserCoursesPerDay=0",
+             "UserDailyTokenBudget=0"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
         assert self.process.stdout is not None
@@ -220,6 +221,7 @@ class Ledger:
     progress: set[tuple[str, str, str]] = field(default_factory=set)  # (owner, course, lesson)
     generated: set[tuple[str, str, str]] = field(default_factory=set)
     requested: set[tuple[str, str, str]] = field(default_factory=set)
+    failed: set[tuple[str, str, str]] = field(default_factory=set)  # FAILED: terminal, not waiting
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -287,8 +289,7 @@ class Traffic:
                 )
                 if status in TERMINAL:
                     with self.ledger.lock:
-                        if status == "GENERATED":
-                            self.ledger.generated.add(key)
+                        (self.ledger.generated if status == "GENERATED" else self.ledger.failed).add(key)
                     self.last_terminal = time.monotonic()
                     break
                 stop.wait(pace)
@@ -366,7 +367,8 @@ def run_soak(
         while time.monotonic() < end:
             time.sleep(min(10.0, max(0.0, end - time.monotonic())))
             report.samples.append(measure(stack.process.pid, started))
-            waiting = len(ledger.requested) > len(ledger.generated)
+            with ledger.lock:  # a FAILED lesson is terminal: counting it as waiting made every later minute a stall
+                waiting = bool(ledger.requested - ledger.generated - ledger.failed)
             if waiting and time.monotonic() - traffic.last_terminal > 60:
                 report.stalls += 1  # a minute in which nothing waiting got written or failed
                 traffic.last_terminal = time.monotonic()
