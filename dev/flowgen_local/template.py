@@ -19,6 +19,11 @@ class _CfnLoader(yaml.SafeLoader):
     pass
 
 
+def _mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    return dict(loader.construct_pairs(node, deep=True))
+
+
 def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
     if isinstance(node, yaml.ScalarNode):
         value: Any = loader.construct_scalar(node)
@@ -34,6 +39,10 @@ def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[st
 
 
 _CfnLoader.add_multi_constructor("!", _intrinsic)
+# Plain dicts whatever else the process loaded: the SAM CLI's yaml_parse (flowgen invoke, sam
+# tests) registers an OrderedDict constructor on yaml.SafeLoader itself, which a subclass without
+# its own table shares, and yaml.safe_dump cannot write an OrderedDict back.
+_CfnLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 
 
 DEFAULT_ROUTE = "$default"
