@@ -244,7 +244,10 @@ def with_parameter_bounds(bounds: dict[str, dict[str, Any]], path: Path | None =
 # Parameters the local stack sets as a developer's own deploy would, before any override: the
 # vite dev server (`npm run dev`) is an origin CORS allows here; in AWS FrontendOrigin defaults to
 # none, so a deployment allows only its CloudFront app.
-LOCAL_PARAMETERS = {"FrontendOrigin": "http://localhost:5173"}
+# The planner's low lane (LessonLowMaxConcurrency 12, docs/capacity.md) is sized for AWS at
+# 10,000 daily users; here every instance is a process on the developer's few cores, and twelve
+# busy background workers starve the opened lesson they exist to leave room for. An override wins.
+LOCAL_PARAMETERS = {"FrontendOrigin": "http://localhost:5173", "LessonLowMaxConcurrency": "2"}
 
 
 def _notifications(props: dict[str, Any]) -> tuple[tuple[str, tuple[str, ...], str], ...]:
