@@ -67,7 +67,7 @@ def test_a_failing_lesson_says_so_within_30s_and_retries_on_request(
     # the course page says it too, with its own Retry
     page.get_by_role("link", name="Back to the course").click()
     row = page.locator(".lesson-row").nth(9)
-    expect(row.locator(".badge").last).to_have_text("failed")
+    expect(row.locator(".badge").last).to_have_text("could not be written")
     expect(row).to_contain_text("Tried 3 times; you can try again.")
     expect(row.get_by_role("button", name=f"Retry “{titles[9]}”")).to_be_visible()
 
@@ -106,7 +106,7 @@ def test_a_failing_outline_says_so_on_the_course_and_my_courses(
     # My courses: failed, why, and a Retry; never "outline being written…"
     page.get_by_role("link", name="My courses").click()
     row = page.locator(".course-row")
-    expect(row.locator(".badge")).to_have_text("failed")
+    expect(row.locator(".badge")).to_have_text("could not be written")
     expect(row).to_contain_text("Writing the outline failed: ")
     expect(row).not_to_contain_text("outline being written…")
     no_axe_violations(page, "my courses (outline failed)")

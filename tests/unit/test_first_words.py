@@ -53,3 +53,13 @@ def test_a_just_claimed_lesson_with_nothing_shown_is_looked_at_every_half_second
     assert wait(lesson(LessonStatus.GENERATING, 0.2), interval=0.3) == (1, 300)  # never slower than asked
     words = lesson(LessonStatus.GENERATING, 0.2, partial=PartialContent(writes=1, writing="The"))
     assert wait(words, interval=2) == (1, 1000)  # words shown: the first block is on its way, as before
+
+
+def test_a_lesson_read_back_without_its_zone_is_compared_as_utc() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from flowgen.polling import _within_first_words
+
+    now = datetime(2026, 12, 6, 11, 0, tzinfo=UTC)
+    assert _within_first_words((now - timedelta(seconds=1)).replace(tzinfo=None), now)
+    assert not _within_first_words((now - timedelta(hours=1)).replace(tzinfo=None), now)

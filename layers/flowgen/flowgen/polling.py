@@ -106,7 +106,11 @@ def _just_opened(lesson: Lesson, now: datetime) -> bool:
 
 def _within_first_words(since: datetime | None, now: datetime) -> bool:
     """Within the window after `since` (a moment before it too: the worker's clock is not ours)."""
-    return since is not None and (now - since).total_seconds() < FIRST_WORDS_WINDOW_SECONDS
+    if since is None:
+        return False
+    # a record read back without its zone (the operator's tools, some stores) is UTC, like `now`
+    since = since.replace(tzinfo=now.tzinfo) if (since.tzinfo is None) != (now.tzinfo is None) else since
+    return (now - since).total_seconds() < FIRST_WORDS_WINDOW_SECONDS
 
 
 def _until_expected_end(
