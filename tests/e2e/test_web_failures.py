@@ -259,10 +259,10 @@ def test_the_lesson_with_versions_at_390px(web_stack: LocalStack, browser: Brows
     _written_lesson(page, url, "kim", fake_model)
     article = page.locator("article.lesson-body:not(.draft)")
     versions = page.get_by_role("region", name="Versions of this lesson")
-    versions.get_by_label("Rewrite this lesson: what should change?").fill(
+    page.get_by_label("Rewrite this lesson: what should change?").fill(  # below the lesson; versions near the top
         "Simpler, with an analogy from cooking and a longer instruction so the version label is long"
     )
-    versions.get_by_role("button", name="Rewrite the lesson").click()
+    page.get_by_role("button", name="Rewrite the lesson").click()
     expect(article.get_by_text("Instruction asked for")).to_be_visible(timeout=20_000)
     switch = versions.get_by_label("Version")
     expect(switch.locator("option")).to_have_count(2)
@@ -271,7 +271,7 @@ def test_the_lesson_with_versions_at_390px(web_stack: LocalStack, browser: Brows
     switch.select_option("1")
     versions.get_by_role("button", name="Show this version").click()
     status = versions.get_by_role("status")
-    expect(status).to_have_text("Version 1 is shown above. Your progress is kept.")
+    expect(status).to_have_text("Now showing version 1 (the first version). Your progress is kept.")
     expect(status).to_be_focused()  # not the page's body
     assert page.evaluate(NO_SCROLL)
     no_axe_violations(page, "lesson (versions, 390 px)")
