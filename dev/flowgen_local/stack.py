@@ -141,7 +141,9 @@ def _gateway_error(status: int, message: str) -> ApiResponse:
 class LocalStack:
     def __init__(self, config: StackConfig | None = None) -> None:
         self.config = config or StackConfig()
-        self.template: Template = template_module.load(self.config.template_path, self.config.parameter_overrides)
+        self.template: Template = template_module.load(
+            self.config.template_path, self.config.parameter_overrides, local=True
+        )
         self.stack_id = uuid.uuid4().hex[:8]
         self._services: list[Any] = []
         self._http: FrontServer | None = None

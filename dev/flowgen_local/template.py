@@ -259,12 +259,15 @@ def _notifications(props: dict[str, Any]) -> tuple[tuple[str, tuple[str, ...], s
     return tuple(found)
 
 
-def load(path: Path | None = None, overrides: dict[str, str] | None = None) -> Template:
+def load(path: Path | None = None, overrides: dict[str, str] | None = None, *, local: bool = False) -> Template:
+    """The template with its defaults, then (for the local stack, `local=True`) LOCAL_PARAMETERS,
+    then `overrides`. Readers that plan for AWS (the capacity planner) must see AWS's defaults."""
     path = path or ROOT / "template.yaml"
     raw = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
     declared = raw.get("Parameters", {})
     params = {k: str(v["Default"]) for k, v in declared.items() if "Default" in v}
-    params.update({k: v for k, v in LOCAL_PARAMETERS.items() if k in declared})
+    if local:
+        params.update({k: v for k, v in LOCAL_PARAMETERS.items() if k in declared})
     params.update(overrides or {})
     problems = parameter_problems(declared, params)
     if problems:

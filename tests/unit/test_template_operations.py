@@ -689,7 +689,21 @@ def test_the_local_stack_allows_its_dev_server_and_only_what_it_is_given() -> No
     from flowgen_local.template import LOCAL_PARAMETERS, load
 
     assert LOCAL_PARAMETERS["FrontendOrigin"] == "http://localhost:5173"
-    assert load().cors["AllowOrigins"] == ["https://${WebDistribution.DomainName}", "http://localhost:5173"]
-    assert load(overrides={"FrontendOrigin": ""}).cors["AllowOrigins"] == ["https://${WebDistribution.DomainName}"]
-    given = load(overrides={"FrontendOrigin": "https://app.example.com"}).cors["AllowOrigins"]
+    assert load(local=True).cors["AllowOrigins"] == ["https://${WebDistribution.DomainName}", "http://localhost:5173"]
+    local_without = load(overrides={"FrontendOrigin": ""}, local=True).cors["AllowOrigins"]
+    assert local_without == ["https://${WebDistribution.DomainName}"]
+    given = load(overrides={"FrontendOrigin": "https://app.example.com"}, local=True).cors["AllowOrigins"]
     assert given == ["https://${WebDistribution.DomainName}", "https://app.example.com"]
+
+
+def test_only_the_local_stack_sees_its_local_parameters() -> None:
+    """Readers that plan for AWS (the capacity planner, sample events) see the template's own
+    defaults: the local stack's two background workers are not AWS's planned low lane."""
+    from flowgen_capacity.config import read_system
+    from flowgen_local.template import load
+
+    assert load().parameters["FrontendOrigin"] == ""
+    assert load(local=True).parameters["LessonLowMaxConcurrency"] == "2"
+    aws_low = load().parameters["LessonLowMaxConcurrency"]
+    assert aws_low != "2"
+    assert read_system(None, {}).low.max_concurrency == int(aws_low)
