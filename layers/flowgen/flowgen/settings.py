@@ -249,6 +249,7 @@ class VideoSettings(EnvSettings):
     youtube_api_key: str = Field("", description="Empty and no secret: lessons get no video suggestion")
     youtube_api_key_secret: str = ""
     youtube_base_url: str = "https://www.googleapis.com"
+    youtube_timeout_seconds: float = Field(3.0, gt=0, le=10, description="a slow search costs the lesson this much")
 
 
 class AuthSettings(EnvSettings):

@@ -265,7 +265,7 @@ def videos(cfg: VideoSettings) -> VideoSearch:
         return NoVideos()
     from flowgen.adapters.youtube import YouTubeSearch
 
-    return YouTubeSearch(api_key, base_url=cfg.youtube_base_url)
+    return YouTubeSearch(api_key, base_url=cfg.youtube_base_url, timeout=cfg.youtube_timeout_seconds)
 
 
 @_overridable
