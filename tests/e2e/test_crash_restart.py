@@ -50,7 +50,7 @@ class LocalProcess:
             [sys.executable, "-m", "flowgen_ops.cli", "local", "--port", str(port), "--fake-model", "--quiet",
              "--template", str(short_timeouts_template()),
              "--fake-latency", "1.5", "--schedule-every", "2", "--parameter-overrides", "WorkerTimeoutSeconds=8",
-             "LessonLowMaxConcurrency=2", "UserRequestsPerMinute=0", "--visibility-timeout", "30"],
+             "LessonLowMaxConcurrency=2", "UserRequestsPerMinute=0", "--visibility-timeout", "12"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )  # fmt: skip
         assert self.process.stdout is not None

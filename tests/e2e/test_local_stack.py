@@ -39,7 +39,9 @@ def test_create_outline_open_generated_over_http(running_stack: LocalStack, fake
 def test_opened_lesson_overtakes_a_backlog_of_96(shared_stack: SharedStack, fake_model: FakeOpenAI) -> None:
     fake_model.faults.latency_seconds = 0.02
     # every outline queues all 24 of its lessons at low priority; the low pollers start paused
-    stack = shared_stack({"InitialLessons": "24"}, running=True, paused=("LowPriorityLessons",))
+    # the provider's token limit (200,000 a minute) would pace the 96 at ~60 a minute: not the subject here
+    unlimited = {"ModelTokensPerMinute": "0", "ModelRequestsPerMinute": "0"}
+    stack = shared_stack({"InitialLessons": "24", **unlimited}, running=True, paused=("LowPriorityLessons",))
     try:
         api = client(stack)
         courses = [ready_course(api, f"Backlog topic {i}", size="long") for i in range(4)]

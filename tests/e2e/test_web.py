@@ -37,7 +37,8 @@ def test_create_watch_read_and_isolation(web_stack: LocalStack, browser: Browser
     page.get_by_label("Level").select_option("intermediate")
     page.get_by_role("button", name="Create course").dblclick()  # a double click makes one course
 
-    expect(page.get_by_role("status").filter(has_text="Writing the outline")).to_be_visible()
+    # the first course of the stack meets cold instances: on a loaded machine they pass 5 s
+    expect(page.get_by_role("status").filter(has_text="Writing the outline")).to_be_visible(timeout=20_000)
     lessons = page.locator(".lesson-row a")
     expect(lessons.first).to_be_visible(timeout=20_000)
     assert lessons.count() == 12

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_a_short_soak_then_kill_9_loses_no_acknowledged_write() -> None:
-    report = run_soak(0.5, users=2, fault_rate=0.1)
+    report = run_soak(0.25, users=2, fault_rate=0.1)
     print(f"\n{report.render()}")
     assert report.courses >= 2 and report.lessons_requested >= 2 and report.acknowledged_writes >= 4
     assert report.stalls == 0, report.slow
