@@ -63,7 +63,13 @@ PYTEST := $(BIN)/pytest -q -p no:cacheprovider -n 2 --dist loadfile
 test: dev browser-deps web
 	cd web && npm test
 	web/scripts/api-types.sh check
-	$(PYTEST) -m "not faults" --cov --cov-report=term
+	$(PYTEST) -m "not faults and not system" --cov --cov-report=term
+
+# the whole system under time pressure (pytest marker `system`: CI-size fault scenarios, the short
+# soak, kill -9 and restart, deep backlogs, polling rates, the bounded fuzzer); CI runs it after
+# make test.
+test-system: dev browser-deps web
+	$(PYTEST) -m "system and not faults"
 
 # every tier but the one that needs the whole system running (no browser, no fault scenarios)
 test-fast: dev

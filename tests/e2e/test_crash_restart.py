@@ -20,7 +20,7 @@ import pytest
 from flowgen_local.services import free_port
 from tests.conftest import short_timeouts_template
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.system]
 
 
 def _descendants(pid: int) -> set[int]:

@@ -232,6 +232,7 @@ def test_first_load_leaves_the_lesson_screen_and_highlighting_for_later(
     assert not [s for s in scripts if s.startswith("auth0-")]  # Auth0's SDK only where Auth0 signs in
 
 
+@pytest.mark.system
 def test_screens_keep_up_with_a_slow_model(shared_stack: SharedStack, fake_model: FakeOpenAI, browser: Browser) -> None:
     """With a 3 s model: the outline shows within 2 s of MongoDB (so the API) having it; My
     courses refreshes while a course builds; a progress indicator while an outline or a lesson is

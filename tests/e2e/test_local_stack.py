@@ -36,6 +36,7 @@ def test_create_outline_open_generated_over_http(running_stack: LocalStack, fake
     assert preflight.status_code == 204 and "idempotency-key" in preflight.headers["access-control-allow-headers"]
 
 
+@pytest.mark.system
 def test_opened_lesson_overtakes_a_backlog_of_96(shared_stack: SharedStack, fake_model: FakeOpenAI) -> None:
     fake_model.faults.latency_seconds = 0.02
     # every outline queues all 24 of its lessons at low priority; the low pollers start paused

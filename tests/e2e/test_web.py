@@ -88,6 +88,7 @@ def test_create_watch_read_and_isolation(web_stack: LocalStack, browser: Browser
     expect(page.get_by_role("heading", name="Course not found")).to_be_visible()
 
 
+@pytest.mark.system
 def test_course_view_polls_no_faster_than_every_two_seconds_and_stops_when_settled(
     shared_stack: SharedStack, fake_model: FakeOpenAI, browser: Browser
 ) -> None:

@@ -14,7 +14,7 @@ from flowgen_local.fake_openai import FakeOpenAI
 from flowgen_local.lambda_pool import LambdaHost
 from flowgen_local.services import AwsServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.system]
 
 # Deterministic ones: the Redis scenarios fail now and then on the defects pinned in
 # test_domain_faults.py (xfail), so they run in `make faults`, not here.

@@ -9,7 +9,7 @@ import pytest
 
 from flowgen_faults.soak import run_soak
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.system]
 
 
 def test_a_short_soak_then_kill_9_loses_no_acknowledged_write() -> None:
