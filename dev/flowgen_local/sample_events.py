@@ -45,6 +45,7 @@ ROUTE_EXAMPLES: dict[str, tuple[str, dict[str, Any] | None, str]] = {
     "GET /courses/{courseId}/lessons/{lessonId}": ("api_open_lesson", None, ""),
     "POST /courses/{courseId}/lessons/{lessonId}/retry": ("api_retry_lesson", None, ""),
     "GET /courses/{courseId}/export.md": ("api_export_course", None, ""),
+    "GET /courses/{courseId}/search": ("api_search_course", None, "q=ownership"),
     "POST /courses/{courseId}/lessons/{lessonId}/regenerate": (
         "api_regenerate_lesson",
         {"instruction": "More worked examples, please"},

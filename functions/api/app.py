@@ -17,6 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Que
 from aws_lambda_powertools.logging import correlation_paths
 from routes_progress import router as progress_router
 from routes_reviews import router as reviews_router
+from routes_search import router as search_router
 from routes_share import PUBLIC_ROUTE_KEYS as SHARED_PUBLIC_ROUTES
 from routes_share import router as share_router
 from routes_sources import router as sources_router
@@ -55,6 +56,7 @@ app.use([common_headers, user_limits(SETTINGS, PUBLIC_ROUTES)])
 app.include_router(share_router)  # share links (issue 22): routes_share.py
 app.include_router(sources_router)  # a learner's sources (issue 24): routes_sources.py
 app.include_router(reviews_router)  # flashcards and spaced review (issue 23): routes_reviews.py
+app.include_router(search_router)  # search in a course (issue 26): routes_search.py
 
 
 def service() -> CourseService:

@@ -228,6 +228,13 @@ def check_export(stack: LocalStack, result: dict[str, Any]) -> None:
     assert "Ownership moves." in result["body"]
 
 
+def check_search(stack: LocalStack, result: dict[str, Any]) -> None:
+    assert result["statusCode"] == 200, result
+    (found,) = _body(result)["results"]  # the sample event searches "ownership": the written lesson says it
+    assert found["lessonId"] == SAMPLE_LESSON and found["snippet"] == "Ownership moves."
+    assert found["matches"] == [{"start": 0, "end": 9}]
+
+
 def check_regenerate(stack: LocalStack, result: dict[str, Any]) -> None:
     assert result["statusCode"] == 202, result
     assert stack.queue_depth("LessonHighQueue") == 1
@@ -377,6 +384,7 @@ CASES: dict[str, tuple[str, Callable[[], None], Callable[[Any, Any], None]]] = {
     "api_list_questions": ("ApiFunction", _seed_question, check_list_questions),
     "api_edit_outline": ("ApiFunction", _seed_course, check_edit_outline),
     "api_export_course": ("ApiFunction", _seed_written_lesson, check_export),
+    "api_search_course": ("ApiFunction", _seed_written_lesson, check_search),
     "api_regenerate_lesson": ("ApiFunction", _seed_written_lesson, check_regenerate),
     "api_select_version": ("ApiFunction", _seed_written_lesson, check_select_version),
     "api_record_progress": ("ApiFunction", _seed_written_lesson, check_record_progress),
