@@ -2,6 +2,7 @@ import type {
   CourseDetail,
   CoursePage,
   CourseProgress,
+  CourseSearchResults,
   CourseSummary,
   CreateCourse,
   DueCards,
@@ -215,6 +216,11 @@ export class FlowgenApi {
   /** A review (FSRS on the server): the same key for the same review reviews once. */
   reviewCard(cardId: string, rating: ReviewRating, idempotencyKey: string) {
     return this.request<ReviewCard>("POST", `/reviews/${cardId}`, { rating }, { "idempotency-key": idempotencyKey });
+  }
+
+  /** The course's written lessons that mention `q`, best first (issue 26). */
+  searchCourse(courseId: string, q: string) {
+    return this.request<CourseSearchResults>("GET", `/courses/${courseId}/search?${new URLSearchParams({ q })}`);
   }
 
   /** The course's cards as a CSV Anki imports. */

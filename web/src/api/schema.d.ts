@@ -228,6 +228,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/courses/{course_id}/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The course's written lessons that mention a word, best first (at most 20), each with a snippet */
+        get: operations["search_course_courses__course_id__search_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/courses/{course_id}/share": {
         parameters: {
             query?: never;
@@ -652,6 +669,13 @@ export interface components {
             courseId: string;
             /** Lastopenedat */
             lastOpenedAt?: string | null;
+        };
+        /** CourseSearchResults */
+        CourseSearchResults: {
+            /** Query */
+            query: string;
+            /** Results */
+            results: components["schemas"]["SearchResult"][];
         };
         /**
          * CourseStatus
@@ -1395,6 +1419,30 @@ export interface components {
         ReviewRequest: {
             /** @description again | hard | good | easy (Anki's 1-4) */
             rating: components["schemas"]["ReviewRating"];
+        };
+        /** SearchMatch */
+        SearchMatch: {
+            /** End */
+            end: number;
+            /** Start */
+            start: number;
+        };
+        /** SearchResult */
+        SearchResult: {
+            /** Lessonid */
+            lessonId: string;
+            /** Lessontitle */
+            lessonTitle: string;
+            /** Matchcount */
+            matchCount: number;
+            /** Matches */
+            matches: components["schemas"]["SearchMatch"][];
+            /** Moduleid */
+            moduleId: string;
+            /** Moduletitle */
+            moduleTitle: string;
+            /** Snippet */
+            snippet: string;
         };
         /** SelectVersionRequest */
         SelectVersionRequest: {
@@ -3381,6 +3429,102 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A per-user limit (`rate_limited`: requests a minute, courses or questions an hour...) or the daily token budget (`daily_budget_exhausted`, with `resetsAt`) */
+            429: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description MongoDB (or, with an Idempotency-Key, Redis) is unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    search_course_courses__course_id__search_get: {
+        parameters: {
+            query: {
+                /** @description The words to find (a lesson mentions one of them, inflections included) */
+                q: string;
+            };
+            header?: never;
+            path: {
+                /** @description 32 lowercase hex characters */
+                course_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CourseSearchResults"];
+                };
+            };
+            /** @description Invalid request: a field, an id, a cursor, invalid UTF-8 or JSON nested too deep (`details` names fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing Authorization header (API Gateway) or an expired token (`token_expired`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description The authorizer denied the token (bad signature, issuer, audience...): API Gateway's own answer */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description No such course or lesson for this caller (another user's course is a 404 too) */
+            404: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

@@ -74,11 +74,20 @@ export type SharedLesson = Schemas["SharedLessonView"];
 /** A shared quiz checked: graded, nothing recorded. */
 export type QuizGrade = Schemas["QuizGrade"];
 
+// ---- search in a course (issue 26) -----------------------------------------------------------
+
+/** The written lessons that mention a word, best first; a snippet's `matches` are offsets in
+ * Unicode code points (not UTF-16 units), to highlight without HTML. */
+export type CourseSearchResults = Schemas["CourseSearchResults"];
+export type SearchResult = Schemas["SearchResult"];
+export type SearchMatch = Schemas["SearchMatch"];
+
 // ---- limits, as the API checks them (the generated types carry no lengths or patterns) ------
 
 export const PROMPT_MAX_CHARS = 2000;
 export const INSTRUCTION_MAX_CHARS = 500;
 export const QUESTION_MAX_CHARS = 1000;
+export const SEARCH_MAX_CHARS = 100;
 /** As the API checks it: letters of any script, spaces, hyphens, parentheses; 2-40 characters. */
 export const LANGUAGE_PATTERN = "\\p{L}[\\p{L} \\(\\)\\-]{0,38}[\\p{L}\\)]";
 

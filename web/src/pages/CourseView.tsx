@@ -4,6 +4,7 @@ import { PageHeading } from "../components/Heading";
 import { NotFound } from "../components/NotFound";
 import { FailedNotice, RetryingNotice } from "../components/Failure";
 import { Mastery } from "../components/Mastery";
+import { CourseSearch } from "../components/CourseSearch";
 import { ShareControl } from "../components/ShareControl";
 import { Badge, ErrorNotice, isMissing, lessonState } from "../components/Status";
 import { isRetrying, retryingSentence } from "../failures";
@@ -232,6 +233,7 @@ function CourseScreen() {
       )}
       <Progress course={data} progress={progress.data} />
       <Mastery course={data} mastery={progress.data?.mastery} />
+      {data.status === "READY" && data.lessonsGenerated > 0 && !editing && <CourseSearch courseId={courseId} />}
       {objectives.length > 0 && (
         <section aria-label="Objectives">
           <h2>{t("course.objectives")}</h2>
