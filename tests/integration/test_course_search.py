@@ -1,7 +1,7 @@
 """Search in a course (issue 26) through the real api handler, the local stack's MongoDB stand-in
 and the real store adapter: a written lesson is found by a word of its text, with a snippet whose
 offsets point at the word; an unwritten lesson is not; another user's course is a 404; a bad query
-a 400 in the error envelope."""
+a 400 in the error envelope; every status it answered is one the OpenAPI document lists."""
 
 from __future__ import annotations
 
@@ -9,8 +9,12 @@ import re
 from typing import Any
 from urllib.parse import quote
 
+import pytest
+
 from flowgen_local.stack import LocalStack
 from tests.helpers import User, lesson_ids
+
+pytestmark = pytest.mark.usefixtures("every_status_documented")  # each answer's status is in the document
 
 
 def _search(user: User, course_id: str, q: str) -> Any:
