@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 
 from flowgen.content import CodeBlock, KeyPointsBlock, LessonContent, MarkdownBlock, QuizBlock
 from flowgen.errors import InvalidRequest
@@ -188,27 +189,42 @@ class CourseSearch:
         modules = {lesson_id: module.title for module in course.modules for lesson_id in module.lesson_ids}
         documents = self._documents(owner_id, course_id)
         is_mention, ranked = _matcher(text)
-        mentions = [[_mentions(p, is_mention) for p in doc.passages] for doc in documents]
-        counts = [sum(len(spans) for spans in found) for found in mentions]
-        order = _best_first(documents, counts, text) if ranked else _most_first(counts)
-        results = [_result(documents[i], mentions[i], counts[i], modules) for i in order[:limit]]
+        mentions = _Mentions(documents, is_mention)
+        order = _best_first(documents, text) if ranked else _most_first(mentions)
+        found = ((i, mentions.of(i)) for i in order)  # scanned lazily: only as far as `limit` results
+        results = list(islice((_result(documents[i], spans, modules) for i, spans in found if any(spans)), limit))
         return CourseSearchResults(query=text, results=results)
 
 
-def _best_first(documents: Sequence[_Document], counts: Sequence[int], query: str) -> list[int]:
-    """The lessons that mention the query, by BM25 score (one document per lesson)."""
+class _Mentions:
+    """Each lesson's mentions of the query, per passage, found when first asked for."""
+
+    def __init__(self, documents: Sequence[_Document], is_mention: Callable[[str], bool]) -> None:
+        self.documents, self.is_mention = documents, is_mention
+        self.found: dict[int, list[list[tuple[int, int]]]] = {}
+
+    def of(self, i: int) -> list[list[tuple[int, int]]]:
+        if i not in self.found:
+            self.found[i] = [_mentions(p, self.is_mention) for p in self.documents[i].passages]
+        return self.found[i]
+
+    def count(self, i: int) -> int:
+        return sum(len(spans) for spans in self.of(i))
+
+
+def _best_first(documents: Sequence[_Document], query: str) -> list[int]:
+    """The lessons sharing a term with the query, by BM25 score (one document per lesson)."""
     hits = PassageIndex(["\n".join(doc.passages) for doc in documents]).search(query, k=len(documents))
-    return [hit.index for hit in hits if counts[hit.index]]
+    return [hit.index for hit in hits]
 
 
-def _most_first(counts: Sequence[int]) -> list[int]:
-    """The lessons that mention the query, by how often (in course order when as often)."""
+def _most_first(mentions: _Mentions) -> list[int]:
+    """The lessons that say the query's words, by how often (in course order when as often)."""
+    counts = [mentions.count(i) for i in range(len(mentions.documents))]
     return sorted((i for i, n in enumerate(counts) if n), key=lambda i: -counts[i])
 
 
-def _result(
-    doc: _Document, found: Sequence[Sequence[tuple[int, int]]], count: int, modules: dict[str, str]
-) -> SearchResult:
+def _result(doc: _Document, found: Sequence[Sequence[tuple[int, int]]], modules: dict[str, str]) -> SearchResult:
     # the first mention in the lesson's body; in its title when only the title has one
     where = next((j for j in range(1, len(found)) if found[j]), 0)
     text, matches = snippet(doc.passages[where], found[where])
@@ -219,5 +235,5 @@ def _result(
         module_title=modules.get(doc.lesson.id, ""),
         snippet=text,
         matches=matches,
-        match_count=count,
+        match_count=sum(len(spans) for spans in found),
     )
