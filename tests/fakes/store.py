@@ -287,6 +287,17 @@ class MemoryStore:
             listed = sorted(mine, key=lambda x: x.order)
             return [lesson.model_copy(update={"content": None, "partial": None, "versions": []}) for lesson in listed]
 
+    def written_lessons(self, owner_id: str, course_id: str) -> list[Lesson]:
+        with self.lock:
+            self._check()
+            mine = [
+                lesson
+                for (c, _), lesson in self.lessons.items()
+                if c == course_id and lesson.owner_id == owner_id and lesson.status == LessonStatus.GENERATED
+            ]
+            listed = sorted(mine, key=lambda x: x.order)
+            return [lesson.model_copy(update={"partial": None, "versions": []}) for lesson in listed]
+
     def request_lessons(self, course_id: str, lesson_ids: Sequence[str], priority: Priority, now: datetime) -> None:
         allowed = (None, Priority.LOW) if priority == Priority.HIGH else (None,)
         with self.lock:

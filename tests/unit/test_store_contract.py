@@ -133,3 +133,34 @@ def test_a_lesson_version_is_replaced_only_from_the_expected_version_and_status(
     assert listed.versions == [] and listed.instruction == "simpler"  # lists leave the versions out
     claimed = store.claim_lesson(course.id, "m01-l01", Claim("again", utcnow() + timedelta(minutes=1)), utcnow())
     assert claimed is not None and claimed.instruction == "simpler" and claimed.versions == []
+
+
+def test_written_lessons_are_the_owners_generated_ones_with_their_current_content_only(store: CourseStore) -> None:
+    course = outlined_course(store)
+
+    def write(lesson_id: str, text: str) -> None:
+        claim = Claim(f"write-{lesson_id}-{text}", utcnow() + timedelta(minutes=1))
+        lesson = present(store.claim_lesson(course.id, lesson_id, claim, utcnow()))
+        content = LessonContent(blocks=[MarkdownBlock(type="markdown", markdown=text)], generator="offline")
+        assert store.commit_lesson(lesson.model_copy(update={"content": content}), claim, utcnow())
+
+    write("m01-l03", "third")
+    write("m01-l01", "v1")
+    current = present(store.get_lesson("alice", course.id, "m01-l01"))
+    kept = LessonVersion(number=1, generated_at=current.generated_at, content=present(current.content))
+    rewrite = current.model_copy(
+        update={"status": LessonStatus.PENDING, "content": None, "version": 2, "versions": [kept]}
+    )
+    assert store.replace_lesson_version(rewrite, expected_version=1, statuses=(LessonStatus.GENERATED,), now=utcnow())
+    assert [lesson.id for lesson in store.written_lessons("alice", course.id)] == ["m01-l03"]  # being rewritten
+    write("m01-l01", "v2")
+    assert len(present(store.get_lesson("alice", course.id, "m01-l01")).versions) == 1
+
+    written = store.written_lessons("alice", course.id)
+    assert [lesson.id for lesson in written] == ["m01-l01", "m01-l03"]  # course order; m01-l02 is not written
+    assert [present(lesson.content).blocks[0] for lesson in written] == [
+        MarkdownBlock(type="markdown", markdown="v2"),
+        MarkdownBlock(type="markdown", markdown="third"),
+    ]
+    assert all(lesson.versions == [] and lesson.partial is None for lesson in written)
+    assert store.written_lessons("bob", course.id) == []

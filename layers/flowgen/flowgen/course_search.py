@@ -4,7 +4,9 @@ each with a plain-text snippet around its first mention and where the mention is
 What is searched is what a learner reads in the current version of each GENERATED lesson: its
 title, prose (Markdown reduced to plain text), key points, code and its caption, and quiz
 questions with their options (not their explanations, which give the answers away). A lesson not
-written yet, one being rewritten but never written, and earlier versions are not searched.
+written yet, one being rewritten (until its new version is written) and earlier versions are not
+searched: the store's `written_lessons` reads the GENERATED ones with their current content, in
+one query.
 
 Ranking is BM25 (`flowgen.retrieval.PassageIndex`, over `bm25s`, the same light stemming and
 English stopwords as a learner's sources), one document per lesson, built per request: a course
@@ -28,7 +30,7 @@ from flowgen.content import CodeBlock, KeyPointsBlock, LessonContent, MarkdownBl
 from flowgen.errors import InvalidRequest
 from flowgen.ownership import owned_course
 from flowgen.ports import CourseStore
-from flowgen.records import Lesson, LessonStatus
+from flowgen.records import Lesson
 from flowgen.retrieval import PassageIndex, tokens
 from flowgen.schema import Model
 
@@ -170,15 +172,11 @@ class CourseSearch:
         self.store = store
 
     def _documents(self, owner_id: str, course_id: str) -> list[_Document]:
-        documents = []
-        for listed in self.store.list_lessons(course_id):  # lists carry no content: read each written one
-            if listed.status != LessonStatus.GENERATED:
-                continue
-            lesson = self.store.get_lesson(owner_id, course_id, listed.id)
-            if lesson is None or lesson.status != LessonStatus.GENERATED or lesson.content is None:
-                continue  # removed or claimed for a rewrite since it was listed
-            documents.append(_Document(lesson, (lesson.title, *passages(lesson.content))))
-        return documents
+        return [
+            _Document(lesson, (lesson.title, *passages(lesson.content)))
+            for lesson in self.store.written_lessons(owner_id, course_id)  # GENERATED, current content
+            if lesson.content is not None
+        ]
 
     def search(self, owner_id: str, course_id: str, query: str | None, limit: int = RESULTS_MAX) -> CourseSearchResults:
         """The lessons of the caller's course that mention `query`, best first, at most `limit`.

@@ -315,6 +315,12 @@ class MongoCourseStore:
         return [_lesson(d) for d in docs]
 
     @_unavailable_on_outage
+    def written_lessons(self, owner_id: str, course_id: str) -> list[Lesson]:
+        query = {"courseId": course_id, "ownerId": owner_id, "status": LessonStatus.GENERATED.value}
+        docs = self.lessons.find(query, {"partial": 0, "versions": 0}, sort=[("order", ASCENDING)])
+        return [_lesson(d) for d in docs]
+
+    @_unavailable_on_outage
     def request_lessons(self, course_id: str, lesson_ids: Sequence[str], priority: Priority, now: datetime) -> None:
         """Records that these lessons are wanted, in one update for the batch. High is never
         downgraded to low; `requestedAt` keeps the first open's time (time-to-lesson starts there)."""
