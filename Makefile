@@ -56,7 +56,8 @@ web-types: dev web/node_modules/.installed
 	web/scripts/api-types.sh generate
 
 # Two pytest workers (one per core): most of the suite waits on processes and sockets. A file's
-# tests stay on one worker, so they share its stacks (tests/conftest.py).
+# tests stay on one worker, so they share its stacks, and tests/e2e runs on one worker, one test
+# at a time (tests/conftest.py's scheduler).
 PYTEST := $(BIN)/pytest -q -p no:cacheprovider -n 2 --dist loadfile
 
 # the whole suite; the layer's coverage is printed, with the floor of pyproject's [tool.coverage.report]

@@ -30,6 +30,24 @@ from flowgen_stand_in.launcher import MongoStandIn
 from tests.fakes.youtube import FakeYouTube
 
 REAL_MONGO_URI = os.environ.get("MONGO_URI", "")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadfile`, except that tests/e2e is one unit: a file's tests stay on one worker
+    (they share its stacks), and the browser journeys run one at a time beside the other tiers,
+    never two Chromiums and their running stacks at once: on two cores those starved each
+    other's timings (CI, 2026-12-06). (xdist's own `loadgroup` cannot do it under pytest 9: it
+    renames items through an attribute pytest 9 no longer reads.)"""
+    from xdist.scheduler import LoadFileScheduling
+
+    class E2eTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "tests/e2e" if path.startswith("tests/e2e/") else path
+
+    return E2eTogether(config, log)
+
+
 RUNNING_WORKER_TIMEOUT = 10  # seconds: end-to-end stacks shorten the template's 120 s ...
 RUNNING_VISIBILITY = 12
 # ... and the queues' visibility, keeping visibility > timeout as AWS requires
