@@ -38,9 +38,9 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     never two Chromiums and their running stacks at once: on two cores those starved each
     other's timings (CI, 2026-12-06). (xdist's own `loadgroup` cannot do it under pytest 9: it
     renames items through an attribute pytest 9 no longer reads.)"""
-    from xdist.scheduler import LoadFileScheduling
+    from xdist.scheduler import LoadFileScheduling  # type: ignore[import-untyped]
 
-    class E2eTogether(LoadFileScheduling):
+    class E2eTogether(LoadFileScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:
             path = nodeid.split("::", 1)[0]
             return "tests/e2e" if path.startswith("tests/e2e/") else path

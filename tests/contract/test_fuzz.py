@@ -22,7 +22,8 @@ import pytest
 from flowgen_local.stack import LocalStack
 from tests.helpers import User, wait_for
 
-pytestmark = [pytest.mark.e2e, pytest.mark.system]  # the fuzzer speaks HTTP to the running stack, from the document it serves
+# the fuzzer speaks HTTP to the running stack, from the document it serves
+pytestmark = [pytest.mark.e2e, pytest.mark.system]
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 # `make test` runs a bounded part (the coverage phase's boundary cases and 10 random cases per

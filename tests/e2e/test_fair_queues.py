@@ -11,7 +11,8 @@ from tests.conftest import SharedStack
 from tests.e2e.http_client import client, ready_course
 from tests.helpers import wait_for
 
-pytestmark = [pytest.mark.e2e, pytest.mark.system]  # the low lane's pollers at their MaximumConcurrency, against a real backlog
+# the low lane's pollers at their MaximumConcurrency, against a real backlog
+pytestmark = [pytest.mark.e2e, pytest.mark.system]
 
 
 def test_a_second_users_background_lessons_overtake_the_first_users_backlog(
