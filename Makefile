@@ -10,11 +10,12 @@ export SAM_CLI_TELEMETRY := 0
 # export AWS_REGION and AWS_DEFAULT_REGION both, and samconfig.toml's (docs/deploy.md, One region).
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help dev system-deps browser-deps web web-types test test-fast contract ops-check lint format validate build lock bench-cold-start bench-backlog bench-web-polling bench-slow-sqs mutation demo local faults soak deploy-rehearsal clean
+.PHONY: help dev system-deps browser-deps web web-types test test-system test-fast contract ops-check lint format validate build lock bench-cold-start bench-backlog bench-web-polling bench-slow-sqs mutation demo local faults soak deploy-rehearsal clean
 
 help:
 	@echo "make demo      set up from nothing, run a course end to end on the local stack"
-	@echo "make test      set up from nothing, run every test (what CI runs)"
+	@echo "make test      set up from nothing, run the tests (CI runs it, then make test-system)"
+	@echo "make test-system  the whole system under time pressure: CI-size fault scenarios, short soak, kill -9, fuzzer"
 	@echo "make local     start the local stack and the web app at http://127.0.0.1:3000, keep it running"
 	@echo "make web       build the web app (web/dist), which the local stack serves"
 	@echo "make format    ruff --fix + ruff format"
@@ -164,7 +165,7 @@ bench-slow-sqs: dev
 	$(BIN)/python bench/load_slow_sqs.py
 
 # Every fault scenario at full size on a running local stack (docs/faults.md); prints the count
-# table and writes it into docs/faults.md. A bounded part runs in `make test` (tests/faults/); the
+# table and writes it into docs/faults.md. A bounded part runs in `make test-system` (tests/faults/); the
 # scenario tests marked `faults` (issue 25's, at the CI size: about 2 minutes) run here first.
 faults: dev
 	$(BIN)/pytest -q -p no:cacheprovider -m faults tests/faults
@@ -172,7 +173,7 @@ faults: dev
 
 # flowgen local for 20 minutes under steady traffic with model faults, then kill -9 and a restart:
 # no stall, memory and open files bounded, every requested lesson terminal, no acknowledged write
-# lost (docs/faults.md, The soak). A 30-second part runs in `make test` (tests/faults/test_soak.py).
+# lost (docs/faults.md, The soak). A 15-second part runs in `make test-system` (tests/faults/test_soak.py).
 soak: dev
 	$(BIN)/python -m flowgen_faults.soak --minutes $(or $(MINUTES),20) --json .flowgen/soak.json
 
