@@ -106,9 +106,9 @@ def test_follow_reads_across_a_rotation(tmp_path: Path) -> None:
     follower = threading.Thread(target=follow, args=(lambda: {"Fn": path}, lambda _, line: seen.append(line), stop),
                                 kwargs={"from_start": True, "period": 0.05})  # fmt: skip
     follower.start()
-    for n in range(20):
+    for n in range(20):  # a rotation every 5 lines, well apart from the next (the follower polls every 0.05 s)
         log.write(f"line {n:02d} {'z' * 30}\n".encode())
-        time.sleep(0.02)
+        time.sleep(0.05)
     deadline = time.monotonic() + 5
     while len(seen) < 20 and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -11,6 +11,7 @@ from typing import Any
 from flowgen import wiring
 from flowgen_local.fake_openai import FakeOpenAI
 from flowgen_local.stack import ApiResponse, LocalStack
+from tests.conftest import SharedStack
 from tests.helpers import User, lesson_ids, wait_for
 
 
@@ -120,7 +121,9 @@ def _status(course_id: str, lesson_id: str) -> str | None:
     return doc["status"] if doc else None
 
 
-def test_an_edit_racing_a_worker_commit_loses_neither(stack: LocalStack, fake_model: FakeOpenAI) -> None:
+def test_an_edit_racing_a_worker_commit_loses_neither(shared_stack: SharedStack, fake_model: FakeOpenAI) -> None:
+    # the model answers after 2 s, so the tests' 2 s read timeout (tests.conftest) would race it
+    stack = shared_stack(MODEL_TIMEOUT_SECONDS="8")
     alice = User(stack, "alice")
     course = alice.ready_course(size="short")
     cid, ids = course["id"], lesson_ids(course)
