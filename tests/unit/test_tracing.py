@@ -48,3 +48,31 @@ def test_no_xray_sdk_where_tracing_is_off(environment: dict[str, str]) -> None:
 def test_a_real_tracer_on_lambda_with_tracing_on() -> None:
     kind, xray_imported, same_result, disabled = _probe(LAMBDA_TASK_ROOT="/var/task")
     assert (kind, xray_imported, same_result, disabled) == ("Tracer", "True", "True", "False")
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [
+        {},
+        {"LAMBDA_TASK_ROOT": "/var/task"},
+        {"LAMBDA_TASK_ROOT": "/var/task", "POWERTOOLS_TRACE_DISABLED": "1"},
+        {"LAMBDA_TASK_ROOT": "/var/task", "POWERTOOLS_TRACE_DISABLED": "false"},
+        {"LAMBDA_TASK_ROOT": "/var/task", "POWERTOOLS_TRACE_DISABLED": "ON"},
+        {"LAMBDA_TASK_ROOT": "/var/task", "AWS_SAM_LOCAL": "true"},
+        {"LAMBDA_TASK_ROOT": "/var/task", "AWS_CHALICE_CLI_MODE": "true"},
+        {"POWERTOOLS_TRACE_DISABLED": "0"},
+    ],
+)
+def test_the_rule_is_powertools_own(environment: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """flowgen.tracing reads Powertools' public environment variables instead of calling the Tracer's
+    private check; this holds the copy to the original, so a Powertools upgrade that changes the
+    rule fails here (a test may look at a private method; the product may not)."""
+    from aws_lambda_powertools import Tracer
+
+    from flowgen.tracing import tracing_enabled
+
+    for name in ("LAMBDA_TASK_ROOT", "AWS_SAM_LOCAL", "AWS_CHALICE_CLI_MODE", "POWERTOOLS_TRACE_DISABLED"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert tracing_enabled() is (not Tracer._is_tracer_disabled())

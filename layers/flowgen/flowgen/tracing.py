@@ -11,6 +11,7 @@ disabled Tracer does, less the SDK. Decided once, at import, like the Tracer its
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -33,9 +34,18 @@ class UntracedHandlers:
         return lambda_handler
 
 
+TRUE_WORDS = frozenset({"1", "y", "yes", "t", "true", "on"})
+
+
 def tracing_enabled() -> bool:
-    """Powertools' own decision (the environment variable, SAM local, outside Lambda)."""
-    return not Tracer._is_tracer_disabled()
+    """Powertools' documented rule, read from the same public environment variables: tracing is off
+    when POWERTOOLS_TRACE_DISABLED is true, outside Lambda (no LAMBDA_TASK_ROOT) and under SAM local
+    or Chalice's local mode. tests/unit/test_tracing.py holds it to the Tracer's own decision."""
+    if os.getenv("POWERTOOLS_TRACE_DISABLED", "false").strip().lower() in TRUE_WORDS:
+        return False
+    in_lambda = bool(os.getenv("LAMBDA_TASK_ROOT"))
+    emulated = bool(os.getenv("AWS_SAM_LOCAL") or os.getenv("AWS_CHALICE_CLI_MODE"))
+    return in_lambda and not emulated
 
 
 tracer: Tracer | UntracedHandlers = Tracer() if tracing_enabled() else UntracedHandlers()

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import openai
 import pydantic
 from openai import OpenAI
+from openai.lib import type_to_response_format_param
+from openai.lib.streaming.chat import ChatCompletionStreamState
 
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletionMessageParam
@@ -149,24 +151,27 @@ class OpenAIModel:
         try:
             with (
                 _provider_errors(),
-                self.client.chat.completions.stream(
+                self.client.chat.completions.create(
                     model=model,
                     messages=cast("list[ChatCompletionMessageParam]", messages),
-                    response_format=schema,
+                    response_format=type_to_response_format_param(schema),
+                    stream=True,
                     stream_options={"include_usage": True},
-                ) as stream,
+                ) as chunks,
             ):
-                # the SDK's stream keeps its httpx response private; read before any iteration
-                plain = _plain_body(stream._response)
+                # the raw stream (not the SDK's `.stream()` helper, which keeps its response private)
+                # shows the response before any iteration: a server may answer in one JSON body
+                plain = _plain_body(chunks.response)
                 if plain is not None:  # a server that ignores `stream`: its answer is this body, paid once
                     logger.warning("the model server ignores `stream`: plain calls from now on", extra={"model": model})
                     self.streams = False
                     return _read_body(plain, schema, on_snapshot)
-                progress.follow(stream, on_snapshot)
+                state = ChatCompletionStreamState(response_format=schema)  # the helper's own accumulator
+                progress.follow((event for chunk in chunks for event in state.handle_chunk(chunk)), on_snapshot)
                 raise_if_abandoned()  # cut at the deadline, perhaps before any event: no other call
                 if not progress.events:
                     raise ModelError("the model stream ended before its first event", public=_FAILED_PUBLIC)
-                completion = stream.get_final_completion()
+                completion = state.get_final_completion()
         except _UNUSABLE as exc:
             return None, progress.spent(), _unusable(exc, schema)
         message = completion.choices[0].message
