@@ -46,6 +46,9 @@ def render_lesson(lesson: dict[str, Any]) -> str:
         elif kind == "code":
             out += [f"--- {block['language']} --- {block.get('caption', '')}"]
             out += ["    " + line for line in block["code"].rstrip().splitlines()]
+        elif kind == "diagram":  # a terminal draws no Mermaid: its source, under its caption
+            out += [f"--- diagram (mermaid) --- {block['caption']}"]
+            out += ["    " + line for line in block["source"].rstrip().splitlines()]
         elif kind == "key_points":
             out += ["Key points:"] + [f"  * {p}" for p in block["points"]]
         elif kind == "quiz":

@@ -124,7 +124,7 @@ COURSE_FIELDS = {
 }  # fmt: skip
 LESSON_FIELDS = {"id", "moduleId", "order", "title", "summary", "status", "content", "previousLessonId", "nextLessonId"}
 BLOCK_FIELDS = {
-    "type", "markdown", "language", "code", "caption", "points", "questions", "questions.[].question",
+    "type", "markdown", "language", "code", "caption", "source", "points", "questions", "questions.[].question",
     "questions.[].options", "title", "url", "query",
 }  # fmt: skip
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from pydantic import ValidationError
 
@@ -12,6 +14,9 @@ from tests.fakes.records import BRIEF
 
 
 def test_offline_model_produces_every_generated_block_type_and_labels_itself() -> None:
+    # a lesson about how something works has a diagram too (one in three of the offline outline's)
+    drawn, _ = OfflineModel().lesson(replace(BRIEF, lesson_title="How mutable borrows work"))
+    assert {b.type for b in drawn.blocks} == {"markdown", "code", "diagram", "key_points", "quiz"}
     lesson, usage = OfflineModel().lesson(BRIEF)
     assert {b.type for b in lesson.blocks} == {"markdown", "code", "key_points", "quiz"}
     goal, body = lesson.blocks[0], lesson.blocks[1]

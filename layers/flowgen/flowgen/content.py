@@ -64,6 +64,45 @@ class CodeBlock(_Strict):
     caption: str
 
 
+DIAGRAM_SOURCE_MAX = 4_000
+# what the first line of a diagram's source may name: the prompt asks for flowcharts and sequence
+# diagrams; other text-only kinds are accepted rather than costing a repair call; kinds that fetch
+# icons or run layout plug-ins (architecture, C4) are not
+DIAGRAM_KINDS = frozenset(
+    {"flowchart", "graph", "sequenceDiagram", "classDiagram", "stateDiagram", "stateDiagram-v2", "erDiagram",
+     "timeline", "mindmap", "pie", "journey"}
+)  # fmt: skip
+
+
+class DiagramBlock(_Strict):
+    """A small Mermaid diagram (issue 26), where a picture explains better than prose: a process,
+    a structure, a sequence. Clients render it as SVG with Mermaid's strict security level, and its
+    source as text when it does not parse; the caption is its text alternative, always given."""
+
+    type: Literal["diagram"]
+    source: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=DIAGRAM_SOURCE_MAX,
+            description="Mermaid source, its first line naming the kind: `flowchart TD` or `sequenceDiagram`",
+        ),
+    ]
+    caption: Annotated[
+        str,
+        Field(min_length=1, max_length=400, description="What the diagram shows, in a sentence: its text alternative"),
+    ]
+
+    @model_validator(mode="after")
+    def _mermaid_kind(self) -> DiagramBlock:
+        if not self.caption.strip():
+            raise ValueError("a diagram needs a caption: its text alternative")
+        first = next((line.split() for line in self.source.splitlines() if line.strip()), [""])
+        if first[0] not in DIAGRAM_KINDS:
+            raise ValueError(f"a diagram's source starts with its kind: one of {', '.join(sorted(DIAGRAM_KINDS))}")
+        return self
+
+
 class KeyPointsBlock(_Strict):
     type: Literal["key_points"]
     points: Annotated[list[Text], Field(min_length=1, max_length=12)]
@@ -123,8 +162,8 @@ class Flashcard(_Strict):
 
 FLASHCARDS_MIN, FLASHCARDS_MAX = 3, 8
 
-GeneratedBlock = MarkdownBlock | CodeBlock | KeyPointsBlock | GeneratedQuizBlock
-StoredBlock = MarkdownBlock | CodeBlock | KeyPointsBlock | QuizBlock | VideoBlock
+GeneratedBlock = MarkdownBlock | CodeBlock | DiagramBlock | KeyPointsBlock | GeneratedQuizBlock
+StoredBlock = MarkdownBlock | CodeBlock | DiagramBlock | KeyPointsBlock | QuizBlock | VideoBlock
 LessonBlock = Annotated[StoredBlock, Field(discriminator="type")]
 
 

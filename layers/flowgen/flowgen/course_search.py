@@ -2,7 +2,8 @@
 each with a plain-text snippet around its first mention and where the mention is in it.
 
 What is searched is what a learner reads in the current version of each GENERATED lesson: its
-title, prose (Markdown reduced to plain text), key points, code and its caption, and quiz
+title, prose (Markdown reduced to plain text), key points, code and its caption, a diagram's
+caption and the labels it draws (not its Mermaid keywords or node ids, which nobody reads), and quiz
 questions with their options (not their explanations, which give the answers away). A lesson not
 written yet, one being rewritten (until its new version is written) and earlier versions are not
 searched: the store's `written_lessons` reads the GENERATED ones with their current content, in
@@ -20,13 +21,14 @@ points, end exclusive) by building elements, so nothing in a lesson or a query i
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
 
-from flowgen.content import CodeBlock, KeyPointsBlock, LessonContent, MarkdownBlock, QuizBlock
+from flowgen.content import CodeBlock, DiagramBlock, KeyPointsBlock, LessonContent, MarkdownBlock, QuizBlock
 from flowgen.errors import InvalidRequest
 from flowgen.ownership import owned_course
 from flowgen.ports import CourseStore
@@ -47,6 +49,13 @@ _IMAGE_OR_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _LINE_MARKER = re.compile(r"^\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+|\d{1,9}[.)]\s+)+")
 _FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 _EMPHASIS = re.compile(r"(\*{1,3}|_{2,3}|~~|`+)")
+# The text a Mermaid diagram draws: quoted labels, |edge labels|, unquoted shapes ([..], (..),
+# {..}), what follows a sequence diagram's `:` and a participant's `as`; its entities (#quot;, #35;)
+# decoded.
+_DIAGRAM_LABEL = re.compile(
+    r'"([^"]+)"|\|([^|"]+)\||[\[({>]+([^\])}\[({"|]+)[\])}]+|:\s*([^:]+)$|\bas\s+(.+)$', re.MULTILINE
+)
+_DIAGRAM_ENTITY = re.compile(r"#(\w+);")
 
 
 class SearchMatch(Model):
@@ -87,6 +96,18 @@ def markdown_text(markdown: str) -> list[str]:
     return lines
 
 
+def diagram_labels(source: str) -> list[str]:
+    """The labels a Mermaid diagram draws, in order (its first line, the diagram's kind, has none)."""
+    body = source.strip().partition("\n")[2]
+    found = ("".join(groups) for groups in _DIAGRAM_LABEL.findall(body))
+    return [html.unescape(_DIAGRAM_ENTITY.sub(_entity, label)) for label in found]
+
+
+def _entity(match: re.Match[str]) -> str:
+    name = match.group(1)
+    return f"&#{name};" if name.isdigit() else f"&{name};"
+
+
 def _paragraphs(lines: Sequence[str]) -> Iterator[str]:
     for line in lines:
         text = _SPACE.sub(" ", line).strip()
@@ -103,6 +124,8 @@ def passages(content: LessonContent) -> list[str]:
             found.extend(_paragraphs(markdown_text(block.markdown)))
         elif isinstance(block, CodeBlock):
             found.extend(_paragraphs([block.caption, *block.code.splitlines()]))
+        elif isinstance(block, DiagramBlock):
+            found.extend(_paragraphs([block.caption, *diagram_labels(block.source)]))
         elif isinstance(block, KeyPointsBlock):
             found.extend(_paragraphs(block.points))
         elif isinstance(block, QuizBlock):

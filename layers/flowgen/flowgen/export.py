@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
-from flowgen.content import CodeBlock, KeyPointsBlock, LessonBlock, MarkdownBlock, QuizBlock, VideoBlock
+from flowgen.content import CodeBlock, DiagramBlock, KeyPointsBlock, LessonBlock, MarkdownBlock, QuizBlock, VideoBlock
 from flowgen.records import Course, Lesson, LessonStatus
 
 _HEADING = re.compile(r"^(#{1,6})(\s)")
@@ -98,13 +98,14 @@ def _block(block: LessonBlock) -> Iterator[str]:
     if isinstance(block, MarkdownBlock):
         yield from _demoted(block.markdown)
     elif isinstance(block, CodeBlock):
-        fence = "`" * max(3, _longest_backticks(block.code) + 1)
-        yield f"{fence}{_LANGUAGE.sub('', block.language)}"
-        yield from block.code.rstrip("\n").split("\n")
-        yield fence
+        yield from _fenced(_LANGUAGE.sub("", block.language), block.code)
         if block.caption:
             yield ""
             yield f"*{_line(block.caption)}*"
+    elif isinstance(block, DiagramBlock):  # a Mermaid fence: viewers that know Mermaid draw it
+        yield from _fenced("mermaid", block.source)
+        yield ""
+        yield f"*Diagram: {_line(block.caption)}*"
     elif isinstance(block, KeyPointsBlock):
         yield "**Key points**"
         yield ""
@@ -117,6 +118,13 @@ def _block(block: LessonBlock) -> Iterator[str]:
             yield from (f"   - {_letter(o)}) {_line(option)}" for o, option in enumerate(question.options))
     elif isinstance(block, VideoBlock):
         yield f"Video: [{_line(block.title).replace(']', '\\]')}]({block.url.replace(')', '%29')})"
+
+
+def _fenced(language: str, code: str) -> Iterator[str]:
+    fence = "`" * max(3, _longest_backticks(code) + 1)
+    yield f"{fence}{language}"
+    yield from code.rstrip("\n").split("\n")
+    yield fence
 
 
 def _answers(quiz: QuizBlock) -> Iterator[str]:

@@ -7,6 +7,8 @@ The estimate counts what a learner reads and does, block by block:
   light reading;
 - code at `CODE_SECONDS_PER_LINE` seconds a non-empty line: code is read, not skimmed;
 - each quiz question `SECONDS_PER_QUESTION` seconds to think about and answer;
+- a diagram `SECONDS_PER_DIAGRAM` seconds to follow, plus its caption as prose (its Mermaid source
+  is not read: the picture is);
 - a suggested video nothing: it is optional, and its length is unknown.
 
 The sum is rounded up to whole minutes, at least 1. A course's time left is the sum over its
@@ -21,11 +23,12 @@ import math
 import re
 from collections.abc import Iterable
 
-from flowgen.content import CodeBlock, KeyPointsBlock, LessonContent, MarkdownBlock, QuizBlock
+from flowgen.content import CodeBlock, DiagramBlock, KeyPointsBlock, LessonContent, MarkdownBlock, QuizBlock
 
 WORDS_PER_MINUTE = 200
 CODE_SECONDS_PER_LINE = 4
 SECONDS_PER_QUESTION = 20
+SECONDS_PER_DIAGRAM = 20
 ASSUMED_MINUTES = 6
 
 _WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*", re.UNICODE)
@@ -63,6 +66,8 @@ def reading_seconds(content: LessonContent) -> float:
         elif isinstance(block, CodeBlock):
             lines = sum(1 for line in block.code.splitlines() if line.strip())
             seconds += lines * CODE_SECONDS_PER_LINE + _prose_seconds([block.caption])
+        elif isinstance(block, DiagramBlock):
+            seconds += SECONDS_PER_DIAGRAM + _prose_seconds([block.caption])
         elif isinstance(block, KeyPointsBlock):
             seconds += _prose_seconds(block.points)
         elif isinstance(block, QuizBlock):

@@ -41,7 +41,8 @@ class BlockReader:
     finished (every one the array has moved past, and the last one too when the text so far
     ends right after it), and the text so far of a markdown block still being written. Stops
     at the first block that does not validate (the final parse will refuse the whole answer).
-    Finished blocks are validated once each."""
+    Finished blocks are validated once each. Any other block in progress (code, a diagram's half a
+    Mermaid source) is not shown until it is finished."""
 
     _finished: list[GeneratedBlock] = field(default_factory=list)
     _broken: bool = False

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from flowgen.cards import CourseMastery
-from flowgen.content import CodeBlock, KeyPointsBlock, MarkdownBlock, PartialOutline, VideoBlock
+from flowgen.content import CodeBlock, DiagramBlock, KeyPointsBlock, MarkdownBlock, PartialOutline, VideoBlock
 from flowgen.records import (
     CompletedBy,
     Course,
@@ -46,7 +46,7 @@ class QuizBlockView(_Served):
 
 
 BlockView = Annotated[
-    MarkdownBlock | CodeBlock | KeyPointsBlock | QuizBlockView | VideoBlock, Field(discriminator="type")
+    MarkdownBlock | CodeBlock | DiagramBlock | KeyPointsBlock | QuizBlockView | VideoBlock, Field(discriminator="type")
 ]
 
 

@@ -779,6 +779,29 @@ export interface components {
              */
             size: number;
         };
+        /**
+         * DiagramBlock
+         * @description A small Mermaid diagram (issue 26), where a picture explains better than prose: a process,
+         *     a structure, a sequence. Clients render it as SVG with Mermaid's strict security level, and its
+         *     source as text when it does not parse; the caption is its text alternative, always given.
+         */
+        DiagramBlock: {
+            /**
+             * Caption
+             * @description What the diagram shows, in a sentence: its text alternative
+             */
+            caption: string;
+            /**
+             * Source
+             * @description Mermaid source, its first line naming the kind: `flowchart TD` or `sequenceDiagram`
+             */
+            source: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "diagram";
+        };
         /** DueCards */
         DueCards: {
             /**
@@ -840,7 +863,7 @@ export interface components {
         /** LessonContentView */
         LessonContentView: {
             /** Blocks */
-            blocks: (components["schemas"]["MarkdownBlock"] | components["schemas"]["CodeBlock"] | components["schemas"]["KeyPointsBlock"] | components["schemas"]["QuizBlockView"] | components["schemas"]["VideoBlock"])[];
+            blocks: (components["schemas"]["MarkdownBlock"] | components["schemas"]["CodeBlock"] | components["schemas"]["DiagramBlock"] | components["schemas"]["KeyPointsBlock"] | components["schemas"]["QuizBlockView"] | components["schemas"]["VideoBlock"])[];
             /** Generator */
             generator: string;
         };
@@ -1091,7 +1114,7 @@ export interface components {
              * Blocks
              * @default []
              */
-            blocks: (components["schemas"]["MarkdownBlock"] | components["schemas"]["CodeBlock"] | components["schemas"]["KeyPointsBlock"] | components["schemas"]["QuizBlockView"] | components["schemas"]["VideoBlock"])[];
+            blocks: (components["schemas"]["MarkdownBlock"] | components["schemas"]["CodeBlock"] | components["schemas"]["DiagramBlock"] | components["schemas"]["KeyPointsBlock"] | components["schemas"]["QuizBlockView"] | components["schemas"]["VideoBlock"])[];
             /**
              * Restarts
              * @description times this attempt asked the model again (a repair), dropping blocks

@@ -10,6 +10,7 @@ import re
 from flowgen.content import (
     CodeBlock,
     CourseOutline,
+    DiagramBlock,
     Flashcard,
     GeneratedLesson,
     GeneratedQuizBlock,
@@ -132,6 +133,35 @@ def _goal(summary: str) -> str:
     return f"**After this lesson:** {summary[0].lower()}{summary[1:]}" if summary else "**A short lesson.**"
 
 
+# a lesson about how something works gets a diagram, as the prompt asks a model to draw one where a
+# process explains better in a picture (LESSON_SYSTEM): in the offline outline, one lesson in three
+_PROCESS = re.compile(r"\bhow\b.*\bworks?\b|\b(process|steps|lifecycle|pipeline|workflow)\b", re.IGNORECASE)
+
+
+def _label(text: str) -> str:
+    """A title as a quoted Mermaid label: short, with what would end or escape the quotes as entities."""
+    short = text if len(text) <= 60 else text[:57] + "..."
+    for char, entity in (("#", "#35;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")):
+        short = short.replace(char, entity)
+    return f'"{short}"'
+
+
+def _diagram(brief: LessonBrief) -> DiagramBlock | None:
+    """A flowchart of where the lesson sits: the lesson before it, this one, a small example, the next."""
+    if not _PROCESS.search(brief.lesson_title):
+        return None
+    before = brief.previous_titles[-1] if brief.previous_titles else "The start of the course"
+    after = brief.next_titles[0] if brief.next_titles else "The end of the course"
+    source = (
+        f"flowchart TD\n  before[{_label(before)}] --> lesson[{_label(brief.lesson_title)}]\n"
+        f'  lesson --> example["Try a small example"]\n  example --> after[{_label(after)}]\n'
+    )
+    caption = f"From {before} to {brief.lesson_title}, then a small example, then {after}."
+    return DiagramBlock(
+        type="diagram", source=source, caption=caption if len(caption) <= 400 else caption[:397] + "..."
+    )
+
+
 def _tokens(*texts: str) -> int:
     return max(1, sum(len(t) for t in texts) // 4)
 
@@ -189,6 +219,7 @@ class OfflineModel:
         # a lesson added in the outline editor may have no summary: its title says what it is about
         summary = brief.lesson_summary.strip() or f"What {brief.lesson_title} is and how to use it."
         questions = _questions(brief.lesson_title, seed)
+        diagram = _diagram(brief)
         lesson = GeneratedLesson(
             blocks=[
                 MarkdownBlock(type="markdown", markdown=_goal(summary)),
@@ -207,10 +238,11 @@ class OfflineModel:
                     code=f'lesson = "{brief.lesson_title}"\nprint(f"Studying {{lesson}}")\n',
                     caption="A placeholder example.",
                 ),
+                *([diagram] if diagram else []),
                 KeyPointsBlock(type="key_points", points=[summary, "Practice with a small example."]),
                 GeneratedQuizBlock(type="quiz", questions=questions),
             ],
-            flashcards=_flashcards(brief, summary, questions, quiz_block=4),
+            flashcards=_flashcards(brief, summary, questions, quiz_block=5 if diagram else 4),
         )
         return lesson, Usage(
             prompt_tokens=_tokens(brief.lesson_title, brief.course_title) + 120,
