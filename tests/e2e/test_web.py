@@ -63,8 +63,16 @@ def test_create_watch_read_and_isolation(web_stack: LocalStack, browser: Browser
     # the next lesson was prefetched by the lookahead: once written, it opens ready, without a wait
     next_link = page.get_by_role("link", name="Next lesson →")
     wait_for(lambda: lesson_statuses(web_stack)[10], lambda status: status == LessonStatus.GENERATED, timeout=20)
+    loaded = "() => performance.getEntriesByType('resource').some(r => r.name.includes('mermaid.core'))"
+    assert not page.evaluate(loaded)  # no diagram so far: Mermaid is not loaded (not in the first load)
     next_link.click()
     expect(page.locator("article .markdown h2")).to_have_text(lessons_titles(web_stack)[10], timeout=10_000)
+    # this one is about how something works: the fake drew a diagram, Mermaid (loaded now) an SVG
+    # named by the visible caption
+    figure = page.locator("article figure.diagram")
+    figure.scroll_into_view_if_needed()
+    expect(figure.get_by_role("img")).to_have_accessible_name(re.compile(r"^From .+ then a small example"))
+    assert figure.locator("svg[role=img] text, svg[role=img] foreignObject").count() > 0 and page.evaluate(loaded)
 
     # back on the course page: statuses live, polling stops once nothing is queued or generating
     page.get_by_role("link", name="Back to the course").click()

@@ -6,6 +6,7 @@ import { SAVED_ON_DEVICE, type PendingQuiz } from "../outbox";
 import type { QuizOutcome } from "../queries/progress";
 import { useFocusNext } from "../screen";
 import { useT, type Translator } from "../i18n";
+import { Diagram } from "./Diagram";
 
 type Highlighter = typeof import("../highlight");
 let highlighter: Highlighter | null = null;
@@ -453,7 +454,7 @@ export function Blocks({
   const after = [1];
   for (const block of blocks) {
     const level = after[after.length - 1];
-    after.push(block.type === "markdown" ? headingLevelAfter(block.markdown, level) : block.type === "code" ? level : 3);
+    after.push(block.type === "markdown" ? headingLevelAfter(block.markdown, level) : block.type === "code" || block.type === "diagram" ? level : 3);
   }
   return (
     <>
@@ -463,6 +464,8 @@ export function Blocks({
             return <MarkdownBlock key={i} text={block.markdown} after={after[i]} />;
           case "code":
             return <CodeBlock key={i} language={block.language} code={block.code} caption={block.caption} />;
+          case "diagram":
+            return <Diagram key={i} source={block.source} caption={block.caption} />;
           case "key_points":
             return <KeyPoints key={i} points={block.points} />;
           case "quiz":

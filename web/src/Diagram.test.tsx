@@ -1,0 +1,112 @@
+import { act, cleanup, render, screen, waitFor } from "@testing-library/react";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { Blocks } from "./components/Blocks";
+import type { Block } from "./api/types";
+
+// Mermaid itself needs a real layout engine (jsdom has none): the module is replaced by one that
+// records how it was called and answers as Mermaid does (an SVG string, or a parse error).
+const mermaid = vi.hoisted(() => ({
+  initialize: vi.fn(),
+  parse: vi.fn(async (_source: string) => ({ diagramType: "flowchart-v2" })),
+  render: vi.fn(async (id: string, _source: string) => ({
+    svg: `<svg id="${id}" aria-roledescription="flowchart-v2" aria-describedby="chart-desc"><g><text>Claim the lesson</text></g></svg>`,
+    diagramType: "flowchart-v2",
+  })),
+}));
+vi.mock("mermaid", () => ({ default: mermaid }));
+
+const SOURCE = 'flowchart TD\n  A["Claim the lesson"] --> B["Write it"]\n';
+const CAPTION = "A worker claims a lesson, then writes it.";
+const diagram: Block = { type: "diagram", source: SOURCE, caption: CAPTION };
+
+// an IntersectionObserver the test drives: nothing is on screen until `show()`
+let observed: ((entries: { isIntersecting: boolean }[]) => void)[] = [];
+function show() {
+  act(() => observed.forEach((callback) => callback([{ isIntersecting: true }])));
+}
+
+beforeEach(() => {
+  observed = [];
+  vi.stubGlobal(
+    "IntersectionObserver",
+    class {
+      constructor(callback: (entries: { isIntersecting: boolean }[]) => void) {
+        observed.push(callback);
+      }
+      observe() {}
+      disconnect() {}
+    },
+  );
+  mermaid.initialize.mockClear();
+  mermaid.parse.mockClear();
+  mermaid.render.mockClear();
+});
+
+afterEach(() => {
+  cleanup(); // before the theme goes: a mounted diagram would follow it
+  vi.unstubAllGlobals();
+  delete document.documentElement.dataset.theme;
+});
+
+describe("diagram blocks", () => {
+  it("load Mermaid only once on screen, then draw the SVG named by its visible caption", async () => {
+    const { container } = render(<Blocks blocks={[{ type: "markdown", markdown: "Before." }, diagram]} />);
+    expect(screen.getByText(CAPTION).tagName).toBe("FIGCAPTION");
+    expect(screen.getByText("Drawing the diagram…")).toBeInTheDocument();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(mermaid.render).not.toHaveBeenCalled(); // not on screen: Mermaid is not even loaded
+    const box = () => (container.querySelector(".diagram-picture") as HTMLElement).style.height;
+    const waiting = box();
+    expect(waiting).toBe("20rem"); // the same in every state: a diagram drawn late moves nothing
+
+    show();
+    const picture = await screen.findByRole("img", { name: CAPTION });
+    expect(picture.tagName.toLowerCase()).toBe("svg");
+    expect(container.querySelector("figure.diagram")).toContainElement(picture);
+    expect(picture).not.toHaveAttribute("aria-describedby");
+    expect(box()).toBe(waiting);
+    expect(picture).toHaveAttribute("height", "100%"); // scaled to fit the box
+    expect(mermaid.parse).toHaveBeenCalledWith(SOURCE);
+    expect(mermaid.render).toHaveBeenCalledWith(expect.stringMatching(/^flowgen-diagram-\d+$/), SOURCE);
+    // model output: Mermaid's strict security level (labels as text, no click handlers, its SVG sanitized)
+    expect(mermaid.initialize).toHaveBeenLastCalledWith(
+      expect.objectContaining({ securityLevel: "strict", startOnLoad: false, theme: "default" }),
+    );
+    expect(screen.queryByText("Drawing the diagram…")).toBeNull();
+  });
+
+  it("follow the app's theme, and draw again when it changes", async () => {
+    document.documentElement.dataset.theme = "dark";
+    render(<Blocks blocks={[diagram]} />);
+    show();
+    await screen.findByRole("img", { name: CAPTION });
+    expect(mermaid.initialize).toHaveBeenLastCalledWith(expect.objectContaining({ theme: "dark", securityLevel: "strict" }));
+    await act(async () => {
+      document.documentElement.dataset.theme = "light";
+      await new Promise((resolve) => setTimeout(resolve, 0)); // the MutationObserver's turn
+    });
+    await waitFor(() => expect(mermaid.initialize).toHaveBeenLastCalledWith(expect.objectContaining({ theme: "default" })));
+    expect(mermaid.render).toHaveBeenCalledTimes(2);
+  });
+
+  it("show the caption and the source as text when the source does not parse", async () => {
+    mermaid.parse.mockRejectedValueOnce(new Error("Parse error on line 2"));
+    const source = 'flowchart TD\n  A[<img src=x onerror="alert(1)">] -->\n';
+    const { container } = render(<Blocks blocks={[{ type: "diagram", source, caption: CAPTION }]} />);
+    show();
+    expect(await screen.findByText("This diagram could not be drawn. Its source:")).toBeInTheDocument();
+    expect(container.querySelector("figure.diagram pre")?.textContent).toBe(source);
+    expect((container.querySelector(".diagram-picture") as HTMLElement).style.height).toBe("20rem");
+    expect(screen.getByText(CAPTION).tagName).toBe("FIGCAPTION");
+    expect(container.querySelector("svg, img")).toBeNull(); // the source is text, never markup
+    expect(mermaid.render).not.toHaveBeenCalled();
+  });
+
+  it("fall back to the text when drawing fails after parsing", async () => {
+    mermaid.render.mockRejectedValueOnce(new Error("cannot lay out"));
+    const { container } = render(<Blocks blocks={[diagram]} />);
+    show();
+    expect(await screen.findByText("This diagram could not be drawn. Its source:")).toBeInTheDocument();
+    expect(container.querySelector("figure.diagram pre")).toHaveTextContent("Claim the lesson");
+  });
+});
