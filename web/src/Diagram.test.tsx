@@ -75,6 +75,25 @@ describe("diagram blocks", () => {
     expect(screen.queryByText("Drawing the diagram…")).toBeNull();
   });
 
+  it("put nothing in the page that loads, links or runs, whatever the SVG Mermaid returns holds", async () => {
+    const hostile =
+      '<svg id="d"><style>#d .node{fill:url(https://evil.example/a.png)} @import url(https://evil.example/b.css); #d .edge{marker-end:url(#arrow)}</style>' +
+      '<g onclick="window.pwned=1"><a href="javascript:window.pwned=2"><text>Claim the lesson</text></a>' +
+      '<image href="https://evil.example/c.png"/><foreignObject><img src="https://evil.example/d.png"></foreignObject>' +
+      '<script>window.pwned=3</script><animate attributeName="href" values="javascript:alert(4)"/>' +
+      '<rect style="fill:url(https://evil.example/e.png)"/><path marker-end="url(#arrow)"/></g></svg>';
+    mermaid.render.mockResolvedValueOnce({ svg: hostile, diagramType: "flowchart-v2" });
+    const { container } = render(<Blocks blocks={[diagram]} />);
+    show();
+    const picture = await screen.findByRole("img", { name: CAPTION });
+    expect(picture).toHaveTextContent("Claim the lesson"); // the label stays, as text
+    expect(picture.querySelector("script, img, image, foreignObject, a, animate, [onclick]")).toBeNull();
+    expect(picture.querySelector("rect")).not.toHaveAttribute("style");
+    expect(container.innerHTML).not.toMatch(/evil\.example|javascript:|@import/);
+    expect(container.querySelector("path")).toHaveAttribute("marker-end", "url(#arrow)"); // its own markers stay
+    expect(mermaid.initialize).toHaveBeenLastCalledWith(expect.objectContaining({ htmlLabels: false }));
+  });
+
   it("follow the app's theme, and draw again when it changes", async () => {
     document.documentElement.dataset.theme = "dark";
     render(<Blocks blocks={[diagram]} />);

@@ -2,10 +2,12 @@
 //
 // Mermaid is large (hundreds of kB), so it is never in the first load: it is imported when a
 // diagram comes near the screen (IntersectionObserver), once, and kept for the next ones. Lesson
-// text is model output, so Mermaid runs with securityLevel "strict" (labels are text, no click
-// handlers, and the SVG it returns is sanitized by its DOMPurify); the source cannot override that
-// (a %%{init}%% directive cannot change securityLevel, and the API refuses a source that starts
-// with one). The theme follows the app's (light or dark, theme.tsx). The caption is the visible
+// text is model output, so Mermaid runs with securityLevel "strict" (no click handlers, its SVG
+// sanitized by its DOMPurify) and htmlLabels off (labels are SVG text: strict mode alone keeps an
+// <img src> in an HTML label, which the browser would fetch unasked); the source cannot override
+// that (a %%{init}%% directive cannot change securityLevel, and the API refuses a source that
+// starts with one). Its SVG is then made inert before it enters the page (`inertSvg`): nothing in
+// it can load, link or run, whatever a later Mermaid lets through. The theme follows the app's (light or dark, theme.tsx). The caption is the visible
 // figcaption and the SVG's accessible name; when the source does not parse or draw, the caption
 // stays and the source is shown as text in a <pre>, with a short note. The picture has a fixed
 // height whatever its state (waiting, drawn and scaled to fit, or the source scrolling inside it),
@@ -15,6 +17,30 @@ import { useT } from "../i18n";
 import { systemTheme, type Theme } from "../theme";
 
 type Mermaid = (typeof import("mermaid"))["default"];
+
+const ACTIVE = "script, img, image, iframe, object, embed, foreignObject, audio, video, animate, set";
+const EXTERNAL_URL = /url\(\s*(?!['"]?#)[^)]*\)/gi; // url(#marker) stays: arrows point at their markers
+
+/** An SVG string with nothing that loads, links or runs: parsed in an inert <template> (no fetch,
+ * no script), its active elements removed, links unwrapped to their text, event handlers,
+ * addresses and outside url()s dropped, @import removed from its styles. */
+export function inertSvg(svg: string): string {
+  const template = document.createElement("template");
+  template.innerHTML = svg;
+  const root = template.content;
+  root.querySelectorAll(ACTIVE).forEach((element) => element.remove());
+  root.querySelectorAll("a").forEach((link) => link.replaceWith(...link.childNodes));
+  for (const element of root.querySelectorAll("*")) {
+    for (const { name, value } of [...element.attributes]) {
+      const address = /^(href|xlink:href|src|action|formaction)$/i.test(name) && !value.startsWith("#");
+      if (/^on/i.test(name) || address || value.search(EXTERNAL_URL) >= 0) element.removeAttribute(name);
+    }
+  }
+  root.querySelectorAll("style").forEach((style) => {
+    style.textContent = (style.textContent ?? "").replace(EXTERNAL_URL, "none").replace(/@import[^;]*;?/gi, "");
+  });
+  return template.innerHTML;
+}
 let loading: Promise<Mermaid> | null = null;
 
 /** Mermaid, imported once on first use (its own chunks, never the first load). */
@@ -91,10 +117,12 @@ export function Diagram({ source, caption }: { source: string; caption: string }
           securityLevel: "strict",
           theme: theme === "dark" ? "dark" : "default",
           suppressErrorRendering: true, // no "syntax error" picture: the text fallback says it
+          htmlLabels: false,
+          flowchart: { htmlLabels: false },
         });
         await mermaid.parse(source); // throws on a source that does not parse
         const { svg } = await mermaid.render(`flowgen-diagram-${++renders}`, source);
-        if (live) setDrawn({ state: "drawn", svg });
+        if (live) setDrawn({ state: "drawn", svg: inertSvg(svg) });
       } catch {
         if (live) setDrawn({ state: "failed" });
       }
@@ -120,7 +148,7 @@ export function Diagram({ source, caption }: { source: string; caption: string }
   return (
     <figure ref={figure} className={`block diagram ${drawn.state}`}>
       {drawn.state === "drawn" ? (
-        // mermaid's own output in strict mode: sanitized by it (DOMPurify), labels as text
+        // mermaid's output in strict mode, sanitized by it (DOMPurify), then made inert (inertSvg)
         <div ref={picture} className="diagram-picture" style={BOX} dangerouslySetInnerHTML={{ __html: drawn.svg }} />
       ) : drawn.state === "failed" ? (
         <div className="diagram-picture" style={{ ...BOX, overflow: "auto" }}>
