@@ -156,7 +156,7 @@ def _diagram(brief: LessonBrief) -> DiagramBlock | None:
         f"flowchart TD\n  before[{_label(before)}] --> lesson[{_label(brief.lesson_title)}]\n"
         f'  lesson --> example["Try a small example"]\n  example --> after[{_label(after)}]\n'
     )
-    caption = f"From {before} to {brief.lesson_title}, then a small example, then {after}."
+    caption = f"From “{before}” to “{brief.lesson_title}”, then a small example, then “{after}”."
     return DiagramBlock(
         type="diagram", source=source, caption=caption if len(caption) <= 400 else caption[:397] + "..."
     )
