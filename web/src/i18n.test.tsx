@@ -1,11 +1,13 @@
 // The interface in the course's language (issue 26): catalogues, fallback, Intl formats.
-import { screen } from "@testing-library/react";
+import { screen, waitFor } from "@testing-library/react";
 import { CourseView } from "./pages/CourseView";
+import { Courses } from "./pages/Courses";
 import { LessonView } from "./pages/LessonView";
-import { languageOf, LANGUAGES } from "./i18n";
+import { NewCourse } from "./pages/NewCourse";
+import { browserLanguage, languageOf, LANGUAGES } from "./i18n";
 import en from "./i18n/en.json";
 import { fetched, renderScreen } from "./test-harness";
-import type { CourseDetail, Lesson } from "./api/types";
+import type { CourseDetail, CourseSummary, Lesson } from "./api/types";
 
 const ID = "d".repeat(32);
 // every catalogue file, as a translator leaves it
@@ -40,6 +42,29 @@ describe("catalogues", () => {
         expect(names(catalogue[key]), `${lang} ${key}`).toEqual(names(text));
       }
     }
+  });
+
+  // words that are the same in that language (units, "Quiz", "Version", "Link"): everything else is translated
+  const SAME_EVERYWHERE = new Set([
+    "time.minutes", "time.hours", "time.hoursMinutes", "quiz.region", "quiz.correct", "search.inModule", "course.quizScore",
+    "versions.label", "versions.option", "compare.versionHeading", "share.link", "outline.module", "cards.heading",
+  ]);
+
+  it("translates every entry: none is an English copy", () => {
+    for (const lang of LANGUAGES.filter((l) => l !== "en")) {
+      const catalogue = FILES[`./i18n/${lang}.json`];
+      const copies = Object.entries(en).filter(([key, text]) => catalogue[key] === text && !SAME_EVERYWHERE.has(key));
+      expect(copies.map(([key]) => key), lang).toEqual([]);
+    }
+  });
+
+  it("outside a course, picks the first of the browser's languages the app ships, English otherwise", () => {
+    expect(browserLanguage(["de-AT", "en"])).toBe("de");
+    expect(browserLanguage(["ja", "pt-BR", "en"])).toBe("pt");
+    expect(browserLanguage(["hi-IN"])).toBe("hi");
+    expect(browserLanguage(["ja", "ko"])).toBe("en");
+    expect(browserLanguage([])).toBe("en");
+    expect(browserLanguage(undefined)).toBe("en");
   });
 
   it("maps the language a learner names to a catalogue, English otherwise", () => {
@@ -108,5 +133,79 @@ describe("a German course", { timeout: 20_000 }, () => {
     expect(screen.getByRole("link", { name: "Nächste Lektion →" })).toBeInTheDocument();
     const german = new Intl.DateTimeFormat("de", { dateStyle: "medium", timeStyle: "short" }).format(new Date("2026-11-27T13:00:00Z"));
     expect(screen.getByRole("option", { name: new RegExp(`^Version 1 \\(${german}\\)`) })).toBeInTheDocument();
+  });
+});
+
+/** Every English text of the catalogue that German says otherwise, as it would appear on a screen:
+ * placeholders split it into literal pieces; pieces of 4 characters or fewer are too short to tell. */
+function englishPieces(): string[] {
+  const de = FILES["./i18n/de.json"];
+  const pieces = new Set<string>();
+  for (const [key, text] of Object.entries(en)) {
+    if (de[key] === text) continue;
+    for (const piece of text.split(/\{\w+\}/)) {
+      const trimmed = piece.replace(/^[\s:,.()“”]+|[\s:,.()“”]+$/g, "");
+      if (trimmed.length > 4 && !Object.values(de).some((t) => t.includes(trimmed))) pieces.add(trimmed);
+    }
+  }
+  return [...pieces];
+}
+
+/** What a screen shows and says: its text, and the names and hints in its attributes. */
+function everythingSaid(root: HTMLElement): string {
+  const attributes = [...root.querySelectorAll("*")].flatMap((element) =>
+    ["aria-label", "placeholder", "title", "alt"].map((name) => element.getAttribute(name) ?? ""),
+  );
+  const options = [...root.querySelectorAll("option")].map((option) => option.textContent ?? "");
+  return [root.textContent ?? "", ...attributes, ...options].join("\n");
+}
+
+describe("outside a course, a German browser", { timeout: 20_000 }, () => {
+  beforeEach(() => {
+    vi.spyOn(navigator, "languages", "get").mockReturnValue(["de-DE", "de", "en"]);
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  function summary(id: string, title: string, over: Partial<CourseSummary> = {}): CourseSummary {
+    const { modules: _m, partialOutline: _p, ...view } = course("German");
+    return { ...view, id, title, prompt: title, lessonCount: 12, lessonsGenerated: 3, ...over };
+  }
+
+  it("My courses: German throughout, no English string of the catalogue on it", async () => {
+    const items = [summary("a".repeat(32), "Rust-Besitz"), summary("b".repeat(32), "Statistik", { status: "GENERATING", lessonCount: 0, lessonsGenerated: 0 })];
+    const api = {
+      listCourses: vi.fn(async () => fetched({ items, nextCursor: "next" })),
+      getProgressOverview: vi.fn(async () => fetched({ courses: [{ courseId: "a".repeat(32), completed: 3 }] })),
+      dueCards: vi.fn(async () => fetched({ cards: [], due: 2 })),
+    };
+    const { container } = renderScreen(<Courses />, { path: "/", at: "/", api });
+    expect(await screen.findByRole("heading", { name: "Meine Kurse" }, { timeout: 4000 })).toBeInTheDocument();
+    await screen.findByText("2 Karten zur Wiederholung fällig.");
+    expect(screen.getByRole("link", { name: "Neuer Kurs" })).toBeInTheDocument();
+    expect(screen.getByText("25 % abgeschlossen")).toBeInTheDocument(); // Intl's percent spacing for German
+    expect(screen.getByRole("button", { name: "Mehr anzeigen" })).toBeInTheDocument();
+    expect(container.querySelector("main")).toHaveAttribute("lang", "de");
+    const said = everythingSaid(container);
+    const english = englishPieces().filter((piece) => said.includes(piece));
+    expect(english).toEqual([]);
+  });
+
+  it("New course: the form, its hints and examples in German, no English string of the catalogue on it", async () => {
+    const { container } = renderScreen(<NewCourse />, { path: "/new", at: "/new", api: {} });
+    expect(await screen.findByRole("heading", { name: "Neuer Kurs" }, { timeout: 4000 })).toBeInTheDocument();
+    expect(screen.getByLabelText("Was möchtest du lernen?")).toHaveAttribute("placeholder", "Ownership in Rust für C++-Programmierer");
+    expect(screen.getByRole("button", { name: "Kurs erstellen" })).toBeInTheDocument();
+    await waitFor(() => expect(document.title).toBe("Neuer Kurs · FlowGen"));
+    const said = everythingSaid(container);
+    expect(englishPieces().filter((piece) => said.includes(piece))).toEqual([]);
+  });
+
+  it("an English browser keeps the English names the browser tests find", async () => {
+    vi.spyOn(navigator, "languages", "get").mockReturnValue(["en-US", "en"]);
+    renderScreen(<NewCourse />, { path: "/new", at: "/new", api: {} });
+    expect(await screen.findByRole("heading", { name: "New course" })).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Create course" })).toBeInTheDocument();
   });
 });

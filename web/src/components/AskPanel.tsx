@@ -2,11 +2,12 @@ import { useEffect, useState, type FormEvent } from "react";
 import { ApiError } from "../api/client";
 import { QUESTION_MAX_CHARS, type QuestionView } from "../api/types";
 import { useOutbox, usePending } from "../context";
-import { draftKey, SAVED_ON_DEVICE, type PendingQuestion } from "../outbox";
+import { draftKey, type PendingQuestion } from "../outbox";
 import { useAskQuestion, useQuestions } from "../queries/questions";
 import { closeOpenMarkdown } from "../writing";
 import { MarkdownBlock } from "./Blocks";
 import { ErrorNotice } from "./Status";
+import { ENGLISH_T, useT, type Translator } from "../i18n";
 
 // The API's rule: 1 to 1000 characters (as Python counts them: code points), at least one visible.
 const INVISIBLE = /^[\p{Cc}\p{Cf}\p{Zs}\p{Zl}\p{Zp}]*$/u;
@@ -20,26 +21,26 @@ export function isBlankQuestion(text: string): boolean {
 }
 
 /** A refused question in words a learner can act on (the API's own words for the rest). */
-export function askErrorMessage(error: unknown, now: Date = new Date()): string {
-  if (!(error instanceof ApiError)) return "Your question could not be sent; try again.";
-  if (error.status === 409 && error.code === "lesson_not_ready")
-    return "This lesson is being written again: you can ask once it is ready.";
+export function askErrorMessage(error: unknown, now: Date = new Date(), t: Translator["t"] = ENGLISH_T, lang?: string): string {
+  if (!(error instanceof ApiError)) return t("ask.notSent");
+  if (error.status === 409 && error.code === "lesson_not_ready") return t("ask.notReady");
   if (error.status === 429) {
     const when = error.retryAfter ? new Date(now.getTime() + error.retryAfter * 1000) : null;
-    const at = when?.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    const at = when?.toLocaleTimeString(lang ?? [], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
     return `${error.message}${error.message.endsWith(".") ? "" : "."} ${
-      when ? `You can ask again in ${error.retryAfter} s (at ${at}).` : "Try again in a moment."
+      when && at ? t("ask.again", { s: error.retryAfter!, at }) : t("ask.moment")
     }`;
   }
-  if (error.status === 404) return "This lesson is no longer there: it may have been removed from the course.";
+  if (error.status === 404) return t("ask.gone");
   return error.message;
 }
 
 function QuestionItem({ question }: { question: QuestionView }) {
+  const { t } = useT();
   return (
     <li className={`qa ${question.status.toLowerCase()}`}>
       <p className="question">
-        <span className="who">You asked</span>
+        <span className="who">{t("ask.youAsked")}</span>
         <span className="text">{question.question}</span>
       </p>
       {question.status === "ANSWERED" && question.answer != null ? (
@@ -50,15 +51,15 @@ function QuestionItem({ question }: { question: QuestionView }) {
         <div className="answer">
           {question.partial ? <MarkdownBlock text={closeOpenMarkdown(question.partial)} writing /> : null}
           <p className="hint busy">
-            <span className="spinner" aria-hidden="true" /> Still answering…
+            <span className="spinner" aria-hidden="true" /> {t("ask.stillAnswering")}
           </p>
         </div>
       ) : question.status === "QUEUED" ? (
         <p className="hint busy">
-          <span className="spinner" aria-hidden="true" /> Waiting for an answer…
+          <span className="spinner" aria-hidden="true" /> {t("ask.waiting")}
         </p>
       ) : (
-        <p className="notice error">This question could not be answered: {question.error ?? "something went wrong"}.</p>
+        <p className="notice error">{t("ask.failed", { why: question.error ?? t("ask.somethingWrong") })}</p>
       )}
     </li>
   );
@@ -66,21 +67,22 @@ function QuestionItem({ question }: { question: QuestionView }) {
 
 /** A question kept on this device: waiting to be sent, or refused by the API (and why). */
 function KeptItem({ question, onDismiss }: { question: PendingQuestion; onDismiss: () => void }) {
+  const { t } = useT();
   return (
     <li className="qa kept">
       <p className="question">
-        <span className="who">You asked</span>
+        <span className="who">{t("ask.youAsked")}</span>
         <span className="text">{question.question}</span>
       </p>
       {question.failed ? (
         <p className="notice error">
-          Not sent: {question.failed}{" "}
+          {t("ask.notSentWhy", { why: question.failed })}{" "}
           <button type="button" className="link" onClick={onDismiss}>
-            Dismiss
+            {t("ask.dismiss")}
           </button>
         </p>
       ) : (
-        <p className="notice retrying">{SAVED_ON_DEVICE}</p>
+        <p className="notice retrying">{t("outbox.saved")}</p>
       )}
     </li>
   );
@@ -88,21 +90,22 @@ function KeptItem({ question, onDismiss }: { question: PendingQuestion; onDismis
 
 /** One live sentence for the whole thread: it changes when a question starts or stops being
  * answered, never with each word of the answer. */
-export function threadStatus(items: QuestionView[], kept: PendingQuestion[] = []): string {
-  if (kept.some((q) => !q.failed)) return `Your question is ${SAVED_ON_DEVICE.charAt(0).toLowerCase()}${SAVED_ON_DEVICE.slice(1)}`;
+export function threadStatus(items: QuestionView[], kept: PendingQuestion[] = [], t: Translator["t"] = ENGLISH_T): string {
+  if (kept.some((q) => !q.failed)) return t("ask.statusSaved");
   const answering = items.filter((q) => q.status === "ANSWERING").length;
   const queued = items.filter((q) => q.status === "QUEUED").length;
-  if (answering) return "Still answering your question…";
-  if (queued) return "Your question is waiting for an answer…";
+  if (answering) return t("ask.statusAnswering");
+  if (queued) return t("ask.statusWaiting");
   const last = items.at(-1);
-  if (last?.status === "ANSWERED") return "Answered.";
-  if (last?.status === "FAILED") return "Your last question could not be answered.";
+  if (last?.status === "ANSWERED") return t("ask.statusAnswered");
+  if (last?.status === "FAILED") return t("ask.statusFailed");
   return "";
 }
 
 /** Ask about this lesson: the thread (oldest first), then a question box. Polls only while a
  * question waits for its answer, honouring Retry-After. */
 export function AskPanel({ courseId, lessonId }: { courseId: string; lessonId: string }) {
+  const { t, lang } = useT();
   const thread = useQuestions(courseId, lessonId);
   const outbox = useOutbox();
   const draft = draftKey(courseId, lessonId, "question");
@@ -143,10 +146,10 @@ export function AskPanel({ courseId, lessonId }: { courseId: string; lessonId: s
   };
   return (
     <section className="ask no-print" aria-labelledby="ask-heading">
-      <h2 id="ask-heading">Ask about this lesson</h2>
+      <h2 id="ask-heading">{t("ask.heading")}</h2>
       {thread.error ? <ErrorNotice error={thread.error} /> : null}
       {items.length > 0 || kept.length > 0 ? (
-        <ol className="thread" aria-label="Questions and answers">
+        <ol className="thread" aria-label={t("ask.thread")}>
           {items.map((question) => (
             <QuestionItem key={question.id} question={question} />
           ))}
@@ -155,13 +158,13 @@ export function AskPanel({ courseId, lessonId }: { courseId: string; lessonId: s
           ))}
         </ol>
       ) : thread.data ? (
-        <p className="hint">Nothing asked yet. Answers are written by an AI model from this lesson.</p>
+        <p className="hint">{t("ask.nothingYet")}</p>
       ) : null}
       <p role="status" aria-live="polite" className="visually-hidden">
-        {threadStatus(items, kept)}
+        {threadStatus(items, kept, t)}
       </p>
       <form onSubmit={submit}>
-        <label htmlFor="question">Your question</label>
+        <label htmlFor="question">{t("ask.label")}</label>
         <textarea
           id="question"
           rows={3}
@@ -169,17 +172,18 @@ export function AskPanel({ courseId, lessonId }: { courseId: string; lessonId: s
           onChange={(e) => setText(e.target.value)}
           aria-describedby="question-count"
           aria-invalid={over > 0}
-          placeholder="What does this part mean? Could you give another example?"
+          placeholder={t("ask.placeholder")}
         />
         <p id="question-count" className={over > 0 ? "hint too-long" : "hint"} aria-live="polite">
-          {length}/{QUESTION_MAX_CHARS} characters{over > 0 ? `: ${over} too many.` : "."}
+          {t("common.characters", { count: String(length), max: String(QUESTION_MAX_CHARS) })}
+          {over > 0 ? `: ${t("common.tooMany", { over })}` : "."}
         </p>
         <button type="submit" disabled={ask.isPending || blank || over > 0 || waiting}>
-          {ask.isPending ? "Asking…" : "Ask"}
+          {ask.isPending ? t("quiz.asking") : t("ask.submit")}
         </button>
         {ask.error ? (
           <p role="alert" className="notice error ask-error">
-            {askErrorMessage(ask.error)}
+            {askErrorMessage(ask.error, new Date(), t, lang)}
           </p>
         ) : null}
       </form>

@@ -1,5 +1,6 @@
 import { useMemo } from "react";
 import { failedSentence, retryingSentence, untilRetry, useNow, type Attempted, type Subject } from "../failures";
+import { useT } from "../i18n";
 import { ErrorNotice } from "./Status";
 
 /**
@@ -43,12 +44,13 @@ export function FailedNotice({
   /** On the screen of the one thing that failed: said at once when it fails while watched. */
   alert?: boolean;
 }) {
+  const { t } = useT();
   return (
     <div className="notice error failure" role={alert ? "alert" : undefined}>
       <p>
         {failedSentence(subject, item)}{" "}
         <button type="button" onClick={onRetry} disabled={busy} aria-label={label}>
-          {busy ? "Retrying…" : "Retry"}
+          {busy ? t("common.retrying") : t("common.retry")}
         </button>
       </p>
       {error ? <ErrorNotice error={error} /> : null}

@@ -5,6 +5,7 @@ import { ApiError } from "../api/client";
 import { useApi } from "../context";
 import { clearForkIntent, forkIntent, type ForkIntent } from "../fork";
 import { keys } from "../queries/keys";
+import { useT } from "../i18n";
 
 /**
  * Mounted in the signed-in app: a shared course someone asked to make theirs (before signing in,
@@ -12,6 +13,7 @@ import { keys } from "../queries/keys";
  * or a refusal is said, and forgotten; an outage keeps it to try again on the next arrival.
  */
 export function ForkAfterSignIn() {
+  const { t } = useT();
   const api = useApi();
   const navigate = useNavigate();
   const client = useQueryClient();
@@ -36,24 +38,23 @@ export function ForkAfterSignIn() {
     }
   }, [intent, fork]);
   if (!intent) return null;
-  const title = intent.title ? `“${intent.title}”` : "the shared course";
+  const title = intent.title ? `“${intent.title}”` : t("fork.theShared");
   if (fork.error) {
     const missing = fork.error instanceof ApiError && (fork.error.status === 404 || fork.error.status === 400);
     return (
       <div role="alert" className="notice error fork-notice">
         <p>
-          {title} could not be made yours:{" "}
-          {missing ? "the link no longer leads to it (its owner may have stopped sharing)." : fork.error.message}
+          {t("fork.failed", { title, why: missing ? t("fork.gone") : fork.error.message })}
         </p>
         <button type="button" className="secondary" onClick={() => setIntent(null)}>
-          Dismiss
+          {t("ask.dismiss")}
         </button>
       </div>
     );
   }
   return (
     <p role="status" className="notice building fork-notice">
-      <span className="spinner" aria-hidden="true" /> Making {title} yours…
+      <span className="spinner" aria-hidden="true" /> {t("fork.making", { title })}
     </p>
   );
 }

@@ -6,19 +6,21 @@ import type { CourseDetail, CourseMastery } from "../api/types";
 import { dueIn } from "../pages/Review";
 import { useDownloadCards, useDueCards } from "../queries/reviews";
 import { ErrorNotice } from "./Status";
+import { useT, type Translator } from "../i18n";
 
-function cards(count: number): string {
-  return count === 1 ? "1 card" : `${count} cards`;
+function cards(count: number, plural: Translator["plural"]): string {
+  return plural(count, "cards.one", "cards.other");
 }
 
 /** My courses: how many cards are due across every course, and where to review them. */
 export function DueBanner() {
+  const { t, plural } = useT();
   const due = useDueCards();
   const count = due.data?.due ?? 0;
   if (!count) return null;
   return (
     <p className="notice due-cards">
-      {cards(count)} due for review. <Link to="/review">Review now</Link>
+      {t("cards.due", { cards: cards(count, plural) })} <Link to="/review">{t("cards.reviewNow")}</Link>
     </p>
   );
 }
@@ -36,27 +38,29 @@ function save(filename: string, csv: string) {
 
 /** A course's flashcards: learned of all, due now, the next review; review them, export them. */
 export function Mastery({ course, mastery }: { course: CourseDetail; mastery: CourseMastery | null | undefined }) {
+  const translator = useT();
+  const { t, plural } = translator;
   const download = useDownloadCards(course.id, ({ filename, csv }) => save(filename, csv));
   if (!mastery || mastery.cards === 0) return null;
-  const next = mastery.nextDueAt ? dueIn(mastery.nextDueAt) : null;
+  const next = mastery.nextDueAt ? dueIn(mastery.nextDueAt, Date.now(), translator.lang, t) : null;
   return (
     <section className="mastery" aria-labelledby="mastery-heading">
-      <h2 id="mastery-heading">Flashcards</h2>
+      <h2 id="mastery-heading">{t("cards.heading")}</h2>
       <p className="progress-line">
-        <progress max={mastery.cards} value={mastery.learned} aria-label="Flashcards learned" />
+        <progress max={mastery.cards} value={mastery.learned} aria-label={t("cards.learnedLabel")} />
         <span>
-          {mastery.learned} of {cards(mastery.cards)} learned
-          {mastery.due ? `, ${mastery.due} due now` : next ? `, next review ${next}` : ""}
+          {t("cards.learned", { learned: mastery.learned, cards: cards(mastery.cards, plural) })}
+          {mastery.due ? t("cards.dueNow", { due: mastery.due }) : next ? t("cards.nextReview", { when: next }) : ""}
         </span>
       </p>
       <p>
         {mastery.due > 0 && (
           <Link className="button" to={`/review?course=${course.id}`}>
-            Review {cards(mastery.due)}
+            {t("cards.review", { cards: cards(mastery.due, plural) })}
           </Link>
         )}{" "}
         <button type="button" className="link" onClick={() => download.mutate()} disabled={download.isPending}>
-          Export cards for Anki (CSV)
+          {t("cards.export")}
         </button>
       </p>
       {download.error && <ErrorNotice error={download.error} />}

@@ -1,24 +1,38 @@
 import { Link } from "react-router-dom";
+import { InterfaceLanguage, useT } from "../i18n";
 import { useTitle } from "../screen";
 import { PageHeading } from "./Heading";
 
-/** A friendly dead end with a way back: an unknown route, or a course or lesson that is not there. */
-export function NotFound({ what = "Page", courseId }: { what?: string; courseId?: string }) {
-  useTitle(`${what} not found`);
+type Missing = "page" | "course" | "lesson";
+
+/** A friendly dead end with a way back: an unknown route, or a course or lesson that is not there.
+ * A page outside any course speaks the browser's language; a course's or lesson's, the one in force. */
+export function NotFound({ what = "page", courseId }: { what?: Missing; courseId?: string }) {
+  return what === "page" ? (
+    <InterfaceLanguage>
+      <Missing what={what} courseId={courseId} />
+    </InterfaceLanguage>
+  ) : (
+    <Missing what={what} courseId={courseId} />
+  );
+}
+
+function Missing({ what, courseId }: { what: Missing; courseId?: string }) {
+  const { t, lang } = useT();
+  const title = t(what === "page" ? "notFound.page" : what === "course" ? "notFound.course" : "notFound.lesson");
+  useTitle(title);
   return (
-    <main id="main">
-      <PageHeading>{what} not found</PageHeading>
-      <p>
-        This link does not lead to anything of yours: it may be mistyped, deleted, or another user's.
-      </p>
+    <main id="main" lang={lang}>
+      <PageHeading>{title}</PageHeading>
+      <p>{t("notFound.text")}</p>
       <p className="not-found-links">
         {courseId && (
           <>
-            <Link to={`/courses/${courseId}`}>Back to the course</Link>
+            <Link to={`/courses/${courseId}`}>{t("lesson.back")}</Link>
             {" · "}
           </>
         )}
-        <Link to="/">Back to my courses</Link>
+        <Link to="/">{t("notFound.myCourses")}</Link>
       </p>
     </main>
   );

@@ -5,6 +5,7 @@ import { useApi } from "../context";
 import { keys } from "../queries/keys";
 import { useFocusNext } from "../screen";
 import { ErrorNotice } from "./Status";
+import { useT } from "../i18n";
 
 /** The link as the app opens it here: the API's, or (relative, or made under an earlier key) this
  * app's own address with the token. */
@@ -20,6 +21,7 @@ export function shareUrl(link: ShareLink, here: Location = window.location): str
  * course and its written lessons without an account; never the learner's progress or questions.
  */
 export function ShareControl({ course }: { course: CourseDetail }) {
+  const { t } = useT();
   const api = useApi();
   const client = useQueryClient();
   const focus = useFocusNext();
@@ -51,27 +53,25 @@ export function ShareControl({ course }: { course: CourseDetail }) {
     }
   };
   return (
-    <section className="share-control no-print" aria-label="Share this course">
+    <section className="share-control no-print" aria-label={t("share.region")}>
       {link ? (
         <div tabIndex={-1} ref={focus.ref} key="shared">
           <p className="share-state" role="status">
-            <strong>Shared:</strong> anyone with the link can read this course and its written lessons (not your progress
-            or questions).
+            <strong>{t("share.shared")}</strong> {t("share.sharedText")}
           </p>
           {url ? (
             <div className="share-link">
-              <label htmlFor="share-link">Link</label>
+              <label htmlFor="share-link">{t("share.link")}</label>
               <input id="share-link" readOnly value={url} onFocus={(e) => e.currentTarget.select()} />
               <button type="button" onClick={() => void copy()}>
-                {copied ? "Copied" : "Copy link"}
+                {copied ? t("share.copied") : t("share.copy")}
               </button>
             </div>
           ) : (
             <p className="hint">
-              This link was made under an earlier key: it still works, but cannot be shown. Share again for a new
-              one (the old one then stops working).{" "}
+              {t("share.oldKey")}{" "}
               <button type="button" className="link" onClick={() => share.mutate()} disabled={share.isPending}>
-                Share again
+                {t("share.again")}
               </button>
             </p>
           )}
@@ -84,12 +84,12 @@ export function ShareControl({ course }: { course: CourseDetail }) {
               stop.mutate();
             }}
           >
-            {stop.isPending ? "Stopping…" : "Stop sharing"}
+            {stop.isPending ? t("share.stopping") : t("share.stop")}
           </button>
           {copied && (
             <span className="hint" role="status">
               {" "}
-              The link is on your clipboard.
+              {t("share.onClipboard")}
             </span>
           )}
         </div>
@@ -104,9 +104,9 @@ export function ShareControl({ course }: { course: CourseDetail }) {
               share.mutate();
             }}
           >
-            {share.isPending ? "Sharing…" : "Share by link"}
+            {share.isPending ? t("share.sharing") : t("share.share")}
           </button>{" "}
-          <span className="hint">Not shared: only you can see this course.</span>
+          <span className="hint">{t("share.notShared")}</span>
         </div>
       )}
       {share.error && <ErrorNotice error={share.error} />}

@@ -9,16 +9,26 @@ import { useTitle } from "../screen";
 import { useSession } from "../session";
 import { sharedKeys, useSharedApi } from "../sharedContext";
 import { PageHeading } from "./Heading";
+import { InterfaceLanguage, useT } from "../i18n";
 
 /** A link that leads nowhere (unknown, revoked, mistyped): one page, whatever the reason. */
 export function SharedNotFound() {
-  useTitle("Shared course not found");
   return (
-    <main id="main">
-      <PageHeading>Shared course not found</PageHeading>
-      <p>This link does not lead to a shared course: it may be mistyped, or its owner stopped sharing it.</p>
+    <InterfaceLanguage>
+      <DeadLink />
+    </InterfaceLanguage>
+  );
+}
+
+function DeadLink() {
+  const { t, lang } = useT();
+  useTitle(t("shared.notFound"));
+  return (
+    <main id="main" lang={lang}>
+      <PageHeading>{t("shared.notFound")}</PageHeading>
+      <p>{t("shared.notFoundText")}</p>
       <p>
-        <Link to="/">Go to FlowGen</Link>
+        <Link to="/">{t("shared.goHome")}</Link>
       </p>
     </main>
   );
@@ -40,6 +50,7 @@ export function useSharedCourse(token: string) {
 
 /** "Make it yours": signed in, the copy is made at once; signed out, after signing in. */
 export function MakeItYours({ token, title }: { token: string; title: string }) {
+  const { t } = useT();
   const session = useSession();
   const navigate = useNavigate();
   const start = () => {
@@ -48,14 +59,14 @@ export function MakeItYours({ token, title }: { token: string; title: string }) 
     else navigate("/");
   };
   return (
-    <section className="make-yours no-print" aria-label="Make it yours">
+    <section className="make-yours no-print" aria-label={t("rewrite.heading")}>
       <button type="button" onClick={start}>
-        Make it yours
+        {t("rewrite.heading")}
       </button>
       <p className="hint">
         {session.user
-          ? "A copy in your courses: its written lessons as they are, the others written when you open them, with your progress."
-          : "Sign in to get your own copy: its written lessons as they are, the others written when you open them, with your progress."}
+          ? t("shared.copySignedIn")
+          : t("shared.copySignedOut")}
       </p>
     </section>
   );

@@ -1,6 +1,6 @@
 import { ApiError } from "../api/client";
 import type { LessonSummary } from "../api/types";
-import { ENGLISH_T, type Translator } from "../i18n";
+import { ENGLISH_T, useT, type Translator } from "../i18n";
 
 /** A lesson's state in the learner's words (issue 26): whether it is written, and whether they
  * have read it, never the system's queue states ("queued", "generating") or "not started" for
@@ -31,10 +31,11 @@ export function Badge({ label, tone }: { label: string; tone: string }) {
 
 /** 4xx in the API's own words; 503 and network errors as a retrying state, never a blank page. */
 export function ErrorNotice({ error }: { error: unknown }) {
+  const { t } = useT();
   if (error instanceof ApiError && error.isUnavailable) {
     return (
       <p role="status" className="notice retrying">
-        FlowGen is briefly unavailable; retrying{error.retryAfter ? ` in ${error.retryAfter}s` : ""}…
+        {error.retryAfter ? t("error.unavailableIn", { s: error.retryAfter }) : t("error.unavailable")}
       </p>
     );
   }
@@ -42,11 +43,11 @@ export function ErrorNotice({ error }: { error: unknown }) {
     return (
       <p role="status" className="notice retrying">
         {error.message}
-        {error.retryAfter ? ` Trying again in ${error.retryAfter}s.` : ""}
+        {error.retryAfter ? ` ${t("error.tryingAgainIn", { s: error.retryAfter })}` : ""}
       </p>
     );
   }
-  const message = error instanceof ApiError ? error.message : "Something went wrong.";
+  const message = error instanceof ApiError ? error.message : t("error.generic");
   const details = error instanceof ApiError ? error.details : [];
   return (
     <div role="alert" className="notice error">

@@ -35,7 +35,7 @@ function LessonRow({ courseId, lesson, progress }: { courseId: string; lesson: L
       </Link>
       {progress?.quiz && (
         <span className="quiz-score">
-          Quiz {progress.quiz.score}/{progress.quiz.total}
+          {t("course.quizScore", { score: progress.quiz.score, total: progress.quiz.total })}
         </span>
       )}
       {typeof lesson.readingMinutes === "number" && <span className="reading-time">{duration(lesson.readingMinutes, t)}</span>}
@@ -49,7 +49,7 @@ function LessonRow({ courseId, lesson, progress }: { courseId: string; lesson: L
           onRetry={() => retry.mutate(undefined, { onSuccess: () => link.current?.focus() })}
           busy={retry.isPending}
           error={retry.error}
-          label={`Retry “${lesson.title}”`}
+          label={t("common.retryNamed", { name: lesson.title })}
         />
       )}
     </li>
@@ -91,6 +91,7 @@ function Progress({ course, progress }: { course: CourseDetail; progress: Course
 
 /** Export as Markdown (a download) and Print (the whole course on one page, then the browser's dialog). */
 function ExportControls({ courseId, title }: { courseId: string; title: string }) {
+  const { t } = useT();
   const download = useDownloadExport(courseId, {
     onSuccess: ({ filename, markdown }) => {
       const url = URL.createObjectURL(new Blob([markdown], { type: "text/markdown;charset=utf-8" }));
@@ -104,12 +105,12 @@ function ExportControls({ courseId, title }: { courseId: string; title: string }
     },
   });
   return (
-    <div className="export-controls no-print" role="group" aria-label={`Export ${title}`}>
+    <div className="export-controls no-print" role="group" aria-label={t("course.exportNamed", { title })}>
       <button type="button" className="secondary" onClick={() => download.mutate()} disabled={download.isPending}>
-        {download.isPending ? "Exporting…" : "Export as Markdown"}
+        {download.isPending ? t("course.exporting") : t("course.export")}
       </button>
       <Link className="button secondary" to={`/courses/${courseId}/print`}>
-        Print or PDF
+        {t("course.print")}
       </Link>
       {download.error && <ErrorNotice error={download.error} />}
     </div>
@@ -119,16 +120,17 @@ function ExportControls({ courseId, title }: { courseId: string; title: string }
 /** The modules written so far, while the outline is written: greyed, not links (no lesson has
  * an id yet), replaced by the real outline once the course is READY. */
 function DraftOutline({ partial }: { partial: PartialOutline }) {
+  const { t } = useT();
   return (
     <div className="draft-outline">
       {partial.modules.map((module, m) => (
-        <section key={m} className="module draft" aria-label={`${module.title} (being written)`}>
+        <section key={m} className="module draft" aria-label={t("course.moduleBeingWritten", { title: module.title })}>
           <h2>{module.title}</h2>
           <ol className="lessons">
             {module.lessons.map((lesson, l) => (
               <li key={l} className="lesson-row draft">
                 <span className="lesson-title">{lesson.title}</span>
-                <span className="badge idle">not ready to open</span>
+                <span className="badge idle">{t("course.notReadyToOpen")}</span>
                 {lesson.summary && <p className="summary">{lesson.summary}</p>}
               </li>
             ))}
@@ -163,18 +165,18 @@ function CourseScreen() {
   const progress = useCourseProgress(courseId, Boolean(data) && !isOutlineBuilding(data ?? { status: "PENDING" }));
   const retry = useRetryCourse(courseId);
   const retried = useFocusNext();
-  useTitle(data ? (data.title ?? data.partialOutline?.title ?? data.prompt) : "Course");
+  useTitle(data ? (data.title ?? data.partialOutline?.title ?? data.prompt) : t("course.title"));
   const restarts = useRestartsSeen(courseId, data?.partialOutline?.restarts);
 
-  if (isMissing(course.error)) return <NotFound what="Course" />;
+  if (isMissing(course.error)) return <NotFound what="course" />;
   if (!data)
     return (
-      <main id="main">
+      <main id="main" lang={lang}>
         <p className="crumbs">
           <Link to="/">{t("nav.myCourses")}</Link>
         </p>
-        <PageHeading>Course</PageHeading>
-        {course.error ? <ErrorNotice error={course.error} /> : <p>Loading…</p>}
+        <PageHeading>{t("course.title")}</PageHeading>
+        {course.error ? <ErrorNotice error={course.error} /> : <p>{t("common.loading")}</p>}
       </main>
     );
   const building = isOutlineBuilding(data);
@@ -211,13 +213,13 @@ function CourseScreen() {
           {failedAttempt && <p className="failed-attempt">{failedAttempt}</p>}
           <p>
             <span className="spinner" aria-hidden="true" /> {outlineStatus(partial)}
-            {partial?.modules.length ? " Its lessons can be opened once it is finished." : ""}
+            {partial?.modules.length ? ` ${t("course.openWhenFinished")}` : ""}
           </p>
           {restarted && <p className="restarted">{restarted}</p>}
-          <progress className="working" aria-label="Writing the outline" />
+          <progress className="working" aria-label={t("course.writingOutline")} />
         </div>
       ) : null}
-      {data.status === "REFUSED" && <p className="notice error">This prompt cannot become a course: {data.error}</p>}
+      {data.status === "REFUSED" && <p className="notice error">{t("courses.refused", { why: data.error ?? "" })}</p>}
       {data.status === "FAILED" && (
         <FailedNotice
           subject="outline"
@@ -235,7 +237,7 @@ function CourseScreen() {
       <Mastery course={data} mastery={progress.data?.mastery} />
       {data.status === "READY" && data.lessonsGenerated > 0 && !editing && <CourseSearch courseId={courseId} />}
       {objectives.length > 0 && (
-        <section aria-label="Objectives">
+        <section aria-label={t("course.objectivesRegion")}>
           <h2>{t("course.objectives")}</h2>
           <ul>
             {objectives.map((objective, i) => (
@@ -249,11 +251,11 @@ function CourseScreen() {
       )}
       {data.status === "READY" && !editing && (
         <button type="button" className="secondary no-print" onClick={() => setEditing(true)}>
-          Edit the outline
+          {t("outline.region")}
         </button>
       )}
       {editing && (
-        <Suspense fallback={<p>Loading…</p>}>
+        <Suspense fallback={<p>{t("common.loading")}</p>}>
           <OutlineEditor course={data} onDone={() => setEditing(false)} />
         </Suspense>
       )}

@@ -8,46 +8,65 @@ import { isRetrying } from "../failures";
 import { useCourses, useDeleteCourse, useRetryCourse } from "../queries/courses";
 import { useProgressOverview } from "../queries/progress";
 import { useTitle } from "../screen";
+import { InterfaceLanguage, useT, type Translator } from "../i18n";
 import type { CourseSummary } from "../api/types";
 
 const TONE: Record<string, string> = { READY: "ok", FAILED: "bad", REFUSED: "bad", PENDING: "busy", GENERATING: "busy" };
 
-function percentLabel(completed: number, total: number): string {
-  return total ? `${Math.floor((completed * 100) / total)}% completed` : "not started";
+function percentLabel(completed: number, total: number, t: Translator["t"]): string {
+  return total ? t("courses.percent", { percent: Math.floor((completed * 100) / total) }) : t("courses.notStarted");
+}
+
+/** A course's state in words (the API's status names are not the learner's). */
+function statusLabel(course: CourseSummary, retrying: boolean, t: Translator["t"]): string {
+  if (retrying) return t("courses.status.retrying");
+  switch (course.status) {
+    case "READY":
+      return t("courses.status.ready");
+    case "FAILED":
+      return t("courses.status.failed");
+    case "REFUSED":
+      return t("courses.status.refused");
+    case "GENERATING":
+      return t("courses.status.generating");
+    default:
+      return t("courses.status.pending");
+  }
 }
 
 /** What the row says of the course's writing: never "being written" for an outline that failed. */
-function writingNote(course: CourseSummary): string | null {
-  if (course.lessonCount) return `${course.lessonsGenerated} of ${course.lessonCount} lessons written`;
-  if (course.status === "PENDING" || course.status === "GENERATING") return isRetrying(course) ? null : "outline being written…";
+function writingNote(course: CourseSummary, t: Translator["t"]): string | null {
+  if (course.lessonCount) return t("courses.written", { written: course.lessonsGenerated, total: course.lessonCount });
+  if (course.status === "PENDING" || course.status === "GENERATING") return isRetrying(course) ? null : t("courses.outlineWriting");
   return null; // FAILED and REFUSED say why below
 }
 
 function CourseRow({ course, completed }: { course: CourseSummary; completed: number }) {
+  const { t } = useT();
   const remove = useDeleteCourse(course.id);
   const retry = useRetryCourse(course.id);
   const name = course.title ?? course.prompt;
-  const note = writingNote(course);
+  const note = writingNote(course, t);
   const retrying = isRetrying(course);
   const link = useRef<HTMLAnchorElement>(null);
   const confirmDelete = () => {
-    if (window.confirm(`Delete “${course.title ?? course.prompt}” and all its lessons?`)) remove.mutate();
+    if (window.confirm(t("courses.confirmDelete", { name }))) remove.mutate();
   };
   return (
     <li className="course-row">
       <Link to={`/courses/${course.id}`} ref={link}>
         {name}
       </Link>
-      <Badge label={retrying ? "retrying" : course.status.toLowerCase()} tone={TONE[course.status] ?? "idle"} />
+      <Badge label={statusLabel(course, retrying, t)} tone={TONE[course.status] ?? "idle"} />
       {course.lessonCount > 0 && (
         <span className="learner-percent">
-          <progress max={course.lessonCount} value={completed} aria-label={`${course.title ?? course.prompt}: lessons completed`} />{" "}
-          {percentLabel(completed, course.lessonCount)}
+          <progress max={course.lessonCount} value={completed} aria-label={t("courses.completedOf", { name })} />{" "}
+          {percentLabel(completed, course.lessonCount, t)}
         </span>
       )}
       {note && <span className="progress">{note}</span>}
-      <button type="button" className="link danger" onClick={confirmDelete} aria-label={`Delete ${course.title ?? course.prompt}`}>
-        Delete
+      <button type="button" className="link danger" onClick={confirmDelete} aria-label={t("courses.deleteNamed", { name })}>
+        {t("courses.delete")}
       </button>
       {retrying && <RetryingNotice subject="outline" item={course} live={false} />}
       {course.status === "FAILED" && (
@@ -57,36 +76,46 @@ function CourseRow({ course, completed }: { course: CourseSummary; completed: nu
           onRetry={() => retry.mutate(undefined, { onSuccess: () => link.current?.focus() })}
           busy={retry.isPending}
           error={retry.error}
-          label={`Retry “${name}”`}
+          label={t("common.retryNamed", { name })}
         />
       )}
-      {course.status === "REFUSED" && <p className="notice error failure">This prompt cannot become a course: {course.error}</p>}
+      {course.status === "REFUSED" && <p className="notice error failure">{t("courses.refused", { why: course.error ?? "" })}</p>}
       {remove.error && <ErrorNotice error={remove.error} />}
     </li>
   );
 }
 
+/** The learner's courses, in the browser's language (outside any course). */
 export function Courses() {
+  return (
+    <InterfaceLanguage>
+      <CourseList />
+    </InterfaceLanguage>
+  );
+}
+
+function CourseList() {
+  const { t, lang } = useT();
   const query = useCourses();
   const overview = useProgressOverview();
   const completed = new Map((overview.data?.courses ?? []).map((c) => [c.courseId, c.completed]));
   const courses = query.data?.pages.flatMap((page) => page.items) ?? [];
-  useTitle("My courses");
+  useTitle(t("nav.myCourses"));
   return (
-    <main id="main">
+    <main id="main" lang={lang}>
       <div className="heading-row">
-        <PageHeading>My courses</PageHeading>
+        <PageHeading>{t("nav.myCourses")}</PageHeading>
         <Link className="button" to="/new">
-          New course
+          {t("new.title")}
         </Link>
       </div>
       <DueBanner />
       {query.error && <ErrorNotice error={query.error} />}
       {query.isPending ? (
-        <p>Loading…</p>
+        <p>{t("common.loading")}</p>
       ) : courses.length === 0 ? (
         <p>
-          No courses yet. <Link to="/new">Create your first one.</Link>
+          {t("courses.none")} <Link to="/new">{t("courses.createFirst")}</Link>
         </p>
       ) : (
         <ul className="courses">
@@ -97,7 +126,7 @@ export function Courses() {
       )}
       {query.hasNextPage && (
         <button type="button" onClick={() => void query.fetchNextPage()} disabled={query.isFetchingNextPage}>
-          Show more
+          {t("courses.more")}
         </button>
       )}
     </main>

@@ -17,6 +17,8 @@ import { duration, placeOf } from "../pace";
 import { useReadingPosition } from "../resume";
 import { useFocusNext, useTitle } from "../screen";
 import { INSTRUCTION_MAX_CHARS, type Lesson, type LessonContent, type LessonVersion } from "../api/types";
+import { rememberedVersion, rememberVersion, VersionCompare } from "../components/VersionCompare";
+import type { Translator } from "../i18n";
 import { draftOf, restartNotice, useRestartsSeen, writingStatus } from "../writing";
 
 /** A quiz's answers chosen and not sent yet, for the version they were chosen on. */
@@ -30,10 +32,8 @@ function draftFor(draft: QuizDraft | null, version: string | null | undefined): 
 }
 
 /** Who wrote it, without naming an internal model id. */
-function authorship(generator: string): string {
-  return generator === "offline"
-    ? "Offline sample content: no model was called."
-    : "Written by an AI model for you: check anything important against a second source.";
+function authorship(generator: string, t: Translator["t"]): string {
+  return generator === "offline" ? t("lesson.authorOffline") : t("lesson.authorModel");
 }
 
 /** The lesson in its course's language's interface (i18n). */
@@ -69,8 +69,12 @@ function LessonScreen() {
   // the version last shown written: kept on screen while a rewrite of it is written
   const [before, setBefore] = useState<{ lessonId: string; version: number; content: LessonContent } | null>(null);
   useEffect(() => {
-    if (data?.status === "GENERATED" && data.content) setBefore({ lessonId: data.id, version: data.version ?? 1, content: data.content });
-  }, [data]);
+    if (data?.status === "GENERATED" && data.content) {
+      setBefore({ lessonId: data.id, version: data.version ?? 1, content: data.content });
+      // kept for "Compare with the current version" (the API serves the current version only)
+      rememberVersion(courseId, data.id, data.version ?? 1, data.generatedAt ?? null, data.content);
+    }
+  }, [data, courseId]);
   // restored once per visit of the lesson: a rewrite or a version switch replaces the text in place
   const resumed = useReadingPosition(
     article,
@@ -88,11 +92,11 @@ function LessonScreen() {
       record.mutate({ opened: true });
     }
   }, [data, lessonId, record]);
-  useTitle(data?.title ?? "Lesson");
+  useTitle(data?.title ?? t("lesson.title"));
   const restarts = useRestartsSeen(`${lessonId}:${data?.version ?? 1}`, data?.progress?.restarts);
 
   // a lesson removed from a course it is still in: the way back to that course (a missing course says so itself)
-  if (isMissing(lesson.error)) return <NotFound what="Lesson" courseId={course.data ? courseId : undefined} />;
+  if (isMissing(lesson.error)) return <NotFound what="lesson" courseId={course.data ? courseId : undefined} />;
   const crumbs = (
     <p className="crumbs">
       <Link to={`/courses/${courseId}`}>{t("lesson.back")}</Link>
@@ -100,10 +104,10 @@ function LessonScreen() {
   );
   if (!data)
     return (
-      <main id="main" className="lesson">
+      <main id="main" className="lesson" lang={lang}>
         {crumbs}
-        <PageHeading>Lesson</PageHeading>
-        {lesson.error ? <ErrorNotice error={lesson.error} /> : <p>Loading…</p>}
+        <PageHeading>{t("lesson.title")}</PageHeading>
+        {lesson.error ? <ErrorNotice error={lesson.error} /> : <p>{t("common.loading")}</p>}
       </main>
     );
   const quizDraft = draftKey(courseId, lessonId, "quiz");
@@ -175,7 +179,7 @@ function LessonScreen() {
             <>
               {rewriting && <Writing lesson={data} restarts={restarts} />}
               <Completion done={done} by={mine?.completedBy ?? null} busy={record.isPending} onChange={(completed) => record.mutate({ completed })} />
-              <p className="hint authorship">{authorship((written ?? rewriting!.content).generator)}</p>
+              <p className="hint authorship">{authorship((written ?? rewriting!.content).generator, t)}</p>
             </>
           ) : (
             <Writing lesson={data} restarts={restarts} focusRef={retried.ref} />
@@ -213,6 +217,7 @@ function LessonScreen() {
  * failed attempt: what failed, and when and which attempt comes next (never "started again" as
  * if it were progress). `focusRef`: gets focus after Retry. */
 function Writing({ lesson, restarts, focusRef }: { lesson: Lesson; restarts: number; focusRef?: (element: HTMLElement | null) => void }) {
+  const { t } = useT();
   const expected = lesson.progress?.blocksExpected ?? null;
   if (lesson.status === "PENDING" && isRetrying(lesson)) {
     return (
@@ -229,13 +234,13 @@ function Writing({ lesson, restarts, focusRef }: { lesson: Lesson; restarts: num
       {failed && <p className="failed-attempt">{failed}</p>}
       <p>
         <span className="spinner" aria-hidden="true" /> {writingStatus(lesson)}
-        {lesson.partial?.blocks.length || lesson.partial?.writing ? " What is shown is not final yet." : ""}
+        {lesson.partial?.blocks.length || lesson.partial?.writing ? ` ${t("lesson.notFinal")}` : ""}
       </p>
       {restarted && <p className="restarted">{restarted}</p>}
       {expected && (lesson.progress?.blocksWritten ?? 0) < expected ? (
-        <progress className="working" aria-label="Writing this lesson" max={expected} value={lesson.progress?.blocksWritten ?? 0} />
+        <progress className="working" aria-label={t("lesson.writingLabel")} max={expected} value={lesson.progress?.blocksWritten ?? 0} />
       ) : (
-        <progress className="working" aria-label="Writing this lesson" />
+        <progress className="working" aria-label={t("lesson.writingLabel")} />
       )}
     </div>
   );
@@ -271,15 +276,16 @@ function Completion({
   );
 }
 
-function versionLabel(version: LessonVersion, date: (iso: string) => string): string {
-  const when = version.generatedAt ? date(version.generatedAt) : "being written"; // Intl, in the course's language
-  const how = version.instruction ? `“${version.instruction.length > 60 ? version.instruction.slice(0, 57) + "…" : version.instruction}”` : "first version";
-  return `Version ${version.number} (${when}): ${how}`;
+function versionLabel(version: LessonVersion, { t, date }: Translator): string {
+  const when = version.generatedAt ? date(version.generatedAt) : t("versions.beingWritten"); // Intl, in the course's language
+  const how = version.instruction ? `“${version.instruction.length > 60 ? version.instruction.slice(0, 57) + "…" : version.instruction}”` : t("versions.first");
+  return t("versions.option", { n: version.number, when, how });
 }
 
 /** Rewrite the lesson with an instruction (at the end of the lesson: what to change is known once
  * read). The version shown stays readable, in place, while the new one is written. */
 function Rewrite({ courseId, lessonId, lesson }: { courseId: string; lessonId: string; lesson: Lesson }) {
+  const { t } = useT();
   const [instruction, setInstruction] = useState("");
   const asked = useFocusNext();
   const regenerate = useRegenerateLesson(courseId, lessonId, { onSuccess: () => setInstruction("") });
@@ -292,11 +298,11 @@ function Rewrite({ courseId, lessonId, lesson }: { courseId: string; lessonId: s
   };
   const writing = lesson.status === "PENDING" || lesson.status === "GENERATING";
   return (
-    <section className="versions no-print" aria-label="Make it yours">
-      <h2>Make it yours</h2>
+    <section className="versions no-print" aria-label={t("rewrite.heading")}>
+      <h2>{t("rewrite.heading")}</h2>
       {lesson.status === "GENERATED" ? (
         <form onSubmit={submit}>
-          <label htmlFor="instruction">Rewrite this lesson: what should change?</label>
+          <label htmlFor="instruction">{t("rewrite.label")}</label>
           <textarea
             id="instruction"
             rows={2}
@@ -304,21 +310,20 @@ function Rewrite({ courseId, lessonId, lesson }: { courseId: string; lessonId: s
             onChange={(e) => setInstruction(e.target.value)}
             aria-describedby="instruction-count"
             aria-invalid={over > 0}
-            placeholder="Simpler, with an analogy; or: examples in Go"
+            placeholder={t("rewrite.placeholder")}
           />
           <p id="instruction-count" className={over > 0 ? "hint too-long" : "hint"} aria-live="polite">
-            {instruction.length}/{INSTRUCTION_MAX_CHARS} characters
-            {over > 0 ? `: ${over} too many.` : "."} This version is kept; your progress stays.
+            {t("common.characters", { count: String(instruction.length), max: String(INSTRUCTION_MAX_CHARS) })}
+            {over > 0 ? `: ${t("common.tooMany", { over })}` : "."} {t("rewrite.kept")}
           </p>
           <button type="submit" disabled={regenerate.isPending || over > 0 || !instruction.trim()}>
-            {regenerate.isPending ? "Asking…" : "Rewrite the lesson"}
+            {regenerate.isPending ? t("quiz.asking") : t("rewrite.submit")}
           </button>
           {regenerate.error && <ErrorNotice error={regenerate.error} />}
         </form>
       ) : writing ? (
         <p className="hint" tabIndex={-1} ref={asked.ref}>
-          Version {lesson.version ?? 1} is being written; the lesson above stays as it was until it is ready, then
-          replaces it in place.
+          {t("rewrite.writing", { n: lesson.version ?? 1 })}
         </p>
       ) : null}
     </section>
@@ -326,13 +331,17 @@ function Rewrite({ courseId, lessonId, lesson }: { courseId: string; lessonId: s
 }
 
 /** Switch between the versions kept, near the top: which one is shown, the others with their
- * instruction and time; switching says what it did (focus goes there). Progress is kept. */
+ * instruction and time; switching says what it did (focus goes there). Progress is kept. An
+ * earlier version this tab has shown can be compared with the current one, side by side. */
 function VersionSwitch({ courseId, lessonId, lesson }: { courseId: string; lessonId: string; lesson: Lesson }) {
-  const { date } = useT();
+  const translator = useT();
+  const { t } = translator;
   const versions = lesson.versions ?? [];
   const current = versions.find((v) => v.current)?.number ?? lesson.version ?? 1;
   const [chosen, setChosen] = useState<number | null>(null);
   const [switched, setSwitched] = useState<number | null>(null);
+  const [comparing, setComparing] = useState<number | null>(null);
+  const compareButton = useRef<HTMLButtonElement>(null);
   const switches = useRef(0); // keys the status: one mount per switch, whatever re-renders follow
   const shown = useFocusNext();
   const select = useSelectLessonVersion(courseId, lessonId, {
@@ -340,13 +349,26 @@ function VersionSwitch({ courseId, lessonId, lesson }: { courseId: string; lesso
       switches.current += 1;
       setSwitched(chosen);
       setChosen(null);
+      setComparing(null);
     },
   });
   const writing = lesson.status === "PENDING" || lesson.status === "GENERATING";
   const label = versions.find((v) => v.number === switched);
+  // what is compared: the version chosen (or, none chosen, the newest earlier one) with the one shown
+  const candidate = chosen !== null && chosen !== current ? chosen : (versions.filter((v) => !v.current).at(-1)?.number ?? null);
+  const earlier = candidate !== null ? rememberedVersion(courseId, lessonId, candidate) : null;
+  const now =
+    lesson.status === "GENERATED" && lesson.content
+      ? { number: lesson.version ?? current, generatedAt: lesson.generatedAt ?? null, blocks: lesson.content.blocks }
+      : null;
+  const open = comparing !== null && earlier?.number === comparing && now ? earlier : null;
+  const close = () => {
+    setComparing(null);
+    compareButton.current?.focus(); // back to the control that opened it
+  };
   return (
-    <section className="version-switch no-print" aria-label="Versions of this lesson">
-      <label htmlFor="version">Version</label>
+    <section className="version-switch no-print" aria-label={t("versions.region")}>
+      <label htmlFor="version">{t("versions.label")}</label>
       <select
         id="version"
         value={chosen ?? current}
@@ -355,8 +377,8 @@ function VersionSwitch({ courseId, lessonId, lesson }: { courseId: string; lesso
       >
         {versions.map((v) => (
           <option key={v.number} value={v.number}>
-            {versionLabel(v, date)}
-            {v.current ? " (shown)" : ""}
+            {versionLabel(v, translator)}
+            {v.current ? ` ${t("versions.shown")}` : ""}
           </option>
         ))}
       </select>
@@ -370,16 +392,41 @@ function VersionSwitch({ courseId, lessonId, lesson }: { courseId: string; lesso
           select.mutate(chosen);
         }}
       >
-        Show this version
+        {t("versions.show")}
+      </button>
+      <button
+        type="button"
+        className="secondary"
+        ref={compareButton}
+        aria-expanded={open !== null}
+        aria-controls={open ? "version-compare" : undefined}
+        disabled={writing || !earlier || !now}
+        aria-describedby={candidate !== null && !earlier ? "compare-unknown" : undefined}
+        onClick={() => (open ? close() : earlier && setComparing(earlier.number))}
+      >
+        {candidate !== null ? t("compare.button", { n: candidate }) : t("compare.buttonNone")}
       </button>
       {switched !== null && (
         <p role="status" className="notice finished switched" tabIndex={-1} ref={shown.ref} key={`shown-${switches.current}`}>
-          Now showing version {switched}
-          {label?.instruction ? ` (“${label.instruction}”)` : label ? " (the first version)" : ""}. Your progress is kept.
+          {label?.instruction
+            ? t("versions.nowShowingInstruction", { n: switched, instruction: label.instruction })
+            : label
+              ? t("versions.nowShowingFirst", { n: switched })
+              : t("versions.nowShowing", { n: switched })}
         </p>
       )}
-      {writing && <p className="hint">A new version is being written; you can switch once it is ready.</p>}
+      {candidate !== null && !earlier && !writing && (
+        <p className="hint" id="compare-unknown">
+          {t("compare.unknown", { n: candidate })}
+        </p>
+      )}
+      {writing && <p className="hint">{t("versions.writing")}</p>}
       {select.error && <ErrorNotice error={select.error} />}
+      {open && now && (
+        <div id="version-compare">
+          <VersionCompare earlier={open} current={now} onClose={close} />
+        </div>
+      )}
     </section>
   );
 }

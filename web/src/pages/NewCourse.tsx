@@ -4,19 +4,25 @@ import { PageHeading } from "../components/Heading";
 import { ErrorNotice } from "../components/Status";
 import { useCreateCourse } from "../queries/courses";
 import { useTitle } from "../screen";
+import { InterfaceLanguage, useT, type Key } from "../i18n";
 import { LANGUAGE_PATTERN, PROMPT_MAX_CHARS, type CreateCourse, type Level } from "../api/types";
 
 type Size = NonNullable<CreateCourse["size"]>;
 
 /** Topics a new learner can start from (a click puts one in the box, to send or change). */
-const EXAMPLES = [
-  "Rust ownership for C++ programmers",
-  "Statistics for A/B tests, with Python",
-  "Photosynthesis for a curious 12-year-old",
-  "Negotiating a salary offer",
-];
+const EXAMPLES: Key[] = ["new.example1", "new.example2", "new.example3", "new.example4"];
 
+/** A new course, in the browser's language (outside any course). */
 export function NewCourse() {
+  return (
+    <InterfaceLanguage>
+      <NewCourseForm />
+    </InterfaceLanguage>
+  );
+}
+
+function NewCourseForm() {
+  const { t, lang } = useT();
   const navigate = useNavigate();
   const [prompt, setPrompt] = useState("");
   const [level, setLevel] = useState<Level | "">("");
@@ -28,7 +34,7 @@ export function NewCourse() {
 
   const create = useCreateCourse({ onSuccess: (course) => navigate(`/courses/${course.id}`) });
   const over = prompt.length - PROMPT_MAX_CHARS;
-  useTitle("New course");
+  useTitle(t("new.title"));
   const submit = (event: FormEvent) => {
     event.preventDefault();
     if (over > 0) return; // refused here, never cut: the learner decides what to keep
@@ -43,10 +49,10 @@ export function NewCourse() {
     idempotencyKey.current = crypto.randomUUID(); // a different request deserves a new key
   };
   return (
-    <main id="main" className="narrow">
-      <PageHeading>New course</PageHeading>
+    <main id="main" className="narrow" lang={lang}>
+      <PageHeading>{t("new.title")}</PageHeading>
       <form onSubmit={submit}>
-        <label htmlFor="prompt">What do you want to learn?</label>
+        <label htmlFor="prompt">{t("new.prompt")}</label>
         <textarea
           id="prompt"
           value={prompt}
@@ -56,43 +62,43 @@ export function NewCourse() {
           rows={4}
           aria-describedby="prompt-count"
           aria-invalid={over > 0}
-          placeholder="Rust ownership for C++ programmers"
+          placeholder={t("new.example1")}
         />
         <p id="prompt-count" className={over > 0 ? "hint too-long" : "hint"} aria-live="polite">
-          {prompt.length}/{PROMPT_MAX_CHARS} characters
-          {over > 0 && `: ${over} too many. Shorten it to create the course.`}
+          {t("common.characters", { count: String(prompt.length), max: String(PROMPT_MAX_CHARS) })}
+          {over > 0 && `: ${t("common.tooMany", { over })} ${t("new.shorten")}`}
         </p>
-        <div className="examples" role="group" aria-label="Example topics">
-          <span className="hint">For example:</span>
+        <div className="examples" role="group" aria-label={t("new.examples")}>
+          <span className="hint">{t("new.forExample")}</span>
           {EXAMPLES.map((example) => (
-            <button key={example} type="button" className="chip" onClick={() => edit(example)}>
-              {example}
+            <button key={example} type="button" className="chip" onClick={() => edit(t(example))}>
+              {t(example)}
             </button>
           ))}
         </div>
         <div className="row">
           <label>
-            Level
+            {t("new.level")}
             <select value={level} onChange={(e) => setLevel(e.target.value as Level | "")}>
-              <option value="">any</option>
-              <option value="beginner">beginner</option>
-              <option value="intermediate">intermediate</option>
-              <option value="advanced">advanced</option>
+              <option value="">{t("new.levelAny")}</option>
+              <option value="beginner">{t("new.levelBeginner")}</option>
+              <option value="intermediate">{t("new.levelIntermediate")}</option>
+              <option value="advanced">{t("new.levelAdvanced")}</option>
             </select>
           </label>
           <label>
-            Size
+            {t("new.size")}
             <select value={size} onChange={(e) => setSize(e.target.value as Size | "")} aria-describedby="size-hint">
-              <option value="">standard: 4 modules, 12 lessons</option>
-              <option value="short">short: 3 modules, 6 lessons</option>
-              <option value="long">long: 6 modules, 24 lessons</option>
+              <option value="">{t("new.sizeStandard")}</option>
+              <option value="short">{t("new.sizeShort")}</option>
+              <option value="long">{t("new.sizeLong")}</option>
             </select>
           </label>
         </div>
         <p id="size-hint" className="hint">
-          A lesson takes about 5 to 10 minutes to read, with its quiz. Lessons are written when you open them.
+          {t("new.sizeHint")}
         </p>
-        <label htmlFor="language">Language (optional)</label>
+        <label htmlFor="language">{t("new.language")}</label>
         <input
           id="language"
           value={language}
@@ -103,15 +109,14 @@ export function NewCourse() {
           maxLength={40}
           pattern={LANGUAGE_PATTERN}
           aria-describedby="language-hint"
-          placeholder="e.g. German, Hinglish, Portuguese (Brazil)"
+          placeholder={t("new.languagePlaceholder")}
           autoComplete="off"
         />
         <p id="language-hint" className="hint">
-          The course is written in this language. Letters, spaces, hyphens and parentheses, 2 to 40 characters; empty:
-          the language of your topic.
+          {t("new.languageHint")}
         </p>
         <button type="submit" disabled={create.isPending || over > 0}>
-          {create.isPending ? "Creating…" : "Create course"}
+          {create.isPending ? t("new.creating") : t("new.create")}
         </button>
         {create.error && <ErrorNotice error={create.error} />}
       </form>

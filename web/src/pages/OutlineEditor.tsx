@@ -3,6 +3,7 @@ import { ErrorNotice } from "../components/Status";
 import { ApiError } from "../api/client";
 import { useEditOutline } from "../queries/courses";
 import type { CourseDetail, OutlineEdit } from "../api/types";
+import { useT } from "../i18n";
 
 interface DraftLesson {
   key: string;
@@ -40,6 +41,7 @@ function move<T>(items: T[], from: number, to: number): T[] {
 /** Rename, add, remove and reorder lessons and modules, saved as one edit guarded by the course's
  * version. Lessons keep their ids (and so their content and progress); removal asks first. */
 export function OutlineEditor({ course, onDone }: { course: CourseDetail; onDone: () => void }) {
+  const { t } = useT();
   const [modules, setModules] = useState<DraftModule[]>(() => draftOf(course));
   const [confirming, setConfirming] = useState(false);
   // the row just added: its title field gets focus (and its placeholder title selected), so what
@@ -75,13 +77,13 @@ export function OutlineEditor({ course, onDone }: { course: CourseDetail; onDone
     save.mutate(edit);
   };
   return (
-    <form className="outline-editor" onSubmit={submit} aria-label="Edit the outline">
+    <form className="outline-editor" onSubmit={submit} aria-label={t("outline.region")}>
       {modules.map((module, m) => (
         <fieldset key={module.key} className="module-edit">
-          <legend>Module {m + 1}</legend>
+          <legend>{t("outline.module", { n: m + 1 })}</legend>
           <div className="edit-row">
             <label className="visually-hidden" htmlFor={`module-${module.key}`}>
-              Title of module {m + 1}
+              {t("outline.moduleTitle", { n: m + 1 })}
             </label>
             <input
               id={`module-${module.key}`}
@@ -90,10 +92,10 @@ export function OutlineEditor({ course, onDone }: { course: CourseDetail; onDone
               maxLength={200}
               onChange={(e) => update(m, (x) => ({ ...x, title: e.target.value }))}
             />
-            <button type="button" className="secondary" aria-label={`Move module ${m + 1} up`} disabled={m === 0} onClick={() => setModules((all) => move(all, m, m - 1))}>
+            <button type="button" className="secondary" aria-label={t("outline.moduleUp", { n: m + 1 })} disabled={m === 0} onClick={() => setModules((all) => move(all, m, m - 1))}>
               ↑
             </button>
-            <button type="button" className="secondary" aria-label={`Move module ${m + 1} down`} disabled={m === modules.length - 1} onClick={() => setModules((all) => move(all, m, m + 1))}>
+            <button type="button" className="secondary" aria-label={t("outline.moduleDown", { n: m + 1 })} disabled={m === modules.length - 1} onClick={() => setModules((all) => move(all, m, m + 1))}>
               ↓
             </button>
           </div>
@@ -101,7 +103,7 @@ export function OutlineEditor({ course, onDone }: { course: CourseDetail; onDone
             {module.lessons.map((lesson, n) => (
               <li key={lesson.key} className="edit-row">
                 <label className="visually-hidden" htmlFor={`lesson-${lesson.key}`}>
-                  Title of lesson {n + 1} of module {m + 1}
+                  {t("outline.lessonTitle", { n: n + 1, m: m + 1 })}
                 </label>
                 <input
                   id={`lesson-${lesson.key}`}
@@ -112,14 +114,14 @@ export function OutlineEditor({ course, onDone }: { course: CourseDetail; onDone
                     update(m, (x) => ({ ...x, lessons: x.lessons.map((l, i) => (i === n ? { ...l, title: e.target.value } : l)) }))
                   }
                 />
-                {lesson.generated && <span className="badge ok">written</span>}
-                <button type="button" className="secondary" aria-label={`Move “${lesson.title}” up`} disabled={n === 0 && m === 0} onClick={() => setModules((all) => shiftLesson(all, m, n, -1))}>
+                {lesson.generated && <span className="badge ok">{t("outline.written")}</span>}
+                <button type="button" className="secondary" aria-label={t("outline.lessonUp", { title: lesson.title })} disabled={n === 0 && m === 0} onClick={() => setModules((all) => shiftLesson(all, m, n, -1))}>
                   ↑
                 </button>
                 <button
                   type="button"
                   className="secondary"
-                  aria-label={`Move “${lesson.title}” down`}
+                  aria-label={t("outline.lessonDown", { title: lesson.title })}
                   disabled={n === module.lessons.length - 1 && m === modules.length - 1}
                   onClick={() => setModules((all) => shiftLesson(all, m, n, 1))}
                 >
@@ -128,14 +130,14 @@ export function OutlineEditor({ course, onDone }: { course: CourseDetail; onDone
                 <button
                   type="button"
                   className="link danger"
-                  aria-label={`Remove “${lesson.title}”`}
+                  aria-label={t("outline.removeNamed", { title: lesson.title })}
                   disabled={module.lessons.length === 1}
                   onClick={() => {
                     setConfirming(false);
                     update(m, (x) => ({ ...x, lessons: x.lessons.filter((_, i) => i !== n) }));
                   }}
                 >
-                  Remove
+                  {t("outline.remove")}
                 </button>
               </li>
             ))}
@@ -145,11 +147,11 @@ export function OutlineEditor({ course, onDone }: { course: CourseDetail; onDone
             className="link"
             onClick={() => {
               const key = newKey();
-              update(m, (x) => ({ ...x, lessons: [...x.lessons, { key, title: "New lesson", generated: false }] }));
+              update(m, (x) => ({ ...x, lessons: [...x.lessons, { key, title: t("outline.newLesson"), generated: false }] }));
               setAdded(`lesson-${key}`);
             }}
           >
-            Add a lesson to module {m + 1}
+            {t("outline.addLesson", { n: m + 1 })}
           </button>
         </fieldset>
       ))}
@@ -158,32 +160,34 @@ export function OutlineEditor({ course, onDone }: { course: CourseDetail; onDone
         className="link"
         onClick={() => {
           const key = newKey();
-          setModules((all) => [...all, { key, title: "New module", lessons: [{ key: newKey(), title: "New lesson", generated: false }] }]);
+          setModules((all) => [...all, { key, title: t("outline.newModule"), lessons: [{ key: newKey(), title: t("outline.newLesson"), generated: false }] }]);
           setAdded(`module-${key}`);
         }}
       >
-        Add a module
+        {t("outline.addModule")}
       </button>
       {confirming && removed.length > 0 && (
         <div className="notice error" role="alert">
           <p>
-            Remove {removed.length === 1 ? "this lesson" : `these ${removed.length} lessons`}: {removed.map((l) => `“${l.title}”`).join(", ")}? What
-            was written for {removed.length === 1 ? "it" : "them"} will be deleted and cannot be brought back.
+            {t(removed.length === 1 ? "outline.confirmOne" : "outline.confirmMany", {
+              count: removed.length,
+              titles: removed.map((l) => `“${l.title}”`).join(", "),
+            })}
           </p>
         </div>
       )}
       {stale && (
         <p className="notice error" role="alert">
-          The outline changed meanwhile (another tab or device). Cancel, then edit the current outline again.
+          {t("outline.stale")}
         </p>
       )}
       {save.error && !stale && <ErrorNotice error={save.error} />}
       <div className="edit-actions">
         <button type="submit" disabled={save.isPending}>
-          {confirming && removed.length > 0 ? "Remove and save" : save.isPending ? "Saving…" : "Save the outline"}
+          {confirming && removed.length > 0 ? t("outline.removeAndSave") : save.isPending ? t("outline.saving") : t("outline.save")}
         </button>
         <button type="button" className="secondary" onClick={onDone}>
-          Cancel
+          {t("common.cancel")}
         </button>
       </div>
     </form>

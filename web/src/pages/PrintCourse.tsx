@@ -5,6 +5,8 @@ import { NotFound } from "../components/NotFound";
 import { ErrorNotice, isMissing } from "../components/Status";
 import { useCourseExport } from "../queries/export";
 import { useTitle } from "../screen";
+import { useCourseOutline } from "../queries/courses";
+import { CourseLanguage, useT } from "../i18n";
 
 const ANSWERS = "\n## Quiz answers\n";
 
@@ -12,35 +14,46 @@ const ANSWERS = "\n## Quiz answers\n";
  * rendered without raw HTML; each lesson starts a new page, the quiz answers too. */
 export function PrintCourse() {
   const { courseId = "" } = useParams();
+  const outline = useCourseOutline(courseId);
+  return (
+    <CourseLanguage language={outline.data?.language}>
+      <PrintScreen />
+    </CourseLanguage>
+  );
+}
+
+function PrintScreen() {
+  const { t, lang } = useT();
+  const { courseId = "" } = useParams();
   const exported = useCourseExport(courseId);
   const markdown = exported.data?.markdown ?? "";
   const [firstLine, ...rest] = markdown.split("\n");
   const title = firstLine?.replace(/^# /, "") ?? "";
-  useTitle(title ? `${title} (print)` : "Print course");
+  useTitle(title ? t("print.titled", { title }) : t("print.title"));
 
-  if (isMissing(exported.error)) return <NotFound what="Course" />;
+  if (isMissing(exported.error)) return <NotFound what="course" />;
   const body = rest.join("\n");
   const cut = body.indexOf(ANSWERS);
   const lessons = cut >= 0 ? body.slice(0, cut) : body;
   const answers = cut >= 0 ? body.slice(cut) : "";
   return (
-    <main id="main" className="print-view">
+    <main id="main" className="print-view" lang={lang}>
       <div className="no-print print-bar">
-        <Link to={`/courses/${courseId}`}>Back to the course</Link>
+        <Link to={`/courses/${courseId}`}>{t("lesson.back")}</Link>
         <button type="button" onClick={() => window.print()} disabled={!exported.data}>
-          Print or save as PDF
+          {t("print.print")}
         </button>
       </div>
-      <PageHeading>{title || "Course"}</PageHeading>
+      <PageHeading>{title || t("course.title")}</PageHeading>
       {exported.error && <ErrorNotice error={exported.error} />}
-      {!exported.data && !exported.error && <p>Loading…</p>}
+      {!exported.data && !exported.error && <p>{t("common.loading")}</p>}
       {exported.data && (
         <>
           <div className="print-lessons">
             <Markdown skipHtml>{lessons}</Markdown>
           </div>
           {answers && (
-            <section className="print-answers" aria-label="Quiz answers">
+            <section className="print-answers" aria-label={t("print.answers")}>
               <Markdown skipHtml>{answers}</Markdown>
             </section>
           )}

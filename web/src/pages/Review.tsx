@@ -9,30 +9,41 @@ import { PageHeading } from "../components/Heading";
 import { ErrorNotice } from "../components/Status";
 import { useDueCards, useReviewCard } from "../queries/reviews";
 import { useTitle } from "../screen";
+import { ENGLISH_T, InterfaceLanguage, useT, type Key, type Lang, type Translator } from "../i18n";
 
-const RATINGS: { rating: ReviewRating; key: string; label: string }[] = [
-  { rating: "again", key: "1", label: "Again" },
-  { rating: "hard", key: "2", label: "Hard" },
-  { rating: "good", key: "3", label: "Good" },
-  { rating: "easy", key: "4", label: "Easy" },
+const RATINGS: { rating: ReviewRating; key: string; label: Key; rated: Key }[] = [
+  { rating: "again", key: "1", label: "review.again", rated: "review.ratedAgain" },
+  { rating: "hard", key: "2", label: "review.hard", rated: "review.ratedHard" },
+  { rating: "good", key: "3", label: "review.good", rated: "review.ratedGood" },
+  { rating: "easy", key: "4", label: "review.easy", rated: "review.ratedEasy" },
 ];
 
-/** "in 10 minutes", "in 3 days": when a card is due next, in words. */
-export function dueIn(due: string, now: number = Date.now()): string {
+/** "in 10 minutes", "in 3 days": when a card is due next, in words (Intl, in the language shown). */
+export function dueIn(due: string, now: number = Date.now(), lang: Lang = "en", t: Translator["t"] = ENGLISH_T): string {
   const minutes = Math.max(0, Math.round((new Date(due).getTime() - now) / 60_000));
-  if (minutes < 1) return "now";
-  if (minutes < 60) return `in ${minutes} minute${minutes === 1 ? "" : "s"}`;
+  if (minutes < 1) return t("time.now");
+  const relative = new Intl.RelativeTimeFormat(lang, { numeric: "always" });
+  if (minutes < 60) return relative.format(minutes, "minute");
   const hours = Math.round(minutes / 60);
-  if (hours < 24) return `in ${hours} hour${hours === 1 ? "" : "s"}`;
-  const days = Math.round(hours / 24);
-  return `in ${days} day${days === 1 ? "" : "s"}`;
+  if (hours < 24) return relative.format(hours, "hour");
+  return relative.format(Math.round(hours / 24), "day");
 }
 
-function left(count: number): string {
-  return count === 1 ? "1 card left" : `${count} cards left`;
+function left(count: number, plural: Translator["plural"]): string {
+  return plural(count, "review.leftOne", "review.leftOther");
 }
 
+/** Reviewing flashcards, in the browser's language (cards of several courses may be due). */
 export function Review() {
+  return (
+    <InterfaceLanguage>
+      <ReviewScreen />
+    </InterfaceLanguage>
+  );
+}
+
+function ReviewScreen() {
+  const { t, lang, plural } = useT();
   const [params] = useSearchParams();
   const courseId = params.get("course") ?? undefined;
   const due = useDueCards(courseId);
@@ -44,7 +55,7 @@ export function Review() {
   const [said, setSaid] = useState("");
   const card = queue?.[0];
   const heading = useRef<HTMLHeadingElement>(null);
-  useTitle("Review");
+  useTitle(t("review.title"));
 
   // the session's cards: taken once, so a card rated "again" comes back in the next session
   useEffect(() => {
@@ -57,8 +68,8 @@ export function Review() {
   const flip = useCallback(() => {
     if (!card || flipped) return;
     setFlipped(true);
-    setSaid(`Answer: ${card.back}`);
-  }, [card, flipped]);
+    setSaid(`${t("review.answer")} ${card.back}`);
+  }, [card, flipped, t]);
 
   const rate = useCallback(
     (rating: ReviewRating) => {
@@ -71,13 +82,14 @@ export function Review() {
             setDone((n) => n + 1);
             setQueue((cards) => (cards ?? []).slice(1));
             setFlipped(false);
-            setSaid(`Rated ${rating}: next review ${dueIn(after.due)}. ${left(remaining)}.`);
+            const rated = RATINGS.find((r) => r.rating === rating)!.rated;
+            setSaid(t("review.rated", { rated: t(rated), when: dueIn(after.due, Date.now(), lang, t), left: left(remaining, plural) }));
             heading.current?.focus();
           },
         },
       );
     },
-    [card, flipped, review, total, done],
+    [card, flipped, review, total, done, t, lang, plural],
   );
 
   useEffect(() => {
@@ -102,10 +114,10 @@ export function Review() {
 
   const remaining = Math.max(0, total - done);
   return (
-    <main id="main" className="review">
-      <PageHeading>Review</PageHeading>
+    <main id="main" className="review" lang={lang}>
+      <PageHeading>{t("review.title")}</PageHeading>
       <p className="review-count" aria-live="off">
-        {queue === null ? "" : left(remaining)}
+        {queue === null ? "" : left(remaining, plural)}
       </p>
       <p className="visually-hidden" role="status" aria-live="polite">
         {said}
@@ -113,31 +125,31 @@ export function Review() {
       {due.error && <ErrorNotice error={due.error} />}
       {review.error && <ErrorNotice error={review.error} />}
       {due.isPending ? (
-        <p>Loading…</p>
+        <p>{t("common.loading")}</p>
       ) : !card ? (
         <section aria-labelledby="review-done">
           <h2 id="review-done" ref={heading} tabIndex={-1}>
-            {done ? "All done for now" : "Nothing to review"}
+            {done ? t("review.allDone") : t("review.nothing")}
           </h2>
           <p>
-            {done ? `You reviewed ${done} card${done === 1 ? "" : "s"}.` : "No card is due."}{" "}
-            {remaining > 0 ? `${left(remaining)} (more are due than one session shows): ` : ""}
-            <Link to="/">Back to my courses</Link>
+            {done ? plural(done, "review.reviewedOne", "review.reviewedOther") : t("review.noneDue")}{" "}
+            {remaining > 0 ? `${t("review.more", { left: left(remaining, plural) })} ` : ""}
+            <Link to="/">{t("notFound.myCourses")}</Link>
           </p>
         </section>
       ) : (
         <section className="flashcard" aria-labelledby="card-front" aria-describedby="review-keys">
           <h2 id="card-front" ref={heading} tabIndex={-1}>
-            <span className="visually-hidden">Question: </span>
+            <span className="visually-hidden">{t("review.question")} </span>
             {card.front}
           </h2>
           {flipped ? (
             <div className="flashcard-back">
               <p id="card-back">
-                <span className="visually-hidden">Answer: </span>
+                <span className="visually-hidden">{t("review.answer")} </span>
                 {card.back}
               </p>
-              <div className="rating-buttons" role="group" aria-label="How well did you remember it?">
+              <div className="rating-buttons" role="group" aria-label={t("review.how")}>
                 {RATINGS.map(({ rating, key, label }) => (
                   <button
                     key={rating}
@@ -146,18 +158,18 @@ export function Review() {
                     disabled={review.isPending}
                     aria-keyshortcuts={key}
                   >
-                    {label} <kbd aria-hidden="true">{key}</kbd>
+                    {t(label)} <kbd aria-hidden="true">{key}</kbd>
                   </button>
                 ))}
               </div>
             </div>
           ) : (
             <button type="button" onClick={flip} aria-keyshortcuts="Space">
-              Show answer <kbd aria-hidden="true">Space</kbd>
+              {t("review.show")} <kbd aria-hidden="true">{t("review.space")}</kbd>
             </button>
           )}
           <p id="review-keys" className="hint">
-            Space shows the answer; then 1 again, 2 hard, 3 good, 4 easy.
+            {t("review.keys")}
           </p>
         </section>
       )}

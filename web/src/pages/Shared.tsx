@@ -9,6 +9,7 @@ import { isDeadLink, MakeItYours, SharedNotFound, useSharedCourse } from "../com
 import { Badge, ErrorNotice } from "../components/Status";
 import type { AppConfig } from "../config";
 import { useTitle } from "../screen";
+import { CourseLanguage, InterfaceLanguage, useT } from "../i18n";
 import { useSession } from "../session";
 import { SharedApiContext } from "../sharedContext";
 
@@ -16,45 +17,58 @@ import { SharedApiContext } from "../sharedContext";
 const SharedLesson = lazy(() => import("./SharedLesson").then((module) => ({ default: module.SharedLesson })));
 
 function LessonRow({ token, lesson }: { token: string; lesson: SharedLessonSummary }) {
+  const { t } = useT();
   const written = lesson.status === "GENERATED";
   return (
     <li className="lesson-row">
       <span className="check" aria-hidden="true" />
       <Link to={`/shared/${token}/lessons/${lesson.id}`}>{lesson.title}</Link>
-      <Badge label={written ? "ready" : "not written yet"} tone={written ? "ok" : "idle"} />
+      <Badge label={written ? t("shared.ready") : t("status.notWritten")} tone={written ? "ok" : "idle"} />
       {lesson.summary && <p className="summary">{lesson.summary}</p>}
     </li>
   );
 }
 
-function SharedCourseScreen() {
+/** A shared course in its language's interface, as its owner's is. */
+function SharedCourse() {
   const { token = "" } = useParams();
   const course = useSharedCourse(token);
+  return (
+    <CourseLanguage language={course.data?.language}>
+      <SharedCourseScreen />
+    </CourseLanguage>
+  );
+}
+
+function SharedCourseScreen() {
+  const { token = "" } = useParams();
+  const { t, lang } = useT();
+  const course = useSharedCourse(token);
   const data: SharedCourseData | undefined = course.data;
-  useTitle(data?.title ?? "Shared course");
+  useTitle(data?.title ?? t("shared.title"));
   if (!isShareToken(token) || isDeadLink(course.error)) return <SharedNotFound />;
   if (!data)
     return (
-      <main id="main">
-        <PageHeading>Shared course</PageHeading>
-        {course.error ? <ErrorNotice error={course.error} /> : <p>Loading…</p>}
+      <main id="main" lang={lang}>
+        <PageHeading>{t("shared.title")}</PageHeading>
+        {course.error ? <ErrorNotice error={course.error} /> : <p>{t("common.loading")}</p>}
       </main>
     );
-  const title = data.title ?? "A shared course";
+  const title = data.title ?? t("shared.untitled");
   return (
-    <main id="main" className="shared">
-      <p className="crumbs shared-note">A course shared with you: read it without an account.</p>
+    <main id="main" className="shared" lang={lang}>
+      <p className="crumbs shared-note">{t("shared.note")}</p>
       <PageHeading>{title}</PageHeading>
       {data.description && <p className="lead">{data.description}</p>}
       {data.language && (
         <p className="course-language">
-          Written in <strong>{data.language}</strong>
+          {t("course.writtenIn")} <strong>{data.language}</strong>
         </p>
       )}
       <MakeItYours token={token} title={title} />
       {data.objectives.length > 0 && (
-        <section aria-label="Objectives">
-          <h2>You will be able to</h2>
+        <section aria-label={t("course.objectivesRegion")}>
+          <h2>{t("course.objectives")}</h2>
           <ul>
             {data.objectives.map((objective, i) => (
               <li key={i}>{objective}</li>
@@ -63,8 +77,7 @@ function SharedCourseScreen() {
         </section>
       )}
       <p className="progress">
-        {data.lessonsWritten} of {data.lessonCount} lessons written so far. The others are written for whoever makes
-        the course theirs.
+        {t("shared.writtenSoFar", { written: data.lessonsWritten, total: data.lessonCount })}
       </p>
       {data.modules.map((module) => (
         <section key={module.id} className="module" aria-label={module.title}>
@@ -88,7 +101,6 @@ function retryDelay(attempt: number, error: unknown): number {
 /** The screens of a share link (`#/shared/<token>`), signed in or not: their own API (no token)
  * and query cache; the top bar offers to sign in, or names who is. */
 export function SharedScreens({ config }: { config: AppConfig }) {
-  const session = useSession();
   const api = useMemo(() => new SharedApi(config.apiUrl), [config.apiUrl]);
   const client = useMemo(
     () =>
@@ -107,24 +119,15 @@ export function SharedScreens({ config }: { config: AppConfig }) {
   return (
     <QueryClientProvider client={client}>
       <SharedApiContext.Provider value={api}>
-        <header className="top no-print">
-          <Link to="/" className="brand">
-            FlowGen
-          </Link>
-          {session.user ? (
-            <span className="who">{session.user}</span>
-          ) : (
-            <Link to="/" className="who">
-              Sign in
-            </Link>
-          )}
-        </header>
+        <InterfaceLanguage>
+          <SharedTop />
+        </InterfaceLanguage>
         <Routes>
-          <Route path="/shared/:token" element={<SharedCourseScreen />} />
+          <Route path="/shared/:token" element={<SharedCourse />} />
           <Route
             path="/shared/:token/lessons/:lessonId"
             element={
-              <Suspense fallback={<main id="main" className="lesson"><p>Loading…</p></main>}>
+              <Suspense fallback={<main id="main" className="lesson"><p>…</p></main>}>
                 <SharedLesson />
               </Suspense>
             }
@@ -133,6 +136,26 @@ export function SharedScreens({ config }: { config: AppConfig }) {
         </Routes>
       </SharedApiContext.Provider>
     </QueryClientProvider>
+  );
+}
+
+/** The top bar: sign in, or who is signed in. */
+function SharedTop() {
+  const session = useSession();
+  const { t } = useT();
+  return (
+        <header className="top no-print">
+          <Link to="/" className="brand">
+            FlowGen
+          </Link>
+          {session.user ? (
+            <span className="who">{session.user}</span>
+          ) : (
+            <Link to="/" className="who">
+              {t("signin.submit")}
+            </Link>
+          )}
+        </header>
   );
 }
 

@@ -7,6 +7,7 @@ import { PageHeading } from "../components/Heading";
 import { isDeadLink, MakeItYours, SharedNotFound, useSharedCourse } from "../components/SharedParts";
 import { ErrorNotice } from "../components/Status";
 import { useTitle } from "../screen";
+import { CourseLanguage, useT } from "../i18n";
 import { sharedKeys, useSharedApi } from "../sharedContext";
 
 /** A checked shared quiz as the quiz shows a result: graded by the API, kept nowhere. */
@@ -18,6 +19,17 @@ export function asResult(grade: QuizGrade, lessonId: string): { result: QuizResu
 /** A lesson of a shared course, read without an account: written, or said not to be (reading it
  * never starts its writing; its owner's reading does). The quiz is checked, never recorded. */
 export function SharedLesson() {
+  const { token = "" } = useParams();
+  const course = useSharedCourse(token);
+  return (
+    <CourseLanguage language={course.data?.language}>
+      <SharedLessonScreen />
+    </CourseLanguage>
+  );
+}
+
+function SharedLessonScreen() {
+  const { t, lang } = useT();
   const { token = "", lessonId = "" } = useParams();
   const api = useSharedApi();
   const lesson = useQuery({
@@ -27,14 +39,14 @@ export function SharedLesson() {
   });
   const course = useSharedCourse(token);
   const data = lesson.data;
-  useTitle(data?.title ?? "Shared lesson");
+  useTitle(data?.title ?? t("shared.lessonTitle"));
   if (!isShareToken(token) || isDeadLink(lesson.error)) {
     return lesson.error && "code" in lesson.error && lesson.error.code === "lesson_not_found" ? (
-      <main id="main" className="lesson">
-        <PageHeading>Lesson not found</PageHeading>
-        <p>This shared course has no such lesson.</p>
+      <main id="main" className="lesson" lang={lang}>
+        <PageHeading>{t("notFound.lesson")}</PageHeading>
+        <p>{t("shared.noSuchLesson")}</p>
         <p>
-          <Link to={`/shared/${token}`}>Back to the course</Link>
+          <Link to={`/shared/${token}`}>{t("lesson.back")}</Link>
         </p>
       </main>
     ) : (
@@ -43,15 +55,15 @@ export function SharedLesson() {
   }
   const crumbs = (
     <p className="crumbs">
-      <Link to={`/shared/${token}`}>{course.data?.title ?? "Back to the course"}</Link>
+      <Link to={`/shared/${token}`}>{course.data?.title ?? t("lesson.back")}</Link>
     </p>
   );
   if (!data)
     return (
-      <main id="main" className="lesson">
+      <main id="main" className="lesson" lang={lang}>
         {crumbs}
-        <PageHeading>Lesson</PageHeading>
-        {lesson.error ? <ErrorNotice error={lesson.error} /> : <p>Loading…</p>}
+        <PageHeading>{t("lesson.title")}</PageHeading>
+        {lesson.error ? <ErrorNotice error={lesson.error} /> : <p>{t("common.loading")}</p>}
       </main>
     );
   const quiz: QuizProgress = {
@@ -61,7 +73,7 @@ export function SharedLesson() {
     recorded: false,
   };
   return (
-    <main id="main" className="lesson shared">
+    <main id="main" className="lesson shared" lang={lang}>
       {crumbs}
       <PageHeading>{data.title}</PageHeading>
       <p className="lead">{data.summary}</p>
@@ -69,29 +81,27 @@ export function SharedLesson() {
         <article className="lesson-body">
           <Blocks key={`${token}:${lessonId}`} blocks={data.content.blocks} quiz={quiz} />
           <p className="hint authorship">
-            {data.content.generator === "offline"
-              ? "Offline sample content: no model was called."
-              : "Written by an AI model: check anything important against a second source."}{" "}
-            Your answers are checked here and kept nowhere.
+            {data.content.generator === "offline" ? t("lesson.authorOffline") : t("shared.authorModel")}{" "}
+            {t("shared.keptNowhere")}
           </p>
         </article>
       ) : (
         <p role="status" className="notice not-written">
-          This lesson is not written yet. It is written for whoever makes the course theirs, when they open it.
+          {t("shared.notWritten")}
         </p>
       )}
       <MakeItYours token={token} title={course.data?.title ?? data.title} />
-      <nav className="pager" aria-label="Lessons">
+      <nav className="pager" aria-label={t("lesson.lessons")}>
         {data.previousLessonId ? (
           <Link to={`/shared/${token}/lessons/${data.previousLessonId}`} rel="prev">
-            ← Previous lesson
+            {t("lesson.previous")}
           </Link>
         ) : (
           <span />
         )}
         {data.nextLessonId && (
           <Link to={`/shared/${token}/lessons/${data.nextLessonId}`} rel="next">
-            Next lesson →
+            {t("lesson.next")}
           </Link>
         )}
       </nav>

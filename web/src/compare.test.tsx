@@ -1,0 +1,137 @@
+// Comparing an earlier version of a lesson with the current one (issue 26).
+import { cleanup, screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { compareBlocks, rememberedVersion } from "./components/VersionCompare";
+import { LessonView } from "./pages/LessonView";
+import { fetched, refetch, renderScreen } from "./test-harness";
+import type { Block, CourseDetail, Lesson } from "./api/types";
+
+const ID = "e".repeat(32);
+const md = (markdown: string): Block => ({ type: "markdown", markdown });
+
+const OUTLINE: CourseDetail = {
+  id: ID, prompt: "Rust", level: null, size: null, status: "READY", title: "Rust", description: null, language: null,
+  objectives: [], lessonCount: 1, lessonsGenerated: 1, usage: { promptTokens: 0, completionTokens: 0 }, error: null,
+  attempts: 1, createdAt: "", updatedAt: "", version: 1, partialOutline: null,
+  modules: [{ id: "m01", title: "Moves", lessons: [{ id: "m01-l01", title: "Moves", summary: "s", order: 0, status: "GENERATED", priority: null, error: null, attempts: 1 }] }],
+};
+
+const V1 = [md("Ownership moves a value."), md("A borrow lends it."), { type: "key_points", points: ["One owner"] } as Block, md("Lifetimes end it.")];
+const V2 = [md("Ownership moves a value."), md("A borrow lends it, like a library book."), { type: "key_points", points: ["One owner"] } as Block, md("Try it: cargo run.")];
+const V2_EXTRA = [...V2, md("A brand new closing note.")];
+
+function lesson(version: number, blocks: Block[], generatedAt: string, versions = 2): Lesson {
+  const all = [
+    { number: 1, generatedAt: "2026-11-27T10:00:00Z", instruction: null, current: version === 1 },
+    { number: 2, generatedAt: "2026-11-28T10:00:00Z", instruction: "With an analogy", current: version === 2 },
+  ].slice(0, versions);
+  return {
+    id: "m01-l01", courseId: ID, moduleId: "m01", title: "Moves", summary: "s", order: 0, status: "GENERATED", priority: null,
+    error: null, attempts: 1, maxAttempts: 3, retryAt: null, partial: null, progress: null, requestedAt: null, generatedAt,
+    previousLessonId: null, nextLessonId: null, retryAfter: null, version, versions: all, usage: { promptTokens: 0, completionTokens: 0 },
+    content: { generator: "offline", blocks },
+  };
+}
+
+describe("block-level comparison", () => {
+  it("matches equal blocks in order; a differing pair is changed, one without a counterpart is only in its version", () => {
+    expect(compareBlocks(V1, V2)).toEqual({ before: ["same", "changed", "same", "changed"], after: ["same", "changed", "same", "changed"] });
+    expect(compareBlocks(V1, V2_EXTRA).after).toEqual(["same", "changed", "same", "changed", "only"]);
+    expect(compareBlocks([md("a"), md("b")], [md("b")])).toEqual({ before: ["only", "same"], after: ["same"] });
+    expect(compareBlocks(V1, V1).before.every((m) => m === "same")).toBe(true);
+    // whitespace alone is no change
+    expect(compareBlocks([md("a  b\n")], [md("a b")]).before).toEqual(["same"]);
+  });
+});
+
+describe("Compare with the current version", { timeout: 20_000 }, () => {
+  beforeEach(() => {
+    window.scrollTo = vi.fn() as unknown as typeof window.scrollTo;
+    sessionStorage.clear();
+  });
+
+  /** Version 1 read, then rewritten: version 2 arrives in place (as after "Rewrite the lesson"). */
+  async function readThenRewritten(current: Block[] = V2) {
+    let answer = fetched(lesson(1, V1, "2026-11-27T10:00:00Z", 1));
+    const api = {
+      openLesson: vi.fn(async () => answer),
+      getCourse: vi.fn(async () => fetched(OUTLINE)),
+      putProgress: vi.fn(async (_c: string, lessonId: string) => fetched({ lessonId })),
+      getCourseProgress: vi.fn(async () => fetched({ courseId: ID, lessonCount: 1, completed: 0, percent: 0, finished: false, nextLessonId: "m01-l01", lessons: [] })),
+      selectLessonVersion: vi.fn(async () => fetched(lesson(1, V1, "2026-11-27T10:00:00Z"))),
+    };
+    const view = renderScreen(<LessonView />, { path: "/courses/:courseId/lessons/:lessonId", at: `/courses/${ID}/lessons/m01-l01`, api });
+    await screen.findByText("Lifetimes end it.");
+    answer = fetched(lesson(2, current, "2026-11-28T10:00:00Z"));
+    await refetch(view.client, "lesson");
+    await screen.findByText("Try it: cargo run.");
+    return { ...view, api };
+  }
+
+  it("shows both versions side by side, headed with number and date, the differing blocks marked", async () => {
+    const user = userEvent.setup();
+    const { container } = await readThenRewritten(V2_EXTRA);
+    const versions = screen.getByRole("region", { name: "Versions of this lesson" });
+    const open = within(versions).getByRole("button", { name: "Compare version 1 with the current version" });
+    expect(open).toHaveAttribute("aria-expanded", "false");
+    await user.click(open);
+
+    const compared = await screen.findByRole("region", { name: "Version 1 and version 2 side by side" });
+    expect(open).toHaveAttribute("aria-expanded", "true");
+    const date = (iso: string) => new Intl.DateTimeFormat("en", { dateStyle: "medium", timeStyle: "short" }).format(new Date(iso));
+    const earlier = within(compared).getByRole("region", { name: `Version 1, ${date("2026-11-27T10:00:00Z")}` });
+    const current = within(compared).getByRole("region", { name: `Version 2 (current), ${date("2026-11-28T10:00:00Z")}` });
+    expect(compared.querySelector(".compare-columns")?.children).toHaveLength(2); // the two columns (stacked below 40rem by CSS)
+
+    const marked = (side: HTMLElement, mark: string) =>
+      [...side.querySelectorAll(`.compare-block.${mark}`)].map((b) => b.textContent?.replace(/^(Changed|Only in this version)/, ""));
+    expect(marked(earlier, "changed")).toEqual(["A borrow lends it.", "Lifetimes end it."]);
+    expect(marked(current, "changed")).toEqual(["A borrow lends it, like a library book.", "Try it: cargo run."]);
+    expect(marked(current, "only")).toEqual(["A brand new closing note."]);
+    expect(within(current).getAllByText("Changed")).toHaveLength(2);
+    expect(within(current).getByText("Only in this version")).toBeInTheDocument();
+    expect(earlier.querySelectorAll(".compare-block.same")).toHaveLength(2);
+    expect(container.querySelector("article.lesson-body")).toHaveTextContent("Try it: cargo run."); // the lesson itself unchanged
+  });
+
+  it("moves focus to the comparison when it opens and back to its control when it closes, by keyboard alone", async () => {
+    const user = userEvent.setup();
+    await readThenRewritten();
+    const open = screen.getByRole("button", { name: "Compare version 1 with the current version" });
+    open.focus();
+    await user.keyboard("{Enter}");
+    const heading = await screen.findByRole("heading", { name: "Version 1 and version 2 side by side" });
+    await waitFor(() => expect(heading).toHaveFocus());
+    await user.keyboard("{Escape}");
+    expect(screen.queryByRole("region", { name: "Version 1 and version 2 side by side" })).toBeNull();
+    expect(open).toHaveFocus();
+
+    await user.keyboard(" "); // open again, close with its own button
+    const close = await screen.findByRole("button", { name: "Close the comparison" });
+    close.focus();
+    await user.keyboard("{Enter}");
+    expect(screen.queryByRole("heading", { name: "Version 1 and version 2 side by side" })).toBeNull();
+    expect(open).toHaveFocus();
+  });
+
+  it("keeps the versions it has shown in this tab, and says when one was never shown here", async () => {
+    await readThenRewritten();
+    expect(rememberedVersion(ID, "m01-l01", 1)?.blocks).toEqual(V1);
+    expect(rememberedVersion(ID, "m01-l01", 2)?.blocks).toEqual(V2);
+
+    cleanup();
+    sessionStorage.clear(); // another tab: nothing shown there yet
+    const api = {
+      openLesson: vi.fn(async () => fetched(lesson(2, V2, "2026-11-28T10:00:00Z"))),
+      getCourse: vi.fn(async () => fetched(OUTLINE)),
+      putProgress: vi.fn(async (_c: string, lessonId: string) => fetched({ lessonId })),
+      getCourseProgress: vi.fn(async () => fetched({ courseId: ID, lessonCount: 1, completed: 0, percent: 0, finished: false, nextLessonId: "m01-l01", lessons: [] })),
+    };
+    renderScreen(<LessonView />, { path: "/courses/:courseId/lessons/:lessonId", at: `/courses/${ID}/lessons/m01-l01`, api });
+    const fresh = await screen.findByRole("button", { name: "Compare version 1 with the current version" });
+    expect(fresh).toBeDisabled();
+    expect(fresh).toHaveAccessibleDescription(
+      "Version 1 has not been shown in this tab yet: show it once, then it can be compared with the current version.",
+    );
+  });
+});
