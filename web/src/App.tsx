@@ -18,6 +18,7 @@ import { Review } from "./pages/Review";
 import { SignIn } from "./pages/SignIn";
 import { requestHeadingFocus } from "./screen";
 import { ThemeToggle } from "./theme";
+import { InterfaceLanguage, useT } from "./i18n";
 
 // The lesson screen (markdown, and highlighting after it) loads on demand, not on first load.
 const LessonView = lazy(() => import("./pages/LessonView").then((module) => ({ default: module.LessonView })));
@@ -41,10 +42,20 @@ function skipToContent(event: MouseEvent) {
 }
 
 function SkipLink() {
+  const { t } = useT();
   return (
     <a className="skip-link no-print" href="#main" onClick={skipToContent}>
-      Skip to content
+      {t("nav.skip")}
     </a>
+  );
+}
+
+function SignOut({ onClick }: { onClick: () => void }) {
+  const { t } = useT();
+  return (
+    <button type="button" className="link" onClick={onClick}>
+      {t("nav.signOut")}
+    </button>
   );
 }
 
@@ -93,20 +104,21 @@ function SignedIn({ config }: { config: AppConfig }) {
       <ApiContext.Provider value={api}>
         <OutboxContext.Provider value={outbox}>
           <OutboxSender onSessionEnded={endSession} />
-          <SkipLink />
-          <RouteFocus />
-          <header className="top no-print">
-            <Link to="/" className="brand">
-              FlowGen
-            </Link>
-            <span className="who">{session.user}</span>
-            <ThemeToggle />
-            <button type="button" className="link" onClick={session.signOut}>
-              Sign out
-            </button>
-          </header>
-          <OutboxNotice />
-          <ForkAfterSignIn />
+          {/* the top bar and notices in the browser's language (a course's screen sets its own) */}
+          <InterfaceLanguage>
+            <SkipLink />
+            <RouteFocus />
+            <header className="top no-print">
+              <Link to="/" className="brand">
+                FlowGen
+              </Link>
+              <span className="who">{session.user}</span>
+              <ThemeToggle />
+              <SignOut onClick={session.signOut} />
+            </header>
+            <OutboxNotice />
+            <ForkAfterSignIn />
+          </InterfaceLanguage>
           <Routes>
             <Route path="/" element={<Courses />} />
             <Route path="/new" element={<NewCourse />} />
