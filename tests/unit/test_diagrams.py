@@ -94,6 +94,9 @@ def test_the_offline_model_draws_a_diagram_for_a_lesson_about_how_something_work
     # the quiz cards still point at the quiz
     quiz_at = next(i for i, b in enumerate(lesson.blocks) if b.type == "quiz")
     assert {card.block for card in lesson.flashcards} == {0, quiz_at}
+    # the last lesson of a long offline course (the one `make demo` opens) has one too
+    last, _ = OfflineModel().lesson(_brief("Mastery: common mistakes"))
+    assert "diagram" in {b.type for b in last.blocks}
     # not every lesson has one: one about what something is does not
     other, _ = OfflineModel().lesson(_brief("Core ideas: what it is and why it matters"))
     assert "diagram" not in {b.type for b in other.blocks}

@@ -133,9 +133,11 @@ def _goal(summary: str) -> str:
     return f"**After this lesson:** {summary[0].lower()}{summary[1:]}" if summary else "**A short lesson.**"
 
 
-# a lesson about how something works gets a diagram, as the prompt asks a model to draw one where a
-# process explains better in a picture (LESSON_SYSTEM): in the offline outline, one lesson in three
-_PROCESS = re.compile(r"\bhow\b.*\bworks?\b|\b(process|steps|lifecycle|pipeline|workflow)\b", re.IGNORECASE)
+# a lesson about how something works (or its common mistakes: a check-and-fix loop) gets a diagram,
+# as the prompt asks a model to draw one where a process explains better in a picture
+# (LESSON_SYSTEM): in the offline outline, one lesson in three of a standard course, the last
+# lesson of a long one (the one `make demo` opens)
+_PROCESS = re.compile(r"\bhow\b.*\bworks?\b|\b(process|steps|lifecycle|pipeline|workflow|mistakes)\b", re.IGNORECASE)
 
 
 def _label(text: str) -> str:
