@@ -47,7 +47,7 @@ describe("catalogues", () => {
   // words that are the same in that language (units, "Quiz", "Version", "Link"): everything else is translated
   const SAME_EVERYWHERE = new Set([
     "time.minutes", "time.hours", "time.hoursMinutes", "quiz.region", "quiz.correct", "search.inModule", "course.quizScore",
-    "versions.label", "versions.option", "compare.versionHeading", "share.link", "outline.module", "cards.heading",
+    "versions.label", "versions.option", "versions.quoted", "compare.versionHeading", "share.link", "outline.module", "cards.heading",
   ]);
 
   it("translates every entry: none is an English copy", () => {
@@ -133,6 +133,16 @@ describe("a German course", { timeout: 20_000 }, () => {
     expect(screen.getByRole("link", { name: "Nächste Lektion →" })).toBeInTheDocument();
     const german = new Intl.DateTimeFormat("de", { dateStyle: "medium", timeStyle: "short" }).format(new Date("2026-11-27T13:00:00Z"));
     expect(screen.getByRole("option", { name: new RegExp(`^Version 1 \\(${german}\\)`) })).toBeInTheDocument();
+    // the rewrite form and the version switcher (issue 26: they were English)
+    expect(screen.getByLabelText("Diese Lektion neu schreiben: Was soll sich ändern?")).toHaveAttribute(
+      "placeholder",
+      "Einfacher, mit einer Analogie; oder: Beispiele in Go",
+    );
+    expect(screen.getByRole("button", { name: "Lektion neu schreiben" })).toBeInTheDocument();
+    expect(screen.getByRole("region", { name: "Versionen dieser Lektion" })).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Diese Version anzeigen" })).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Version 1 mit der aktuellen Version vergleichen" })).toBeDisabled(); // not shown in this tab
+    expect(screen.getByRole("option", { name: /^Version 2 \(.*\): „Einfacher“ \(angezeigt\)$/ })).toBeInTheDocument();
   });
 });
 

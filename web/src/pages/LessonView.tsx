@@ -278,7 +278,8 @@ function Completion({
 
 function versionLabel(version: LessonVersion, { t, date }: Translator): string {
   const when = version.generatedAt ? date(version.generatedAt) : t("versions.beingWritten"); // Intl, in the course's language
-  const how = version.instruction ? `“${version.instruction.length > 60 ? version.instruction.slice(0, 57) + "…" : version.instruction}”` : t("versions.first");
+  const text = version.instruction && (version.instruction.length > 60 ? version.instruction.slice(0, 57) + "…" : version.instruction);
+  const how = text ? t("versions.quoted", { text }) : t("versions.first");
   return t("versions.option", { n: version.number, when, how });
 }
 
