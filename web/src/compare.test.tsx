@@ -1,6 +1,7 @@
 // Comparing an earlier version of a lesson with the current one (issue 26).
 import { cleanup, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
+import axe from "axe-core";
 import { compareBlocks, rememberedVersion } from "./components/VersionCompare";
 import { LessonView } from "./pages/LessonView";
 import { fetched, refetch, renderScreen } from "./test-harness";
@@ -18,7 +19,12 @@ const OUTLINE: CourseDetail = {
 
 const V1 = [md("Ownership moves a value."), md("A borrow lends it."), { type: "key_points", points: ["One owner"] } as Block, md("Lifetimes end it.")];
 const V2 = [md("Ownership moves a value."), md("A borrow lends it, like a library book."), { type: "key_points", points: ["One owner"] } as Block, md("Try it: cargo run.")];
-const V2_EXTRA = [...V2, md("A brand new closing note.")];
+const V2_EXTRA = [
+  ...V2,
+  md("A brand new closing note."),
+  { type: "code", language: "rust", code: "let b = a;", caption: "A move" } as Block,
+  { type: "quiz", questions: [{ question: "Who owns it?", options: ["a", "b"] }] } as Block,
+];
 
 function lesson(version: number, blocks: Block[], generatedAt: string, versions = 2): Lesson {
   const all = [
@@ -36,7 +42,7 @@ function lesson(version: number, blocks: Block[], generatedAt: string, versions 
 describe("block-level comparison", () => {
   it("matches equal blocks in order; a differing pair is changed, one without a counterpart is only in its version", () => {
     expect(compareBlocks(V1, V2)).toEqual({ before: ["same", "changed", "same", "changed"], after: ["same", "changed", "same", "changed"] });
-    expect(compareBlocks(V1, V2_EXTRA).after).toEqual(["same", "changed", "same", "changed", "only"]);
+    expect(compareBlocks(V1, V2_EXTRA).after).toEqual(["same", "changed", "same", "changed", "only", "only", "only"]);
     expect(compareBlocks([md("a"), md("b")], [md("b")])).toEqual({ before: ["only", "same"], after: ["same"] });
     expect(compareBlocks(V1, V1).before.every((m) => m === "same")).toBe(true);
     // whitespace alone is no change
@@ -87,11 +93,15 @@ describe("Compare with the current version", { timeout: 20_000 }, () => {
       [...side.querySelectorAll(`.compare-block.${mark}`)].map((b) => b.textContent?.replace(/^(Changed|Only in this version)/, ""));
     expect(marked(earlier, "changed")).toEqual(["A borrow lends it.", "Lifetimes end it."]);
     expect(marked(current, "changed")).toEqual(["A borrow lends it, like a library book.", "Try it: cargo run."]);
-    expect(marked(current, "only")).toEqual(["A brand new closing note."]);
+    expect(marked(current, "only")[0]).toBe("A brand new closing note.");
+    expect(marked(current, "only")).toHaveLength(3); // and the code and the quiz, shown as text: nothing to answer twice
+    expect(within(current).queryByRole("radio")).toBeNull();
     expect(within(current).getAllByText("Changed")).toHaveLength(2);
-    expect(within(current).getByText("Only in this version")).toBeInTheDocument();
+    expect(within(current).getAllByText("Only in this version")).toHaveLength(3);
     expect(earlier.querySelectorAll(".compare-block.same")).toHaveLength(2);
     expect(container.querySelector("article.lesson-body")).toHaveTextContent("Try it: cargo run."); // the lesson itself unchanged
+    // axe on the comparison (colour contrast is for the browser tests: jsdom does not lay out)
+    expect((await axe.run(compared, { rules: { "color-contrast": { enabled: false } } })).violations).toEqual([]);
   });
 
   it("moves focus to the comparison when it opens and back to its control when it closes, by keyboard alone", async () => {

@@ -7,7 +7,7 @@
 import { useEffect, useRef } from "react";
 import type { Block, LessonContent } from "../api/types";
 import { useT } from "../i18n";
-import { CodeBlock, KeyPoints, MarkdownBlock } from "./Blocks";
+import { CodeBlock, MarkdownBlock } from "./Blocks";
 
 export interface ShownVersion {
   number: number;
@@ -124,8 +124,17 @@ function PlainBlock({ block }: { block: Block }) {
       return <MarkdownBlock text={block.markdown} after={3} />;
     case "code":
       return <CodeBlock language={block.language} code={block.code} caption={block.caption} />;
-    case "key_points":
-      return <KeyPoints points={block.points} />;
+    case "key_points": // not the lesson's labelled section: two columns would repeat its landmark
+      return (
+        <div className="block key-points">
+          <h4>{t("blocks.keyPoints")}</h4>
+          <ul>
+            {block.points.map((point, i) => (
+              <li key={i}>{point}</li>
+            ))}
+          </ul>
+        </div>
+      );
     case "diagram":
       return (
         <figure className="block">
@@ -136,9 +145,7 @@ function PlainBlock({ block }: { block: Block }) {
     case "quiz":
       return (
         <div className="block">
-          <p>
-            <strong>{t("quiz.title")}</strong>
-          </p>
+          <h4>{t("quiz.title")}</h4>
           <ol>
             {block.questions.map((q, i) => (
               <li key={i}>
