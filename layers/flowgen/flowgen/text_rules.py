@@ -4,7 +4,9 @@ from (the OpenAPI document): characters that show, and a language's name."""
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
+from collections.abc import Callable, Iterable, Iterator
 from typing import Annotated
 
 from pydantic import AfterValidator, StringConstraints
@@ -31,20 +33,26 @@ def visible_prompt_pattern(minimum: int = PROMPT_MIN_VISIBLE) -> str:
 
 @functools.cache
 def _invisible_class() -> str:
-    """The invisible characters as a class body: a scan of every code point (about 0.6 s of CPU),
-    made once per process, not once per field the OpenAPI document patterns."""
-    ranges: list[tuple[int, int]] = []
-    for code in range(0x110000):
-        if unicodedata.category(chr(code)) in INVISIBLE_CATEGORIES - {"Cs"}:
-            if ranges and ranges[-1][1] == code - 1:
-                ranges[-1] = (ranges[-1][0], code)
-            else:
-                ranges.append((code, code))
+    """The invisible characters as a class body, made once per process, not once per field the
+    OpenAPI document patterns."""
+    invisible = INVISIBLE_CATEGORIES - {"Cs"}
+    return _class_body(_code_point_runs(lambda chars: map(invisible.__contains__, map(unicodedata.category, chars))))
 
+
+def _code_point_runs(flags: Callable[[Iterator[str]], Iterator[bool]]) -> Iterator[tuple[int, int]]:
+    """The runs (first, last) of code points whose flag is true. The scan of all 1.1 million code
+    points stays in C (map over builtins, then one regular expression over the flags): a Python
+    loop took 0.6 s a pattern, and 10-20 s under a line tracer (coverage), in every process
+    that built the OpenAPI document."""
+    marks = bytes(flags(map(chr, range(0x110000))))
+    return ((run.start(), run.end() - 1) for run in re.finditer(b"\x01+", marks))
+
+
+def _class_body(runs: Iterable[tuple[int, int]]) -> str:
     def char(code: int) -> str:
         return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
 
-    return "".join(char(a) if a == b else f"{char(a)}-{char(b)}" for a, b in ranges)
+    return "".join(char(a) if a == b else f"{char(a)}-{char(b)}" for a, b in runs)
 
 
 def one_visible(value: str) -> str:
@@ -74,18 +82,7 @@ def language_pattern() -> str:
     """A language's name: letters (any script), spaces, hyphens and parentheses, 2-40 characters,
     starting with a letter and ending with a letter or `)` ("German", "Hinglish", "Portuguese
     (Brazil)"). One pattern for pydantic and the OpenAPI document (so a fuzzer generates valid ones)."""
-    ranges: list[tuple[int, int]] = []
-    for code in range(0x110000):
-        if chr(code).isalpha() and not 0xD800 <= code <= 0xDFFF:
-            if ranges and ranges[-1][1] == code - 1:
-                ranges[-1] = (ranges[-1][0], code)
-            else:
-                ranges.append((code, code))
-
-    def char(code: int) -> str:
-        return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
-
-    letters = "".join(char(a) if a == b else f"{char(a)}-{char(b)}" for a, b in ranges)
+    letters = _class_body(_code_point_runs(lambda chars: map(str.isalpha, chars)))  # no surrogate is alphabetic
     middle = LANGUAGE_MAX_CHARS - 2
     return f"^[{letters}][{letters} ()\\-]{{0,{middle}}}[{letters})]$"
 
