@@ -52,6 +52,7 @@ ROUTE_EXAMPLES: dict[str, tuple[str, dict[str, Any] | None, str]] = {
         "",
     ),
     "PUT /courses/{courseId}/lessons/{lessonId}/version": ("api_select_version", {"version": 1}, ""),
+    "GET /courses/{courseId}/lessons/{lessonId}/versions/{version}": ("api_read_version", None, ""),
     "POST /courses/{courseId}/lessons/{lessonId}/questions": (
         "api_ask_question",
         {"question": "Why can a value have only one owner?"},
@@ -126,6 +127,7 @@ def _path(route: Route, course: str, lesson: str) -> tuple[str, dict[str, str]]:
         ("token", SAMPLE_TOKEN),
         ("sourceId", SAMPLE_SOURCE),
         ("cardId", SAMPLE_CARD),
+        ("version", "1"),  # a lesson's first version (issue 26)
     )
     params = {k: v for k, v in values if "{" + k + "}" in route.path}
     return route.path.format(**params), params

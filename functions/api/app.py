@@ -43,6 +43,7 @@ from flowgen.views import (
     CourseDetail,
     CoursePage,
     CourseView,
+    LessonVersionView,
     LessonView,
     QuestionThread,
     QuestionView,
@@ -76,6 +77,7 @@ def _json(status: int, model: Model | None, headers: dict[str, str] | None = Non
 
 CourseId = Annotated[str, Path(pattern=COURSE_ID_PATTERN, description="32 lowercase hex characters")]
 LessonId = Annotated[str, Path(pattern=LESSON_ID_PATTERN, description="`mNN-lNN`: module and lesson position")]
+VersionNumber = Annotated[str, Path(pattern=r"^[1-9][0-9]{0,8}$", description="A version's number, as `versions`")]
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -193,6 +195,16 @@ def regenerate_lesson(course_id: CourseId, lesson_id: LessonId, body: Regenerate
 )
 def select_lesson_version(course_id: CourseId, lesson_id: LessonId, body: SelectVersionRequest) -> Response[Any]:
     return _json(200, service().select_version(caller(app), course_id, lesson_id, body, utcnow()))
+
+
+@app.get(
+    "/courses/<course_id>/lessons/<lesson_id>/versions/<version>",
+    summary="One version of a lesson as written: the current one or an earlier one it keeps (reads only)",
+    responses=contract(200, LessonVersionView, 404),
+)
+def read_lesson_version(course_id: CourseId, lesson_id: LessonId, version: VersionNumber) -> Response[Any]:
+    written = service().lesson_version(caller(app), course_id, lesson_id, int(version))
+    return _json(200, written, {"Cache-Control": "private, max-age=3600"})  # never changes once written
 
 
 # ---- questions about a lesson: a per-user thread beside the content (issue 13) --------------

@@ -49,6 +49,7 @@ def test_another_users_course_is_404_everywhere(api: InProcessApi) -> None:
         bob.call("GET", f"/courses/{course['id']}/export.md"),
         bob.call("POST", f"/courses/{course['id']}/lessons/{lesson}/questions", {"question": "why?"}),
         bob.call("GET", f"/courses/{course['id']}/lessons/{lesson}/questions"),
+        bob.call("GET", f"/courses/{course['id']}/lessons/{lesson}/versions/1"),
     ]
     assert [r.status for r in attempts] == [404] * len(attempts)
     assert all(_error(r)["code"] in {"course_not_found", "lesson_not_found"} for r in attempts)

@@ -245,6 +245,14 @@ def check_select_version(stack: LocalStack, result: dict[str, Any]) -> None:
     assert _body(result)["version"] == 1
 
 
+def check_read_version(stack: LocalStack, result: dict[str, Any]) -> None:
+    assert result["statusCode"] == 200, result
+    assert result["headers"]["Cache-Control"] == "private, max-age=3600"
+    read = _body(result)
+    assert (read["number"], read["content"]["blocks"][0]["markdown"]) == (1, "Ownership moves.")
+    assert stack.queue_depth("LessonHighQueue") == 0  # a read: nothing sent
+
+
 def check_record_progress(stack: LocalStack, result: dict[str, Any]) -> None:
     assert result["statusCode"] == 200, result
     assert _body(result)["completedAt"] is not None and _body(result)["openedAt"] is not None
@@ -387,6 +395,7 @@ CASES: dict[str, tuple[str, Callable[[], None], Callable[[Any, Any], None]]] = {
     "api_search_course": ("ApiFunction", _seed_written_lesson, check_search),
     "api_regenerate_lesson": ("ApiFunction", _seed_written_lesson, check_regenerate),
     "api_select_version": ("ApiFunction", _seed_written_lesson, check_select_version),
+    "api_read_version": ("ApiFunction", _seed_written_lesson, check_read_version),
     "api_record_progress": ("ApiFunction", _seed_written_lesson, check_record_progress),
     "api_course_progress": ("ApiFunction", _seed_written_lesson, check_course_progress),
     "api_all_progress": ("ApiFunction", _seed_course, check_all_progress),

@@ -43,8 +43,10 @@ from flowgen.views import (
     CourseDetail,
     CoursePage,
     CourseView,
+    LessonContentView,
     LessonSummary,
     LessonVersionSummary,
+    LessonVersionView,
     LessonView,
     ModuleView,
     PartialContentView,
@@ -332,6 +334,25 @@ class CourseService:
             raise Conflict("the lesson changed meanwhile, reload it", code="version_conflict")
         return self.open_lesson(owner_id, course_id, lesson_id, now)
 
+    def lesson_version(self, owner_id: str, course_id: str, lesson_id: str, number: int) -> LessonVersionView:
+        """One version of the lesson as it was written: one it keeps, or the current one once
+        written. Reads only: nothing is requested, queued or written, and no model is called. A
+        version the lesson no longer keeps (only the last LESSON_VERSIONS_KEPT earlier ones are)
+        is a 404 that says so, as is one not written (yet)."""
+        lesson = owned_lesson(self.store, owner_id, course_id, lesson_id)
+        current = _kept(lesson)
+        kept = [*lesson.versions, *([current] if current else [])]
+        version = next((v for v in kept if v.number == number), None)
+        if version is None:
+            raise _no_version(lesson, number)
+        return LessonVersionView(
+            lesson_id=lesson.id,
+            number=version.number,
+            instruction=version.instruction,
+            generated_at=version.generated_at,
+            content=LessonContentView.model_validate(version.content.model_dump()),
+        )
+
     # ---- helpers ---------------------------------------------------------------------
 
     def _request(self, lesson: Lesson, now: datetime) -> Lesson:
@@ -437,6 +458,21 @@ def _version(lesson: Lesson, number: int) -> LessonVersion:
         if version.number == number:
             return version
     raise NotFound(f"lesson has no version {number}", code="version_not_found")
+
+
+def _no_version(lesson: Lesson, number: int) -> NotFound:
+    """Why a lesson has no version `number` to read: numbers only grow, so one below every number
+    it keeps was dropped (a lesson keeps its latest LESSON_VERSIONS_KEPT earlier versions)."""
+    numbers = [lesson.version, *(v.number for v in lesson.versions)]
+    if number < min(numbers):
+        message = (
+            f"version {number} is no longer kept: a lesson keeps its current version "
+            f"and its {LESSON_VERSIONS_KEPT} latest earlier ones"
+        )
+        return NotFound(message, code="version_not_kept")
+    if number == lesson.version:
+        return NotFound(f"version {number} of this lesson is not written (yet)", code="version_not_found")
+    return NotFound(f"lesson has no version {number}", code="version_not_found")
 
 
 def _kept(lesson: Lesson) -> LessonVersion | None:

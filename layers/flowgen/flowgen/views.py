@@ -199,6 +199,19 @@ class LessonVersionSummary(Model):
     current: bool = False
 
 
+class LessonVersionView(Model):
+    """One version of a lesson as it was written (GET .../versions/{version}): an earlier one the
+    lesson keeps, or the current one; its blocks as the lesson's `content` serves them (a quiz
+    without its answers). Nothing here changes once the version is written (its number is never
+    reused), so whether it is the current one is the lesson's to say (`LessonView.versions`)."""
+
+    lesson_id: str
+    number: int
+    instruction: str | None = Field(default=None, description="The instruction it was written with; null: none")
+    generated_at: datetime | None = Field(default=None, description="When it was written")
+    content: LessonContentView
+
+
 class ErrorDetail(Model):
     field: str
     problem: str

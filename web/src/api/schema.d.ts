@@ -177,6 +177,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/courses/{course_id}/lessons/{lesson_id}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One version of a lesson as written: the current one or an earlier one it keeps (reads only) */
+        get: operations["read_lesson_version_courses__course_id__lessons__lesson_id__versions__version__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/courses/{course_id}/outline": {
         parameters: {
             query?: never;
@@ -956,6 +973,30 @@ export interface components {
             generatedAt?: string | null;
             /** Instruction */
             instruction?: string | null;
+            /** Number */
+            number: number;
+        };
+        /**
+         * LessonVersionView
+         * @description One version of a lesson as it was written (GET .../versions/{version}): an earlier one the
+         *     lesson keeps, or the current one; its blocks as the lesson's `content` serves them (a quiz
+         *     without its answers). Nothing here changes once the version is written (its number is never
+         *     reused), so whether it is the current one is the lesson's to say (`LessonView.versions`).
+         */
+        LessonVersionView: {
+            content: components["schemas"]["LessonContentView"];
+            /**
+             * Generatedat
+             * @description When it was written
+             */
+            generatedAt?: string | null;
+            /**
+             * Instruction
+             * @description The instruction it was written with; null: none
+             */
+            instruction?: string | null;
+            /** Lessonid */
+            lessonId: string;
             /** Number */
             number: number;
         };
@@ -3120,6 +3161,103 @@ export interface operations {
             };
             /** @description The body is not application/json (UTF-8) */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A per-user limit (`rate_limited`: requests a minute, courses or questions an hour...) or the daily token budget (`daily_budget_exhausted`, with `resetsAt`) */
+            429: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description MongoDB (or, with an Idempotency-Key, Redis) is unavailable: retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    read_lesson_version_courses__course_id__lessons__lesson_id__versions__version__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 32 lowercase hex characters */
+                course_id: string;
+                /** @description `mNN-lNN`: module and lesson position */
+                lesson_id: string;
+                /** @description A version's number, as `versions` */
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description What is left of each policy and when it resets (IETF draft) */
+                    RateLimit?: string;
+                    /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LessonVersionView"];
+                };
+            };
+            /** @description Invalid request: a field, an id, a cursor, invalid UTF-8 or JSON nested too deep (`details` names fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing Authorization header (API Gateway) or an expired token (`token_expired`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description The authorizer denied the token (bad signature, issuer, audience...): API Gateway's own answer */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description No such course or lesson for this caller (another user's course is a 404 too) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
