@@ -1,11 +1,12 @@
 // Comparing an earlier version of a lesson with the current one (issue 26).
-import { cleanup, screen, waitFor, within } from "@testing-library/react";
+import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import axe from "axe-core";
-import { compareBlocks, rememberedVersion } from "./components/VersionCompare";
+import { ApiError } from "./api/client";
+import { compareBlocks } from "./components/VersionCompare";
 import { LessonView } from "./pages/LessonView";
 import { fetched, refetch, renderScreen } from "./test-harness";
-import type { Block, CourseDetail, Lesson } from "./api/types";
+import type { Block, CourseDetail, Lesson, LessonVersionRead } from "./api/types";
 
 const ID = "e".repeat(32);
 const md = (markdown: string): Block => ({ type: "markdown", markdown });
@@ -39,6 +40,17 @@ function lesson(version: number, blocks: Block[], generatedAt: string, versions 
   };
 }
 
+/** Version `number` as GET .../versions/{n} answers it: the earlier side of a comparison. */
+function version(number: number, blocks: Block[], generatedAt: string): LessonVersionRead {
+  return { lessonId: "m01-l01", number, instruction: number === 2 ? "With an analogy" : null, generatedAt, content: { generator: "offline", blocks } };
+}
+
+const progressApi = {
+  getCourse: vi.fn(async () => fetched(OUTLINE)),
+  putProgress: vi.fn(async (_c: string, lessonId: string) => fetched({ lessonId })),
+  getCourseProgress: vi.fn(async () => fetched({ courseId: ID, lessonCount: 1, completed: 0, percent: 0, finished: false, nextLessonId: "m01-l01", lessons: [] })),
+};
+
 describe("block-level comparison", () => {
   it("matches equal blocks in order; a differing pair is changed, one without a counterpart is only in its version", () => {
     expect(compareBlocks(V1, V2)).toEqual({ before: ["same", "changed", "same", "changed"], after: ["same", "changed", "same", "changed"] });
@@ -53,18 +65,16 @@ describe("block-level comparison", () => {
 describe("Compare with the current version", { timeout: 20_000 }, () => {
   beforeEach(() => {
     window.scrollTo = vi.fn() as unknown as typeof window.scrollTo;
-    sessionStorage.clear();
   });
 
   /** Version 1 read, then rewritten: version 2 arrives in place (as after "Rewrite the lesson"). */
   async function readThenRewritten(current: Block[] = V2) {
     let answer = fetched(lesson(1, V1, "2026-11-27T10:00:00Z", 1));
     const api = {
+      ...progressApi,
       openLesson: vi.fn(async () => answer),
-      getCourse: vi.fn(async () => fetched(OUTLINE)),
-      putProgress: vi.fn(async (_c: string, lessonId: string) => fetched({ lessonId })),
-      getCourseProgress: vi.fn(async () => fetched({ courseId: ID, lessonCount: 1, completed: 0, percent: 0, finished: false, nextLessonId: "m01-l01", lessons: [] })),
       selectLessonVersion: vi.fn(async () => fetched(lesson(1, V1, "2026-11-27T10:00:00Z"))),
+      lessonVersion: vi.fn(async () => fetched(version(1, V1, "2026-11-27T10:00:00Z"))),
     };
     const view = renderScreen(<LessonView />, { path: "/courses/:courseId/lessons/:lessonId", at: `/courses/${ID}/lessons/m01-l01`, api });
     await screen.findByText("Lifetimes end it.");
@@ -76,7 +86,7 @@ describe("Compare with the current version", { timeout: 20_000 }, () => {
 
   it("shows both versions side by side, headed with number and date, the differing blocks marked", async () => {
     const user = userEvent.setup();
-    const { container } = await readThenRewritten(V2_EXTRA);
+    const { container, api } = await readThenRewritten(V2_EXTRA);
     const versions = screen.getByRole("region", { name: "Versions of this lesson" });
     const open = within(versions).getByRole("button", { name: "Compare version 1 with the current version" });
     expect(open).toHaveAttribute("aria-expanded", "false");
@@ -84,6 +94,7 @@ describe("Compare with the current version", { timeout: 20_000 }, () => {
 
     const compared = await screen.findByRole("region", { name: "Version 1 and version 2 side by side" });
     expect(open).toHaveAttribute("aria-expanded", "true");
+    expect(api.lessonVersion).toHaveBeenCalledWith(ID, "m01-l01", 1); // the earlier side, read from the API
     const date = (iso: string) => new Intl.DateTimeFormat("en", { dateStyle: "medium", timeStyle: "short" }).format(new Date(iso));
     const earlier = within(compared).getByRole("region", { name: `Version 1, ${date("2026-11-27T10:00:00Z")}` });
     const current = within(compared).getByRole("region", { name: `Version 2 (current), ${date("2026-11-28T10:00:00Z")}` });
@@ -124,24 +135,41 @@ describe("Compare with the current version", { timeout: 20_000 }, () => {
     expect(open).toHaveFocus();
   });
 
-  it("keeps the versions it has shown in this tab, and says when one was never shown here", async () => {
-    await readThenRewritten();
-    expect(rememberedVersion(ID, "m01-l01", 1)?.blocks).toEqual(V1);
-    expect(rememberedVersion(ID, "m01-l01", 2)?.blocks).toEqual(V2);
-
-    cleanup();
-    sessionStorage.clear(); // another tab: nothing shown there yet
-    const api = {
-      openLesson: vi.fn(async () => fetched(lesson(2, V2, "2026-11-28T10:00:00Z"))),
-      getCourse: vi.fn(async () => fetched(OUTLINE)),
-      putProgress: vi.fn(async (_c: string, lessonId: string) => fetched({ lessonId })),
-      getCourseProgress: vi.fn(async () => fetched({ courseId: ID, lessonCount: 1, completed: 0, percent: 0, finished: false, nextLessonId: "m01-l01", lessons: [] })),
-    };
+  /** A tab that has shown only the current version (2): version 1 is what the API answers. */
+  function openedAtVersion2(lessonVersion: (c: string, l: string, n: number) => Promise<ReturnType<typeof fetched<LessonVersionRead>>>) {
+    const api = { ...progressApi, openLesson: vi.fn(async () => fetched(lesson(2, V2, "2026-11-28T10:00:00Z"))), lessonVersion: vi.fn(lessonVersion) };
     renderScreen(<LessonView />, { path: "/courses/:courseId/lessons/:lessonId", at: `/courses/${ID}/lessons/m01-l01`, api });
-    const fresh = await screen.findByRole("button", { name: "Compare version 1 with the current version" });
-    expect(fresh).toBeDisabled();
-    expect(fresh).toHaveAccessibleDescription(
-      "Version 1 has not been shown in this tab yet: show it once, then it can be compared with the current version.",
-    );
+    return api;
+  }
+
+  it("compares any kept version, one this tab never showed, by reading it from the API once", async () => {
+    const user = userEvent.setup();
+    const api = openedAtVersion2(async (_c, _l, n) => fetched(version(n, V1, "2026-11-27T10:00:00Z")));
+    const open = await screen.findByRole("button", { name: "Compare version 1 with the current version" });
+    expect(open).toBeEnabled();
+    expect(open).not.toHaveAttribute("aria-describedby");
+    expect(api.lessonVersion).not.toHaveBeenCalled(); // nothing read before it is asked for
+    await user.click(open);
+    const compared = await screen.findByRole("region", { name: "Version 1 and version 2 side by side" });
+    // version 1's text was never on this page: it can only have come from GET .../versions/1
+    expect(await within(compared).findByText("Lifetimes end it.")).toBeInTheDocument();
+    expect(api.lessonVersion).toHaveBeenCalledExactlyOnceWith(ID, "m01-l01", 1);
+
+    await user.click(within(compared).getByRole("button", { name: "Close the comparison" }));
+    await user.click(open); // opened again: a version never changes, so it is not read again
+    await screen.findByRole("region", { name: "Version 1 and version 2 side by side" });
+    expect(api.lessonVersion).toHaveBeenCalledTimes(1);
+  });
+
+  it("says so in the API's words when the version is no longer kept", async () => {
+    const user = userEvent.setup();
+    const gone = "version 1 is no longer kept: a lesson keeps its current version and its 10 latest earlier ones";
+    openedAtVersion2(async () => {
+      throw new ApiError(404, "version_not_kept", gone);
+    });
+    await user.click(await screen.findByRole("button", { name: "Compare version 1 with the current version" }));
+    const compared = await screen.findByRole("region", { name: "Version 1 and version 2 side by side" });
+    expect(await within(compared).findByRole("alert")).toHaveTextContent(gone);
+    expect(compared.querySelector(".compare-columns")).toBeNull();
   });
 });

@@ -9,6 +9,7 @@ import type {
   FieldProblem,
   Lesson,
   LessonProgress,
+  LessonVersionRead,
   OutlineEdit,
   ProgressOverview,
   ProgressUpdate,
@@ -177,6 +178,12 @@ export class FlowgenApi {
   /** Back to an earlier version; the one left is kept. */
   selectLessonVersion(courseId: string, lessonId: string, version: number) {
     return this.request<Lesson>("PUT", `/courses/${courseId}/lessons/${lessonId}/version`, { version });
+  }
+
+  /** One version of the lesson as written, the current one or an earlier one it keeps (reads only:
+   * nothing is asked to be written). 404 `version_not_kept` for one the lesson no longer keeps. */
+  lessonVersion(courseId: string, lessonId: string, version: number) {
+    return this.request<LessonVersionRead>("GET", `/courses/${courseId}/lessons/${lessonId}/versions/${version}`);
   }
 
   /** One edit of the whole outline, guarded by the course's version (a stale one is a 409). */

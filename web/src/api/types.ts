@@ -34,6 +34,8 @@ export type PartialContent = Schemas["PartialContentView"];
 /** How far the writing of a lesson has got, while it is not GENERATED. */
 export type WritingProgress = Schemas["WritingProgress"];
 export type LessonVersion = Schemas["LessonVersionSummary"];
+/** One version of a lesson as written (GET .../versions/{n}): the current one or one it keeps. */
+export type LessonVersionRead = Schemas["LessonVersionView"];
 
 // ---- requests --------------------------------------------------------------------------------
 

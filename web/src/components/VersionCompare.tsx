@@ -1,56 +1,19 @@
 // Compare an earlier version of a lesson with the current one (issue 26): side by side on a wide
 // screen, one above the other on a narrow one, each headed with its number and date; blocks
 // compared by their text, a block that differs marked "changed", one without a counterpart "only in
-// this version". The API serves the current version's content only (earlier ones are switched to,
-// not read), so the earlier side is a version this browser has shown in this tab: versions are
-// immutable (numbers are never reused), so what was shown stays true.
+// this version". The earlier side is read from the API (GET .../versions/{n}), so any version the
+// lesson keeps can be compared, whatever this browser has shown.
 import { useEffect, useRef } from "react";
-import type { Block, LessonContent } from "../api/types";
+import type { Block } from "../api/types";
 import { useT } from "../i18n";
+import { useLessonVersion } from "../queries/lessons";
 import { CodeBlock, MarkdownBlock } from "./Blocks";
+import { ErrorNotice } from "./Status";
 
 export interface ShownVersion {
   number: number;
   generatedAt: string | null;
   blocks: Block[];
-}
-
-// ---- the versions shown in this tab ---------------------------------------------------------
-
-const STORE = "flowgen.shownVersions";
-const KEEP = 40; // entries (a few KB each)
-
-type Kept = Record<string, { generatedAt: string | null; blocks: Block[] }>;
-
-function readStore(): Kept {
-  try {
-    return JSON.parse(sessionStorage.getItem(STORE) ?? "{}") as Kept;
-  } catch {
-    return {};
-  }
-}
-
-const at = (courseId: string, lessonId: string, number: number) => `${courseId}/${lessonId}/${number}`;
-
-/** Keeps a version as shown (its content, as the API served it). */
-export function rememberVersion(courseId: string, lessonId: string, number: number, generatedAt: string | null, content: LessonContent): void {
-  const kept = readStore();
-  const key = at(courseId, lessonId, number);
-  delete kept[key]; // re-inserted last: the oldest go first
-  kept[key] = { generatedAt, blocks: content.blocks };
-  const keys = Object.keys(kept);
-  for (const old of keys.slice(0, Math.max(0, keys.length - KEEP))) delete kept[old];
-  try {
-    sessionStorage.setItem(STORE, JSON.stringify(kept));
-  } catch {
-    // storage full or refused: the comparison is offered for what fits
-  }
-}
-
-/** A version shown earlier in this tab, or null. */
-export function rememberedVersion(courseId: string, lessonId: string, number: number): ShownVersion | null {
-  const kept = readStore()[at(courseId, lessonId, number)];
-  return kept ? { number, generatedAt: kept.generatedAt, blocks: kept.blocks } : null;
 }
 
 // ---- the comparison ---------------------------------------------------------------------------
@@ -190,18 +153,35 @@ function Side({ version, current, marks, id }: { version: ShownVersion; current:
   );
 }
 
-/** The two versions compared, in a named region; its heading gets focus when it opens, Escape or
- * "Close the comparison" closes it (the caller gives focus back to the control that opened it). */
-export function VersionCompare({ earlier, current, onClose }: { earlier: ShownVersion; current: ShownVersion; onClose: () => void }) {
+/** Version `number` of the lesson, read from the API, compared with `current`, in a named region;
+ * its heading gets focus when it opens, Escape or "Close the comparison" closes it (the caller
+ * gives focus back to the control that opened it). A version the lesson no longer keeps (404
+ * `version_not_kept`) is said in the API's words. */
+export function VersionCompare({
+  courseId,
+  lessonId,
+  number,
+  current,
+  onClose,
+}: {
+  courseId: string;
+  lessonId: string;
+  number: number;
+  current: ShownVersion;
+  onClose: () => void;
+}) {
   const { t } = useT();
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => heading.current?.focus(), []);
-  const marks = compareBlocks(earlier.blocks, current.blocks);
-  const differing = marks.before.filter((m) => m !== "same").length + marks.after.filter((m) => m === "only").length;
+  const read = useLessonVersion(courseId, lessonId, number);
+  const earlier: ShownVersion | null = read.data
+    ? { number: read.data.number, generatedAt: read.data.generatedAt ?? null, blocks: read.data.content.blocks }
+    : null;
   return (
     <section
       className="version-compare no-print"
       aria-labelledby="compare-heading"
+      aria-busy={read.isPending}
       onKeyDown={(event) => {
         if (event.key === "Escape") {
           event.stopPropagation();
@@ -210,16 +190,35 @@ export function VersionCompare({ earlier, current, onClose }: { earlier: ShownVe
       }}
     >
       <h2 id="compare-heading" tabIndex={-1} ref={heading}>
-        {t("compare.heading", { old: earlier.number, current: current.number })}
+        {t("compare.heading", { old: number, current: current.number })}
       </h2>
+      {earlier ? (
+        <Compared earlier={earlier} current={current} />
+      ) : read.error ? (
+        <ErrorNotice error={read.error} />
+      ) : (
+        <p role="status" className="hint">
+          {t("common.loading")}
+        </p>
+      )}
+      <button type="button" className="secondary" onClick={onClose}>
+        {t("compare.close")}
+      </button>
+    </section>
+  );
+}
+
+function Compared({ earlier, current }: { earlier: ShownVersion; current: ShownVersion }) {
+  const { t } = useT();
+  const marks = compareBlocks(earlier.blocks, current.blocks);
+  const differing = marks.before.filter((m) => m !== "same").length + marks.after.filter((m) => m === "only").length;
+  return (
+    <>
       <p className="hint">{differing ? t("compare.summary", { count: differing }) : t("compare.same")}</p>
       <div className="compare-columns">
         <Side version={earlier} current={false} marks={marks.before} id="compare-earlier" />
         <Side version={current} current marks={marks.after} id="compare-current" />
       </div>
-      <button type="button" className="secondary" onClick={onClose}>
-        {t("compare.close")}
-      </button>
-    </section>
+    </>
   );
 }

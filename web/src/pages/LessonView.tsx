@@ -17,7 +17,7 @@ import { duration, placeOf } from "../pace";
 import { useReadingPosition } from "../resume";
 import { useFocusNext, useTitle } from "../screen";
 import { INSTRUCTION_MAX_CHARS, type Lesson, type LessonContent, type LessonVersion } from "../api/types";
-import { rememberedVersion, rememberVersion, VersionCompare } from "../components/VersionCompare";
+import { VersionCompare } from "../components/VersionCompare";
 import type { Translator } from "../i18n";
 import { draftOf, restartNotice, useRestartsSeen, writingStatus } from "../writing";
 
@@ -71,10 +71,8 @@ function LessonScreen() {
   useEffect(() => {
     if (data?.status === "GENERATED" && data.content) {
       setBefore({ lessonId: data.id, version: data.version ?? 1, content: data.content });
-      // kept for "Compare with the current version" (the API serves the current version only)
-      rememberVersion(courseId, data.id, data.version ?? 1, data.generatedAt ?? null, data.content);
     }
-  }, [data, courseId]);
+  }, [data]);
   // restored once per visit of the lesson: a rewrite or a version switch replaces the text in place
   const resumed = useReadingPosition(
     article,
@@ -332,8 +330,8 @@ function Rewrite({ courseId, lessonId, lesson }: { courseId: string; lessonId: s
 }
 
 /** Switch between the versions kept, near the top: which one is shown, the others with their
- * instruction and time; switching says what it did (focus goes there). Progress is kept. An
- * earlier version this tab has shown can be compared with the current one, side by side. */
+ * instruction and time; switching says what it did (focus goes there). Progress is kept. Any
+ * earlier version kept can be compared with the current one, side by side (read from the API). */
 function VersionSwitch({ courseId, lessonId, lesson }: { courseId: string; lessonId: string; lesson: Lesson }) {
   const translator = useT();
   const { t } = translator;
@@ -357,12 +355,12 @@ function VersionSwitch({ courseId, lessonId, lesson }: { courseId: string; lesso
   const label = versions.find((v) => v.number === switched);
   // what is compared: the version chosen (or, none chosen, the newest earlier one) with the one shown
   const candidate = chosen !== null && chosen !== current ? chosen : (versions.filter((v) => !v.current).at(-1)?.number ?? null);
-  const earlier = candidate !== null ? rememberedVersion(courseId, lessonId, candidate) : null;
   const now =
     lesson.status === "GENERATED" && lesson.content
       ? { number: lesson.version ?? current, generatedAt: lesson.generatedAt ?? null, blocks: lesson.content.blocks }
       : null;
-  const open = comparing !== null && earlier?.number === comparing && now ? earlier : null;
+  // open while the version compared is still the one chosen (choosing another closes it)
+  const open = comparing !== null && comparing === candidate && now ? comparing : null;
   const close = () => {
     setComparing(null);
     compareButton.current?.focus(); // back to the control that opened it
@@ -400,10 +398,9 @@ function VersionSwitch({ courseId, lessonId, lesson }: { courseId: string; lesso
         className="secondary"
         ref={compareButton}
         aria-expanded={open !== null}
-        aria-controls={open ? "version-compare" : undefined}
-        disabled={writing || !earlier || !now}
-        aria-describedby={candidate !== null && !earlier ? "compare-unknown" : undefined}
-        onClick={() => (open ? close() : earlier && setComparing(earlier.number))}
+        aria-controls={open !== null ? "version-compare" : undefined}
+        disabled={writing || candidate === null || !now}
+        onClick={() => (open !== null ? close() : setComparing(candidate))}
       >
         {candidate !== null ? t("compare.button", { n: candidate }) : t("compare.buttonNone")}
       </button>
@@ -416,16 +413,11 @@ function VersionSwitch({ courseId, lessonId, lesson }: { courseId: string; lesso
               : t("versions.nowShowing", { n: switched })}
         </p>
       )}
-      {candidate !== null && !earlier && !writing && (
-        <p className="hint" id="compare-unknown">
-          {t("compare.unknown", { n: candidate })}
-        </p>
-      )}
       {writing && <p className="hint">{t("versions.writing")}</p>}
       {select.error && <ErrorNotice error={select.error} />}
-      {open && now && (
+      {open !== null && now && (
         <div id="version-compare">
-          <VersionCompare earlier={open} current={now} onClose={close} />
+          <VersionCompare courseId={courseId} lessonId={lessonId} number={open} current={now} onClose={close} />
         </div>
       )}
     </section>

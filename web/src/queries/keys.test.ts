@@ -13,6 +13,8 @@ const ALL: Record<string, QueryKey> = {
   lessonA2: keys.lesson(A, "m01-l02"),
   lessonB1: keys.lesson(B, "m01-l01"),
   questionsA1: keys.questions(A, "m01-l01"),
+  versionA1v1: keys.lessonVersion(A, "m01-l01", 1),
+  versionA1v2: keys.lessonVersion(A, "m01-l01", 2),
   exportA: keys.export(A),
   overview: keys.progressOverview(),
   progressA: keys.courseProgress(A),
@@ -54,6 +56,11 @@ describe("query keys", () => {
   it("refresh one lesson, and one thread of questions, alone", () => {
     expect(invalidatedBy(keys.lesson(A, "m01-l01"))).toEqual(["lessonA1"]);
     expect(invalidatedBy(keys.questions(A, "m01-l01"))).toEqual(["questionsA1"]);
+  });
+
+  it("keep a version read for comparing apart from its lesson: a version never changes (issue 26)", () => {
+    expect(invalidatedBy(keys.lessonVersion(A, "m01-l01", 1))).toEqual(["versionA1v1"]);
+    expect(invalidatedBy(keys.course(A))).not.toContain("versionA1v1");
   });
 
   it("keep the families the tests refetch by (test-harness: refetch(client, family))", () => {

@@ -14,6 +14,9 @@ export const keys = {
   course: (courseId: string) => ["course", courseId] as const,
   /** One lesson, as opening it answers: the whole fetch (status and Retry-After with the body). */
   lesson: (courseId: string, lessonId: string) => ["lesson", courseId, lessonId] as const,
+  /** One version of a lesson as written (never changes): not under lesson(), whose GET asks for
+   * the lesson to be written, and whose refresh has nothing to do with a version's text. */
+  lessonVersion: (courseId: string, lessonId: string, version: number) => ["lessonVersion", courseId, lessonId, version] as const,
   /** The learner's questions on one lesson, the whole fetch. */
   questions: (courseId: string, lessonId: string) => ["questions", courseId, lessonId] as const,
   /** A course as one Markdown file (the print view). */

@@ -21,6 +21,19 @@ export function useLesson(courseId: string, lessonId: string) {
   });
 }
 
+/** One version of a lesson as written, to compare with the one shown (null: none asked for). A
+ * version never changes once written, so it is fetched once per session. */
+export function useLessonVersion(courseId: string, lessonId: string, version: number | null) {
+  const api = useApi();
+  return useQuery({
+    queryKey: keys.lessonVersion(courseId, lessonId, version ?? 0),
+    queryFn: () => api.lessonVersion(courseId, lessonId, version ?? 0),
+    enabled: version !== null,
+    staleTime: Infinity,
+    select: (fetched) => fetched.data,
+  });
+}
+
 /** Writes a FAILED lesson again; `shown` is what shows its state, so what is fetched again:
  * the course's outline (a row of it) or the lesson itself. */
 export function useRetryLesson(courseId: string, lessonId: string, shown: "course" | "lesson") {
