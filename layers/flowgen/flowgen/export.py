@@ -98,26 +98,32 @@ def _block(block: LessonBlock) -> Iterator[str]:
     if isinstance(block, MarkdownBlock):
         yield from _demoted(block.markdown)
     elif isinstance(block, CodeBlock):
-        yield from _fenced(_LANGUAGE.sub("", block.language), block.code)
-        if block.caption:
-            yield ""
-            yield f"*{_line(block.caption)}*"
+        yield from _code(block)
     elif isinstance(block, DiagramBlock):  # a Mermaid fence: viewers that know Mermaid draw it
         yield from _fenced("mermaid", block.source)
         yield ""
         yield f"*Diagram: {_line(block.caption)}*"
     elif isinstance(block, KeyPointsBlock):
-        yield "**Key points**"
-        yield ""
-        yield from (f"- {_line(point)}" for point in block.points)
+        yield from ("**Key points**", "", *(f"- {_line(point)}" for point in block.points))
     elif isinstance(block, QuizBlock):
-        yield "**Quiz** (answers at the end)"
-        yield ""
-        for q, question in enumerate(block.questions, start=1):
-            yield f"{q}. {_line(question.question)}"
-            yield from (f"   - {_letter(o)}) {_line(option)}" for o, option in enumerate(question.options))
+        yield from _quiz(block)
     elif isinstance(block, VideoBlock):
         yield f"Video: [{_line(block.title).replace(']', '\\]')}]({block.url.replace(')', '%29')})"
+
+
+def _code(block: CodeBlock) -> Iterator[str]:
+    yield from _fenced(_LANGUAGE.sub("", block.language), block.code)
+    if block.caption:
+        yield ""
+        yield f"*{_line(block.caption)}*"
+
+
+def _quiz(block: QuizBlock) -> Iterator[str]:
+    yield "**Quiz** (answers at the end)"
+    yield ""
+    for q, question in enumerate(block.questions, start=1):
+        yield f"{q}. {_line(question.question)}"
+        yield from (f"   - {_letter(o)}) {_line(option)}" for o, option in enumerate(question.options))
 
 
 def _fenced(language: str, code: str) -> Iterator[str]:
