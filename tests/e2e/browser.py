@@ -64,3 +64,12 @@ def axe_violations(page: Page, screen: str) -> list[dict[str, Any]]:
 def no_axe_violations(page: Page, screen: str) -> None:
     found = axe_violations(page, screen)
     assert found == [], f"axe on {screen}: {json.dumps(found, indent=1)}"
+
+
+def words(language: str, key: str, **values: str | int) -> str:
+    """The interface's words in a language, from the web app's catalogue (web/src/i18n), with
+    their {placeholders} filled: a test of a German screen finds what a German reader sees."""
+    text = str(json.loads((ROOT / "web" / "src" / "i18n" / f"{language}.json").read_text(encoding="utf-8"))[key])
+    for name, value in values.items():
+        text = text.replace(f"{{{name}}}", str(value))
+    return text

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from flowgen_local.stack import LocalStack
-from tests.e2e.browser import no_axe_violations, sign_in
+from tests.e2e.browser import no_axe_violations, sign_in, words
 from tests.helpers import User, lesson_ids
 from tests.markdown_export import parse
 
@@ -120,42 +120,42 @@ def test_regenerate_switch_versions_and_edit_the_outline(web_stack: LocalStack, 
     first_text = article.locator(".markdown").first.inner_text()
 
     # rewrite it with an instruction: the lesson is written again, the first version kept
-    rewrite = page.get_by_role("region", name="Make it yours")
+    rewrite = page.get_by_role("region", name=words("de", "rewrite.heading"))  # German too
     no_axe_violations(page, "lesson (versions)")
-    rewrite.get_by_label("Rewrite this lesson: what should change?").fill("Simpler, with an analogy")
-    rewrite.get_by_role("button", name="Rewrite the lesson").click()
+    rewrite.get_by_label(words("de", "rewrite.label")).fill("Simpler, with an analogy")
+    rewrite.get_by_role("button", name=words("de", "rewrite.submit")).click()
     expect(page.locator("article.lesson-body")).to_be_visible()  # the lesson stays while its new version is written
     expect(article.get_by_text("Instruction asked for")).to_be_visible(timeout=20_000)
-    versions = page.get_by_role("region", name="Versions of this lesson")  # near the top
+    versions = page.get_by_role("region", name=words("de", "versions.region"))  # near the top
     expect(page.get_by_text("✓ Abgeschlossen.")).to_be_visible()  # progress kept
-    switch = versions.get_by_label("Version")
+    switch = versions.get_by_label(words("de", "versions.label"))
     expect(switch.locator("option")).to_have_count(2)
     expect(switch).to_have_value("2")
     no_axe_violations(page, "lesson (two versions)")
 
     # back to the first version
     switch.select_option("1")
-    versions.get_by_role("button", name="Show this version").click()
+    versions.get_by_role("button", name=words("de", "versions.show")).click()
     expect(switch).to_have_value("1")
     expect(article.locator(".markdown").first).to_have_text(first_text)
     expect(article.get_by_text("Instruction asked for")).to_have_count(0)
 
     # edit the outline: rename a lesson, move the first lesson down, add one, remove one (asked first)
     page.get_by_role("link", name="Zurück zum Kurs").click()
-    page.get_by_role("button", name="Edit the outline").click()
-    editor = page.get_by_role("form", name="Edit the outline")
+    page.get_by_role("button", name=words("de", "outline.region")).click()
+    editor = page.get_by_role("form", name=words("de", "outline.region"))
     expect(editor).to_be_visible()
     no_axe_violations(page, "outline editor")
     course = User(stack, "alice").call("GET", f"/courses/{course_id}").json()
     titles = [lesson["title"] for m in course["modules"] for lesson in m["lessons"]]
-    editor.get_by_label("Title of lesson 2 of module 1").fill("Renamed in the browser")
-    editor.get_by_role("button", name=f"Move “{titles[0]}” down").click()
-    editor.get_by_role("button", name="Add a lesson to module 2").click()
-    editor.get_by_role("button", name=f"Remove “{titles[3]}”").click()
-    editor.get_by_role("button", name="Save the outline").click()
+    editor.get_by_label(words("de", "outline.lessonTitle", n=2, m=1)).fill("Renamed in the browser")
+    editor.get_by_role("button", name=words("de", "outline.lessonDown", title=titles[0])).click()
+    editor.get_by_role("button", name=words("de", "outline.addLesson", n=2)).click()
+    editor.get_by_role("button", name=words("de", "outline.removeNamed", title=titles[3])).click()
+    editor.get_by_role("button", name=words("de", "outline.save")).click()
     expect(editor.get_by_role("alert")).to_contain_text(titles[3])  # removal asks first
     no_axe_violations(page, "outline editor (confirm removal)")
-    editor.get_by_role("button", name="Remove and save").click()
+    editor.get_by_role("button", name=words("de", "outline.removeAndSave")).click()
     expect(editor).to_have_count(0)
 
     after = User(stack, "alice").call("GET", f"/courses/{course_id}").json()
@@ -164,7 +164,7 @@ def test_regenerate_switch_versions_and_edit_the_outline(web_stack: LocalStack, 
     assert [lesson["title"] for lesson in flat[:2]] == ["Renamed in the browser", titles[0]]
     assert flat[1]["id"] == lesson_id and flat[1]["status"] == "GENERATED"  # moved, still written
     now_titles = [lesson["title"] for lesson in flat]
-    assert titles[3] not in now_titles and "New lesson" in now_titles
+    assert titles[3] not in now_titles and words("de", "outline.newLesson") in now_titles
     expect(page.get_by_role("link", name="Renamed in the browser")).to_be_visible()
     row = page.locator(".lesson-row").nth(1)
     expect(row.locator(".badge.done")).to_have_text("gelesen")  # progress followed the lesson
