@@ -208,6 +208,25 @@ def test_rewrite_in_place_versions_and_dark_mode(web_stack: LocalStack, browser:
     expect(article.get_by_text("Instruction asked for")).to_have_count(0)
     no_axe_violations(page, f"lesson, version switched, dark ({width} px)")
     page.screenshot(path=str(SCREENSHOTS / f"reading-versions-dark-{width}.png"))
+
+    # compare: the rewrite (read from the API) beside the current version, stacked at 390 px
+    opener = versions.get_by_role("button", name="Compare version 2 with the current version")
+    opener.click()
+    compared = page.get_by_role("region", name="Version 2 and version 1 side by side")
+    expect(compared.get_by_role("heading", name="Version 2 and version 1 side by side")).to_be_focused()
+    sides = compared.locator(".compare-side")
+    expect(sides).to_have_count(2)
+    expect(compared.locator(".compare-block.changed").first).to_be_visible()  # the rewritten text is marked
+    first, second = (sides.nth(i).bounding_box() for i in range(2))
+    assert first and second
+    beside = abs(first["y"] - second["y"]) < 1 and second["x"] > first["x"] + first["width"] - 1
+    stacked = second["y"] >= first["y"] + first["height"] - 1
+    assert (beside, stacked) == ((True, False) if width >= 640 else (False, True)), (first, second)
+    no_axe_violations(page, f"versions compared, dark ({width} px)")
+    page.screenshot(path=str(SCREENSHOTS / f"reading-compare-dark-{width}.png"))
+    compared.get_by_role("button", name="Close the comparison").click()
+    expect(compared).to_have_count(0)
+    expect(opener).to_be_focused()
     assert User(web_stack, user).call("GET", f"/courses/{course_id}/lessons/{lesson_id}").json()["version"] == 1
     context.close()
 

@@ -18,8 +18,8 @@ const OUTLINE: CourseDetail = {
   modules: [{ id: "m01", title: "Moves", lessons: [{ id: "m01-l01", title: "Moves", summary: "s", order: 0, status: "GENERATED", priority: null, error: null, attempts: 1 }] }],
 };
 
-const V1 = [md("Ownership moves a value."), md("A borrow lends it."), { type: "key_points", points: ["One owner"] } as Block, md("Lifetimes end it.")];
-const V2 = [md("Ownership moves a value."), md("A borrow lends it, like a library book."), { type: "key_points", points: ["One owner"] } as Block, md("Try it: cargo run.")];
+const V1 = [md("## Moves\n\nOwnership moves a value."), md("A borrow lends it."), { type: "key_points", points: ["One owner"] } as Block, md("Lifetimes end it.")];
+const V2 = [md("## Moves\n\nOwnership moves a value."), md("A borrow lends it, like a library book."), { type: "key_points", points: ["One owner"] } as Block, md("Try it: cargo run.")];
 const V2_EXTRA = [
   ...V2,
   md("A brand new closing note."),
@@ -110,6 +110,8 @@ describe("Compare with the current version", { timeout: 20_000 }, () => {
     expect(within(current).getAllByText("Changed")).toHaveLength(2);
     expect(within(current).getAllByText("Only in this version")).toHaveLength(3);
     expect(earlier.querySelectorAll(".compare-block.same")).toHaveLength(2);
+    // the lesson's own headings sit under each side's h3 (axe's heading-order below holds it)
+    expect(within(current).getByRole("heading", { name: "Moves" }).tagName).toBe("H4");
     expect(container.querySelector("article.lesson-body")).toHaveTextContent("Try it: cargo run."); // the lesson itself unchanged
     // axe on the comparison (colour contrast is for the browser tests: jsdom does not lay out)
     expect((await axe.run(compared, { rules: { "color-contrast": { enabled: false } } })).violations).toEqual([]);

@@ -29,12 +29,13 @@ function useHighlighter(): Highlighter | null {
 }
 
 // Headings in model output never skip a level (the page's h1 is the lesson's title): each is h2 at
-// the highest and at most one level below the heading before it, in this block or an earlier one.
+// the highest (`top`; lower where the blocks sit under headings of the page's own, as in a
+// comparison of versions) and at most one level below the heading before it, in this block or an earlier one.
 const ATX_HEADING = /^ {0,3}(#{1,6})[ \t]/;
 const FENCE = /^ {0,3}(```|~~~)/;
 
-function nextLevel(level: number, previous: number): number {
-  return Math.min(Math.max(level, 2), previous + 1);
+function nextLevel(level: number, previous: number, top = 2): number {
+  return Math.min(Math.max(level, top), previous + 1);
 }
 
 /** The heading level in force after a markdown text, given the one before it. */
@@ -50,14 +51,14 @@ export function headingLevelAfter(markdown: string, previous: number): number {
 
 type HastNode = { type: string; tagName?: string; children?: HastNode[] };
 
-function rehypeHeadingLevels(after: number) {
+function rehypeHeadingLevels(after: number, top: number) {
   return () => (tree: HastNode) => {
     let previous = after;
     const walk = (node: HastNode) => {
       for (const child of node.children ?? []) {
         const level = child.type === "element" && /^h[1-6]$/.test(child.tagName ?? "") ? Number(child.tagName!.slice(1)) : 0;
         if (level) {
-          previous = nextLevel(level, previous);
+          previous = nextLevel(level, previous, top);
           child.tagName = `h${previous}`;
         } else if (child.tagName !== "pre") walk(child);
       }
@@ -70,9 +71,19 @@ function rehypeHeadingLevels(after: number) {
 // and code is shown as text with highlighting, never executed. An image becomes a link: an
 // <img> would be fetched by the browser unasked, and its URL could carry what the page shows
 // (a question, an answer) to whoever wrote the markdown's source.
-export function MarkdownBlock({ text, writing = false, after = 1 }: { text: string; writing?: boolean; after?: number }) {
+export function MarkdownBlock({
+  text,
+  writing = false,
+  after = 1,
+  top = 2,
+}: {
+  text: string;
+  writing?: boolean;
+  after?: number;
+  top?: number;
+}) {
   const hl = useHighlighter();
-  const levels = rehypeHeadingLevels(after);
+  const levels = rehypeHeadingLevels(after, top);
   return (
     <div className={writing ? "block markdown writing" : "block markdown"} aria-busy={writing || undefined}>
       <Markdown

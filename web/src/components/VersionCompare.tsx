@@ -83,8 +83,8 @@ export function compareBlocks(before: Block[], after: Block[]): { before: Mark[]
 function PlainBlock({ block }: { block: Block }) {
   const { t } = useT();
   switch (block.type) {
-    case "markdown":
-      return <MarkdownBlock text={block.markdown} after={3} />;
+    case "markdown": // its headings under the side's h3: h4 at the highest
+      return <MarkdownBlock text={block.markdown} after={3} top={4} />;
     case "code":
       return <CodeBlock language={block.language} code={block.code} caption={block.caption} />;
     case "key_points": // not the lesson's labelled section: two columns would repeat its landmark
