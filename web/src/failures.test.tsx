@@ -1,4 +1,5 @@
-import { screen, waitFor, within } from "@testing-library/react";
+import { renderHook, screen, waitFor, within } from "@testing-library/react";
+import { CourseLanguage, useT, type Translator } from "./i18n";
 import userEvent from "@testing-library/user-event";
 import { CourseView } from "./pages/CourseView";
 import { Courses } from "./pages/Courses";
@@ -36,25 +37,51 @@ function course(over: Partial<CourseDetail>): CourseDetail {
   };
 }
 
+/** The translator a screen of a course in `language` uses (its catalogue loaded). */
+async function translatorIn(language: string): Promise<Translator> {
+  const { result } = renderHook(() => useT(), { wrapper: ({ children }) => <CourseLanguage language={language}>{children}</CourseLanguage> });
+  if (language !== "English") await waitFor(() => expect(result.current.t("common.retry")).not.toBe("Retry"));
+  return result.current;
+}
+const EN = renderHook(() => useT()).result.current;
+
 describe("what a failed attempt says", () => {
+  it("says it in the course's language: the retry line of a German course", async () => {
+    const de = await translatorIn("German");
+    // the reason is the API's own sentence (English from an English API); the rest is the course's
+    const waiting = { status: "PENDING", error: REASON, attempts: 1, maxAttempts: 3, retryAt: inSeconds(12, NOW) };
+    expect(retryingSentence("lesson", waiting, NOW, de)).toBe(
+      "Das Schreiben dieser Lektion ist fehlgeschlagen: The writing service could not write this. Neuer Versuch in 12 s (Versuch 2 von 3).",
+    );
+    expect(retryingSentence("outline", { ...waiting, maxAttempts: undefined }, NOW + 13_000, de)).toBe(
+      "Das Schreiben der Gliederung ist fehlgeschlagen: The writing service could not write this. Neuer Versuch läuft (Versuch 2).",
+    );
+    expect(failedSentence("outline", { status: "FAILED", error: null }, de)).toBe(
+      "Das Schreiben der Gliederung ist fehlgeschlagen: etwas ist schiefgelaufen.",
+    );
+    expect(failedSentence("lesson", { status: "FAILED", error: FINAL }, de)).toBe(
+      "Das Schreiben dieser Lektion ist fehlgeschlagen: The writing service could not write this. Tried 3 times; you can try again.",
+    );
+  });
+
   it("says what failed in the API's words, when it is tried again and which attempt that is", () => {
     const waiting = { status: "PENDING", error: REASON, attempts: 1, maxAttempts: 3, retryAt: inSeconds(12, NOW) };
-    expect(retryingSentence("lesson", waiting, NOW)).toBe(
+    expect(retryingSentence("lesson", waiting, NOW, EN)).toBe(
       "Writing this lesson failed: The writing service could not write this. Trying again in 12 s (attempt 2 of 3).",
     );
-    expect(retryingSentence("lesson", waiting, NOW + 11_500)).toMatch(/Trying again in 1 s \(attempt 2 of 3\)\.$/);
-    expect(retryingSentence("lesson", waiting, NOW + 12_001)).toMatch(/Trying again now \(attempt 2 of 3\)\.$/);
+    expect(retryingSentence("lesson", waiting, NOW + 11_500, EN)).toMatch(/Trying again in 1 s \(attempt 2 of 3\)\.$/);
+    expect(retryingSentence("lesson", waiting, NOW + 12_001, EN)).toMatch(/Trying again now \(attempt 2 of 3\)\.$/);
     // the next attempt running: `attempts` counts it
-    expect(retryingSentence("lesson", { ...waiting, status: "GENERATING", attempts: 2, retryAt: null }, NOW)).toMatch(
+    expect(retryingSentence("lesson", { ...waiting, status: "GENERATING", attempts: 2, retryAt: null }, NOW, EN)).toMatch(
       /Trying again now \(attempt 2 of 3\)\.$/,
     );
     // an outline's view does not give the cap: the count alone
-    expect(retryingSentence("outline", { status: "PENDING", error: REASON, attempts: 1, retryAt: inSeconds(5, NOW) }, NOW)).toBe(
+    expect(retryingSentence("outline", { status: "PENDING", error: REASON, attempts: 1, retryAt: inSeconds(5, NOW) }, NOW, EN)).toBe(
       "Writing the outline failed: The writing service could not write this. Trying again in 5 s (attempt 2).",
     );
-    expect(retryingSentence("lesson", { status: "PENDING", error: null, attempts: 0 }, NOW)).toBeNull();
-    expect(retryingSentence("lesson", { status: "FAILED", error: FINAL, attempts: 3 }, NOW)).toBeNull();
-    expect(failedSentence("lesson", { status: "FAILED", error: FINAL })).toBe(
+    expect(retryingSentence("lesson", { status: "PENDING", error: null, attempts: 0 }, NOW, EN)).toBeNull();
+    expect(retryingSentence("lesson", { status: "FAILED", error: FINAL, attempts: 3 }, NOW, EN)).toBeNull();
+    expect(failedSentence("lesson", { status: "FAILED", error: FINAL }, EN)).toBe(
       "Writing this lesson failed: The writing service could not write this. Tried 3 times; you can try again.",
     );
     expect(untilRetry(waiting, NOW)).toBe(12_000);

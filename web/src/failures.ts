@@ -2,7 +2,9 @@
 // system retries (PENDING, or GENERATING again, with `error` set), or a failure that is final
 // (FAILED, with the reason and a Retry button). The reason is always the API's own sentence for
 // people (`error`), never an internal; the attempt count is the API's (`attempts`, `maxAttempts`).
+// Its sentences come from the catalogues (issue 26): the functions take the screen's translator.
 import { useEffect, useState } from "react";
+import type { Key, Translator } from "./i18n";
 
 /** What the API says of a course or a lesson about its attempts (views, list rows, outline rows). */
 export interface Attempted {
@@ -16,7 +18,7 @@ export interface Attempted {
 
 export type Subject = "lesson" | "outline";
 
-const FAILED: Record<Subject, string> = { lesson: "Writing this lesson failed", outline: "Writing the outline failed" };
+const FAILED: Record<Subject, Key> = { lesson: "failure.lesson", outline: "failure.outline" };
 
 /** A little after the retry time: the next attempt has been claimed by then (or is about to be). */
 export const RETRY_MARGIN_MS = 500;
@@ -34,13 +36,13 @@ export function untilRetry(item: Attempted, now: number): number | null {
 }
 
 /** The reason as the API words it, without its closing full stop (the sentence goes on). */
-export function reasonOf(error: string | null | undefined): string {
+export function reasonOf(error: string | null | undefined, { t }: Pick<Translator, "t">): string {
   const reason = (error ?? "").trim().replace(/[.\s]+$/, "");
-  return reason || "something went wrong";
+  return reason || t("failure.unknownReason");
 }
 
-function attempt(n: number, max: number | undefined): string {
-  return max ? `attempt ${n} of ${max}` : `attempt ${n}`;
+function attempt(n: number, max: number | undefined, { t }: Pick<Translator, "t">): string {
+  return max ? t("failure.attemptOf", { n, max }) : t("failure.attempt", { n });
 }
 
 /**
@@ -48,19 +50,20 @@ function attempt(n: number, max: number | undefined): string {
  * write this. Trying again in 12 s (attempt 2 of 3)." While the next attempt runs, "Trying again
  * now (attempt 2 of 3)." Null when nothing is being retried.
  */
-export function retryingSentence(subject: Subject, item: Attempted, now: number): string | null {
+export function retryingSentence(subject: Subject, item: Attempted, now: number, tr: Pick<Translator, "t">): string | null {
   if (!isRetrying(item)) return null;
   const attempts = item.attempts ?? 0;
   // waiting: `attempts` failed, the next is one more; running: `attempts` counts the one running
-  const next = attempt(item.status === "GENERATING" ? Math.max(1, attempts) : attempts + 1, item.maxAttempts);
+  const next = attempt(item.status === "GENERATING" ? Math.max(1, attempts) : attempts + 1, item.maxAttempts, tr);
   const wait = untilRetry(item, now);
-  const when = wait === null ? "now" : `in ${Math.max(1, Math.ceil(wait / 1000))} s`;
-  return `${FAILED[subject]}: ${reasonOf(item.error)}. Trying again ${when} (${next}).`;
+  const again =
+    wait === null ? tr.t("failure.retryNow", { attempt: next }) : tr.t("failure.retryIn", { seconds: Math.max(1, Math.ceil(wait / 1000)), attempt: next });
+  return `${failedSentence(subject, item, tr)} ${again}`;
 }
 
 /** A final failure: the API's reason ends with "Tried 3 times; you can try again." */
-export function failedSentence(subject: Subject, item: Attempted): string {
-  return `${FAILED[subject]}: ${reasonOf(item.error)}.`;
+export function failedSentence(subject: Subject, item: Attempted, tr: Pick<Translator, "t">): string {
+  return tr.t(FAILED[subject], { reason: reasonOf(item.error, tr) });
 }
 
 /** Now, again every second while `active` (a countdown to the next attempt). */

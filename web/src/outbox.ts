@@ -146,6 +146,3 @@ function same(a: Pending, b: Pending): boolean {
   if (a.kind !== b.kind || a.courseId !== b.courseId || a.lessonId !== b.lessonId) return false;
   return a.kind === "quiz" || (b.kind === "question" && a.id === b.id);
 }
-
-/** What is said while something waits on this device. */
-export const SAVED_ON_DEVICE = "Saved on this device; it will be sent when you are back online.";

@@ -3,6 +3,7 @@
 // data-theme> before the first paint (main.tsx), so theme.css applies it. Picking what the
 // system has forgets the pick: the app follows the system again.
 import { useCallback, useEffect, useState } from "react";
+import { useT } from "./i18n";
 
 export type Theme = "light" | "dark";
 const KEY = "flowgen.theme";
@@ -55,9 +56,10 @@ export function useTheme(): { theme: Theme; toggle: () => void } {
 /** The header's toggle: says what it does, and whether dark is on. */
 export function ThemeToggle() {
   const { theme, toggle } = useTheme();
+  const { t } = useT();
   return (
     <button type="button" className="link theme-toggle" aria-pressed={theme === "dark"} onClick={toggle}>
-      Dark theme
+      {t("theme.dark")}
     </button>
   );
 }

@@ -1,4 +1,5 @@
-import { screen, waitFor, within } from "@testing-library/react";
+import { renderHook, screen, waitFor, within } from "@testing-library/react";
+import { CourseLanguage, useT, type Translator } from "./i18n";
 import { CourseView } from "./pages/CourseView";
 import { LessonView } from "./pages/LessonView";
 import { fetched, refetch, renderScreen } from "./test-harness";
@@ -12,6 +13,14 @@ const quizBlock: Block = {
   type: "quiz",
   questions: [{ question: "Does a borrow copy?", options: ["Yes", "No"] }],
 };
+
+/** The translator a screen of a course in `language` uses (its catalogue loaded). */
+async function translatorIn(language: string): Promise<Translator> {
+  const { result } = renderHook(() => useT(), { wrapper: ({ children }) => <CourseLanguage language={language}>{children}</CourseLanguage> });
+  if (language !== "English") await waitFor(() => expect(result.current.t("common.retry")).not.toBe("Retry"));
+  return result.current;
+}
+const EN = renderHook(() => useT()).result.current;
 
 function lesson(over: Partial<Lesson>): Lesson {
   return {
@@ -29,6 +38,22 @@ function writing(blocks: Block[], text: string | null, restarts = 0): Lesson {
     progress: { blocksWritten: blocks.length, blocksExpected: null, restarts },
   });
 }
+
+describe("the writing status in the course's language", () => {
+  it("says the status lines of a German course in German, with German plurals", async () => {
+    const de = await translatorIn("German");
+    expect(writingStatus(writing([intro], "x"), de)).toBe("Wird noch geschrieben… bisher 1 Block.");
+    expect(writingStatus(writing([intro, code, points], null), de)).toBe("Wird noch geschrieben… bisher 3 Blöcke.");
+    const known = { ...writing([intro, code], null), progress: { blocksWritten: 2, blocksExpected: 5, restarts: 0 } };
+    expect(writingStatus(known, de)).toBe("Wird noch geschrieben… 2 von etwa 5 Blöcken.");
+    expect(outlineStatus({ title: "Rust", description: null, objectives: [], modules: [{ title: "Ownership", lessons: [] }, { title: "Borrowing", lessons: [] }], restarts: 0, writes: 0 }, de)).toBe(
+      "Die Gliederung wird geschrieben… bisher 2 Module. Was zu sehen ist, ist noch nicht endgültig.",
+    );
+    expect(restartNotice(3, "lesson", de)).toBe(
+      "Das Schreiben hat neu begonnen (3-mal): Die bisher gezeigten Blöcke können sich ändern oder wegfallen.",
+    );
+  });
+});
 
 describe("a lesson being written (pure parts)", () => {
   it("shows the finished blocks and the text being written, never as content", () => {
@@ -48,15 +73,15 @@ describe("a lesson being written (pure parts)", () => {
   });
 
   it("says how far the writing has got, once per block", () => {
-    expect(writingStatus(lesson({ status: "PENDING" }))).toMatch(/queued/);
-    expect(writingStatus(writing([], null))).toMatch(/^Writing this lesson for you/);
-    expect(writingStatus(writing([], "The first"))).toBe("Still writing… the first block is on its way.");
-    expect(writingStatus(writing([intro], "x"))).toBe("Still writing… 1 block so far.");
-    expect(writingStatus(writing([intro, code, points], null))).toBe("Still writing… 3 blocks so far.");
+    expect(writingStatus(lesson({ status: "PENDING" }), EN)).toMatch(/queued/);
+    expect(writingStatus(writing([], null), EN)).toMatch(/^Writing this lesson for you/);
+    expect(writingStatus(writing([], "The first"), EN)).toBe("Still writing… the first block is on its way.");
+    expect(writingStatus(writing([intro], "x"), EN)).toBe("Still writing… 1 block so far.");
+    expect(writingStatus(writing([intro, code, points], null), EN)).toBe("Still writing… 3 blocks so far.");
     const known = { ...writing([intro, code], null), progress: { blocksWritten: 2, blocksExpected: 5, restarts: 0 } };
-    expect(writingStatus(known)).toBe("Still writing… 2 of about 5 blocks.");
+    expect(writingStatus(known, EN)).toBe("Still writing… 2 of about 5 blocks.");
     const past = { ...writing([intro, code, points], null), progress: { blocksWritten: 3, blocksExpected: 3, restarts: 0 } };
-    expect(writingStatus(past)).toBe("Still writing… 3 blocks so far."); // an estimate: it may run past it
+    expect(writingStatus(past, EN)).toBe("Still writing… 3 blocks so far."); // an estimate: it may run past it
   });
 
   it("counts restarts from the first poll of the visit", () => {
@@ -64,15 +89,15 @@ describe("a lesson being written (pure parts)", () => {
     expect(restartsSince(1, 1)).toBe(0);
     expect(restartsSince(1, 3)).toBe(2);
     expect(restartsSince(1, undefined)).toBe(0);
-    expect(restartNotice(0, "lesson")).toBeNull();
-    expect(restartNotice(1, "lesson")).toBe("The writing started again: the blocks shown before may change or go.");
-    expect(restartNotice(2, "outline")).toMatch(/\(2 times\): the modules shown before/);
+    expect(restartNotice(0, "lesson", EN)).toBeNull();
+    expect(restartNotice(1, "lesson", EN)).toBe("The writing started again: the blocks shown before may change or go.");
+    expect(restartNotice(2, "outline", EN)).toMatch(/\(2 times\): the modules shown before/);
   });
 
   it("names the modules of an outline so far", () => {
-    expect(outlineStatus(null)).toMatch(/^Writing the outline…/);
+    expect(outlineStatus(null, EN)).toMatch(/^Writing the outline…/);
     const partial = { title: "T", description: null, objectives: [], modules: [{ title: "A", lessons: [] }], restarts: 0, writes: 0 };
-    expect(outlineStatus(partial)).toBe("Writing the outline… 1 module so far. What is shown is not final yet.");
+    expect(outlineStatus(partial, EN)).toBe("Writing the outline… 1 module so far. What is shown is not final yet.");
   });
 });
 

@@ -2,6 +2,7 @@
 // parts so far, the text being written, and one sentence saying it is not final yet.
 import { useEffect, useState } from "react";
 import type { Block, Lesson, PartialOutline } from "./api/types";
+import type { Translator } from "./i18n";
 
 /** The part of a lesson written so far: finished blocks, then the markdown being written. */
 export interface Draft {
@@ -35,24 +36,21 @@ export function closeOpenMarkdown(text: string): string {
   return head + tail;
 }
 
-function count(n: number, one: string, many: string): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
-
 /**
  * The live status under a lesson being written. It changes when a block is finished, never with
  * each word, so a screen reader hears it once per block.
  */
-export function writingStatus(lesson: Pick<Lesson, "status" | "partial" | "progress">): string {
-  if (lesson.status === "PENDING") return "This lesson is queued: writing starts in a moment…";
+export function writingStatus(lesson: Pick<Lesson, "status" | "partial" | "progress">, { t, plural }: Pick<Translator, "t" | "plural">): string {
+  if (lesson.status === "PENDING") return t("writing.queued");
   const written = lesson.progress?.blocksWritten ?? lesson.partial?.blocks.length ?? 0;
   const expected = lesson.progress?.blocksExpected ?? null;
   if (written === 0) {
-    return lesson.partial?.writing ? "Still writing… the first block is on its way." : "Writing this lesson for you… the first words appear here in a few seconds.";
+    return lesson.partial?.writing ? t("writing.firstBlock") : t("writing.starting");
   }
   // blocksExpected is an estimate (the course's earlier lessons): a lesson may run past it
-  const sofar = expected && written < expected ? `${written} of about ${count(expected, "block", "blocks")}` : `${count(written, "block", "blocks")} so far`;
-  return `Still writing… ${sofar}.`;
+  return expected && written < expected
+    ? plural(expected, "writing.ofAboutOne", "writing.ofAboutOther", { written })
+    : plural(written, "writing.soFarOne", "writing.soFarOther");
 }
 
 /**
@@ -64,17 +62,17 @@ export function restartsSince(seen: number | null, now: number | null | undefine
   return seen === null || now === null || now === undefined ? 0 : Math.max(0, now - seen);
 }
 
-export function restartNotice(restarts: number, what: "lesson" | "outline"): string | null {
+export function restartNotice(restarts: number, what: "lesson" | "outline", { t }: Pick<Translator, "t">): string | null {
   if (restarts <= 0) return null;
-  const parts = what === "lesson" ? "the blocks shown before" : "the modules shown before";
-  return `The writing started again${restarts > 1 ? ` (${restarts} times)` : ""}: ${parts} may change or go.`;
+  if (restarts === 1) return t(what === "lesson" ? "writing.restartedLesson" : "writing.restartedOutline");
+  return t(what === "lesson" ? "writing.restartedLessonTimes" : "writing.restartedOutlineTimes", { count: restarts });
 }
 
 /** The outline's status line while it is written. */
-export function outlineStatus(partial: PartialOutline | null | undefined): string {
+export function outlineStatus(partial: PartialOutline | null | undefined, { t, plural }: Pick<Translator, "t" | "plural">): string {
   const modules = partial?.modules.length ?? 0;
-  if (modules === 0) return "Writing the outline… it appears here as it is written.";
-  return `Writing the outline… ${count(modules, "module", "modules")} so far. What is shown is not final yet.`;
+  if (modules === 0) return t("writing.outlineEmpty");
+  return plural(modules, "writing.outlineOne", "writing.outlineOther");
 }
 
 /** The restarts of the writing since this visit's first poll of this version (see restartsSince). */

@@ -2,7 +2,7 @@ import { useEffect, useId, useState } from "react";
 import Markdown from "react-markdown";
 import { Link } from "react-router-dom";
 import type { Block, QuizQuestion, QuizResult, QuizSolution } from "../api/types";
-import { SAVED_ON_DEVICE, type PendingQuiz } from "../outbox";
+import type { PendingQuiz } from "../outbox";
 import type { QuizOutcome } from "../queries/progress";
 import { useFocusNext } from "../screen";
 import { useT, type Translator } from "../i18n";
@@ -107,6 +107,7 @@ export function MarkdownBlock({
 /** One frame: the language, a copy button, the code (highlighted once the highlighter is in). */
 export function CodeBlock({ language, code, caption }: { language: string; code: string; caption: string }) {
   const hl = useHighlighter();
+  const { t } = useT();
   const [copied, setCopied] = useState<"idle" | "copied" | "failed">("idle");
   const copy = async () => {
     try {
@@ -116,20 +117,22 @@ export function CodeBlock({ language, code, caption }: { language: string; code:
       setCopied("failed");
     }
   };
-  const label = language.trim() || "code";
+  // the highlighter and the class take the language as written; the label is in the screen's language
+  const lang = language.trim() || "code";
+  const label = language.trim() || t("code.label");
   return (
     <figure className="block code">
       <div className="code-head">
         <span className="code-lang">{label}</span>
         <button type="button" className="copy" onClick={() => void copy()}>
-          {copied === "copied" ? "Copied" : copied === "failed" ? "Copy failed" : "Copy"}
+          {copied === "copied" ? t("code.copied") : copied === "failed" ? t("code.copyFailed") : t("code.copy")}
         </button>
         <span className="visually-hidden" role="status">
-          {copied === "copied" ? "Code copied to the clipboard" : ""}
+          {copied === "copied" ? t("code.copiedStatus") : ""}
         </span>
       </div>
-      <pre tabIndex={0} aria-label={`${label} code`}>
-        <code className={`hljs language-${label}`}>{hl?.highlight(label, code) ?? code}</code>
+      <pre tabIndex={0} aria-label={t("code.frame", { language: label })}>
+        <code className={`hljs language-${lang}`}>{hl?.highlight(lang, code) ?? code}</code>
       </pre>
       {caption && <figcaption>{caption}</figcaption>}
     </figure>
@@ -363,7 +366,7 @@ export function Quiz({ questions, progress, draft = false }: { questions: QuizQu
         <div className="quiz-result">
           {waiting ? (
             <p role="status" tabIndex={-1} ref={focus.ref} key="kept" className="notice retrying">
-              {SAVED_ON_DEVICE}
+              {t("outbox.saved")}
             </p>
           ) : result && !draft ? (
             <p role="status" tabIndex={-1} ref={focus.ref} key="again" className="hint">

@@ -9,9 +9,13 @@ import { ErrorNotice } from "./Status";
  * (a live region that ticked would be read out every second). `live={false}` in a list's rows.
  */
 export function RetryingNotice({ subject, item, live = true }: { subject: Subject; item: Attempted; live?: boolean }) {
+  const translator = useT();
   const now = useNow(untilRetry(item, Date.now()) !== null);
-  const shown = retryingSentence(subject, item, now);
-  const spoken = useMemo(() => retryingSentence(subject, item, Date.now()), [subject, item.status, item.error, item.attempts, item.retryAt, item.maxAttempts]);
+  const shown = retryingSentence(subject, item, now, translator);
+  const spoken = useMemo(
+    () => retryingSentence(subject, item, Date.now(), translator),
+    [subject, item.status, item.error, item.attempts, item.retryAt, item.maxAttempts, translator],
+  );
   if (!shown) return null;
   if (!live) return <p className="notice retrying failure">{shown}</p>;
   return (
@@ -44,11 +48,12 @@ export function FailedNotice({
   /** On the screen of the one thing that failed: said at once when it fails while watched. */
   alert?: boolean;
 }) {
-  const { t } = useT();
+  const translator = useT();
+  const { t } = translator;
   return (
     <div className="notice error failure" role={alert ? "alert" : undefined}>
       <p>
-        {failedSentence(subject, item)}{" "}
+        {failedSentence(subject, item, translator)}{" "}
         <button type="button" onClick={onRetry} disabled={busy} aria-label={label}>
           {busy ? t("common.retrying") : t("common.retry")}
         </button>

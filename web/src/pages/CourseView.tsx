@@ -158,7 +158,8 @@ export function CourseView() {
 
 function CourseScreen() {
   const { courseId = "" } = useParams();
-  const { t, lang } = useT();
+  const translator = useT();
+  const { t, lang } = translator;
   const course = useCourse(courseId);
   const data = course.data;
   const [editing, setEditing] = useState(false);
@@ -186,8 +187,8 @@ function CourseScreen() {
   const description = data.description ?? partial?.description ?? null;
   const objectives = data.objectives.length > 0 ? data.objectives : (partial?.objectives ?? []);
   // a failed attempt's restart is said by the failure, not counted as the writing starting again
-  const restarted = building && !data.error ? restartNotice(restarts, "outline") : null;
-  const failedAttempt = data.status === "GENERATING" ? retryingSentence("outline", data, Date.now()) : null;
+  const restarted = building && !data.error ? restartNotice(restarts, "outline", translator) : null;
+  const failedAttempt = data.status === "GENERATING" ? retryingSentence("outline", data, Date.now(), translator) : null;
   const byLesson = new Map((progress.data?.lessons ?? []).map((p) => [p.lessonId, p]));
   return (
     <main id="main" lang={lang}>
@@ -212,7 +213,7 @@ function CourseScreen() {
         <div role="status" className="notice building" tabIndex={-1} ref={retried.ref} key="building">
           {failedAttempt && <p className="failed-attempt">{failedAttempt}</p>}
           <p>
-            <span className="spinner" aria-hidden="true" /> {outlineStatus(partial)}
+            <span className="spinner" aria-hidden="true" /> {outlineStatus(partial, translator)}
             {partial?.modules.length ? ` ${t("course.openWhenFinished")}` : ""}
           </p>
           {restarted && <p className="restarted">{restarted}</p>}

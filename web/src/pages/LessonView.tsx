@@ -215,7 +215,8 @@ function LessonScreen() {
  * failed attempt: what failed, and when and which attempt comes next (never "started again" as
  * if it were progress). `focusRef`: gets focus after Retry. */
 function Writing({ lesson, restarts, focusRef }: { lesson: Lesson; restarts: number; focusRef?: (element: HTMLElement | null) => void }) {
-  const { t } = useT();
+  const translator = useT();
+  const { t } = translator;
   const expected = lesson.progress?.blocksExpected ?? null;
   if (lesson.status === "PENDING" && isRetrying(lesson)) {
     return (
@@ -225,13 +226,13 @@ function Writing({ lesson, restarts, focusRef }: { lesson: Lesson; restarts: num
     );
   }
   // a failed attempt's restart is said by the failure, not counted as the writing starting again
-  const restarted = lesson.error ? null : restartNotice(restarts, "lesson");
-  const failed = lesson.status === "GENERATING" ? retryingSentence("lesson", lesson, Date.now()) : null;
+  const restarted = lesson.error ? null : restartNotice(restarts, "lesson", translator);
+  const failed = lesson.status === "GENERATING" ? retryingSentence("lesson", lesson, Date.now(), translator) : null;
   return (
     <div role="status" className="notice building writing-status" aria-live="polite" tabIndex={-1} ref={focusRef} key="writing">
       {failed && <p className="failed-attempt">{failed}</p>}
       <p>
-        <span className="spinner" aria-hidden="true" /> {writingStatus(lesson)}
+        <span className="spinner" aria-hidden="true" /> {writingStatus(lesson, translator)}
         {lesson.partial?.blocks.length || lesson.partial?.writing ? ` ${t("lesson.notFinal")}` : ""}
       </p>
       {restarted && <p className="restarted">{restarted}</p>}
