@@ -1,4 +1,6 @@
 import { render, screen, waitFor } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { CourseLanguage } from "./i18n";
 import { Blocks, youTubeId } from "./components/Blocks";
 import type { Block } from "./api/types";
 
@@ -11,6 +13,30 @@ const questions = [
 const quiz: Block = { type: "quiz", questions };
 
 describe("block renderers", () => {
+  it("the code frame without a language: labelled 'code', and in German in a German course (Copy, Copied)", async () => {
+    const block: Block = { type: "code", language: "", code: "echo hi", caption: "" };
+    const { container, unmount } = render(<Blocks blocks={[block]} />);
+    expect(container.querySelector(".code-lang")).toHaveTextContent(/^code$/);
+    expect(screen.getByRole("button", { name: "Copy" })).toBeInTheDocument();
+    unmount();
+    const user = userEvent.setup();
+    const writeText = vi.fn(async () => {});
+    Object.defineProperty(navigator, "clipboard", { value: { writeText }, configurable: true }); // after setup(), which puts its own
+    const german = render(
+      <CourseLanguage language="German">
+        <Blocks blocks={[block]} />
+      </CourseLanguage>,
+    );
+    const copy = await screen.findByRole("button", { name: "Kopieren" });
+    expect(german.container.querySelector(".code-lang")).toHaveTextContent(/^Code$/);
+    expect(german.container.querySelector("pre")).toHaveAttribute("aria-label", "Code: Code");
+    expect(german.container.querySelector("code")).toHaveClass("language-code"); // the highlighter's name is not translated
+    await user.click(copy);
+    expect(writeText).toHaveBeenCalledWith("echo hi");
+    expect(await screen.findByRole("button", { name: "Kopiert" })).toBeInTheDocument();
+    expect(screen.getByRole("status")).toHaveTextContent("Code in die Zwischenablage kopiert");
+  });
+
   it("renders every block type", async () => {
     const blocks: Block[] = [
       { type: "markdown", markdown: "## Borrowing\n\nA **reference** borrows." },

@@ -2,7 +2,7 @@ import { QueryClient } from "@tanstack/react-query";
 import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { ApiError } from "./api/client";
-import type { Lesson, LessonProgress, QuestionView, QuizResult } from "./api/types";
+import type { CourseDetail, Lesson, LessonProgress, QuestionView, QuizResult } from "./api/types";
 import { AskPanel } from "./components/AskPanel";
 import { LessonView } from "./pages/LessonView";
 import { draftKey, Outbox, type PendingQuiz } from "./outbox";
@@ -156,6 +156,24 @@ describe("a quiz checked offline, on the lesson screen", () => {
     await waitFor(() => expect(within(quiz).getByRole("status")).toHaveTextContent("You scored 1 of 1. Passed"));
     expect(api.putProgress).toHaveBeenLastCalledWith("c", "m01-l02", { quiz: { answers: [1], reveal: false } });
     expect(outbox.pending()).toEqual([]);
+  });
+
+  it("says so in the course's language: German in a German course", async () => {
+    const user = userEvent.setup();
+    const germanCourse: CourseDetail = {
+      id: "c", prompt: "Rust", level: null, size: null, status: "READY", title: "Rust", description: null, objectives: [], lessonCount: 1,
+      lessonsGenerated: 1, usage: { promptTokens: 0, completionTokens: 0 }, error: null, attempts: 1, createdAt: "", updatedAt: "", version: 1,
+      modules: [], partialOutline: null, language: "German",
+    };
+    const api = { ...lessonApi(), getCourse: vi.fn(async () => fetched(germanCourse)) };
+    renderScreen(<LessonView />, { path: "/courses/:courseId/lessons/:lessonId", at: "/courses/c/lessons/m01-l02", api, outbox: new Outbox("alice") });
+    const quiz = await screen.findByRole("region", { name: "Quiz" });
+    await within(quiz).findByRole("button", { name: "Antworten prüfen" }, { timeout: 4000 });
+    await waitFor(() => expect(api.putProgress).toHaveBeenCalled());
+    goOffline();
+    await user.click(within(quiz).getByRole("radio", { name: "No" }));
+    await user.click(within(quiz).getByRole("button", { name: "Antworten prüfen" }));
+    expect(await within(quiz).findByRole("status")).toHaveTextContent("Auf diesem Gerät gespeichert; wird gesendet, sobald du wieder online bist.");
   });
 
   it("is kept when the request fails for network reasons", async () => {

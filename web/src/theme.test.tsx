@@ -1,6 +1,7 @@
 // Dark mode (issue 26): follows the system until the learner picks, and the pick is kept.
 import { render, screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
+import { InterfaceLanguage } from "./i18n";
 import { applyTheme, storedTheme, ThemeToggle } from "./theme";
 
 function systemPrefers(dark: boolean) {
@@ -44,5 +45,22 @@ describe("the theme", () => {
     await user.click(toggle);
     expect(document.documentElement.dataset.theme).toBe("dark");
     expect(storedTheme()).toBe("dark");
+  });
+
+  it("is named in the top bar's language: German in a German browser", async () => {
+    // the top bar follows the browser's language (App.tsx wraps it in InterfaceLanguage)
+    vi.spyOn(navigator, "languages", "get").mockReturnValue(["de-DE", "en"]);
+    systemPrefers(false);
+    const user = userEvent.setup();
+    render(
+      <InterfaceLanguage>
+        <ThemeToggle />
+      </InterfaceLanguage>,
+    );
+    const toggle = await screen.findByRole("button", { name: "Dunkles Design" });
+    await user.click(toggle);
+    expect(toggle).toHaveAttribute("aria-pressed", "true");
+    expect(screen.queryByRole("button", { name: "Dark theme" })).toBeNull();
+    vi.restoreAllMocks();
   });
 });

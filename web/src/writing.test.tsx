@@ -240,6 +240,18 @@ describe("the outline as it is written", () => {
     expect(screen.getByRole("link", { name: "Lesson m01-l01" })).toBeInTheDocument();
   });
 
+  it("a German course's outline being written says so in German, on the course screen", async () => {
+    const partial = { title: null, description: null, objectives: [], modules: [{ title: "Besitz", lessons: [] }, { title: "Leihen", lessons: [] }], restarts: 0, writes: 0 };
+    let current = fetched(course({ language: "German", partialOutline: partial }));
+    const api = { getCourse: vi.fn(async () => current), getCourseProgress: vi.fn() };
+    const { client } = renderScreen(<CourseView />, { path: "/courses/:courseId", at: "/courses/c", api });
+    expect(await screen.findByText(/Die Gliederung wird geschrieben… bisher 2 Module\. Was zu sehen ist, ist noch nicht endgültig\./, {}, { timeout: 4000 })).toBeInTheDocument();
+    expect(screen.queryByText(/Writing the outline…/)).toBeNull();
+    current = fetched(course({ language: "German", partialOutline: { ...partial, modules: [], restarts: 1 } }));
+    await refetch(client, "course");
+    expect(screen.getByText("Das Schreiben hat neu begonnen: Die bisher gezeigten Module können sich ändern oder wegfallen.")).toBeInTheDocument();
+  });
+
   it("says so when the outline starts again", async () => {
     const partial = { title: null, description: null, objectives: [], modules: [{ title: "Moves", lessons: [] }], restarts: 0, writes: 0 };
     let current = fetched(course({ partialOutline: partial }));
