@@ -298,7 +298,7 @@ export function Quiz({ questions, progress, draft = false }: { questions: QuizQu
         setWaiting(true);
       }
     } catch (e) {
-      setError((e as Error).message || "Your answers could not be checked; try again.");
+      setError((e as Error).message || t("quiz.notChecked"));
     } finally {
       setSending(false);
     }
