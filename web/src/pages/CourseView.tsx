@@ -9,8 +9,9 @@ import { ShareControl } from "../components/ShareControl";
 import { Badge, ErrorNotice, isMissing, lessonState } from "../components/Status";
 import { isRetrying, retryingSentence } from "../failures";
 import { isOutlineBuilding } from "../polling";
-import { useCourse, useCourseOutline, useRetryCourse } from "../queries/courses";
-import { CourseLanguage, useT } from "../i18n";
+import { useCourse, useRetryCourse } from "../queries/courses";
+import { useT } from "../i18n";
+import { OwnCourseLanguage } from "../components/CourseLanguages";
 import { useDownloadExport } from "../queries/export";
 import { useRetryLesson } from "../queries/lessons";
 import { useCourseProgress } from "../queries/progress";
@@ -147,12 +148,10 @@ const OutlineEditor = lazy(() => import("./OutlineEditor").then((module) => ({ d
 /** The course in its language's interface (i18n): the outline is read from the cache (the screen
  * polls it), the catalogue loaded when the language is not English. */
 export function CourseView() {
-  const { courseId = "" } = useParams();
-  const outline = useCourseOutline(courseId);
   return (
-    <CourseLanguage language={outline.data?.language}>
+    <OwnCourseLanguage>
       <CourseScreen />
-    </CourseLanguage>
+    </OwnCourseLanguage>
   );
 }
 

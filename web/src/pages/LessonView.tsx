@@ -12,7 +12,8 @@ import { draftKey, type PendingQuiz } from "../outbox";
 import { useLesson, useRegenerateLesson, useRetryLesson, useSelectLessonVersion } from "../queries/lessons";
 import { useCourseProgress, useRecordProgress, useSubmitQuiz } from "../queries/progress";
 import { useCourseOutline } from "../queries/courses";
-import { CourseLanguage, useT } from "../i18n";
+import { useT } from "../i18n";
+import { OwnCourseLanguage } from "../components/CourseLanguages";
 import { duration, placeOf } from "../pace";
 import { useReadingPosition } from "../resume";
 import { useFocusNext, useTitle } from "../screen";
@@ -38,12 +39,10 @@ function authorship(generator: string, t: Translator["t"]): string {
 
 /** The lesson in its course's language's interface (i18n). */
 export function LessonView() {
-  const { courseId = "" } = useParams();
-  const outline = useCourseOutline(courseId);
   return (
-    <CourseLanguage language={outline.data?.language}>
+    <OwnCourseLanguage>
       <LessonScreen />
-    </CourseLanguage>
+    </OwnCourseLanguage>
   );
 }
 

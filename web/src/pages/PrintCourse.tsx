@@ -5,20 +5,18 @@ import { NotFound } from "../components/NotFound";
 import { ErrorNotice, isMissing } from "../components/Status";
 import { useCourseExport } from "../queries/export";
 import { useTitle } from "../screen";
-import { useCourseOutline } from "../queries/courses";
-import { CourseLanguage, useT } from "../i18n";
+import { useT } from "../i18n";
+import { OwnCourseLanguage } from "../components/CourseLanguages";
 
 const ANSWERS = "\n## Quiz answers\n";
 
 /** The whole course on one page, for the browser's Print / Save as PDF: the Markdown export,
  * rendered without raw HTML; each lesson starts a new page, the quiz answers too. */
 export function PrintCourse() {
-  const { courseId = "" } = useParams();
-  const outline = useCourseOutline(courseId);
   return (
-    <CourseLanguage language={outline.data?.language}>
+    <OwnCourseLanguage>
       <PrintScreen />
-    </CourseLanguage>
+    </OwnCourseLanguage>
   );
 }
 

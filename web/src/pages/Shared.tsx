@@ -9,7 +9,8 @@ import { isDeadLink, MakeItYours, SharedNotFound, useSharedCourse } from "../com
 import { Badge, ErrorNotice } from "../components/Status";
 import type { AppConfig } from "../config";
 import { useTitle } from "../screen";
-import { CourseLanguage, InterfaceLanguage, useT } from "../i18n";
+import { InterfaceLanguage, useT } from "../i18n";
+import { SharedCourseLanguage } from "../components/CourseLanguages";
 import { useSession } from "../session";
 import { SharedApiContext } from "../sharedContext";
 
@@ -31,12 +32,10 @@ function LessonRow({ token, lesson }: { token: string; lesson: SharedLessonSumma
 
 /** A shared course in its language's interface, as its owner's is. */
 function SharedCourse() {
-  const { token = "" } = useParams();
-  const course = useSharedCourse(token);
   return (
-    <CourseLanguage language={course.data?.language}>
+    <SharedCourseLanguage>
       <SharedCourseScreen />
-    </CourseLanguage>
+    </SharedCourseLanguage>
   );
 }
 

@@ -7,7 +7,8 @@ import { PageHeading } from "../components/Heading";
 import { isDeadLink, MakeItYours, SharedNotFound, useSharedCourse } from "../components/SharedParts";
 import { ErrorNotice } from "../components/Status";
 import { useTitle } from "../screen";
-import { CourseLanguage, useT } from "../i18n";
+import { useT } from "../i18n";
+import { SharedCourseLanguage } from "../components/CourseLanguages";
 import { sharedKeys, useSharedApi } from "../sharedContext";
 
 /** A checked shared quiz as the quiz shows a result: graded by the API, kept nowhere. */
@@ -19,12 +20,10 @@ export function asResult(grade: QuizGrade, lessonId: string): { result: QuizResu
 /** A lesson of a shared course, read without an account: written, or said not to be (reading it
  * never starts its writing; its owner's reading does). The quiz is checked, never recorded. */
 export function SharedLesson() {
-  const { token = "" } = useParams();
-  const course = useSharedCourse(token);
   return (
-    <CourseLanguage language={course.data?.language}>
+    <SharedCourseLanguage>
       <SharedLessonScreen />
-    </CourseLanguage>
+    </SharedCourseLanguage>
   );
 }
 
