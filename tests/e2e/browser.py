@@ -66,6 +66,22 @@ def no_axe_violations(page: Page, screen: str) -> None:
     assert found == [], f"axe on {screen}: {json.dumps(found, indent=1)}"
 
 
+def no_axe_violations_in_either_theme(page: Page, screen: str) -> None:
+    """axe on this screen as the system's light theme shows it, then its dark one (the app follows
+    prefers-color-scheme until the learner picks a theme), back in light after. The background is
+    checked to have changed, so a theme that stopped following the system fails here too."""
+    background = "() => getComputedStyle(document.documentElement).backgroundColor"
+    page.emulate_media(color_scheme="light")
+    light = page.evaluate(background)
+    no_axe_violations(page, screen)
+    page.emulate_media(color_scheme="dark")
+    try:
+        assert page.evaluate(background) != light, f"{screen}: the dark theme did not apply"
+        no_axe_violations(page, f"{screen}, dark")
+    finally:
+        page.emulate_media(color_scheme="light")
+
+
 def words(language: str, key: str, **values: str | int) -> str:
     """The interface's words in a language, from the web app's catalogue (web/src/i18n), with
     their {placeholders} filled: a test of a German screen finds what a German reader sees."""
