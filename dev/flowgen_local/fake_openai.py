@@ -48,6 +48,7 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel
 
 from flowgen.adapters.offline_model import OfflineModel
+from flowgen.citations import Passage
 from flowgen.content import GeneratedLesson, MarkdownBlock
 from flowgen.ports import LessonBrief, OutlineBrief, QuestionBrief
 from flowgen.records import Usage
@@ -96,6 +97,8 @@ class Faults:
     tokens_per_second: float = 0.0  # 0: the whole answer at once
     lesson_tokens: int = 0  # pad lessons to about this many completion tokens (0: as the offline model writes)
     ignore_stream: bool = False  # answer a streamed request with one plain JSON body (as some servers do)
+    # a grounded lesson also cites a quote found in none of its passages, which the worker must drop (issue 24)
+    fabricate_citations: bool = False
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Faults:
@@ -247,6 +250,7 @@ class FakeOpenAI:
             )
             pace = (self.faults.first_token_seconds, self.faults.tokens_per_second)
             lesson_tokens = self.faults.lesson_tokens
+            fabricate = self.faults.fabricate_citations
             streams = not self.faults.ignore_stream
             self.stats.calls[schema] += 1
             self.stats.last_messages = request["messages"]
@@ -285,6 +289,7 @@ class FakeOpenAI:
                     level=payload.get("level"),
                     size=_size(payload),
                     language=payload.get("language"),
+                    passages=_passages(payload),
                 )
             )
         elif schema == "GeneratedLesson":
@@ -300,8 +305,12 @@ class FakeOpenAI:
                     next_titles=payload.get("next_lessons", []),
                     language=payload.get("language"),
                     instruction=payload.get("instruction"),
+                    grounded="sources" in payload,
+                    passages=_passages(payload),
                 )
             )
+            if fabricate:
+                result = _fabricated(result)
         else:
             return Answer(400, _error("invalid_request_error", f"unknown response_format {schema!r}"))
         usage = Usage(prompt_tokens=prompt_tokens(request), completion_tokens=usage.completion_tokens)
@@ -445,6 +454,35 @@ def _payload(messages: list[dict[str, Any]]) -> dict[str, Any]:
             if isinstance(value, dict):
                 return value
     return {}
+
+
+def _passages(payload: dict[str, Any]) -> tuple[Passage, ...]:
+    """The passages of a grounded request (its `sources` field), as the offline model takes them."""
+    return tuple(
+        Passage(
+            source_id=str(p.get("source_id", "")),
+            chunk_id=str(p.get("chunk_id", "")),
+            text=str(p.get("text", "")),
+            page=p.get("page"),
+            heading=p.get("heading"),
+        )
+        for p in payload.get("sources") or []
+        if isinstance(p, dict)
+    )
+
+
+FABRICATED_QUOTE = "A sentence the fake model made up, found in none of the passages."
+
+
+def _fabricated(lesson: GeneratedLesson) -> GeneratedLesson:
+    """The first cited block also cites its first passage with a quote that passage does not hold."""
+    blocks = list(lesson.blocks)
+    for n, block in enumerate(blocks):
+        if isinstance(block, MarkdownBlock) and block.citations:
+            wrong = block.citations[0].model_copy(update={"quote": FABRICATED_QUOTE})
+            blocks[n] = block.model_copy(update={"citations": [*block.citations, wrong]})
+            break
+    return lesson.model_copy(update={"blocks": blocks})
 
 
 def _size(payload: dict[str, Any]) -> str:

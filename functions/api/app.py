@@ -93,7 +93,7 @@ IdempotencyKey = Annotated[
 @app.post(
     "/courses",
     summary="Create a course and queue its outline",
-    responses=contract(202, CourseView, 409, 413, 415, 422, retry_after=False),
+    responses=contract(202, CourseView, 404, 409, 413, 415, 422, retry_after=False),
 )
 def create_course(body: CreateCourseRequest, idempotency_key: IdempotencyKey = None) -> Response[Any]:
     owner, plan = caller(app), tier(app, SETTINGS)

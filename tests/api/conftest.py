@@ -89,11 +89,17 @@ class InProcessApi:
     def __post_init__(self) -> None:
         settings = self.settings
         self.scheduler = JobScheduler(self.queue, self.dedupe, dedupe_ttl_seconds=settings.stuck_after_seconds)
+        self.sources, self.objects = MemorySourceStore(), MemoryObjects()  # a learner's sources (issue 24)
         self.generator = Generator(
-            self.store, self.scheduler, OfflineModel(), WorkerTunables(), utcnow, cards=self.reviews
+            self.store,
+            self.scheduler,
+            OfflineModel(),
+            WorkerTunables(),
+            utcnow,
+            cards=self.reviews,
+            sources=self.sources,
         )
         self.answerer = QuestionAnswerer(self.generator, self.questions)
-        self.sources, self.objects = MemorySourceStore(), MemoryObjects()  # a learner's sources (issue 24)
         self.library = SourceService(self.sources, self.objects, LibrarySettings())
 
     def token(self, sub: str, *, tier: str | None = None, expires_in: int = 3600) -> str:
@@ -208,6 +214,7 @@ def api(api_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[InP
         user_limits=Unlimited(),
         address_limits=Unlimited(),
         source_service=stub.library,
+        source_store=stub.sources,
     )
     yield stub
     wiring.reset()

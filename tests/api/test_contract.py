@@ -226,7 +226,7 @@ def test_the_openapi_document_is_served_without_a_token_and_tells_the_truth(api:
         "description": "An Auth0 access token (RS256)",
     }
     create = doc["paths"]["/courses"]["post"]
-    assert sorted(create["responses"]) == ["202", "400", "401", "403", "409", "413", "415", "422", "429", "503"]
+    assert sorted(create["responses"]) == ["202", "400", "401", "403", "404", "409", "413", "415", "422", "429", "503"]
     assert create["responses"]["202"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/CourseView"
     }

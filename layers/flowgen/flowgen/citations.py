@@ -46,6 +46,18 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Passage:
+    """A chunk of a learner's source as a model gets it: data to teach from and quote, with the
+    ids a citation names and the page or heading it sits on."""
+
+    source_id: str
+    chunk_id: str
+    text: str
+    page: int | None = None
+    heading: str | None = None
+
+
+@dataclass(frozen=True)
 class CitedChunk:
     """What a citation is checked against: a chunk's text and its page."""
 
@@ -57,6 +69,11 @@ class CitedChunk:
 class CheckedCitations:
     kept: tuple[Citation, ...]
     dropped: int
+
+
+def cited_chunks(passages: Iterable[Passage]) -> dict[tuple[str, str], CitedChunk]:
+    """What citations written from `passages` are checked against."""
+    return {(p.source_id, p.chunk_id): CitedChunk(p.text, p.page) for p in passages}
 
 
 def check_citations(citations: Iterable[Citation], chunks: Mapping[tuple[str, str], CitedChunk]) -> CheckedCitations:

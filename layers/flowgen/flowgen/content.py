@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
 
 Text = Annotated[str, Field(min_length=1, max_length=400)]
 LongText = Annotated[str, Field(min_length=1, max_length=20_000)]
@@ -52,9 +53,29 @@ class OutlineDecision(_Strict):
         return self
 
 
+class SourceCitation(_Strict):
+    """A passage of a learner's source a block quotes (issue 24): the model writes the ids and the
+    quote; the worker keeps it only if the quote is found in that chunk (flowgen.citations) and
+    sets `page` from the chunk, never from the model."""
+
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
+
+    source_id: Annotated[str, Field(min_length=1, max_length=64)]
+    chunk_id: Annotated[str, Field(min_length=1, max_length=64)]
+    quote: Annotated[str, Field(min_length=1, max_length=600, description="Words copied exactly from the passage")]
+    page: int | None = Field(default=None, description="The cited chunk's page (set by the server)")
+
+
+MAX_BLOCK_CITATIONS = 8
+
+
 class MarkdownBlock(_Strict):
     type: Literal["markdown"]
     markdown: LongText
+    # a grounded course's passages this block quotes; empty (and left out) otherwise
+    citations: list[SourceCitation] = Field(
+        default_factory=list, max_length=MAX_BLOCK_CITATIONS, exclude_if=lambda v: not v
+    )
 
 
 class CodeBlock(_Strict):

@@ -9,11 +9,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from flowgen.clock import utcnow
 from flowgen.content import PartialContent, PartialOutline
 from flowgen.errors import AlreadyExists, Conflict, IdempotencyKeyReused, InvalidRequest, NotFound
 from flowgen.export import course_markdown
+from flowgen.library import Source, SourceStatus
 from flowgen.messages import CourseJob, LessonJob
 from flowgen.observability import logger
 from flowgen.outline_plan import OutlinePlan
@@ -56,6 +58,12 @@ from flowgen.views import (
 PAGE_SIZE = 20
 
 
+class SourceLookup(Protocol):
+    """What creating a grounded course reads of the sources store (flowgen.library.SourceStore)."""
+
+    def get_source(self, owner_id: str, source_id: str) -> Source | None: ...
+
+
 @dataclass(frozen=True)
 class CourseService:
     store: CourseStore
@@ -63,6 +71,7 @@ class CourseService:
     tunables: ApiTunables
     learner_records: Sequence[LearnerRecords] = ()  # progress, questions, a share link: they go with the course
     shares: ShareLinks | None = None  # the course view says whether it is shared, and its link
+    sources: SourceLookup | None = None  # a grounded course's sources are the caller's and READY (issue 24)
 
     # ---- courses ---------------------------------------------------------------------
 
@@ -77,6 +86,7 @@ class CourseService:
         """Records the course, then queues its outline. With an `idempotency_key`, MongoDB's unique
         (ownerId, idempotencyKey) index is the backstop when the idempotency record in Redis is gone:
         the same key returns the course it made, with another body it is refused."""
+        source_ids = self._ready_sources(owner_id, request.sources or [])
         course = Course(
             id=uuid.uuid4().hex,
             owner_id=owner_id,
@@ -87,6 +97,7 @@ class CourseService:
             language=request.language,
             status=CourseStatus.PENDING,
             idempotency_key=idempotency_key,
+            source_ids=source_ids,
             created_at=now,
             updated_at=now,
         )
@@ -97,12 +108,30 @@ class CourseService:
         self._send_course_job(course)
         return CourseView.of(course, 0)
 
+    def _ready_sources(self, owner_id: str, source_ids: Sequence[str]) -> list[str]:
+        """The ids, each once, in order; each the caller's (else 404, as a course is) and READY."""
+        unique = list(dict.fromkeys(source_ids))
+        if not unique:
+            return []
+        for source_id in unique:
+            source = self.sources.get_source(owner_id, source_id) if self.sources is not None else None
+            if source is None:
+                raise NotFound(f"no such source: {source_id}", code="source_not_found")
+            if source.status != SourceStatus.READY:
+                raise Conflict(
+                    f"source {source_id} ({source.filename}) is {source.status.value}: a course is built "
+                    "from READY sources only (wait for it to be read, or remove it)",
+                    code="source_not_ready",
+                )
+        return unique
+
     def _same_request(self, owner_id: str, idempotency_key: str, request: CreateCourseRequest) -> CourseView:
         earlier = self.store.find_course_by_idempotency_key(owner_id, idempotency_key)
         if earlier is None:  # deleted between the insert and this read
             raise Conflict("the course made with this Idempotency-Key is gone; use a new key", code="course_gone")
-        asked = (request.prompt, request.level, request.size, request.language)
-        if (earlier.prompt, earlier.level, earlier.size, earlier.language) != asked:
+        sources = list(dict.fromkeys(request.sources or []))
+        asked = (request.prompt, request.level, request.size, request.language, sources)
+        if (earlier.prompt, earlier.level, earlier.size, earlier.language, earlier.source_ids) != asked:
             raise IdempotencyKeyReused("this Idempotency-Key was used with a different body")
         return CourseView.of(earlier, self.store.count_generated([earlier.id]).get(earlier.id, 0))
 
@@ -244,7 +273,8 @@ class CourseService:
     def _show_writing(self, view: LessonView, lesson: Lesson, siblings: list[Lesson], now: datetime) -> None:
         """A lesson not written yet: what is written so far, how far along it is, and when to poll again."""
         partial, view.progress = _written_so_far(lesson, now)
-        view.partial = PartialContentView.model_validate(partial.model_dump()) if partial else None
+        # citations are checked at the commit: none is shown before (invariant 12)
+        view.partial = PartialContentView.model_validate(_uncited(partial.model_dump())) if partial else None
         view.progress.blocks_expected = expected_block_count(siblings)
         expected = expected_lesson_seconds(siblings)
         wait = lesson_poll_after(lesson, partial, now, expected, self.tunables.poll_seconds)
@@ -398,6 +428,11 @@ class CourseService:
             self.scheduler.schedule_course(CourseJob(course_id=course.id, owner_id=course.owner_id), force=force)
         except Exception:
             logger.exception("course enqueue failed; the reconciler will resend", extra={"course_id": course.id})
+
+
+def _uncited(partial: dict[str, Any]) -> dict[str, Any]:
+    blocks = [{k: v for k, v in block.items() if k != "citations"} for block in partial.get("blocks", [])]
+    return {**partial, "blocks": blocks}
 
 
 def _job_lost(lesson: Lesson, queued_before: datetime) -> bool:

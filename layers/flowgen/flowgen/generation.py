@@ -19,6 +19,7 @@ A record's priority lives in MongoDB only: the worker reads it from the claimed 
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import uuid
 from collections.abc import Callable
@@ -29,10 +30,12 @@ from typing import Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from flowgen.citations import Passage
 from flowgen.content import CourseOutline, GeneratedLesson, LessonBlock, LessonContent, OutlineDecision, VideoBlock
 from flowgen.deadline import Attempt, call_with_deadline
 from flowgen.errors import DependencyUnavailable, ModelError
 from flowgen.failures import SOMETHING_WENT_WRONG, gave_up, public_reason
+from flowgen.grounding import ChunkReader, keep_checked, lesson_passages, outline_digest, passages_of
 from flowgen.ids import lesson_key
 from flowgen.limits import NoBudget, NoRateLimit, NoVideos
 from flowgen.messages import CourseJob, LessonJob
@@ -110,6 +113,7 @@ class Generator:
     budget: TokenBudget = field(default_factory=NoBudget)
     videos: VideoSearch = field(default_factory=NoVideos)
     cards: ReviewStore | None = None  # the lesson's flashcards join the learner's review (issue 23)
+    sources: ChunkReader | None = None  # a grounded course's chunks (issue 24)
     jitter: Callable[[float, float], float] = random.uniform
 
     # ---- entry points ----------------------------------------------------------------
@@ -133,8 +137,30 @@ class Generator:
         course = self.store.get_course(lesson.owner_id, lesson.course_id)
         if course is None:  # deleted while queued
             return Outcome.SKIPPED
-        brief = _brief(course, lesson, self.store.list_lessons(course.id))
+        brief = self._grounded(course, _brief(course, lesson, self.store.list_lessons(course.id)))
         return self._run(_LessonWork(self, job, lesson, brief, claim, course.tier), attempt)
+
+    # ---- grounded courses (issue 24) ---------------------------------------------------
+
+    def _passages(self, course: Course) -> list[Passage]:
+        if not course.source_ids or self.sources is None:
+            return []
+        return passages_of(self.sources, course.owner_id, course.source_ids)
+
+    def _grounded(self, course: Course, brief: LessonBrief) -> LessonBrief:
+        """A grounded course's lesson is written from the passages of its sources most relevant to
+        its title and summary (none: the brief says so, and the lesson says its sources do not cover it)."""
+        if not course.source_ids:
+            return brief
+        found = lesson_passages(self._passages(course), brief.lesson_title, brief.lesson_summary)
+        return dataclasses.replace(brief, grounded=True, passages=tuple(found))
+
+    def outline_brief(self, course: Course) -> OutlineBrief:
+        """A grounded course's outline is planned from a digest of its sources."""
+        brief = OutlineBrief(prompt=course.prompt, level=course.level, size=course.size, language=course.language)
+        if not course.source_ids:
+            return brief
+        return dataclasses.replace(brief, passages=tuple(outline_digest(self._passages(course), course.prompt)))
 
     # ---- the skeleton ----------------------------------------------------------------
 
@@ -271,8 +297,7 @@ class _OutlineWork:
 
     def call(self) -> tuple[OutlineDecision, Usage]:
         """Streamed (when enabled): the header and each finished module are written as they come."""
-        course = self.course
-        brief = OutlineBrief(prompt=course.prompt, level=course.level, size=course.size, language=course.language)
+        brief = self.gen.outline_brief(self.course)
         if not self.gen.tunables.stream_outlines:
             return self.gen.model.outline(brief)
         return self.gen.model.outline_stream(brief, self.writer)
@@ -379,6 +404,15 @@ class _LessonWork:
 
     def commit(self, result: GeneratedLesson, usage: Usage) -> Outcome:
         self.writer.close()
+        # a citation stays only if its quote is in a passage the lesson was written from (invariant 12)
+        checked = keep_checked(result.blocks, self.brief.passages)
+        if checked.dropped:
+            metrics.add_metric(name="CitationsDropped", unit=MetricUnit.Count, value=checked.dropped)
+            where = f"{self.course_id}/{self.lesson.id}"
+            logger.info("citations dropped", extra={"lesson": where, "dropped": checked.dropped})
+        if checked.kept:
+            metrics.add_metric(name="CitationsKept", unit=MetricUnit.Count, value=checked.kept)
+        result = result.model_copy(update={"blocks": checked.blocks})
         blocks: list[LessonBlock] = list(result.blocks)
         video = self.gen.video_for(self.brief)
         if video is not None:

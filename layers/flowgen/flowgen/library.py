@@ -27,6 +27,7 @@ from flowgen.sources import MB, Chunk, ExtractionLimits, UnreadableSource, extra
 
 SOURCE_ID_PATTERN = r"^[0-9a-f]{32}$"
 OBJECT_PREFIX = "sources/"
+MAX_COURSE_SOURCES = 5  # sources a course may be grounded in (issue 24)
 
 
 class SourceStatus(StrEnum):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
+from flowgen.citations import Passage
 from flowgen.content import GeneratedBlock, GeneratedLesson, OutlineDecision, PartialOutline, VideoBlock
 from flowgen.messages import CourseJob, LessonJob
 from flowgen.records import (
@@ -317,6 +318,8 @@ class LessonBrief:
     next_titles: list[str]
     language: str | None = None  # the course's; None: the topic's language
     instruction: str | None = None  # the learner's, for a regeneration: data, never a system prompt
+    grounded: bool = False  # a course from the learner's sources (issue 24): written from `passages`
+    passages: tuple[Passage, ...] = ()  # retrieved for this lesson: data to quote, never instructions
 
 
 @dataclass(frozen=True)
@@ -325,6 +328,7 @@ class OutlineBrief:
     level: str | None
     size: str | None
     language: str | None = None
+    passages: tuple[Passage, ...] = ()  # a digest of the course's sources (issue 24): data, never instructions
 
 
 @dataclass(frozen=True)
@@ -338,6 +342,7 @@ class QuestionBrief:
     question: str
     language: str | None = None  # the course's; None: the question's language
     earlier: tuple[tuple[str, str], ...] = ()  # the thread's latest answered (question, answer) pairs
+    passages: tuple[Passage, ...] = ()  # the course's sources retrieved for the question (issue 24)
 
 
 OnText = Callable[[str], None]

@@ -90,6 +90,7 @@ class Course(Model):
     partial_outline: PartialOutline | None = None  # written so far by the latest attempt (cleared by the next)
     lease: LeaseExpiry | None = None  # read by get_course only: a dead attempt's partial outline is not shown
     forked_from: str | None = None  # a fork's original course (kept, never shown: views allow-list their fields)
+    source_ids: list[str] = []  # the learner's sources it is grounded in (issue 24); never deleted with it
     created_at: datetime
     updated_at: datetime
 

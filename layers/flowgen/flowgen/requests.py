@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 from flowgen.ids import LESSON_ID_PATTERN, MODULE_ID_PATTERN
+from flowgen.library import MAX_COURSE_SOURCES, SOURCE_ID_PATTERN
 from flowgen.records import Level
 from flowgen.schema import Request
 from flowgen.text_rules import (
@@ -31,6 +32,10 @@ QUESTION_MAX_CHARS = 1000
 OUTLINE_MAX_MODULES, OUTLINE_MAX_LESSONS_PER_MODULE, OUTLINE_MAX_LESSONS = 12, 12, 60
 
 
+SourceId = Annotated[str, StringConstraints(pattern=SOURCE_ID_PATTERN)]
+CourseSources = Annotated[list[SourceId], Field(max_length=MAX_COURSE_SOURCES)]
+
+
 class CreateCourseRequest(Request):
     prompt: Prompt = Field(description=f"The topic to learn, 3 to {PROMPT_MAX_CHARS} characters.")
     level: Level | None = Field(default=None, strict=False)  # one of its names: a string is how JSON says it
@@ -40,6 +45,12 @@ class CreateCourseRequest(Request):
         description=f'The language to write the course in, as the learner names it ("German", "Hinglish"): '
         f"{LANGUAGE_MIN_CHARS}-{LANGUAGE_MAX_CHARS} letters, spaces, hyphens or parentheses. "
         "Omitted: the topic's language.",
+    )
+    sources: CourseSources | None = Field(
+        default=None,
+        description=f"Ids of the caller's READY sources (at most {MAX_COURSE_SOURCES}) to ground the course in: "
+        "its outline is planned from them and its lessons written from their passages, with citations. "
+        "An unknown or another user's id is 404 source_not_found, one not READY 409 source_not_ready.",
     )
 
 

@@ -106,6 +106,7 @@ class CourseView(Model):
         default=None, description="While PENDING after a failed attempt: when the next attempt starts"
     )
     version: int = Field(default=1, description="The outline's version: send it with an edit")
+    source_ids: list[str] = Field(default=[], description="The learner's sources the course is grounded in (issue 24)")
     created_at: datetime
     updated_at: datetime
 

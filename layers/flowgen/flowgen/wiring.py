@@ -11,7 +11,7 @@ the fake (e.g. `override(model=BlockingModel())` before a worker module is loade
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from flowgen.answering import QuestionAnswerer
     from flowgen.courses import CourseService
     from flowgen.generation import Generator
-    from flowgen.library import SourceObjects, SourceService, SourceStore
+    from flowgen.library import Source, SourceObjects, SourceService, SourceStore, StoredChunk
     from flowgen.ports import (
         ModelClient,
         ProgressStore,
@@ -290,7 +290,8 @@ def course_service(cfg: ApiSettings) -> CourseService:
     # a course's share and its cards go with it
     records = (progress_store(cfg), question_store(cfg), share_store(cfg), review_store(cfg))
     links = share_service(cfg) if cfg.sharing_configured else None
-    return CourseService(store(cfg), scheduler(cfg), cfg, learner_records=records, shares=links)
+    sources = LazySources(cfg)  # read only for a course with sources (issue 24)
+    return CourseService(store(cfg), scheduler(cfg), cfg, learner_records=records, shares=links, sources=sources)
 
 
 @_overridable
@@ -357,6 +358,7 @@ def _generator(
         budget=budget(cfg, cfg),
         videos=found or NoVideos(),
         cards=cards,
+        sources=LazySources(cfg),  # a grounded course's chunks (issue 24)
     )
 
 
@@ -386,6 +388,19 @@ def source_store(cfg: MongoSettings | None = None) -> SourceStore:
     sources = MongoSourceStore(store(cfg or settings(MongoSettings)).courses.database)
     sources.ensure_indexes()
     return sources
+
+
+class LazySources:
+    """The sources store, built on the first grounded course a function meets (not at cold start)."""
+
+    def __init__(self, cfg: MongoSettings) -> None:
+        self.cfg = cfg
+
+    def get_source(self, owner_id: str, source_id: str) -> Source | None:
+        return source_store(self.cfg).get_source(owner_id, source_id)
+
+    def chunks(self, owner_id: str, source_ids: Sequence[str]) -> list[StoredChunk]:
+        return source_store(self.cfg).chunks(owner_id, source_ids)
 
 
 @_overridable

@@ -597,6 +597,12 @@ export interface components {
             share?: components["schemas"]["ShareView"] | null;
             /** Size */
             size?: string | null;
+            /**
+             * Sourceids
+             * @description The learner's sources the course is grounded in (issue 24)
+             * @default []
+             */
+            sourceIds: string[];
             status: components["schemas"]["CourseStatus"];
             /** Title */
             title?: string | null;
@@ -745,6 +751,12 @@ export interface components {
             retryAt?: string | null;
             /** Size */
             size?: string | null;
+            /**
+             * Sourceids
+             * @description The learner's sources the course is grounded in (issue 24)
+             * @default []
+             */
+            sourceIds: string[];
             status: components["schemas"]["CourseStatus"];
             /** Title */
             title?: string | null;
@@ -776,6 +788,11 @@ export interface components {
             prompt: string;
             /** Size */
             size?: ("short" | "standard" | "long") | null;
+            /**
+             * Sources
+             * @description Ids of the caller's READY sources (at most 5) to ground the course in: its outline is planned from them and its lessons written from their passages, with citations. An unknown or another user's id is 404 source_not_found, one not READY 409 source_not_ready.
+             */
+            sources?: string[] | null;
         };
         /** CreateSourceRequest */
         CreateSourceRequest: {
@@ -1091,6 +1108,8 @@ export interface components {
         Level: "beginner" | "intermediate" | "advanced";
         /** MarkdownBlock */
         MarkdownBlock: {
+            /** Citations */
+            citations?: components["schemas"]["SourceCitation"][];
             /** Markdown */
             markdown: string;
             /**
@@ -1617,6 +1636,28 @@ export interface components {
             /** Title */
             title: string;
         };
+        /**
+         * SourceCitation
+         * @description A passage of a learner's source a block quotes (issue 24): the model writes the ids and the
+         *     quote; the worker keeps it only if the quote is found in that chunk (flowgen.citations) and
+         *     sets `page` from the chunk, never from the model.
+         */
+        SourceCitation: {
+            /** Chunkid */
+            chunkId: string;
+            /**
+             * Page
+             * @description The cited chunk's page (set by the server)
+             */
+            page?: number | null;
+            /**
+             * Quote
+             * @description Words copied exactly from the passage
+             */
+            quote: string;
+            /** Sourceid */
+            sourceId: string;
+        };
         /** SourceError */
         SourceError: {
             /** Code */
@@ -1897,6 +1938,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayError"];
+                };
+            };
+            /** @description No such course or lesson for this caller (another user's course is a 404 too) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description The course or lesson is not in a state that allows this (e.g. retry of a course that did not fail, a question about a lesson not written yet: `lesson_not_ready`), or a request with this Idempotency-Key is still in progress */

@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 
+from flowgen.citations import MIN_QUOTE_CHARS, Passage
 from flowgen.content import (
     CodeBlock,
     CourseOutline,
@@ -21,6 +22,7 @@ from flowgen.content import (
     OutlineModule,
     PartialOutline,
     QuizQuestion,
+    SourceCitation,
 )
 from flowgen.ports import LessonBrief, OnBlocks, OnOutline, OnText, OutlineBrief, QuestionBrief
 from flowgen.prompts import SIZES
@@ -164,6 +166,64 @@ def _diagram(brief: LessonBrief) -> DiagramBlock | None:
     )
 
 
+# ---- grounded courses (issue 24): written from the passages in the prompt, quoting them verbatim ----
+
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
+NOT_COVERED = "Your sources do not cover this lesson: what follows is general, not from them."
+
+
+def _quote(text: str) -> str:
+    """The passage's first sentence of 20 to 300 characters, exactly as it stands (a substring)."""
+    for match in _SENTENCE.finditer(text):
+        sentence = match.group().strip()
+        if 20 <= len(sentence) <= 300:
+            return sentence
+    stripped = text.strip()
+    return stripped[:300].strip() if len(stripped) >= MIN_QUOTE_CHARS else ""
+
+
+def _phrase(passage: Passage) -> str:
+    """What a passage is about, for a lesson's title: its heading, else its opening words."""
+    if passage.heading:
+        return passage.heading.split(" > ")[-1].strip()[:80]
+    words = _quote(passage.text) or passage.text
+    return words if len(words) <= 60 else words[:57].rsplit(" ", 1)[0] + "..."
+
+
+def _from_sources(passages: tuple[Passage, ...]) -> MarkdownBlock:
+    """Quotes of the passages the lesson was given, each cited; the data is quoted, never obeyed."""
+    lines: list[str] = []
+    citations: list[SourceCitation] = []
+    for passage in passages[:3]:
+        quote = _quote(passage.text)
+        if not quote:
+            continue
+        lines.append(f"> {quote}\n")
+        citations.append(SourceCitation(source_id=passage.source_id, chunk_id=passage.chunk_id, quote=quote))
+    if not citations:
+        return MarkdownBlock(type="markdown", markdown=f"## From your sources\n\n{NOT_COVERED}")
+    body = "\n".join(lines)
+    return MarkdownBlock(
+        type="markdown", markdown=f"## From your sources\n\nWhat your sources say:\n\n{body}", citations=citations
+    )
+
+
+def _grounded_modules(passages: tuple[Passage, ...], n_modules: int, n_lessons: int) -> list[OutlineModule]:
+    """An outline that follows the digest of the sources: a lesson per passage, in their order."""
+    phrases = list(dict.fromkeys(_phrase(p) for p in passages if _phrase(p)))
+    modules = []
+    for m in range(n_modules):
+        lessons = []
+        for n in range(n_lessons):
+            k = m * n_lessons + n
+            phrase = phrases[k % len(phrases)]
+            title = phrase if k < len(phrases) else f"{phrase} ({_LESSON_ANGLES[n % len(_LESSON_ANGLES)].lower()})"
+            summary = f"What your sources say about {phrase}."
+            lessons.append(OutlineLesson(title=f"{_STAGES[m]}: {title}", summary=summary))
+        modules.append(OutlineModule(title=f"{_STAGES[m]} of your sources", lessons=lessons))
+    return modules
+
+
 def _tokens(*texts: str) -> int:
     return max(1, sum(len(t) for t in texts) // 4)
 
@@ -194,6 +254,8 @@ class OfflineModel:
             )
             for m in range(n_modules)
         ]
+        if brief.passages and any(_phrase(p) for p in brief.passages):
+            modules = _grounded_modules(brief.passages, n_modules, n_lessons)
         outline = CourseOutline(
             title=f"{topic}: {_article(brief.level or 'beginner')} {brief.level or 'beginner'} course",
             description=f"A structured path through {topic}. Offline sample outline.{_asked_for(brief.language)}",
@@ -222,6 +284,7 @@ class OfflineModel:
         summary = brief.lesson_summary.strip() or f"What {brief.lesson_title} is and how to use it."
         questions = _questions(brief.lesson_title, seed)
         diagram = _diagram(brief)
+        grounded = [_from_sources(brief.passages)] if brief.grounded else []
         lesson = GeneratedLesson(
             blocks=[
                 MarkdownBlock(type="markdown", markdown=_goal(summary)),
@@ -240,11 +303,12 @@ class OfflineModel:
                     code=f'lesson = "{brief.lesson_title}"\nprint(f"Studying {{lesson}}")\n',
                     caption="A placeholder example.",
                 ),
+                *grounded,
                 *([diagram] if diagram else []),
                 KeyPointsBlock(type="key_points", points=[summary, "Practice with a small example."]),
                 GeneratedQuizBlock(type="quiz", questions=questions),
             ],
-            flashcards=_flashcards(brief, summary, questions, quiz_block=5 if diagram else 4),
+            flashcards=_flashcards(brief, summary, questions, quiz_block=4 + len(grounded) + bool(diagram)),
         )
         return lesson, Usage(
             prompt_tokens=_tokens(brief.lesson_title, brief.course_title) + 120,

@@ -1,0 +1,146 @@
+"""Courses grounded in a learner's sources (issue 24, design invariant 12): what the model is
+given from them and what is kept of what it cites.
+
+- `outline_digest`: the passages an outline is planned from: each source's opening passage, a
+  passage under each heading not yet shown, then the passages most relevant to the course's
+  topic (BM25, flowgen.retrieval), within a character budget.
+- `lesson_passages`: the passages most relevant to one lesson's title and summary.
+- `keep_checked`: the lesson's blocks with only the citations whose quote is in the cited
+  passage (flowgen.citations), their page from the chunk; the number dropped.
+
+Passages reach the model as data (flowgen.prompts), never as instructions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from flowgen.citations import Citation, Passage, check_citations, cited_chunks
+from flowgen.content import GeneratedBlock, MarkdownBlock, SourceCitation
+
+LESSON_PASSAGES = 6  # passages retrieved for a lesson (about 6,000 characters of a 160-word chunking)
+QUESTION_PASSAGES = 4
+DIGEST_PASSAGES = 16
+DIGEST_CHARS = 12_000  # what an outline's prompt carries of its sources at most
+PASSAGE_CHARS = 1_200  # a digest passage is cut here (a lesson's are whole: they are quoted)
+
+
+class ChunkReader(Protocol):
+    """The part of the sources store a grounded course reads (flowgen.library.SourceStore)."""
+
+    def chunks(self, owner_id: str, source_ids: Sequence[str]) -> Sequence[_StoredChunk]: ...
+
+
+class _StoredChunk(Protocol):
+    @property
+    def source_id(self) -> str: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def page(self) -> int | None: ...
+    @property
+    def heading(self) -> str | None: ...
+
+
+def passages_of(reader: ChunkReader, owner_id: str, source_ids: Sequence[str]) -> list[Passage]:
+    """The owner's chunks of these sources (a deleted source has none), in source then document order."""
+    if not source_ids:
+        return []
+    order = {source_id: n for n, source_id in enumerate(source_ids)}
+    chunks = [c for c in reader.chunks(owner_id, list(source_ids)) if c.source_id in order]
+    return [
+        Passage(source_id=c.source_id, chunk_id=c.id, text=c.text, page=c.page, heading=c.heading)
+        for c in sorted(chunks, key=lambda c: order[c.source_id])
+    ]
+
+
+def relevant(passages: Sequence[Passage], query: str, k: int) -> list[Passage]:
+    """At most `k` passages sharing a word with `query`, best first (BM25 over text and heading)."""
+    if not passages:
+        return []
+    from flowgen.retrieval import PassageIndex, searchable
+
+    index = PassageIndex([searchable(p.text, p.heading) for p in passages])
+    return [passages[hit.index] for hit in index.search(query, k=k)]
+
+
+def lesson_passages(passages: Sequence[Passage], title: str, summary: str, k: int = LESSON_PASSAGES) -> list[Passage]:
+    """The passages a lesson is written from: those most relevant to its title and summary, best first."""
+    return relevant(passages, f"{title}\n{summary}", k)
+
+
+def outline_digest(passages: Sequence[Passage], topic: str) -> list[Passage]:
+    """What an outline is planned from: each source's first passage, one passage per heading not
+    yet covered, then the passages nearest the topic, each cut to PASSAGE_CHARS, DIGEST_CHARS in all."""
+    chosen: list[Passage] = []
+    seen: set[tuple[str, str]] = set()
+    headings: set[tuple[str, str]] = set()
+
+    def add(passage: Passage) -> None:
+        if (passage.source_id, passage.chunk_id) not in seen:
+            seen.add((passage.source_id, passage.chunk_id))
+            chosen.append(passage)
+
+    for passage in passages:
+        first = not any(p.source_id == passage.source_id for p in chosen)
+        heading = (passage.source_id, passage.heading or "")
+        if first or (passage.heading and heading not in headings):
+            add(passage)
+        headings.add(heading)
+    for passage in relevant(passages, topic, DIGEST_PASSAGES):
+        add(passage)
+    # spread over the document when nothing else picks: a PDF without headings, a topic its words miss
+    step = max(1, len(passages) // DIGEST_PASSAGES)
+    for passage in passages[::step]:
+        add(passage)
+    digest: list[Passage] = []
+    budget = DIGEST_CHARS
+    for passage in chosen[: DIGEST_PASSAGES * 2]:
+        text = passage.text if len(passage.text) <= PASSAGE_CHARS else passage.text[: PASSAGE_CHARS - 3] + "..."
+        if budget - len(text) < 0 or len(digest) >= DIGEST_PASSAGES:
+            break
+        budget -= len(text)
+        digest.append(Passage(passage.source_id, passage.chunk_id, text, passage.page, passage.heading))
+    return digest
+
+
+@dataclass(frozen=True)
+class CheckedBlocks:
+    blocks: list[GeneratedBlock]
+    kept: int
+    dropped: int
+
+
+def keep_checked(blocks: Sequence[GeneratedBlock], passages: Sequence[Passage]) -> CheckedBlocks:
+    """Each markdown block keeps only the citations whose quote is found in the passage it cites,
+    one the lesson was written from; the page comes from that passage."""
+    chunks = cited_chunks(passages)
+    out: list[GeneratedBlock] = []
+    kept = dropped = 0
+    for block in blocks:
+        if not isinstance(block, MarkdownBlock) or not block.citations:
+            out.append(block)
+            continue
+        checked = check_citations((Citation(c.source_id, c.chunk_id, c.quote) for c in block.citations), chunks)
+        kept += len(checked.kept)
+        dropped += checked.dropped
+        out.append(block.model_copy(update={"citations": [_served(c) for c in checked.kept]}))
+    return CheckedBlocks(out, kept, dropped)
+
+
+def checked_citations(
+    citations: Sequence[SourceCitation], passages: Sequence[Passage]
+) -> tuple[list[SourceCitation], int]:
+    """An answer's citations held to the same rule: (kept, dropped)."""
+    written = (Citation(c.source_id, c.chunk_id, c.quote) for c in citations)
+    checked = check_citations(written, cited_chunks(passages))
+    return [_served(c) for c in checked.kept], checked.dropped
+
+
+def _served(citation: Citation) -> SourceCitation:
+    c = citation
+    return SourceCitation(source_id=c.source_id, chunk_id=c.chunk_id, quote=c.quote, page=c.page)
