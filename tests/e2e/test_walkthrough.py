@@ -2,7 +2,8 @@
 390 px: a new learner creates a course, reads with place and pace, fails a quiz that teaches and
 passes it, reads on, reloads and resumes (on another device too), rewrites a lesson without losing
 their place, compares versions, switches the theme, searches the course, and reads a German course
-in a German interface. axe finds nothing on every screen, in the light and the dark theme.
+in a German interface. axe finds nothing on every screen, in the light and the dark theme
+(tests.e2e.browser.no_axe_violations checks both).
 
 One journey per width, not one test per feature: the steps build on each other as a learner's do,
 and the suite signs in and builds a course once per journey instead of once per feature."""
@@ -17,7 +18,7 @@ import pytest
 from flowgen_local.fake_openai import FakeOpenAI
 from flowgen_local.stack import WEB_DIST, LocalStack
 from tests.conftest import SharedStack
-from tests.e2e.browser import SCREENSHOTS, no_axe_violations_in_either_theme, sign_in
+from tests.e2e.browser import BACKGROUND, SCREENSHOTS, no_axe_violations, sign_in
 from tests.fakes.youtube import FakeYouTube
 from tests.helpers import User, answer_key
 
@@ -29,7 +30,6 @@ playwright = pytest.importorskip("playwright.sync_api")
 expect = playwright.expect
 
 WRITTEN = "article.lesson-body:not(.draft)"
-BACKGROUND = "() => getComputedStyle(document.documentElement).backgroundColor"
 DARK, LIGHT = "rgb(17, 20, 26)", "rgb(247, 248, 251)"
 
 
@@ -53,7 +53,7 @@ def test_a_learner_walks_through_the_reading_experience(web_stack: LocalStack, b
     context = browser.new_context(viewport={"width": width, "height": 800})
     page = context.new_page()
     sign_in(page, url, user)
-    no_axe_violations_in_either_theme(page, f"my courses ({width} px)")
+    no_axe_violations(page, f"my courses ({width} px)")
 
     course_id = _create_from_an_example_topic(page, width)
     first = _fail_then_pass_the_first_quiz(page, web_stack, user, course_id, width)
@@ -72,7 +72,7 @@ def _create_from_an_example_topic(page: Page, width: int) -> str:
     form = page.get_by_role("main")
     # what short, standard and long mean
     expect(form.locator("option", has_text="short: 3 modules, 6 lessons")).to_have_count(1)
-    no_axe_violations_in_either_theme(page, f"new course ({width} px)")
+    no_axe_violations(page, f"new course ({width} px)")
     page.get_by_role("button", name="Rust ownership for C++ programmers").click()  # an example topic fills the box
     expect(page.get_by_label("What do you want to learn?")).to_have_value("Rust ownership for C++ programmers")
     page.get_by_role("button", name="Create course").click()
@@ -83,7 +83,7 @@ def _create_from_an_example_topic(page: Page, width: int) -> str:
         re.compile("^(not written yet|being written|ready to read)$")
     )
     expect(page.get_by_text(re.compile(r"About \d+ (min|h)"))).to_be_visible()
-    no_axe_violations_in_either_theme(page, f"course, with time left ({width} px)")
+    no_axe_violations(page, f"course, with time left ({width} px)")
     return page.url.rsplit("/", 1)[-1]
 
 
@@ -100,7 +100,7 @@ def _fail_then_pass_the_first_quiz(page: Page, stack: LocalStack, user: str, cou
     expect(place).to_contain_text("Lesson 1 of 12")
     expect(place).to_contain_text(re.compile(r"Module 1 of 4: .+"))
     expect(place).to_contain_text(re.compile(r"\d+ min read"))
-    no_axe_violations_in_either_theme(page, f"lesson ({width} px)")
+    no_axe_violations(page, f"lesson ({width} px)")
 
     # a wrong answer says why and keeps the answers hidden; focus goes to the result
     lesson_id = page.url.rsplit("/", 1)[-1]
@@ -112,7 +112,7 @@ def _fail_then_pass_the_first_quiz(page: Page, stack: LocalStack, user: str, cou
     expect(quiz.locator(".verdict.wrong").first).to_contain_text("Not quite: ")
     assert "Right answer" not in quiz.inner_text()  # not revealed before another try
     expect(quiz.get_by_role("link", name="On to the next lesson")).to_have_count(0)
-    no_axe_violations_in_either_theme(page, f"lesson, quiz failed ({width} px)")
+    no_axe_violations(page, f"lesson, quiz failed ({width} px)")
 
     # another try passes, the failed one is kept, and the next step is right under the result
     quiz.get_by_role("button", name="Try again").click()
@@ -122,7 +122,7 @@ def _fail_then_pass_the_first_quiz(page: Page, stack: LocalStack, user: str, cou
     expect(quiz.get_by_text(re.compile(r"Your earlier tries: 0 of \d"))).to_be_visible()
     next_step = quiz.get_by_role("link", name="On to the next lesson")
     expect(next_step).to_be_visible()  # right after the result, not below Ask and Rewrite
-    no_axe_violations_in_either_theme(page, f"lesson, quiz passed ({width} px)")
+    no_axe_violations(page, f"lesson, quiz passed ({width} px)")
     page.screenshot(path=str(SCREENSHOTS / f"walkthrough-quiz-{width}.png"))
     next_step.click()
     return lesson_id
@@ -166,7 +166,7 @@ def _read_on_reload_and_resume(page: Page, stack: LocalStack, user: str, course_
         " return [document.activeElement === h, getComputedStyle(h).outlineStyle]; }"
     )
     assert page.evaluate(ring) == [True, "none"]
-    no_axe_violations_in_either_theme(page, f"lesson, resumed ({width} px)")
+    no_axe_violations(page, f"lesson, resumed ({width} px)")
     page.screenshot(path=str(SCREENSHOTS / f"walkthrough-resumed-{width}.png"))
     return lesson_id
 
@@ -212,7 +212,7 @@ def _rewrite_without_losing_the_place_and_compare(
     # by the browser's scroll anchoring: the page's scroll offset may change, the text does not)
     page.wait_for_timeout(300)
     assert abs(on_screen() - before) < 200, (before, on_screen(), _scroll_top(page))
-    no_axe_violations_in_either_theme(page, f"lesson, rewriting ({width} px)")
+    no_axe_violations(page, f"lesson, rewriting ({width} px)")
     expect(article.get_by_text("Instruction asked for")).to_be_visible(timeout=40_000)
     assert _scroll_top(page) > 300  # not sent back to the top
 
@@ -225,7 +225,7 @@ def _rewrite_without_losing_the_place_and_compare(
     expect(said).to_have_text("Now showing version 1 (the first version). Your progress is kept.")
     expect(said).to_be_focused()
     expect(article.get_by_text("Instruction asked for")).to_have_count(0)
-    no_axe_violations_in_either_theme(page, f"lesson, version switched ({width} px)")
+    no_axe_violations(page, f"lesson, version switched ({width} px)")
 
     # compare: the rewrite (read from the API) beside the current version, stacked at 390 px
     opener = versions.get_by_role("button", name="Compare version 2 with the current version")
@@ -240,7 +240,7 @@ def _rewrite_without_losing_the_place_and_compare(
     beside = abs(left["y"] - right["y"]) < 1 and right["x"] > left["x"] + left["width"] - 1
     stacked = right["y"] >= left["y"] + left["height"] - 1
     assert (beside, stacked) == ((True, False) if width >= 640 else (False, True)), (left, right)
-    no_axe_violations_in_either_theme(page, f"versions compared ({width} px)")
+    no_axe_violations(page, f"versions compared ({width} px)")
     page.screenshot(path=str(SCREENSHOTS / f"walkthrough-compare-{width}.png"))
     compared.get_by_role("button", name="Close the comparison").click()
     expect(compared).to_have_count(0)
@@ -284,7 +284,7 @@ def _search_the_course(page: Page, width: int) -> None:
     found = results.get_by_role("listitem").filter(has=page.get_by_role("link", name=title))
     expect(found).to_have_count(1)
     expect(found.locator("mark").first).to_have_text(re.compile(word[:4], re.IGNORECASE))  # an inflection of it
-    no_axe_violations_in_either_theme(page, f"course search ({width} px)")
+    no_axe_violations(page, f"course search ({width} px)")
 
     box.fill("zyxwvutsrq")
     box.press("Enter")
@@ -309,7 +309,7 @@ def _read_a_german_course(page: Page, width: int) -> None:
     expect(start).to_be_visible(timeout=20_000)
     expect(page.locator("main")).to_have_attribute("lang", "de")
     expect(page.get_by_text(re.compile(r"0 von 12 Lektionen abgeschlossen"))).to_be_visible()
-    no_axe_violations_in_either_theme(page, f"course in German ({width} px)")
+    no_axe_violations(page, f"course in German ({width} px)")
     start.click()
     expect(page.locator(WRITTEN)).to_be_visible(timeout=20_000)
     expect(page.locator(".place")).to_contain_text("Lektion 1 von 12")
@@ -317,7 +317,7 @@ def _read_a_german_course(page: Page, width: int) -> None:
     expect(quiz.get_by_role("heading", name="Teste dich")).to_be_visible()
     expect(quiz.get_by_role("button", name="Antworten prüfen")).to_be_visible()
     expect(page.get_by_role("button", name="Als abgeschlossen markieren")).to_be_visible()
-    no_axe_violations_in_either_theme(page, f"lesson in German ({width} px)")
+    no_axe_violations(page, f"lesson in German ({width} px)")
     page.screenshot(path=str(SCREENSHOTS / f"walkthrough-german-{width}.png"))
     page.get_by_role("link", name="Zurück zum Kurs").click()
     page.get_by_role("link", name="Meine Kurse").click()
