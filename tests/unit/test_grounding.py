@@ -210,7 +210,7 @@ def test_a_grounded_lesson_keeps_checked_citations_and_counts_the_dropped() -> N
     lesson = world.write(course_id, 1)
     brief = world.model.briefs[-1]
     assert brief.grounded and brief.passages
-    words = brief.lesson_title.split(": ", 1)[1].split()  # planned from the pages: "The <unit> unit ..."
+    words = brief.lesson_title.split(": “", 1)[1].split()  # planned from the pages, quoted: “The <unit> unit ...”
     assert words[0] == "The" and words[1] in UNITS and words[2] == "unit", brief.lesson_title
     assert brief.passages[0].page == UNITS.index(words[1]) + 1  # that unit's page, retrieved for it
     chunks = {c.id: c for c in world.sources.chunks("alice", [HANDBOOK])}

@@ -186,7 +186,7 @@ def _phrase(passage: Passage) -> str:
     """What a passage is about, for a lesson's title: its heading, else its opening words."""
     if passage.heading:
         return passage.heading.split(" > ")[-1].strip()[:80]
-    words = _quote(passage.text) or passage.text
+    words = (_quote(passage.text) or passage.text).replace("“", "").replace("”", "")
     return words if len(words) <= 60 else words[:57].rsplit(" ", 1)[0] + "..."
 
 
@@ -217,8 +217,10 @@ def _grounded_modules(passages: tuple[Passage, ...], n_modules: int, n_lessons: 
         for n in range(n_lessons):
             k = m * n_lessons + n
             phrase = phrases[k % len(phrases)]
-            title = phrase if k < len(phrases) else f"{phrase} ({_LESSON_ANGLES[n % len(_LESSON_ANGLES)].lower()})"
-            summary = f"What your sources say about {phrase}."
+            # the document's words stay quoted, even in a title: they are data, never the lesson's own voice
+            angle = "" if k < len(phrases) else f" ({_LESSON_ANGLES[n % len(_LESSON_ANGLES)].lower()})"
+            title = f"“{phrase}”{angle}"
+            summary = f"What your sources say about “{phrase}”."
             lessons.append(OutlineLesson(title=f"{_STAGES[m]}: {title}", summary=summary))
         modules.append(OutlineModule(title=f"{_STAGES[m]} of your sources", lessons=lessons))
     return modules
