@@ -25,6 +25,9 @@ waits as long as the stream would take, so the two compare fairly. `lesson_token
 lesson with markdown sections (after its first block) to about that many tokens. Faults apply
 to streams too: statuses before the stream, content faults (truncated, refusal...) in it.
 `ignore_stream` answers a streamed request with a plain JSON body, as some compatible servers do.
+A request with `sources` (a course grounded in a learner's documents, issue 24) is answered from
+them by the offline model, quoting them verbatim; `fabricate_citations` also cites a quote none of
+them holds (a lesson's block, an answer's "..." [1]), which the worker must drop.
 Usage counts the request's prompt tokens from its size (`prompt_tokens`: 4 characters a token).
 
 Control it in-process (`FakeOpenAI.faults`, `.stats`) or over HTTP (`POST /_fake/faults` with
@@ -280,8 +283,11 @@ class FakeOpenAI:
                     question=payload["question"],
                     language=payload.get("language"),
                     earlier=tuple((e["question"], e["answer"]) for e in payload.get("earlier", [])),
+                    passages=_passages(payload),
                 )
             )
+            if fabricate and payload.get("sources"):
+                result += f'\n\n> "{FABRICATED_QUOTE}" [1]'
         elif schema == "OutlineDecision":
             result, usage = self.model.outline(
                 OutlineBrief(

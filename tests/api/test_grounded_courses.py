@@ -111,3 +111,25 @@ def test_deleting_a_grounded_course_keeps_its_sources(api: InProcessApi) -> None
     assert len(api.sources.chunks("alice", [source_id])) == 6 and api.objects.objects
     lesson = alice.written_lesson(second["id"], lesson_ids(second)[0])  # the other course still cites it
     assert _citations(lesson)
+
+
+def test_a_question_on_a_grounded_lesson_is_answered_from_its_sources_with_checked_citations(
+    api: InProcessApi,
+) -> None:
+    alice = User(api, "alice")
+    source_id = _source(api, "alice")
+    course = alice.ready_course("The plant handbook", sources=[source_id])
+    lesson_id = lesson_ids(course)[0]
+    alice.written_lesson(course["id"], lesson_id)
+    path = f"/courses/{course['id']}/lessons/{lesson_id}/questions"
+    assert alice.call("POST", path, {"question": "How often is the Birch unit inspected?"}).status == 202
+    api.drain("HighPriorityLessons")
+    answered = alice.call("GET", path).json()["items"][-1]
+    assert answered["status"] == "ANSWERED"
+    citations = answered["citations"]
+    assert citations and all(f"[{n}]" in answered["answer"] for n in range(1, len(citations) + 1))
+    chunks = {c.id: c for c in api.sources.chunks("alice", [source_id])}
+    assert chunks[citations[0]["chunkId"]].page == 2  # the Birch unit's page, retrieved for the question
+    for citation in citations:
+        chunk = chunks[citation["chunkId"]]
+        assert citation["page"] == chunk.page and normalise(citation["quote"]) in normalise(chunk.text)

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime
 
+from flowgen.content import SourceCitation
 from flowgen.errors import DependencyUnavailable
 from flowgen.ports import Claim
 from flowgen.records import Lease, Question, QuestionStatus, Usage
@@ -86,7 +87,16 @@ class MemoryQuestionStore:
             self.partial_writes.append((question_id, text))
             return True
 
-    def commit(self, question_id: str, claim: Claim, answer: str, usage: Usage, now: datetime, writes: int) -> bool:
+    def commit(
+        self,
+        question_id: str,
+        claim: Claim,
+        answer: str,
+        usage: Usage,
+        now: datetime,
+        writes: int,
+        citations: Sequence[SourceCitation] = (),
+    ) -> bool:
         with self.lock:
             self._check()
             if self._held(question_id, claim) is None:
@@ -99,6 +109,7 @@ class MemoryQuestionStore:
                 answered_at=now,
                 updated_at=now,
                 partial_writes=writes,
+                citations=list(citations),
                 lease=None,
                 partial=None,
                 error=None,

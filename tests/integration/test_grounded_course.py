@@ -4,8 +4,9 @@ and the fake model server. A 50-page PDF made here, with an instruction planted 
 is uploaded through the presigned POST and ingested; a course built from it is planned from its
 passages, a lesson is written from the ones about it, and every citation kept is found on the page
 it names. The fake also cites a quote no passage holds, which the worker drops; the planted
-instruction reaches the model only inside the sources' JSON, and is not obeyed. Deleting the
-course leaves the source."""
+instruction reaches the model only inside the sources' JSON, and is not obeyed. A question on the
+lesson is answered from the passages, its citations held to the same rule. Deleting the course
+leaves the source."""
 
 from __future__ import annotations
 
@@ -69,6 +70,18 @@ def test_a_course_from_a_50_page_pdf_cites_what_is_on_its_pages(stack: LocalStac
     assert FABRICATED_QUOTE not in json.dumps(lesson)  # written by the fake, dropped by the worker
     assert sum(b["type"] == "quiz" for b in blocks) == 1 and lesson["status"] == "GENERATED"  # a normal lesson
     assert "PWNED" not in unquoted(json.dumps([course, lesson], ensure_ascii=False))  # quoted at most, never said
+
+    # asked about the lesson: answered from the sources' passages, citations held to the same rule
+    path = f"/courses/{course['id']}/lessons/{first}/questions"
+    assert alice.call("POST", path, {"question": "How often is the Birch unit inspected?"}).status == 202
+    stack.drain("HighPriorityLessons")
+    answered = alice.call("GET", path).json()["items"][-1]
+    assert answered["status"] == "ANSWERED" and answered["citations"], answered
+    for n, citation in enumerate(answered["citations"], start=1):
+        assert normalise(citation["quote"]) in normalise(" ".join(pages[citation["page"] - 1]))
+        assert f'"{citation["quote"]}" [{n}]' in answered["answer"]
+    assert f'"{FABRICATED_QUOTE}" [' not in answered["answer"]  # the fake's made-up quote lost its mark
+    assert FABRICATED_QUOTE not in json.dumps(answered["citations"])
 
     assert alice.call("DELETE", f"/courses/{course['id']}").status == 204
     kept = alice.call("GET", f"/sources/{source['id']}").json()

@@ -26,7 +26,14 @@ from flowgen.content import (
 )
 from flowgen.courses import CourseService
 from flowgen.generation import Generator, Outcome
-from flowgen.grounding import DIGEST_CHARS, DIGEST_PASSAGES, keep_checked, lesson_passages, outline_digest
+from flowgen.grounding import (
+    DIGEST_CHARS,
+    DIGEST_PASSAGES,
+    checked_answer,
+    keep_checked,
+    lesson_passages,
+    outline_digest,
+)
 from flowgen.library import Source, SourceStatus
 from flowgen.messages import LessonJob
 from flowgen.observability import metrics
@@ -230,6 +237,22 @@ def test_a_lesson_its_sources_do_not_cover_says_so() -> None:
     assert world.model.briefs[-1].passages == ()
     assert any(NOT_COVERED in getattr(b, "markdown", "") for b in lesson.blocks)
     assert _counted("CitationsKept") == []
+
+
+def test_an_answers_quotes_keep_their_mark_only_when_found_in_the_passage_they_name(
+    handbook: list[Passage],
+) -> None:
+    aster, birch = handbook[0], handbook[1]
+    text = (
+        'It is weekly: "the Aster unit is inspected every 7 days" [2]. Birch: \u201cthe Birch unit moves steam '
+        'condensate\u201d [1]. Made up: "inspected every hour by robots" [2]. Out of range: "the Aster unit '
+        'moves chilled water" [9]. Again: "the Aster unit is inspected every 7 days" [2].'
+    )
+    checked = checked_answer(text, [birch, aster])
+    assert [(c.chunk_id, c.page) for c in checked.citations] == [(aster.chunk_id, 1), (birch.chunk_id, 2)]
+    assert checked.dropped == 2
+    assert checked.text.count("[1]") == 2 and checked.text.count("[2]") == 1  # renumbered in citation order
+    assert '"inspected every hour by robots".' in checked.text and "[9]" not in checked.text  # unmarked
 
 
 # ---- a planted instruction is data --------------------------------------------------------

@@ -18,10 +18,12 @@ from datetime import timedelta
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from flowgen.citations import Passage
 from flowgen.deadline import Attempt
 from flowgen.errors import CallAbandoned
 from flowgen.export import lesson_markdown
 from flowgen.generation import Generator, Outcome
+from flowgen.grounding import checked_answer, passages_of, question_passages
 from flowgen.messages import LessonJob
 from flowgen.observability import logger, metrics
 from flowgen.ports import Claim, QuestionBrief, QuestionStore
@@ -104,7 +106,12 @@ class QuestionAnswerer:
             return None
         thread = self.questions.thread(owner, course_id, question.lesson_id, limit=THREAD_MAX)
         answered = [q for q in thread if q.status == QuestionStatus.ANSWERED and q.id != question.id]
+        passages: list[Passage] = []
+        if course.source_ids and self.gen.sources is not None:  # a grounded course: its sources too (issue 24)
+            chunks = passages_of(self.gen.sources, owner, course.source_ids)
+            passages = question_passages(chunks, question.question, lesson.title)
         return QuestionBrief(
+            passages=tuple(passages),
             course_title=course.title or course.prompt,
             lesson_title=lesson.title,
             lesson_text=lesson_markdown(lesson),
@@ -179,7 +186,14 @@ class _QuestionWork:
     def commit(self, result: str, usage: Usage) -> Outcome:
         self.writer.close()
         now = self.gen.clock()
-        if not self.answerer.questions.commit(self.question.id, self.claim, result, usage, now, self.writer.writes):
+        # its citations held to the lessons' rule: a quote found in the passage it names (invariant 12)
+        checked = checked_answer(result, self.brief.passages)
+        if checked.dropped:
+            metrics.add_metric(name="CitationsDropped", unit=MetricUnit.Count, value=checked.dropped)
+        if checked.citations:
+            metrics.add_metric(name="CitationsKept", unit=MetricUnit.Count, value=len(checked.citations))
+        questions, writes = self.answerer.questions, self.writer.writes
+        if not questions.commit(self.question.id, self.claim, checked.text, usage, now, writes, checked.citations):
             logger.warning("question lease lost, answer discarded", extra={"question_id": self.question.id})
             return Outcome.LEASE_LOST
         self.gen.store.add_course_usage(self.course_id, usage)

@@ -13,11 +13,12 @@ Passages reach the model as data (flowgen.prompts), never as instructions.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from flowgen.citations import Citation, Passage, check_citations, cited_chunks
+from flowgen.citations import Citation, Passage, check_citations, cited_chunks, normalise
 from flowgen.content import GeneratedBlock, MarkdownBlock, SourceCitation
 
 LESSON_PASSAGES = 6  # passages retrieved for a lesson (about 6,000 characters of a 160-word chunking)
@@ -71,6 +72,14 @@ def relevant(passages: Sequence[Passage], query: str, k: int) -> list[Passage]:
 def lesson_passages(passages: Sequence[Passage], title: str, summary: str, k: int = LESSON_PASSAGES) -> list[Passage]:
     """The passages a lesson is written from: those most relevant to its title and summary, best first."""
     return relevant(passages, f"{title}\n{summary}", k)
+
+
+def question_passages(passages: Sequence[Passage], question: str, lesson_title: str) -> list[Passage]:
+    """The passages a question is answered from: those about the question first, then about its lesson."""
+    found = relevant(passages, question, QUESTION_PASSAGES)
+    ids = {(p.source_id, p.chunk_id) for p in found}
+    more = [p for p in relevant(passages, lesson_title, QUESTION_PASSAGES) if (p.source_id, p.chunk_id) not in ids]
+    return [*found, *more][:QUESTION_PASSAGES]
 
 
 def outline_digest(passages: Sequence[Passage], topic: str) -> list[Passage]:
@@ -144,3 +153,45 @@ def checked_citations(
 def _served(citation: Citation) -> SourceCitation:
     c = citation
     return SourceCitation(source_id=c.source_id, chunk_id=c.chunk_id, quote=c.quote, page=c.page)
+
+
+# ---- an answer's citations (Ask about this lesson) ------------------------------------------
+
+# "quoted words" [2]: straight or typographic quotes, then the passage's ref (prompts.QUESTION_SOURCES_RULE)
+_CITED = re.compile(r"(?P<open>[\"“])(?P<quote>[^\"“”\n]{1,600})(?P<close>[\"”])\s*\[(?P<ref>\d{1,2})\]")
+
+
+@dataclass(frozen=True)
+class CheckedAnswer:
+    text: str  # kept citations marked [1], [2]... in the order of `citations`; the rest unmarked
+    citations: list[SourceCitation]
+    dropped: int
+
+
+def checked_answer(text: str, passages: Sequence[Passage]) -> CheckedAnswer:
+    """An answer's `"quote" [ref]` marks held to the lessons' rule: a mark stays (renumbered) only if
+    its quote is found in passage `ref`, with that chunk's page; another loses its mark, is counted."""
+    kept: list[SourceCitation] = []
+    number: dict[tuple[str, str, str], int] = {}
+    dropped = 0
+
+    def mark(match: re.Match[str]) -> str:
+        nonlocal dropped
+        quoted = f"{match['open']}{match['quote']}{match['close']}"
+        ref = int(match["ref"])
+        passage = passages[ref - 1] if 1 <= ref <= len(passages) else None
+        if passage is None:
+            dropped += 1
+            return quoted
+        written = SourceCitation(source_id=passage.source_id, chunk_id=passage.chunk_id, quote=match["quote"])
+        key = (passage.source_id, passage.chunk_id, normalise(match["quote"]))
+        if key not in number:
+            checked, lost = checked_citations([written], [passage])
+            if lost:
+                dropped += 1
+                return quoted
+            kept.append(checked[0])
+            number[key] = len(kept)
+        return f"{quoted} [{number[key]}]"
+
+    return CheckedAnswer(_CITED.sub(mark, text), kept, dropped)

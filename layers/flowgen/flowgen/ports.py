@@ -9,7 +9,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from flowgen.citations import Passage
-from flowgen.content import GeneratedBlock, GeneratedLesson, OutlineDecision, PartialOutline, VideoBlock
+from flowgen.content import (
+    GeneratedBlock,
+    GeneratedLesson,
+    OutlineDecision,
+    PartialOutline,
+    SourceCitation,
+    VideoBlock,
+)
 from flowgen.messages import CourseJob, LessonJob
 from flowgen.records import (
     CompletedBy,
@@ -213,8 +220,18 @@ class QuestionStore(LearnerRecords, Protocol):
         """The answer so far, while `claim` holds the question; False when it does not."""
         ...
 
-    def commit(self, question_id: str, claim: Claim, answer: str, usage: Usage, now: datetime, writes: int) -> bool:
-        """ANSWERED with `answer`, only while `claim` holds it; False (nothing written) otherwise."""
+    def commit(
+        self,
+        question_id: str,
+        claim: Claim,
+        answer: str,
+        usage: Usage,
+        now: datetime,
+        writes: int,
+        citations: Sequence[SourceCitation] = (),
+    ) -> bool:
+        """ANSWERED with `answer` (and its checked `citations`), only while `claim` holds it; False
+        (nothing written) otherwise."""
         ...
 
     def release(

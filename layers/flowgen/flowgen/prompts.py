@@ -77,15 +77,24 @@ LESSON_SOURCES_RULE = (
     "do not cover this lesson: say so at the start and keep it short. Blocks other than markdown carry no citations."
 )
 QUESTION_SOURCES_RULE = (
-    SOURCES_ARE_DATA + " Answer from the lesson and these passages; when you rely on a passage, quote it "
-    "exactly in double quotes and name its chunk as [chunk_id]. Say plainly when neither covers the question."
+    SOURCES_ARE_DATA + " Answer from the lesson and these passages. When you rely on a passage, quote 12 to 300 "
+    'characters of it exactly, in double quotes, followed by its `ref` in brackets: "the quoted words" [2]. '
+    "Cite only passages given here; say plainly when neither the lesson nor the passages cover the question."
 )
 
 
-def _passages(passages: Sequence[Passage]) -> list[dict[str, object]]:
+def _passages(passages: Sequence[Passage], *, numbered: bool = False) -> list[dict[str, object]]:
+    """Each passage with its ids and page; `numbered`: with `ref`, 1, 2... (what an answer cites)."""
     return [
-        {"source_id": p.source_id, "chunk_id": p.chunk_id, "page": p.page, "heading": p.heading, "text": p.text}
-        for p in passages
+        {
+            **({"ref": n} if numbered else {}),
+            "source_id": p.source_id,
+            "chunk_id": p.chunk_id,
+            "page": p.page,
+            "heading": p.heading,
+            "text": p.text,
+        }
+        for n, p in enumerate(passages, start=1)
     ]
 
 
@@ -166,7 +175,7 @@ def question_messages(brief: QuestionBrief) -> list[dict[str, str]]:
     }
     system = QUESTION_SYSTEM
     if brief.passages:
-        request["sources"] = _passages(brief.passages)
+        request["sources"] = _passages(brief.passages, numbered=True)
         system += QUESTION_SOURCES_RULE
     return [
         {"role": "system", "content": system},

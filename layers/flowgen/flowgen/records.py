@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from flowgen.content import LessonContent, PartialContent, PartialOutline
+from flowgen.content import LessonContent, PartialContent, PartialOutline, SourceCitation
 from flowgen.schema import Model
 
 
@@ -233,6 +233,7 @@ class Question(Model):
     attempts: int = 0
     retry_at: datetime | None = None  # QUEUED after a failed attempt: not claimed again before this
     lease: Lease | None = None
+    citations: list[SourceCitation] = []  # a grounded course's passages the answer quotes, checked (issue 24)
 
 
 # ---- share links (the `shares` collection: one live link per course, design invariant 11) -----

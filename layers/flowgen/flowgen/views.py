@@ -9,7 +9,15 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from flowgen.cards import CourseMastery
-from flowgen.content import CodeBlock, DiagramBlock, KeyPointsBlock, MarkdownBlock, PartialOutline, VideoBlock
+from flowgen.content import (
+    CodeBlock,
+    DiagramBlock,
+    KeyPointsBlock,
+    MarkdownBlock,
+    PartialOutline,
+    SourceCitation,
+    VideoBlock,
+)
 from flowgen.records import (
     CompletedBy,
     Course,
@@ -294,6 +302,11 @@ class QuestionView(Model):
     asked_at: datetime
     answered_at: datetime | None = None
     usage: Usage | None = None
+    citations: list[SourceCitation] = Field(
+        default_factory=list,
+        description="Once ANSWERED, in a course grounded in sources: the passages the answer quotes, each found in "
+        "its chunk (page from the chunk); the answer marks them [1], [2]... in this order",
+    )
 
     @classmethod
     def of(cls, question: Question, now: datetime) -> QuestionView:
@@ -311,6 +324,7 @@ class QuestionView(Model):
             asked_at=question.asked_at,
             answered_at=question.answered_at,
             usage=question.usage if question.status == QuestionStatus.ANSWERED else None,
+            citations=question.citations if question.status == QuestionStatus.ANSWERED else [],
         )
 
 

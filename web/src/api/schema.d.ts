@@ -1293,6 +1293,11 @@ export interface components {
              * Format: date-time
              */
             askedAt: string;
+            /**
+             * Citations
+             * @description Once ANSWERED, in a course grounded in sources: the passages the answer quotes, each found in its chunk (page from the chunk); the answer marks them [1], [2]... in this order
+             */
+            citations?: components["schemas"]["SourceCitation"][];
             /** Courseid */
             courseId: string;
             /**

@@ -14,6 +14,7 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.database import Database
 
 from flowgen.adapters.mongo_store import _unavailable_on_outage
+from flowgen.content import SourceCitation
 from flowgen.ports import Claim
 from flowgen.records import Question, QuestionStatus, Usage
 
@@ -82,7 +83,16 @@ class MongoQuestionStore:
         return result.matched_count == 1
 
     @_unavailable_on_outage
-    def commit(self, question_id: str, claim: Claim, answer: str, usage: Usage, now: datetime, writes: int) -> bool:
+    def commit(
+        self,
+        question_id: str,
+        claim: Claim,
+        answer: str,
+        usage: Usage,
+        now: datetime,
+        writes: int,
+        citations: Sequence[SourceCitation] = (),
+    ) -> bool:
         result = self.questions.update_one(
             {"_id": question_id, "status": QuestionStatus.ANSWERING.value, "lease.token": claim.token},
             {
@@ -93,6 +103,7 @@ class MongoQuestionStore:
                     "answeredAt": now,
                     "updatedAt": now,
                     "partialWrites": writes,
+                    "citations": [c.model_dump(by_alias=True) for c in citations],
                 },
                 "$unset": {"lease": "", "partial": "", "error": ""},
             },

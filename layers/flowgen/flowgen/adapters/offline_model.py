@@ -326,6 +326,9 @@ class OfflineModel:
         )
         if brief.earlier:
             text += f"\n\nYou asked {len(brief.earlier)} question(s) about it before."
+        if brief.passages:  # a grounded course: quoted verbatim, cited by the passage's ref
+            quotes = [(n, _quote(p.text)) for n, p in enumerate(brief.passages[:2], start=1)]
+            text += "\n\nFrom your sources:" + "".join(f'\n\n> "{q}" [{n}]' for n, q in quotes if q)
         return text, Usage(
             prompt_tokens=_tokens(brief.lesson_text, brief.question) + 80, completion_tokens=_tokens(text)
         )
