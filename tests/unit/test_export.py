@@ -5,7 +5,16 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from flowgen.content import CodeBlock, KeyPointsBlock, LessonContent, MarkdownBlock, QuizBlock, QuizQuestion, VideoBlock
+from flowgen.content import (
+    CodeBlock,
+    KeyPointsBlock,
+    LessonContent,
+    MarkdownBlock,
+    QuizBlock,
+    QuizQuestion,
+    SourceCitation,
+    VideoBlock,
+)
 from flowgen.export import course_markdown, lesson_markdown
 from flowgen.records import Course, CourseStatus, Lesson, LessonStatus, ModuleOutline
 from tests.markdown_export import parse
@@ -147,3 +156,16 @@ def test_a_lesson_without_a_summary_gets_no_empty_emphasis() -> None:
     added = _lesson("m01-l01", "m01", 0, "Added in the editor", None).model_copy(update={"summary": ""})
     text = course_markdown(course, [added])
     assert "**" not in text.replace("**Objectives**", "") and "\n*\n" not in text
+
+
+def test_a_grounded_lessons_checked_citations_are_exported_under_their_text() -> None:
+    cited = MarkdownBlock(
+        type="markdown",
+        markdown="Units are inspected weekly.",
+        citations=[SourceCitation(source_id="a" * 32, chunk_id="c00002", quote="inspected every 7\ndays", page=3)],
+    )
+    plain = MarkdownBlock(type="markdown", markdown="No sources here.")
+    text = lesson_markdown(_lesson("m01-l01", "m01", 0, "Units", LessonContent(blocks=[cited], generator="offline")))
+    assert "*Sources:*\n\n- “inspected every 7 days” (page 3 of your source)" in text
+    other = lesson_markdown(_lesson("m01-l02", "m01", 1, "Other", LessonContent(blocks=[plain], generator="offline")))
+    assert "Sources:" not in other

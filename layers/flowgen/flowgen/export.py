@@ -97,6 +97,7 @@ def _lesson_answers(heading: str, lesson: Lesson) -> list[str]:
 def _block(block: LessonBlock) -> Iterator[str]:
     if isinstance(block, MarkdownBlock):
         yield from _demoted(block.markdown)
+        yield from _cited(block)
     elif isinstance(block, CodeBlock):
         yield from _code(block)
     elif isinstance(block, DiagramBlock):  # a Mermaid fence: viewers that know Mermaid draw it
@@ -109,6 +110,17 @@ def _block(block: LessonBlock) -> Iterator[str]:
         yield from _quiz(block)
     elif isinstance(block, VideoBlock):
         yield f"Video: [{_line(block.title).replace(']', '\\]')}]({block.url.replace(')', '%29')})"
+
+
+def _cited(block: MarkdownBlock) -> Iterator[str]:
+    """A grounded lesson's checked citations, under the text that quotes them (issue 24)."""
+    if block.citations:
+        yield ""
+        yield "*Sources:*"
+        yield ""
+        for citation in block.citations:
+            where = f"page {citation.page}" if citation.page is not None else "a passage"
+            yield f"- “{_line(citation.quote)}” ({where} of your source)"
 
 
 def _code(block: CodeBlock) -> Iterator[str]:
