@@ -14,7 +14,7 @@ const md = (markdown: string): Block => ({ type: "markdown", markdown });
 const OUTLINE: CourseDetail = {
   id: ID, prompt: "Rust", level: null, size: null, status: "READY", title: "Rust", description: null, language: null,
   objectives: [], lessonCount: 1, lessonsGenerated: 1, usage: { promptTokens: 0, completionTokens: 0 }, error: null,
-  attempts: 1, createdAt: "", updatedAt: "", version: 1, partialOutline: null,
+  attempts: 1, createdAt: "", updatedAt: "", version: 1, partialOutline: null, sourceIds: [],
   modules: [{ id: "m01", title: "Moves", lessons: [{ id: "m01-l01", title: "Moves", summary: "s", order: 0, status: "GENERATED", priority: null, error: null, attempts: 1 }] }],
 };
 

@@ -11,7 +11,7 @@ function row(id: string, title: string): LessonSummary {
 const course: CourseDetail = {
   id: "c".repeat(32), prompt: "Rust", level: null, size: null, status: "READY", title: "Rust", description: null, objectives: [],
   lessonCount: 2, lessonsGenerated: 2, usage: { promptTokens: 0, completionTokens: 0 }, error: null, attempts: 1, createdAt: "",
-  updatedAt: "", version: 3, partialOutline: null,
+  updatedAt: "", version: 3, partialOutline: null, sourceIds: [],
   modules: [{ id: "m01", title: "Moves", lessons: [row("m01-l01", "What moves"), row("m01-l02", "Copy types")] }],
 };
 

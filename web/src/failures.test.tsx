@@ -33,7 +33,7 @@ function course(over: Partial<CourseDetail>): CourseDetail {
   return {
     id: "c".repeat(32), prompt: "Rust ownership", level: null, size: null, status: "READY", title: "Rust ownership", description: null,
     objectives: [], lessonCount: 0, lessonsGenerated: 0, usage: { promptTokens: 0, completionTokens: 0 }, error: null, attempts: 1,
-    createdAt: "", updatedAt: "", version: 1, modules: [], partialOutline: null, ...over,
+    createdAt: "", updatedAt: "", version: 1, modules: [], partialOutline: null, sourceIds: [], ...over,
   };
 }
 

@@ -17,7 +17,7 @@ function course(language: string | null): CourseDetail {
   return {
     id: ID, prompt: "Rust", level: null, size: null, status: "READY", title: "Rust-Besitz", description: null, language,
     objectives: ["Besitz erklären"], lessonCount: 2, lessonsGenerated: 1, usage: { promptTokens: 0, completionTokens: 0 }, error: null,
-    attempts: 1, createdAt: "", updatedAt: "", version: 1, partialOutline: null,
+    attempts: 1, createdAt: "", updatedAt: "", version: 1, partialOutline: null, sourceIds: [],
     modules: [
       {
         id: "m01", title: "Grundlagen",
@@ -49,6 +49,9 @@ describe("catalogues", () => {
     "time.minutes", "time.hours", "time.hoursMinutes", "quiz.region", "quiz.correct", "search.inModule", "course.quizScore",
     "versions.label", "versions.option", "versions.quoted", "compare.versionHeading", "share.link", "outline.module", "cards.heading",
     "code.label", // "code" in French too
+    "sources.mb", "sources.kb", "sources.bytes", "sources.percent", // units
+    // the same words in French: page(s), passage(s), Sources, Citations
+    "sources.pagesOne", "sources.pagesOther", "sources.passagesOne", "sources.passagesOther", "sources.courseTitle", "cite.where", "cite.group",
   ]);
 
   it("translates every entry: none is an English copy", () => {

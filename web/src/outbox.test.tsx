@@ -163,7 +163,7 @@ describe("a quiz checked offline, on the lesson screen", () => {
     const germanCourse: CourseDetail = {
       id: "c", prompt: "Rust", level: null, size: null, status: "READY", title: "Rust", description: null, objectives: [], lessonCount: 1,
       lessonsGenerated: 1, usage: { promptTokens: 0, completionTokens: 0 }, error: null, attempts: 1, createdAt: "", updatedAt: "", version: 1,
-      modules: [], partialOutline: null, language: "German",
+      modules: [], partialOutline: null, language: "German", sourceIds: [],
     };
     const api = { ...lessonApi(), getCourse: vi.fn(async () => fetched(germanCourse)) };
     renderScreen(<LessonView />, { path: "/courses/:courseId/lessons/:lessonId", at: "/courses/c/lessons/m01-l02", api, outbox: new Outbox("alice") });

@@ -9,7 +9,7 @@ function course(status: CourseDetail["status"], lessons: LessonSummary[]): Cours
   return {
     id: "c", prompt: "p", level: null, size: null, status, title: "t", description: null, objectives: [],
     lessonCount: lessons.length, lessonsGenerated: lessons.filter((l) => l.status === "GENERATED").length,
-    usage: { promptTokens: 0, completionTokens: 0 }, error: null, attempts: 0, createdAt: "", updatedAt: "", version: 1,
+    usage: { promptTokens: 0, completionTokens: 0 }, error: null, attempts: 0, createdAt: "", updatedAt: "", version: 1, sourceIds: [],
     modules: [{ id: "m01", title: "m", lessons }],
   };
 }

@@ -21,7 +21,7 @@ function course(modules: CourseDetail["modules"]): CourseDetail {
   return {
     id: ID, prompt: "Rust ownership", level: null, size: null, status: "READY", title: "Rust ownership", description: null,
     objectives: [], lessonCount: lessons.length, lessonsGenerated: 0, usage: { promptTokens: 0, completionTokens: 0 }, error: null,
-    attempts: 1, createdAt: "", updatedAt: "", version: 1, modules, partialOutline: null,
+    attempts: 1, createdAt: "", updatedAt: "", version: 1, modules, partialOutline: null, sourceIds: [],
   };
 }
 

@@ -19,7 +19,7 @@ function course(share: ShareLink | null = null): CourseDetail {
   return {
     id: "c".repeat(32), prompt: "Rust", status: "READY", title: "Rust ownership", description: null, objectives: [],
     lessonCount: 2, lessonsGenerated: 1, usage: { promptTokens: 0, completionTokens: 0 }, createdAt: "2026-12-06T10:00:00Z",
-    updatedAt: "2026-12-06T10:00:00Z", modules: [], share, attempts: 0, version: 1,
+    updatedAt: "2026-12-06T10:00:00Z", modules: [], share, attempts: 0, version: 1, sourceIds: [],
   } as CourseDetail;
 }
 

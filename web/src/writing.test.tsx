@@ -190,7 +190,7 @@ function course(over: Partial<CourseDetail>): CourseDetail {
   return {
     id: "c".repeat(32), prompt: "Rust ownership", level: null, size: null, status: "GENERATING", title: null, description: null,
     objectives: [], lessonCount: 0, lessonsGenerated: 0, usage: { promptTokens: 0, completionTokens: 0 }, error: null, attempts: 0,
-    createdAt: "", updatedAt: "", version: 1, modules: [], partialOutline: null, ...over,
+    createdAt: "", updatedAt: "", version: 1, modules: [], partialOutline: null, sourceIds: [], ...over,
   };
 }
 

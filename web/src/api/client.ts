@@ -18,6 +18,10 @@ import type {
   ReviewCard,
   ReviewRating,
   ShareLink,
+  Source,
+  SourceList,
+  SourceUpload,
+  CreateSource,
 } from "./types";
 
 /** An error the API answered with: status, its machine-readable code and its own words. */
@@ -235,6 +239,26 @@ export class FlowgenApi {
     const { text, response } = await this.send("GET", `/courses/${courseId}/cards.csv`);
     const named = /filename="([^"]+)"/.exec(response.headers.get("content-disposition") ?? "");
     return { filename: named?.[1] ?? "flowgen-cards.csv", csv: text };
+  }
+
+  /** Registers a file of the learner's (201): the source, UPLOADING, with the presigned POST form
+   * the browser sends the file to (issue 24). */
+  createSource(body: CreateSource) {
+    return this.request<SourceUpload>("POST", "/sources", body);
+  }
+
+  /** The caller's sources, newest first, and their storage. */
+  listSources() {
+    return this.request<SourceList>("GET", "/sources");
+  }
+
+  /** One source: UPLOADING, INGESTING, READY (pages, chunks) or FAILED with a reason. */
+  getSource(id: string) {
+    return this.request<Source>("GET", `/sources/${id}`);
+  }
+
+  deleteSource(id: string) {
+    return this.request<null>("DELETE", `/sources/${id}`);
   }
 
   /** The course's share link (201): its one live link, made now or the one it has. */

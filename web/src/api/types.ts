@@ -98,3 +98,20 @@ export type ReviewCard = Schemas["CardView"];
 export type DueCards = Schemas["DueCards"];
 export type ReviewRating = Schemas["ReviewRequest"]["rating"];
 export type CourseMastery = Schemas["CourseMastery"];
+
+// ---- a learner's sources (issue 24): files a course is grounded in, and citations of them -----
+
+export type Source = Schemas["SourceView"];
+export type SourceStatus = Schemas["SourceStatus"];
+export type SourceList = Schemas["SourceList"];
+/** POST /sources answers the source with its presigned POST form (`upload`: url and fields). */
+export type SourceUpload = Schemas["SourceUpload"];
+export type UploadForm = Schemas["UploadForm"];
+export type CreateSource = Schemas["CreateSourceRequest"];
+export type SourceKind = CreateSource["contentType"];
+/** A passage a markdown block or an answer quotes, with its page (set by the server). */
+export type Citation = Schemas["SourceCitation"];
+/** SourceMaxBytes, the template's default (20 MiB); the API answers 413 above it. */
+export const SOURCE_MAX_BYTES = 20 * 1024 * 1024;
+/** MAX_COURSE_SOURCES in flowgen/library.py: the schema's maxItems for a course's sources. */
+export const COURSE_MAX_SOURCES = 5;

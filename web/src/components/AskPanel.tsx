@@ -6,6 +6,7 @@ import { draftKey, type PendingQuestion } from "../outbox";
 import { useAskQuestion, useQuestions } from "../queries/questions";
 import { closeOpenMarkdown } from "../writing";
 import { MarkdownBlock } from "./Blocks";
+import { Citations } from "./Citations";
 import { ErrorNotice } from "./Status";
 import { ENGLISH_T, useT, type Translator } from "../i18n";
 
@@ -46,6 +47,7 @@ function QuestionItem({ question }: { question: QuestionView }) {
       {question.status === "ANSWERED" && question.answer != null ? (
         <div className="answer">
           <MarkdownBlock text={question.answer} />
+          {question.citations?.length ? <Citations citations={question.citations} /> : null}
         </div>
       ) : question.status === "ANSWERING" ? (
         <div className="answer">

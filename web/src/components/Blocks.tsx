@@ -6,6 +6,7 @@ import type { PendingQuiz } from "../outbox";
 import type { QuizOutcome } from "../queries/progress";
 import { useFocusNext } from "../screen";
 import { useT, type Translator } from "../i18n";
+import { Citations } from "./Citations";
 import { Diagram } from "./Diagram";
 
 type Highlighter = typeof import("../highlight");
@@ -470,12 +471,22 @@ export function Blocks({
     const level = after[after.length - 1];
     after.push(block.type === "markdown" ? headingLevelAfter(block.markdown, level) : block.type === "code" || block.type === "diagram" ? level : 3);
   }
+  // citations are numbered on through the lesson: a block's first mark follows the last block's
+  const firstMark = [1];
+  for (const block of blocks) firstMark.push(firstMark[firstMark.length - 1] + (block.type === "markdown" ? (block.citations?.length ?? 0) : 0));
   return (
     <>
       {blocks.map((block, i) => {
         switch (block.type) {
           case "markdown":
-            return <MarkdownBlock key={i} text={block.markdown} after={after[i]} />;
+            return block.citations?.length ? (
+              <div key={i} className="cited">
+                <MarkdownBlock text={block.markdown} after={after[i]} />
+                <Citations citations={block.citations} first={firstMark[i]} />
+              </div>
+            ) : (
+              <MarkdownBlock key={i} text={block.markdown} after={after[i]} />
+            );
           case "code":
             return <CodeBlock key={i} language={block.language} code={block.code} caption={block.caption} />;
           case "diagram":

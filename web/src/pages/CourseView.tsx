@@ -5,6 +5,7 @@ import { NotFound } from "../components/NotFound";
 import { FailedNotice, RetryingNotice } from "../components/Failure";
 import { Mastery } from "../components/Mastery";
 import { CourseSearch } from "../components/CourseSearch";
+import { CourseSources } from "../components/CourseSources";
 import { ShareControl } from "../components/ShareControl";
 import { Badge, ErrorNotice, isMissing, lessonState } from "../components/Status";
 import { isRetrying, retryingSentence } from "../failures";
@@ -246,6 +247,7 @@ function CourseScreen() {
           </ul>
         </section>
       )}
+      <CourseSources sourceIds={data.sourceIds ?? []} />
       {data.lessonCount > 0 && (
         <p className="progress">{t("course.writtenSoFar", { written: data.lessonsGenerated, total: data.lessonCount })}</p>
       )}

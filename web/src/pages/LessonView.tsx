@@ -12,6 +12,8 @@ import { draftKey, type PendingQuiz } from "../outbox";
 import { useLesson, useRegenerateLesson, useRetryLesson, useSelectLessonVersion } from "../queries/lessons";
 import { useCourseProgress, useRecordProgress, useSubmitQuiz } from "../queries/progress";
 import { useCourseOutline } from "../queries/courses";
+import { useSourceNames } from "../queries/sources";
+import { SourceNames } from "../components/Citations";
 import { useT } from "../i18n";
 import { OwnCourseLanguage } from "../components/CourseLanguages";
 import { duration, placeOf } from "../pace";
@@ -62,6 +64,7 @@ function LessonScreen() {
   const retried = useFocusNext();
   const course = useCourseOutline(courseId);
   const place = course.data ? placeOf(course.data, lessonId) : null;
+  const sourceNames = useSourceNames(course.data?.sourceIds); // for the citations' filenames
   const article = useRef<HTMLElement>(null);
   const savePosition = useRecordProgress(courseId, lessonId);
   const written = data?.status === "GENERATED" ? data.content : null;
@@ -138,6 +141,7 @@ function LessonScreen() {
   // final content replaces the draft in place, so what was read does not move. Everything that
   // differs (the status; completion and authorship) comes after the blocks.
   return (
+    <SourceNames.Provider value={sourceNames}>
     <main id="main" className="lesson" lang={lang}>
       {crumbs}
       <PageHeading>{data.title}</PageHeading>
@@ -206,6 +210,7 @@ function LessonScreen() {
         )}
       </nav>
     </main>
+    </SourceNames.Provider>
   );
 }
 

@@ -1,7 +1,8 @@
-import { useRef, useState, type FormEvent } from "react";
+import { useCallback, useRef, useState, type FormEvent } from "react";
 import { useNavigate } from "react-router-dom";
 import { PageHeading } from "../components/Heading";
 import { ErrorNotice } from "../components/Status";
+import { SourcesField, type SourcesChoice } from "../components/SourcesField";
 import { useCreateCourse } from "../queries/courses";
 import { useTitle } from "../screen";
 import { InterfaceLanguage, useT, type Key } from "../i18n";
@@ -31,6 +32,12 @@ function NewCourseForm() {
   // One key per intended course: a double click or a retry after a network error sends the
   // same key, so the API returns the same course instead of creating a second one.
   const idempotencyKey = useRef(crypto.randomUUID());
+  // the learner's files the course is grounded in (issue 24): only READY ones are sent
+  const [sources, setSources] = useState<SourcesChoice>({ ready: [], busy: 0 });
+  const chooseSources = useCallback((choice: SourcesChoice) => {
+    setSources(choice);
+    idempotencyKey.current = crypto.randomUUID();
+  }, []);
 
   const create = useCreateCourse({ onSuccess: (course) => navigate(`/courses/${course.id}`) });
   const over = prompt.length - PROMPT_MAX_CHARS;
@@ -38,9 +45,9 @@ function NewCourseForm() {
   const submit = (event: FormEvent) => {
     event.preventDefault();
     if (over > 0) return; // refused here, never cut: the learner decides what to keep
-    if (create.isPending) return;
+    if (create.isPending || sources.busy > 0) return;
     create.mutate({
-      body: { prompt, ...(level ? { level } : {}), ...(size ? { size } : {}), ...(language.trim() ? { language: language.trim() } : {}) },
+      body: { prompt, ...(sources.ready.length ? { sources: sources.ready } : {}), ...(level ? { level } : {}), ...(size ? { size } : {}), ...(language.trim() ? { language: language.trim() } : {}) },
       idempotencyKey: idempotencyKey.current,
     });
   };
@@ -115,7 +122,13 @@ function NewCourseForm() {
         <p id="language-hint" className="hint">
           {t("new.languageHint")}
         </p>
-        <button type="submit" disabled={create.isPending || over > 0}>
+        <SourcesField onChange={chooseSources} />
+        {sources.busy > 0 && (
+          <p id="sources-wait" className="hint">
+            {t("sources.wait", { n: sources.busy })}
+          </p>
+        )}
+        <button type="submit" disabled={create.isPending || over > 0 || sources.busy > 0} aria-describedby={sources.busy > 0 ? "sources-wait" : undefined}>
           {create.isPending ? t("new.creating") : t("new.create")}
         </button>
         {create.error && <ErrorNotice error={create.error} />}

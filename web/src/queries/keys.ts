@@ -30,4 +30,8 @@ export const keys = {
   /** Every flashcard query: the due lists (all courses, or one). A review refreshes them and progress. */
   reviews: () => ["reviews"] as const,
   dueCards: (courseId?: string) => [...keys.reviews(), "due", courseId ?? "all"] as const,
+  /** The learner's sources (issue 24): the list, and each one as GET /sources/{id} serves it
+   * (polled while it is ingested; its settled state refreshes the list). */
+  sources: () => ["sources"] as const,
+  source: (sourceId: string) => [...keys.sources(), sourceId] as const,
 };
