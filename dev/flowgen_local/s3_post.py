@@ -9,6 +9,8 @@ POST with a `policy` field is checked as S3 does, then stored by moto without it
 - the policy: not expired, and every condition holds (bucket, key, Content-Type, any `eq` or
   `starts-with`, `content-length-range` against the file's size).
 A refusal is S3's 403 AccessDenied with the failed condition named.
+A CORS preflight (OPTIONS) is answered from the bucket's CORS rules without credentials, as S3
+answers it (the web app's upload is preflighted: it listens to the upload's progress).
 """
 
 from __future__ import annotations
@@ -140,3 +142,18 @@ def install() -> None:
             self._authenticate_and_authorize_s3_action = authorize
 
     S3Response._bucket_response_post = bucket_response_post  # type: ignore[method-assign]
+
+    # A browser's CORS preflight (OPTIONS) carries no credentials: S3 answers it from the bucket's
+    # CORS configuration alone. moto authenticates it first, so an enforcing moto refuses every
+    # preflight (403) and a page's XMLHttpRequest upload, which is preflighted, never starts.
+    answer_options = S3Response._response_options
+
+    def response_options(self: Any, headers: Any, bucket_name: str) -> Any:
+        authorize = self._authenticate_and_authorize_s3_action
+        self._authenticate_and_authorize_s3_action = lambda **_: None
+        try:
+            return answer_options(self, headers, bucket_name)
+        finally:
+            self._authenticate_and_authorize_s3_action = authorize
+
+    S3Response._response_options = response_options  # type: ignore[method-assign]
