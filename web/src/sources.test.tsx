@@ -177,6 +177,9 @@ describe("citations under a lesson's blocks", () => {
       "Citation 3: a source of this course",
     ]);
     expect(container.querySelectorAll(".citations")).toHaveLength(2);
+    // inside its block: the lesson's blocks stay one `.block` each (the reading position counts them)
+    expect(container.querySelectorAll("article > .block")).toHaveLength(3);
+    expect(container.querySelectorAll("article > .block")[1].querySelector(".citations")).not.toBeNull();
   });
 
   it("opens the quoted passage with its page and file by keyboard; Escape closes it and the focus stays on its mark", async () => {

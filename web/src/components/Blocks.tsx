@@ -1,4 +1,4 @@
-import { useEffect, useId, useState } from "react";
+import { useEffect, useId, useState, type ReactNode } from "react";
 import Markdown from "react-markdown";
 import { Link } from "react-router-dom";
 import type { Block, QuizQuestion, QuizResult, QuizSolution } from "../api/types";
@@ -77,11 +77,14 @@ export function MarkdownBlock({
   writing = false,
   after = 1,
   top = 2,
+  children,
 }: {
   text: string;
   writing?: boolean;
   after?: number;
   top?: number;
+  /** After the text, inside the block (its citations): the block stays one `.block` of the lesson. */
+  children?: ReactNode;
 }) {
   const hl = useHighlighter();
   const levels = rehypeHeadingLevels(after, top);
@@ -101,6 +104,7 @@ export function MarkdownBlock({
       >
         {text}
       </Markdown>
+      {children}
     </div>
   );
 }
@@ -479,13 +483,10 @@ export function Blocks({
       {blocks.map((block, i) => {
         switch (block.type) {
           case "markdown":
-            return block.citations?.length ? (
-              <div key={i} className="cited">
-                <MarkdownBlock text={block.markdown} after={after[i]} />
-                <Citations citations={block.citations} first={firstMark[i]} />
-              </div>
-            ) : (
-              <MarkdownBlock key={i} text={block.markdown} after={after[i]} />
+            return (
+              <MarkdownBlock key={i} text={block.markdown} after={after[i]}>
+                {block.citations?.length ? <Citations citations={block.citations} first={firstMark[i]} /> : null}
+              </MarkdownBlock>
             );
           case "code":
             return <CodeBlock key={i} language={block.language} code={block.code} caption={block.caption} />;
