@@ -3,6 +3,7 @@
 import { act, render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import axe from "axe-core";
+import { AskPanel } from "./components/AskPanel";
 import { Blocks } from "./components/Blocks";
 import { SourceNames } from "./components/Citations";
 import { CourseSources } from "./components/CourseSources";
@@ -35,7 +36,11 @@ class HeldXhr {
     this.body = body;
     HeldXhr.last = this;
   }
-  abort() {}
+  aborted = false;
+  abort() {
+    this.aborted = true;
+    this.onabort?.();
+  }
   progress(loaded: number) {
     this.upload.onprogress?.({ loaded });
   }
@@ -112,6 +117,17 @@ describe("adding sources to a new course", () => {
     await user.click(screen.getByRole("button", { name: "Remove notes.md from this course" }));
     expect(screen.queryByRole("listitem")).toBeNull();
     expect(screen.getByLabelText("Add files")).toHaveFocus();
+  });
+
+  it("stops the upload of a file removed while it is sent", async () => {
+    const user = userEvent.setup();
+    field([]);
+    await user.upload(screen.getByLabelText("Add files"), new File(["# notes"], "notes.md"));
+    await waitFor(() => expect(HeldXhr.last).not.toBeNull());
+    const sending = HeldXhr.last!;
+    await user.click(screen.getByRole("button", { name: "Remove notes.md from this course" }));
+    expect(sending.aborted).toBe(true);
+    expect(screen.queryByRole("listitem")).toBeNull();
   });
 
   it("refuses a file it cannot use without sending it", async () => {
@@ -208,6 +224,27 @@ describe("citations under a lesson's blocks", () => {
     await user.click(screen.getByRole("button", { name: "Close the quote" }));
     expect(screen.queryByText("wash your hands before every shift")).toBeNull();
     expect(first).toHaveFocus();
+  });
+});
+
+describe("citations in an answer", () => {
+  it("shows an answer's citations as marks that open the quoted passage", async () => {
+    const user = userEvent.setup();
+    const answered = {
+      id: "q1", courseId: "c", lessonId: "m01-l01", question: "How often?", status: "ANSWERED" as const, partial: null, error: null,
+      answer: 'Hourly: "gloves are changed hourly" [1]', askedAt: "2026-01-01T00:00:00Z", answeredAt: "2026-01-01T00:00:01Z",
+      citations: [{ sourceId: SOURCE, chunkId: "c2", page: 9, quote: "gloves are changed hourly" }],
+    };
+    const api = { listQuestions: vi.fn(async () => fetched({ items: [answered] })) };
+    renderScreen(
+      <SourceNames.Provider value={new Map([[SOURCE, "handbook.pdf"]])}>
+        <AskPanel courseId="c" lessonId="m01-l01" />
+      </SourceNames.Provider>,
+      { path: "/", at: "/", api },
+    );
+    await user.click(await screen.findByRole("button", { name: "Citation 1: handbook.pdf, page 9" }));
+    expect(document.querySelector(".answer .cite-panel")).toHaveTextContent("gloves are changed hourly");
+    expect(document.querySelector(".answer .cite-panel")).toHaveTextContent("handbook.pdf, page 9");
   });
 });
 

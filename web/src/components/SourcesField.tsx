@@ -32,6 +32,12 @@ export function SourcesField({ onChange }: { onChange: (choice: SourcesChoice) =
   const [rows, dispatch] = useReducer(uploadStep, []);
   const [dragging, setDragging] = useState(false);
   const input = useRef<HTMLInputElement>(null);
+  // each upload under way, by row: removing its row stops it
+  const uploads = useRef(new Map<string, AbortController>());
+  useEffect(() => {
+    const running = uploads.current;
+    return () => running.forEach((upload) => upload.abort()); // leaving the form stops them too
+  }, []);
   const hintId = useId();
   const inputId = useId();
   const library = useSources();
@@ -44,17 +50,23 @@ export function SourcesField({ onChange }: { onChange: (choice: SourcesChoice) =
   }, [readyKey, busy, onChange]);
 
   const send = async (key: string, file: File, kind: NonNullable<UploadRow["kind"]>) => {
+    const upload = new AbortController();
+    uploads.current.set(key, upload);
     try {
       const { data: source } = await api.createSource({ filename: file.name, contentType: kind, size: file.size });
+      if (upload.signal.aborted) return;
       dispatch({ type: "registered", key, sourceId: source.id });
-      await postToS3(source.upload, file, (loaded) => dispatch({ type: "progress", key, loaded }));
+      await postToS3(source.upload, file, (loaded) => dispatch({ type: "progress", key, loaded }), upload.signal);
       dispatch({ type: "uploaded", key });
     } catch (error) {
+      if (upload.signal.aborted) return; // removed: nothing to say
       const reason =
         error instanceof UploadRefused ? (error.status === 0 ? t("sources.uploadLost") : t("sources.uploadRefused", { why: error.message }))
         : error instanceof ApiError ? error.message
         : t("sources.uploadLost");
       dispatch({ type: "failed", key, reason });
+    } finally {
+      uploads.current.delete(key);
     }
   };
 
@@ -77,6 +89,7 @@ export function SourcesField({ onChange }: { onChange: (choice: SourcesChoice) =
   };
 
   const remove = (key: string) => {
+    uploads.current.get(key)?.abort();
     dispatch({ type: "removed", key });
     input.current?.focus(); // the row and its button are gone: back to where files are added
   };
