@@ -102,13 +102,17 @@ function LessonScreen() {
       <Link to={`/courses/${courseId}`}>{t("lesson.back")}</Link>
     </p>
   );
+  // Both returns put <main> under the same provider: a tree that changed shape when the lesson
+  // arrived would mount a new heading, and the focus it got on arrival would drop to the body.
   if (!data)
     return (
-      <main id="main" className="lesson" lang={lang}>
-        {crumbs}
-        <PageHeading>{t("lesson.title")}</PageHeading>
-        {lesson.error ? <ErrorNotice error={lesson.error} /> : <p>{t("common.loading")}</p>}
-      </main>
+      <SourceNames.Provider value={sourceNames}>
+        <main id="main" className="lesson" lang={lang}>
+          {crumbs}
+          <PageHeading>{t("lesson.title")}</PageHeading>
+          {lesson.error ? <ErrorNotice error={lesson.error} /> : <p>{t("common.loading")}</p>}
+        </main>
+      </SourceNames.Provider>
     );
   const quizDraft = draftKey(courseId, lessonId, "quiz");
   const nextHref = data.nextLessonId ? `/courses/${courseId}/lessons/${data.nextLessonId}` : null;
