@@ -8,7 +8,7 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -84,7 +84,7 @@ def no_axe_violations(page: Page, screen: str) -> None:
         return
     dark = bool(page.evaluate("() => matchMedia('(prefers-color-scheme: dark)').matches"))
     shown = page.evaluate(BACKGROUND)
-    other = "light" if dark else "dark"
+    other: Literal["light", "dark"] = "light" if dark else "dark"
     page.emulate_media(color_scheme=other)
     try:
         assert page.evaluate(BACKGROUND) != shown, f"{screen}: the {other} theme did not apply"

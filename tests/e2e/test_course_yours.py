@@ -155,6 +155,12 @@ def test_regenerate_switch_versions_and_edit_the_outline(web_stack: LocalStack, 
     editor.get_by_role("button", name=words("de", "outline.save")).click()
     expect(editor.get_by_role("alert")).to_contain_text(titles[3])  # removal asks first
     no_axe_violations(page, "outline editor (confirm removal)")
+    # Cancel sits in line with the save button: same row, same height (issue 26, friction 8)
+    boxes = [
+        editor.get_by_role("button", name=name).bounding_box()
+        for name in (words("de", "outline.removeAndSave"), words("de", "common.cancel"))
+    ]
+    assert all(boxes) and all(abs(boxes[0][k] - boxes[1][k]) < 1 for k in ("y", "height")), boxes  # type: ignore[index]
     editor.get_by_role("button", name=words("de", "outline.removeAndSave")).click()
     expect(editor).to_have_count(0)
 
