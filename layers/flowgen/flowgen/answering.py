@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -106,12 +106,8 @@ class QuestionAnswerer:
             return None
         thread = self.questions.thread(owner, course_id, question.lesson_id, limit=THREAD_MAX)
         answered = [q for q in thread if q.status == QuestionStatus.ANSWERED and q.id != question.id]
-        passages: list[Passage] = []
-        if course.source_ids and self.gen.sources is not None:  # a grounded course: its sources too (issue 24)
-            chunks = passages_of(self.gen.sources, owner, course.source_ids)
-            passages = question_passages(chunks, question.question, lesson.title)
         return QuestionBrief(
-            passages=tuple(passages),
+            passages=self._passages(course.source_ids, question, lesson.title),
             course_title=course.title or course.prompt,
             lesson_title=lesson.title,
             lesson_text=lesson_markdown(lesson),
@@ -119,6 +115,13 @@ class QuestionAnswerer:
             language=course.language,
             earlier=tuple((q.question, q.answer or "") for q in answered[-EARLIER_IN_PROMPT:]),
         )
+
+    def _passages(self, source_ids: Sequence[str], question: Question, lesson_title: str) -> tuple[Passage, ...]:
+        """A grounded course's passages for this question (issue 24); none for another course."""
+        if not source_ids or self.gen.sources is None:
+            return ()
+        chunks = passages_of(self.gen.sources, question.owner_id, source_ids)
+        return tuple(question_passages(chunks, question.question, lesson_title))
 
 
 @dataclass

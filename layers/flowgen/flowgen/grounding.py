@@ -85,30 +85,36 @@ def question_passages(passages: Sequence[Passage], question: str, lesson_title: 
 def outline_digest(passages: Sequence[Passage], topic: str) -> list[Passage]:
     """What an outline is planned from: each source's first passage, one passage per heading not
     yet covered, then the passages nearest the topic, each cut to PASSAGE_CHARS, DIGEST_CHARS in all."""
-    chosen: list[Passage] = []
-    seen: set[tuple[str, str]] = set()
+    chosen: dict[tuple[str, str], Passage] = {}  # insertion-ordered, each passage once
+    for passage in [
+        *_openings_and_headings(passages),
+        *relevant(passages, topic, DIGEST_PASSAGES),
+        # spread over the document when nothing else picks: a PDF without headings, a topic its words miss
+        *passages[:: max(1, len(passages) // DIGEST_PASSAGES)],
+    ]:
+        chosen.setdefault((passage.source_id, passage.chunk_id), passage)
+    return _within_budget(list(chosen.values())[: DIGEST_PASSAGES * 2])
+
+
+def _openings_and_headings(passages: Sequence[Passage]) -> list[Passage]:
+    """Each source's first passage, and the first passage under each heading."""
+    picked: list[Passage] = []
+    sources: set[str] = set()
     headings: set[tuple[str, str]] = set()
-
-    def add(passage: Passage) -> None:
-        if (passage.source_id, passage.chunk_id) not in seen:
-            seen.add((passage.source_id, passage.chunk_id))
-            chosen.append(passage)
-
     for passage in passages:
-        first = not any(p.source_id == passage.source_id for p in chosen)
         heading = (passage.source_id, passage.heading or "")
-        if first or (passage.heading and heading not in headings):
-            add(passage)
+        if passage.source_id not in sources or (passage.heading and heading not in headings):
+            picked.append(passage)
+        sources.add(passage.source_id)
         headings.add(heading)
-    for passage in relevant(passages, topic, DIGEST_PASSAGES):
-        add(passage)
-    # spread over the document when nothing else picks: a PDF without headings, a topic its words miss
-    step = max(1, len(passages) // DIGEST_PASSAGES)
-    for passage in passages[::step]:
-        add(passage)
+    return picked
+
+
+def _within_budget(chosen: Sequence[Passage]) -> list[Passage]:
+    """The passages in order, each cut to PASSAGE_CHARS, until DIGEST_CHARS or DIGEST_PASSAGES."""
     digest: list[Passage] = []
     budget = DIGEST_CHARS
-    for passage in chosen[: DIGEST_PASSAGES * 2]:
+    for passage in chosen:
         text = passage.text if len(passage.text) <= PASSAGE_CHARS else passage.text[: PASSAGE_CHARS - 3] + "..."
         if budget - len(text) < 0 or len(digest) >= DIGEST_PASSAGES:
             break
