@@ -28,11 +28,11 @@ def library() -> SourceService:
     return wiring.source_service(SETTINGS)
 
 
-def _json(status: int, model: Model | None) -> Response[Any]:
+def _json(status: int, model: Model | None, headers: dict[str, str] | None = None) -> Response[Any]:
     if model is None:
         return Response(status_code=status, body="")
     body = model.model_dump_json(by_alias=True)
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
 
 
 @router.post(
@@ -54,10 +54,11 @@ def list_sources() -> Response[Any]:
 @router.get(
     "/sources/<source_id>",
     summary="A source's status: UPLOADING, INGESTING, READY (pages, chunks) or FAILED (a reason)",
-    responses=contract(200, SourceView, 404),
+    responses=contract(200, SourceView, 404, retry_after=True),
 )
 def get_source(source_id: SourceId) -> Response[Any]:
-    return _json(200, library().get(caller(router), source_id))
+    source = library().get(caller(router), source_id)
+    return _json(200, source, {"Retry-After": str(source.retry_after)} if source.retry_after else None)
 
 
 @router.delete(

@@ -56,10 +56,15 @@ def test_a_source_is_registered_uploaded_ingested_listed_and_deleted(api: InProc
     upload = created["upload"]
     assert isinstance(upload, dict) and upload["fields"]["key"] == object_key(str(created["id"]))
     source_id = str(created["id"])
+    waiting = api.request("GET", f"/sources/{source_id}", headers={"authorization": f"Bearer {api.token('alice')}"})
+    # the browser is still sending it: the API says when to ask again, as it does for lessons
+    assert waiting.headers["retry-after"] == "2" and json.loads(waiting.body)["retryAfter"] == 2
     library.objects.put(object_key(source_id), pdf_bytes(handbook_pages(3)))  # the browser's POST
     library.service.ingest(source_id, utcnow())  # S3's event on the ingest queue
-    status, shown = _get(api, "alice", f"/sources/{source_id}")
+    ready = api.request("GET", f"/sources/{source_id}", headers={"authorization": f"Bearer {api.token('alice')}"})
+    status, shown = ready.status, json.loads(ready.body)
     assert status == 200 and (shown["status"], shown["pages"], shown["chunkCount"]) == ("READY", 3, 3)
+    assert "retry-after" not in ready.headers and shown.get("retryAfter") is None  # settled: nothing to wait for
     assert "upload" not in shown and "ownerId" not in shown
     status, listed = _get(api, "alice", "/sources")
     assert status == 200 and [s["id"] for s in listed["items"]] == [source_id]

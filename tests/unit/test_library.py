@@ -22,6 +22,7 @@ from flowgen.library import (
     SourceStatus,
     SourceStore,
     SourceType,
+    SourceView,
     object_key,
     source_id_of,
 )
@@ -126,6 +127,14 @@ def test_the_mongo_store_expires_unfinished_uploads_by_a_ttl_index() -> None:
     indexes = store.sources.index_information()
     assert indexes["unfinished_upload_ttl"]["expireAfterSeconds"] == 0
     assert indexes["unfinished_upload_ttl"]["key"] == [("expiresAt", 1)]
+
+
+@pytest.mark.parametrize(
+    ("status", "wait"),
+    [(SourceStatus.UPLOADING, 2), (SourceStatus.INGESTING, 1), (SourceStatus.READY, None), (SourceStatus.FAILED, None)],
+)
+def test_a_source_says_when_to_ask_again_only_while_it_changes(status: SourceStatus, wait: int | None) -> None:
+    assert SourceView.of(_source(status=status)).retry_after == wait
 
 
 # ---- the service -----------------------------------------------------------------------------

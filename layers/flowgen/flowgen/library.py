@@ -97,6 +97,11 @@ class CreateSourceRequest(Request):
     size: int = Field(ge=1, description="the file's exact size in bytes; the upload must match it")
 
 
+# How soon a source's status is worth asking for again, while it changes: the browser is still
+# sending the file (seconds for megabytes), or the worker is reading it (6-9 ms a page).
+POLL_SECONDS = {SourceStatus.UPLOADING: 2, SourceStatus.INGESTING: 1}
+
+
 class SourceView(Model):
     id: str
     filename: str
@@ -107,6 +112,9 @@ class SourceView(Model):
     chunk_count: int | None = None
     error: SourceError | None = None
     created_at: datetime
+    retry_after: int | None = Field(
+        default=None, description="Seconds to wait before asking again, while it is uploaded or read"
+    )
 
     @classmethod
     def of(cls, source: Source) -> SourceView:
@@ -120,6 +128,7 @@ class SourceView(Model):
             chunk_count=source.chunk_count,
             error=source.error,
             created_at=source.created_at,
+            retry_after=POLL_SECONDS.get(source.status),
         )
 
 

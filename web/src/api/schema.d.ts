@@ -1702,6 +1702,11 @@ export interface components {
             id: string;
             /** Pages */
             pages?: number | null;
+            /**
+             * Retryafter
+             * @description Seconds to wait before asking again, while it is uploaded or read
+             */
+            retryAfter?: number | null;
             /** Size */
             size: number;
             status: components["schemas"]["SourceStatus"];
@@ -1725,6 +1730,11 @@ export interface components {
             id: string;
             /** Pages */
             pages?: number | null;
+            /**
+             * Retryafter
+             * @description Seconds to wait before asking again, while it is uploaded or read
+             */
+            retryAfter?: number | null;
             /** Size */
             size: number;
             status: components["schemas"]["SourceStatus"];
@@ -4931,6 +4941,8 @@ export interface operations {
                     RateLimit?: string;
                     /** @description The caller's quota policies (IETF draft-ietf-httpapi-ratelimit-headers) */
                     "RateLimit-Policy"?: string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
