@@ -40,6 +40,7 @@ class StatusReport:
     stuck: list[Stuck]
     failed: list[tuple[str, str]]  # (key, error)
     notices: list[str] = field(default_factory=list)
+    sources: dict[str, tuple[int, float]] = field(default_factory=dict)  # the learners' uploads (issue 24)
 
     def queue(self, name: str) -> QueueState:
         return next(q for q in self.queues if q.name == name)
@@ -49,7 +50,7 @@ class StatusReport:
         lines.append(f"{'queue':<16} {'visible':>8} {'in flight':>9} {'delayed':>8} {'oldest':>8}")
         for q in self.queues:
             lines.append(f"{q.name:<16} {q.visible:>8} {q.in_flight:>9} {q.delayed:>8} {_age(q.oldest_seconds):>8}")
-        for label, table in (("courses", self.courses), ("lessons", self.lessons)):
+        for label, table in (("courses", self.courses), ("lessons", self.lessons), ("sources", self.sources)):
             cells = ", ".join(f"{status} {n} (oldest {_age(age)})" for status, (n, age) in sorted(table.items()))
             lines.append(f"{label}: {cells or 'none'}")
         lines.append(f"stuck: {len(self.stuck)}")
@@ -170,6 +171,7 @@ def status(target: Target, stuck_after: int = DEFAULT_STUCK_AFTER, limit: int = 
         stuck=stuck,
         failed=failed,
         notices=target.notices,
+        sources=_by_status(db.sources, now),
     )
 
 

@@ -27,6 +27,11 @@ QUEUES = {  # logical name -> (environment variable, CloudFormation output)
     "LessonLowQueue": ("LESSON_LOW_QUEUE_URL", "LessonLowQueueUrl"),
 }
 DLQS = {"CourseQueue": "CourseDLQ", "LessonHighQueue": "LessonHighDLQ", "LessonLowQueue": "LessonLowDLQ"}
+# Queues the tools show but do not act on: S3's events for the learners' uploads (issue 24). A
+# dead-lettered upload's source is already FAILED with its reason (the learner uploads it again),
+# so redrive leaves that DLQ alone; and a deployment without it still has a target.
+WATCHED_QUEUES = {"IngestQueue": ("INGEST_QUEUE_URL", "IngestQueueUrl")}
+WATCHED_DLQS = {**DLQS, "IngestQueue": "IngestDLQ"}
 DEFAULT_STUCK_AFTER = 300  # STUCK_AFTER_SECONDS in template.yaml
 NO_REDIS = "redis://127.0.0.1:1/0"  # nothing listens: dedupe fails open and the job is sent anyway
 
@@ -53,7 +58,7 @@ class Target:
         def pick(flag: str, key: str, env: str, default: str = "") -> str:
             return str(flags.get(flag) or state.get(key) or os.environ.get(env) or default)
 
-        queues = {name: os.environ.get(env, "") for name, (env, _) in QUEUES.items()}
+        queues = {name: os.environ.get(env, "") for name, (env, _) in {**QUEUES, **WATCHED_QUEUES}.items()}
         queues.update({k: v for k, v in (state.get("queues") or {}).items() if v})
         if flags.get("stack_name"):
             queues.update(_stack_outputs(str(flags["stack_name"])))
@@ -111,7 +116,7 @@ class Target:
     def with_dlqs(self) -> Target:
         """Adds each queue's DLQ, read from its RedrivePolicy."""
         sqs = self.sqs()
-        for name, dlq in DLQS.items():
+        for name, dlq in WATCHED_DLQS.items():
             if dlq in self.queues or name not in self.queues:
                 continue
             attrs = sqs.get_queue_attributes(QueueUrl=self.queues[name], AttributeNames=["RedrivePolicy"])
@@ -153,7 +158,8 @@ def _stack_outputs(stack_name: str) -> dict[str, str]:
 
     stacks = boto3.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
-    return {name: outputs[output] for name, (_, output) in QUEUES.items() if output in outputs}
+    known = {**QUEUES, **WATCHED_QUEUES}
+    return {name: outputs[output] for name, (_, output) in known.items() if output in outputs}
 
 
 def utc_now() -> datetime:

@@ -127,6 +127,23 @@ def test_status_shows_queue_depths_and_stuck_records(stack: LocalStack, target: 
     assert status(target).queue("LessonHighQueue").depth == 0
 
 
+def test_status_shows_the_uploads_queue_its_dlq_and_sources_by_status(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 24: a deployment's ingest queue (its CloudFormation output or INGEST_QUEUE_URL) and
+    the DLQ its RedrivePolicy names are in the table, and the learners' sources by status."""
+    monkeypatch.setenv("INGEST_QUEUE_URL", stack.queues["IngestQueue"].url)
+    target = Target.resolve(None, state_file=NO_STATE)
+    assert target is not None
+    form = {"filename": "notes.md", "contentType": "text/markdown", "size": 100}
+    assert User(stack, "alice").call("POST", "/sources", form).status == 201  # registered, not sent yet
+    report = status(target)
+    assert report.queue("IngestQueue").depth == 0 and report.queue("IngestDLQ").depth == 0
+    assert report.sources["UPLOADING"][0] == 1
+    text = report.render()
+    assert "IngestDLQ" in text and "sources: UPLOADING 1 (oldest " in text
+
+
 def test_the_command_line_takes_explicit_flags(
     stack: LocalStack, target: Target, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -707,3 +707,13 @@ def test_only_the_local_stack_sees_its_local_parameters() -> None:
     aws_low = load().parameters["LessonLowMaxConcurrency"]
     assert aws_low != "2"
     assert read_system(None, {}).low.max_concurrency == int(aws_low)
+
+
+def test_every_queue_the_operator_tool_reads_from_a_stack_is_an_output_of_the_template() -> None:
+    """`flowgen status --stack-name` finds queues by the stack's outputs: each must be there and
+    name its queue (issue 24 added the uploads' queue)."""
+    from flowgen_ops.target import QUEUES, WATCHED_QUEUES
+
+    outputs = transformed()["Outputs"]
+    for queue, (_, output) in {**QUEUES, **WATCHED_QUEUES}.items():
+        assert outputs[output]["Value"] == {"Ref": queue}, (queue, output)
