@@ -31,7 +31,7 @@ from botocore.parsers import ResponseParserError
 
 from flowgen_local import dead_letters
 from flowgen_local import template as template_module
-from flowgen_local.buckets import LocalBucket, bucket_refs, create_buckets
+from flowgen_local.buckets import LocalBucket, bucket_refs, create_buckets, save_objects
 from flowgen_local.event_source import EventSourceRunner
 from flowgen_local.events import authorizer_event, http_event, match_route
 from flowgen_local.function_logs import follow, log_path
@@ -94,7 +94,8 @@ class StackConfig:
     openai_api_key: str | None = None  # None: the offline generator
     openai_base_url: str | None = None
     visibility_timeout: int | None = None  # None: the template's
-    data_dir: Path | None = None  # None: nothing survives stop(); a path: MongoDB, Redis and the DLQs persist there
+    # None: nothing survives stop(); a path: MongoDB, Redis, the DLQs and the buckets persist there
+    data_dir: Path | None = None
     log_dir: Path | None = None  # the functions' log files; None: <data_dir>/logs, or nowhere without a data_dir
     console_logs: bool = False  # also print every function's log lines, with its name (flowgen local)
     schedule_period: float | None = None  # None: each schedule's template rate
@@ -153,7 +154,7 @@ class LocalStack:
         self.idp: LocalIdentityProvider | None = None
         self.endpoints: Endpoints | None = None
         self.queues: dict[str, LocalQueue] = {}
-        self.buckets: dict[str, LocalBucket] = {}  # made at every start, empty: moto keeps nothing
+        self.buckets: dict[str, LocalBucket] = {}  # made at every start; objects kept only with a data_dir
         self.functions: dict[str, FunctionPool] = {}
         self.credentials: dict[str, RoleCredentials] = {}
         self.runners: dict[str, EventSourceRunner] = {}
@@ -192,7 +193,9 @@ class LocalStack:
             visibility_timeout=cfg.visibility_timeout,
         )
         self.s3 = admin.client("s3", endpoint_url=self.endpoints.aws_url)
-        self.buckets = create_buckets(self.s3, self.template, self.queues, prefix=f"{cfg.queue_prefix}-{self.stack_id}")
+        self.buckets = create_buckets(
+            self.s3, self.template, self.queues, prefix=f"{cfg.queue_prefix}-{self.stack_id}", data_dir=cfg.data_dir
+        )
         if cfg.data_dir:
             restored = dead_letters.restore(cfg.data_dir, self.sqs, self._dlq_urls())
             if restored.notice:
@@ -438,6 +441,8 @@ class LocalStack:
             pool.close()
         if self.config.data_dir and self.queues:
             dead_letters.save(self.config.data_dir, self.sqs, self._dlq_urls())
+        if self.config.data_dir and self.buckets:
+            save_objects(self.s3, self.buckets, self.config.data_dir)
         self._console_stop.set()
         if self._host and self._host is not self.config.lambda_host:
             self._host.stop()

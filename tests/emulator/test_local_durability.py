@@ -232,6 +232,27 @@ def test_dead_letters_survive_a_clean_restart(
         second.stop()
 
 
+def test_uploaded_files_survive_a_clean_restart_without_being_ingested_again(
+    redis_url: str, aws: AwsServer, mongo_uri: tuple[str, str], tmp_path: Path
+) -> None:
+    """Issue 24: moto's S3 keeps nothing either, so a restart lost the learners' files."""
+    first = _data_stack(redis_url, aws, mongo_uri, tmp_path)
+    try:
+        bucket = first.buckets["SourcesBucket"].name
+        first.s3.put_object(Bucket=bucket, Key="sources/abc", Body=b"# Notes\n\nkept", ContentType="text/markdown")
+        first.sqs.purge_queue(QueueUrl=first.queues["IngestQueue"].url)  # S3's event for it: handled
+    finally:
+        first.stop()
+    second = _data_stack(redis_url, aws, mongo_uri, tmp_path)
+    try:
+        got = second.s3.get_object(Bucket=second.buckets["SourcesBucket"].name, Key="sources/abc")
+        assert (got["Body"].read(), got["ContentType"]) == (b"# Notes\n\nkept", "text/markdown")
+        events = second.sqs.receive_message(QueueUrl=second.queues["IngestQueue"].url, MaxNumberOfMessages=10)
+        assert all("sources/abc" not in m["Body"] for m in events.get("Messages", []))  # not read again
+    finally:
+        second.stop()
+
+
 def test_an_unclean_stop_is_said_by_flowgen_status(
     redis_url: str, aws: AwsServer, mongo_uri: tuple[str, str], tmp_path: Path
 ) -> None:
