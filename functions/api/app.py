@@ -12,6 +12,7 @@ import aws_lambda_powertools.event_handler as powertools_event_handler
 from api_contract import PUBLIC_PATHS, also, contract, document, markdown_contract, swagger_policy
 from api_errors import register_error_handlers
 from api_guards import caller, common_headers, refuse_bad_body, tier, user_limits
+from api_responses import json_response
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -37,7 +38,6 @@ from flowgen.requests import (
     RegenerateLessonRequest,
     SelectVersionRequest,
 )
-from flowgen.schema import Model
 from flowgen.settings import ApiSettings
 from flowgen.views import (
     CourseDetail,
@@ -68,13 +68,6 @@ def questions() -> QuestionService:
     return wiring.question_service(SETTINGS)
 
 
-def _json(status: int, model: Model | None, headers: dict[str, str] | None = None) -> Response[Any]:
-    if model is None:  # 204: no body at all (Powertools would send the JSON `null`)
-        return Response(status_code=status, body="", headers=headers)
-    body = model.model_dump_json(by_alias=True)
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
-
-
 CourseId = Annotated[str, Path(pattern=COURSE_ID_PATTERN, description="32 lowercase hex characters")]
 LessonId = Annotated[str, Path(pattern=LESSON_ID_PATTERN, description="`mNN-lNN`: module and lesson position")]
 VersionNumber = Annotated[str, Path(pattern=r"^[1-9][0-9]{0,8}$", description="A version's number, as `versions`")]
@@ -101,8 +94,8 @@ def create_course(body: CreateCourseRequest, idempotency_key: IdempotencyKey = N
     if idempotency_key:
         create, config = wiring.idempotent_create(SETTINGS)
         config.register_lambda_context(app.lambda_context)
-        return _json(202, service().still_there(command.owner_id, create(command=command)))
-    return _json(202, service().create_course(command.owner_id, body, utcnow(), tier=command.tier))
+        return json_response(202, service().still_there(command.owner_id, create(command=command)))
+    return json_response(202, service().create_course(command.owner_id, body, utcnow(), tier=command.tier))
 
 
 @app.get("/courses", summary="The caller's courses, newest first", responses=contract(200, CoursePage))
@@ -110,7 +103,7 @@ def list_courses(
     cursor: Annotated[str | None, Query(max_length=200, description="`nextCursor` of the previous page")] = None,
     limit: Annotated[int | None, Query(ge=1, le=100)] = None,
 ) -> Response[Any]:
-    return _json(200, service().list_courses(caller(app), cursor, limit))
+    return json_response(200, service().list_courses(caller(app), cursor, limit))
 
 
 @app.get(
@@ -120,13 +113,13 @@ def list_courses(
 )
 def get_course(course_id: CourseId) -> Response[Any]:
     course = service().get_course(caller(app), course_id, utcnow())
-    return _json(200, course, {"Retry-After": str(course.retry_after)} if course.retry_after else None)
+    return json_response(200, course, {"Retry-After": str(course.retry_after)} if course.retry_after else None)
 
 
 @app.delete("/courses/<course_id>", summary="Delete a course and its lessons", responses=contract(204, None, 404))
 def delete_course(course_id: CourseId) -> Response[Any]:
     service().delete_course(caller(app), course_id)
-    return _json(204, None)
+    return json_response(204, None)
 
 
 @app.patch(
@@ -135,14 +128,14 @@ def delete_course(course_id: CourseId) -> Response[Any]:
     responses=contract(200, CourseDetail, 404, 409, 413, 415),
 )
 def edit_outline(course_id: CourseId, body: EditOutlineRequest) -> Response[Any]:
-    return _json(200, service().edit_outline(caller(app), course_id, body, utcnow()))
+    return json_response(200, service().edit_outline(caller(app), course_id, body, utcnow()))
 
 
 @app.post(
     "/courses/<course_id>/retry", summary="Re-queue a FAILED course", responses=contract(202, CourseView, 404, 409)
 )
 def retry_course(course_id: CourseId) -> Response[Any]:
-    return _json(202, service().retry_course(caller(app), course_id, utcnow()))
+    return json_response(202, service().retry_course(caller(app), course_id, utcnow()))
 
 
 @app.get(
@@ -153,8 +146,8 @@ def retry_course(course_id: CourseId) -> Response[Any]:
 def open_lesson(course_id: CourseId, lesson_id: LessonId) -> Response[Any]:
     lesson = service().open_lesson(caller(app), course_id, lesson_id, utcnow())
     if lesson.retry_after is None:
-        return _json(200, lesson)
-    return _json(202, lesson, {"Retry-After": str(lesson.retry_after)})
+        return json_response(200, lesson)
+    return json_response(202, lesson, {"Retry-After": str(lesson.retry_after)})
 
 
 @app.post(
@@ -164,7 +157,7 @@ def open_lesson(course_id: CourseId, lesson_id: LessonId) -> Response[Any]:
 )
 def retry_lesson(course_id: CourseId, lesson_id: LessonId) -> Response[Any]:
     lesson = service().retry_lesson(caller(app), course_id, lesson_id, utcnow())
-    return _json(202, lesson, {"Retry-After": str(lesson.retry_after or 1)})
+    return json_response(202, lesson, {"Retry-After": str(lesson.retry_after or 1)})
 
 
 @app.get(
@@ -185,7 +178,7 @@ def export_course(course_id: CourseId) -> Response[Any]:
 )
 def regenerate_lesson(course_id: CourseId, lesson_id: LessonId, body: RegenerateLessonRequest) -> Response[Any]:
     lesson = service().regenerate_lesson(caller(app), course_id, lesson_id, body, utcnow())
-    return _json(202, lesson, {"Retry-After": str(lesson.retry_after or 1)})
+    return json_response(202, lesson, {"Retry-After": str(lesson.retry_after or 1)})
 
 
 @app.put(
@@ -194,7 +187,7 @@ def regenerate_lesson(course_id: CourseId, lesson_id: LessonId, body: Regenerate
     responses=contract(200, LessonView, 404, 409, 413, 415),
 )
 def select_lesson_version(course_id: CourseId, lesson_id: LessonId, body: SelectVersionRequest) -> Response[Any]:
-    return _json(200, service().select_version(caller(app), course_id, lesson_id, body, utcnow()))
+    return json_response(200, service().select_version(caller(app), course_id, lesson_id, body, utcnow()))
 
 
 @app.get(
@@ -204,7 +197,7 @@ def select_lesson_version(course_id: CourseId, lesson_id: LessonId, body: Select
 )
 def read_lesson_version(course_id: CourseId, lesson_id: LessonId, version: VersionNumber) -> Response[Any]:
     written = service().lesson_version(caller(app), course_id, lesson_id, int(version))
-    return _json(200, written, {"Cache-Control": "private, max-age=3600"})  # never changes once written
+    return json_response(200, written, {"Cache-Control": "private, max-age=3600"})  # never changes once written
 
 
 # ---- questions about a lesson: a per-user thread beside the content (issue 13) --------------
@@ -217,7 +210,7 @@ def read_lesson_version(course_id: CourseId, lesson_id: LessonId, version: Versi
 )
 def ask_question(course_id: CourseId, lesson_id: LessonId, body: AskQuestionRequest) -> Response[Any]:
     asked = questions().ask(caller(app), course_id, lesson_id, body, utcnow(), tier=tier(app, SETTINGS))
-    return _json(202, asked, {"Retry-After": str(SETTINGS.poll_seconds + 1)})
+    return json_response(202, asked, {"Retry-After": str(SETTINGS.poll_seconds + 1)})
 
 
 @app.get(
@@ -228,7 +221,7 @@ def ask_question(course_id: CourseId, lesson_id: LessonId, body: AskQuestionRequ
 def list_questions(course_id: CourseId, lesson_id: LessonId) -> Response[Any]:
     thread = questions().thread(caller(app), course_id, lesson_id, utcnow())
     headers = {"Retry-After": str(thread.retry_after)} if thread.retry_after else None
-    return _json(200, thread, headers)
+    return json_response(200, thread, headers)
 
 
 # progress (design invariant 8): routes_progress.py, included here to keep the document's order

@@ -9,7 +9,8 @@ from typing import Annotated, Any
 
 from api_contract import contract
 from api_guards import caller
-from aws_lambda_powertools.event_handler import Response, content_types
+from api_responses import json_response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
@@ -18,7 +19,6 @@ from flowgen.clock import utcnow
 from flowgen.ids import COURSE_ID_PATTERN, LESSON_ID_PATTERN
 from flowgen.progress import ProgressService
 from flowgen.requests import ProgressUpdate
-from flowgen.schema import Model
 from flowgen.settings import ApiSettings
 from flowgen.views import CourseProgress, LessonProgress, ProgressOverview
 
@@ -33,18 +33,13 @@ def progress() -> ProgressService:
     return wiring.progress_service(SETTINGS)
 
 
-def _json(model: Model) -> Response[Any]:
-    body = model.model_dump_json(by_alias=True)
-    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=body)
-
-
 @router.put(
     "/courses/<course_id>/lessons/<lesson_id>/progress",
     summary="Record a lesson opened, completed (or not) and a quiz's answers (graded here); idempotent",
     responses=contract(200, LessonProgress, 404, 409, 413, 415),
 )
 def put_lesson_progress(course_id: CourseId, lesson_id: LessonId, body: ProgressUpdate) -> Response[Any]:
-    return _json(progress().update_lesson(caller(router), course_id, lesson_id, body, utcnow()))
+    return json_response(200, progress().update_lesson(caller(router), course_id, lesson_id, body, utcnow()))
 
 
 @router.get(
@@ -53,7 +48,7 @@ def put_lesson_progress(course_id: CourseId, lesson_id: LessonId, body: Progress
     responses=contract(200, CourseProgress, 404),
 )
 def get_course_progress(course_id: CourseId) -> Response[Any]:
-    return _json(progress().course(caller(router), course_id, utcnow()))
+    return json_response(200, progress().course(caller(router), course_id, utcnow()))
 
 
 @router.get(
@@ -62,4 +57,4 @@ def get_course_progress(course_id: CourseId) -> Response[Any]:
     responses=contract(200, ProgressOverview),
 )
 def get_progress_overview() -> Response[Any]:
-    return _json(progress().overview(caller(router)))
+    return json_response(200, progress().overview(caller(router)))

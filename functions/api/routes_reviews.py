@@ -10,7 +10,8 @@ from typing import Annotated, Any
 from api_contract import contract
 from api_errors import error_response
 from api_guards import caller
-from aws_lambda_powertools.event_handler import Response, content_types
+from api_responses import json_response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
@@ -43,9 +44,7 @@ def reviews() -> ReviewService:
 
 
 def _json(status: int, model: Model) -> Response[Any]:
-    body = model.model_dump_json(by_alias=True)
-    headers = {"Cache-Control": "no-store"}  # due lists change with every review
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
+    return json_response(status, model, {"Cache-Control": "no-store"})  # due lists change with every review
 
 
 def csv_contract() -> dict[int, Any]:

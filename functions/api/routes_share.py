@@ -9,7 +9,8 @@ from typing import Annotated, Any
 
 from api_contract import contract
 from api_guards import caller, tier
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from api_responses import json_response
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
@@ -53,13 +54,6 @@ def sharing() -> ShareService:
     return wiring.share_service(SETTINGS)
 
 
-def _json(status: int, model: Model | None, headers: dict[str, str] | None = None) -> Response[Any]:
-    if model is None:
-        return Response(status_code=status, body="", headers=headers)
-    body = model.model_dump_json(by_alias=True)
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
-
-
 def limit_by_address(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
     """The per-source-address window of the routes that need no sign-in (one Redis round trip;
     Redis down: allowed, API Gateway's route throttle still holds). Every answer, 404s included,
@@ -99,7 +93,7 @@ def public(status: int, model: type[Model], *errors: int) -> dict[int, Any]:
 )
 def share_course(course_id: CourseId) -> Response[Any]:
     link, _made_now = sharing().share(caller(router), course_id, utcnow())
-    return _json(201, link)  # the same answer made now or again: one live link per course (issue 22)
+    return json_response(201, link)  # the same answer made now or again: one live link per course (issue 22)
 
 
 @router.delete(
@@ -109,7 +103,7 @@ def share_course(course_id: CourseId) -> Response[Any]:
 )
 def stop_sharing(course_id: CourseId) -> Response[Any]:
     sharing().revoke(caller(router), course_id)
-    return _json(204, None)
+    return json_response(204, None)
 
 
 # ---- without signing in (no authorizer; limited per source address) -----------------------------
@@ -123,7 +117,7 @@ def stop_sharing(course_id: CourseId) -> Response[Any]:
     openapi_extensions=PUBLIC,
 )
 def shared_course(token: Token) -> Response[Any]:
-    return _json(200, sharing().shared_course(token))
+    return json_response(200, sharing().shared_course(token))
 
 
 @router.get(
@@ -134,7 +128,7 @@ def shared_course(token: Token) -> Response[Any]:
     openapi_extensions=PUBLIC,
 )
 def shared_lesson(token: Token, lesson_id: LessonId) -> Response[Any]:
-    return _json(200, sharing().shared_lesson(token, lesson_id))
+    return json_response(200, sharing().shared_lesson(token, lesson_id))
 
 
 @router.post(
@@ -145,7 +139,7 @@ def shared_lesson(token: Token, lesson_id: LessonId) -> Response[Any]:
     openapi_extensions=PUBLIC,
 )
 def check_shared_quiz(token: Token, lesson_id: LessonId, body: QuizAnswers) -> Response[Any]:
-    return _json(200, sharing().grade_quiz(token, lesson_id, body, utcnow()))
+    return json_response(200, sharing().grade_quiz(token, lesson_id, body, utcnow()))
 
 
 # ---- making it one's own (signed in) ------------------------------------------------------------
@@ -160,4 +154,4 @@ def fork_course(token: Token, idempotency_key: IdempotencyKey = None) -> Respons
     course = sharing().fork(
         caller(router), token, utcnow(), idempotency_key=idempotency_key, tier=tier(router, SETTINGS)
     )
-    return _json(202, course)
+    return json_response(202, course)

@@ -8,14 +8,14 @@ from typing import Annotated, Any
 
 from api_contract import contract
 from api_guards import caller
-from aws_lambda_powertools.event_handler import Response, content_types
+from api_responses import json_response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from flowgen import wiring
 from flowgen.clock import utcnow
 from flowgen.library import SOURCE_ID_PATTERN, CreateSourceRequest, SourceList, SourceService, SourceUpload, SourceView
-from flowgen.schema import Model
 from flowgen.settings import ApiSettings
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # Powertools leaves it untyped
@@ -28,27 +28,20 @@ def library() -> SourceService:
     return wiring.source_service(SETTINGS)
 
 
-def _json(status: int, model: Model | None, headers: dict[str, str] | None = None) -> Response[Any]:
-    if model is None:
-        return Response(status_code=status, body="")
-    body = model.model_dump_json(by_alias=True)
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
-
-
 @router.post(
     "/sources",
     summary="Register a source (PDF, Markdown or plain text): 201 with a presigned S3 POST for exactly this file",
     responses=contract(201, SourceUpload, 409, 413, 415),
 )
 def create_source(body: CreateSourceRequest) -> Response[Any]:
-    return _json(201, library().register(caller(router), body, utcnow()))
+    return json_response(201, library().register(caller(router), body, utcnow()))
 
 
 @router.get(
     "/sources", summary="The caller's sources, newest first, and their storage", responses=contract(200, SourceList)
 )
 def list_sources() -> Response[Any]:
-    return _json(200, library().list(caller(router)))
+    return json_response(200, library().list(caller(router)))
 
 
 @router.get(
@@ -58,7 +51,7 @@ def list_sources() -> Response[Any]:
 )
 def get_source(source_id: SourceId) -> Response[Any]:
     source = library().get(caller(router), source_id)
-    return _json(200, source, {"Retry-After": str(source.retry_after)} if source.retry_after else None)
+    return json_response(200, source, {"Retry-After": str(source.retry_after)} if source.retry_after else None)
 
 
 @router.delete(
@@ -66,4 +59,4 @@ def get_source(source_id: SourceId) -> Response[Any]:
 )
 def delete_source(source_id: SourceId) -> Response[Any]:
     library().delete(caller(router), source_id)
-    return _json(204, None)
+    return json_response(204, None)

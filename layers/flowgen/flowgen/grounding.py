@@ -14,12 +14,15 @@ Passages reach the model as data (flowgen.prompts), never as instructions.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from flowgen.citations import Citation, Passage, check_citations, cited_chunks, normalise
 from flowgen.content import GeneratedBlock, MarkdownBlock, SourceCitation
+
+if TYPE_CHECKING:  # type-only: a worker that reads chunks needs none of the library module
+    from flowgen.library import StoredChunk
 
 LESSON_PASSAGES = 6  # passages retrieved for a lesson (about 6,000 characters of a 160-word chunking)
 QUESTION_PASSAGES = 4
@@ -31,20 +34,7 @@ PASSAGE_CHARS = 1_200  # a digest passage is cut here (a lesson's are whole: the
 class ChunkReader(Protocol):
     """The part of the sources store a grounded course reads (flowgen.library.SourceStore)."""
 
-    def chunks(self, owner_id: str, source_ids: Sequence[str]) -> Sequence[_StoredChunk]: ...
-
-
-class _StoredChunk(Protocol):
-    @property
-    def source_id(self) -> str: ...
-    @property
-    def id(self) -> str: ...
-    @property
-    def text(self) -> str: ...
-    @property
-    def page(self) -> int | None: ...
-    @property
-    def heading(self) -> str | None: ...
+    def chunks(self, owner_id: str, source_ids: Sequence[str]) -> Sequence[StoredChunk]: ...
 
 
 def passages_of(reader: ChunkReader, owner_id: str, source_ids: Sequence[str]) -> list[Passage]:
@@ -61,12 +51,17 @@ def passages_of(reader: ChunkReader, owner_id: str, source_ids: Sequence[str]) -
 
 def relevant(passages: Sequence[Passage], query: str, k: int) -> list[Passage]:
     """At most `k` passages sharing a word with `query`, best first (BM25 over text and heading)."""
+    return _searcher(passages)(query, k)
+
+
+def _searcher(passages: Sequence[Passage]) -> Callable[[str, int], list[Passage]]:
+    """One index over `passages` for as many queries as a use needs (it is most of the cost)."""
     if not passages:
-        return []
+        return lambda _query, _k: []
     from flowgen.retrieval import PassageIndex, searchable
 
     index = PassageIndex([searchable(p.text, p.heading) for p in passages])
-    return [passages[hit.index] for hit in index.search(query, k=k)]
+    return lambda query, k: [passages[hit.index] for hit in index.search(query, k=k)]
 
 
 def lesson_passages(passages: Sequence[Passage], title: str, summary: str, k: int = LESSON_PASSAGES) -> list[Passage]:
@@ -76,9 +71,10 @@ def lesson_passages(passages: Sequence[Passage], title: str, summary: str, k: in
 
 def question_passages(passages: Sequence[Passage], question: str, lesson_title: str) -> list[Passage]:
     """The passages a question is answered from: those about the question first, then about its lesson."""
-    found = relevant(passages, question, QUESTION_PASSAGES)
+    search = _searcher(passages)
+    found = search(question, QUESTION_PASSAGES)
     ids = {(p.source_id, p.chunk_id) for p in found}
-    more = [p for p in relevant(passages, lesson_title, QUESTION_PASSAGES) if (p.source_id, p.chunk_id) not in ids]
+    more = [p for p in search(lesson_title, QUESTION_PASSAGES) if (p.source_id, p.chunk_id) not in ids]
     return [*found, *more][:QUESTION_PASSAGES]
 
 
