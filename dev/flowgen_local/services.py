@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from contextlib import closing
@@ -87,19 +88,40 @@ class RedisServer:
         stop_process(self.process)
 
 
+class CredentialedSession:
+    """`client(...)` as boto3's Session has it, signing with these credentials, from one boto3
+    session per process: a new boto3 Session per stack read every service's model again (0.7 s
+    of a 2.4 s stack start, paid by every stack a test session builds)."""
+
+    _shared: Any = None
+    _lock = threading.Lock()  # botocore's Session is not safe for concurrent client creation
+
+    def __init__(self, access_key_id: str, secret_access_key: str, session_token: str | None = None,
+                 region_name: str = "us-east-1") -> None:  # fmt: skip
+        self.credentials = {
+            "aws_access_key_id": access_key_id,
+            "aws_secret_access_key": secret_access_key,
+            "aws_session_token": session_token,
+        }
+        self.region_name = region_name
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        import boto3
+
+        kwargs.setdefault("region_name", self.region_name)
+        with CredentialedSession._lock:
+            if CredentialedSession._shared is None:
+                CredentialedSession._shared = boto3.session.Session()
+            return CredentialedSession._shared.client(service, **self.credentials, **kwargs)
+
+
 @dataclass(frozen=True)
 class AdminCredentials:
     access_key_id: str
     secret_access_key: str
 
-    def session(self) -> Any:
-        import boto3
-
-        return boto3.session.Session(
-            aws_access_key_id=self.access_key_id,
-            aws_secret_access_key=self.secret_access_key,
-            region_name="us-east-1",
-        )
+    def session(self) -> CredentialedSession:
+        return CredentialedSession(self.access_key_id, self.secret_access_key)
 
 
 class AwsServer:

@@ -24,7 +24,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError
@@ -42,7 +41,7 @@ from flowgen_local.lambda_pool import FunctionConfig, FunctionPool, InvocationEr
 from flowgen_local.queues import LocalQueue, create_queues, queue_refs
 from flowgen_local.sam import transform_template
 from flowgen_local.scheduler import ScheduleRunner
-from flowgen_local.services import AwsServer, RedisServer
+from flowgen_local.services import AwsServer, CredentialedSession, RedisServer
 from flowgen_local.template import Template
 
 STATE_DIR = Path(os.environ.get("FLOWGEN_STATE_DIR") or template_module.ROOT / ".flowgen")
@@ -327,14 +326,9 @@ class LocalStack:
             arn = _retried(partial(iam.create_role, function, policies))
             self.credentials[function] = _retried(partial(iam.assume, arn, f"{function}-local"))
 
-    def _role_session(self, function: str) -> Any:
+    def _role_session(self, function: str) -> CredentialedSession:
         creds = self.credentials[function]
-        return boto3.session.Session(
-            aws_access_key_id=creds.access_key_id,
-            aws_secret_access_key=creds.secret_access_key,
-            aws_session_token=creds.session_token,
-            region_name=REGION,
-        )
+        return CredentialedSession(creds.access_key_id, creds.secret_access_key, creds.session_token, REGION)
 
     def _instance_cap(self, function: str) -> int:
         sources = [s.max_concurrency for s in self.template.event_sources if s.function == function]
