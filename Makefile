@@ -10,7 +10,7 @@ export SAM_CLI_TELEMETRY := 0
 # export AWS_REGION and AWS_DEFAULT_REGION both, and samconfig.toml's (docs/deploy.md, One region).
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help dev system-deps browser-deps web web-types test test-system test-fast contract ops-check lint format validate build lock bench-cold-start bench-backlog bench-web-polling bench-slow-sqs mutation demo local faults soak deploy-rehearsal clean
+.PHONY: help dev system-deps browser-deps web web-types test test-system test-fast coverage contract ops-check lint format validate build lock bench-performance bench-cold-start bench-backlog bench-web-polling bench-slow-sqs mutation demo local faults soak deploy-rehearsal clean
 
 help:
 	@echo "make demo      set up from nothing, run a course end to end on the local stack"
@@ -59,7 +59,14 @@ web-types: dev web/node_modules/.installed
 # Two pytest workers (one per core): most of the suite waits on processes and sockets. A file's
 # tests stay on one worker, so they share its stacks, and tests/e2e runs on one worker, one test
 # at a time (tests/conftest.py's scheduler).
-PYTEST := $(BIN)/pytest -q -p no:cacheprovider -n 2 --dist loadfile
+#
+# Bytecode is written (PYTHONDONTWRITEBYTECODE unset, where a machine sets it): the suite starts
+# about 250 Python processes (74 fresh interpreters: function hosts, stand-ins, the CLI under
+# test; the rest function instances, which import their code after the fork), and without .pyc
+# each compiled the repository's modules again, and each worker rewrote every test module's
+# asserts (14 s of collection against 7 s). __pycache__ is ignored by git and
+# never shipped: functions/Makefile and the layer's build drop it.
+PYTEST := env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -q -p no:cacheprovider -n 2 --dist loadfile
 
 # the whole suite; the layer's coverage is printed, with the floor of pyproject's [tool.coverage.report]
 test: dev browser-deps web
@@ -76,6 +83,11 @@ test-system: dev browser-deps web
 # every tier but the one that needs the whole system running (no browser, no fault scenarios)
 test-fast: dev
 	$(PYTEST) -m "not e2e" --cov --cov-report=term
+
+# the layer's coverage with the integration tier measured too (make test measures the unit, api
+# and contract tiers: tracing the integration tier costs a fifth of its time)
+coverage: dev
+	COVERAGE_INTEGRATION=1 $(PYTEST) -m "not e2e and not faults and not system" --cov --cov-report=term
 
 # the contract fuzz suite at full size, every phase (make test runs a bounded part of it)
 contract: dev
@@ -140,6 +152,11 @@ lock: dev
 	  -o requirements.txt
 
 # Import time of each built handler on this machine (an x86_64 twin of the layer, same lock).
+# issue 27's numbers side by side in one run: first words (warm, cold, empty and 10,000-deep),
+# worker init as x import boto3, re-sends per deferred job (about 8 minutes)
+bench-performance: build
+	$(BIN)/python bench/performance.py
+
 bench-cold-start: build
 	$(BIN)/python bench/cold_start.py
 
