@@ -140,7 +140,7 @@ def mongo_server() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def fake_model_server() -> Iterator[FakeOpenAI]:
-    fake = FakeOpenAI().start()
+    fake = FakeOpenAI(tokens_per_chunk=8).start()  # the same text and pace in fewer chunks: see FakeOpenAI
     yield fake
     fake.stop()
 

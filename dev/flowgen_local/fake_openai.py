@@ -130,6 +130,7 @@ class Answer:
     pace: tuple[float, float] = (0.0, 0.0)  # (first_token_seconds, tokens_per_second)
     include_usage: bool = False
     clean: bool = False  # no fault: counted in Stats.succeeded once all of it has been written
+    tokens_per_chunk: int = 1
 
 
 @dataclass
@@ -163,7 +164,13 @@ class Stats:
 
 
 class FakeOpenAI:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, tokens_per_chunk: int = 1) -> None:
+        """`tokens_per_chunk`: tokens in each streamed chunk. OpenAI sends about one, and so does
+        the fake by default; the test session's fake sends 8 (tests/conftest.py), the same text
+        at the same pace in an eighth of the chunks, because the openai SDK's stream helper
+        parses the whole text so far at every chunk, which made the workers' instances the
+        largest CPU consumer of the suite."""
+        self.tokens_per_chunk = tokens_per_chunk
         self.faults = Faults()
         self.stats = Stats()
         self.lock = threading.Lock()
@@ -363,7 +370,7 @@ class FakeOpenAI:
         delivery: Delivery = "trickle" if fault == "trickle" else "normal"
         return Answer(
             200, body, delivery=delivery, key=key, stream=stream, pace=pace, include_usage=include_usage,
-            clean=fault is None,
+            clean=fault is None, tokens_per_chunk=self.tokens_per_chunk,
         )  # fmt: skip
 
     def hang(self) -> None:
@@ -438,8 +445,9 @@ def _chunks(answer: Answer) -> list[tuple[float, bytes]]:
     at = first
     if message.get("refusal"):
         out.append((at, event({"refusal": message["refusal"]})))
-    for i, token in enumerate(_tokens_of(message.get("content") or "")):
-        out.append((at + (i / per_second if per_second else 0.0), event({"content": token})))
+    tokens, size = _tokens_of(message.get("content") or ""), max(1, answer.tokens_per_chunk)
+    for i in range(0, len(tokens), size):  # a chunk is sent when its first token is due
+        out.append((at + (i / per_second if per_second else 0.0), event({"content": "".join(tokens[i : i + size])})))
     if len(out) > 1:
         at = out[-1][0]
     out.append((at, event({}, body["choices"][0]["finish_reason"])))

@@ -117,3 +117,25 @@ def test_faults_are_set_and_checked_over_http(fake: FakeOpenAI) -> None:
     assert fake.faults.rules == [FaultRule("X", "trickle", 1)] and fake.faults.trickle_seconds == 2
     refused = httpx.post(control, json={"scripted": ["teapot"]})
     assert refused.status_code == 400 and "unknown fault kind" in refused.text
+
+
+def _streamed_contents(fake: FakeOpenAI, title: str) -> list[str]:
+    request = {**_lesson_request(title), "stream": True}
+    with httpx.stream("POST", f"{fake.base_url}/chat/completions", json=request, timeout=10) as response:
+        events = [line[len("data: ") :] for line in response.iter_lines() if line.startswith("data: {")]
+    return [d["content"] for e in events for c in json.loads(e)["choices"] if (d := c["delta"]).get("content")]
+
+
+def test_tokens_per_chunk_sends_the_same_text_in_fewer_chunks() -> None:
+    """The test session's fake sends 8 tokens a chunk (tests/conftest.py): the text is the one a
+    token at a time would send, cut at token boundaries (4 characters a token)."""
+    one, eight = FakeOpenAI().start(), FakeOpenAI(tokens_per_chunk=8).start()
+    try:
+        single = _streamed_contents(one, "Borrowing")
+        grouped = _streamed_contents(eight, "Borrowing")
+    finally:
+        one.stop()
+        eight.stop()
+    assert "".join(grouped) == "".join(single) and len(single) > 40
+    assert len(grouped) == -(-len(single) // 8)
+    assert all(len(c) == 32 for c in grouped[:-1])
