@@ -260,13 +260,14 @@ def run(body: str, front: list[str], back: list[str], after: str = "", extra: di
     return times[0], (times[1] if after else None), wall
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict[str, tuple[float, float | None]]:
+    """Prints the table; returns each case's init and init plus first job as x `import boto3`."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--no-bytecode", action="store_true", help="also measure with every .pyc removed")
     parser.add_argument("--init-only", action="store_true", help="no first job (no fake model)")
     parser.add_argument("--tracing-on", action="store_true", help="also the workers as on Lambda with Tracing: Active")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if not (BUILD / "FlowgenLayer" / "python").is_dir():
         sys.exit("no built artefact: run `make build` first")
     BENCH.mkdir(parents=True, exist_ok=True)
@@ -393,6 +394,10 @@ def main() -> None:
             f"api: {ratio:.2f}x `import boto3` in this run (budget {allowed:.2f}x: 300 ms where it took "
             f"{REFERENCE_BOTO3_MS} ms; {ratio * REFERENCE_BOTO3_MS:.0f} ms there): {verdict}"
         )
+    return {
+        case: (imports[case] / boto3_import, firsts[case] / boto3_import if case in firsts else None)
+        for case in cases
+    }
 
 
 if __name__ == "__main__":

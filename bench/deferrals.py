@@ -61,10 +61,12 @@ def measure(args: argparse.Namespace, overrides: dict[str, str]) -> dict[str, fl
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict[str, tuple[dict[str, float], dict[str, float]]]:
+    """Prints the table; returns (before, after) per setting."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    results = {}
     started = time.monotonic()
     print(f"{args.users:,} daily users, the template's other settings{' and ' + str(args.set) if args.set else ''}")
     print(
@@ -75,6 +77,7 @@ def main() -> None:
         with old_delay():
             before = measure(args, overrides)
         after = measure(args, overrides)
+        results[name] = (before, after)
         for label, m in (("before", before), ("after", after)):
             print(
                 f"{name:46} {label:>6} {m['deferrals']:9.0f} {m['jobs']:6.0f} {m['p50']:12.0f} {m['p95']:4.0f}"
@@ -83,6 +86,7 @@ def main() -> None:
         ratio = after["deferrals"] / before["deferrals"] if before["deferrals"] else float("nan")
         print(f"{'':46} deferrals after/before {ratio:.2f}; p95 re-sends {before['p95']:.0f} -> {after['p95']:.0f}")
     print(f"(in {time.monotonic() - started:.0f} s)")
+    return results
 
 
 if __name__ == "__main__":

@@ -225,7 +225,7 @@ def report(levels: list[Level]) -> None:
                 )
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> list[Level]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--levels", default="0,10000", help="queued background lessons per level (0,10000)")
     parser.add_argument("--opens", type=int, default=20, help="opens per row, warm and cold (20)")
@@ -241,6 +241,7 @@ def main(argv: list[str] | None = None) -> None:
         levels.append(run_level(backlog, opens=args.opens, before=args.before, modes=modes, stop_at=stop_at))
         print(f"level {backlog}: {time.monotonic() - started:.0f} s", flush=True)
     report(levels)
+    return levels
 
 
 if __name__ == "__main__":
