@@ -395,8 +395,7 @@ def main(argv: list[str] | None = None) -> dict[str, tuple[float, float | None]]
             f"{REFERENCE_BOTO3_MS} ms; {ratio * REFERENCE_BOTO3_MS:.0f} ms there): {verdict}"
         )
     return {
-        case: (imports[case] / boto3_import, firsts[case] / boto3_import if case in firsts else None)
-        for case in cases
+        case: (imports[case] / boto3_import, firsts[case] / boto3_import if case in firsts else None) for case in cases
     }
 
 
