@@ -72,13 +72,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--opens", type=int, default=20, help="opens per first-words row (20)")
     parser.add_argument("--before", type=int, default=8, help="opens per 'before' row (8)")
-    parser.add_argument("--seconds", type=float, default=240, help="time for the opens of both levels (240)")
+    parser.add_argument("--seconds", type=float, default=240, help="time for the opens, half per level (240)")
     parser.add_argument("--runs", type=int, default=5, help="fresh interpreters per cold-start case (5)")
     args = parser.parse_args(argv)
-    levels = first_words.main(
-        ["--levels", "0,10000", "--opens", str(args.opens), "--before", str(args.before),
-         "--seconds", str(args.seconds)]
-    )  # fmt: skip
+    levels = [  # each level its half of the time: the empty queue's opens used to leave the deep one none
+        level
+        for backlog in ("0", "10000")
+        for level in first_words.main(
+            ["--levels", backlog, "--opens", str(args.opens), "--before", str(args.before),
+             "--seconds", str(args.seconds / 2)]
+        )
+    ]  # fmt: skip
     ratios = cold_start.main(["--runs", str(args.runs)])
     resends = deferrals.main([])
     print("\n# issue 27, side by side (one run)\n")
