@@ -130,7 +130,6 @@ class Answer:
     pace: tuple[float, float] = (0.0, 0.0)  # (first_token_seconds, tokens_per_second)
     include_usage: bool = False
     clean: bool = False  # no fault: counted in Stats.succeeded once all of it has been written
-    tokens_per_chunk: int = 1
 
 
 @dataclass
@@ -370,7 +369,7 @@ class FakeOpenAI:
         delivery: Delivery = "trickle" if fault == "trickle" else "normal"
         return Answer(
             200, body, delivery=delivery, key=key, stream=stream, pace=pace, include_usage=include_usage,
-            clean=fault is None, tokens_per_chunk=self.tokens_per_chunk,
+            clean=fault is None,
         )  # fmt: skip
 
     def hang(self) -> None:
@@ -423,7 +422,7 @@ def _padded(lesson: GeneratedLesson, usage: Usage, tokens: int) -> tuple[Generat
     return padded, spent
 
 
-def _chunks(answer: Answer) -> list[tuple[float, bytes]]:
+def _chunks(answer: Answer, tokens_per_chunk: int) -> list[tuple[float, bytes]]:
     """The stream of one answer: (seconds after the request to send it, its SSE bytes)."""
     body = answer.body
     first, per_second = answer.pace
@@ -445,7 +444,7 @@ def _chunks(answer: Answer) -> list[tuple[float, bytes]]:
     at = first
     if message.get("refusal"):
         out.append((at, event({"refusal": message["refusal"]})))
-    tokens, size = _tokens_of(message.get("content") or ""), max(1, answer.tokens_per_chunk)
+    tokens, size = _tokens_of(message.get("content") or ""), max(1, tokens_per_chunk)
     for i in range(0, len(tokens), size):  # a chunk is sent when its first token is due
         out.append((at + (i / per_second if per_second else 0.0), event({"content": "".join(tokens[i : i + size])})))
     if len(out) > 1:
@@ -562,7 +561,7 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.flush()
             self.close_connection = True
-            chunks = _chunks(answer)
+            chunks = _chunks(answer, fake.tokens_per_chunk)
             if answer.delivery == "trickle":
                 if fake.trickle(b"".join(data for _, data in chunks), self._write_flush):
                     with fake.lock:
