@@ -65,6 +65,35 @@ def test_unusable_output_gets_one_repair_attempt(model: OpenAIModel, fake_model:
     assert usage.prompt_tokens == fake_model.stats.prompt_tokens  # the failed attempt's tokens are counted too
 
 
+@pytest.mark.parametrize(
+    ("fault", "told"),
+    [
+        ("malformed", "it did not match the GeneratedLesson schema"),
+        ("invalid_json", "it did not match the GeneratedLesson schema"),
+        ("refusal", "the model refused: I can't help with that."),
+        ("truncated", "the answer was cut short"),
+    ],
+)
+def test_a_streamed_answer_that_cannot_be_used_is_repaired_once_and_says_why(
+    model: OpenAIModel, fake_model: FakeOpenAI, fault: str, told: str
+) -> None:
+    """The streamed text is checked once, at its end, as a one-body answer is: the repair
+    request says what was wrong, what was shown starts again from nothing, and both attempts'
+    tokens are counted."""
+    fake_model.faults.scripted = [fault]
+    shown: list[tuple[int, str]] = []
+    brief = LessonBrief("Rust", "", None, "Basics", "Borrowing", "What borrowing is.", [], [])
+    lesson, usage = model.lesson_stream(brief, lambda blocks, writing: shown.append((len(blocks), writing)))
+    assert lesson.blocks and fake_model.stats.calls["GeneratedLesson"] == 2
+    if fault in ("malformed", "truncated"):  # the first attempt showed text, then started again
+        restart = shown.index((0, ""), 1)
+        assert any(blocks or writing for blocks, writing in shown[:restart])
+    repair = fake_model.stats.last_messages[-1]["content"]
+    assert repair.startswith(f"Your previous answer could not be used ({told}"), repair
+    assert usage.prompt_tokens == fake_model.stats.prompt_tokens
+    assert usage.completion_tokens == fake_model.stats.completion_tokens
+
+
 @pytest.mark.parametrize("faults", [["malformed", "malformed"], ["refusal", "truncated"]])
 def test_a_failed_repair_is_a_retryable_error(model: OpenAIModel, fake_model: FakeOpenAI, faults: list[str]) -> None:
     fake_model.faults.scripted = list(faults)

@@ -12,7 +12,6 @@ import openai
 import pydantic
 from openai import OpenAI
 from openai.lib import type_to_response_format_param
-from openai.lib.streaming.chat import ChatCompletionStreamState
 
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletionMessageParam
@@ -59,8 +58,8 @@ class OpenAIModel:
         return self._parse(self.outline_model, outline_messages(brief), OutlineDecision, on_snapshot)
 
     def lesson_stream(self, brief: LessonBrief, on_blocks: OnBlocks) -> tuple[GeneratedLesson, Usage]:
-        """The lesson streamed with structured outputs: the SDK accumulates the text, and each
-        delta hands the finished blocks so far, and the markdown being written, to `on_blocks`."""
+        """The lesson streamed with structured outputs: each delta of the text hands the finished
+        blocks so far, and the markdown being written, to `on_blocks`."""
         readers = [BlockReader()]
 
         def on_snapshot(snapshot: str | None) -> None:
@@ -166,37 +165,46 @@ class OpenAIModel:
                     logger.warning("the model server ignores `stream`: plain calls from now on", extra={"model": model})
                     self.streams = False
                     return _read_body(plain, schema, on_snapshot)
-                state = ChatCompletionStreamState(response_format=schema)  # the helper's own accumulator
-                progress.follow((event for chunk in chunks for event in state.handle_chunk(chunk)), on_snapshot)
-                raise_if_abandoned()  # cut at the deadline, perhaps before any event: no other call
-                if not progress.events:
+                # our own accumulation, checked once at the end as a one-body answer is: the SDK's
+                # stream helper parsed the whole text so far as partial JSON at every chunk
+                # (about half the client's CPU of a streamed lesson), and nothing here reads it
+                progress.follow(chunks, on_snapshot)
+                raise_if_abandoned()  # cut at the deadline, perhaps before any chunk: no other call
+                if not progress.chunks:
                     raise ModelError("the model stream ended before its first event", public=_FAILED_PUBLIC)
-                completion = state.get_final_completion()
         except _UNUSABLE as exc:
             return None, progress.spent(), _unusable(exc, schema)
-        message = completion.choices[0].message
-        problem = _problem_of(message.refusal, message.parsed)
-        return (None if problem else message.parsed), progress.usage, problem
+        parsed, problem = _checked(progress.finish_reason, progress.snapshot, progress.refusal, schema)
+        return parsed, progress.usage, problem
 
 
 @dataclass
 class _Progress:
-    """What a stream has delivered so far: its text, and its usage once the last chunk says."""
+    """What a stream has delivered so far: its text (or refusal), its finish reason, and its usage
+    once the last chunk says."""
 
     usage: Usage = field(default_factory=Usage)
     snapshot: str = ""
-    events: int = 0
+    refusal: str = ""
+    finish_reason: str | None = None
+    chunks: int = 0
 
     def follow(self, stream: Iterable[Any], on_snapshot: OnSnapshot) -> None:
-        for event in stream:
-            self.events += 1
+        for chunk in stream:
+            self.chunks += 1
             raise_if_abandoned()  # leaving the `with` closes the connection
-            if event.type == "chunk" and event.chunk.usage is not None:
-                counted = event.chunk.usage
+            if chunk.usage is not None:
+                counted = chunk.usage
                 self.usage = Usage(prompt_tokens=counted.prompt_tokens, completion_tokens=counted.completion_tokens)
-            elif event.type == "content.delta":
-                self.snapshot = event.snapshot
-                on_snapshot(self.snapshot)
+            for choice in chunk.choices:
+                if choice.index != 0:
+                    continue
+                self.finish_reason = choice.finish_reason or self.finish_reason
+                if choice.delta.refusal:
+                    self.refusal += choice.delta.refusal
+                if choice.delta.content:
+                    self.snapshot += choice.delta.content
+                    on_snapshot(self.snapshot)
 
     def spent(self) -> Usage:
         """A stream cut before its usage chunk was still paid for: about 4 characters a token."""
@@ -289,13 +297,22 @@ def _read_body[Parsed: pydantic.BaseModel](
     content = str(message.get("content") or "")
     if content:
         on_snapshot(content)
-    problem = _body_problem(choice, message)
+    parsed, problem = _checked(choice.get("finish_reason"), content, str(message.get("refusal") or ""), schema)
+    return parsed, usage, problem
+
+
+def _checked[Parsed: pydantic.BaseModel](
+    finish_reason: object, content: str, refusal: str, schema: type[Parsed]
+) -> tuple[Parsed | None, str]:
+    """A whole structured answer, streamed or in one body, as the schema or as the problem the
+    repair attempt is told (cut, filtered, refused, off the schema)."""
+    problem = _FINISH_PROBLEMS.get(str(finish_reason)) or (_problem_of(refusal, None) if refusal else "")
     if problem:
-        return None, usage, problem
+        return None, problem
     try:
-        return schema.model_validate_json(content), usage, ""
+        return schema.model_validate_json(content), ""
     except pydantic.ValidationError as exc:
-        return None, usage, _unusable(exc, schema)
+        return None, _unusable(exc, schema)
 
 
 def _first_choice(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -308,15 +325,6 @@ def _first_choice(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
 
 # A structured answer's finish reasons that make it unusable (`_unusable` says the same of the SDK's errors).
 _FINISH_PROBLEMS = {"length": "the answer was cut short", "content_filter": "the answer was filtered"}
-
-
-def _body_problem(choice: dict[str, Any], message: dict[str, Any]) -> str:
-    """Why a one-body answer is unusable before its schema is checked (cut, filtered, refused); "" if not."""
-    finished = _FINISH_PROBLEMS.get(str(choice.get("finish_reason")))
-    if finished:
-        return finished
-    refusal = message.get("refusal")
-    return _problem_of(str(refusal), None) if refusal else ""
 
 
 def _plain_answer(body: dict[str, Any], on_text: OnText) -> tuple[str, Usage]:
