@@ -16,7 +16,7 @@ from flowgen_local.fake_openai import FakeOpenAI
 from flowgen_local.lambda_pool import InvocationError
 from flowgen_local.services import AwsServer
 from flowgen_local.stack import LocalStack, StackConfig
-from tests.conftest import make_stack
+from tests.conftest import SharedStack, make_stack, shared_lambda_host
 from tests.helpers import User, lesson_ids
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,6 +118,7 @@ def test_an_invocation_past_its_timeout_is_stopped(
             mongo_db=mongo_uri[1],
             template_path=FIXTURES / "timeout_template.yaml",
             parameter_overrides={"MarkFile": str(mark)},
+            lambda_host=shared_lambda_host(),
         )
     ).start(pollers=False)
     try:
@@ -186,3 +187,25 @@ def test_the_stack_refuses_a_visibility_timeout_an_invocation_could_outlive(
         assert not any(runner._threads for runner in stack.runners.values())
     finally:
         stack.stop()
+
+
+def test_a_paused_stack_polls_nothing_until_its_reset_starts_the_same_pollers(shared_stack: SharedStack) -> None:
+    """The suite keeps stacks between tests and pauses those a test was not given
+    (tests.conftest.StackPool): their pollers and schedules stop, every poller told at once,
+    and the next reset starts the ones that ran, a paused event source staying paused."""
+    stack = shared_stack(running=True, paused=("LowPriorityLessons",))
+    ran = {name for name, runner in stack.runners.items() if runner.running}
+    assert ran == {"CourseJobs", "HighPriorityLessons", "SourceUploads"}
+    started = time.monotonic()
+    stack.pause()
+    assert time.monotonic() - started < 2.5  # one receive's wait (1 s), not one per event source
+    assert not any(runner.running for runner in stack.runners.values())
+    assert not any(schedule.running for schedule in stack.schedules.values())
+    queue = stack.queues["CourseQueue"].url
+    stack.sqs.send_message(QueueUrl=queue, MessageBody="{}")
+    time.sleep(1.5)
+    visible = stack.sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"])
+    assert visible["Attributes"]["ApproximateNumberOfMessages"] == "1"  # nobody received it
+    stack.reset()
+    assert {name for name, runner in stack.runners.items() if runner.running} == ran
+    assert all(schedule.running for schedule in stack.schedules.values())

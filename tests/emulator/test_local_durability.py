@@ -22,6 +22,7 @@ from flowgen_local.lambda_pool import FunctionConfig, FunctionPool, LambdaHost
 from flowgen_local.services import AwsServer
 from flowgen_local.stack import LocalStack, StackConfig
 from flowgen_local.template import TemplateError, load, parameter_problems, with_parameter_bounds
+from tests.conftest import shared_lambda_host
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -123,7 +124,14 @@ def test_flowgen_logs_reads_a_stack_functions_log(
     from tests.helpers import User
 
     stack = LocalStack(
-        StackConfig(redis_url=redis_url, aws=aws, mongo_uri=mongo_uri[0], mongo_db=mongo_uri[1], data_dir=tmp_path)
+        StackConfig(
+            redis_url=redis_url,
+            aws=aws,
+            mongo_uri=mongo_uri[0],
+            mongo_db=mongo_uri[1],
+            data_dir=tmp_path,
+            lambda_host=shared_lambda_host(),
+        )
     ).start(pollers=False)
     try:
         assert stack.describe()["log_dir"] == str(tmp_path / "logs")
@@ -206,7 +214,14 @@ def test_a_copy_of_the_template_with_other_bounds_runs_its_code() -> None:
 
 def _data_stack(redis_url: str, aws: AwsServer, mongo_uri: tuple[str, str], data: Path) -> LocalStack:
     return LocalStack(
-        StackConfig(redis_url=redis_url, aws=aws, mongo_uri=mongo_uri[0], mongo_db=mongo_uri[1], data_dir=data)
+        StackConfig(
+            redis_url=redis_url,
+            aws=aws,
+            mongo_uri=mongo_uri[0],
+            mongo_db=mongo_uri[1],
+            data_dir=data,
+            lambda_host=shared_lambda_host(),
+        )
     ).start(pollers=False)
 
 
