@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import functools
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -45,6 +48,20 @@ _CfnLoader.add_multi_constructor("!", _intrinsic)
 # tests) registers an OrderedDict constructor on yaml.SafeLoader itself, which a subclass without
 # its own table shares, and yaml.safe_dump cannot write an OrderedDict back.
 _CfnLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    """The template parsed, a copy of its own for each caller (they change it): parsed once per
+    file version in a process. A test worker builds dozens of stacks and the in-process api
+    tier reads it for every test: 30 ms a read, about five times that under coverage's tracer."""
+    stat = path.stat()
+    return copy.deepcopy(_parsed(path.resolve(), (stat.st_mtime_ns, stat.st_size)))
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed(path: Path, _version: tuple[int, int]) -> dict[str, Any]:
+    raw: dict[str, Any] = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    return raw
 
 
 DEFAULT_ROUTE = "$default"
@@ -218,8 +235,25 @@ def with_parameter_bounds(bounds: dict[str, dict[str, Any]], path: Path | None =
     the template's 30 s for tests that must see a timeout quickly), its code paths made
     absolute so it can live in .flowgen/. CloudFormation would refuse the values the copy
     allows; that is why it is a copy, named by what it relaxes, and never the template."""
-    path = path or ROOT / "template.yaml"
-    raw = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    path = (path or ROOT / "template.yaml").resolve()
+    stat = path.stat()
+    tag = "-".join(f"{name}{''.join(f'.{k}{v}' for k, v in sorted(c.items()))}" for name, c in sorted(bounds.items()))
+    copy = ROOT / ".flowgen" / "templates" / f"template.{re.sub(r'[^A-Za-z0-9.-]', '', tag)}.yaml"
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    text = _bounded_text(json.dumps(bounds, sort_keys=True), path, (stat.st_mtime_ns, stat.st_size))
+    if not copy.exists() or copy.read_text() != text:
+        staged = copy.with_suffix(f".{os.getpid()}.tmp")
+        staged.write_text(text)
+        staged.replace(copy)  # parallel test workers may write the same copy
+    return copy
+
+
+@functools.lru_cache(maxsize=16)
+def _bounded_text(bounds_json: str, path: Path, _version: tuple[int, int]) -> str:
+    """The copy's text, written once per bounds and template version in a process (PyYAML's
+    writer takes 0.12 s, and test workers ask for the same copy for each stack they build)."""
+    bounds: dict[str, dict[str, Any]] = json.loads(bounds_json)
+    raw = _read(path)
     for name, changes in bounds.items():
         spec = raw["Parameters"][name]
         for key, value in changes.items():
@@ -232,15 +266,7 @@ def with_parameter_bounds(bounds: dict[str, dict[str, Any]], path: Path | None =
         for key in ("CodeUri", "ContentUri"):
             if isinstance(props.get(key), str):
                 props[key] = str((path.parent / props[key]).resolve())
-    tag = "-".join(f"{name}{''.join(f'.{k}{v}' for k, v in sorted(c.items()))}" for name, c in sorted(bounds.items()))
-    copy = ROOT / ".flowgen" / "templates" / f"template.{re.sub(r'[^A-Za-z0-9.-]', '', tag)}.yaml"
-    copy.parent.mkdir(parents=True, exist_ok=True)
-    text = yaml.safe_dump(raw, sort_keys=False, width=120)
-    if not copy.exists() or copy.read_text() != text:
-        staged = copy.with_suffix(f".{os.getpid()}.tmp")
-        staged.write_text(text)
-        staged.replace(copy)  # parallel test workers may write the same copy
-    return copy
+    return str(yaml.safe_dump(raw, sort_keys=False, width=120))
 
 
 # Parameters the local stack sets as a developer's own deploy would, before any override: the
@@ -265,7 +291,7 @@ def load(path: Path | None = None, overrides: dict[str, str] | None = None, *, l
     """The template with its defaults, then (for the local stack, `local=True`) LOCAL_PARAMETERS,
     then `overrides`. Readers that plan for AWS (the capacity planner) must see AWS's defaults."""
     path = path or ROOT / "template.yaml"
-    raw = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    raw = _read(path)
     declared = raw.get("Parameters", {})
     params = {k: str(v["Default"]) for k, v in declared.items() if "Default" in v}
     if local:
