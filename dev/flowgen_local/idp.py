@@ -3,6 +3,7 @@ and tokens minted for any user, shaped like Auth0 access tokens."""
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -14,6 +15,8 @@ import jwt
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+
+from flowgen_local.services import SHUTDOWN_POLL_SECONDS
 
 
 def load_or_create_key(path: Path) -> rsa.RSAPrivateKey:
@@ -102,7 +105,8 @@ class LocalIdentityProvider:
         return mint_token(self.key, self.issuer, self.audience, sub, scope=scope, expires_in=expires_in, **claims)
 
     def start(self) -> LocalIdentityProvider:
-        threading.Thread(target=self.server.serve_forever, name="local-idp", daemon=True).start()
+        serve = functools.partial(self.server.serve_forever, poll_interval=SHUTDOWN_POLL_SECONDS)
+        threading.Thread(target=serve, name="local-idp", daemon=True).start()
         return self
 
     def stop(self) -> None:

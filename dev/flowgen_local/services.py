@@ -20,6 +20,10 @@ from pathlib import Path
 from typing import Any
 
 _PR_SET_PDEATHSIG = 1
+# How often the local HTTP servers' serve_forever looks for a shutdown: socketserver's default,
+# 0.5 s, was waited out by every stop of a stack (its front and its identity provider) and of a
+# test's own server.
+SHUTDOWN_POLL_SECONDS = 0.05
 
 
 def die_with_parent() -> None:

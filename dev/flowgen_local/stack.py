@@ -10,6 +10,7 @@ killing the process. moto's server enforces each role's IAM policies on every AW
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
@@ -41,7 +42,7 @@ from flowgen_local.lambda_pool import FunctionConfig, FunctionPool, InvocationEr
 from flowgen_local.queues import LocalQueue, create_queues, queue_refs
 from flowgen_local.sam import transform_template
 from flowgen_local.scheduler import ScheduleRunner
-from flowgen_local.services import AwsServer, CredentialedSession, RedisServer
+from flowgen_local.services import SHUTDOWN_POLL_SECONDS, AwsServer, CredentialedSession, RedisServer
 from flowgen_local.template import Template
 
 STATE_DIR = Path(os.environ.get("FLOWGEN_STATE_DIR") or template_module.ROOT / ".flowgen")
@@ -219,7 +220,9 @@ class LocalStack:
             self.start_pollers()
         if front is not None:
             self._http = front
-            threading.Thread(target=self._http.serve_forever, name="local-api", daemon=True).start()
+            # a short poll: shutdown() waits for it, at every stop of a stack (0.5 s by default)
+            serve = functools.partial(self._http.serve_forever, poll_interval=SHUTDOWN_POLL_SECONDS)
+            threading.Thread(target=serve, name="local-api", daemon=True).start()
         return self
 
     def _configure_functions(self) -> None:

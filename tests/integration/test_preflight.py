@@ -9,6 +9,7 @@ is tested against botocore's Stubber with the response shape AWS documents.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from flowgen_local.services import SHUTDOWN_POLL_SECONDS
 from flowgen_ops.cli import main as ops_main
 from flowgen_ops.preflight import (
     AccountConcurrency,
@@ -68,7 +70,8 @@ class JwksServer:
                 pass
 
         self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        serve = functools.partial(self.http.serve_forever, poll_interval=SHUTDOWN_POLL_SECONDS)
+        threading.Thread(target=serve, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.http.server_address[1]}/.well-known/jwks.json"
 
     def stop(self) -> None:
