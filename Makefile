@@ -56,9 +56,11 @@ web: web/node_modules/.installed
 web-types: dev web/node_modules/.installed
 	web/scripts/api-types.sh generate
 
-# Two pytest workers (one per core): most of the suite waits on processes and sockets. A file's
-# tests stay on one worker, so they share its stacks, and tests/e2e runs on one worker, one test
-# at a time (tests/conftest.py's scheduler).
+# pytest workers: a file's tests stay on one worker, so they share its stacks, and tests/e2e runs
+# on one worker, one test at a time (tests/conftest.py's scheduler). make test runs three on two
+# cores: the browser journeys' worker mostly waits on the app (about 270 s of the suite's 720 s of
+# tests), and with two workers the CPU sat half idle for the run's second half (76 % busy on
+# average, 398 s); make test-system keeps two, its scenarios measure timings under load.
 #
 # Bytecode is written (PYTHONDONTWRITEBYTECODE unset, where a machine sets it): the suite starts
 # about 250 Python processes (74 fresh interpreters: function hosts, stand-ins, the CLI under
@@ -66,28 +68,29 @@ web-types: dev web/node_modules/.installed
 # each compiled the repository's modules again, and each worker rewrote every test module's
 # asserts (14 s of collection against 7 s). __pycache__ is ignored by git and
 # never shipped: functions/Makefile and the layer's build drop it.
-PYTEST := env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -q -p no:cacheprovider -n 2 --dist loadfile
+PYTEST := env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -q -p no:cacheprovider --dist loadfile
+TEST_WORKERS ?= 3
 
 # the whole suite; the layer's coverage is printed, with the floor of pyproject's [tool.coverage.report]
 test: dev browser-deps web
 	cd web && npm test
 	web/scripts/api-types.sh check
-	$(PYTEST) -m "not faults and not system" --cov --cov-report=term
+	$(PYTEST) -n $(TEST_WORKERS) -m "not faults and not system" --cov --cov-report=term
 
 # the whole system under time pressure (pytest marker `system`: CI-size fault scenarios, the short
 # soak, kill -9 and restart, deep backlogs, polling rates, the bounded fuzzer); CI runs it after
 # make test.
 test-system: dev browser-deps web
-	$(PYTEST) -m "system and not faults"
+	$(PYTEST) -n 2 -m "system and not faults"
 
 # every tier but the one that needs the whole system running (no browser, no fault scenarios)
 test-fast: dev
-	$(PYTEST) -m "not e2e" --cov --cov-report=term
+	$(PYTEST) -n 2 -m "not e2e" --cov --cov-report=term
 
 # the layer's coverage with the integration tier measured too (make test measures the unit, api
 # and contract tiers: tracing the integration tier costs a fifth of its time)
 coverage: dev
-	COVERAGE_INTEGRATION=1 $(PYTEST) -m "not e2e and not faults and not system" --cov --cov-report=term
+	COVERAGE_INTEGRATION=1 $(PYTEST) -n 2 -m "not e2e and not faults and not system" --cov --cov-report=term
 
 # the contract fuzz suite at full size, every phase (make test runs a bounded part of it)
 contract: dev
