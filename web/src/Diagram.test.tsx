@@ -1,3 +1,6 @@
+// @vitest-environment jsdom
+// jsdom here, happy-dom elsewhere (vite.config.ts): what is sanitised out of Mermaid's SVG depends
+// on how the document parses it, and jsdom's parser is the one that follows the HTML standard.
 import { act, cleanup, render, screen, waitFor } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Blocks } from "./components/Blocks";
