@@ -16,6 +16,22 @@ export default defineConfig({
     // 29 s on 2 cores, where setting up 25 jsdom environments was half the work); the Diagram
     // tests, whose subject is sanitising parsed SVG, keep jsdom (their file says so)
     environment: "happy-dom",
+    // as jsdom: nothing is fetched that a test did not stub (happy-dom would load an iframe's
+    // page, such as a lesson's YouTube embed, and the scripts and stylesheets a page names)
+    environmentOptions: {
+      happyDOM: {
+        settings: {
+          disableJavaScriptFileLoading: true,
+          disableCSSFileLoading: true,
+          handleDisabledFileLoadingAsSuccess: true,
+          navigation: {
+            disableMainFrameNavigation: true,
+            disableChildFrameNavigation: true,
+            disableChildPageNavigation: true,
+          },
+        },
+      },
+    },
     globals: true,
     setupFiles: ["./src/test-setup.ts"],
     // every core: vitest's default leaves one free, which on a 2-core CI machine ran the 25
