@@ -6,7 +6,8 @@ Fault kinds (`FaultKind`): "429" (with Retry-After), "500", "timeout" (a 500 aft
 `timeout_seconds`), "hang" (no answer for `hang_seconds`, then the connection is dropped),
 "trickle" (a 200 whose body arrives a byte every `trickle_interval_seconds`, cut after
 `trickle_seconds`), "malformed" or "truncated_json" (the JSON cut in half), "invalid_json"
-(well-formed JSON that breaks the schema), "refusal", "truncated" (finish_reason length).
+(well-formed JSON that breaks the schema), "prose" (a sentence before the JSON, as a server that
+does not enforce the schema writes), "refusal", "truncated" (finish_reason length).
 
 A call gets at most one fault, the first that applies: `scripted` (the next N calls), a
 `FaultRule` whose `match` is in the call's key ("course title :: lesson title", or
@@ -61,7 +62,17 @@ QUESTION = "Question"  # the `calls` key of a learner's question (a plain-text a
 
 
 FaultKind = Literal[
-    "429", "500", "timeout", "hang", "trickle", "malformed", "truncated_json", "invalid_json", "refusal", "truncated"
+    "429",
+    "500",
+    "timeout",
+    "hang",
+    "trickle",
+    "malformed",
+    "truncated_json",
+    "invalid_json",
+    "prose",
+    "refusal",
+    "truncated",
 ]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 Delivery = Literal["normal", "hang", "trickle"]
@@ -100,6 +111,7 @@ class Faults:
     tokens_per_second: float = 0.0  # 0: the whole answer at once
     lesson_tokens: int = 0  # pad lessons to about this many completion tokens (0: as the offline model writes)
     ignore_stream: bool = False  # answer a streamed request with one plain JSON body (as some servers do)
+    omit_usage: bool = False  # no usage chunk in a stream, even when asked (as some servers do)
     # a grounded lesson also cites a quote found in none of its passages, which the worker must drop (issue 24)
     fabricate_citations: bool = False
 
@@ -336,6 +348,8 @@ class FakeOpenAI:
             content = full[: len(full) // 2]
         elif fault == "invalid_json":
             content = json.dumps({"unexpected": "well-formed JSON that is not the requested schema"})
+        elif fault == "prose":
+            content = "Sure! Here is the lesson you asked for.\n\n" + full
         elif fault == "refusal":
             content, refusal = None, "I can't help with that."
         elif fault == "truncated":
@@ -365,7 +379,7 @@ class FakeOpenAI:
         stream = bool(request.get("stream")) and streams
         if not stream and pace[1] and content:  # as long as the same answer streamed would take
             time.sleep(pace[0] + len(_tokens_of(content)) / pace[1])
-        include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
+        include_usage = bool((request.get("stream_options") or {}).get("include_usage")) and not self.faults.omit_usage
         delivery: Delivery = "trickle" if fault == "trickle" else "normal"
         return Answer(
             200, body, delivery=delivery, key=key, stream=stream, pace=pace, include_usage=include_usage,

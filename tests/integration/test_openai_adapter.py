@@ -94,6 +94,37 @@ def test_a_streamed_answer_that_cannot_be_used_is_repaired_once_and_says_why(
     assert usage.completion_tokens == fake_model.stats.completion_tokens
 
 
+def test_a_streamed_answer_without_a_usage_chunk_is_still_counted_when_it_cannot_be_used(
+    model: OpenAIModel, fake_model: FakeOpenAI
+) -> None:
+    """A server that sends no usage chunk (some compatible ones ignore `include_usage`): the
+    tokens of an answer that is then repaired are estimated from its text (about 4 characters a
+    token), not counted as none."""
+    fake_model.faults.omit_usage = True
+    brief = LessonBrief("Rust", "", None, "Basics", "Borrowing", "What borrowing is.", [], [])
+    _, whole = model.lesson_stream(brief, lambda blocks, writing: None)
+    assert whole.completion_tokens > 0 and whole.prompt_tokens == 0  # estimated: no usage was sent
+    fake_model.faults.scripted = ["malformed"]  # the first attempt: half of the same answer
+    _, both = model.lesson_stream(brief, lambda blocks, writing: None)
+    assert both.completion_tokens > whole.completion_tokens * 1.3, (both, whole)
+
+
+def test_a_streamed_answer_that_is_not_json_is_left_at_its_first_words(
+    model: OpenAIModel, fake_model: FakeOpenAI
+) -> None:
+    """A server that does not enforce the schema and writes a sentence before the JSON: the
+    stream is left at its first chunk and repaired, not read (and paid for) to its end."""
+    brief = LessonBrief("Rust", "", None, "Basics", "Borrowing", "What borrowing is.", [], [])
+    clean: list[int] = []
+    model.lesson_stream(brief, lambda blocks, writing: clean.append(len(blocks)))
+    fake_model.faults.scripted = ["prose"]
+    shown: list[int] = []
+    lesson, _ = model.lesson_stream(brief, lambda blocks, writing: shown.append(len(blocks)))
+    assert lesson.blocks and fake_model.stats.calls["GeneratedLesson"] == 3
+    assert "the answer is not JSON: it begins 'Sure!" in fake_model.stats.last_messages[-1]["content"]
+    assert len(shown) == len(clean) + 1  # the repair's chunks and the restart, nothing of the prose
+
+
 @pytest.mark.parametrize("faults", [["malformed", "malformed"], ["refusal", "truncated"]])
 def test_a_failed_repair_is_a_retryable_error(model: OpenAIModel, fake_model: FakeOpenAI, faults: list[str]) -> None:
     fake_model.faults.scripted = list(faults)

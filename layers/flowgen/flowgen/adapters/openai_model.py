@@ -175,7 +175,7 @@ class OpenAIModel:
         except _UNUSABLE as exc:
             return None, progress.spent(), _unusable(exc, schema)
         parsed, problem = _checked(progress.finish_reason, progress.snapshot, progress.refusal, schema)
-        return parsed, progress.usage, problem
+        return parsed, progress.spent(), problem
 
 
 @dataclass
@@ -204,6 +204,10 @@ class _Progress:
                     self.refusal += choice.delta.refusal
                 if choice.delta.content:
                     self.snapshot += choice.delta.content
+                    begun = self.snapshot.lstrip()
+                    if begun and not begun.startswith("{"):  # a structured answer is one JSON object:
+                        # stop reading (and paying for) one that is not, and repair it now
+                        raise ValueError(f"the answer is not JSON: it begins {begun[:40]!r}")
                     on_snapshot(self.snapshot)
 
     def spent(self) -> Usage:
