@@ -178,9 +178,8 @@ class FakeOpenAI:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, tokens_per_chunk: int = 1) -> None:
         """`tokens_per_chunk`: tokens in each streamed chunk. OpenAI sends about one, and so does
         the fake by default; the test session's fake sends 8 (tests/conftest.py), the same text
-        at the same pace in an eighth of the chunks, because the openai SDK's stream helper
-        parses the whole text so far at every chunk, which made the workers' instances the
-        largest CPU consumer of the suite."""
+        at the same pace in an eighth of the chunks, because the openai SDK builds an object for
+        every chunk it reads, and the workers' instances were the suite's largest CPU consumer."""
         self.tokens_per_chunk = tokens_per_chunk
         self.faults = Faults()
         self.stats = Stats()

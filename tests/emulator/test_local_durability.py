@@ -123,16 +123,7 @@ def test_flowgen_logs_reads_a_stack_functions_log(
 ) -> None:
     from tests.helpers import User
 
-    stack = LocalStack(
-        StackConfig(
-            redis_url=redis_url,
-            aws=aws,
-            mongo_uri=mongo_uri[0],
-            mongo_db=mongo_uri[1],
-            data_dir=tmp_path,
-            lambda_host=shared_lambda_host(),
-        )
-    ).start(pollers=False)
+    stack = _data_stack(redis_url, aws, mongo_uri, tmp_path)
     try:
         assert stack.describe()["log_dir"] == str(tmp_path / "logs")
         User(stack, "alice").create_course()

@@ -100,10 +100,9 @@ class OpenAIModel:
                 plain = _plain_body(stream.response)
                 if plain is not None:  # a server that does not stream answered in one body
                     return _plain_answer(plain, on_text)
-                text, finish, usage = _follow_answer(stream, on_text)
-        if not usage.total_tokens:  # a stream cut before its usage chunk was still paid for
-            usage = Usage(completion_tokens=len(text) // 4)
-        return _usable_answer(text, finish), usage
+                progress = _Progress(structured=False)
+                progress.follow(stream, on_text)
+        return _usable_answer(progress.snapshot, progress.finish_reason), progress.spent()
 
     def _parse(
         self, model: str, messages: Messages, schema: type[Schema], on_snapshot: OnSnapshot | None = None
@@ -181,15 +180,17 @@ class OpenAIModel:
 @dataclass
 class _Progress:
     """What a stream has delivered so far: its text (or refusal), its finish reason, and its usage
-    once the last chunk says."""
+    once the last chunk says. A `structured` answer is one JSON object; a question's answer is
+    plain text."""
 
+    structured: bool = True
     usage: Usage = field(default_factory=Usage)
     snapshot: str = ""
     refusal: str = ""
     finish_reason: str | None = None
     chunks: int = 0
 
-    def follow(self, stream: Iterable[Any], on_snapshot: OnSnapshot) -> None:
+    def follow(self, stream: Iterable[Any], on_text: OnText) -> None:
         for chunk in stream:
             self.chunks += 1
             raise_if_abandoned()  # leaving the `with` closes the connection
@@ -205,10 +206,10 @@ class _Progress:
                 if choice.delta.content:
                     self.snapshot += choice.delta.content
                     begun = self.snapshot.lstrip()
-                    if begun and not begun.startswith("{"):  # a structured answer is one JSON object:
-                        # stop reading (and paying for) one that is not, and repair it now
+                    if self.structured and begun and not begun.startswith("{"):
+                        # stop reading (and paying for) an answer that is not JSON: repair it now
                         raise ValueError(f"the answer is not JSON: it begins {begun[:40]!r}")
-                    on_snapshot(self.snapshot)
+                    on_text(self.snapshot)
 
     def spent(self) -> Usage:
         """A stream cut before its usage chunk was still paid for: about 4 characters a token."""
@@ -337,23 +338,6 @@ def _plain_answer(body: dict[str, Any], on_text: OnText) -> tuple[str, Usage]:
     text = str((choice.get("message") or {}).get("content") or "")
     on_text(text)
     return _usable_answer(text, choice.get("finish_reason")), _usage_from(body.get("usage"))
-
-
-def _follow_answer(stream: Iterable[Any], on_text: OnText) -> tuple[str, str | None, Usage]:
-    """An answer's chunks: the text so far to `on_text` after each delta; the text, the last
-    finish reason given, and the usage once a chunk says it."""
-    text, finish, usage = "", None, Usage()
-    for chunk in stream:
-        raise_if_abandoned()
-        if chunk.usage is not None:
-            counted = chunk.usage
-            usage = Usage(prompt_tokens=counted.prompt_tokens, completion_tokens=counted.completion_tokens)
-        for choice in chunk.choices:
-            finish = choice.finish_reason or finish
-            if choice.delta.content:
-                text += choice.delta.content
-                on_text(text)
-    return text, finish, usage
 
 
 def _usage_from(counted: Any) -> Usage:
