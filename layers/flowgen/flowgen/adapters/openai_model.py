@@ -198,18 +198,21 @@ class _Progress:
                 counted = chunk.usage
                 self.usage = Usage(prompt_tokens=counted.prompt_tokens, completion_tokens=counted.completion_tokens)
             for choice in chunk.choices:
-                if choice.index != 0:
-                    continue
-                self.finish_reason = choice.finish_reason or self.finish_reason
-                if choice.delta.refusal:
-                    self.refusal += choice.delta.refusal
-                if choice.delta.content:
-                    self.snapshot += choice.delta.content
-                    begun = self.snapshot.lstrip()
-                    if self.structured and begun and not begun.startswith("{"):
-                        # stop reading (and paying for) an answer that is not JSON: repair it now
-                        raise ValueError(f"the answer is not JSON: it begins {begun[:40]!r}")
-                    on_text(self.snapshot)
+                if choice.index == 0:
+                    self._take(choice, on_text)
+
+    def _take(self, choice: Any, on_text: OnText) -> None:
+        self.finish_reason = choice.finish_reason or self.finish_reason
+        if choice.delta.refusal:
+            self.refusal += choice.delta.refusal
+        if not choice.delta.content:
+            return
+        self.snapshot += choice.delta.content
+        begun = self.snapshot.lstrip()
+        if self.structured and begun and not begun.startswith("{"):
+            # stop reading (and paying for) an answer that is not JSON: repair it now
+            raise ValueError(f"the answer is not JSON: it begins {begun[:40]!r}")
+        on_text(self.snapshot)
 
     def spent(self) -> Usage:
         """A stream cut before its usage chunk was still paid for: about 4 characters a token."""
