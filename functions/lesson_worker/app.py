@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Json
 
-from flowgen import wiring
+from flowgen import snapstart, wiring
 from flowgen.answering import QuestionAnswerer
 from flowgen.deadline import Attempt
 from flowgen.generation import Generator
@@ -27,6 +27,16 @@ class LessonJobRecord(SqsRecordModel):
 # built, model client included. The seam for tests: replace `generator`, or wiring.override(...).
 SETTINGS = wiring.settings(LessonWorkerSettings)
 generator: Generator = wiring.lesson_generator(SETTINGS)
+
+
+def rebuild_generator() -> None:
+    """After a SnapStart restore (LessonWorkerSnapStart): the snapshot's clients were closed before
+    it was taken, so the generator is built again on fresh ones; the imports are the snapshot's."""
+    global generator
+    generator = wiring.lesson_generator(SETTINGS)
+
+
+snapstart.rebuild_after_restore(rebuild_generator)
 
 
 def answerer() -> QuestionAnswerer:

@@ -20,7 +20,10 @@ from flowgen.settings import AuthorizerSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER = ROOT / "layers" / "flowgen"
-RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six"}
+RUNTIME_PROVIDED = {
+    "boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six",
+    "snapshot-restore-py",  # SnapStart's runtime hooks: in Lambda's Python 3.12+ runtimes (flowgen.snapstart)
+}  # fmt: skip
 
 
 def _name(requirement: str) -> str:

@@ -11,6 +11,7 @@ the fake (e.g. `override(model=BlockingModel())` before a worker module is loade
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any, cast
@@ -65,6 +66,13 @@ if TYPE_CHECKING:
     from flowgen.views import CourseView
 
 _overrides: dict[str, Any] = {}
+# How to let go of each connection-holding client built so far (close_clients)
+_closers: list[Callable[[], object]] = []
+
+
+def _closing[C](client: C, close: Callable[[], object]) -> C:
+    _closers.append(close)
+    return client
 
 
 def override(**fakes: Any) -> None:
@@ -104,7 +112,8 @@ def store(cfg: MongoSettings | None = None) -> MongoCourseStore:
     from flowgen.adapters.mongo_store import MongoCourseStore
 
     cfg = cfg or settings(MongoSettings)
-    course_store = MongoCourseStore(connect(resolve_secret(cfg.mongo_uri, cfg.mongo_uri_secret), cfg.mongo_db))
+    database = connect(resolve_secret(cfg.mongo_uri, cfg.mongo_uri_secret), cfg.mongo_db)
+    course_store = MongoCourseStore(_closing(database, database.client.close))
     course_store.ensure_indexes()
     return course_store
 
@@ -155,7 +164,8 @@ def redis_client(cfg: RedisSettings | None = None) -> Any:
 
     cfg = cfg or settings(RedisSettings)
     url = resolve_secret(cfg.redis_url, cfg.redis_url_secret)
-    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    return _closing(client, client.close)
 
 
 @_overridable
@@ -167,7 +177,8 @@ def sqs_client(cfg: QueueSettings | None = None) -> Any:
 
     cfg = cfg or settings(QueueSettings)
     bounded = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 2})
-    return boto3.client("sqs", endpoint_url=cfg.sqs_endpoint_url or None, config=bounded)
+    client = boto3.client("sqs", endpoint_url=cfg.sqs_endpoint_url or None, config=bounded)
+    return _closing(client, client.close)
 
 
 @_overridable
@@ -199,6 +210,7 @@ def model(cfg: ModelSettings) -> ModelClient:
     client = OpenAI(
         api_key=api_key, base_url=cfg.openai_base_url or None, timeout=cfg.model_timeout_seconds, max_retries=0
     )
+    _closing(client, client.close)
     return OpenAIModel(client, outline_model=cfg.outline_model, lesson_model=cfg.lesson_model)
 
 
@@ -415,7 +427,7 @@ def source_objects(cfg: SourceSettings) -> SourceObjects:
         signature_version="s3v4", connect_timeout=2, read_timeout=10, retries={"mode": "standard", "max_attempts": 3}
     )
     client = boto3.client("s3", endpoint_url=cfg.s3_endpoint_url or None, config=bounded)
-    return S3SourceObjects(client, cfg.sources_bucket)
+    return S3SourceObjects(_closing(client, client.close), cfg.sources_bucket)
 
 
 @_overridable
@@ -470,8 +482,26 @@ _FACTORIES: dict[str, Callable[..., Any]] = {
 }
 
 
-def reset() -> None:
-    _overrides.clear()
-    settings.cache_clear()
+def close_clients() -> None:
+    """Closes every connection the clients built so far hold, and forgets them and everything built
+    on them: the next factory call builds afresh. Settings and overrides stay. SnapStart's
+    before-snapshot hook (flowgen.snapstart): a snapshot must not keep sockets or pymongo's threads."""
+    while _closers:
+        close = _closers.pop()
+        try:
+            close()
+        except Exception:  # one client that cannot close must not keep the others open
+            logging.getLogger(__name__).warning("a client did not close before the snapshot", exc_info=True)
+    _forget_clients()
+
+
+def _forget_clients() -> None:
     for factory in _FACTORIES.values():
         factory.cache_clear()  # type: ignore[attr-defined]
+
+
+def reset() -> None:
+    _closers.clear()  # tests keep using clients they were given: dropped, not closed
+    _overrides.clear()
+    settings.cache_clear()
+    _forget_clients()
