@@ -112,4 +112,19 @@ def for_moto_cloudformation(template: dict[str, Any]) -> dict[str, Any]:
         if resource["Type"] in MOTO_STAND_INS:
             stand_in = copy.deepcopy(MOTO_STAND_INS[resource["Type"]])
             resolved["Resources"][name] = {**stand_in, **{k: v for k, v in resource.items() if k == "DependsOn"}}
-    return resolved
+    # moto has no AWS::Lambda::Alias: what invokes an alias (the lesson worker's `live`, for
+    # SnapStart) invokes its function there
+    aliases = {n: r for n, r in resolved["Resources"].items() if r["Type"] == "AWS::Lambda::Alias"}
+    for name in aliases:
+        del resolved["Resources"][name]
+    return _replace_refs(resolved, {name: alias["Properties"]["FunctionName"] for name, alias in aliases.items()})
+
+
+def _replace_refs(value: Any, targets: dict[str, Any]) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"Ref"} and value["Ref"] in targets:
+            return copy.deepcopy(targets[value["Ref"]])
+        return {k: _replace_refs(v, targets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_refs(v, targets) for v in value]
+    return value

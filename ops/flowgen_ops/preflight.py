@@ -172,6 +172,18 @@ class Template:
             raise ValueError(f"{value!r} is not a number")
         return int(value)
 
+    def long_version_descriptions(self, limit: int = 256) -> dict[str, int]:
+        """Functions whose VersionDescription (a `!Sub` of parameters: a new value publishes a new
+        version) would exceed Lambda's limit with these values: the deploy would fail there."""
+        found = {}
+        for name, resource in (self.raw.get("Resources") or {}).items():
+            written = ((resource or {}).get("Properties") or {}).get("VersionDescription")
+            if isinstance(written, dict) and isinstance(written.get("Fn::Sub"), str):
+                resolved = re.sub(r"\$\{(\w+)\}", lambda m: self.parameter(m.group(1)), written["Fn::Sub"])
+                if len(resolved) > limit:
+                    found[name] = len(resolved)
+        return found
+
     def event_sources(self) -> list[EventSource]:
         """Every event with a `ScalingConfig.MaximumConcurrency` (the SQS event sources)."""
         found = []
@@ -292,6 +304,14 @@ def check_parameters(ctx: Context) -> Check:
     unknown = ctx.template.unknown_overrides()
     if unknown:
         return Check("parameters", False, f"not parameters of the template (CloudFormation refuses them): {unknown}")
+    too_long = ctx.template.long_version_descriptions()
+    if too_long:
+        said = ", ".join(f"{name} {length}" for name, length in sorted(too_long.items()))
+        return Check(
+            "parameters", False,
+            f"a version description holds each parameter value its function reads, and these would exceed "
+            f"Lambda's 256 characters: {said}; shorten the secret names or the base URL",
+        )  # fmt: skip
     given = ", ".join(f"{k}={v}" for k, v in sorted(ctx.template.overrides.items())) or "none"
     source = "--parameter-overrides" if ctx.options.parameter_overrides is not None else "samconfig.toml"
     return Check("parameters", True, f"overrides from {source}: {given}")

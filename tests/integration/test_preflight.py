@@ -387,6 +387,18 @@ def test_an_override_the_template_does_not_declare_is_a_failure(secrets: Any, ru
     assert "['LessonHighConcurrency']" in checks["parameters"].reason
 
 
+def test_values_that_would_overflow_the_lesson_workers_version_description_are_a_failure(
+    secrets: Any, run: Run
+) -> None:
+    """Each parameter the lesson worker reads is in its VersionDescription (so a new value publishes
+    a version); Lambda refuses one over 256 characters, mid-deploy."""
+    checks, _ = run()
+    assert checks["parameters"].ok
+    checks, _ = run(overrides=[f"OpenAIBaseUrl=https://{'proxy.' * 30}example.com/v1"])
+    assert _failed(checks) == ["parameters"]
+    assert "LessonWorkerFunction 3" in checks["parameters"].reason and "256" in checks["parameters"].reason
+
+
 @pytest.mark.parametrize(
     ("state", "ok", "says"),
     [
