@@ -200,6 +200,7 @@ def make_stack(
     template_path: Path | None = None,
     schedule_period: float | None = None,
     visibility: int = RUNNING_VISIBILITY,
+    log_dir: Path | None = None,
     **env: str,
 ) -> LocalStack:
     """A fresh stack on the session's services; `parameters` override the template's, `env` is
@@ -229,6 +230,7 @@ def make_stack(
         parameter_overrides={**overrides, **(parameters or {})},
         template_path=template_path,
         schedule_period=schedule_period,
+        log_dir=log_dir,
         # a failed model call is retried at once where tests drain the queues themselves, after a
         # second's backoff where the stack runs
         extra_env={

@@ -7,7 +7,15 @@ environment down to its function's variables, imports its handler module (its co
 its own module state), and serves invocations one at a time over the connection it was forked
 with. The stack stops an instance at its function's Timeout by killing the process.
 
-Run as `python -m flowgen_local.lambda_host SOCKET_PATH`; see lambda_pool.py for the other side.
+SnapStart (a function whose template says `SnapStart: {ApplyOn: PublishedVersions}`): the host
+forks one snapshot process per function and configuration, which runs init once and then the
+before-snapshot hooks (`snapshot_restore_py`, as Lambda's runtime does); each new instance is a
+fork of it that runs the after-restore hooks and reports a Restore Duration instead of an Init
+Duration. A fork copies the memory init built, as a restore does; what it does not model is the
+time Lambda takes to load a snapshot into a new microVM (its Restore Duration includes that).
+
+Run as `python -m flowgen_local.lambda_host SOCKET_PATH [--no-preload]`; see lambda_pool.py for
+the other side.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import signal
 import socket
 import struct
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -134,10 +143,11 @@ def _log_to(path: str | None) -> None:
     sys.stderr = LineWriter(log)
 
 
-def _report(request_id: str, started: float, memory_mb: int, init_ms: float | None) -> None:
+def _report(request_id: str, started: float, memory_mb: int, init_ms: float | None, restored: bool) -> None:
     ms = (time.perf_counter() - started) * 1000
     used_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-    init = f"\tInit Duration: {init_ms:.2f} ms" if init_ms is not None else ""
+    phase = "Restore" if restored else "Init"
+    init = f"\t{phase} Duration: {init_ms:.2f} ms" if init_ms is not None else ""
     print(f"END RequestId: {request_id}")
     print(
         f"REPORT RequestId: {request_id}\tDuration: {ms:.2f} ms\tBilled Duration: {math.ceil(ms)} ms"
@@ -146,25 +156,44 @@ def _report(request_id: str, started: float, memory_mb: int, init_ms: float | No
     )
 
 
-def _serve_instance(conn: socket.socket, spec: dict[str, Any]) -> None:
-    """The instance: its own environment, its own imports, one invocation at a time."""
-    die_with_parent()
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+def _enter_function(spec: dict[str, Any]) -> None:
+    """The function's own log, environment and directory, as its sandbox has them."""
     _log_to(spec.get("log_path"))
     os.environ.clear()
     os.environ.update(spec["environment"])
     os.chdir(spec["code_uri"])
-    memory_mb = int(spec.get("memory_mb", 512))
+
+
+def _init(spec: dict[str, Any]) -> tuple[Any, float]:
     started = time.perf_counter()
+    return _load_handler(spec["code_uri"], spec["handler"]), (time.perf_counter() - started) * 1000
+
+
+def _init_failed(conn: socket.socket, exc: BaseException) -> None:
+    """Reported as Lambda reports Runtime.ImportModuleError: to the caller and in the log."""
+    traceback.print_exception(exc)
+    sys.stderr.flush()
+    send_message(conn, {"ready": False, "error": _error(exc)})
+
+
+def _serve_instance(conn: socket.socket, spec: dict[str, Any]) -> None:
+    """The instance: its own environment, its own imports, one invocation at a time."""
+    die_with_parent()
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    _enter_function(spec)
     try:
-        handler = _load_handler(spec["code_uri"], spec["handler"])
-    except BaseException as exc:  # an init error is reported, as Lambda reports Runtime.ImportModuleError
-        traceback.print_exception(exc)
-        sys.stderr.flush()
-        send_message(conn, {"ready": False, "error": _error(exc)})
+        handler, init_ms = _init(spec)
+    except BaseException as exc:
+        _init_failed(conn, exc)
         return
-    init_ms: float | None = (time.perf_counter() - started) * 1000
-    send_message(conn, {"ready": True, "pid": os.getpid(), "init_ms": init_ms})
+    _serve_invocations(conn, spec, handler, init_ms, restored=False)
+
+
+def _serve_invocations(
+    conn: socket.socket, spec: dict[str, Any], handler: Any, init_ms: float | None, *, restored: bool
+) -> None:
+    memory_mb = int(spec.get("memory_mb", 512))
+    send_message(conn, {"ready": True, "pid": os.getpid(), "init_ms": init_ms, "restored": restored})
     while True:
         request = receive_message(conn)
         if request is None:
@@ -180,13 +209,137 @@ def _serve_instance(conn: socket.socket, spec: dict[str, Any]) -> None:
             result = handler(request["event"], context)
         except Exception as exc:  # a function error: the instance stays warm, as on Lambda
             print(json.dumps({"requestId": request_id, **_error(exc)}))
-            _report(request_id, invoked, memory_mb, init_ms)
+            _report(request_id, invoked, memory_mb, init_ms, restored)
             send_message(conn, {"error": _error(exc)})
             init_ms = None
             continue
-        _report(request_id, invoked, memory_mb, init_ms)
+        _report(request_id, invoked, memory_mb, init_ms, restored)
         init_ms = None
         send_message(conn, {"result": result})
+
+
+# ---- SnapStart ---------------------------------------------------------------------------------
+
+
+def _hooks(kind: str) -> list[tuple[Any, tuple[Any, ...], dict[str, Any]]]:
+    """What the function registered with snapshot_restore_py, in the order Lambda runs them:
+    before the snapshot in reverse order of registration, after a restore in order."""
+    try:
+        import snapshot_restore_py
+    except ImportError:
+        return []
+    if kind == "before":
+        return list(reversed(snapshot_restore_py.get_before_snapshot()))
+    return list(snapshot_restore_py.get_after_restore())
+
+
+def _run_hooks(kind: str) -> None:
+    for function, args, kwargs in _hooks(kind):
+        function(*args, **kwargs)
+
+
+def _settle_threads(seconds: float = 2.0) -> None:
+    """A fork keeps only the thread that forks: wait for the threads the before-snapshot hooks
+    stopped (pymongo's monitors) to end, so no restored instance inherits a lock one held."""
+    deadline = time.monotonic() + seconds
+    while threading.active_count() > 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def _serve_snapshot(control: socket.socket, spec: dict[str, Any]) -> None:
+    """The snapshot: init and the before-snapshot hooks once, then a restored instance forked for
+    each connection the host passes (its file descriptor, over `control`)."""
+    die_with_parent()
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # restored instances are reaped by the kernel
+    _enter_function(spec)
+    failure: BaseException | None = None
+    try:
+        handler, _ = _init(spec)
+        _run_hooks("before")
+    except BaseException as exc:
+        failure, handler = exc, None
+        traceback.print_exception(exc)
+        sys.stderr.flush()
+    _settle_threads()
+    while True:
+        _, fds, _, _ = socket.recv_fds(control, 1, 1)
+        if not fds:
+            return  # the host is gone
+        conn = socket.socket(fileno=fds[0])
+        if failure is not None:
+            send_message(conn, {"ready": False, "error": _error(failure)})
+        elif os.fork() == 0:
+            control.close()
+            try:
+                _serve_restored(conn, spec, handler)
+            finally:
+                os._exit(0)
+        conn.close()
+
+
+def _serve_restored(conn: socket.socket, spec: dict[str, Any], handler: Any) -> None:
+    die_with_parent()
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    started = time.perf_counter()
+    try:
+        _run_hooks("after")
+    except BaseException as exc:
+        _init_failed(conn, exc)
+        return
+    _serve_invocations(conn, spec, handler, (time.perf_counter() - started) * 1000, restored=True)
+
+
+class Snapshots:
+    """The host's snapshot processes, one per function and configuration (a new environment or
+    code is a new published version: a new snapshot)."""
+
+    def __init__(self, listener: socket.socket) -> None:
+        self.listener = listener
+        self.controls: dict[str, socket.socket] = {}
+
+    @staticmethod
+    def _key(spec: dict[str, Any]) -> str:
+        return json.dumps([spec["function_name"], spec["code_uri"], spec["handler"], spec["environment"]])
+
+    def restore(self, conn: socket.socket, spec: dict[str, Any]) -> None:
+        """Hands `conn` to the function's snapshot, taken first if there is none (or it died)."""
+        key = self._key(spec)
+        for _ in range(2):
+            control = self.controls.get(key) or self._take(key, spec)
+            try:
+                socket.send_fds(control, [b"c"], [conn.fileno()])
+                return
+            except OSError:  # its process was killed: take the snapshot again
+                self.controls.pop(key).close()
+        raise RuntimeError(f"no snapshot of {spec['function_name']}")
+
+    def publish(self, spec: dict[str, Any]) -> None:
+        """Takes the snapshot now, as Lambda does when a version is published, not at the first
+        invocation."""
+        key = self._key(spec)
+        if key not in self.controls:
+            self._take(key, spec)
+
+    def drop(self, spec: dict[str, Any]) -> None:
+        """The snapshot process ends (its control socket closed), and its instances with it."""
+        control = self.controls.pop(self._key(spec), None)
+        if control is not None:
+            control.close()
+
+    def _take(self, key: str, spec: dict[str, Any]) -> socket.socket:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        if os.fork() == 0:
+            self.listener.close()
+            ours.close()
+            for other in self.controls.values():
+                other.close()
+            try:
+                _serve_snapshot(theirs, spec)
+            finally:
+                os._exit(0)
+        theirs.close()
+        self.controls[key] = ours
+        return ours
 
 
 def _error(exc: BaseException) -> dict[str, Any]:
@@ -197,10 +350,10 @@ def _error(exc: BaseException) -> dict[str, Any]:
     }
 
 
-def serve(socket_path: str) -> None:
+def serve(socket_path: str, preload: bool = True) -> None:
     die_with_parent()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # instances are reaped by the kernel
-    for name in PRELOAD + LAYER_PRELOAD:
+    for name in PRELOAD + LAYER_PRELOAD if preload else ():
         importlib.import_module(name)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(socket_path)
@@ -208,13 +361,20 @@ def serve(socket_path: str) -> None:
     print("ready", flush=True)
     quiet = os.open(os.devnull, os.O_WRONLY)  # nothing more for the stack to read: never a pipe to fill
     os.dup2(quiet, 1)
+    snapshots = Snapshots(listener)
     while True:
         conn, _ = listener.accept()
         spec = receive_message(conn)
         if spec is None:
             conn.close()
             continue
-        if os.fork() == 0:
+        if spec.get("publish"):
+            snapshots.publish(spec)
+        elif spec.get("unpublish"):
+            snapshots.drop(spec)
+        elif spec.get("snapstart"):
+            snapshots.restore(conn, spec)
+        elif os.fork() == 0:
             listener.close()
             try:
                 _serve_instance(conn, spec)
@@ -227,4 +387,5 @@ def serve(socket_path: str) -> None:
 
 if __name__ == "__main__":
     address = sys.argv[1]
-    serve("\0" + address[1:] if address.startswith("@") else address)  # @name: the abstract namespace
+    # @name: the abstract namespace
+    serve("\0" + address[1:] if address.startswith("@") else address, preload="--no-preload" not in sys.argv[2:])

@@ -43,13 +43,15 @@ class FunctionConfig:
     memory_mb: int = 512
     max_instances: int = 10
     log_path: Path | None = None  # where its instances' stdout and stderr go (None: nowhere)
+    snapstart: bool = False  # instances restored from a snapshot taken after init (lambda_host.py)
 
 
 @dataclass
 class Instance:
     conn: socket.socket
     pid: int
-    init_ms: float
+    init_ms: float  # its Restore Duration when restored from a snapshot
+    restored: bool = False
     invocations: int = 0
 
     def kill(self) -> None:
@@ -62,6 +64,7 @@ class Instance:
 class InvocationStats:
     invocations: int = 0
     cold_starts: int = 0
+    restores: int = 0  # the cold starts that were restores of a snapshot (SnapStart)
     timeouts: int = 0
     errors: int = 0
     init_ms: list[float] = field(default_factory=list)
@@ -72,11 +75,14 @@ class LambdaHost:
     """Starts the host process (see lambda_host.py) and asks it for new instances. They meet on
     a socket in Linux's abstract namespace: it has no file, so a `kill -9` leaves nothing behind."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, preload: bool = True) -> None:
+        """`preload=False`: the host imports nothing ahead, so an instance's cold start imports
+        every library as on Lambda (benchmarks of cold starts); by default the libraries every
+        function shares are imported once, in the host (lambda_host.PRELOAD)."""
         name = f"flowgen-lambda-{os.getpid()}-{uuid.uuid4().hex[:12]}"
         self.socket_path = "\0" + name
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "flowgen_local.lambda_host", "@" + name],
+            [sys.executable, "-m", "flowgen_local.lambda_host", "@" + name, *([] if preload else ["--no-preload"])],
             stdout=subprocess.PIPE,
             preexec_fn=die_with_parent,
             start_new_session=True,  # the stack stops it in order; a Ctrl-C at the terminal reaches the stack only
@@ -85,27 +91,37 @@ class LambdaHost:
         if self.process.stdout.readline().strip() != b"ready":
             raise RuntimeError("the local Lambda host did not start")
 
+    @staticmethod
+    def _spec(config: FunctionConfig) -> dict[str, Any]:
+        return {
+            "function_name": config.name,
+            "code_uri": str(config.code_uri),
+            "handler": config.handler,
+            "environment": config.environment,
+            "memory_mb": config.memory_mb,
+            "log_path": str(config.log_path) if config.log_path else None,
+            "snapstart": config.snapstart,
+        }
+
+    def publish(self, config: FunctionConfig, *, taken: bool = True) -> None:
+        """SnapStart: the snapshot is taken now (init in its own process), as Lambda takes it when
+        a version is published; the first instance is then a restore, not an init. `taken=False`:
+        the snapshot's process ends (the stack using it stopped)."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.connect(self.socket_path)
+            send_message(conn, {**self._spec(config), "publish" if taken else "unpublish": True})
+
     def spawn(self, config: FunctionConfig) -> Instance:
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         conn.connect(self.socket_path)
-        send_message(
-            conn,
-            {
-                "function_name": config.name,
-                "code_uri": str(config.code_uri),
-                "handler": config.handler,
-                "environment": config.environment,
-                "memory_mb": config.memory_mb,
-                "log_path": str(config.log_path) if config.log_path else None,
-            },
-        )
+        send_message(conn, self._spec(config))
         conn.settimeout(120)
         ready = receive_message(conn)
         if not ready or not ready.get("ready"):
             conn.close()
             error = (ready or {}).get("error") or {"errorType": "Runtime.Unknown", "errorMessage": "no answer"}
             raise InvocationError(f"Runtime.InitError.{error['errorType']}", error["errorMessage"])
-        return Instance(conn, int(ready["pid"]), float(ready["init_ms"]))
+        return Instance(conn, int(ready["pid"]), float(ready["init_ms"]), restored=bool(ready.get("restored")))
 
     def stop(self) -> None:
         stop_process(self.process)
@@ -126,6 +142,8 @@ class FunctionPool:
         self._busy = 0
         self._idle_again = threading.Condition(self._lock)
         self._log = LogFile(config.log_path) if config.log_path else None
+        if config.snapstart:
+            host.publish(config)
 
     def _acquire(self) -> Instance:
         with self._lock:
@@ -140,6 +158,7 @@ class FunctionPool:
             raise
         with self._lock:
             self.stats.init_ms.append(instance.init_ms)
+            self.stats.restores += instance.restored
         return instance
 
     def _release(self, instance: Instance) -> None:
@@ -234,5 +253,8 @@ class FunctionPool:
             idle, self._idle = self._idle, []
         for instance in idle:
             instance.kill()
+        if self.config.snapstart and self.host.process.poll() is None:
+            with contextlib.suppress(OSError):
+                self.host.publish(self.config, taken=False)
         if self._log is not None:
             self._log.close()

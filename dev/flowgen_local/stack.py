@@ -242,6 +242,7 @@ class LocalStack:
                     memory_mb=spec.memory_mb,
                     max_instances=self._instance_cap(name),
                     log_path=log_path(logs, name) if logs else None,
+                    snapstart=spec.snapstart,
                 ),
             )
         if logs:

@@ -117,6 +117,7 @@ class FunctionSpec:
     timeout: int
     environment: dict[str, Any]
     memory_mb: int = 128
+    snapstart: bool = False  # SnapStart.ApplyOn is PublishedVersions
 
 
 @dataclass(frozen=True)
@@ -325,6 +326,7 @@ def load(path: Path | None = None, overrides: dict[str, str] | None = None, *, l
                 timeout=int(tpl.resolve(props.get("Timeout", function_globals.get("Timeout", 3)))),
                 environment=env,
                 memory_mb=int(tpl.resolve(props.get("MemorySize", function_globals.get("MemorySize", 128)))),
+                snapstart=tpl.resolve((props.get("SnapStart") or {}).get("ApplyOn", "None")) == "PublishedVersions",
             )
             for event_name, event in props.get("Events", {}).items():
                 ep = event.get("Properties", {})
