@@ -10,7 +10,7 @@ export SAM_CLI_TELEMETRY := 0
 # export AWS_REGION and AWS_DEFAULT_REGION both, and samconfig.toml's (docs/deploy.md, One region).
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help dev system-deps browser-deps web web-types test test-system test-fast coverage contract ops-check lint format validate build lock bench-performance bench-cold-start bench-backlog bench-web-polling bench-slow-sqs mutation demo local faults soak deploy-rehearsal clean
+.PHONY: help dev system-deps browser-deps web web-types test test-system test-fast coverage contract ops-check lint format validate build lock bench-performance bench-cold-start bench-cold-open bench-backlog bench-web-polling bench-slow-sqs mutation demo local faults soak deploy-rehearsal clean
 
 help:
 	@echo "make demo      set up from nothing, run a course end to end on the local stack"
@@ -156,12 +156,18 @@ lock: dev
 
 # Import time of each built handler on this machine (an x86_64 twin of the layer, same lock).
 # issue 27's numbers side by side in one run: first words (warm, cold, empty and 10,000-deep),
-# worker init as x import boto3, re-sends per deferred job (about 8 minutes)
+# worker init as x import boto3, cold opens with SnapStart off and on, re-sends per deferred job
+# (about 11 minutes)
 bench-performance: build
 	$(BIN)/python bench/performance.py
 
 bench-cold-start: build
 	$(BIN)/python bench/cold_start.py
+
+# An opened lesson on a cold lesson-worker instance against a warm one, SnapStart off and on
+# (the local host preloading nothing, as on Lambda; about three minutes)
+bench-cold-open: dev
+	$(BIN)/python bench/cold_open.py
 
 # The web app's polling pace with a slow model: calls a minute while a course builds and once
 # settled, per screen (Chromium; about two minutes).

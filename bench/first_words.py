@@ -38,12 +38,13 @@ import random
 import statistics
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from backlog import _ready_course, _wait, seed_backlog  # bench/ is the script's directory
 from first_content import TimedFake
 
 from flowgen_local.fake_openai import Faults
+from flowgen_local.lambda_pool import LambdaHost
 from flowgen_local.stack import NO_USER_LIMITS, LocalStack, StackConfig
 
 FIRST_TOKEN, TOKENS_PER_SECOND, LESSON_TOKENS = (0.3, 1.2), 400.0, 300
@@ -56,9 +57,19 @@ class Open:
     mode: str  # "warm", "cold", "first"
     client: str  # "now" or "before"
     first_words: float  # seconds after the model's first token
+    ready: float  # seconds from the open to the lesson GENERATED, as the client saw it
+    to_model: float  # seconds from the open to the model's request: queue, instance start, claim
     open_to_words: float
     polls: int
     cold_starts: int
+
+
+class Timing(NamedTuple):
+    first_words: float
+    ready: float
+    to_model: float
+    open_to_words: float
+    polls: int
 
 
 @dataclass
@@ -86,8 +97,8 @@ def open_once(
     *,
     before: bool,
     first_token: float,
-) -> tuple[float, float, int]:
-    """(first words after the first token, open to first words, polls) of one open."""
+) -> Timing:
+    """What one open measured (see Open)."""
     fake.set_faults(
         Faults(first_token_seconds=first_token, tokens_per_second=TOKENS_PER_SECOND, lesson_tokens=LESSON_TOKENS)
     )
@@ -102,6 +113,7 @@ def open_once(
         if seen is None and _shown(body):
             seen = time.monotonic()
         if response.status == 200:
+            ready = time.monotonic() - opened
             break
         exact = body.get("retryAfterMs")
         if before and not _shown(body):
@@ -111,18 +123,26 @@ def open_once(
         raise TimeoutError(f"{key} not written in {DONE_TIMEOUT:.0f} s")
     assert seen is not None and key in fake.arrived
     first_token_at = fake.arrived[key] + first_token
-    return seen - first_token_at, seen - opened, polls
+    return Timing(seen - first_token_at, ready, fake.arrived[key] - opened, seen - opened, polls)
 
 
 def run_level(
-    backlog: int, *, opens: int, before: int, modes: tuple[str, ...] = ("warm", "cold"), stop_at: float = float("inf")
+    backlog: int,
+    *,
+    opens: int,
+    before: int,
+    modes: tuple[str, ...] = ("warm", "cold"),
+    stop_at: float = float("inf"),
+    parameters: dict[str, str] | None = None,
+    lambda_host: LambdaHost | None = None,
 ) -> Level:
     fake = TimedFake().start()
     config = StackConfig(
         openai_api_key="bench",
         openai_base_url=fake.base_url,
-        parameter_overrides={**NO_USER_LIMITS, "InitialLessons": "0", "LessonLookahead": "0"},
+        parameter_overrides={**NO_USER_LIMITS, "InitialLessons": "0", "LessonLookahead": "0", **(parameters or {})},
         extra_env={"MODEL_TIMEOUT_SECONDS": "60"},  # STREAM_LESSONS as shipped (on)
+        lambda_host=lambda_host,
     )
     started = time.monotonic()
     stack = LocalStack(config).start(pollers=False)
@@ -167,10 +187,8 @@ def run_level(
                 pool.retire_idle()
             cold_before = pool.stats.cold_starts
             course, lesson = next(lessons_left)
-            gap, open_to_words, polls = open_once(
-                stack, fake, headers, course, lesson, before=client == "before", first_token=first_token
-            )
-            level.opens.append(Open(mode, client, gap, open_to_words, polls, pool.stats.cold_starts - cold_before))
+            timing = open_once(stack, fake, headers, course, lesson, before=client == "before", first_token=first_token)
+            level.opens.append(Open(mode, client, *timing, pool.stats.cold_starts - cold_before))
             if len(level.opens) % 10 == 0:
                 print(f"  {len(level.opens)} of {len(plan)} opens", flush=True)
             time.sleep(0.1)
