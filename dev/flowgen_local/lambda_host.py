@@ -252,29 +252,51 @@ def _serve_snapshot(control: socket.socket, spec: dict[str, Any]) -> None:
     die_with_parent()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # restored instances are reaped by the kernel
     _enter_function(spec)
-    failure: BaseException | None = None
     try:
         handler, _ = _init(spec)
         _run_hooks("before")
     except BaseException as exc:
-        failure, handler = exc, None
+        # Lambda fails the publish; here the snapshot ends, refusing the instances waiting for
+        # it, and the next instance takes it again (a new instance retries a failed init)
         traceback.print_exception(exc)
         sys.stderr.flush()
+        _refuse_waiting(control, exc)
+        return
     _settle_threads()
     while True:
         _, fds, _, _ = socket.recv_fds(control, 1, 1)
         if not fds:
-            return  # the host is gone
-        conn = socket.socket(fileno=fds[0])
-        if failure is not None:
-            send_message(conn, {"ready": False, "error": _error(failure)})
-        elif os.fork() == 0:
-            control.close()
+            return  # the host is gone, or dropped this snapshot
+        with socket.socket(fileno=fds[0]) as conn:
             try:
-                _serve_restored(conn, spec, handler)
-            finally:
-                os._exit(0)
-        conn.close()
+                if os.fork() == 0:
+                    control.close()
+                    try:
+                        _serve_restored(conn, spec, handler)
+                    finally:
+                        os._exit(0)
+            except OSError as exc:  # this instance fails; the snapshot and its other instances live on
+                with contextlib.suppress(OSError):
+                    _init_failed(conn, exc)
+
+
+def _refuse_waiting(control: socket.socket, failure: BaseException) -> None:
+    """Answers the instances already handed to this snapshot with its failure, after closing
+    `control`: from then on the host's next hand-over fails at once and takes the snapshot again."""
+    control.setblocking(False)
+    waiting = []
+    while True:
+        try:
+            _, fds, _, _ = socket.recv_fds(control, 1, 1)
+        except BlockingIOError:
+            break
+        if not fds:
+            break
+        waiting.append(socket.socket(fileno=fds[0]))
+    control.close()
+    for conn in waiting:
+        with conn, contextlib.suppress(OSError):
+            send_message(conn, {"ready": False, "error": _error(failure)})
 
 
 def _serve_restored(conn: socket.socket, spec: dict[str, Any], handler: Any) -> None:
@@ -302,23 +324,24 @@ class Snapshots:
         return json.dumps([spec["function_name"], spec["code_uri"], spec["handler"], spec["environment"]])
 
     def restore(self, conn: socket.socket, spec: dict[str, Any]) -> None:
-        """Hands `conn` to the function's snapshot, taken first if there is none (or it died)."""
+        """Hands `conn` to the function's snapshot, taken first if there is none, or if its
+        process ended (killed, or its init failed). ConnectionError if it cannot be handed."""
         key = self._key(spec)
         for _ in range(2):
-            control = self.controls.get(key) or self._take(key, spec)
+            control = self.controls.get(key) or self._take(key, spec, conn)
             try:
                 socket.send_fds(control, [b"c"], [conn.fileno()])
                 return
-            except OSError:  # its process was killed: take the snapshot again
+            except OSError:
                 self.controls.pop(key).close()
-        raise RuntimeError(f"no snapshot of {spec['function_name']}")
+        raise ConnectionError(f"no snapshot of {spec['function_name']} would take the instance")
 
-    def publish(self, spec: dict[str, Any]) -> None:
+    def publish(self, spec: dict[str, Any], conn: socket.socket) -> None:
         """Takes the snapshot now, as Lambda does when a version is published, not at the first
         invocation."""
         key = self._key(spec)
         if key not in self.controls:
-            self._take(key, spec)
+            self._take(key, spec, conn)
 
     def drop(self, spec: dict[str, Any]) -> None:
         """The snapshot process ends (its control socket closed), and its instances with it."""
@@ -326,13 +349,19 @@ class Snapshots:
         if control is not None:
             control.close()
 
-    def _take(self, key: str, spec: dict[str, Any]) -> socket.socket:
+    def close_inherited(self) -> None:
+        """In a forked child: the host's ends of every snapshot's control socket, so that closing
+        one in the host (drop) ends its snapshot's process, whatever else the host forked."""
+        self.listener.close()
+        for control in self.controls.values():
+            control.close()
+
+    def _take(self, key: str, spec: dict[str, Any], request: socket.socket) -> socket.socket:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         if os.fork() == 0:
-            self.listener.close()
+            self.close_inherited()
             ours.close()
-            for other in self.controls.values():
-                other.close()
+            request.close()  # the host's connection to whoever asked: theirs to answer, not ours
             try:
                 _serve_snapshot(theirs, spec)
             finally:
@@ -369,13 +398,17 @@ def serve(socket_path: str, preload: bool = True) -> None:
             conn.close()
             continue
         if spec.get("publish"):
-            snapshots.publish(spec)
+            snapshots.publish(spec, conn)
         elif spec.get("unpublish"):
             snapshots.drop(spec)
         elif spec.get("snapstart"):
-            snapshots.restore(conn, spec)
+            try:
+                snapshots.restore(conn, spec)
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    send_message(conn, {"ready": False, "error": _error(exc)})
         elif os.fork() == 0:
-            listener.close()
+            snapshots.close_inherited()
             try:
                 _serve_instance(conn, spec)
             finally:

@@ -117,7 +117,9 @@ def for_moto_cloudformation(template: dict[str, Any]) -> dict[str, Any]:
     aliases = {n: r for n, r in resolved["Resources"].items() if r["Type"] == "AWS::Lambda::Alias"}
     for name in aliases:
         del resolved["Resources"][name]
-    return _replace_refs(resolved, {name: alias["Properties"]["FunctionName"] for name, alias in aliases.items()})
+    functions = {name: alias["Properties"]["FunctionName"] for name, alias in aliases.items()}
+    replaced: dict[str, Any] = _replace_refs(resolved, functions)
+    return replaced
 
 
 def _replace_refs(value: Any, targets: dict[str, Any]) -> Any:
