@@ -3,15 +3,19 @@
 
 from __future__ import annotations
 
+import importlib.util
 import random
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import snapshot_restore_py
 
 from flowgen import snapstart, wiring
-from flowgen.settings import ModelSettings
+from flowgen.settings import ModelSettings, MongoSettings
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -65,3 +69,56 @@ def test_an_override_survives_the_snapshot(registries: tuple[list[Any], list[Any
     wiring.override(model=fake)
     wiring.close_clients()
     assert wiring.model(None) is fake  # type: ignore[arg-type]
+
+
+def test_the_lesson_worker_registers_the_rebuild_of_its_generator(
+    registries: tuple[list[Any], list[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in {
+        "MONGO_URI": "mongodb://unused", "REDIS_URL": "redis://unused", "COURSE_QUEUE_URL": "c",
+        "LESSON_HIGH_QUEUE_URL": "h", "LESSON_LOW_QUEUE_URL": "l", "POWERTOOLS_METRICS_DISABLED": "true",
+    }.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    at_init, after_restore = object(), object()
+    wiring.reset()
+    wiring.override(lesson_generator=at_init)
+    spec = importlib.util.spec_from_file_location("lesson_worker_restored", ROOT / "functions/lesson_worker/app.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.generator is at_init
+    wiring.override(lesson_generator=after_restore)  # what the rebuilt wiring now builds
+    _run(list(reversed(snapshot_restore_py.get_before_snapshot())))
+    _run(snapshot_restore_py.get_after_restore())
+    assert module.generator is after_restore
+
+
+def test_a_restored_store_does_not_create_its_indexes_again(
+    registries: tuple[list[Any], list[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The snapshot's init created them; a restore has 10 s for its hooks and a learner waiting."""
+    import mongomock
+
+    from flowgen.adapters import mongo_client, mongo_store
+
+    created: list[object] = []
+    monkeypatch.setattr(mongo_client, "connect", lambda uri, db: mongomock.MongoClient()[db])
+    monkeypatch.setattr(mongo_store.MongoCourseStore, "ensure_indexes", lambda store: created.append(store))
+    cfg = MongoSettings(mongo_uri="mongodb://db")
+    snapshotted = wiring.store(cfg)
+    wiring.close_clients()
+    restored = wiring.store(cfg)
+    assert restored is not snapshotted and created == [snapshotted]
+    wiring.reset()  # a new container
+    fresh = wiring.store(cfg)
+    assert created == [snapshotted, fresh]
+
+
+def test_secrets_are_read_afresh_after_a_restore(registries: tuple[list[Any], list[Any]]) -> None:
+    """Powertools keeps the secrets it read, and the Secrets Manager client it read them with."""
+    import aws_lambda_powertools.utilities.parameters  # noqa: F401 - loaded, as resolve_secret loads it
+    from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
+
+    DEFAULT_PROVIDERS["secrets"] = object()  # what get_secret left at init
+    wiring.close_clients()
+    assert "secrets" not in DEFAULT_PROVIDERS

@@ -12,6 +12,7 @@ the fake (e.g. `override(model=BlockingModel())` before a worker module is loade
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any, cast
@@ -70,9 +71,21 @@ _overrides: dict[str, Any] = {}
 _closers: list[Callable[[], object]] = []
 
 
+# (store, settings) whose indexes this container created: a restored snapshot has them already
+_indexed: set[tuple[str, object]] = set()
+
+
 def _closing[C](client: C, close: Callable[[], object]) -> C:
     _closers.append(close)
     return client
+
+
+def _indexes_once(kind: str, cfg: object, ensure: Callable[[], object]) -> None:
+    """Creates a store's indexes at its first build in a container (a round trip per index), not
+    again when a SnapStart restore rebuilds it: the snapshot's init created them."""
+    if (kind, cfg) not in _indexed:
+        ensure()
+        _indexed.add((kind, cfg))
 
 
 def override(**fakes: Any) -> None:
@@ -114,7 +127,7 @@ def store(cfg: MongoSettings | None = None) -> MongoCourseStore:
     cfg = cfg or settings(MongoSettings)
     database = connect(resolve_secret(cfg.mongo_uri, cfg.mongo_uri_secret), cfg.mongo_db)
     course_store = MongoCourseStore(_closing(database, database.client.close))
-    course_store.ensure_indexes()
+    _indexes_once("courses", cfg, course_store.ensure_indexes)
     return course_store
 
 
@@ -124,7 +137,7 @@ def progress_store(cfg: MongoSettings | None = None) -> ProgressStore:
     from flowgen.adapters.mongo_progress import MongoProgressStore
 
     progress = MongoProgressStore(store(cfg or settings(MongoSettings)).courses.database)
-    progress.ensure_indexes()
+    _indexes_once("progress", cfg, progress.ensure_indexes)
     return progress
 
 
@@ -134,7 +147,7 @@ def question_store(cfg: MongoSettings | None = None) -> QuestionStore:
     from flowgen.adapters.mongo_questions import MongoQuestionStore
 
     questions = MongoQuestionStore(store(cfg or settings(MongoSettings)).courses.database)
-    questions.ensure_indexes()
+    _indexes_once("questions", cfg, questions.ensure_indexes)
     return questions
 
 
@@ -144,7 +157,7 @@ def share_store(cfg: MongoSettings | None = None) -> ShareStore:
     from flowgen.adapters.mongo_shares import MongoShareStore
 
     shares = MongoShareStore(store(cfg or settings(MongoSettings)).courses.database)
-    shares.ensure_indexes()
+    _indexes_once("shares", cfg, shares.ensure_indexes)
     return shares
 
 
@@ -154,7 +167,7 @@ def review_store(cfg: MongoSettings | None = None) -> ReviewStore:
     from flowgen.adapters.mongo_reviews import MongoReviewStore
 
     reviews = MongoReviewStore(store(cfg or settings(MongoSettings)).courses.database)
-    reviews.ensure_indexes()
+    _indexes_once("reviews", cfg, reviews.ensure_indexes)
     return reviews
 
 
@@ -398,7 +411,7 @@ def source_store(cfg: MongoSettings | None = None) -> SourceStore:
     from flowgen.adapters.mongo_sources import MongoSourceStore
 
     sources = MongoSourceStore(store(cfg or settings(MongoSettings)).courses.database)
-    sources.ensure_indexes()
+    _indexes_once("sources", cfg, sources.ensure_indexes)
     return sources
 
 
@@ -492,6 +505,12 @@ def close_clients() -> None:
             close()
         except Exception:  # one client that cannot close must not keep the others open
             logging.getLogger(__name__).warning("a client did not close before the snapshot", exc_info=True)
+    if "aws_lambda_powertools.utilities.parameters" in sys.modules:
+        # Powertools' providers keep a Secrets Manager client (its pooled connection dead after a
+        # restore) and the secrets read (maybe rotated by the time a snapshot is restored)
+        from aws_lambda_powertools.utilities import parameters
+
+        parameters.clear_caches()  # type: ignore[no-untyped-call]
     _forget_clients()
 
 
@@ -502,6 +521,7 @@ def _forget_clients() -> None:
 
 def reset() -> None:
     _closers.clear()  # tests keep using clients they were given: dropped, not closed
+    _indexed.clear()
     _overrides.clear()
     settings.cache_clear()
     _forget_clients()
