@@ -4,6 +4,7 @@
 import { act, cleanup, render, screen, waitFor } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Blocks } from "./components/Blocks";
+import { PrintMarkdown, printParts } from "./components/PrintMarkdown";
 import type { Block } from "./api/types";
 
 // Mermaid itself needs a real layout engine (jsdom has none): the module is replaced by one that
@@ -130,5 +131,51 @@ describe("diagram blocks", () => {
     show();
     expect(await screen.findByText("This diagram could not be drawn. Its source:")).toBeInTheDocument();
     expect(container.querySelector("figure.diagram pre")).toHaveTextContent("Claim the lesson");
+  });
+});
+
+// flowgen/export.py writes a diagram so: a Mermaid fence (longer when the source holds backticks),
+// a blank line, then its caption line with `<` escaped
+const EXPORTED = [
+  "## Lesson 1.1: Claims",
+  "",
+  "Before the diagram.",
+  "",
+  "````mermaid",
+  'flowchart TD\n  A["Claim `it`"] --> B["Write it"]',
+  "````",
+  "",
+  "*Diagram: A worker \\<claims> a lesson*",
+  "",
+  "```python",
+  "print('code stays code')",
+  "```",
+  "",
+  "After the diagram.",
+].join("\n");
+
+describe("the print view's diagrams", () => {
+  it("are drawn at once from the course export, captioned, in the light theme, instead of printed as source", async () => {
+    document.documentElement.dataset.theme = "dark"; // the screen's theme; paper is white
+    const { container } = render(<PrintMarkdown markdown={EXPORTED} />);
+    expect(screen.getByText("A worker <claims> a lesson").tagName).toBe("FIGCAPTION");
+    await waitFor(() => expect(container.querySelector("figure svg")).not.toBeNull()); // never shown: eager
+    expect(mermaid.render).toHaveBeenCalledWith(expect.any(String), 'flowchart TD\n  A["Claim `it`"] --> B["Write it"]');
+    expect(container.textContent).not.toContain("flowchart TD");
+    expect(mermaid.initialize).toHaveBeenCalledWith(expect.objectContaining({ theme: "default" }));
+    expect(container.querySelector("pre code")?.textContent).toBe("print('code stays code')\n"); // other fences stay code
+    expect(screen.getByRole("heading", { level: 2 }).textContent).toBe("Lesson 1.1: Claims");
+    expect(screen.getByText("Before the diagram.")).toBeInTheDocument();
+    expect(screen.getByText("After the diagram.")).toBeInTheDocument();
+  });
+
+  it("split the export into text and diagrams in order, and leave a fence without its caption as text", () => {
+    expect(printParts(EXPORTED).map((part) => ("source" in part ? "diagram" : "text"))).toEqual([
+      "text",
+      "diagram",
+      "text",
+    ]);
+    const uncaptioned = "```mermaid\nflowchart TD\n  A --> B\n```\n\nNo caption line.";
+    expect(printParts(uncaptioned)).toEqual([{ markdown: uncaptioned }]);
   });
 });

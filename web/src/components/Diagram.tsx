@@ -74,9 +74,10 @@ function usePageTheme(): Theme {
   return theme;
 }
 
-/** True once the element has come within a screen of the viewport (at once without an observer). */
-function useNearScreen(ref: RefObject<Element | null>): boolean {
-  const [near, setNear] = useState(typeof IntersectionObserver === "undefined");
+/** True once the element has come within a screen of the viewport (at once without an observer,
+ * or when `eager`). */
+function useNearScreen(ref: RefObject<Element | null>, eager = false): boolean {
+  const [near, setNear] = useState(eager || typeof IntersectionObserver === "undefined");
   useEffect(() => {
     const element = ref.current;
     if (near || !element) return;
@@ -97,13 +98,16 @@ const BOX = { height: "20rem" } as const; // the picture's height in every state
 type Drawn = { state: "waiting" } | { state: "drawn"; svg: string } | { state: "failed" };
 let renders = 0;
 
-export function Diagram({ source, caption }: { source: string; caption: string }) {
+/** `printed` (the print view): drawn at once, not when near the screen, as every diagram is
+ * printed; and in the light theme, as paper is white whatever the screen's theme. */
+export function Diagram({ source, caption, printed = false }: { source: string; caption: string; printed?: boolean }) {
   const { t } = useT();
   const figure = useRef<HTMLElement>(null);
   const picture = useRef<HTMLDivElement>(null);
   const captionId = `diagram-caption-${useId().replace(/[^\w-]/g, "")}`;
-  const near = useNearScreen(figure);
-  const theme = usePageTheme();
+  const near = useNearScreen(figure, printed);
+  const screenTheme = usePageTheme();
+  const theme = printed ? "light" : screenTheme;
   const [drawn, setDrawn] = useState<Drawn>({ state: "waiting" });
 
   useEffect(() => {

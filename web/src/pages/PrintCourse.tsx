@@ -1,6 +1,6 @@
-import Markdown from "react-markdown";
 import { Link, useParams } from "react-router-dom";
 import { PageHeading } from "../components/Heading";
+import { PrintMarkdown } from "../components/PrintMarkdown";
 import { NotFound } from "../components/NotFound";
 import { ErrorNotice, isMissing } from "../components/Status";
 import { useCourseExport } from "../queries/export";
@@ -11,7 +11,7 @@ import { OwnCourseLanguage } from "../components/CourseLanguages";
 const ANSWERS = "\n## Quiz answers\n";
 
 /** The whole course on one page, for the browser's Print / Save as PDF: the Markdown export,
- * rendered without raw HTML; each lesson starts a new page, the quiz answers too. */
+ * rendered without raw HTML, its diagrams drawn; each lesson starts a new page, the quiz answers too. */
 export function PrintCourse() {
   return (
     <OwnCourseLanguage>
@@ -48,11 +48,11 @@ function PrintScreen() {
       {exported.data && (
         <>
           <div className="print-lessons">
-            <Markdown skipHtml>{lessons}</Markdown>
+            <PrintMarkdown markdown={lessons} />
           </div>
           {answers && (
             <section className="print-answers" aria-label={t("print.answers")}>
-              <Markdown skipHtml>{answers}</Markdown>
+              <PrintMarkdown markdown={answers} />
             </section>
           )}
         </>
