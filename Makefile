@@ -68,7 +68,9 @@ web-types: dev web/node_modules/.installed
 # each compiled the repository's modules again, and each worker rewrote every test module's
 # asserts (14 s of collection against 7 s). __pycache__ is ignored by git and
 # never shipped: functions/Makefile and the layer's build drop it.
-PYTEST := env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -q -p no:cacheprovider --dist loadfile
+WRITE_BYTECODE := env -u PYTHONDONTWRITEBYTECODE
+PYTEST_SERIAL := $(WRITE_BYTECODE) $(BIN)/pytest -q -p no:cacheprovider
+PYTEST := $(PYTEST_SERIAL) --dist loadfile
 TEST_WORKERS ?= 3
 
 # the whole suite; the layer's coverage is printed, with the floor of pyproject's [tool.coverage.report]
@@ -94,7 +96,7 @@ coverage: dev
 
 # the contract fuzz suite at full size, every phase (make test runs a bounded part of it)
 contract: dev
-	FUZZ_EXAMPLES=50 FUZZ_PHASES=examples,coverage,fuzzing,stateful $(BIN)/pytest -q -p no:cacheprovider -s tests/contract
+	FUZZ_EXAMPLES=50 FUZZ_PHASES=examples,coverage,fuzzing,stateful $(PYTEST_SERIAL) -s tests/contract
 
 # The operator tool in a venv without the developer extras: its commands run, a dev command
 # names the extra it needs.
@@ -194,8 +196,8 @@ bench-slow-sqs: dev
 # table and writes it into docs/faults.md. A bounded part runs in `make test-system` (tests/faults/); the
 # scenario tests marked `faults` (issue 25's, at the CI size: about 2 minutes) run here first.
 faults: dev
-	$(BIN)/pytest -q -p no:cacheprovider -m faults tests/faults
-	$(BIN)/python -m flowgen_faults --size full --markdown docs/faults.md
+	$(PYTEST_SERIAL) -m faults tests/faults
+	$(WRITE_BYTECODE) $(BIN)/python -m flowgen_faults --size full --markdown docs/faults.md
 
 # flowgen local for 20 minutes under steady traffic with model faults, then kill -9 and a restart:
 # no stall, memory and open files bounded, every requested lesson terminal, no acknowledged write
