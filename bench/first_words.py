@@ -43,6 +43,7 @@ from typing import Any, NamedTuple
 from backlog import _ready_course, _wait, seed_backlog  # bench/ is the script's directory
 from first_content import TimedFake
 
+from flowgen_capacity.report import percentile
 from flowgen_local.fake_openai import Faults
 from flowgen_local.lambda_pool import LambdaHost
 from flowgen_local.stack import NO_USER_LIMITS, LocalStack, StackConfig
@@ -200,8 +201,8 @@ def run_level(
 
 
 def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+    """Nearest rank, as the planner and the other benches count it."""
+    return percentile(sorted(values), q)
 
 
 def report(levels: list[Level]) -> None:
