@@ -701,6 +701,19 @@ def test_the_wait_follows_what_the_attempt_is_doing() -> None:
     assert (view.retry_after, view.retry_after_ms) == (15, 15_000)  # the first block is on its way
 
 
+def test_the_open_that_promotes_a_lesson_answers_with_the_first_words_wait() -> None:
+    """The opening GET answered with the lesson as read before its promotion (its clock minutes
+    old): `Retry-After: 1` and no exact wait, so the first poll came a second after the open
+    instead of half a second (bench/first_words.py's trace)."""
+    c = Courses(poll_seconds=2)
+    course_id = c.ready()
+    c.lesson(course_id, "m01-l01", updated_at=NOW - timedelta(minutes=5))  # outlined minutes ago
+    view = c.service.open_lesson("alice", course_id, "m01-l01", NOW)
+    assert (view.status, view.priority) == (LessonStatus.PENDING, Priority.HIGH)
+    assert (view.retry_after, view.retry_after_ms) == (1, 500)
+    assert c.service.open_lesson("alice", course_id, "m01-l01", NOW).retry_after_ms == 500  # and the next poll
+
+
 def test_a_lesson_waiting_out_its_backoff_is_sent_once_the_wait_is_over() -> None:
     c = Courses(max_receive_count=5)
     course_id = c.ready()

@@ -392,7 +392,10 @@ class CourseService:
             self._enqueue(lesson.course_id, lesson.owner_id, [lesson.id], Priority.HIGH)  # no-op while its job lives
             return lesson
         self._schedule(lesson.course_id, lesson.owner_id, [lesson], Priority.HIGH, now, resend=lost)
-        return lesson.model_copy(update={"priority": Priority.HIGH, "requested_at": lesson.requested_at or now})
+        promoted = {"priority": Priority.HIGH, "requested_at": lesson.requested_at or now}
+        if lesson.status == LessonStatus.PENDING or lost:  # the store's promotion (or re-send) set it
+            promoted["updated_at"] = now  # so this very answer is a first-words one (polling.py)
+        return lesson.model_copy(update=promoted)
 
     def _schedule(
         self,
