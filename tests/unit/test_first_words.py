@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flowgen.clock import utcnow
-from flowgen.content import PartialContent
+from flowgen.content import MarkdownBlock, PartialContent
 from flowgen.polling import FIRST_WORDS_POLL_SECONDS, FIRST_WORDS_WINDOW_SECONDS, lesson_poll_after
 from flowgen.records import Lesson, LessonStatus, Priority
 
@@ -63,3 +63,17 @@ def test_a_lesson_read_back_without_its_zone_is_compared_as_utc() -> None:
     now = datetime(2026, 12, 6, 11, 0, tzinfo=UTC)
     assert _within_first_words((now - timedelta(seconds=1)).replace(tzinfo=None), now)
     assert not _within_first_words((now - timedelta(hours=1)).replace(tzinfo=None), now)
+
+
+def test_words_flowing_are_looked_at_again_at_the_expected_end_when_it_comes_before_the_next_look() -> None:
+    """A lesson whose text is flowing was looked at every interval, so a finished one was seen up
+    to an interval late (ready seen about 3.1 s after the click for a 1.1-2.0 s model call)."""
+    block = MarkdownBlock(type="markdown", markdown="Ownership moves.")
+    flowing = lesson(LessonStatus.GENERATING, 3.0, partial=PartialContent(writes=3, blocks=[block]))
+    assert wait(flowing, expected=3.4) == (1, 500)  # its end (0.4 s away) and the commit's margin
+    assert wait(flowing, expected=10.0) == (1, 1000)  # the end not before the next look: the interval
+    assert wait(flowing, expected=2.0) == (1, 1000)  # overdue: it may land any moment, the interval
+    assert wait(flowing, expected=None) == (1, 1000)  # no estimate yet
+    first_block = lesson(LessonStatus.GENERATING, 3.0, partial=PartialContent(writes=1, writing="Own"))
+    assert wait(first_block, expected=3.2) == (1, 300)  # sooner than the first block's half interval
+    assert wait(first_block, expected=3.9) == (1, 500)

@@ -7,6 +7,8 @@ polls. The answer follows what the record is doing:
   finished block, written at once, is seen soon after (the wait a learner feels most); the
   polls this adds last as long as one short block, about a second;
 - later blocks flowing: one interval, as the text being written lands about that often;
+- words shown and the expected end sooner than that: at the expected end, so a finished lesson
+  is seen when it is done rather than up to an interval later (one poll more at most);
 - being written, nothing shown yet: the interval, or sooner when the expected end is sooner;
 - the expected end comes from recent model latencies: the claim-to-commit times of the lessons
   this course has already had written (same model, same course, same size of lesson);
@@ -81,9 +83,11 @@ def lesson_poll_after(
     back off (a lesson deferred by the provider's rate limit can wait minutes)."""
     if lesson.status != LessonStatus.GENERATING:
         return _queued_poll_after(lesson, now, interval)
-    if live is not None and live.writes > 0:
-        return PollAfter(interval if live.blocks else interval / 2)
     until_end = _until_expected_end(lesson.updated_at, now, expected, interval)
+    if live is not None and live.writes > 0:
+        flowing = interval if live.blocks else interval / 2
+        # the end, when it is due sooner than the next look at the text: seen then, not after it
+        return until_end if until_end.exact and until_end.seconds < flowing else PollAfter(flowing)
     if _within_first_words(lesson.updated_at, now):
         return PollAfter(min(until_end.seconds, interval, FIRST_WORDS_POLL_SECONDS))
     return until_end
