@@ -103,13 +103,19 @@ class LambdaHost:
             "snapstart": config.snapstart,
         }
 
-    def publish(self, config: FunctionConfig, *, taken: bool = True) -> None:
+    def publish(self, config: FunctionConfig) -> None:
         """SnapStart: the snapshot is taken now (init in its own process), as Lambda takes it when
-        a version is published; the first instance is then a restore, not an init. `taken=False`:
-        the snapshot's process ends (the stack using it stopped)."""
+        a version is published; the first instance is then a restore, not an init."""
+        self._tell(config, "publish")
+
+    def unpublish(self, config: FunctionConfig) -> None:
+        """The snapshot's process ends, and its instances with it (the stack using it stopped)."""
+        self._tell(config, "unpublish")
+
+    def _tell(self, config: FunctionConfig, what: str) -> None:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.connect(self.socket_path)
-            send_message(conn, {**self._spec(config), "publish" if taken else "unpublish": True})
+            send_message(conn, {**self._spec(config), what: True})
 
     def spawn(self, config: FunctionConfig) -> Instance:
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -255,6 +261,6 @@ class FunctionPool:
             instance.kill()
         if self.config.snapstart and self.host.process.poll() is None:
             with contextlib.suppress(OSError):
-                self.host.publish(self.config, taken=False)
+                self.host.unpublish(self.config)
         if self._log is not None:
             self._log.close()

@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import random
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +12,7 @@ import snapshot_restore_py
 
 from flowgen import snapstart, wiring
 from flowgen.settings import ModelSettings, MongoSettings
-
-ROOT = Path(__file__).resolve().parents[2]
+from flowgen_local.in_process import PLACEHOLDER_API_ENVIRONMENT, load_function
 
 
 @pytest.fixture
@@ -71,21 +68,11 @@ def test_an_override_survives_the_snapshot(registries: tuple[list[Any], list[Any
     assert wiring.model(None) is fake  # type: ignore[arg-type]
 
 
-def test_the_lesson_worker_registers_the_rebuild_of_its_generator(
-    registries: tuple[list[Any], list[Any]], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for name, value in {
-        "MONGO_URI": "mongodb://unused", "REDIS_URL": "redis://unused", "COURSE_QUEUE_URL": "c",
-        "LESSON_HIGH_QUEUE_URL": "h", "LESSON_LOW_QUEUE_URL": "l", "POWERTOOLS_METRICS_DISABLED": "true",
-    }.items():  # fmt: skip
-        monkeypatch.setenv(name, value)
+def test_the_lesson_worker_registers_the_rebuild_of_its_generator(registries: tuple[list[Any], list[Any]]) -> None:
     at_init, after_restore = object(), object()
     wiring.reset()
     wiring.override(lesson_generator=at_init)
-    spec = importlib.util.spec_from_file_location("lesson_worker_restored", ROOT / "functions/lesson_worker/app.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_function("lesson_worker", {**PLACEHOLDER_API_ENVIRONMENT, "POWERTOOLS_METRICS_DISABLED": "true"})
     assert module.generator is at_init
     wiring.override(lesson_generator=after_restore)  # what the rebuilt wiring now builds
     _run(list(reversed(snapshot_restore_py.get_before_snapshot())))

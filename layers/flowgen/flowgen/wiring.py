@@ -69,8 +69,6 @@ if TYPE_CHECKING:
 _overrides: dict[str, Any] = {}
 # How to let go of each connection-holding client built so far (close_clients)
 _closers: list[Callable[[], object]] = []
-
-
 # (store, settings) whose indexes this container created: a restored snapshot has them already
 _indexed: set[tuple[str, object]] = set()
 
