@@ -79,6 +79,7 @@ class LocalIdentityProvider:
         self.audience = audience
         self._issuer = issuer
         self.jwks_requests = 0
+        self.last_jwks_request: float | None = None  # time.monotonic() of the latest
         self.server = ThreadingHTTPServer((host, port), _handler_for(self))
         self.server.daemon_threads = True
 
@@ -130,6 +131,7 @@ def _handler_for(idp: LocalIdentityProvider) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             if self.path == "/.well-known/jwks.json":
                 idp.jwks_requests += 1
+                idp.last_jwks_request = time.monotonic()
                 self._send(200, idp.jwks())
             else:
                 self._send(404, {"error": "not found"})
